@@ -1,0 +1,38 @@
+# Bootstraps .venv on first use; every target works on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint schemas golden bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "retention-mcp needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## start the server over stdio, list its tools, render every bundled example
+	$(BIN)/retention-mcp demo
+
+test: $(STAMP)  ## lint, then the whole test suite
+	$(BIN)/ruff check server tests bench
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
+
+schemas: $(STAMP)  ## regenerate schemas/ from the models
+	$(BIN)/retention-mcp schemas export schemas
+
+golden: $(STAMP)  ## rewrite the golden renderings after an intended template change
+	$(BIN)/python -m tests.update_golden
+
+bench: $(STAMP)
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/call_overhead.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

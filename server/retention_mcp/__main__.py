@@ -1,0 +1,3 @@
+from retention_mcp.cli import main
+
+raise SystemExit(main())

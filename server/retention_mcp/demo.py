@@ -1,0 +1,79 @@
+"""The demo: start the server as a real stdio subprocess, connect an MCP client, render every bundled example."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from retention_mcp.paths import EXAMPLES_FILE
+
+
+def load_scenarios(path: Path = EXAMPLES_FILE) -> list[dict[str, Any]]:
+    return json.loads(path.read_text(encoding="utf-8"))["scenarios"]
+
+
+async def run_demo(
+    scenarios_file: Path = EXAMPLES_FILE,
+    out_dir: Path | None = None,
+    full: bool = False,
+    server_args: list[str] | None = None,
+    stream: TextIO = sys.stdout,
+) -> int:
+    """Returns the number of scenarios that failed to render (0 on success)."""
+    from mcp import Client, StdioServerParameters
+
+    def say(text: str = "") -> None:
+        print(text, file=stream, flush=True)
+
+    scenarios = load_scenarios(scenarios_file)
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "retention_mcp", "serve", *(server_args or [])],
+        env={k: v for k, v in os.environ.items() if k.startswith(("RETENTION_MCP_", "PYTHON"))},
+    )
+    say(f"Starting the server over stdio: {Path(sys.executable).name} -m retention_mcp serve")
+    started = time.perf_counter()
+    failures = 0
+    async with Client(params) as client:
+        tools = (await client.list_tools()).tools
+        say(f"Connected; {len(tools)} tools listed in {time.perf_counter() - started:.2f} s\n")
+        for tool in tools:
+            schema = tool.input_schema or {}
+            required = set(schema.get("required", []))
+            names = [p + ("*" if p in required else "") for p in schema.get("properties", {})]
+            say(f"  {tool.name:<22} {tool.title or ''}")
+            say(f"  {'':<22} parameters: {', '.join(names)}")
+        say("\n(* = required)\n")
+        for index, scenario in enumerate(scenarios, 1):
+            label = f"[{index}/{len(scenarios)}] {scenario['id']} -> {scenario['tool']}"
+            result = await client.call_tool(scenario["tool"], scenario["arguments"])
+            if result.is_error:
+                failures += 1
+                say(f"{label}: FAILED\n{result.content[0].text}")
+                continue
+            data = result.structured_content or {}
+            roles = "+".join(m["role"] for m in data["messages"])
+            say(f"{label}: {data['language']}, v{data['version']}, messages {roles}, {len(data['prompt'])} characters")
+            if full:
+                say("\n" + data["prompt"] + "\n" + "-" * 80)
+            else:
+                facts = data["messages"][-1]["content"]
+                preview = "\n".join("    " + line for line in facts.splitlines()[:6])
+                say(preview + "\n    ...")
+            if out_dir is not None:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                (out_dir / f"{scenario['id']}.md").write_text(data["prompt"] + "\n", encoding="utf-8")
+        say("\nA call with bad input gets a clear error, and the server keeps serving:")
+        bad = await client.call_tool("retention_strategy", {"service_type": "SaaS", "language": "fr"})
+        say("  " + bad.content[0].text.replace("\n", "\n  "))
+        again = await client.call_tool("list_templates", {})
+        say(f"  next call on the same connection: {'ok' if not again.is_error else 'FAILED'}")
+    total = len(scenarios)
+    say(f"\nRendered {total - failures} of {total} example scenarios in {time.perf_counter() - started:.2f} s.")
+    if out_dir is not None:
+        say(f"Prompts written to {out_dir}/")
+    return failures

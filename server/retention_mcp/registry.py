@@ -1,0 +1,361 @@
+"""The registry: templates grouped by name across languages, each with its parameter model and renderer.
+
+A `Template` is everything the server needs for one template: name, title, description, version, languages,
+the pydantic parameter model (the single source of truth for tools, prompts, the CLI and schemas/) and `render`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
+from pydantic.fields import FieldInfo
+
+from retention_mcp.errors import ArgumentError, UnknownTemplateError, describe_validation_error
+from retention_mcp.models import ParameterInfo, PromptMessage, RenderResult, TemplateSummary
+from retention_mcp.paths import shipped_dir
+from retention_mcp.rendering import defuse, detect_language, strings_in
+from retention_mcp.settings import Limits
+from retention_mcp.template import InputSpec, TemplateError, TemplateFile, find_template_files, load_file
+
+LANGUAGE_ORDER = ("en", "zh")
+LANGUAGE_FIELD = "language"
+LANGUAGE_DESCRIPTION = (
+    "Language of the prompt: 'auto' (default) follows the language of the values you fill in; 'zh' or 'en' forces one."
+    " / 提示词语言:'auto'(默认)跟随所填内容的语言;'zh' 或 'en' 指定语言。"
+)
+
+
+class _ArgumentsBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_optional_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for name, info in cls.model_fields.items():
+                value = data.get(name)
+                if not info.is_required() and isinstance(value, str) and not value.strip() and name != LANGUAGE_FIELD:
+                    data[name] = None
+        return data
+
+
+@dataclass
+class Template:
+    """One template in one or more languages."""
+
+    name: str
+    files: dict[str, TemplateFile]
+    limits: Limits = field(default_factory=Limits)
+    parameters: type[BaseModel] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            raise ValueError("a template needs at least one language file")
+        self.files = {lang: self.files[lang] for lang in LANGUAGE_ORDER if lang in self.files}
+        _check_languages_agree(self.name, list(self.files.values()))
+        self.parameters = self._build_parameter_model()
+
+    # -- descriptive properties -------------------------------------------------------------------------------------
+    @property
+    def languages(self) -> list[str]:
+        return list(self.files)
+
+    @property
+    def primary(self) -> TemplateFile:
+        return next(iter(self.files.values()))
+
+    @property
+    def version(self) -> str:
+        return self.primary.version
+
+    @property
+    def inputs(self) -> list[InputSpec]:
+        return self.primary.front.inputs
+
+    @property
+    def title(self) -> str:
+        return " · ".join(dict.fromkeys(f.title for f in self.files.values()))
+
+    @property
+    def description(self) -> str:
+        return "\n\n".join(f.front.description.strip() for f in self.files.values())
+
+    def input_description(self, name: str) -> str:
+        texts = [next(s.description.strip() for s in f.front.inputs if s.name == name) for f in self.files.values()]
+        return " / ".join(dict.fromkeys(texts))
+
+    def summary(self) -> TemplateSummary:
+        params = [
+            ParameterInfo(
+                name=spec.name,
+                kind=spec.kind,
+                required=spec.required,
+                description=self.input_description(spec.name),
+                default=spec.default,
+                enum=spec.enum_values,
+            )
+            for spec in self.inputs
+        ]
+        params.append(
+            ParameterInfo(
+                name=LANGUAGE_FIELD,
+                kind="string",
+                required=False,
+                description=LANGUAGE_DESCRIPTION,
+                default="auto",
+                enum=["auto", *self.languages],
+            )
+        )
+        return TemplateSummary(
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            version=self.version,
+            languages=self.languages,  # type: ignore[arg-type]
+            parameters=params,
+        )
+
+    # -- parameters ---------------------------------------------------------------------------------------------------
+    def _build_parameter_model(self) -> type[BaseModel]:
+        fields: dict[str, Any] = {}
+        for spec in self.inputs:
+            fields[spec.name] = self._field_for(spec)
+        language_type = Literal[("auto", *self.languages)]  # type: ignore[valid-type]
+        fields[LANGUAGE_FIELD] = (language_type, Field("auto", description=LANGUAGE_DESCRIPTION))
+        model_name = "".join(part.capitalize() for part in self.name.split("_")) + "Arguments"
+        return create_model(model_name, __base__=_ArgumentsBase, **fields)
+
+    def _field_for(self, spec: InputSpec) -> tuple[Any, FieldInfo]:
+        limit = self.limits.max_field_chars
+        extra: dict[str, Any] = {}
+        if spec.kind == "string":
+            annotation: Any = (
+                Literal[tuple(spec.enum_values)]  # type: ignore[misc]
+                if spec.enum_values
+                else Annotated[str, StringConstraints(min_length=1, max_length=limit)]
+            )
+        elif spec.kind in ("number", "integer"):
+            base = float if spec.kind == "number" else int
+            annotation = Literal[tuple(spec.enum_values)] if spec.enum_values else base  # type: ignore[misc]
+        elif spec.kind == "boolean":
+            annotation = bool
+        elif spec.kind == "array":
+            annotation = list[Annotated[str, StringConstraints(max_length=limit)]]
+            extra["max_length"] = self.limits.max_array_items
+        else:
+            annotation = dict[str, Any]
+        examples = [spec.example] if spec.example is not None else None
+        description = self.input_description(spec.name)
+        if spec.required:
+            return annotation, Field(..., description=description, examples=examples, **extra)
+        return annotation | None, Field(spec.default, description=description, examples=examples, **extra)
+
+    def coerce_strings(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Turn text arguments (MCP prompt arguments, --arg on the command line) into the declared kinds.
+
+        Arrays and objects are parsed as JSON; an array that is not JSON is read one item per line. Numbers and
+        booleans are left to the parameter model, which accepts "3", "2.5", "true" and "no".
+        """
+        kinds = {s.name: s.kind for s in self.inputs}
+        values: dict[str, Any] = {}
+        for name, raw in arguments.items():
+            kind = kinds.get(name)
+            if not isinstance(raw, str) or kind in (None, "string"):
+                values[name] = raw
+            elif not raw.strip():
+                values[name] = None
+            elif kind in ("array", "object"):
+                try:
+                    values[name] = json.loads(raw)
+                except json.JSONDecodeError:
+                    values[name] = [ln.strip() for ln in raw.splitlines() if ln.strip()] if kind == "array" else raw
+            else:
+                values[name] = raw.strip()
+        return values
+
+    def parameter_fields(self) -> dict[str, FieldInfo]:
+        return dict(self.parameters.model_fields)
+
+    def validate(self, arguments: Mapping[str, Any]) -> BaseModel:
+        """Validate raw arguments; raise ArgumentError naming every bad field and its rule."""
+        try:
+            model = self.parameters.model_validate(dict(arguments))
+        except ValidationError as exc:
+            raise ArgumentError(describe_validation_error(exc, self.name, self.parameters.model_fields)) from None
+        self._check_object_sizes(model)
+        return model
+
+    def _check_object_sizes(self, model: BaseModel) -> None:
+        limit = self.limits.max_field_chars
+        for spec in self.inputs:
+            value = getattr(model, spec.name)
+            if spec.kind == "object" and value is not None:
+                size = len(json.dumps(value, ensure_ascii=False))
+                if size > limit:
+                    raise ArgumentError(
+                        f"Invalid arguments for '{self.name}' / 「{self.name}」的参数无效:\n"
+                        f"- {spec.name}: is {size} characters as JSON; the limit is {limit} characters per field / "
+                        f"序列化后长度为 {size} 个字符,超过每个字段 {limit} 个字符的上限"
+                    )
+
+    # -- rendering ----------------------------------------------------------------------------------------------------
+    def resolve_language(self, requested: str, values: Mapping[str, Any]) -> str:
+        if requested != "auto":
+            return requested
+        detected = detect_language(strings_in(values))
+        if detected in self.files:
+            return detected
+        return self.languages[0]
+
+    def render(self, arguments: Mapping[str, Any]) -> RenderResult:
+        """Validate the arguments and render the prompt. Deterministic for a given version and arguments."""
+        model = self.validate(arguments)
+        values = {spec.name: getattr(model, spec.name) for spec in self.inputs}
+        language = self.resolve_language(getattr(model, LANGUAGE_FIELD), values)
+        file = self.files[language]
+        safe = defuse(values)
+        messages: list[PromptMessage] = []
+        for message in file.messages:
+            try:
+                text = message.compiled.render(safe).strip()
+            except jinja2.TemplateError as exc:
+                raise TemplateError(file.path, message.line, f"rendering failed: {exc}") from None
+            if text:
+                messages.append(PromptMessage(role=message.role, content=text))
+        prompt = "\n\n".join(m.content for m in messages)
+        if len(prompt) > self.limits.max_prompt_chars:
+            raise ArgumentError(self._prompt_too_long(len(prompt), values))
+        return RenderResult(
+            template=self.name, version=self.version, language=language, messages=messages, prompt=prompt
+        )
+
+    def _prompt_too_long(self, size: int, values: Mapping[str, Any]) -> str:
+        sizes = sorted(
+            (
+                (name, len(json.dumps(v, ensure_ascii=False)) if not isinstance(v, str) else len(v))
+                for name, v in values.items()
+                if v is not None
+            ),
+            key=lambda item: -item[1],
+        )[:3]
+        longest = ", ".join(f"{name} ({n} chars)" for name, n in sizes)
+        limit = self.limits.max_prompt_chars
+        return (
+            f"The rendered prompt for '{self.name}' is {size} characters; the limit is {limit}. "
+            f"Shorten the longest fields: {longest}. / 「{self.name}」渲染后的提示词共 {size} 个字符,超过 {limit} 的上限,"
+            f"请缩短最长的字段:{longest}。"
+        )
+
+
+def _check_languages_agree(name: str, files: list[TemplateFile]) -> None:
+    first = files[0]
+    signature = {s.name: (s.kind, s.required, s.default, s.enum_values) for s in first.front.inputs}
+    for other in files[1:]:
+        if other.version != first.version:
+            raise TemplateError(
+                other.path, None, f"version {other.version} differs from {first.path.name} ({first.version})"
+            )
+        theirs = {s.name: (s.kind, s.required, s.default, s.enum_values) for s in other.front.inputs}
+        if list(theirs) != list(signature):
+            raise TemplateError(
+                other.path,
+                None,
+                f"inputs {list(theirs)} differ from {first.path.name} ({list(signature)}); every language of "
+                f"'{name}' declares the same inputs in the same order",
+            )
+        for input_name, spec in theirs.items():
+            if spec != signature[input_name]:
+                raise TemplateError(
+                    other.path,
+                    None,
+                    f"input '{input_name}' (kind, required, default, enumValues) differs from {first.path.name}",
+                )
+
+
+class Registry:
+    """Templates by name. Later directories override earlier ones by template name."""
+
+    def __init__(self, templates: Iterable[Template] = ()):
+        self._templates: dict[str, Template] = {t.name: t for t in templates}
+
+    def __iter__(self) -> Iterator[Template]:
+        return iter(self._templates.values())
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._templates
+
+    def names(self) -> list[str]:
+        return list(self._templates)
+
+    def get(self, name: str) -> Template:
+        try:
+            return self._templates[name]
+        except KeyError:
+            raise UnknownTemplateError(name, self._templates) from None
+
+    @classmethod
+    def load(cls, directories: Iterable[Path] = (), limits: Limits | None = None, shipped: bool = True) -> Registry:
+        """Load the shipped templates, then each directory in order; raise TemplateError on the first problem."""
+        limits = limits or Limits()
+        merged: dict[str, Template] = {}
+        dirs = ([shipped_dir("templates")] if shipped else []) + [Path(d) for d in directories]
+        for directory in dirs:
+            for template in load_directory(directory, limits):
+                merged[template.name] = template
+        return cls(merged.values())
+
+
+def load_directory(directory: Path, limits: Limits | None = None) -> list[Template]:
+    """Load every template file in one directory, grouped by name; raise TemplateError on the first problem."""
+    problems = check_directory(directory, limits, stop_at_first=True)
+    if problems:
+        raise problems[0]
+    return _group(directory, [load_file(p) for p in find_template_files(directory)], limits or Limits())
+
+
+def check_directory(directory: Path, limits: Limits | None = None, stop_at_first: bool = False) -> list[TemplateError]:
+    """Every problem in a directory of templates: one per broken file, then those between files."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")]
+    paths = find_template_files(directory)
+    if not paths:
+        return [TemplateError(directory, None, "no .prompty files in this folder")]
+    problems: list[TemplateError] = []
+    loaded: list[TemplateFile] = []
+    for path in paths:
+        try:
+            loaded.append(load_file(path))
+        except TemplateError as exc:
+            problems.append(exc)
+            if stop_at_first:
+                return problems
+    try:
+        _group(directory, loaded, limits or Limits())
+    except TemplateError as exc:
+        problems.append(exc)
+    return problems
+
+
+def _group(directory: Path, files: list[TemplateFile], limits: Limits) -> list[Template]:
+    by_name: dict[str, dict[str, TemplateFile]] = {}
+    for file in files:
+        languages = by_name.setdefault(file.name, {})
+        if file.language in languages:
+            raise TemplateError(
+                file.path,
+                None,
+                f"'{file.name}' in '{file.language}' is also defined by {languages[file.language].path.name}",
+            )
+        languages[file.language] = file
+    return [Template(name=name, files=langs, limits=limits) for name, langs in by_name.items()]

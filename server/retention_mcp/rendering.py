@@ -1,0 +1,67 @@
+"""Rendering rules: user values are data, never template source, and can never forge a message.
+
+- Every template is compiled once in an immutable sandbox with StrictUndefined; a value holding `{{ ... }}` or
+  `{% ... %}` is output as it is, because Jinja2 never evaluates what it outputs.
+- Role lines are parsed from the template source before any value exists, so a value can't create a message.
+- A value can't open or close a delimited block: a `<` that starts a tag (`<name`, `</name`) becomes `&lt;`.
+  Control characters other than tab and newline are dropped; line endings become `\\n`.
+- Output is deterministic: the same template version and the same arguments give the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+ENVIRONMENT = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+)
+
+# Names a template may read that are not inputs: Jinja2's own globals and loop helpers.
+GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "caller"}
+
+_TAG_START = re.compile(r"<(?=/?\s*[A-Za-z_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def defuse(value: Any) -> Any:
+    """Return the value with every string made safe to place inside a delimited block."""
+    if isinstance(value, str):
+        text = value.replace("\r\n", "\n").replace("\r", "\n")
+        return _TAG_START.sub("&lt;", _CONTROL.sub("", text))
+    if isinstance(value, list):
+        return [defuse(item) for item in value]
+    if isinstance(value, dict):
+        return {str(defuse(k)): defuse(v) for k, v in value.items()}
+    return value
+
+
+def detect_language(texts: Iterable[str]) -> str | None:
+    """Guess 'zh' or 'en' from filled values: Chinese characters against Latin words; None for no text."""
+    cjk = words = 0
+    for text in texts:
+        cjk += len(_CJK.findall(text))
+        words += len(_LATIN_WORD.findall(text))
+    if cjk == 0 and words == 0:
+        return None
+    return "zh" if cjk >= words else "en"
+
+
+def strings_in(values: Mapping[str, Any]) -> Iterable[str]:
+    for value in values.values():
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list):
+            yield from (v for v in value if isinstance(v, str))
+        elif isinstance(value, dict):
+            yield from strings_in(value)
