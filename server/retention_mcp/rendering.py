@@ -28,7 +28,7 @@ ENVIRONMENT = ImmutableSandboxedEnvironment(
 # Names a template may read that are not inputs: Jinja2's own globals and loop helpers.
 GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "caller"}
 
-_TAG_START = re.compile(r"<(?=/?\s*[A-Za-z_])")
+_TAG_START = re.compile(r"<(?=/?[A-Za-z_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 ToolsMode = Literal["full", "compact", "all"]
 
@@ -36,13 +37,18 @@ class Settings(BaseModel):
     tokens: list[str] = Field(default_factory=list, description="Bearer tokens accepted over HTTP")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         dirs = [Path(p).expanduser() for p in env.get(ENV_TEMPLATES, "").split(os.pathsep) if p.strip()]
-        limits = Limits(
-            max_field_chars=_int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS),
-            max_prompt_chars=_int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS),
-        )
+        try:
+            limits = Limits(
+                max_field_chars=_int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS),
+                max_prompt_chars=_int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS),
+            )
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            name = {"max_field_chars": ENV_MAX_FIELD_CHARS, "max_prompt_chars": ENV_MAX_PROMPT_CHARS}[err["loc"][0]]
+            raise SettingsError(f"{name}: {err['msg']}") from None
         tokens = [t.strip() for t in env.get(ENV_TOKENS, "").split(",") if t.strip()]
         tools = env.get(ENV_TOOLS, "all").strip() or "all"
         if tools not in ("full", "compact", "all"):
@@ -54,7 +60,7 @@ class SettingsError(ValueError):
     """A setting from the environment or the command line is not usable."""
 
 
-def _int_env(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default

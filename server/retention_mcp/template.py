@@ -205,6 +205,8 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
                 message += f"; allowed keys: {', '.join(allowed)}"
         elif err["type"] == "missing":
             message = f"missing key '{where}'"
+        elif err["type"] == "string_type" and isinstance(err.get("input"), int | float):
+            message = f'{where}: must be text; put the value in quotes, e.g. "{err["input"]}"'
         else:
             message = f"{where}: {err['msg']}"
         raise TemplateError(path, line, message) from None

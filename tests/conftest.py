@@ -1,0 +1,83 @@
+"""Shared fixtures: the shipped registry, an MCP server built from it, and the bundled example scenarios."""
+
+from __future__ import annotations
+
+import json
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from retention_mcp.paths import EXAMPLES_FILE
+from retention_mcp.registry import Registry
+from retention_mcp.server import build_server
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SCENARIOS = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))["scenarios"]
+TEMPLATE_NAMES = [
+    "churn_analysis",
+    "loyalty_program",
+    "renewal_campaign",
+    "retention_strategy",
+    "subscription_playbook",
+]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return Registry.load()
+
+
+@pytest.fixture
+def server(registry):
+    return build_server(registry)
+
+
+def example_arguments(registry: Registry, name: str, language: str = "en") -> dict:
+    """Arguments for a template filled from the examples declared in its front matter."""
+    template = registry.get(name)
+    inputs = template.files[language].front.inputs
+    return {spec.name: spec.example for spec in inputs if spec.example is not None}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_template(directory: Path, filename: str, text: str) -> Path:
+    path = directory / filename
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+MINIMAL_TEMPLATE = """
+---
+name: {name}
+title: {title}
+description: A test template.
+metadata:
+  version: {version}
+  locale: {locale}
+inputs:
+  - name: topic
+    kind: string
+    required: true
+    description: The topic.
+---
+system:
+You write short notes.
+
+user:
+<topic>
+{{{{ topic }}}}
+</topic>
+"""

@@ -1,0 +1,140 @@
+"""The command line, run as a user runs it: a real subprocess of `python -m retention_mcp`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GOLDEN, MINIMAL_TEMPLATE, ROOT, SCENARIOS, TEMPLATE_NAMES, write_template
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")}
+
+
+def run(*args: str, env: dict | None = None, stdin: str | None = None, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "retention_mcp", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or ENV,
+        input=stdin,
+        cwd=cwd,
+    )
+
+
+def test_render_with_args_prints_the_prompt():
+    proc = run("render", "churn_analysis", "--arg", "business_context=SaaS {{ x }}", "--arg", "data_summary=churn 3%")
+    assert proc.returncode == 0, proc.stderr
+    assert "<business_context>\nSaaS {{ x }}\n</business_context>" in proc.stdout
+    assert proc.stdout.startswith("You are a customer analytics lead")
+
+
+def test_render_args_file_and_json_match_the_golden_file(tmp_path):
+    scenario = SCENARIOS[1]
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps(scenario), encoding="utf-8")
+    proc = run("render", scenario["tool"], "--args-file", str(args_file), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads((GOLDEN / f"{scenario['id']}.json").read_text("utf-8"))
+    from_stdin = run(
+        "render", scenario["tool"], "--args-file", "-", "--language", "en", stdin=json.dumps(scenario["arguments"])
+    )
+    assert from_stdin.returncode == 0 and from_stdin.stdout.startswith("You are a loyalty-program architect")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["render", "nope"], "Unknown template 'nope'. Available: churn_analysis"),
+        (["render", "churn_analysis", "--arg", "business_context=x"], "data_summary: is required but missing"),
+        (["render", "churn_analysis", "--arg", "oops"], "--arg takes KEY=VALUE"),
+        (["render", "churn_analysis", "--args-file", "/nonexistent.json"], "cannot read it"),
+    ],
+)
+def test_render_errors_are_clear(args, fragment):
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_render_bad_json_names_line_and_column(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"business_context": "x",\n  oops}')
+    proc = run("render", "churn_analysis", "--args-file", str(bad))
+    assert proc.returncode == 2 and "not valid JSON (line 2, column 3" in proc.stderr
+
+
+def test_templates_list_show_and_check(tmp_path):
+    listing = run("templates", "list", "--json")
+    assert [t["name"] for t in json.loads(listing.stdout)] == TEMPLATE_NAMES
+    human = run("templates", "list")
+    assert "retention_strategy" in human.stdout and "service_type*" in human.stdout
+    shown = run("templates", "show", "loyalty_program", "--language", "zh")
+    assert shown.stdout.rstrip("\n") == (ROOT / "templates" / "loyalty_program.zh.prompty").read_text("utf-8").rstrip(
+        "\n"
+    )
+    ok = run("templates", "check", str(ROOT / "templates"))
+    assert ok.returncode == 0 and "ok:" in ok.stdout and "(10 files)" in ok.stdout
+    write_template(tmp_path, "a.prompty", MINIMAL_TEMPLATE.format(name="a", title="A", version="1", locale="en"))
+    write_template(
+        tmp_path,
+        "b.prompty",
+        MINIMAL_TEMPLATE.format(name="b", title="B", version="1.0.0", locale="en").replace(
+            "{{ topic }}", "{{ topik }}"
+        ),
+    )
+    broken = run("templates", "check", str(tmp_path))
+    assert broken.returncode == 1
+    assert f"{tmp_path / 'a.prompty'}:6: metadata.version: must be text; put the value in quotes" in broken.stderr
+    assert f"{tmp_path / 'b.prompty'}:19: 'topik' is used in the body but not declared" in broken.stderr
+    assert "2 problem(s) found" in broken.stderr
+
+
+def test_templates_from_environment_variable(tmp_path):
+    write_template(
+        tmp_path, "note.en.prompty", MINIMAL_TEMPLATE.format(name="note", title="Note", version="1.0.0", locale="en")
+    )
+    proc = run("render", "note", "--arg", "topic=churn", env=ENV | {"RETENTION_MCP_TEMPLATES": str(tmp_path)})
+    assert proc.returncode == 0 and "<topic>\nchurn\n</topic>" in proc.stdout
+
+
+def test_settings_errors_are_reported():
+    proc = run("templates", "list", env=ENV | {"RETENTION_MCP_MAX_FIELD_CHARS": "lots"})
+    assert proc.returncode == 2 and "RETENTION_MCP_MAX_FIELD_CHARS must be a whole number" in proc.stderr
+
+
+@pytest.mark.parametrize("client", ["claude-desktop", "cursor", "vscode", "codex"])
+def test_config_prints_an_absolute_command(client, tmp_path):
+    proc = run("config", client, "--templates", str(tmp_path))
+    assert proc.returncode == 0
+    if client == "codex":
+        import tomllib
+
+        entry = tomllib.loads(proc.stdout)["mcp_servers"]["retention-mcp"]
+    else:
+        data = json.loads(proc.stdout)
+        entry = (data.get("mcpServers") or data["servers"])["retention-mcp"]
+    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
+    assert "serve" in entry["args"] and str(tmp_path.resolve()) in entry["args"]
+
+
+def test_demo_renders_every_example(tmp_path):
+    proc = run("demo", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert f"Rendered {len(SCENARIOS)} of {len(SCENARIOS)} example scenarios" in proc.stdout
+    assert "next call on the same connection: ok" in proc.stdout
+    for scenario in SCENARIOS:
+        golden = json.loads((GOLDEN / f"{scenario['id']}.json").read_text("utf-8"))
+        assert (tmp_path / f"{scenario['id']}.md").read_text("utf-8") == golden["prompt"] + "\n"
+
+
+def test_version_and_help():
+    assert run("--version").stdout.strip().startswith("retention-mcp ")
+    help_text = run("serve", "--help").stdout
+    for option in ("--transport", "--templates", "--tools", "--stateless", "--token", "--allowed-host"):
+        assert option in help_text
