@@ -317,20 +317,23 @@ class Registry:
 
 def load_directory(directory: Path, limits: Limits | None = None) -> list[Template]:
     """Load every template file in one directory, grouped by name; raise TemplateError on the first problem."""
-    problems = check_directory(directory, limits, stop_at_first=True)
+    problems, templates = _load(Path(directory), limits or Limits(), stop_at_first=True)
     if problems:
         raise problems[0]
-    return _group(directory, [load_file(p) for p in find_template_files(directory)], limits or Limits())
+    return templates
 
 
-def check_directory(directory: Path, limits: Limits | None = None, stop_at_first: bool = False) -> list[TemplateError]:
+def check_directory(directory: Path, limits: Limits | None = None) -> list[TemplateError]:
     """Every problem in a directory of templates: one per broken file, then those between files."""
-    directory = Path(directory)
+    return _load(Path(directory), limits or Limits(), stop_at_first=False)[0]
+
+
+def _load(directory: Path, limits: Limits, stop_at_first: bool) -> tuple[list[TemplateError], list[Template]]:
     if not directory.is_dir():
-        return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")]
+        return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")], []
     paths = find_template_files(directory)
     if not paths:
-        return [TemplateError(directory, None, "no .prompty files in this folder")]
+        return [TemplateError(directory, None, "no .prompty files in this folder")], []
     problems: list[TemplateError] = []
     loaded: list[TemplateFile] = []
     for path in paths:
@@ -339,15 +342,15 @@ def check_directory(directory: Path, limits: Limits | None = None, stop_at_first
         except TemplateError as exc:
             problems.append(exc)
             if stop_at_first:
-                return problems
+                return problems, []
     try:
-        _group(directory, loaded, limits or Limits())
+        templates = _group(loaded, limits)
     except TemplateError as exc:
-        problems.append(exc)
-    return problems
+        return [*problems, exc], []
+    return problems, templates
 
 
-def _group(directory: Path, files: list[TemplateFile], limits: Limits) -> list[Template]:
+def _group(files: list[TemplateFile], limits: Limits) -> list[Template]:
     by_name: dict[str, dict[str, TemplateFile]] = {}
     for file in files:
         languages = by_name.setdefault(file.name, {})

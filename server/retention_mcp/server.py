@@ -3,12 +3,13 @@
 This module knows nothing of template files; it reads only the registry.
 """
 
+import functools
 import hashlib
 import hmac
 import inspect
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
@@ -17,7 +18,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Message, Prompt, PromptArgument
-from mcp.server.mcpserver.resources import TextResource
+from mcp.server.mcpserver.resources import FunctionResource, TextResource
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
@@ -122,13 +123,13 @@ def build_server(
     if tools in ("compact", "all"):
         _add_compact_tools(server, registry)
     server.add_resource(
-        TextResource(
+        lazy_resource(
             uri="template://index",
             name="templates",
             title="All templates · 全部模板",
             description="Every template with its parameters, as JSON / 全部模板及其参数(JSON)",
             mime_type="application/json",
-            text=_template_list(registry).model_dump_json(indent=2),
+            produce=lambda: _template_list(registry).model_dump_json(indent=2),
         )
     )
     return server
@@ -279,20 +280,30 @@ def _add_resources(server: RetentionServer, template: Template) -> None:
             )
         )
     schemas = {
-        "input": template.parameters.model_json_schema(),
-        "output": RenderResult.model_json_schema(),
+        "input": ("输入", template.parameters.model_json_schema),
+        "output": ("输出", RenderResult.model_json_schema),
     }
-    for kind, schema in schemas.items():
+    for kind, (label, make_schema) in schemas.items():
         server.add_resource(
-            TextResource(
+            lazy_resource(
                 uri=f"schema://{template.name}/{kind}",
                 name=f"{template.name}.{kind}.schema",
                 title=f"{template.name} {kind} JSON Schema",
-                description=f"JSON Schema of the '{template.name}' tool's {kind} / 工具{'输入' if kind == 'input' else '输出'}的 JSON Schema",
+                description=f"JSON Schema of the '{template.name}' tool's {kind} / 工具{label}的 JSON Schema",
                 mime_type="application/schema+json",
-                text=json.dumps(schema, ensure_ascii=False, indent=2),
+                produce=lambda make_schema=make_schema: json.dumps(make_schema(), ensure_ascii=False, indent=2),
             )
         )
+
+
+def lazy_resource(produce: Callable[[], str], **fields: Any) -> FunctionResource:
+    """A text resource computed on its first read and kept, so start-up pays nothing for it."""
+    cached = functools.cache(produce)
+
+    async def read() -> str:
+        return cached()
+
+    return FunctionResource(fn=read, **fields)
 
 
 # -- auth -------------------------------------------------------------------------------------------------------------
