@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from retention_mcp import schemas
+from retention_mcp import schema_export as schemas
 from tests.conftest import ROOT, TEMPLATE_NAMES
 
 

@@ -361,7 +361,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from retention_mcp import schemas
+    from retention_mcp import schema_export as schemas
 
     if args.action == "export":
         for path in schemas.export(args.dir):

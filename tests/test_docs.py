@@ -1,0 +1,35 @@
+"""The documentation matches the code: its example templates load, its tables list the real tools."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from retention_mcp.registry import Registry
+from retention_mcp.template import parse_template
+from tests.conftest import ROOT, TEMPLATE_NAMES
+
+READMES = [ROOT / "README.md", ROOT / "README.zh-CN.md"]
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
+def test_example_template_in_readme_is_valid(readme, tmp_path):
+    blocks = re.findall(r"```yaml\n(---\n.*?)```", readme.read_text("utf-8"), flags=re.S)
+    assert len(blocks) == 1
+    file = parse_template(blocks[0], readme.name)
+    (tmp_path / "example.prompty").write_text(blocks[0], encoding="utf-8")
+    template = Registry.load([tmp_path], shipped=False).get(file.name)
+    result = template.render({"product": "Meal kits"})
+    assert "<product>\nMeal kits\n</product>" in result.prompt
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
+def test_readme_tool_table_lists_every_parameter(readme, registry):
+    text = readme.read_text("utf-8")
+    for name in TEMPLATE_NAMES:
+        template = registry.get(name)
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |") and "language" in line)
+        params = [p.strip().replace("\\*", "*") for p in row.split("|")[2].split(",")]
+        expected = [s.name + ("*" if s.required else "") for s in template.inputs] + ["language"]
+        assert params == expected, name
