@@ -109,6 +109,11 @@ async def test_render_template_matches_the_dedicated_tool(server, registry):
             {"business_context": "x", "data_summary": "3%", "colour": "red"},
             ["colour: is not a parameter of 'churn_analysis'", "allowed: analysis_goals, business_context"],
         ),
+        (
+            "churn_analysis",
+            {"business_context": 1, "colour": "red"},
+            ["- colour: is not a parameter", "- business_context: must be text", "- data_summary: is required"],
+        ),
         ("churn_analysis", {"business_context": "  ", "data_summary": "3%"}, ["business_context: must not be empty"]),
         ("render_template", {"name": "nope"}, ["name: must be one of 'churn_analysis'"]),
         (

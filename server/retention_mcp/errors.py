@@ -23,25 +23,22 @@ class UnknownTemplateError(UserError):
         self.name = name
 
 
-def describe_validation_error(exc: ValidationError, target: str, allowed: Iterable[str] = ()) -> str:
+def invalid_arguments(
+    target: str, allowed: Iterable[str], error: ValidationError | None = None, unknown: Iterable[str] = ()
+) -> str:
     """One line a problem: the field, then the rule in English and in Chinese. Never echoes the value."""
     allowed_list = sorted(allowed)
-    lines = [f"Invalid arguments for '{target}' / 「{target}」的参数无效:"]
-    for err in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in err["loc"]) or "arguments"
-        en, zh = _rule(err, allowed_list)
-        lines.append(f"- {field}: {en} / {zh}" if zh else f"- {field}: {en}")
-    return "\n".join(lines)
-
-
-def unknown_arguments_message(target: str, unknown: Iterable[str], allowed: Iterable[str]) -> str:
-    allowed_text = ", ".join(sorted(allowed))
+    allowed_text = ", ".join(allowed_list)
     lines = [f"Invalid arguments for '{target}' / 「{target}」的参数无效:"]
     for name in sorted(unknown):
         lines.append(
             f"- {name}: is not a parameter of '{target}'; allowed: {allowed_text} / "
             f"不是「{target}」的参数;可用参数:{allowed_text}"
         )
+    for err in error.errors(include_url=False) if error is not None else ():
+        field = ".".join(str(part) for part in err["loc"]) or "arguments"
+        en, zh = _rule(err, allowed_list)
+        lines.append(f"- {field}: {en} / {zh}" if zh else f"- {field}: {en}")
     return "\n".join(lines)
 
 

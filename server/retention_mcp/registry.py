@@ -16,7 +16,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 
-from retention_mcp.errors import ArgumentError, UnknownTemplateError, describe_validation_error
+from retention_mcp.errors import ArgumentError, UnknownTemplateError, invalid_arguments
 from retention_mcp.models import ParameterInfo, PromptMessage, RenderResult, TemplateSummary
 from retention_mcp.paths import shipped_dir
 from retention_mcp.rendering import defuse, detect_language, strings_in
@@ -188,7 +188,7 @@ class Template:
         try:
             model = self.parameters.model_validate(dict(arguments))
         except ValidationError as exc:
-            raise ArgumentError(describe_validation_error(exc, self.name, self.parameters.model_fields)) from None
+            raise ArgumentError(invalid_arguments(self.name, self.parameters.model_fields, exc)) from None
         self._check_object_sizes(model)
         return model
 

@@ -24,12 +24,7 @@ from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotatio
 from pydantic import Field, ValidationError
 
 from retention_mcp import __version__
-from retention_mcp.errors import (
-    UnknownTemplateError,
-    UserError,
-    describe_validation_error,
-    unknown_arguments_message,
-)
+from retention_mcp.errors import UnknownTemplateError, UserError, invalid_arguments
 from retention_mcp.models import RenderResult, TemplateList
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.settings import ToolsMode
@@ -72,12 +67,17 @@ class RetentionServer(MCPServer):
         allowed = set(tool.parameters.get("properties", {}))
         unknown = set(arguments) - allowed
         if unknown:
-            raise ToolError(unknown_arguments_message(name, unknown, allowed))
+            try:  # report the other problems of the same call too
+                tool.fn_metadata.validate_arguments({k: v for k, v in arguments.items() if k in allowed})
+                problems = None
+            except ValidationError as exc:
+                problems = exc
+            raise ToolError(invalid_arguments(name, allowed, problems, unknown))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(describe_validation_error(exc.__cause__, name, allowed)) from None
+                raise ToolError(invalid_arguments(name, allowed, exc.__cause__)) from None
             raise
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None):
