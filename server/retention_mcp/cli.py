@@ -50,6 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="full: one tool per template; compact: list_templates + render_template; all (default)",
     )
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload templates when their files change; clients are told their lists changed",
+    )
+    serve.add_argument(
+        "--watch-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --watch: how often to look for changes (default 1)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP: address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000)")
     serve.add_argument("--path", default="/mcp", help="HTTP: endpoint path (default /mcp)")
@@ -171,13 +183,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     registry = _registry(settings)
     tokens = [*settings.tokens, *args.token]
+    if args.watch_interval <= 0:
+        return fail("--watch-interval must be a positive number of seconds")
     from retention_mcp.server import build_server
 
     if args.transport == "stdio":
         if tokens:
             print("retention-mcp: tokens apply to HTTP only; ignored over stdio", file=sys.stderr)
         server = build_server(registry, tools=settings.tools)
-        server.run("stdio")
+        _run(server.run_stdio_async, server, settings, args)
         return 0
     display_host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = f"http://{display_host}:{args.port}"
@@ -191,14 +205,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     print(
         f"retention-mcp {__version__}: {len(registry)} templates at {base_url}{args.path}"
-        f"{' (stateless)' if args.stateless else ''}{' (token required)' if tokens else ''}; Ctrl+C stops",
+        f"{' (stateless)' if args.stateless else ''}{' (token required)' if tokens else ''}"
+        f"{' (watching templates)' if args.watch else ''}; Ctrl+C stops",
         file=sys.stderr,
         flush=True,
     )
     import uvicorn
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    http_server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+    _run(http_server.serve, server, settings, args)
     return 0
+
+
+def _run(serve: Any, server: Any, settings: Settings, args: argparse.Namespace) -> None:
+    """Serve until the transport ends; with --watch, reload templates alongside."""
+    import anyio
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tasks:
+            if args.watch:
+                from retention_mcp.reload import TemplateWatcher
+
+                tasks.start_soon(TemplateWatcher(server, settings, args.watch_interval).run)
+            await serve()
+            tasks.cancel_scope.cancel()
+
+    anyio.run(main)
 
 
 def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str], origins: list[str]):

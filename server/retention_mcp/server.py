@@ -9,16 +9,19 @@ import hmac
 import inspect
 import json
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Message, Prompt, PromptArgument
 from mcp.server.mcpserver.resources import FunctionResource, TextResource
+from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
@@ -56,6 +59,43 @@ class RetentionServer(MCPServer):
             **kwargs,
         )
         self.registry = registry
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.middleware.append(self._track_connection)
+        self._advertise_list_changed()
+
+    async def _track_connection(self, ctx: Any, call_next: Any) -> Any:
+        """Remember each client connection, to tell it when the templates change."""
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is not None:
+            self._connections.add(connection)
+        return await call_next(ctx)
+
+    def _advertise_list_changed(self) -> None:
+        """Handshake-era clients learn from the capabilities that tool, prompt and resource lists can change."""
+        lowlevel = self._lowlevel_server
+        create = lowlevel.create_initialization_options
+
+        def with_list_changed(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any):
+            options = notification_options or NotificationOptions(True, True, True)
+            return create(options, *args, **kwargs)
+
+        lowlevel.create_initialization_options = with_list_changed  # type: ignore[method-assign]
+
+    async def swap_templates(self, fresh: "RetentionServer") -> None:
+        """Serve the tools, prompts and resources of `fresh` from now on, and tell connected clients."""
+        self._tool_manager = fresh._tool_manager
+        self._prompt_manager = fresh._prompt_manager
+        self._resource_manager = fresh._resource_manager
+        self.registry = fresh.registry
+        for event in (ToolsListChanged(), PromptsListChanged(), ResourcesListChanged()):
+            await self._subscriptions.publish(event)  # 2026-07-28 clients listening on subscriptions/listen
+        for connection in list(self._connections):  # handshake-era clients
+            try:
+                await connection.send_tool_list_changed()
+                await connection.send_prompt_list_changed()
+                await connection.send_resource_list_changed()
+            except Exception:  # a closed connection: forget it
+                self._connections.discard(connection)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         tool = self._tool_manager.get_tool(name)

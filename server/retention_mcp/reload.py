@@ -1,0 +1,65 @@
+"""Template hot reload: `serve --watch` picks up added, edited and removed template files while serving.
+
+A change is checked by polling file times and sizes (no extra dependency, works on every file system). A broken
+edit is reported on stderr and the server keeps serving the templates it had.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+
+from retention_mcp.paths import shipped_dir
+from retention_mcp.registry import Registry
+from retention_mcp.server import RetentionServer, build_server
+from retention_mcp.settings import Settings
+from retention_mcp.template import TemplateError, find_template_files
+
+Snapshot = tuple[tuple[str, int, int], ...]
+
+
+class TemplateWatcher:
+    def __init__(self, server: RetentionServer, settings: Settings, interval: float = 1.0, log: TextIO = sys.stderr):
+        self.server = server
+        self.settings = settings
+        self.interval = interval
+        self.log = log
+        self.reloads = 0
+
+    def snapshot(self) -> Snapshot:
+        entries = []
+        for directory in [shipped_dir("templates"), *self.settings.template_dirs]:
+            if not Path(directory).is_dir():
+                entries.append((str(directory), -1, -1))
+                continue
+            for path in find_template_files(Path(directory)):
+                try:
+                    stat = path.stat()
+                except OSError:  # removed between listing and stat; the next poll sees it gone
+                    continue
+                entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(entries)
+
+    async def reload(self) -> bool:
+        """Load the templates again; on success serve them, on failure keep the old ones. Returns success."""
+        try:
+            registry = Registry.load(self.settings.template_dirs, self.settings.limits)
+        except TemplateError as exc:
+            print(f"retention-mcp: template error; still serving the previous templates: {exc}", file=self.log)
+            return False
+        await self.server.swap_templates(build_server(registry, tools=self.settings.tools))
+        self.reloads += 1
+        print(f"retention-mcp: reloaded {len(registry)} templates: {', '.join(registry.names())}", file=self.log)
+        return True
+
+    async def run(self) -> None:
+        last = self.snapshot()
+        while True:
+            await anyio.sleep(self.interval)
+            current = await anyio.to_thread.run_sync(self.snapshot)
+            if current != last:
+                last = current
+                await self.reload()
