@@ -141,3 +141,9 @@ def test_check_directory_reports_every_broken_file(tmp_path):
 def test_check_directory_on_missing_or_empty_folder(tmp_path):
     assert "not a directory" in check_directory(tmp_path / "missing")[0].message
     assert "no .prompty files" in check_directory(tmp_path)[0].message
+
+
+def test_serving_accepts_an_empty_folder_but_not_a_missing_one(tmp_path):
+    assert Registry.load([tmp_path]).names() == TEMPLATE_NAMES
+    with pytest.raises(TemplateError, match="not a directory"):
+        Registry.load([tmp_path / "missing"])

@@ -310,14 +310,17 @@ class Registry:
         merged: dict[str, Template] = {}
         dirs = ([shipped_dir("templates")] if shipped else []) + [Path(d) for d in directories]
         for directory in dirs:
-            for template in load_directory(directory, limits):
+            for template in load_directory(directory, limits, allow_empty=True):
                 merged[template.name] = template
         return cls(merged.values())
 
 
-def load_directory(directory: Path, limits: Limits | None = None) -> list[Template]:
-    """Load every template file in one directory, grouped by name; raise TemplateError on the first problem."""
-    problems, templates = _load(Path(directory), limits or Limits(), stop_at_first=True)
+def load_directory(directory: Path, limits: Limits | None = None, allow_empty: bool = False) -> list[Template]:
+    """Load every template file in one directory, grouped by name; raise TemplateError on the first problem.
+
+    `allow_empty` accepts a folder with no templates yet (a team folder that `serve --watch` will see filled).
+    """
+    problems, templates = _load(Path(directory), limits or Limits(), stop_at_first=True, allow_empty=allow_empty)
     if problems:
         raise problems[0]
     return templates
@@ -328,12 +331,14 @@ def check_directory(directory: Path, limits: Limits | None = None) -> list[Templ
     return _load(Path(directory), limits or Limits(), stop_at_first=False)[0]
 
 
-def _load(directory: Path, limits: Limits, stop_at_first: bool) -> tuple[list[TemplateError], list[Template]]:
+def _load(
+    directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False
+) -> tuple[list[TemplateError], list[Template]]:
     if not directory.is_dir():
         return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")], []
     paths = find_template_files(directory)
     if not paths:
-        return [TemplateError(directory, None, "no .prompty files in this folder")], []
+        return ([] if allow_empty else [TemplateError(directory, None, "no .prompty files in this folder")]), []
     problems: list[TemplateError] = []
     loaded: list[TemplateFile] = []
     for path in paths:
