@@ -106,6 +106,11 @@ def test_templates_from_environment_variable(tmp_path):
 def test_settings_errors_are_reported():
     proc = run("templates", "list", env=ENV | {"RETENTION_MCP_MAX_FIELD_CHARS": "lots"})
     assert proc.returncode == 2 and "RETENTION_MCP_MAX_FIELD_CHARS must be a whole number" in proc.stderr
+    too_small = run("templates", "list", env=ENV | {"RETENTION_MCP_MAX_PROMPT_CHARS": "999"})
+    assert (
+        too_small.returncode == 2
+        and "RETENTION_MCP_MAX_PROMPT_CHARS must be at least 1000, not 999" in too_small.stderr
+    )
 
 
 @pytest.mark.parametrize("client", ["claude-desktop", "cursor", "vscode", "codex"])

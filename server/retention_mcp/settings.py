@@ -22,6 +22,7 @@ ENV_TOKENS = "RETENTION_MCP_TOKENS"
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
 MAX_ARRAY_ITEMS = 100
+LIMIT_MINIMUMS = {"max_field_chars": 100, "max_prompt_chars": 1_000, "max_array_items": 1}
 
 
 class SettingsError(ValueError):
@@ -37,7 +38,7 @@ class Limits:
     max_array_items: int = MAX_ARRAY_ITEMS  # items allowed in one list value
 
     def __post_init__(self) -> None:
-        for name, minimum in (("max_field_chars", 100), ("max_prompt_chars", 1_000), ("max_array_items", 1)):
+        for name, minimum in LIMIT_MINIMUMS.items():
             if getattr(self, name) < minimum:
                 raise SettingsError(f"{name} must be at least {minimum}, not {getattr(self, name)}")
 
@@ -53,8 +54,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         dirs = [Path(p).expanduser() for p in env.get(ENV_TEMPLATES, "").split(os.pathsep) if p.strip()]
-        field_chars = _int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS, minimum=100)
-        prompt_chars = _int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS, minimum=1_000)
+        field_chars = _int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS, LIMIT_MINIMUMS["max_field_chars"])
+        prompt_chars = _int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS, LIMIT_MINIMUMS["max_prompt_chars"])
         tokens = [t.strip() for t in env.get(ENV_TOKENS, "").split(",") if t.strip()]
         tools = env.get(ENV_TOOLS, "all").strip() or "all"
         if tools not in ("full", "compact", "all"):
