@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from retention_mcp.models import RenderResult
+from retention_mcp.models import PlanResult
 from tests.conftest import ROOT, TEMPLATE_NAMES, example_arguments
 
 pytestmark = pytest.mark.anyio
@@ -63,6 +63,7 @@ async def test_resources_list_sources_schemas_and_index(server):
             f"template://{name}/zh",
             f"schema://{name}/input",
             f"schema://{name}/output",
+            f"schema://{name}/plan",
         }
     assert set(uris) == expected
 
@@ -75,14 +76,18 @@ async def test_template_source_and_schema_resources(server, registry, name):
             assert source.contents[0].text == (ROOT / "templates" / f"{name}.{language}.prompty").read_text("utf-8")
         input_schema = await client.read_resource(f"schema://{name}/input")
         output_schema = await client.read_resource(f"schema://{name}/output")
+        plan_schema = await client.read_resource(f"schema://{name}/plan")
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert json.loads(input_schema.contents[0].text) == registry.get(name).parameters.model_json_schema()
     assert json.loads(input_schema.contents[0].text) == json.loads(
         (ROOT / "schemas" / f"{name}.input.json").read_text()
     )
-    assert json.loads(output_schema.contents[0].text) == RenderResult.model_json_schema()
+    assert json.loads(output_schema.contents[0].text) == PlanResult.model_json_schema()
     assert input_schema.contents[0].mime_type == "application/schema+json"
-    assert set(json.loads(input_schema.contents[0].text)["properties"]) == set(tools[name].input_schema["properties"])
+    # the tool takes the template's arguments plus `mode`
+    tool_properties = set(tools[name].input_schema["properties"])
+    assert set(json.loads(input_schema.contents[0].text)["properties"]) | {"mode"} == tool_properties
+    assert json.loads(plan_schema.contents[0].text) == json.loads((ROOT / "schemas" / f"{name}.plan.json").read_text())
 
 
 async def test_index_resource_lists_every_template(server):

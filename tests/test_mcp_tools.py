@@ -31,11 +31,13 @@ OPTIONAL = {
 async def test_tools_are_listed_with_typed_schemas(server):
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert sorted(tools) == sorted([*TEMPLATE_NAMES, "list_templates", "render_template"])
+    assert sorted(tools) == sorted([*TEMPLATE_NAMES, "list_templates", "render_template", "generate_plan", "list_plans"])
     for name in TEMPLATE_NAMES:
         tool = tools[name]
         schema = tool.input_schema
-        assert list(schema["properties"]) == [*REQUIRED[name], *OPTIONAL[name], "language"]
+        assert list(schema["properties"]) == [*REQUIRED[name], *OPTIONAL[name], "language", "mode"]
+        assert schema["properties"]["mode"]["enum"] == ["prompt", "plan"]
+        assert schema["properties"]["mode"]["default"] == "prompt"
         assert schema["required"] == REQUIRED[name]
         for field in REQUIRED[name]:
             prop = schema["properties"][field]
@@ -44,8 +46,11 @@ async def test_tools_are_listed_with_typed_schemas(server):
         language = schema["properties"]["language"]
         assert language["enum"] == ["auto", "en", "zh"] and language["default"] == "auto"
         assert tool.title and "·" in tool.title
-        assert tool.annotations.read_only_hint is True
+        # prompt mode only reads; plan mode calls a model and saves the plan
+        assert tool.annotations.read_only_hint is False and tool.annotations.open_world_hint is True
         assert tool.output_schema["required"] == ["template", "version", "language", "messages", "prompt"]
+        assert {"plan", "validation", "markdown", "plan_uri"} <= set(tool.output_schema["properties"])
+    assert tools["list_plans"].annotations.read_only_hint is True
     assert tools["render_template"].input_schema["properties"]["name"]["enum"] == TEMPLATE_NAMES
 
 
@@ -149,7 +154,11 @@ async def test_injection_through_the_tool_is_inert(server):
 
 
 @pytest.mark.parametrize(
-    ("mode", "expected"), [("full", TEMPLATE_NAMES), ("compact", ["list_templates", "render_template"])]
+    ("mode", "expected"),
+    [
+        ("full", [*TEMPLATE_NAMES, "list_plans"]),
+        ("compact", ["list_templates", "render_template", "generate_plan", "list_plans"]),
+    ],
 )
 async def test_tools_mode(registry, mode, expected):
     async with Client(build_server(registry, tools=mode)) as client:

@@ -11,7 +11,11 @@ from tests.conftest import ROOT, TEMPLATE_NAMES
 def test_shipped_schemas_match_the_models():
     assert schemas.drift(ROOT / "schemas") == [], "schemas/ is out of date: run 'make schemas'"
     names = {p.name for p in (ROOT / "schemas").glob("*.json")}
-    assert names == {f"{n}.input.json" for n in TEMPLATE_NAMES} | {"render_result.json", "template_list.json"}
+    assert names == (
+        {f"{n}.input.json" for n in TEMPLATE_NAMES}
+        | {f"{n}.plan.json" for n in TEMPLATE_NAMES}
+        | {"render_result.json", "template_list.json", "plan_result.json", "plan_list.json"}
+    )
 
 
 def test_drift_is_detected(tmp_path):

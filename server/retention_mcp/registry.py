@@ -87,6 +87,13 @@ class Template:
     def description(self) -> str:
         return "\n\n".join(f.front.description.strip() for f in self.files.values())
 
+    @property
+    def plan_model(self) -> type[BaseModel]:
+        """The typed plan this template produces in plan mode (imported on first use)."""
+        from retention_mcp.generation.plans import plan_model_for
+
+        return plan_model_for(self.name)
+
     def input_description(self, name: str) -> str:
         texts = [next(s.description.strip() for s in f.front.inputs if s.name == name) for f in self.files.values()]
         return " / ".join(dict.fromkeys(texts))

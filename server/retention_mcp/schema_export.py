@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retention_mcp.models import RenderResult, TemplateList
+from retention_mcp.models import PlanListResult, PlanResult, RenderResult, TemplateList
 from retention_mcp.registry import Registry
 from retention_mcp.settings import Limits
 
@@ -16,9 +16,12 @@ def generate() -> dict[str, str]:
     files: dict[str, dict] = {
         "render_result.json": RenderResult.model_json_schema(),
         "template_list.json": TemplateList.model_json_schema(),
+        "plan_result.json": PlanResult.model_json_schema(),
+        "plan_list.json": PlanListResult.model_json_schema(),
     }
     for template in registry:
         files[f"{template.name}.input.json"] = template.parameters.model_json_schema()
+        files[f"{template.name}.plan.json"] = template.plan_model.model_json_schema()
     return {name: json.dumps(schema, ensure_ascii=False, indent=2) + "\n" for name, schema in sorted(files.items())}
 
 

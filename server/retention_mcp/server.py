@@ -11,6 +11,7 @@ import json
 import logging
 import weakref
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
@@ -23,14 +24,21 @@ from mcp.server.mcpserver.prompts.base import Message, Prompt, PromptArgument
 from mcp.server.mcpserver.resources import FunctionResource, TextResource
 from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    ClientCapabilities,
+    SamplingCapability,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import Field, ValidationError
 
 from retention_mcp import __version__
 from retention_mcp.errors import UnknownTemplateError, UserError, invalid_arguments
-from retention_mcp.models import RenderResult, TemplateList
+from retention_mcp.models import PlanResult, RenderResult, TemplateList
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
-from retention_mcp.settings import ToolsMode
+from retention_mcp.settings import ModelSettings, ToolsMode
 from retention_mcp.template import TemplateError
 
 log = logging.getLogger("retention_mcp")
@@ -38,18 +46,37 @@ log = logging.getLogger("retention_mcp")
 INSTRUCTIONS = (
     "retention-mcp turns customer-retention prompt templates into tools. Call a template tool (or render_template) "
     "with the user's facts; the result is a complete prompt. Then follow that prompt to write the plan for the user. "
-    "Every template works in Chinese and English; 'language' defaults to the language of the facts.\n"
+    "With mode='plan' the server has a model write the plan and returns it typed and checked against the user's "
+    "constraints. Every template works in Chinese and English; 'language' defaults to the language of the facts.\n"
     "retention-mcp 把客户留存提示词模板变成工具。用用户提供的事实调用模板工具(或 render_template),"
-    "得到完整的提示词,再按提示词为用户撰写方案。每个模板都有中英文版本,language 默认跟随所填内容的语言。"
+    "得到完整的提示词,再按提示词为用户撰写方案。mode='plan' 时由服务端模型直接生成结构化方案,并按用户的约束逐条检查。"
+    "每个模板都有中英文版本,language 默认跟随所填内容的语言。"
 )
+MODE_DESCRIPTION = (
+    "'prompt' (default): return the filled prompt for your own model. 'plan': the server's model (or yours, through "
+    "sampling) writes the full plan; it comes back typed, checked against the stated budget, discount cap, horizon, "
+    "goals and channels, and saved. / 'prompt'(默认):返回填好的提示词;'plan':由服务端模型(或经 sampling 由客户端模型)"
+    "生成完整方案,按预算、折扣上限、周期、目标与渠道约束检查后返回并保存。"
+)
+Mode = Literal["prompt", "plan"]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# Template tools render by default; in plan mode they call a model and save the plan.
+PLAN_CAPABLE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
 
 
 class RetentionServer(MCPServer):
     """MCPServer whose errors name the field and the rule, in English and Chinese."""
 
-    def __init__(self, registry: Registry, **kwargs: Any):
+    def __init__(
+        self,
+        registry: Registry,
+        model: ModelSettings | None = None,
+        plan_store: Path | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(
             "retention-mcp",
             title="Customer retention templates · 客户留存模板",
@@ -59,6 +86,9 @@ class RetentionServer(MCPServer):
             **kwargs,
         )
         self.registry = registry
+        self.model_settings = model or ModelSettings()
+        self.plan_store_path = plan_store
+        self._plans: Any = None  # PlanService, built on the first plan-mode call
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self.middleware.append(self._track_connection)
         self._advertise_list_changed()
@@ -81,12 +111,57 @@ class RetentionServer(MCPServer):
 
         lowlevel.create_initialization_options = with_list_changed  # type: ignore[method-assign]
 
+    @property
+    def plans(self) -> Any:
+        """The plan service; generation code is imported only when a plan is first asked for."""
+        if self._plans is None:
+            from retention_mcp.generation.backends import make_backend
+            from retention_mcp.generation.service import PlanService, open_store
+
+            backend = make_backend(self.model_settings) if self.model_settings.configured else None
+            self._plans = PlanService(backend, open_store(self.plan_store_path))
+        return self._plans
+
+    async def generate_plan(self, template: Template, arguments: dict[str, Any], ctx: Context | None) -> CallToolResult:
+        """Plan mode of every template tool and of generate_plan."""
+        from retention_mcp.generation.backends import SamplingBackend
+        from retention_mcp.generation.service import PlanError
+
+        service = self.plans
+        backend = None
+        if service.backend is None and ctx is not None and _client_samples(ctx):
+            backend = SamplingBackend(ctx.session)
+
+        async def progress(done: float, total: float, message: str) -> None:
+            if ctx is not None:
+                try:
+                    await ctx.report_progress(done, total, message)
+                except Exception:  # a client that cannot take progress still gets its plan
+                    log.debug("progress notification not delivered", exc_info=True)
+
+        try:
+            result = await service.generate(template, arguments, backend=backend, progress=progress)
+        except PlanError as exc:
+            content = [TextContent(type="text", text=str(exc))]
+            structured = None
+            if exc.rendered is not None:
+                content.append(TextContent(type="text", text=exc.rendered.prompt))
+                structured = exc.rendered.model_dump(mode="json")
+            return CallToolResult(content=content, structured_content=structured, is_error=True)
+        except UserError as exc:
+            raise ToolError(str(exc)) from None
+        return CallToolResult(
+            content=[TextContent(type="text", text=result.markdown or "")],
+            structured_content=result.model_dump(mode="json", exclude_none=True),
+        )
+
     async def swap_templates(self, fresh: "RetentionServer") -> None:
         """Serve the tools, prompts and resources of `fresh` from now on, and tell connected clients."""
         self._tool_manager = fresh._tool_manager
         self._prompt_manager = fresh._prompt_manager
         self._resource_manager = fresh._resource_manager
         self.registry = fresh.registry
+        fresh._plans = self._plans
         for event in (ToolsListChanged(), PromptsListChanged(), ResourcesListChanged()):
             await self._subscriptions.publish(event)  # 2026-07-28 clients listening on subscriptions/listen
         for connection in list(self._connections):  # handshake-era clients
@@ -140,28 +215,34 @@ def build_server(
     tools: ToolsMode = "all",
     tokens: Sequence[str] = (),
     issuer_url: str = "http://127.0.0.1:8000",
+    model: ModelSettings | None = None,
+    plan_store: Path | None = None,
 ) -> RetentionServer:
-    """Build the MCP server for a registry. `tokens` turns on bearer-token auth for HTTP."""
+    """Build the MCP server for a registry. `tokens` turns on bearer-token auth for HTTP.
+
+    `model` configures plan mode (none: the client's sampling, if offered); `plan_store` keeps every plan.
+    """
     auth: dict[str, Any] = {}
     if tokens:
         auth = {
             "token_verifier": StaticTokenVerifier(tokens),
             "auth": AuthSettings(issuer_url=issuer_url, resource_server_url=None),
         }
-    server = RetentionServer(registry, **auth)
+    server = RetentionServer(registry, model=model, plan_store=plan_store, **auth)
     for template in registry:
         if tools in ("full", "all"):
             server.add_tool(
-                template_tool_function(template),
+                template_tool_function(template, server),
                 name=template.name,
                 title=template.title,
                 description=_tool_description(template),
-                annotations=READ_ONLY,
+                annotations=PLAN_CAPABLE,
             )
         server.add_prompt(template_prompt(template))
         _add_resources(server, template)
     if tools in ("compact", "all"):
         _add_compact_tools(server, registry)
+    _add_plan_access(server)
     server.add_resource(
         lazy_resource(
             uri="template://index",
@@ -194,10 +275,12 @@ def _render(template: Template, arguments: dict[str, Any]) -> CallToolResult:
         raise ToolError(f"Template '{template.name}' could not be rendered: {exc.message}") from None
 
 
-def template_tool_function(template: Template):
-    """A tool function whose signature is the template's parameter model, field by field."""
+def template_tool_function(template: Template, server: RetentionServer):
+    """A tool function whose signature is the template's parameter model, field by field, plus `mode`."""
 
-    async def tool(**kwargs: Any) -> CallToolResult:
+    async def tool(ctx: Context, mode: Mode = "prompt", **kwargs: Any) -> CallToolResult:
+        if mode == "plan":
+            return await server.generate_plan(template, kwargs, ctx)
         return _render(template, kwargs)
 
     params = [
@@ -209,18 +292,35 @@ def template_tool_function(template: Template):
         )
         for name, info in template.parameter_fields().items()
     ]
-    returns = Annotated[CallToolResult, RenderResult]
+    params.append(
+        inspect.Parameter(
+            "mode",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[Mode, Field(description=MODE_DESCRIPTION)],
+            default="prompt",
+        )
+    )
+    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
+    returns = Annotated[CallToolResult, PlanResult]
     tool.__name__ = template.name
     tool.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
     tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
     return tool
 
 
+def _client_samples(ctx: Context) -> bool:
+    try:
+        return ctx.session.check_client_capability(ClientCapabilities(sampling=SamplingCapability()))
+    except Exception:  # no session capabilities (stateless HTTP): no sampling
+        return False
+
+
 def _tool_description(template: Template) -> str:
     required = ", ".join(s.name for s in template.inputs if s.required)
     return (
-        f"{template.description}\n\nReturns the filled prompt (structured: messages and prompt). Required: {required}. "
-        f"/ 返回填好的提示词(结构化:messages 与 prompt)。必填:{required}。"
+        f"{template.description}\n\nReturns the filled prompt (structured: messages and prompt); with mode='plan', the "
+        f"full plan, typed and checked against the stated constraints. Required: {required}. "
+        f"/ 返回填好的提示词(结构化:messages 与 prompt);mode='plan' 时返回经约束检查的完整结构化方案。必填:{required}。"
     )
 
 
@@ -254,6 +354,7 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
     name_type = Literal[names] if names else str  # type: ignore[valid-type]
 
     async def render_template(
+        ctx: Context,
         name: Annotated[name_type, Field(description="Template name, from list_templates / 模板名称")],  # type: ignore[valid-type]
         arguments: Annotated[
             dict[str, Any],
@@ -263,23 +364,111 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
             Literal["auto", "zh", "en"],
             Field(description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
         ] = "auto",
-    ) -> Annotated[CallToolResult, RenderResult]:
-        try:
-            template = registry.get(name)
-        except UnknownTemplateError as exc:
-            raise ToolError(str(exc)) from None
-        merged = dict(arguments)
-        if language != "auto" or LANGUAGE_FIELD not in merged:
-            merged[LANGUAGE_FIELD] = language
+        mode: Annotated[Mode, Field(description=MODE_DESCRIPTION)] = "prompt",
+    ) -> Annotated[CallToolResult, PlanResult]:
+        template, merged = _resolve(registry, name, arguments, language)
+        if mode == "plan":
+            return await server.generate_plan(template, merged, ctx)
         return _render(template, merged)
 
     server.add_tool(
         render_template,
         title="Render a template · 渲染模板",
-        description="Render any template by name with its arguments; returns the filled prompt. "
-        "/ 按名称渲染任一模板,返回填好的提示词。",
+        description="Render any template by name with its arguments; returns the filled prompt, or with mode='plan' "
+        "the checked plan. / 按名称渲染任一模板,返回填好的提示词;mode='plan' 时返回经检查的方案。",
+        annotations=PLAN_CAPABLE,
+    )
+
+    async def generate_plan(
+        ctx: Context,
+        name: Annotated[name_type, Field(description="Template name, from list_templates / 模板名称")],  # type: ignore[valid-type]
+        arguments: Annotated[
+            dict[str, Any],
+            Field(description="The template's parameters as an object / 模板参数(对象)"),
+        ] = {},  # noqa: B006 - never mutated; the default appears in the input schema
+        language: Annotated[
+            Literal["auto", "zh", "en"],
+            Field(description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
+        ] = "auto",
+    ) -> Annotated[CallToolResult, PlanResult]:
+        template, merged = _resolve(registry, name, arguments, language)
+        return await server.generate_plan(template, merged, ctx)
+
+    server.add_tool(
+        generate_plan,
+        title="Generate a plan · 生成方案",
+        description="Have a model write the full plan for any template: typed (budget, timeline, KPIs, offers…), "
+        "checked against the budget, discount cap, horizon, goals and channels the user stated, repaired once if "
+        "needed, and saved as plan://ID. / 由模型为任一模板生成完整方案:结构化(预算、时间线、KPI、优惠等),"
+        "按用户给出的预算、折扣上限、周期、目标与渠道检查,必要时修正一轮,并保存为 plan://ID。",
+        annotations=PLAN_CAPABLE,
+    )
+
+
+def _resolve(registry: Registry, name: str, arguments: dict[str, Any], language: str) -> tuple[Template, dict]:
+    try:
+        template = registry.get(name)
+    except UnknownTemplateError as exc:
+        raise ToolError(str(exc)) from None
+    merged = dict(arguments)
+    if language != "auto" or LANGUAGE_FIELD not in merged:
+        merged[LANGUAGE_FIELD] = language
+    return template, merged
+
+
+def _add_plan_access(server: RetentionServer) -> None:
+    """list_plans and plan://{id}: the plans this server generated."""
+    from retention_mcp.models import PlanListResult
+
+    async def list_plans(
+        template: Annotated[str | None, Field(description="Only plans of this template / 仅此模板的方案")] = None,
+        failed_only: Annotated[bool, Field(description="Only plans with failed checks / 仅含未通过检查的方案")] = False,
+        limit: Annotated[int, Field(ge=1, le=200, description="How many, newest first / 数量(最新在前)")] = 20,
+    ) -> Annotated[CallToolResult, PlanListResult]:
+        store = server.plans.store
+        if store is None:
+            raise ToolError(
+                "Plans are not kept on this server (RETENTION_MCP_PLAN_STORE=off) / 本服务未保存方案"
+                "(RETENTION_MCP_PLAN_STORE=off)"
+            )
+        try:
+            found = store.list(template=template, limit=limit, failed_only=failed_only)
+        except UserError as exc:
+            raise ToolError(str(exc)) from None
+        listing = PlanListResult(plans=[p.model_dump() for p in found])
+        lines = [
+            f"- {p.uri} {p.created_at} {p.template} ({p.language}, {p.model}) "
+            f"{'passed' if p.passed else 'FAILED checks'}: {p.title}"
+            for p in found
+        ]
+        return CallToolResult(
+            content=[TextContent(type="text", text="\n".join(lines) or "No plans yet / 暂无方案")],
+            structured_content=listing.model_dump(mode="json"),
+        )
+
+    server.add_tool(
+        list_plans,
+        title="List saved plans · 列出已保存方案",
+        description="Plans generated on this server, newest first; read one with the plan://ID resource. "
+        "/ 本服务生成过的方案(最新在前);用 plan://ID 资源读取全文。",
         annotations=READ_ONLY,
     )
+
+    @server.resource(
+        "plan://{plan_id}",
+        name="plan",
+        title="A generated plan · 已生成的方案",
+        description="A saved plan with its arguments, validation report and Markdown, as JSON / 已保存方案(JSON)",
+        mime_type="application/json",
+    )
+    async def read_plan(plan_id: str) -> str:
+        store = server.plans.store
+        if store is None:
+            raise ValueError("Plans are not kept on this server / 本服务未保存方案")
+        try:
+            return store.get(plan_id).model_dump_json(indent=2)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
 
 
 # -- prompts ----------------------------------------------------------------------------------------------------------
@@ -321,7 +510,8 @@ def _add_resources(server: RetentionServer, template: Template) -> None:
         )
     schemas = {
         "input": ("输入", template.parameters.model_json_schema),
-        "output": ("输出", RenderResult.model_json_schema),
+        "output": ("输出", PlanResult.model_json_schema),
+        "plan": ("方案", lambda: template.plan_model.model_json_schema()),
     }
     for kind, (label, make_schema) in schemas.items():
         server.add_resource(

@@ -6,6 +6,7 @@ Plain dataclasses: they are built on every start-up, before the server answers i
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,14 @@ ENV_TOOLS = "RETENTION_MCP_TOOLS"
 ENV_MAX_FIELD_CHARS = "RETENTION_MCP_MAX_FIELD_CHARS"
 ENV_MAX_PROMPT_CHARS = "RETENTION_MCP_MAX_PROMPT_CHARS"
 ENV_TOKENS = "RETENTION_MCP_TOKENS"
+ENV_LLM_PROVIDER = "RETENTION_MCP_LLM_PROVIDER"
+ENV_LLM_BASE_URL = "RETENTION_MCP_LLM_BASE_URL"
+ENV_LLM_MODEL = "RETENTION_MCP_LLM_MODEL"
+ENV_LLM_API_KEY = "RETENTION_MCP_LLM_API_KEY"
+ENV_LLM_TIMEOUT = "RETENTION_MCP_LLM_TIMEOUT"
+ENV_LLM_MAX_RETRIES = "RETENTION_MCP_LLM_MAX_RETRIES"
+ENV_LLM_TOTAL_TIMEOUT = "RETENTION_MCP_LLM_TOTAL_TIMEOUT"
+ENV_PLAN_STORE = "RETENTION_MCP_PLAN_STORE"
 
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
@@ -43,12 +52,73 @@ class Limits:
                 raise SettingsError(f"{name} must be at least {minimum}, not {getattr(self, name)}")
 
 
+Provider = Literal["openai", "anthropic"]
+DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Where plans are generated. No provider means: use the client's sampling, if it offers it."""
+
+    provider: Provider | None = None
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never printed, logged or stored
+    timeout: float = 120.0  # seconds for one request
+    max_retries: int = 3  # on 429, 5xx, timeouts and dropped connections
+    total_timeout: float = 300.0  # seconds for the whole call, retries and repair included
+
+    def __post_init__(self) -> None:
+        if self.provider not in (None, "openai", "anthropic"):
+            raise SettingsError(f"{ENV_LLM_PROVIDER} must be openai or anthropic, not {self.provider!r}")
+        if self.provider and not self.model:
+            raise SettingsError(f"{ENV_LLM_PROVIDER}={self.provider} needs a model: set {ENV_LLM_MODEL} or --llm-model")
+        if self.timeout <= 0 or self.total_timeout <= 0:
+            raise SettingsError("model timeouts must be positive numbers of seconds")
+        if self.max_retries < 0:
+            raise SettingsError(f"{ENV_LLM_MAX_RETRIES} must be 0 or more")
+
+    @property
+    def configured(self) -> bool:
+        return self.provider is not None
+
+    @property
+    def url(self) -> str:
+        return (self.base_url or DEFAULT_BASE_URLS[self.provider or "openai"]).rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ModelSettings:
+        provider = env.get(ENV_LLM_PROVIDER, "").strip().lower() or None
+        return cls(
+            provider=provider,  # type: ignore[arg-type]
+            base_url=env.get(ENV_LLM_BASE_URL, "").strip() or None,
+            model=env.get(ENV_LLM_MODEL, "").strip() or None,
+            api_key=env.get(ENV_LLM_API_KEY, "").strip() or None,
+            timeout=_float_env(env, ENV_LLM_TIMEOUT, 120.0),
+            max_retries=_int_env(env, ENV_LLM_MAX_RETRIES, 3, 0),
+            total_timeout=_float_env(env, ENV_LLM_TOTAL_TIMEOUT, 300.0),
+        )
+
+
+def default_plan_store() -> Path:
+    """plans.sqlite3 in the user's data directory (XDG on Linux, Application Support on macOS, LOCALAPPDATA)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "retention-mcp" / "plans.sqlite3"
+
+
 @dataclass
 class Settings:
     template_dirs: list[Path] = field(default_factory=list)  # user template folders, in order
     tools: ToolsMode = "all"
     limits: Limits = field(default_factory=Limits)
     tokens: list[str] = field(default_factory=list)  # bearer tokens accepted over HTTP
+    model: ModelSettings = field(default_factory=ModelSettings)
+    plan_store: Path | None = None  # None: plans are not kept
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,7 +131,29 @@ class Settings:
         if tools not in ("full", "compact", "all"):
             raise SettingsError(f"{ENV_TOOLS} must be full, compact or all, not {tools!r}")
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
-        return cls(template_dirs=dirs, tools=tools, limits=limits, tokens=tokens)  # type: ignore[arg-type]
+        store = env.get(ENV_PLAN_STORE, "").strip()
+        plan_store = None if store.lower() in ("off", "none", "0") else Path(store).expanduser() if store else default_plan_store()
+        return cls(
+            template_dirs=dirs,
+            tools=tools,  # type: ignore[arg-type]
+            limits=limits,
+            tokens=tokens,
+            model=ModelSettings.from_env(env),
+            plan_store=plan_store,
+        )
+
+
+def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be a positive number of seconds, not {raw}")
+    return value
 
 
 def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:

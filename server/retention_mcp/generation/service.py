@@ -1,0 +1,310 @@
+"""One plan, start to finish: render the prompt, read the constraints, ask the model for a typed plan, check it,
+send the violations back once, keep the result.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from retention_mcp.errors import UserError
+from retention_mcp.generation.backends import Backend, Completion, Message, ModelError, NotJSONError, extract_json
+from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
+from retention_mcp.generation.markdown import plan_markdown
+from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase
+from retention_mcp.generation.store import PlanStore
+from retention_mcp.generation.validation import validate_plan
+from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal, ValidationReport
+from retention_mcp.registry import Template
+from retention_mcp.rendering import defuse
+
+log = logging.getLogger("retention_mcp.generation")
+
+Progress = Callable[[float, float, str], Awaitable[None]]
+STEPS = 5
+
+
+class PlanError(UserError):
+    """No plan could be produced. Carries the rendered prompt, so the user can go on in prompt mode."""
+
+    def __init__(self, message: str, rendered: RenderResult | None = None):
+        super().__init__(message)
+        self.rendered = rendered
+
+
+class PlanService:
+    """Generates plans with a configured backend (or one passed per call, e.g. the client's sampling)."""
+
+    def __init__(self, backend: Backend | None = None, store: PlanStore | None = None):
+        self.backend = backend
+        self.store = store
+
+    async def generate(
+        self,
+        template: Template,
+        arguments: dict[str, Any],
+        *,
+        backend: Backend | None = None,
+        progress: Progress | None = None,
+    ) -> PlanResult:
+        backend = backend or self.backend
+        rendered = template.render(arguments)  # ArgumentError names the field and the rule
+        zh = rendered.language == "zh"
+
+        async def step(n: float, en: str, cn: str) -> None:
+            if progress is not None:
+                await progress(n, STEPS, cn if zh else en)
+
+        if backend is None:
+            raise PlanError(no_backend_message(), rendered)
+        model_cls = template.plan_model
+        values = template.validate(arguments).model_dump()
+        constraints = read_constraints(values, goal_field(template))
+        await step(1, "Read the constraints in your facts", "已读取资料中的约束")
+        schema = model_cls.model_json_schema()
+        messages = [Message(m.role, m.content) for m in rendered.messages]
+        messages.append(Message("system", plan_instructions(constraints, schema, rendered.language)))
+
+        async def on_retry(attempt: int, delay: float, reason: str) -> None:
+            await step(
+                2,
+                f"Model busy ({reason}); retry {attempt} in {delay:.1f} s",
+                f"模型繁忙({reason}),{delay:.1f} 秒后第 {attempt} 次重试",
+            )
+
+        await step(2, f"Asking the model ({backend.label}) for the plan", f"正在请模型({backend.label})撰写方案")
+        completion = await self._ask(backend, messages, schema, template.name, on_retry, rendered)
+        plan, problems = parse_plan(model_cls, completion)
+        report = validate_plan(plan, constraints, rendered.language) if plan is not None else None
+        await step(3, "Checked the plan", "已检查方案")
+        repaired = False
+        if problems or (report is not None and not report.passed):
+            failures = problems or [f"{c.name}: {c.detail}" for c in report.checks if not c.passed]  # type: ignore[union-attr]
+            await step(
+                4,
+                f"Sending {len(failures)} problem(s) back to the model for one repair",
+                f"将 {len(failures)} 个问题发回模型修正一次",
+            )
+            messages += [Message("assistant", completion.text), Message("user", repair_request(failures, zh))]
+            first = (plan, report, completion)
+            completion = await self._ask(backend, messages, schema, template.name, on_retry, rendered)
+            repaired = True
+            plan, problems = parse_plan(model_cls, completion)
+            if plan is not None:
+                report = validate_plan(plan, constraints, rendered.language)
+            elif first[0] is not None:  # the repair broke the format: keep the first plan and its report
+                plan, report, completion = first
+            else:
+                raise PlanError(invalid_plan_message(problems, zh), rendered)
+        assert plan is not None and report is not None
+        markdown = plan_markdown(plan, rendered.language, report)
+        plan_data = plan.model_dump(mode="json")
+        result = PlanResult(
+            **rendered.model_dump(),
+            mode="plan",
+            model=completion.model,
+            plan=plan_data,
+            validation=report,
+            constraints=stated(constraints),
+            markdown=markdown,
+            repaired=repaired,
+        )
+        if self.store is not None:
+            record = await anyio.to_thread.run_sync(
+                functools.partial(
+                    self.store.save,
+                    template=template.name,
+                    version=template.version,
+                    language=rendered.language,
+                    model=completion.model,
+                    arguments=_stored_arguments(arguments),
+                    plan=plan_data,
+                    validation=report,
+                    markdown=markdown,
+                )
+            )
+            result.plan_id, result.plan_uri = record.id, record.uri
+        await step(
+            5,
+            "Plan ready" + ("" if report.passed else " (some checks failed)"),
+            "方案已生成" + ("" if report.passed else "(部分检查未通过)"),
+        )
+        return result
+
+    async def _ask(self, backend, messages, schema, name, on_retry, rendered) -> Completion:
+        try:
+            return await backend.complete(messages, schema, f"{name}_plan", on_retry)
+        except ModelError as exc:
+            raise PlanError(str(exc), rendered) from None
+
+
+def goal_field(template: Template) -> str | None:
+    if template.name in GOAL_FIELDS:
+        return GOAL_FIELDS[template.name]
+    return next((s.name for s in template.inputs if s.name.endswith("goals")), None)
+
+
+def parse_plan(model_cls: type[PlanBase], completion: Completion) -> tuple[PlanBase | None, list[str]]:
+    """The typed plan, or the list of problems that kept the answer from being one."""
+    try:
+        data = extract_json(completion)
+    except NotJSONError as exc:
+        return None, [f"The answer is not a JSON object ({exc})."]
+    try:
+        return model_cls.model_validate(data), []
+    except ValidationError as exc:
+        return None, [
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors(include_url=False)
+        ][:30]
+
+
+def stated(c: Constraints) -> StatedConstraints:
+    return StatedConstraints(
+        budget_total=c.budget.amount if c.budget else None,
+        currency=c.budget.currency if c.budget else None,
+        budget_period=c.budget_period,  # type: ignore[arg-type]
+        budget_cap=c.budget_cap(),
+        revenue_share_cap_pct=c.revenue_share_cap_pct,
+        discount_cap_pct=c.discount_cap_pct,
+        horizon_days=c.horizon_days,
+        team_size=c.team_size,
+        excluded_channels=list(c.excluded_channels),
+        goals=[StatedGoal(id=g.id, text=g.text) for g in c.goals],
+    )
+
+
+def _stored_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(arguments, ensure_ascii=False, default=str))
+
+
+# -- what the model is told -------------------------------------------------------------------------------------------
+def plan_instructions(c: Constraints, schema: dict[str, Any], language: str) -> str:
+    """The plan-mode addendum: answer as JSON in this schema, and these are the constraints a checker will verify."""
+    zh = language == "zh"
+    lines: list[str] = []
+    if zh:
+        lines += [
+            "# 本次输出格式(优先于上文的 Markdown 结构要求)",
+            "把上文要求的全部内容写成一个 JSON 对象,符合下方 <plan_schema> 中的 JSON Schema;JSON 之外不要输出任何文字。",
+            "- 金额是预算币种下的纯数字;天数从方案开始日(第 0 天)起算。",
+            "- 每个 KPI 的 goal_id 写它衡量的目标编号(如 G1);每个目标至少对应一个 KPI。",
+            "- 凡不是来自资料的数字或判断,写进 assumptions,并在正文中标注【假设】。",
+            "- 用中文撰写所有文字字段。",
+            "",
+            "# 必须遵守的硬性约束(由程序逐条检查)",
+        ]
+    else:
+        lines += [
+            "# Output format for this request (overrides the Markdown structure above)",
+            "Put everything the structure above asks for into ONE JSON object that matches the JSON Schema in "
+            "<plan_schema> below. Write nothing outside the JSON.",
+            "- Amounts are plain numbers in the budget currency; days count from the plan's start (day 0).",
+            "- Give each KPI the id of the goal it measures in goal_id (e.g. G1); every goal gets at least one KPI.",
+            "- Every figure or judgement not taken from the facts goes into assumptions and is marked [Assumption].",
+            "- Write every text field in English.",
+            "",
+            "# Hard constraints (a program checks each one)",
+        ]
+    lines += _constraint_lines(c, zh)
+    if c.goals:
+        lines.append("<stated_goals>")
+        lines += [f"{g.id}: {defuse(g.text)}" for g in c.goals]
+        lines.append("</stated_goals>")
+    lines += ["<plan_schema>", json.dumps(schema, ensure_ascii=False, separators=(",", ":")), "</plan_schema>"]
+    return "\n".join(lines)
+
+
+def _constraint_lines(c: Constraints, zh: bool) -> list[str]:
+    out: list[str] = []
+    language = "zh" if zh else "en"
+    if c.budget is not None:
+        cap = c.budget_cap()
+        currency = c.budget.currency or ""
+        out.append(
+            f"- 预算:budget.total 与全部 budget.lines 之和不超过 {cap:,.0f} {currency};币种用 {currency or '资料中的币种'}。"
+            if zh
+            else f"- Budget: budget.total and the sum of budget.lines at most {cap:,.0f} {currency}; "
+            f"currency {currency or 'as in the facts'}."
+        )
+    if c.revenue_share_cap_pct is not None:
+        out.append(
+            f"- 成本占销售额:budget.share_of_revenue_pct 必须填写且不超过 {c.revenue_share_cap_pct:g}%。"
+            if zh
+            else f"- Cost as a share of sales: fill budget.share_of_revenue_pct, at most {c.revenue_share_cap_pct:g}%."
+        )
+    if c.discount_cap_pct is not None:
+        out.append(
+            f"- 折扣:每个 offers[].discount_pct 不超过 {c.discount_cap_pct:g}。"
+            if zh
+            else f"- Discounts: every offers[].discount_pct at most {c.discount_cap_pct:g}."
+        )
+    if c.horizon_days is not None:
+        out.append(
+            f"- 时间:每个阶段的 end_day 和每个 KPI 的 deadline_day 不超过 {c.horizon_days}。"
+            if zh
+            else f"- Horizon: every phase end_day and KPI deadline_day at most {c.horizon_days}."
+        )
+    if c.team_size is not None:
+        out.append(
+            f"- 团队:team_size_needed 不超过 {c.team_size}。"
+            if zh
+            else f"- Team: team_size_needed at most {c.team_size}."
+        )
+    if c.excluded_channels:
+        names = ("、" if zh else ", ").join(channel_label(x, language) for x in c.excluded_channels)
+        out.append(
+            f"- 渠道:任何 channel/channels 字段和预算科目都不得使用:{names}。"
+            if zh
+            else f"- Channels: no channel/channels field or budget line may use: {names}."
+        )
+    if not out:
+        out.append(
+            "- 资料中没有可检查的数值约束;仍须遵守资料中的全部说明。"
+            if zh
+            else "- No checkable numeric constraint was found; still respect everything the facts say."
+        )
+    return out
+
+
+def repair_request(problems: list[str], zh: bool) -> str:
+    items = "\n".join(f"- {defuse(p)}" for p in problems)
+    if zh:
+        return f"你的方案未通过以下检查:\n{items}\n请修正这些问题,并返回完整的 JSON 对象(不是差异),其余内容保持不变。"
+    return (
+        f"Your plan failed these checks:\n{items}\nFix them and return the complete JSON object again (not a diff), "
+        "keeping everything else."
+    )
+
+
+def invalid_plan_message(problems: list[str], zh: bool) -> str:
+    shown = "\n".join(f"- {p}" for p in problems[:10])
+    return (
+        "The model's answer did not match the plan schema, even after one repair round / "
+        f"模型的回答在修正一轮后仍不符合方案格式:\n{shown}"
+    )
+
+
+def no_backend_message() -> str:
+    return (
+        "No model is configured for plan mode, and this client does not offer sampling. Set "
+        "RETENTION_MCP_LLM_PROVIDER (openai or anthropic), RETENTION_MCP_LLM_MODEL, RETENTION_MCP_LLM_API_KEY and, for "
+        "a compatible endpoint (DeepSeek, Qwen, Ollama, vLLM…), RETENTION_MCP_LLM_BASE_URL, then restart the server; "
+        "or call the tool with mode='prompt' and let your assistant write the plan from the prompt below. / "
+        "未配置生成方案所需的模型,且当前客户端不支持 sampling。请设置 RETENTION_MCP_LLM_PROVIDER(openai 或 "
+        "anthropic)、RETENTION_MCP_LLM_MODEL、RETENTION_MCP_LLM_API_KEY,兼容接口另设 RETENTION_MCP_LLM_BASE_URL,然后重启"
+        "服务;或以 mode='prompt' 调用,让你的助手根据下面的提示词撰写方案。"
+    )
+
+
+def open_store(path: Path | None) -> PlanStore | None:
+    return PlanStore(path) if path is not None else None
+
+
+__all__ = ["PlanError", "PlanService", "ValidationReport", "open_store"]
