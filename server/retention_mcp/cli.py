@@ -1,4 +1,4 @@
-"""Command line: serve, render, templates, config, demo, schemas.
+"""Command line: serve, render, generate, plans, templates, config, demo, schemas.
 
 Imports stay inside the commands so `retention-mcp render` and `templates check` never pay for the MCP stack.
 """
@@ -14,7 +14,18 @@ from typing import Any
 
 from retention_mcp import __version__
 from retention_mcp.errors import UserError
-from retention_mcp.settings import ENV_TEMPLATES, ENV_TOKENS, Settings, SettingsError
+from retention_mcp.settings import (
+    ENV_LLM_API_KEY,
+    ENV_LLM_BASE_URL,
+    ENV_LLM_MODEL,
+    ENV_LLM_PROVIDER,
+    ENV_LLM_TIMEOUT,
+    ENV_PLAN_STORE,
+    ENV_TEMPLATES,
+    ENV_TOKENS,
+    Settings,
+    SettingsError,
+)
 from retention_mcp.template import TemplateError
 
 EXIT_USAGE = 2
@@ -41,8 +52,44 @@ def build_parser() -> argparse.ArgumentParser:
             f"also {ENV_TEMPLATES}, separated by '{os.pathsep}')",
         )
 
+    def model_options(p: argparse.ArgumentParser) -> None:
+        group = p.add_argument_group(
+            "plan generation", f"The API key is read from {ENV_LLM_API_KEY} only, never from the command line."
+        )
+        group.add_argument(
+            "--llm-provider", choices=["openai", "anthropic"], help=f"model API dialect (also {ENV_LLM_PROVIDER})"
+        )
+        group.add_argument(
+            "--llm-base-url",
+            metavar="URL",
+            help=f"endpoint, e.g. https://api.deepseek.com/v1 or http://localhost:11434/v1 (also {ENV_LLM_BASE_URL})",
+        )
+        group.add_argument("--llm-model", metavar="NAME", help=f"model name (also {ENV_LLM_MODEL})")
+        group.add_argument(
+            "--llm-timeout", type=float, metavar="SECONDS", help=f"per request, default 120 (also {ENV_LLM_TIMEOUT})"
+        )
+        group.add_argument(
+            "--plan-store",
+            metavar="FILE|off",
+            help=f"SQLite file that keeps generated plans, or 'off' (also {ENV_PLAN_STORE}; "
+            "default: plans.sqlite3 in your user data folder)",
+        )
+
+    def arguments_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("name", help="template name, e.g. retention_strategy")
+        p.add_argument(
+            "--arg",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="an argument (repeatable; repeat a key to build a list)",
+        )
+        p.add_argument("--args-file", type=Path, metavar="FILE", help="JSON object of arguments ('-' for stdin)")
+        p.add_argument("--language", choices=["auto", "zh", "en"], default=None, help="default: auto")
+
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default, or streamable HTTP)")
     templates_option(serve)
+    model_options(serve)
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
     serve.add_argument(
         "--tools",
@@ -94,17 +141,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="render a template and print the prompt")
     templates_option(render)
-    render.add_argument("name", help="template name, e.g. retention_strategy")
-    render.add_argument(
-        "--arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an argument (repeatable; repeat a key to build a list)",
-    )
-    render.add_argument("--args-file", type=Path, metavar="FILE", help="JSON object of arguments ('-' for stdin)")
-    render.add_argument("--language", choices=["auto", "zh", "en"], default=None, help="default: auto")
+    arguments_options(render)
     render.add_argument("--json", action="store_true", help="print the structured result as JSON")
+
+    generate = commands.add_parser(
+        "generate", help="have the configured model write the full plan, check it and save it"
+    )
+    templates_option(generate)
+    arguments_options(generate)
+    model_options(generate)
+    generate.add_argument("--json", action="store_true", help="print the structured result (plan, validation) as JSON")
+    generate.add_argument("--out", type=Path, metavar="FILE", help="also write the plan's Markdown to FILE")
+
+    plans = commands.add_parser("plans", help="list, show or export saved plans")
+    plans_commands = plans.add_subparsers(dest="plans_command", metavar="ACTION", required=True)
+    p_list = plans_commands.add_parser("list", help="saved plans, newest first")
+    p_list.add_argument("--template", metavar="NAME", help="only plans of this template")
+    p_list.add_argument("--failed", action="store_true", help="only plans with failed checks")
+    p_list.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    p_list.add_argument("--json", action="store_true", help="print as JSON")
+    p_show = plans_commands.add_parser("show", help="print one plan")
+    p_show.add_argument("id")
+    p_show.add_argument("--format", choices=["md", "json"], default="md", help="default: md")
+    p_export = plans_commands.add_parser("export", help="write one plan to a file")
+    p_export.add_argument("id")
+    p_export.add_argument("--format", choices=["md", "json"], default="md", help="default: md")
+    p_export.add_argument("--out", type=Path, metavar="FILE", help="default: plan-<id>.md or .json here; '-' prints")
+    for p in (p_list, p_show, p_export):
+        p.add_argument("--plan-store", metavar="FILE", help=f"the SQLite file (also {ENV_PLAN_STORE})")
 
     templates = commands.add_parser("templates", help="list, show or check templates")
     templates_commands = templates.add_subparsers(dest="templates_command", metavar="ACTION", required=True)
@@ -144,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "serve": cmd_serve,
         "render": cmd_render,
+        "generate": cmd_generate,
+        "plans": cmd_plans,
         "templates": cmd_templates,
         "config": cmd_config,
         "demo": cmd_demo,
@@ -165,10 +231,27 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    import dataclasses
+
     settings = Settings.from_env()
     settings.template_dirs = [*settings.template_dirs, *getattr(args, "templates", [])]
     if getattr(args, "tools", None):
         settings.tools = args.tools
+    overrides = {
+        field: getattr(args, option)
+        for field, option in (
+            ("provider", "llm_provider"),
+            ("base_url", "llm_base_url"),
+            ("model", "llm_model"),
+            ("timeout", "llm_timeout"),
+        )
+        if getattr(args, option, None) is not None
+    }
+    if overrides:
+        settings.model = dataclasses.replace(settings.model, **overrides)
+    store = getattr(args, "plan_store", None)
+    if store is not None:
+        settings.plan_store = None if store.strip().lower() in ("off", "none") else Path(store).expanduser()
     return settings
 
 
@@ -190,12 +273,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.transport == "stdio":
         if tokens:
             print("retention-mcp: tokens apply to HTTP only; ignored over stdio", file=sys.stderr)
-        server = build_server(registry, tools=settings.tools)
+        server = build_server(registry, tools=settings.tools, model=settings.model, plan_store=settings.plan_store)
         _run(server.run_stdio_async, server, settings, args)
         return 0
     display_host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = f"http://{display_host}:{args.port}"
-    server = build_server(registry, tools=settings.tools, tokens=tokens, issuer_url=base_url)
+    server = build_server(
+        registry,
+        tools=settings.tools,
+        tokens=tokens,
+        issuer_url=base_url,
+        model=settings.model,
+        plan_store=settings.plan_store,
+    )
     app = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin)
     if args.host not in LOOPBACK and not tokens:
         print(
@@ -263,6 +353,16 @@ def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str
 def cmd_render(args: argparse.Namespace) -> int:
     registry = _registry(_settings(args))
     template = registry.get(args.name)
+    result = template.render(_arguments(args, template))
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print(result.prompt)
+    return 0
+
+
+def _arguments(args: argparse.Namespace, template: Any) -> dict[str, Any]:
+    """--args-file, then --arg KEY=VALUE (a repeated key builds a list), then --language."""
     arguments: dict[str, Any] = {}
     if args.args_file:
         arguments.update(_read_args_file(args.args_file))
@@ -270,17 +370,90 @@ def cmd_render(args: argparse.Namespace) -> int:
     for item in args.arg:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            return fail(f"--arg takes KEY=VALUE, got {item!r}")
+            raise UserError(f"--arg takes KEY=VALUE, got {item!r}")
         repeated.setdefault(key.strip(), []).append(value)
     arguments.update({k: v[0] if len(v) == 1 else v for k, v in repeated.items()})
     arguments = template.coerce_strings(arguments)
     if args.language:
         arguments["language"] = args.language
-    result = template.render(arguments)
-    if args.json:
-        print(result.model_dump_json(indent=2))
-    else:
-        print(result.prompt)
+    return arguments
+
+
+# -- generate and plans -----------------------------------------------------------------------------------------------
+def cmd_generate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    template = _registry(settings).get(args.name)
+    arguments = _arguments(args, template)
+    if not settings.model.configured:
+        return fail(
+            f"no model configured: set {ENV_LLM_PROVIDER} (openai or anthropic), {ENV_LLM_MODEL} and "
+            f"{ENV_LLM_API_KEY} (and {ENV_LLM_BASE_URL} for a compatible endpoint), or pass --llm-provider and "
+            f"--llm-model; 'retention-mcp render {args.name}' prints the prompt instead"
+        )
+    import anyio
+
+    from retention_mcp.generation.backends import make_backend
+    from retention_mcp.generation.service import PlanError, PlanService, open_store
+
+    async def progress(done: float, total: float, message: str) -> None:
+        print(f"[{done:g}/{total:g}] {message}", file=sys.stderr, flush=True)
+
+    async def run():
+        backend = make_backend(settings.model)
+        try:
+            service = PlanService(backend, open_store(settings.plan_store))
+            return await service.generate(template, arguments, progress=progress)
+        finally:
+            await backend.aclose()
+
+    try:
+        result = anyio.run(run)
+    except PlanError as exc:
+        return fail(str(exc), 1)
+    if args.out:
+        args.out.write_text(result.markdown or "", encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    print(result.model_dump_json(indent=2, exclude_none=True) if args.json else result.markdown)
+    if result.plan_uri:
+        print(f"saved as {result.plan_uri} (retention-mcp plans show {result.plan_id})", file=sys.stderr)
+    if result.validation and not result.validation.passed:
+        failed = ", ".join(c.name for c in result.validation.checks if not c.passed)
+        print(f"retention-mcp: the plan still fails these checks: {failed}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def cmd_plans(args: argparse.Namespace) -> int:
+    from retention_mcp.generation.store import PlanStore
+
+    path = _settings(args).plan_store
+    if path is None:
+        return fail(f"plans are not kept ({ENV_PLAN_STORE}=off); pass --plan-store FILE")
+    if not path.exists():
+        return fail(f"no plans yet: {path} does not exist")
+    store = PlanStore(path)
+    if args.plans_command == "list":
+        found = store.list(template=args.template, limit=args.limit, failed_only=args.failed)
+        if args.json:
+            print(json.dumps([p.model_dump() for p in found], ensure_ascii=False, indent=2))
+            return 0
+        for p in found:
+            verdict = "passed" if p.passed else "FAILED"
+            print(f"{p.id}  {p.created_at}  {p.template:<22} {p.language}  {verdict:<6}  {p.model}  {p.title}")
+        if not found:
+            print("no plans", file=sys.stderr)
+        return 0
+    record = store.get(args.id)
+    text = record.markdown if args.format == "md" else record.model_dump_json(indent=2)
+    if args.plans_command == "show":
+        print(text)
+        return 0
+    out = args.out or Path(f"plan-{record.id}.{args.format}")
+    if str(out) == "-":
+        print(text)
+        return 0
+    out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    print(f"wrote {out}")
     return 0
 
 

@@ -54,7 +54,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "target": ("Target", "目标"),
     "unit": ("Unit", "单位"),
     "deadline_day": ("Due day", "截止日"),
-    "goal_id": ("Goal", "目标"),
+    "goal_id": ("Goal", "对应目标"),
     "hypothesis": ("Hypothesis", "假设"),
     "variants": ("Variants", "实验组"),
     "risk": ("Risk", "风险"),
@@ -143,7 +143,7 @@ def plan_markdown(plan: PlanBase, language: str, validation: ValidationReport | 
 
 def _budget(budget: dict[str, Any], zh: bool) -> list[str]:
     period = {"month": ("per month", "每月"), "quarter": ("per quarter", "每季度"), "year": ("per year", "每年")}
-    total = _cell(float(budget["total"]), zh)
+    total = "—" if budget["total"] is None else _cell(float(budget["total"]), zh)
     head = f"{'总预算' if zh else 'Total'}: {total} {budget['currency']}"
     if budget.get("period") in period:
         head += f" ({period[budget['period']][1 if zh else 0]})"
@@ -153,10 +153,8 @@ def _budget(budget: dict[str, Any], zh: bool) -> list[str]:
     if budget["lines"]:
         lines += _table(budget["lines"], zh)
         spent = sum(line["amount"] for line in budget["lines"])
-        lines.append(
-            f"| **{'合计' if zh else 'Sum'}** | **{_cell(float(spent), zh)}** |"
-            + " |" * max(0, len(lines[0].split("|")) - 4)
-        )
+        width = lines[2].count("|") - 1  # columns of the table just written
+        lines.append(f"| **{'合计' if zh else 'Sum'}** | **{_cell(float(spent), zh)}** |" + " |" * (width - 2))
     return lines
 
 

@@ -23,7 +23,9 @@ class BudgetLine(_Part):
 
 
 class Budget(_Part):
-    total: float = Field(ge=0, description="Total budget of the plan / 方案总预算")
+    total: float | None = Field(
+        ge=0, description="Total budget of the plan; null only when it is set as a share of sales / 方案总预算"
+    )
     currency: str = Field(min_length=1, description="ISO 4217 code, e.g. CNY, USD / 币种代码,如 CNY、USD")
     period: Literal["month", "quarter", "year", "total"] = Field(
         "total", description="What the total covers: a month, a quarter, a year, or the whole plan / 预算周期"

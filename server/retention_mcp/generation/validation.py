@@ -50,7 +50,15 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
                 "用户给出了预算,但方案没有预算部分。",
             )
         return
-    if budget.lines:
+    if budget.total is None:
+        if c.budget is not None:
+            checks.add(
+                "budget_within_stated",
+                False,
+                "The user stated a budget amount but the plan gives no total.",
+                "用户给出了预算金额,但方案没有给出总预算。",
+            )
+    elif budget.lines:
         spent = sum(line.amount for line in budget.lines)
         ok = spent <= budget.total + 0.005
         checks.add(
@@ -62,7 +70,7 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
     else:
         checks.add("budget_lines_sum", False, "The budget has no lines.", "预算没有明细。")
     cap = c.budget_cap()
-    if cap is not None and c.budget is not None:
+    if cap is not None and c.budget is not None and budget.total is not None:
         stated = f"{_fmt(c.budget.amount)} {c.budget.currency or ''}".strip()
         per = {"quarter": " per quarter", "month": " per month", "year": " per year"}.get(c.budget_period or "", "")
         per_zh = {"quarter": "(每季度)", "month": "(每月)", "year": "(每年)"}.get(c.budget_period or "", "")
@@ -210,7 +218,7 @@ def _check_channels(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
             if cid in excluded:
                 hits.setdefault(cid, []).append(text)
     language = "zh" if checks.zh else "en"
-    ruled_out = ", ".join(channel_label(cid, language) for cid in c.excluded_channels)
+    ruled_out = ("、" if checks.zh else ", ").join(channel_label(cid, language) for cid in c.excluded_channels)
     if hits:
         used = "; ".join(
             f"{channel_label(cid, language)}: {', '.join(dict.fromkeys(texts))}" for cid, texts in hits.items()

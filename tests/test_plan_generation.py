@@ -1,0 +1,429 @@
+"""Plan mode end to end: MCP client -> server -> a stand-in model server on 127.0.0.1 (both API dialects),
+with the faults real endpoints have, the repair round, the plan store and the fallbacks."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+from mcp_types import CreateMessageResult, TextContent
+
+from retention_mcp.server import build_server
+from retention_mcp.settings import ModelSettings
+from tests.conftest import SCENARIOS
+from tests.standin_model import StandInModel, hang, no_json_schema, plan, status, text
+
+pytestmark = pytest.mark.anyio
+
+FIXTURES = Path(__file__).parent / "fixtures" / "plans"
+PUBLIC = [s for s in SCENARIOS if (FIXTURES / f"{s['id']}.json").exists()]
+KEY = "sk-test-DO-NOT-LEAK-1234567890"
+PROVIDERS = ["openai", "anthropic"]
+
+
+def fixture_plan(scenario_id: str) -> dict:
+    return json.loads((FIXTURES / f"{scenario_id}.json").read_text(encoding="utf-8"))
+
+
+def scenario(scenario_id: str) -> dict:
+    return next(s for s in SCENARIOS if s["id"] == scenario_id)
+
+
+SAAS_ZH = scenario("saas-collaboration-zh")
+
+
+@pytest.fixture(scope="module")
+def model():
+    server = StandInModel().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def standin(model):
+    model.reset()
+    return model
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    return tmp_path / "plans.sqlite3"
+
+
+def settings(standin: StandInModel, provider: str = "openai", **overrides) -> ModelSettings:
+    values = dict(
+        provider=provider,
+        base_url=standin.url(provider),
+        model="stand-in-1",
+        api_key=KEY,
+        timeout=5.0,
+        max_retries=3,
+        total_timeout=30.0,
+    )
+    values.update(overrides)
+    return ModelSettings(**values)
+
+
+def plan_server(registry, standin, store, provider="openai", **overrides):
+    return build_server(registry, model=settings(standin, provider, **overrides), plan_store=store)
+
+
+async def call_plan(client: Client, scenario_data: dict, **extra):
+    return await client.call_tool(scenario_data["tool"], {**scenario_data["arguments"], "mode": "plan"}, **extra)
+
+
+# -- the public scenarios -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("example", PUBLIC, ids=lambda s: s["id"])
+async def test_public_scenarios_get_plans_that_pass_validation(registry, standin, store, provider, example):
+    standin.queue(plan(fixture_plan(example["id"])))
+    async with Client(plan_server(registry, standin, store, provider)) as client:
+        result = await call_plan(client, example)
+        assert not result.is_error, result.content
+        data = result.structured_content
+        assert data["mode"] == "plan" and data["template"] == example["tool"]
+        assert data["language"] == example["language"]
+        assert data["validation"]["passed"] is True, data["validation"]
+        assert data["repaired"] is False and data["model"] == "stand-in-1"
+        assert data["plan"]["kpis"] and data["plan"]["timeline"]["phases"]
+        # the Markdown is in the plan's language and ends with the checks
+        markdown = result.content[0].text
+        assert markdown == data["markdown"]
+        assert ("## 约束检查" if example["language"] == "zh" else "## Constraint checks") in markdown
+        # saved, and readable as a resource
+        stored = await client.read_resource(data["plan_uri"])
+    record = json.loads(stored.contents[0].text)
+    assert record["plan"] == data["plan"] and record["validation"]["passed"] is True
+    assert record["arguments"]["language"] == "auto" or record["arguments"] == {**example["arguments"], "language": "auto"}
+    (request,) = standin.received
+    assert request.dialect == provider
+    # the model was told the constraints it will be checked against
+    facts = example.get("facts_a_good_plan_respects", {})
+    if "discount_cap_pct" in facts:
+        assert f"{facts['discount_cap_pct']:g}" in request.prompt_text().split("<plan_schema>\n")[0]
+
+
+async def test_checks_cover_every_stated_constraint(registry, standin, store):
+    standin.queue(plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store)) as client:
+        data = (await call_plan(client, SAAS_ZH)).structured_content
+    names = [c["name"] for c in data["validation"]["checks"]]
+    assert names == [
+        "budget_lines_sum",
+        "budget_within_stated",
+        "discount_cap",
+        "phase_order",
+        "timeline_within_horizon",
+        "kpi_deadlines_within_horizon",
+        "goals_have_kpis",
+        "excluded_channels",
+        "team_size",
+    ]
+    stated = data["constraints"]
+    assert (stated["budget_total"], stated["currency"], stated["budget_period"]) == (120000, "CNY", "quarter")
+    assert (stated["discount_cap_pct"], stated["horizon_days"], stated["team_size"]) == (15, 90, 3)
+    assert [g["id"] for g in stated["goals"]] == ["G1", "G2", "G3", "G4", "G5"]
+    assert all("。" in c["detail"] for c in data["validation"]["checks"])  # details in the plan's language
+
+
+# -- request formats ----------------------------------------------------------------------------------------------------
+async def test_openai_dialect_asks_for_a_json_schema_response(registry, standin, store):
+    standin.queue(plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store, "openai")) as client:
+        await call_plan(client, SAAS_ZH)
+    (request,) = standin.received
+    assert request.path == "/v1/chat/completions"
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    body = request.body
+    assert body["model"] == "stand-in-1"
+    assert body["response_format"]["type"] == "json_schema"
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert {"budget", "timeline", "kpis", "offers"} <= set(schema["properties"])
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "system"]  # the template's messages, then the plan-mode addendum
+    assert "<user_facts>" in body["messages"][1]["content"]
+
+
+async def test_anthropic_dialect_forces_a_plan_tool_call(registry, standin, store):
+    standin.queue(plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store, "anthropic")) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.structured_content["validation"]["passed"] is True
+    (request,) = standin.received
+    assert request.path == "/v1/messages"
+    assert request.headers["x-api-key"] == KEY and request.headers["anthropic-version"] == "2023-06-01"
+    assert "authorization" not in request.headers
+    body = request.body
+    assert body["tool_choice"] == {"type": "tool", "name": "submit_plan"}
+    assert body["tools"][0]["input_schema"]["title"] == "RetentionStrategyPlan"
+    assert "system" in body and [m["role"] for m in body["messages"]] == ["user"]
+    assert body["max_tokens"] > 0
+
+
+async def test_endpoint_without_json_schema_support_falls_back(registry, standin, store):
+    good = fixture_plan("saas-collaboration-zh")
+    standin.queue(no_json_schema(), plan(good))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.structured_content["validation"]["passed"] is True
+    formats = [r.body.get("response_format", {}).get("type") for r in standin.received]
+    assert formats == ["json_schema", "json_object"]
+
+
+async def test_plan_read_from_prose_and_code_fences(registry, standin, store):
+    good = fixture_plan("saas-collaboration-zh")
+    standin.queue(text("好的,方案如下:\n```json\n" + json.dumps(good, ensure_ascii=False) + "\n```\n祝顺利。"))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.structured_content["validation"]["passed"] is True
+    assert result.structured_content["repaired"] is False
+
+
+# -- faults -------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_429_with_retry_after_is_honoured(registry, standin, store, provider):
+    standin.queue(status(429, "rate limited", {"Retry-After": "1"}), plan(fixture_plan("saas-collaboration-zh")))
+    messages: list[str] = []
+
+    async def on_progress(progress, total, message):
+        messages.append(message or "")
+
+    async with Client(plan_server(registry, standin, store, provider)) as client:
+        result = await call_plan(client, SAAS_ZH, progress_callback=on_progress)
+    assert result.structured_content["validation"]["passed"] is True
+    first, second = standin.received
+    assert second.at - first.at >= 1.0  # the server waited as long as it was told to
+    assert any("1.0 秒后第 1 次重试" in m and "429" in m for m in messages), messages
+
+
+async def test_500_is_retried_with_backoff(registry, standin, store):
+    standin.queue(status(500, "boom"), status(503, "overloaded"), plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert not result.is_error and len(standin.received) == 3
+    gaps = [b.at - a.at for a, b in zip(standin.received, standin.received[1:], strict=False)]
+    assert all(gap >= 0.25 for gap in gaps)  # backoff starts at 0.25-0.5 s
+
+
+async def test_a_hang_past_the_timeout_is_abandoned_and_retried(registry, standin, store):
+    standin.queue(hang(30), plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store, timeout=0.5)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.structured_content["validation"]["passed"] is True
+    assert len(standin.received) == 2
+    await anyio.sleep(0.2)
+    assert standin.disconnects == 1  # the hung request was closed, not left open
+
+
+async def test_retries_give_up_with_a_clear_error_and_the_prompt(registry, standin, store):
+    standin.queue(*[status(502, "bad gateway")] * 3)
+    async with Client(plan_server(registry, standin, store, max_retries=2)) as client:
+        result = await call_plan(client, SAAS_ZH)
+        follow_up = await client.call_tool("retention_strategy", SAAS_ZH["arguments"])
+    assert result.is_error
+    message = result.content[0].text
+    assert "failed 3 time(s)" in message and "HTTP 502" in message and "连续失败" in message
+    assert "<user_facts>" in result.content[1].text  # the rendered prompt, to go on in prompt mode
+    assert not follow_up.is_error  # the server keeps serving
+
+
+async def test_total_time_is_bounded(registry, standin, store):
+    standin.queue(hang(30), hang(30))
+    async with Client(plan_server(registry, standin, store, timeout=5, total_timeout=1.0)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.is_error and "1 s" in result.content[0].text
+
+
+async def test_client_errors_are_not_retried_and_never_show_the_key(registry, standin, store, caplog):
+    caplog.set_level(logging.DEBUG)
+    standin.queue(status(401, f"Incorrect API key provided: {KEY}"))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.is_error and len(standin.received) == 1
+    message = result.content[0].text
+    assert "HTTP 401" in message and "RETENTION_MCP_LLM_API_KEY" in message
+    assert KEY not in message and KEY not in caplog.text
+    assert "***" in message
+
+
+# -- repair -------------------------------------------------------------------------------------------------------------
+async def test_malformed_json_is_repaired(registry, standin, store):
+    standin.queue(text('{"title": "方案", "summary": '), plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    data = result.structured_content
+    assert data["repaired"] is True and data["validation"]["passed"] is True
+    repair = standin.received[1].body["messages"]
+    assert repair[-2]["role"] == "assistant" and repair[-1]["role"] == "user"
+    assert "不是 JSON" in repair[-1]["content"] or "not a JSON object" in repair[-1]["content"]
+
+
+async def test_schema_invalid_plan_is_fixed_on_repair(registry, standin, store):
+    broken = fixture_plan("saas-collaboration-zh")
+    del broken["kpis"]
+    broken["timeline"]["phases"][0]["start_day"] = "第一周"
+    standin.queue(plan(broken), plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store, "anthropic")) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.structured_content["repaired"] is True
+    assert result.structured_content["validation"]["passed"] is True
+    feedback = standin.received[1].body["messages"][-1]["content"]
+    assert "kpis" in feedback and "timeline.phases.0.start_day" in feedback
+
+
+@pytest.mark.parametrize("break_it", ["budget", "discount"])
+async def test_broken_constraint_is_repaired(registry, standin, store, break_it):
+    bad = fixture_plan("saas-collaboration-zh")
+    if break_it == "budget":
+        bad["budget"]["lines"].append({"item": "额外投放", "amount": 30000, "purpose": "拉新"})
+        expected = "budget_lines_sum"
+    else:
+        bad["offers"][0]["discount_pct"] = 30
+        expected = "discount_cap"
+    standin.queue(plan(bad), plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    data = result.structured_content
+    assert data["repaired"] is True and data["validation"]["passed"] is True
+    feedback = standin.received[1].body["messages"][-1]["content"]
+    assert feedback.startswith("你的方案未通过以下检查") and expected in feedback
+
+
+async def test_a_plan_that_stays_broken_is_reported_not_dropped(registry, standin, store):
+    bad = fixture_plan("saas-collaboration-zh")
+    bad["timeline"]["phases"][-1]["end_day"] = 120
+    bad["initiatives"][0]["channels"].append("电话外呼")
+    standin.queue(plan(bad), plan(copy.deepcopy(bad)))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+        listing = await client.call_tool("list_plans", {"failed_only": True})
+    assert not result.is_error  # a plan came back: it is the user's to see, with what failed
+    data = result.structured_content
+    assert data["repaired"] is True and data["validation"]["passed"] is False
+    failed = {c["name"]: c["detail"] for c in data["validation"]["checks"] if not c["passed"]}
+    assert set(failed) == {"timeline_within_horizon", "excluded_channels"}
+    assert "第 90 天" in failed["timeline_within_horizon"] and "电话外呼" in failed["excluded_channels"]
+    assert "❌ `timeline_within_horizon`" in data["markdown"]
+    assert [p["id"] for p in listing.structured_content["plans"]] == [data["plan_id"]]
+    assert len(standin.received) == 2  # one repair round, no more
+
+
+async def test_schema_invalid_twice_is_an_error_with_the_prompt(registry, standin, store):
+    standin.queue(text("I cannot help with that."), text("Still no."))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+    assert result.is_error and "after one repair round" in result.content[0].text
+    assert result.structured_content["template"] == "retention_strategy"  # the rendered prompt, structured
+
+
+# -- progress, cancellation, concurrency ------------------------------------------------------------------------------
+async def test_progress_notifications(registry, standin, store):
+    standin.queue(plan(fixture_plan("saas-collaboration-en")))
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    async with Client(plan_server(registry, standin, store)) as client:
+        await call_plan(client, scenario("saas-collaboration-en"), progress_callback=on_progress)
+    assert [p for p, _, _ in seen] == sorted(p for p, _, _ in seen) and len(seen) >= 4
+    assert {t for _, t, _ in seen} == {5}
+    assert seen[0][2] == "Read the constraints in your facts" and seen[-1][2] == "Plan ready"
+    assert any("stand-in-1" in (m or "") for _, _, m in seen)
+
+
+async def test_cancelling_the_call_stops_the_model_request(registry, standin, store):
+    standin.queue(hang(30))
+    async with Client(plan_server(registry, standin, store)) as client:
+        with anyio.move_on_after(1.0):
+            await call_plan(client, SAAS_ZH)
+        with anyio.fail_after(5):
+            while standin.disconnects == 0:
+                await anyio.sleep(0.05)
+        follow_up = await client.call_tool("list_plans", {})
+    assert standin.disconnects == 1 and len(standin.received) == 1
+    assert follow_up.structured_content == {"plans": []}
+
+
+async def test_ten_plans_at_once(registry, standin, store):
+    good = fixture_plan("saas-collaboration-zh")
+    standin.queue(*[plan(good, delay=0.3) for _ in range(10)])
+    results = [None] * 10
+    async with Client(plan_server(registry, standin, store)) as client:
+
+        async def one(i: int) -> None:
+            results[i] = await call_plan(client, SAAS_ZH)
+
+        async with anyio.create_task_group() as tasks:
+            for i in range(10):
+                tasks.start_soon(one, i)
+        listing = await client.call_tool("list_plans", {"limit": 50})
+    assert standin.peak == 10  # all ten were with the model at the same time
+    assert all(r is not None and r.structured_content["validation"]["passed"] for r in results)
+    ids = {r.structured_content["plan_id"] for r in results}
+    assert len(ids) == 10 and {p["id"] for p in listing.structured_content["plans"]} == ids
+
+
+# -- without a configured model -----------------------------------------------------------------------------------------
+async def test_no_model_and_no_sampling_says_how_to_configure(registry, store):
+    async with Client(build_server(registry, plan_store=store)) as client:
+        result = await call_plan(client, SAAS_ZH)
+        generic = await client.call_tool("generate_plan", {"name": "loyalty_program", "arguments": {"x": 1}})
+    assert result.is_error
+    message = result.content[0].text
+    assert "RETENTION_MCP_LLM_PROVIDER" in message and "mode='prompt'" in message and "未配置" in message
+    assert "<user_facts>" in result.content[1].text and "季度预算12万元" in result.content[1].text
+    assert generic.is_error and "x: is not a parameter" in generic.content[0].text  # bad arguments come first
+
+
+async def test_sampling_is_used_when_no_model_is_configured(registry, store):
+    good = fixture_plan("saas-collaboration-en")
+    asked: list = []
+
+    async def sampling(context, params):
+        asked.append(params)
+        answer = TextContent(type="text", text=json.dumps(good))
+        return CreateMessageResult(role="assistant", content=answer, model="client-model")
+
+    server = build_server(registry, plan_store=store)
+    async with Client(server, mode="legacy", sampling_callback=sampling) as client:
+        result = await call_plan(client, scenario("saas-collaboration-en"))
+    data = result.structured_content
+    assert not result.is_error and data["validation"]["passed"] is True
+    assert data["model"] == "sampling:client-model"
+    (params,) = asked
+    assert "Hard constraints" in params.system_prompt and "<plan_schema>" in params.system_prompt
+    assert params.messages[0].role == "user"
+
+
+async def test_generate_plan_and_render_template_plan_mode(registry, standin, store):
+    example = scenario("subscription-playbook-en")
+    standin.queue(plan(fixture_plan(example["id"])), plan(fixture_plan(example["id"])))
+    async with Client(plan_server(registry, standin, store)) as client:
+        by_name = await client.call_tool(
+            "generate_plan", {"name": example["tool"], "arguments": example["arguments"], "language": "en"}
+        )
+        rendered = await client.call_tool(
+            "render_template", {"name": example["tool"], "arguments": example["arguments"], "mode": "plan"}
+        )
+        prompt_only = await client.call_tool("render_template", {"name": example["tool"], "arguments": example["arguments"]})
+    for result in (by_name, rendered):
+        assert result.structured_content["mode"] == "plan"
+        assert result.structured_content["plan"]["title"] == "Subscription retention and expansion playbook"
+    assert "plan" not in prompt_only.structured_content and "mode" not in prompt_only.structured_content
+
+
+async def test_store_keeps_no_key(registry, standin, store):
+    standin.queue(plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(plan_server(registry, standin, store)) as client:
+        data = (await call_plan(client, SAAS_ZH)).structured_content
+    raw = store.read_bytes() + (store.with_name(store.name + "-wal").read_bytes() if store.with_name(store.name + "-wal").exists() else b"")
+    assert KEY.encode() not in raw
+    row = sqlite3.connect(store).execute("SELECT template, model, passed FROM plans WHERE id = ?", (data["plan_id"],)).fetchone()
+    assert row == ("retention_strategy", "stand-in-1", 1)
