@@ -33,6 +33,7 @@ golden: $(STAMP)  ## rewrite the golden renderings after an intended template ch
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/call_overhead.py
+	$(BIN)/python bench/plan_overhead.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -40,6 +40,23 @@ def server(registry):
     return build_server(registry)
 
 
+@pytest.fixture(scope="session")
+def model_server():
+    """A stand-in model server on 127.0.0.1 (see tests/standin_model.py), shared by the session."""
+    from tests.standin_model import StandInModel
+
+    server = StandInModel().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def standin(model_server):
+    """The stand-in model server with nothing queued and nothing received."""
+    model_server.reset()
+    return model_server
+
+
 def example_arguments(registry: Registry, name: str, language: str = "en") -> dict:
     """Arguments for a template filled from the examples declared in its front matter."""
     template = registry.get(name)

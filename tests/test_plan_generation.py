@@ -38,19 +38,6 @@ def scenario(scenario_id: str) -> dict:
 SAAS_ZH = scenario("saas-collaboration-zh")
 
 
-@pytest.fixture(scope="module")
-def model():
-    server = StandInModel().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def standin(model):
-    model.reset()
-    return model
-
-
 @pytest.fixture
 def store(tmp_path) -> Path:
     return tmp_path / "plans.sqlite3"

@@ -53,14 +53,14 @@ def test_broken_template_stops_start_up_with_file_and_line(tmp_path):
 
 
 @contextmanager
-def http_server(*extra: str):
+def http_server(*extra: str, env: dict | None = None):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "retention_mcp", "serve", "--transport", "http", "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env=env or ENV,
     )
     base = f"http://127.0.0.1:{port}"
     try:

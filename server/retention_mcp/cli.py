@@ -231,27 +231,19 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    import dataclasses
-
-    settings = Settings.from_env()
+    """Settings from the environment; command-line flags take the place of their environment variables."""
+    flags = {
+        ENV_LLM_PROVIDER: getattr(args, "llm_provider", None),
+        ENV_LLM_BASE_URL: getattr(args, "llm_base_url", None),
+        ENV_LLM_MODEL: getattr(args, "llm_model", None),
+        ENV_LLM_TIMEOUT: getattr(args, "llm_timeout", None),
+        ENV_PLAN_STORE: getattr(args, "plan_store", None),
+    }
+    environ = {**os.environ, **{name: str(value) for name, value in flags.items() if value is not None}}
+    settings = Settings.from_env(environ)
     settings.template_dirs = [*settings.template_dirs, *getattr(args, "templates", [])]
     if getattr(args, "tools", None):
         settings.tools = args.tools
-    overrides = {
-        field: getattr(args, option)
-        for field, option in (
-            ("provider", "llm_provider"),
-            ("base_url", "llm_base_url"),
-            ("model", "llm_model"),
-            ("timeout", "llm_timeout"),
-        )
-        if getattr(args, option, None) is not None
-    }
-    if overrides:
-        settings.model = dataclasses.replace(settings.model, **overrides)
-    store = getattr(args, "plan_store", None)
-    if store is not None:
-        settings.plan_store = None if store.strip().lower() in ("off", "none") else Path(store).expanduser()
     return settings
 
 

@@ -89,6 +89,7 @@ class RetentionServer(MCPServer):
         self.model_settings = model or ModelSettings()
         self.plan_store_path = plan_store
         self._plans: Any = None  # PlanService, built on the first plan-mode call
+        self._output_schemas: dict[type, dict[str, Any] | None] = {}
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self.middleware.append(self._track_connection)
         self._advertise_list_changed()
@@ -110,6 +111,20 @@ class RetentionServer(MCPServer):
             return create(options, *args, **kwargs)
 
         lowlevel.create_initialization_options = with_list_changed  # type: ignore[method-assign]
+
+    def add_typed_tool(
+        self, fn: Callable[..., Any], output_model: type, name: str | None = None, **kwargs: Any
+    ) -> None:
+        """add_tool, computing the JSON Schema of an output model shared by several tools only once."""
+        name = name or fn.__name__
+        schema = self._output_schemas.get(output_model)
+        if schema is None:
+            self.add_tool(fn, name=name, **kwargs)
+            self._output_schemas[output_model] = self._tool_manager.get_tool(name).fn_metadata.output_schema
+            return
+        self.add_tool(fn, name=name, structured_output=False, **kwargs)
+        metadata = self._tool_manager.get_tool(name).fn_metadata
+        metadata.output_model, metadata.output_schema = output_model, schema  # read live by the SDK
 
     @property
     def plans(self) -> Any:
@@ -231,8 +246,9 @@ def build_server(
     server = RetentionServer(registry, model=model, plan_store=plan_store, **auth)
     for template in registry:
         if tools in ("full", "all"):
-            server.add_tool(
+            server.add_typed_tool(
                 template_tool_function(template, server),
+                PlanResult,
                 name=template.name,
                 title=template.title,
                 description=_tool_description(template),
@@ -371,8 +387,9 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
             return await server.generate_plan(template, merged, ctx)
         return _render(template, merged)
 
-    server.add_tool(
+    server.add_typed_tool(
         render_template,
+        PlanResult,
         title="Render a template · 渲染模板",
         description="Render any template by name with its arguments; returns the filled prompt, or with mode='plan' "
         "the checked plan. / 按名称渲染任一模板,返回填好的提示词;mode='plan' 时返回经检查的方案。",
@@ -394,8 +411,9 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
         template, merged = _resolve(registry, name, arguments, language)
         return await server.generate_plan(template, merged, ctx)
 
-    server.add_tool(
+    server.add_typed_tool(
         generate_plan,
+        PlanResult,
         title="Generate a plan · 生成方案",
         description="Have a model write the full plan for any template: typed (budget, timeline, KPIs, offers…), "
         "checked against the budget, discount cap, horizon, goals and channels the user stated, repaired once if "

@@ -132,7 +132,13 @@ class Settings:
             raise SettingsError(f"{ENV_TOOLS} must be full, compact or all, not {tools!r}")
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
         store = env.get(ENV_PLAN_STORE, "").strip()
-        plan_store = None if store.lower() in ("off", "none", "0") else Path(store).expanduser() if store else default_plan_store()
+        plan_store = (
+            None
+            if store.lower() in ("off", "none", "0")
+            else Path(store).expanduser()
+            if store
+            else default_plan_store()
+        )
         return cls(
             template_dirs=dirs,
             tools=tools,  # type: ignore[arg-type]

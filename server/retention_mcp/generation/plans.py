@@ -7,6 +7,8 @@ timeline.phases[].name, .start_day, .end_day (days from the plan's start, day 0)
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -235,3 +237,14 @@ GOAL_FIELDS = {
 
 def plan_model_for(template_name: str) -> type[PlanBase]:
     return PLAN_MODELS.get(template_name, GenericPlan)
+
+
+@functools.cache
+def plan_schema(model: type[PlanBase]) -> dict:
+    """The plan's JSON Schema, built once per model (building it costs milliseconds). Treat it as read-only."""
+    return model.model_json_schema()
+
+
+@functools.cache
+def plan_schema_text(model: type[PlanBase]) -> str:
+    return json.dumps(plan_schema(model), ensure_ascii=False, separators=(",", ":"))

@@ -18,7 +18,7 @@ from retention_mcp.errors import UserError
 from retention_mcp.generation.backends import Backend, Completion, Message, ModelError, NotJSONError, extract_json
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
-from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase
+from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_schema, plan_schema_text
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal, ValidationReport
@@ -68,9 +68,11 @@ class PlanService:
         values = template.validate(arguments).model_dump()
         constraints = read_constraints(values, goal_field(template))
         await step(1, "Read the constraints in your facts", "已读取资料中的约束")
-        schema = model_cls.model_json_schema()
+        schema = plan_schema(model_cls)
         messages = [Message(m.role, m.content) for m in rendered.messages]
-        messages.append(Message("system", plan_instructions(constraints, schema, rendered.language)))
+        messages.append(
+            Message("system", plan_instructions(constraints, plan_schema_text(model_cls), rendered.language))
+        )
 
         async def on_retry(attempt: int, delay: float, reason: str) -> None:
             await step(
@@ -185,7 +187,7 @@ def _stored_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- what the model is told -------------------------------------------------------------------------------------------
-def plan_instructions(c: Constraints, schema: dict[str, Any], language: str) -> str:
+def plan_instructions(c: Constraints, schema_text: str, language: str) -> str:
     """The plan-mode addendum: answer as JSON in this schema, and these are the constraints a checker will verify."""
     zh = language == "zh"
     lines: list[str] = []
@@ -217,7 +219,7 @@ def plan_instructions(c: Constraints, schema: dict[str, Any], language: str) -> 
         lines.append("<stated_goals>")
         lines += [f"{g.id}: {defuse(g.text)}" for g in c.goals]
         lines.append("</stated_goals>")
-    lines += ["<plan_schema>", json.dumps(schema, ensure_ascii=False, separators=(",", ":")), "</plan_schema>"]
+    lines += ["<plan_schema>", schema_text, "</plan_schema>"]
     return "\n".join(lines)
 
 

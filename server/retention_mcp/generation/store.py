@@ -79,6 +79,7 @@ class PlanStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe against crashes in WAL
                 conn.executescript(SCHEMA)
             except (OSError, sqlite3.Error) as exc:
                 raise UserError(
