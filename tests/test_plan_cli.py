@@ -130,3 +130,12 @@ async def test_plan_mode_on_a_stateless_http_server(standin, tmp_path):
             )
     assert not result.is_error, result.content
     assert result.structured_content["plan"]["expansion_plays"][0]["name"] == "Seat add-on"
+
+
+def test_demo_generates_a_checked_plan_when_a_model_is_configured(standin, tmp_path):
+    standin.default = lambda received: plan(fixture_plan("saas-collaboration-zh"))
+    proc = run("demo", env=model_env(standin, tmp_path / "plans.sqlite3"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Plan mode: saas-collaboration-zh -> retention_strategy (model: stand-in-1)" in proc.stdout
+    assert "ok  budget_within_stated" in proc.stdout and "FAIL" not in proc.stdout
+    assert "saved as plan://" in proc.stdout

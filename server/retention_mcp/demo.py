@@ -72,8 +72,29 @@ async def run_demo(
         say("  " + bad.content[0].text.replace("\n", "\n  "))
         again = await client.call_tool("list_templates", {})
         say(f"  next call on the same connection: {'ok' if not again.is_error else 'FAILED'}")
+        await _plan_mode(client, scenarios[0], say)
     total = len(scenarios)
     say(f"\nRendered {total - failures} of {total} example scenarios in {time.perf_counter() - started:.2f} s.")
     if out_dir is not None:
         say(f"Prompts written to {out_dir}/")
     return failures
+
+
+async def _plan_mode(client: Any, scenario: dict[str, Any], say: Any) -> None:
+    """With a model configured, generate one checked plan; without, say how to turn plan mode on."""
+    if not os.environ.get("RETENTION_MCP_LLM_PROVIDER"):
+        say(
+            "\nPlan mode (mode='plan', generate_plan, 'retention-mcp generate') has a model write the full plan and"
+            "\nchecks it against the stated budget, discount cap, horizon, goals and channels. To try it, set"
+            "\nRETENTION_MCP_LLM_PROVIDER, RETENTION_MCP_LLM_MODEL and RETENTION_MCP_LLM_API_KEY (see README)."
+        )
+        return
+    say(f"\nPlan mode: {scenario['id']} -> {scenario['tool']} (model: {os.environ.get('RETENTION_MCP_LLM_MODEL')})")
+    result = await client.call_tool(scenario["tool"], {**scenario["arguments"], "mode": "plan"})
+    if result.is_error:
+        say("  " + result.content[0].text.replace("\n", "\n  "))
+        return
+    data = result.structured_content or {}
+    for check in data["validation"]["checks"]:
+        say(f"  {'ok ' if check['passed'] else 'FAIL'} {check['name']}: {check['detail']}")
+    say(f"  saved as {data.get('plan_uri', '(not kept)')}")
