@@ -31,5 +31,31 @@ def test_readme_tool_table_lists_every_parameter(readme, registry):
         template = registry.get(name)
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |") and "language" in line)
         params = [p.strip().replace("\\*", "*") for p in row.split("|")[2].split(",")]
-        expected = [s.name + ("*" if s.required else "") for s in template.inputs] + ["language"]
+        expected = [s.name + ("*" if s.required else "") for s in template.inputs] + ["language", "mode"]
         assert params == expected, name
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
+async def test_readme_lists_every_tool_and_its_parameters(readme, server):
+    from mcp import Client
+
+    text = readme.read_text("utf-8")
+    async with Client(server) as client:
+        tools = (await client.list_tools()).tools
+    for tool in tools:
+        rows = [line.split("|")[2] for line in text.splitlines() if line.startswith(f"| `{tool.name}` |")]
+        assert rows, f"{tool.name} is missing from the tool table of {readme.name}"
+        params = list(tool.input_schema.get("properties", {}))
+        assert any(all(p in row for p in params) for row in rows), f"{tool.name}: {params} not all in {readme.name}"
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
+def test_readme_documents_every_environment_variable(readme):
+    from retention_mcp import settings
+
+    text = readme.read_text("utf-8")
+    names = [value for key, value in vars(settings).items() if key.startswith("ENV_")]
+    assert len(names) >= 13
+    for name in names:
+        assert f"| `{name}` |" in text, f"{name} is missing from the configuration table of {readme.name}"
