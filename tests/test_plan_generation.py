@@ -4,6 +4,7 @@ with the faults real endpoints have, the repair round, the plan store and the fa
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import sqlite3
@@ -414,3 +415,23 @@ async def test_store_keeps_no_key(registry, standin, store):
     assert KEY.encode() not in raw
     row = sqlite3.connect(store).execute("SELECT template, model, passed FROM plans WHERE id = ?", (data["plan_id"],)).fetchone()
     assert row == ("retention_strategy", "stand-in-1", 1)
+
+
+async def test_plan_mode_survives_a_template_reload(registry, standin, store, tmp_path):
+    from retention_mcp.reload import TemplateWatcher
+    from retention_mcp.settings import Settings
+
+    server = plan_server(registry, standin, store)
+    watcher = TemplateWatcher(server, Settings(template_dirs=[tmp_path]), log=io.StringIO())
+    standin.queue(plan(fixture_plan("saas-collaboration-zh")), plan(fixture_plan("saas-collaboration-zh")))
+    async with Client(server) as client:
+        first = await call_plan(client, SAAS_ZH)
+        assert await watcher.reload() is True
+        second = await call_plan(client, SAAS_ZH)
+        listing = await client.call_tool("list_plans", {})
+    assert first.structured_content["validation"]["passed"] and second.structured_content["validation"]["passed"]
+    assert len(standin.received) == 2  # the reloaded tools still use the configured model
+    assert {p["id"] for p in listing.structured_content["plans"]} == {
+        first.structured_content["plan_id"],
+        second.structured_content["plan_id"],
+    }

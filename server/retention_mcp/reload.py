@@ -50,7 +50,13 @@ class TemplateWatcher:
         except TemplateError as exc:
             print(f"retention-mcp: template error; still serving the previous templates: {exc}", file=self.log)
             return False
-        await self.server.swap_templates(build_server(registry, tools=self.settings.tools))
+        fresh = build_server(
+            registry,
+            tools=self.settings.tools,
+            model=self.server.model_settings,
+            plan_store=self.server.plan_store_path,
+        )
+        await self.server.swap_templates(fresh)
         self.reloads += 1
         print(f"retention-mcp: reloaded {len(registry)} templates: {', '.join(registry.names())}", file=self.log)
         return True

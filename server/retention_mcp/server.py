@@ -90,6 +90,7 @@ class RetentionServer(MCPServer):
         self.plan_store_path = plan_store
         self._plans: Any = None  # PlanService, built on the first plan-mode call
         self._output_schemas: dict[type, dict[str, Any] | None] = {}
+        self._plans_owner: RetentionServer | None = None
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self.middleware.append(self._track_connection)
         self._advertise_list_changed()
@@ -129,6 +130,8 @@ class RetentionServer(MCPServer):
     @property
     def plans(self) -> Any:
         """The plan service; generation code is imported only when a plan is first asked for."""
+        if self._plans_owner is not None:  # after a template reload: the serving server's service
+            return self._plans_owner.plans
         if self._plans is None:
             from retention_mcp.generation.backends import make_backend
             from retention_mcp.generation.service import PlanService, open_store
@@ -176,7 +179,7 @@ class RetentionServer(MCPServer):
         self._prompt_manager = fresh._prompt_manager
         self._resource_manager = fresh._resource_manager
         self.registry = fresh.registry
-        fresh._plans = self._plans
+        fresh._plans_owner = self  # tools built for `fresh` keep using this server's model and plan store
         for event in (ToolsListChanged(), PromptsListChanged(), ResourcesListChanged()):
             await self._subscriptions.publish(event)  # 2026-07-28 clients listening on subscriptions/listen
         for connection in list(self._connections):  # handshake-era clients
