@@ -191,7 +191,11 @@ def test_channels_are_read_from_constraint_fields_only():
 
 @pytest.mark.parametrize(
     ("text", "cap"),
-    [("年度激励成本控制在销售额的3%-4.5%", 4.5), ("incentive cost at most 4.5% of sales", 4.5), ("毛利率为销售额的40%", None)],
+    [
+        ("年度激励成本控制在销售额的3%-4.5%", 4.5),
+        ("incentive cost at most 4.5% of sales", 4.5),
+        ("毛利率为销售额的40%", None),
+    ],
 )
 def test_cost_as_a_share_of_sales(text, cap):
     assert read_revenue_share_cap(text) == cap

@@ -31,7 +31,9 @@ OPTIONAL = {
 async def test_tools_are_listed_with_typed_schemas(server):
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert sorted(tools) == sorted([*TEMPLATE_NAMES, "list_templates", "render_template", "generate_plan", "list_plans"])
+    assert sorted(tools) == sorted(
+        [*TEMPLATE_NAMES, "list_templates", "render_template", "generate_plan", "list_plans"]
+    )
     for name in TEMPLATE_NAMES:
         tool = tools[name]
         schema = tool.input_schema

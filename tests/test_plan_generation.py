@@ -88,7 +88,10 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         stored = await client.read_resource(data["plan_uri"])
     record = json.loads(stored.contents[0].text)
     assert record["plan"] == data["plan"] and record["validation"]["passed"] is True
-    assert record["arguments"]["language"] == "auto" or record["arguments"] == {**example["arguments"], "language": "auto"}
+    assert record["arguments"]["language"] == "auto" or record["arguments"] == {
+        **example["arguments"],
+        "language": "auto",
+    }
     (request,) = standin.received
     assert request.dialect == provider
     # the model was told the constraints it will be checked against
@@ -400,7 +403,9 @@ async def test_generate_plan_and_render_template_plan_mode(registry, standin, st
         rendered = await client.call_tool(
             "render_template", {"name": example["tool"], "arguments": example["arguments"], "mode": "plan"}
         )
-        prompt_only = await client.call_tool("render_template", {"name": example["tool"], "arguments": example["arguments"]})
+        prompt_only = await client.call_tool(
+            "render_template", {"name": example["tool"], "arguments": example["arguments"]}
+        )
     for result in (by_name, rendered):
         assert result.structured_content["mode"] == "plan"
         assert result.structured_content["plan"]["title"] == "Subscription retention and expansion playbook"
@@ -411,9 +416,15 @@ async def test_store_keeps_no_key(registry, standin, store):
     standin.queue(plan(fixture_plan("saas-collaboration-zh")))
     async with Client(plan_server(registry, standin, store)) as client:
         data = (await call_plan(client, SAAS_ZH)).structured_content
-    raw = store.read_bytes() + (store.with_name(store.name + "-wal").read_bytes() if store.with_name(store.name + "-wal").exists() else b"")
+    raw = store.read_bytes() + (
+        store.with_name(store.name + "-wal").read_bytes() if store.with_name(store.name + "-wal").exists() else b""
+    )
     assert KEY.encode() not in raw
-    row = sqlite3.connect(store).execute("SELECT template, model, passed FROM plans WHERE id = ?", (data["plan_id"],)).fetchone()
+    row = (
+        sqlite3.connect(store)
+        .execute("SELECT template, model, passed FROM plans WHERE id = ?", (data["plan_id"],))
+        .fetchone()
+    )
     assert row == ("retention_strategy", "stand-in-1", 1)
 
 
