@@ -1,0 +1,635 @@
+"""One analysis, start to finish: read the file, map the columns, build a clean customer table in DuckDB, aggregate
+there, and fit the models on the aggregates with numpy and scipy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from retention_mcp.analytics.loading import (
+    DataError,
+    Mapping,
+    Table,
+    date_expression,
+    flag_expression,
+    map_columns,
+    normalise,
+    open_table,
+    quote,
+    resolve_data_path,
+)
+from retention_mcp.analytics.report import (
+    BGNBD,
+    MRR,
+    RFM,
+    SBG,
+    Absent,
+    ChurnReport,
+    Cohorts,
+    Driver,
+    GroupSurvival,
+    LogRankResult,
+    Period,
+    RiskGroup,
+    Segment,
+    SegmentValue,
+    Survival,
+    SurvivalPoint,
+)
+
+DAYS_PER_MONTH = 365.25 / 12
+MAX_SEGMENT_VALUES = 20
+INTERVAL_MONTHS = {"month": 1, "monthly": 1, "月": 1, "月付": 1, "quarter": 3, "quarterly": 3, "季": 3, "季付": 3,
+                   "year": 12, "yearly": 12, "annual": 12, "annually": 12, "年": 12, "年付": 12}  # fmt: skip
+
+MONTHLY_AMOUNT_NAMES = {"mrr", "monthly_revenue", "monthly_charges", "monthlycharges", "月费", "月收入", "月度收入"}
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class AnalysisRequest:
+    path: str | None = None
+    csv_text: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # role -> column
+    segments: list[str] = field(default_factory=list)
+    delimiter: str | None = None
+    charts: bool = False  # also draw PNG charts
+
+
+@dataclass
+class Analysis:
+    report: ChurnReport
+    charts: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG
+
+
+def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress | None = None) -> Analysis:
+    """Analyse a file or inline CSV; raise DataError with a clear message when the data cannot support it."""
+    say = progress or (lambda _message: None)
+    if bool(request.path) == bool(request.csv_text):
+        raise DataError("Give either a file path or inline CSV text / 请提供文件路径或内联 CSV 文本(二选一)")
+    path = resolve_data_path(request.path, data_dirs) if request.path else None
+    say("Reading the data")
+    table = open_table(path, request.csv_text, request.delimiter)
+    try:
+        mapping = map_columns(table.columns, request.columns, request.segments)
+        if not mapping.get("customer_id"):
+            raise DataError(
+                "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map "
+                f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
+            )
+        curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if mapping.get("transaction_date") and _has_repeats(table, mapping):
+            report = _transactions(table, mapping, say)
+        else:
+            report = _subscriptions(table, mapping, say, curves)
+        analysis = Analysis(report)
+        if request.charts and report.mode == "subscriptions":
+            say("Drawing charts")
+            from retention_mcp.analytics.charts import cohort_heatmap, survival_chart
+
+            if curves:
+                column = report.drivers[0].column if report.drivers else "all customers"
+                analysis.charts["survival.png"] = survival_chart(curves, f"Survival by {column}")
+            heatmap = cohort_heatmap(report)
+            if heatmap:
+                analysis.charts["cohorts.png"] = heatmap
+        return analysis
+    finally:
+        table.close()
+
+
+def _has_repeats(table: Table, mapping: Mapping) -> bool:
+    cid = quote(mapping.roles["customer_id"])
+    distinct = table.con.execute(f"SELECT count(DISTINCT {cid}) FROM data").fetchone()[0]
+    return distinct < table.rows
+
+
+# -- subscriptions ----------------------------------------------------------------------------------------------------
+def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) -> ChurnReport:
+    roles = mapping.roles
+    if not (roles.get("start_date") or roles.get("tenure")) or not (roles.get("end_date") or roles.get("churned")):
+        needed = "a start date (or tenure) and an end/cancel date (or a churned flag)"
+        raise DataError(
+            f"To measure churn the file needs {needed}. Columns found: {', '.join(table.columns)}. Name them with "
+            f"columns={{'start_date': ..., 'end_date': ...}} (CLI: --map start_date=COLUMN) / "
+            f"需要开始日期(或在网时长)以及结束日期(或流失标记)"
+        )
+    con = table.con
+    cid = quote(roles["customer_id"])
+    _check_ids(table, cid)
+    start = date_expression(table, roles["start_date"]) if roles.get("start_date") else "CAST(NULL AS DATE)"
+    end = date_expression(table, roles["end_date"]) if roles.get("end_date") else "CAST(NULL AS DATE)"
+    flag = flag_expression(table, roles["churned"]) if roles.get("churned") else None
+    amount = f"TRY_CAST({quote(roles['amount'])} AS DOUBLE)" if roles.get("amount") else "CAST(NULL AS DOUBLE)"
+    monthly_already = roles.get("amount") and normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
+    interval = "1.0" if monthly_already else _interval_expression(roles.get("billing_interval"))
+    tenure = f"TRY_CAST({quote(roles['tenure'])} AS DOUBLE)" if roles.get("tenure") else "CAST(NULL AS DOUBLE)"
+    con.execute(
+        f"CREATE TABLE base AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {start} AS start_date, {end} AS end_date,"
+        f" {flag or 'NULL'} AS flag, {amount} / {interval} AS mrr, {tenure} AS tenure_given, * EXCLUDE ({cid}) "
+        f"FROM data"
+    )
+    if roles.get("start_date") and roles.get("end_date"):
+        bad = con.execute("SELECT count(*), any_value(customer_id) FROM base WHERE end_date < start_date").fetchone()
+        if bad[0]:
+            raise DataError(
+                f"{bad[0]} customer(s) end before they start (e.g. customer {bad[1]}): check "
+                f"{roles['start_date']} and {roles['end_date']} / 有 {bad[0]} 个客户的结束日期早于开始日期"
+            )
+    observation_end = con.execute(
+        "SELECT max(greatest(coalesce(end_date, start_date), coalesce(start_date, end_date))) FROM base"
+    ).fetchone()[0]
+    churned_expr = "flag" if flag else "(end_date IS NOT NULL)"
+    if roles.get("start_date"):
+        obs = f"DATE '{observation_end}'"
+        tenure_expr = f"date_diff('day', start_date, coalesce(end_date, {obs})) / {DAYS_PER_MONTH}"
+        if roles.get("tenure"):
+            tenure_expr = f"coalesce({tenure_expr}, tenure_given)"
+    else:
+        tenure_expr = "tenure_given"
+    con.execute(
+        f"CREATE TABLE customers AS SELECT *, {churned_expr} AS churned, {tenure_expr} AS tenure_months FROM base"
+    )
+    missing_tenure = con.execute("SELECT count(*) FROM customers WHERE tenure_months IS NULL").fetchone()[0]
+    customers, churned = con.execute("SELECT count(*), count(*) FILTER (WHERE churned) FROM customers").fetchone()
+    report = ChurnReport(
+        source=table.source,
+        rows=table.rows,
+        mode="subscriptions",
+        columns=dict(roles) | ({"segments": ", ".join(mapping.segments)} if mapping.segments else {}),
+        observation_end=str(observation_end) if observation_end else None,
+        customers=int(customers),
+        active=int(customers - churned),
+        churned=int(churned),
+        churn_share=round(churned / customers, 6) if customers else None,
+    )
+    if missing_tenure:
+        report.absent.append(Absent(name="tenure", reason=f"{missing_tenure} customers have no start date or tenure"))
+    if roles.get("start_date") and observation_end is not None:
+        say("Monthly churn and cohorts")
+        _periods_and_cohorts(con, report, observation_end)
+    else:
+        report.absent += [
+            Absent(name="periods", reason="no start date: churn per month needs one"),
+            Absent(name="cohorts", reason="no start date: cohorts need one"),
+        ]
+    say("Segments and drivers")
+    segment_columns = _segment_columns(table, mapping)
+    report.segments = [s for s in (_segment(con, column, kind, report) for column, kind in segment_columns) if s]
+    report.drivers = _drivers(report.segments)
+    report.high_risk = _risk_groups(con, report)
+    if not segment_columns:
+        report.absent.append(Absent(name="segments", reason="no categorical or numeric column besides the roles"))
+    say("Survival curves")
+    _survival(con, report, curves)
+    say("Retention model (sBG)")
+    _sbg(con, report)
+    if roles.get("amount"):
+        say("MRR movements")
+        _mrr(con, report, observation_end)
+    else:
+        report.absent.append(Absent(name="mrr", reason="no amount/MRR column"))
+    report.absent += [
+        Absent(name="bgnbd", reason="subscription data: BG/NBD needs repeat transactions"),
+        Absent(name="rfm", reason="subscription data: RFM needs transactions"),
+    ]
+    return report
+
+
+def _check_ids(table: Table, cid: str) -> None:
+    con = table.con
+    nulls = con.execute(f"SELECT count(*) FROM data WHERE {cid} IS NULL").fetchone()[0]
+    if nulls:
+        raise DataError(f"{nulls} row(s) have no customer id / 有 {nulls} 行没有客户编号")
+    duplicates = con.execute(
+        f"SELECT count(*), any_value(id) FROM (SELECT {cid} AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
+    ).fetchone()
+    if duplicates[0]:
+        raise DataError(
+            f"{duplicates[0]} customer id(s) appear on more than one row (e.g. {duplicates[1]}); subscription data "
+            f"needs one row per customer (for orders, name the transaction_date column) / "
+            f"有 {duplicates[0]} 个客户编号重复出现"
+        )
+
+
+def _interval_expression(column: str | None) -> str:
+    if not column:
+        return "1.0"
+    text = f"lower(trim(CAST({quote(column)} AS VARCHAR)))"
+    cases = " ".join(f"WHEN {text} = '{k}' THEN {v}" for k, v in INTERVAL_MONTHS.items())
+    return f"(CASE {cases} ELSE 1 END)"
+
+
+def _months(first, last) -> list:
+    months = []
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        months.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+def _periods_and_cohorts(con, report: ChurnReport, observation_end) -> None:
+    rows = con.execute(
+        "SELECT date_trunc('month', start_date) AS s, date_trunc('month', end_date) AS e, count(*) "
+        "FROM customers WHERE start_date IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    first = min(r[0] for r in rows)
+    months = _months(first, observation_end)
+    index = {ym: i for i, ym in enumerate(months)}
+    n = len(months)
+    # grid[s, e]: customers who started in month s and ended in month e (column n: not ended)
+    grid = np.zeros((n, n + 1), dtype=np.int64)
+    for s, e, count in rows:
+        grid[index[(s.year, s.month)], n if e is None else index[(e.year, e.month)]] += count
+    starts = grid.sum(axis=1)
+    ended = grid[:, :n].sum(axis=0)
+    ended_same_month = np.diag(grid[:, :n])
+    started_before = np.concatenate(([0], np.cumsum(starts)[:-1]))
+    ended_before = np.concatenate(([0], np.cumsum(ended)[:-1]))
+    at_start = started_before - ended_before
+    lost = ended - ended_same_month
+    last_full = n - 1 if _is_month_end(observation_end) else n - 2
+    periods = []
+    for i, (y, m) in enumerate(months):
+        rate = float(lost[i] / at_start[i]) if at_start[i] else None
+        periods.append(
+            Period(
+                month=f"{y:04d}-{m:02d}",
+                active_at_start=int(at_start[i]),
+                new=int(starts[i]),
+                churned=int(lost[i]),
+                churn_rate=round(rate, 6) if rate is not None else None,
+                active_at_end=int(at_start[i] + starts[i] - ended[i]),
+            )
+        )
+    report.periods = periods
+    full = slice(0, last_full + 1)
+    if at_start[full].sum():
+        report.churn_rate = round(float(lost[full].sum() / at_start[full].sum()), 6)
+    # cohorts: share of each signup cohort not yet ended at the start of its k-th month after signup
+    retention: list[list[float | None]] = []
+    for s in range(n):
+        size = starts[s]
+        retention.append([round(float(1 - grid[s, s : s + k].sum() / size), 4) if size else None for k in range(n - s)])
+    report.cohorts = Cohorts(months=[p.month for p in periods], sizes=[int(x) for x in starts], retention=retention)
+
+
+def _is_month_end(day) -> bool:
+    return (day + timedelta(days=1)).day == 1
+
+
+# -- segments ---------------------------------------------------------------------------------------------------------
+def _segment_columns(table: Table, mapping: Mapping) -> list[tuple[str, str]]:
+    roles = mapping.roles
+    used = {v for k, v in roles.items() if k != "plan"}
+    if mapping.segments:
+        candidates = mapping.segments + (
+            [roles["plan"]] if roles.get("plan") and roles["plan"] not in mapping.segments else []
+        )
+    else:
+        candidates = [c for c in table.columns if c not in used]
+    out = []
+    for column in candidates:
+        kind = table.types[column].upper()
+        numeric = kind in (
+            "TINYINT",
+            "SMALLINT",
+            "INTEGER",
+            "BIGINT",
+            "HUGEINT",
+            "FLOAT",
+            "DOUBLE",
+            "REAL",
+        ) or kind.startswith("DECIMAL")
+        distinct = table.con.execute(f"SELECT approx_count_distinct({quote(column)}) FROM data").fetchone()[0]
+        if numeric and distinct > MAX_SEGMENT_VALUES:
+            out.append((column, "quartile"))
+        elif 2 <= distinct <= MAX_SEGMENT_VALUES and not kind.startswith(("DATE", "TIMESTAMP")):
+            out.append((column, "category"))
+    return out
+
+
+def _segment_key(column: str, kind: str, con) -> tuple[str, list[float] | None]:
+    quoted = quote(column)
+    if kind == "category":
+        return f"coalesce(CAST({quoted} AS VARCHAR), '(missing)')", None
+    cuts = con.execute(
+        f"SELECT quantile_cont({quoted}, [0.25, 0.5, 0.75]) FROM customers WHERE {quoted} IS NOT NULL"
+    ).fetchone()[0]
+    q1, q2, q3 = (round(float(c), 4) for c in cuts)
+    expr = (
+        f"CASE WHEN {quoted} IS NULL THEN '(missing)' WHEN {quoted} <= {q1} THEN 'Q1 (<= {q1:g})' "
+        f"WHEN {quoted} <= {q2} THEN 'Q2 ({q1:g}-{q2:g}]' WHEN {quoted} <= {q3} THEN 'Q3 ({q2:g}-{q3:g}]' "
+        f"ELSE 'Q4 (> {q3:g})' END"
+    )
+    return expr, [q1, q2, q3]
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _segment(con, column: str, kind: str, report: ChurnReport) -> Segment | None:
+    key, _ = _segment_key(column, kind, con)
+    rows = con.execute(
+        f"SELECT {key} AS v, count(*), count(*) FILTER (WHERE churned) FROM customers GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    if len(rows) < 2:
+        return None
+    base = (report.churned or 0) / report.customers if report.customers else 0
+    values = []
+    for value, n, churned in rows:
+        low, high = wilson(churned, n)
+        rate = churned / n
+        values.append(
+            SegmentValue(
+                value=str(value),
+                customers=int(n),
+                churned=int(churned),
+                churn_rate=round(rate, 6),
+                ci_low=round(low, 6),
+                ci_high=round(high, 6),
+                lift=round(rate / base, 4) if base else 0.0,
+            )
+        )
+    table = np.array([[v.churned, v.customers - v.churned] for v in values], dtype=float)
+    if (table.sum(axis=0) == 0).any():
+        v, p = 0.0, 1.0
+    else:
+        chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+        v = math.sqrt(chi2 / (table.sum() * (min(table.shape) - 1)))
+    return Segment(column=column, kind=kind, values=values, cramers_v=round(v, 6), p_value=float(p))
+
+
+def _drivers(segments: list[Segment]) -> list[Driver]:
+    ranked = sorted(segments, key=lambda s: -s.cramers_v)
+    drivers = []
+    for s in ranked:
+        if s.p_value >= 0.05:
+            continue
+        riskiest = max((v for v in s.values if v.customers >= 10), key=lambda v: v.lift, default=s.values[0])
+        drivers.append(
+            Driver(
+                column=s.column,
+                cramers_v=s.cramers_v,
+                p_value=s.p_value,
+                riskiest_value=riskiest.value,
+                lift=riskiest.lift,
+            )
+        )
+    return drivers
+
+
+def _risk_groups(con, report: ChurnReport) -> list[RiskGroup]:
+    if not report.customers or not report.churned:
+        return []
+    minimum = max(30, int(report.customers * 0.005))
+    by_column = {s.column: s for s in report.segments}
+    conditions: list[tuple[str, str, str]] = []  # (column, value, sql key)
+    for driver in report.drivers[:4]:
+        segment = by_column[driver.column]
+        key, _ = _segment_key(segment.column, segment.kind, con)
+        for value in segment.values:
+            if value.lift >= 1.2 and value.customers >= minimum:
+                conditions.append((segment.column, value.value, key))
+    rules = [[c] for c in conditions]
+    rules += [[a, b] for i, a in enumerate(conditions) for b in conditions[i + 1 :] if a[0] != b[0]]
+    base = report.churned / report.customers
+    groups = []
+    for rule in rules:
+        where = " AND ".join(f"{key} = ?" for _, _, key in rule)
+        n, churned, active = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE churned), count(*) FILTER (WHERE NOT churned) "
+            f"FROM customers WHERE {where}",
+            [value for _, value, _ in rule],
+        ).fetchone()
+        if n < minimum:
+            continue
+        rate = churned / n
+        groups.append(
+            RiskGroup(
+                rule=" AND ".join(f"{column} = {value}" for column, value, _ in rule),
+                customers=int(n),
+                share=round(n / report.customers, 4),
+                churned=int(churned),
+                churn_rate=round(rate, 6),
+                lift=round(rate / base, 4),
+                active_now=int(active),
+            )
+        )
+    groups.sort(key=lambda g: (-g.churn_rate, -g.customers))
+    return groups[:8]
+
+
+# -- models -----------------------------------------------------------------------------------------------------------
+def _survival(con, report: ChurnReport, curves: dict) -> None:
+    from retention_mcp.analytics.survival import kaplan_meier, log_rank
+
+    data = con.execute("SELECT tenure_months, churned FROM customers WHERE tenure_months IS NOT NULL").fetchnumpy()
+    durations, observed = data["tenure_months"].astype(float), data["churned"].astype(bool)
+    if durations.size == 0 or not observed.any():
+        report.absent.append(Absent(name="survival", reason="no churn observed" if durations.size else "no tenure"))
+        return
+    rounded = np.round(durations, 2)
+    km = kaplan_meier(rounded, observed)
+    step = max(1, km.times.size // 60)
+    picks = sorted(set(range(0, km.times.size, step)) | {km.times.size - 1})
+    points = [
+        SurvivalPoint(
+            month=round(float(km.times[i]), 2),
+            survival=round(float(km.survival[i]), 4),
+            lower=round(float(km.lower[i]), 4),
+            upper=round(float(km.upper[i]), 4),
+            at_risk=int(km.at_risk[i]),
+        )
+        for i in picks
+    ]
+    survival = Survival(median=round(km.median, 2) if km.median is not None else None, points=points)
+    curves["all customers"] = (km.times, km.survival)
+    for segment in report.segments[:8]:
+        key, _ = _segment_key(segment.column, segment.kind, con)
+        groups = con.execute(f"SELECT {key} AS v FROM customers WHERE tenure_months IS NOT NULL").fetchnumpy()["v"]
+        groups = np.asarray(groups, dtype=str)
+        test = log_rank(rounded, observed, groups)
+        survival.log_rank.append(
+            LogRankResult(column=segment.column, statistic=round(test.statistic, 4), dof=test.dof, p_value=test.p_value)
+        )
+        if report.drivers and segment.column == report.drivers[0].column:
+            by_value = []
+            for value in np.unique(groups):
+                mask = groups == value
+                group_km = kaplan_meier(rounded[mask], observed[mask])
+                curves[f"{segment.column} = {value}"] = (group_km.times, group_km.survival)
+                by_value.append(
+                    GroupSurvival(
+                        value=str(value),
+                        customers=int(mask.sum()),
+                        median=round(group_km.median, 2) if group_km.median is not None else None,
+                    )
+                )
+            survival.by_segment[segment.column] = by_value
+    report.survival = survival
+
+
+def _sbg(con, report: ChurnReport) -> None:
+    from retention_mcp.analytics.sbg import fit_sbg_from_durations
+
+    data = con.execute(
+        "SELECT CAST(floor(tenure_months) AS INTEGER) AS p, churned FROM customers WHERE tenure_months IS NOT NULL"
+    ).fetchnumpy()
+    periods, churned = data["p"].astype(int), data["churned"].astype(bool)
+    if periods.size < 20 or churned.sum() < 5:
+        report.absent.append(Absent(name="sbg", reason="too few customers or churn events to fit the model"))
+        return
+    fit = fit_sbg_from_durations(periods, churned)
+    first_year = [float(x) for x in fit.retention_rate(np.arange(1, 13))]
+    survival = [float(x) for x in fit.survival(np.arange(1, 25))]
+    constant = [first_year[0] ** t for t in range(1, 25)]
+    report.sbg = SBG(
+        alpha=round(fit.alpha, 6),
+        beta=round(fit.beta, 6),
+        log_likelihood=round(fit.log_likelihood, 4),
+        retention_rate=[round(x, 4) for x in first_year],
+        projected_survival=[round(x, 4) for x in survival],
+        constant_rate_projection=[round(x, 4) for x in constant],
+        derl={str(n): round(fit.derl(n, 0.01), 3) for n in (1, 6, 12)},
+    )
+
+
+def monthly_mrr(amount: float, interval: str = "month") -> float:
+    """Normalise a subscription's price to a month: $600/year -> $50."""
+    return amount / INTERVAL_MONTHS.get(interval.strip().lower(), 1)
+
+
+def mrr_movements(previous: dict[str, float], current: dict[str, float], seen_before: set[str]) -> dict[str, float]:
+    """MRR movements between two months, by customer: new, expansion, contraction, churn and reactivation."""
+    moves = dict.fromkeys(("new", "expansion", "contraction", "churn", "reactivation"), 0.0)
+    for customer in set(previous) | set(current):
+        before, after = previous.get(customer, 0.0), current.get(customer, 0.0)
+        if before == 0 and after > 0:
+            moves["reactivation" if customer in seen_before else "new"] += after
+        elif before > 0 and after == 0:
+            moves["churn"] += before
+        elif after > before:
+            moves["expansion"] += after - before
+        elif after < before:
+            moves["contraction"] += before - after
+    return moves
+
+
+def retention_ratios(starting: float, churn: float, contraction: float, expansion: float) -> tuple[float, float]:
+    """GRR and NRR; new business never counts in either."""
+    grr = 1 - (churn + contraction) / starting
+    nrr = 1 - (churn + contraction - expansion) / starting
+    return grr, nrr
+
+
+def _mrr(con, report: ChurnReport, observation_end) -> None:
+    obs = f"DATE '{observation_end}'"
+    current = con.execute(
+        f"SELECT coalesce(sum(mrr), 0) FROM customers WHERE NOT churned AND (start_date IS NULL OR start_date <= {obs})"
+    ).fetchone()[0]
+    if not report.periods:
+        report.absent.append(Absent(name="mrr_movements", reason="no start dates: movements need them"))
+        return
+    months = [p.month for p in report.periods]
+    last_full = len(months) - (1 if _is_month_end(observation_end) else 2)
+    first = max(0, last_full - 11)
+    window_start = f"DATE '{months[first]}-01'"
+    window_end_month = months[last_full]
+    y, m = map(int, window_end_month.split("-"))
+    window_end = f"DATE '{y + (m == 12):04d}-{m % 12 + 1:02d}-01'"
+    starting, churned, new = con.execute(
+        f"SELECT coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND (end_date IS NULL OR end_date >= {window_start})), 0),"
+        f" coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND end_date >= {window_start} AND end_date < {window_end}), 0),"
+        f" coalesce(sum(mrr) FILTER (WHERE start_date >= {window_start} AND start_date < {window_end}), 0) FROM customers"
+    ).fetchone()
+    if not starting:
+        report.absent.append(Absent(name="mrr_movements", reason="no MRR at the start of the window"))
+        return
+    grr, nrr = retention_ratios(starting, churned, 0.0, 0.0)
+    report.mrr = MRR(
+        current=round(float(current), 2),
+        window=f"{months[first]}..{window_end_month}",
+        starting=round(float(starting), 2),
+        new=round(float(new), 2),
+        expansion=None,
+        contraction=None,
+        churned=round(float(churned), 2),
+        reactivation=None,
+        grr=round(grr, 6),
+        nrr=round(nrr, 6),
+        note="One amount per customer: expansion, contraction and reactivation cannot be seen, so NRR equals GRR.",
+    )
+
+
+# -- transactions -----------------------------------------------------------------------------------------------------
+def _transactions(table: Table, mapping: Mapping, say: Progress) -> ChurnReport:
+    from retention_mcp.analytics.repeat_buying import fit_bgnbd, rfm_scores
+
+    roles = mapping.roles
+    con = table.con
+    cid = quote(roles["customer_id"])
+    day = date_expression(table, roles["transaction_date"])
+    amount = f"TRY_CAST({quote(roles['amount'])} AS DOUBLE)" if roles.get("amount") else "1.0"
+    say("Summarising transactions (RFM)")
+    con.execute(
+        f"CREATE TABLE tx AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, {amount} AS amount FROM data"
+    )
+    observation_end = con.execute("SELECT max(day) FROM tx").fetchone()[0]
+    summary = con.execute(
+        f"SELECT customer_id, count(DISTINCT day) - 1 AS x, date_diff('day', min(day), max(day)) / 7.0 AS t_x, "
+        f"date_diff('day', min(day), DATE '{observation_end}') / 7.0 AS T, "
+        f"date_diff('day', max(day), DATE '{observation_end}') AS recency_days, sum(amount) AS monetary "
+        f"FROM tx GROUP BY customer_id"
+    ).fetchnumpy()
+    x, t_x, T = summary["x"].astype(float), summary["t_x"].astype(float), summary["T"].astype(float)
+    report = ChurnReport(
+        source=table.source,
+        rows=table.rows,
+        mode="transactions",
+        columns=dict(roles),
+        observation_end=str(observation_end),
+        customers=int(x.size),
+    )
+    say("Fitting BG/NBD")
+    fit = fit_bgnbd(x, t_x, T)
+    expected = fit.expected_purchases(12.0, x, t_x, T)
+    alive = fit.alive_probability(x, t_x, T)
+    report.bgnbd = BGNBD(
+        r=round(fit.r, 6),
+        alpha=round(fit.alpha, 6),
+        a=round(fit.a, 6),
+        b=round(fit.b, 6),
+        log_likelihood=round(fit.log_likelihood, 4),
+        customers=fit.customers,
+        expected_purchases_next_12_weeks=round(float(expected.sum()), 2),
+        share_probably_inactive=round(float((alive < 0.5).mean()), 4),
+    )
+    scores = rfm_scores(summary["recency_days"].astype(float), x + 1, summary["monetary"].astype(float))
+    r, f = scores[:, 0], scores[:, 1]
+    report.rfm = RFM(
+        customers=int(x.size),
+        champions=int(((r == 5) & (f >= 4)).sum()),
+        at_risk=int(((r <= 2) & (f >= 4)).sum()),
+        hibernating=int(((r <= 2) & (f <= 2)).sum()),
+    )
+    report.absent += [
+        Absent(name=name, reason="transaction data: no subscription start and end")
+        for name in ("churn_rate", "periods", "cohorts", "survival", "segments", "sbg", "mrr")
+    ]
+    return report

@@ -1,0 +1,95 @@
+"""The shifted-beta-geometric model of contractual retention (Fader & Hardie 2007, 2010).
+
+Each customer has a constant churn probability theta per period, and theta varies across customers as
+Beta(alpha, beta). Then P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta), S(t) = B(alpha, beta + t) / B(alpha,
+beta), and the retention rate r(t) = (beta + t - 1) / (alpha + beta + t - 1) rises with t: the survivors are the
+customers with low theta, which a constant-retention projection misses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special
+
+
+@dataclass
+class SBGFit:
+    alpha: float
+    beta: float
+    log_likelihood: float
+    periods: int  # periods observed in the fit
+
+    def survival(self, t: np.ndarray | float) -> np.ndarray:
+        """S(t): share still active after t periods."""
+        t = np.asarray(t, dtype=float)
+        return np.exp(special.betaln(self.alpha, self.beta + t) - special.betaln(self.alpha, self.beta))
+
+    def retention_rate(self, t: np.ndarray | float) -> np.ndarray:
+        """r(t) = S(t) / S(t - 1): the share of those active at t - 1 who renew at t."""
+        t = np.asarray(t, dtype=float)
+        return (self.beta + t - 1) / (self.alpha + self.beta + t - 1)
+
+    def project(self, cohort_size: float, periods: range) -> list[float]:
+        return [float(cohort_size * self.survival(t)) for t in periods]
+
+    def derl(self, renewals: int, discount: float) -> float:
+        """Discounted expected residual lifetime of a customer who has made `renewals` renewals (n - 1), in
+        multiples of the per-period cash flow received at each renewal (Fader & Hardie 2010, eq. 6)."""
+        n = renewals + 1
+        a, b = self.alpha, self.beta
+        return float((b + n - 1) / (a + b + n - 1) * special.hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + discount)))
+
+
+def sbg_log_likelihood(alpha: float, beta: float, lost: np.ndarray, survivors_at: np.ndarray) -> float:
+    """`lost[t-1]` customers churned in period t (t = 1..len); `survivors_at[t]` were still active after t periods
+    and then censored (their end not yet seen)."""
+    lost = np.asarray(lost, dtype=float)
+    survivors_at = np.asarray(survivors_at, dtype=float)
+    t = np.arange(1, lost.size + 1, dtype=float)
+    base = special.betaln(alpha, beta)
+    log_p = special.betaln(alpha + 1, beta + t - 1) - base
+    log_s = special.betaln(alpha, beta + np.arange(survivors_at.size, dtype=float)) - base
+    return float(lost @ log_p + survivors_at @ log_s)
+
+
+def fit_sbg(lost: np.ndarray, survivors_at: np.ndarray) -> SBGFit:
+    """Maximum likelihood on counts; parameters estimated on the log scale so they stay positive."""
+    lost = np.asarray(lost, dtype=float)
+    survivors_at = np.asarray(survivors_at, dtype=float)
+
+    def negative(params: np.ndarray) -> float:
+        a, b = np.exp(params)
+        return -sbg_log_likelihood(a, b, lost, survivors_at)
+
+    best = None
+    for start in ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)):
+        result = optimize.minimize(
+            negative, np.array(start), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 4000}
+        )
+        if best is None or result.fun < best.fun:
+            best = result
+    assert best is not None
+    alpha, beta = np.exp(best.x)
+    return SBGFit(float(alpha), float(beta), -float(best.fun), int(lost.size))
+
+
+def fit_sbg_from_alive(alive: list[float]) -> SBGFit:
+    """Fit from a cohort's count of customers alive at the start of periods 0..n (the published layout)."""
+    alive_arr = np.asarray(alive, dtype=float)
+    lost = alive_arr[:-1] - alive_arr[1:]
+    survivors = np.zeros(alive_arr.size)
+    survivors[-1] = alive_arr[-1]
+    return fit_sbg(lost, survivors)
+
+
+def fit_sbg_from_durations(periods: np.ndarray, churned: np.ndarray) -> SBGFit:
+    """Fit from customers: whole periods completed before churn (churned) or so far (still active)."""
+    periods = np.asarray(periods, dtype=int)
+    churned = np.asarray(churned, dtype=bool)
+    horizon = int(periods.max()) + 1 if periods.size else 1
+    # a customer who churned during period t (1-based) completed t - 1 periods
+    lost = np.bincount(periods[churned] + 1, minlength=horizon + 1)[1:]
+    survivors = np.bincount(periods[~churned], minlength=horizon + 1)
+    return fit_sbg(lost, survivors)

@@ -1,0 +1,134 @@
+"""A churn report in words: a Markdown summary in English or Chinese, and the numbered facts a prompt cites."""
+
+from __future__ import annotations
+
+from retention_mcp.analytics.report import ChurnReport
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _n(value: float | int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def facts(report: ChurnReport, language: str) -> list[str]:
+    """The computed facts as short numbered lines (D1, D2, ...) that a plan can cite."""
+    zh = language == "zh"
+    lines: list[str] = []
+
+    def add(en: str, cn: str) -> None:
+        lines.append(cn if zh else en)
+
+    end = report.observation_end or "—"
+    add(
+        f"Customers: {_n(report.customers)} ({report.mode}, data to {end})",
+        f"客户数:{_n(report.customers)}({'订阅' if report.mode == 'subscriptions' else '交易'}数据,截至 {end})",
+    )
+    if report.churned is not None:
+        add(
+            f"Churned: {_n(report.churned)} ({pct(report.churn_share)} of all customers); active: {_n(report.active)}",
+            f"已流失:{_n(report.churned)}(占全部客户 {pct(report.churn_share)});在网:{_n(report.active)}",
+        )
+    if report.churn_rate is not None:
+        add(
+            f"Monthly customer churn rate (lost / active at start of month, pooled): {pct(report.churn_rate, 2)}",
+            f"月度客户流失率(当月流失数 / 月初在网数,合并计算):{pct(report.churn_rate, 2)}",
+        )
+    if report.survival and report.survival.median is not None:
+        add(
+            f"Median customer lifetime (Kaplan-Meier): {report.survival.median:g} months",
+            f"客户生命周期中位数(Kaplan-Meier):{report.survival.median:g} 个月",
+        )
+    for driver in report.drivers[:4]:
+        segment = next(s for s in report.segments if s.column == driver.column)
+        parts = ", ".join(f"{v.value} {pct(v.churn_rate)} (lift {v.lift:.2f}, n={v.customers})" for v in segment.values)
+        parts_zh = "、".join(
+            f"{v.value} {pct(v.churn_rate)}(提升倍数 {v.lift:.2f},n={v.customers})" for v in segment.values
+        )
+        add(
+            f"Churn share by {driver.column} (p={driver.p_value:.1g}): {parts}",
+            f"按 {driver.column} 的流失占比(p={driver.p_value:.1g}):{parts_zh}",
+        )
+    for group in report.high_risk[:3]:
+        add(
+            f"High-risk group {group.rule}: {_n(group.customers)} customers ({pct(group.share)}), churn {pct(group.churn_rate)} "
+            f"(lift {group.lift:.2f}), {_n(group.active_now)} still active",
+            f"高风险客群 {group.rule}:{_n(group.customers)} 个客户(占 {pct(group.share)}),流失占比 {pct(group.churn_rate)}"
+            f"(提升倍数 {group.lift:.2f}),仍在网 {_n(group.active_now)} 个",
+        )
+    if report.mrr:
+        m = report.mrr
+        add(
+            f"MRR now {_n(m.current)}; over {m.window}: GRR {pct(m.grr)}, NRR {pct(m.nrr)} (starting MRR {_n(m.starting)}, churned MRR {_n(m.churned)})",
+            f"当前 MRR {_n(m.current)};{m.window} 期间:GRR {pct(m.grr)},NRR {pct(m.nrr)}(期初 MRR {_n(m.starting)},流失 MRR {_n(m.churned)})",
+        )
+    if report.sbg:
+        s = report.sbg
+        add(
+            f"sBG retention model: alpha {s.alpha:.3f}, beta {s.beta:.3f}; monthly retention rises from {pct(s.retention_rate[0])} "
+            f"(month 1) to {pct(s.retention_rate[-1])} (month 12); a new cohort keeps {pct(s.projected_survival[11])} after "
+            f"12 months and {pct(s.projected_survival[23])} after 24 (constant-rate projection: {pct(s.constant_rate_projection[23])})",
+            f"sBG 留存模型:alpha {s.alpha:.3f},beta {s.beta:.3f};月留存率从第 1 个月的 {pct(s.retention_rate[0])} 升至第 12 个月的 "
+            f"{pct(s.retention_rate[-1])};新同期群 12 个月后留存 {pct(s.projected_survival[11])},24 个月后 "
+            f"{pct(s.projected_survival[23])}(按固定留存率推算为 {pct(s.constant_rate_projection[23])})",
+        )
+    if report.bgnbd:
+        b = report.bgnbd
+        add(
+            f"BG/NBD: r {b.r:.3f}, alpha {b.alpha:.3f}, a {b.a:.3f}, b {b.b:.3f}; expected purchases in the next 12 weeks "
+            f"{_n(b.expected_purchases_next_12_weeks)}; {pct(b.share_probably_inactive)} of customers are probably inactive",
+            f"BG/NBD:r {b.r:.3f},alpha {b.alpha:.3f},a {b.a:.3f},b {b.b:.3f};未来 12 周预计购买 "
+            f"{_n(b.expected_purchases_next_12_weeks)} 次;{pct(b.share_probably_inactive)} 的客户很可能已不活跃",
+        )
+    if report.rfm:
+        r = report.rfm
+        add(
+            f"RFM: {_n(r.champions)} champions, {_n(r.at_risk)} valuable customers going quiet, {_n(r.hibernating)} hibernating",
+            f"RFM:核心客户 {_n(r.champions)} 个,正在沉默的高价值客户 {_n(r.at_risk)} 个,休眠客户 {_n(r.hibernating)} 个",
+        )
+    return [f"D{i}: {line}" for i, line in enumerate(lines, 1)]
+
+
+def report_markdown(report: ChurnReport, language: str) -> str:
+    zh = language == "zh"
+    out = [f"# {'客户流失分析' if zh else 'Churn analysis'}: {report.source}", ""]
+    out += ["## " + ("关键事实" if zh else "Key facts")] + [f"- {line}" for line in facts(report, language)] + [""]
+    if report.segments:
+        out.append("## " + ("分客群流失(95% 置信区间)" if zh else "Churn by segment (95% interval)"))
+        head = (
+            "| 列 | 取值 | 客户数 | 流失占比 | 区间 | 提升倍数 |"
+            if zh
+            else "| column | value | customers | churned | interval | lift |"
+        )
+        out += [head, "|---|---|---|---|---|---|"]
+        for s in report.segments:
+            for v in s.values:
+                out.append(
+                    f"| {s.column} | {v.value} | {_n(v.customers)} | {pct(v.churn_rate)} | {pct(v.ci_low)}–{pct(v.ci_high)} | {v.lift:.2f} |"
+                )
+        out.append("")
+    if report.survival and report.survival.log_rank:
+        out.append("## " + ("生存曲线差异(log-rank 检验)" if zh else "Survival differences (log-rank test)"))
+        out += [f"- {t.column}: χ²={t.statistic:.1f}, df={t.dof}, p={t.p_value:.2g}" for t in report.survival.log_rank]
+        out.append("")
+    if report.periods:
+        out.append("## " + ("最近 6 个月" if zh else "Last 6 months"))
+        head = (
+            "| 月份 | 月初在网 | 新增 | 流失 | 流失率 |"
+            if zh
+            else "| month | active at start | new | churned | churn rate |"
+        )
+        out += [head, "|---|---|---|---|---|"]
+        out += [
+            f"| {p.month} | {_n(p.active_at_start)} | {_n(p.new)} | {_n(p.churned)} | {pct(p.churn_rate, 2)} |"
+            for p in report.periods[-6:]
+        ]
+        out.append("")
+    if report.absent:
+        out.append("## " + ("数据不支持的分析" if zh else "Not computed"))
+        out += [f"- {a.name}: {a.reason}" for a in report.absent]
+    return "\n".join(out).rstrip() + "\n"
