@@ -174,8 +174,7 @@ def open_table(path: Path | None = None, csv_text: str | None = None, delimiter:
     if csv_text is not None:
         if len(csv_text) > MAX_INLINE_CSV:
             raise DataError(f"Inline CSV is {len(csv_text)} characters; the limit is {MAX_INLINE_CSV}. Pass a file.")
-        handle = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8")
-        with handle:
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as handle:
             handle.write(csv_text)
         tmp = handle.name
         path, source = Path(tmp), "inline CSV"
