@@ -15,6 +15,7 @@ from typing import Any
 from retention_mcp import __version__
 from retention_mcp.errors import UserError
 from retention_mcp.settings import (
+    ENV_DATA_DIRS,
     ENV_LLM_API_KEY,
     ENV_LLM_BASE_URL,
     ENV_LLM_MODEL,
@@ -75,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
             "default: plans.sqlite3 in your user data folder)",
         )
 
+    def data_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data-dir",
+            action="append",
+            type=Path,
+            default=[],
+            metavar="DIR",
+            help=f"folder that analyses may read (repeatable; also {ENV_DATA_DIRS}; default: the current folder; "
+            "the bundled example data is always readable)",
+        )
+
     def arguments_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("name", help="template name, e.g. retention_strategy")
         p.add_argument(
@@ -90,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default, or streamable HTTP)")
     templates_option(serve)
     model_options(serve)
+    data_option(serve)
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
     serve.add_argument(
         "--tools",
@@ -142,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render a template and print the prompt")
     templates_option(render)
     arguments_options(render)
+    data_option(render)
     render.add_argument("--json", action="store_true", help="print the structured result as JSON")
 
     generate = commands.add_parser(
@@ -150,8 +164,28 @@ def build_parser() -> argparse.ArgumentParser:
     templates_option(generate)
     arguments_options(generate)
     model_options(generate)
+    data_option(generate)
     generate.add_argument("--json", action="store_true", help="print the structured result (plan, validation) as JSON")
     generate.add_argument("--out", type=Path, metavar="FILE", help="also write the plan's Markdown to FILE")
+
+    analyze = commands.add_parser(
+        "analyze", help="compute churn facts and retention models from a customer file (CSV, Parquet, JSON Lines)"
+    )
+    analyze.add_argument("file", help="the file, inside a data directory; 'subscriptions.csv' is the bundled example")
+    analyze.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="ROLE=COLUMN",
+        help="name a column's role where detection needs help (repeatable); roles: customer_id, start_date, "
+        "end_date, churned, tenure, plan, amount, billing_interval, transaction_date",
+    )
+    analyze.add_argument("--segment", action="append", default=[], metavar="COLUMN", help="segment by this column")
+    analyze.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter, when sniffing gets it wrong")
+    analyze.add_argument("--language", choices=["auto", "zh", "en"], default="auto", help="summary language")
+    analyze.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    analyze.add_argument("--charts", type=Path, metavar="DIR", help="write survival.png and cohorts.png to DIR")
+    data_option(analyze)
 
     plans = commands.add_parser("plans", help="list, show or export saved plans")
     plans_commands = plans.add_subparsers(dest="plans_command", metavar="ACTION", required=True)
@@ -209,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": cmd_serve,
         "render": cmd_render,
         "generate": cmd_generate,
+        "analyze": cmd_analyze,
         "plans": cmd_plans,
         "templates": cmd_templates,
         "config": cmd_config,
@@ -238,6 +273,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         ENV_LLM_MODEL: getattr(args, "llm_model", None),
         ENV_LLM_TIMEOUT: getattr(args, "llm_timeout", None),
         ENV_PLAN_STORE: getattr(args, "plan_store", None),
+        ENV_DATA_DIRS: os.pathsep.join(str(d) for d in getattr(args, "data_dir", [])) or None,
     }
     environ = {**os.environ, **{name: str(value) for name, value in flags.items() if value is not None}}
     settings = Settings.from_env(environ)
@@ -265,7 +301,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.transport == "stdio":
         if tokens:
             print("retention-mcp: tokens apply to HTTP only; ignored over stdio", file=sys.stderr)
-        server = build_server(registry, tools=settings.tools, model=settings.model, plan_store=settings.plan_store)
+        server = build_server(
+            registry,
+            tools=settings.tools,
+            model=settings.model,
+            plan_store=settings.plan_store,
+            data_dirs=settings.data_dirs,
+        )
         _run(server.run_stdio_async, server, settings, args)
         return 0
     display_host = f"[{args.host}]" if ":" in args.host else args.host
@@ -277,6 +319,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         issuer_url=base_url,
         model=settings.model,
         plan_store=settings.plan_store,
+        data_dirs=settings.data_dirs,
     )
     app = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin)
     if args.host not in LOOPBACK and not tokens:
@@ -343,9 +386,15 @@ def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str
 
 # -- render -----------------------------------------------------------------------------------------------------------
 def cmd_render(args: argparse.Namespace) -> int:
-    registry = _registry(_settings(args))
-    template = registry.get(args.name)
-    result = template.render(_arguments(args, template))
+    settings = _settings(args)
+    template = _registry(settings).get(args.name)
+    arguments = _arguments(args, template)
+    if arguments.get("dataset"):
+        from retention_mcp.grounding import ground
+
+        template.validate(arguments)
+        arguments = ground(template, arguments, settings.data_dirs)[0]
+    result = template.render(arguments)
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
@@ -393,7 +442,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     async def run():
         backend = make_backend(settings.model)
         try:
-            service = PlanService(backend, open_store(settings.plan_store))
+            service = PlanService(backend, open_store(settings.plan_store), settings.data_dirs)
             return await service.generate(template, arguments, progress=progress)
         finally:
             await backend.aclose()
@@ -412,6 +461,39 @@ def cmd_generate(args: argparse.Namespace) -> int:
         failed = ", ".join(c.name for c in result.validation.checks if not c.passed)
         print(f"retention-mcp: the plan still fails these checks: {failed}", file=sys.stderr)
         return 3
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    roles: dict[str, str] = {}
+    for item in args.map:
+        role, sep, column = item.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            return fail(f"--map takes ROLE=COLUMN, got {item!r}")
+        roles[role.strip()] = column.strip()
+    from retention_mcp.analytics.engine import AnalysisRequest, analyze
+    from retention_mcp.analytics.service import pick_language, write_charts
+    from retention_mcp.analytics.summary import report_markdown
+    from retention_mcp.grounding import readable_dirs
+
+    request = AnalysisRequest(
+        path=args.file, columns=roles, segments=args.segment, delimiter=args.delimiter, charts=bool(args.charts)
+    )
+
+    def progress(message: str) -> None:
+        print(f"... {message}", file=sys.stderr, flush=True)
+
+    analysis = analyze(request, readable_dirs(settings.data_dirs), progress)
+    if args.charts:
+        args.charts.mkdir(parents=True, exist_ok=True)
+        for path in write_charts(analysis, args.charts):
+            print(f"wrote {path}", file=sys.stderr)
+    report = analysis.report
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(report_markdown(report, pick_language(args.language, list(report.columns.values()))))
     return 0
 
 

@@ -55,6 +55,7 @@ class TemplateWatcher:
             tools=self.settings.tools,
             model=self.server.model_settings,
             plan_store=self.server.plan_store_path,
+            data_dirs=self.server.data_dirs,
         )
         await self.server.swap_templates(fresh)
         self.reloads += 1

@@ -18,6 +18,7 @@ def generate() -> dict[str, str]:
         "template_list.json": TemplateList.model_json_schema(),
         "plan_result.json": PlanResult.model_json_schema(),
         "plan_list.json": PlanListResult.model_json_schema(),
+        "churn_report.json": _churn_report_schema(),
     }
     for template in registry:
         files[f"{template.name}.input.json"] = template.parameters.model_json_schema()
@@ -48,3 +49,13 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
+
+
+def _churn_report_schema() -> dict:
+    """As the SDK publishes an output schema (strict generator, no root $ref), so the tool can ship this file."""
+    from mcp.server.mcpserver.utilities.func_metadata import StrictJsonSchema
+    from pydantic import TypeAdapter
+
+    from retention_mcp.analytics.report import ChurnReport
+
+    return TypeAdapter(ChurnReport).json_schema(schema_generator=StrictJsonSchema)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -75,6 +76,7 @@ class RetentionServer(MCPServer):
         registry: Registry,
         model: ModelSettings | None = None,
         plan_store: Path | None = None,
+        data_dirs: Sequence[Path] | None = None,
         **kwargs: Any,
     ):
         super().__init__(
@@ -88,6 +90,7 @@ class RetentionServer(MCPServer):
         self.registry = registry
         self.model_settings = model or ModelSettings()
         self.plan_store_path = plan_store
+        self.data_dirs = list(data_dirs) if data_dirs is not None else [Path.cwd()]
         self._plans: Any = None  # PlanService, built on the first plan-mode call
         self._output_schemas: dict[type, dict[str, Any] | None] = {}
         self._plans_owner: RetentionServer | None = None
@@ -137,8 +140,25 @@ class RetentionServer(MCPServer):
             from retention_mcp.generation.service import PlanService, open_store
 
             backend = make_backend(self.model_settings) if self.model_settings.configured else None
-            self._plans = PlanService(backend, open_store(self.plan_store_path))
+            self._plans = PlanService(backend, open_store(self.plan_store_path), self.data_dirs)
         return self._plans
+
+    async def grounded(self, template: Template, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Arguments with a `dataset` path replaced by the facts computed from it (in a worker thread)."""
+        from retention_mcp.grounding import DATASET_FIELD, ground, uses_dataset
+
+        if not (uses_dataset(template) and arguments.get(DATASET_FIELD)):
+            return arguments
+        template.validate(arguments)  # the caller's own mistakes first
+        grounded, _ = await anyio.to_thread.run_sync(ground, template, arguments, self.data_dirs)
+        return grounded
+
+    async def render(self, template: Template, arguments: dict[str, Any]) -> CallToolResult:
+        try:
+            arguments = await self.grounded(template, arguments)
+        except UserError as exc:
+            raise ToolError(str(exc)) from None
+        return _render(template, arguments)
 
     async def generate_plan(self, template: Template, arguments: dict[str, Any], ctx: Context | None) -> CallToolResult:
         """Plan mode of every template tool and of generate_plan."""
@@ -235,6 +255,7 @@ def build_server(
     issuer_url: str = "http://127.0.0.1:8000",
     model: ModelSettings | None = None,
     plan_store: Path | None = None,
+    data_dirs: Sequence[Path] | None = None,
 ) -> RetentionServer:
     """Build the MCP server for a registry. `tokens` turns on bearer-token auth for HTTP.
 
@@ -246,7 +267,7 @@ def build_server(
             "token_verifier": StaticTokenVerifier(tokens),
             "auth": AuthSettings(issuer_url=issuer_url, resource_server_url=None),
         }
-    server = RetentionServer(registry, model=model, plan_store=plan_store, **auth)
+    server = RetentionServer(registry, model=model, plan_store=plan_store, data_dirs=data_dirs, **auth)
     for template in registry:
         if tools in ("full", "all"):
             server.add_typed_tool(
@@ -257,11 +278,12 @@ def build_server(
                 description=_tool_description(template),
                 annotations=PLAN_CAPABLE,
             )
-        server.add_prompt(template_prompt(template))
+        server.add_prompt(template_prompt(template, server))
         _add_resources(server, template)
     if tools in ("compact", "all"):
         _add_compact_tools(server, registry)
     _add_plan_access(server)
+    _add_analytics(server)
     server.add_resource(
         lazy_resource(
             uri="template://index",
@@ -300,7 +322,7 @@ def template_tool_function(template: Template, server: RetentionServer):
     async def tool(ctx: Context, mode: Mode = "prompt", **kwargs: Any) -> CallToolResult:
         if mode == "plan":
             return await server.generate_plan(template, kwargs, ctx)
-        return _render(template, kwargs)
+        return await server.render(template, kwargs)
 
     params = [
         inspect.Parameter(
@@ -388,7 +410,7 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
         template, merged = _resolve(registry, name, arguments, language)
         if mode == "plan":
             return await server.generate_plan(template, merged, ctx)
-        return _render(template, merged)
+        return await server.render(template, merged)
 
     server.add_typed_tool(
         render_template,
@@ -492,11 +514,82 @@ def _add_plan_access(server: RetentionServer) -> None:
             raise ValueError(str(exc)) from None
 
 
-# -- prompts ----------------------------------------------------------------------------------------------------------
-def template_prompt(template: Template) -> Prompt:
-    def render(**arguments: Any) -> list[Message]:
+# -- analytics --------------------------------------------------------------------------------------------------------
+ANALYZE_DESCRIPTION = (
+    "Compute churn facts from the customer's own data: a CSV, Parquet or JSON Lines file in the server's data "
+    "directories (or inline CSV). Returns customers, monthly churn rate, cohort retention, Kaplan-Meier survival with "
+    "median lifetime and log-rank tests, churn by segment with 95% intervals and lift, the strongest drivers, "
+    "high-risk groups, MRR movements with GRR/NRR, the sBG retention model (or, for transactions, RFM and BG/NBD), "
+    "a Markdown summary and PNG charts. Columns are detected from common English and Chinese names. Try "
+    "path='subscriptions.csv' (bundled example). / 用客户自己的数据计算流失事实:服务器数据目录中的 CSV、Parquet 或 "
+    "JSON Lines 文件(或内联 CSV)。返回客户数、月度流失率、同期群留存、Kaplan-Meier 生存曲线与中位生命周期、log-rank 检验、"
+    "带 95% 区间与提升倍数的分客群流失、主要驱动因素、高风险客群、MRR 变动与 GRR/NRR、sBG 留存模型(交易数据则为 RFM 与 "
+    "BG/NBD)、Markdown 摘要和 PNG 图表。可用内置示例 path='subscriptions.csv' 试用。"
+)
+ROLE_HELP = "customer_id, start_date, end_date, churned, tenure, plan, amount, billing_interval, transaction_date"
+
+
+def _add_analytics(server: RetentionServer) -> None:
+    async def analyze_churn(
+        ctx: Context,
+        path: Annotated[
+            str | None,
+            Field(description="File inside the data directories, e.g. subscriptions.csv / 数据目录中的文件"),
+        ] = None,
+        csv: Annotated[
+            str | None,
+            Field(description="Inline CSV text, header first, instead of a file / 内联 CSV 文本(首行为表头)"),
+        ] = None,
+        columns: Annotated[
+            dict[str, str],
+            Field(description=f"Role -> column where detection needs help; roles: {ROLE_HELP} / 角色到列名的映射"),
+        ] = {},  # noqa: B006 - never mutated; the default appears in the input schema
+        segments: Annotated[
+            list[str],
+            Field(description="Columns to segment by (default: every low-cardinality or numeric column) / 分群列"),
+        ] = [],  # noqa: B006
+        language: Annotated[
+            Literal["auto", "zh", "en"], Field(description="Language of the summary / 摘要语言")
+        ] = "auto",
+        charts: Annotated[bool, Field(description="Return PNG charts as images / 返回 PNG 图表")] = True,
+        charts_dir: Annotated[
+            str | None,
+            Field(description="Also write the PNGs to this folder inside a data directory / 同时写入此目录"),
+        ] = None,
+    ) -> CallToolResult:
+        from retention_mcp.analytics.service import run_analysis
+
         try:
-            result = template.render(template.coerce_strings(arguments))
+            return await run_analysis(server.data_dirs, path, csv, columns, segments, language, charts, charts_dir, ctx)
+        except UserError as exc:
+            raise ToolError(str(exc)) from None
+
+    server.add_tool(
+        analyze_churn,
+        title="Analyse churn from your data · 用你的数据分析流失",
+        description=ANALYZE_DESCRIPTION,
+        annotations=READ_ONLY,
+        structured_output=False,
+    )
+    # The output schema is the shipped schemas/churn_report.json (kept equal to the model by a test), so start-up
+    # never imports the analytics package.
+    tool = server._tool_manager.get_tool("analyze_churn")
+    tool.fn_metadata.output_schema = _shipped_schema("churn_report.json")
+
+
+@functools.cache
+def _shipped_schema(name: str) -> dict[str, Any]:
+    from retention_mcp.paths import shipped_dir
+
+    return json.loads((shipped_dir("schemas") / name).read_text(encoding="utf-8"))
+
+
+# -- prompts ----------------------------------------------------------------------------------------------------------
+def template_prompt(template: Template, server: RetentionServer) -> Prompt:
+    async def render(**arguments: Any) -> list[Message]:
+        try:
+            values = await server.grounded(template, template.coerce_strings(arguments))
+            result = template.render(values)
         except UserError as exc:
             raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
         # MCP prompts have no system role: the instructions travel as the first user message.

@@ -27,6 +27,7 @@ ENV_LLM_TIMEOUT = "RETENTION_MCP_LLM_TIMEOUT"
 ENV_LLM_MAX_RETRIES = "RETENTION_MCP_LLM_MAX_RETRIES"
 ENV_LLM_TOTAL_TIMEOUT = "RETENTION_MCP_LLM_TOTAL_TIMEOUT"
 ENV_PLAN_STORE = "RETENTION_MCP_PLAN_STORE"
+ENV_DATA_DIRS = "RETENTION_MCP_DATA_DIRS"
 
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
@@ -119,6 +120,7 @@ class Settings:
     tokens: list[str] = field(default_factory=list)  # bearer tokens accepted over HTTP
     model: ModelSettings = field(default_factory=ModelSettings)
     plan_store: Path | None = None  # None: plans are not kept
+    data_dirs: list[Path] = field(default_factory=lambda: [Path.cwd()])  # where analyses may read files
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +133,7 @@ class Settings:
         if tools not in ("full", "compact", "all"):
             raise SettingsError(f"{ENV_TOOLS} must be full, compact or all, not {tools!r}")
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
+        data_dirs = [Path(p).expanduser() for p in env.get(ENV_DATA_DIRS, "").split(os.pathsep) if p.strip()]
         store = env.get(ENV_PLAN_STORE, "").strip()
         plan_store = (
             None
@@ -146,6 +149,7 @@ class Settings:
             tokens=tokens,
             model=ModelSettings.from_env(env),
             plan_store=plan_store,
+            data_dirs=data_dirs or [Path.cwd()],
         )
 
 

@@ -59,6 +59,9 @@ class KPI(_Part):
     unit: str = Field("", description="Unit: %, pp, points, count, currency… / 单位")
     deadline_day: int | None = Field(None, ge=0, description="Day by which the target is due / 截止日(第几天)")
     goal_id: str | None = Field(None, description="Id of the stated goal this KPI measures, e.g. G1 / 对应目标编号")
+    data_ref: str | None = Field(
+        None, description="Id of the computed data fact its baseline comes from, e.g. D3 / 基线引用的数据事实编号"
+    )
 
 
 class Segment(_Part):
@@ -173,6 +176,9 @@ class Finding(_Part):
     metric: str | None = Field(None, description="Metric it rests on / 依据的指标")
     value: float | None = Field(None, description="The number / 数值")
     source: Literal["data", "assumption"] = Field(description="From the data, or an assumption / 来自数据或假设")
+    data_ref: str | None = Field(
+        None, description="Id of the computed data fact it cites, e.g. D3 / 引用的数据事实编号"
+    )
 
 
 class Driver(_Part):

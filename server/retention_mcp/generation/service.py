@@ -21,6 +21,7 @@ from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_schema, plan_schema_text
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
+from retention_mcp.grounding import DATASET_FIELD, ground
 from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal, ValidationReport
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
@@ -42,9 +43,12 @@ class PlanError(UserError):
 class PlanService:
     """Generates plans with a configured backend (or one passed per call, e.g. the client's sampling)."""
 
-    def __init__(self, backend: Backend | None = None, store: PlanStore | None = None):
+    def __init__(
+        self, backend: Backend | None = None, store: PlanStore | None = None, data_dirs: list[Path] | None = None
+    ):
         self.backend = backend
         self.store = store
+        self.data_dirs = list(data_dirs) if data_dirs is not None else [Path.cwd()]
 
     async def generate(
         self,
@@ -55,7 +59,9 @@ class PlanService:
         progress: Progress | None = None,
     ) -> PlanResult:
         backend = backend or self.backend
-        rendered = template.render(arguments)  # ArgumentError names the field and the rule
+        template.validate(arguments)  # ArgumentError names the field and the rule
+        grounded, data_facts = await anyio.to_thread.run_sync(ground, template, arguments, self.data_dirs)
+        rendered = template.render(grounded)
         zh = rendered.language == "zh"
 
         async def step(n: float, en: str, cn: str) -> None:
@@ -65,14 +71,13 @@ class PlanService:
         if backend is None:
             raise PlanError(no_backend_message(), rendered)
         model_cls = template.plan_model
-        values = template.validate(arguments).model_dump()
+        values = template.validate(arguments).model_dump(exclude={DATASET_FIELD})
         constraints = read_constraints(values, goal_field(template))
         await step(1, "Read the constraints in your facts", "已读取资料中的约束")
         schema = plan_schema(model_cls)
         messages = [Message(m.role, m.content) for m in rendered.messages]
-        messages.append(
-            Message("system", plan_instructions(constraints, plan_schema_text(model_cls), rendered.language))
-        )
+        instructions = plan_instructions(constraints, plan_schema_text(model_cls), rendered.language, bool(data_facts))
+        messages.append(Message("system", instructions))
 
         async def on_retry(attempt: int, delay: float, reason: str) -> None:
             await step(
@@ -84,7 +89,7 @@ class PlanService:
         await step(2, f"Asking the model ({backend.label}) for the plan", f"正在请模型({backend.label})撰写方案")
         completion = await self._ask(backend, messages, schema, template.name, on_retry, rendered)
         plan, problems = parse_plan(model_cls, completion)
-        report = validate_plan(plan, constraints, rendered.language) if plan is not None else None
+        report = validate_plan(plan, constraints, rendered.language, data_facts) if plan is not None else None
         await step(3, "Checked the plan", "已检查方案")
         repaired = False
         if problems or (report is not None and not report.passed):
@@ -100,7 +105,7 @@ class PlanService:
             repaired = True
             plan, problems = parse_plan(model_cls, completion)
             if plan is not None:
-                report = validate_plan(plan, constraints, rendered.language)
+                report = validate_plan(plan, constraints, rendered.language, data_facts)
             elif first[0] is not None:  # the repair broke the format: keep the first plan and its report
                 plan, report, completion = first
             else:
@@ -187,7 +192,7 @@ def _stored_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- what the model is told -------------------------------------------------------------------------------------------
-def plan_instructions(c: Constraints, schema_text: str, language: str) -> str:
+def plan_instructions(c: Constraints, schema_text: str, language: str, data_facts: bool = False) -> str:
     """The plan-mode addendum: answer as JSON in this schema, and these are the constraints a checker will verify."""
     zh = language == "zh"
     lines: list[str] = []
@@ -215,6 +220,13 @@ def plan_instructions(c: Constraints, schema_text: str, language: str) -> str:
             "# Hard constraints (a program checks each one)",
         ]
     lines += _constraint_lines(c, zh)
+    if data_facts:
+        lines.append(
+            "- 数据事实:凡取自 <computed_facts> 的数字保持原值,并在 data_ref 中写出事实编号(如 D3);这类发现的 source 写 data。"
+            if zh
+            else "- Data facts: every number taken from <computed_facts> keeps its value and names the fact in data_ref "
+            "(e.g. D3); such findings have source 'data'."
+        )
     if c.goals:
         lines.append("<stated_goals>")
         lines += [f"{g.id}: {defuse(g.text)}" for g in c.goals]

@@ -28,7 +28,9 @@ class _Checks:
         self.items.append(Check(name=name, passed=passed, detail=zh if self.zh else en))
 
 
-def validate_plan(plan: PlanBase, constraints: Constraints, language: str) -> ValidationReport:
+def validate_plan(
+    plan: PlanBase, constraints: Constraints, language: str, data_facts: list[str] | None = None
+) -> ValidationReport:
     checks = _Checks(language)
     _check_budget(plan, constraints, checks)
     _check_discounts(plan, constraints, checks)
@@ -36,6 +38,8 @@ def validate_plan(plan: PlanBase, constraints: Constraints, language: str) -> Va
     _check_goals(plan, constraints, checks)
     _check_channels(plan, constraints, checks)
     _check_team(plan, constraints, checks)
+    if data_facts:
+        _check_data_figures(plan, data_facts, checks)
     return ValidationReport(passed=all(c.passed for c in checks.items), checks=checks.items)
 
 
@@ -246,4 +250,55 @@ def _check_team(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
         plan.team_size_needed <= c.team_size,
         f"The plan needs {plan.team_size_needed} people; the team has {c.team_size}.",
         f"方案需要 {plan.team_size_needed} 人;团队共 {c.team_size} 人。",
+    )
+
+
+_FACT_ID = re.compile(r"^(D\d+):")
+
+
+def fact_numbers(line: str) -> set[float]:
+    """Numbers in a fact line; a percentage also counts as its fraction (2.85% -> 2.85 and 0.0285)."""
+    found: set[float] = set()
+    for match in re.finditer(r"(\d[\d,]*(?:\.\d+)?)(\s*%)?", line.split(":", 1)[-1]):
+        value = float(match.group(1).replace(",", ""))
+        found.add(value)
+        if match.group(2):
+            found.add(value / 100)
+    return found
+
+
+def _matches(value: float, numbers: set[float]) -> bool:
+    return any(abs(value - n) <= max(0.005 * abs(n), 0.005) for n in numbers)
+
+
+def _check_data_figures(plan: PlanBase, data_facts: list[str], checks: _Checks) -> None:
+    """Numbers the plan attributes to the data must be numbers the server computed."""
+    by_id = {m.group(1): fact_numbers(line) for line in data_facts if (m := _FACT_ID.match(line))}
+    everything = set().union(*by_id.values()) if by_id else set()
+    cited: list[tuple[str, float, str | None]] = []
+    for finding in getattr(plan, "findings", []):
+        if finding.value is not None and (finding.source == "data" or finding.data_ref):
+            cited.append((finding.statement, finding.value, finding.data_ref))
+    for kpi in plan.kpis:
+        if kpi.data_ref and kpi.baseline is not None:
+            cited.append((kpi.metric, kpi.baseline, kpi.data_ref))
+    if not cited:
+        return
+    wrong = []
+    for label, value, ref in cited:
+        ref = (ref or "").strip().upper()
+        numbers = by_id.get(ref, everything) if ref else everything
+        if ref and ref not in by_id:
+            wrong.append(f"{label} ({ref}: no such fact)")
+        elif not _matches(value, numbers):
+            wrong.append(f"{label} = {value:g}" + (f" ({ref})" if ref else ""))
+    checks.add(
+        "data_figures_match",
+        not wrong,
+        f"All {len(cited)} figures attributed to the data match the computed facts."
+        if not wrong
+        else "Figures attributed to the data that the data does not give: " + "; ".join(wrong) + ".",
+        f"归于数据的 {len(cited)} 个数字均与计算结果一致。"
+        if not wrong
+        else "以下归于数据的数字与计算结果不符:" + ";".join(wrong) + "。",
     )
