@@ -19,10 +19,11 @@ REQUIRED = {
     "renewal_campaign": ["service_description", "renewal_status", "campaign_goals"],
     "subscription_playbook": ["product_description", "pricing_plans"],
 }
+VERSIONS = {name: "1.1.0" if name in ("churn_analysis", "retention_strategy") else "1.0.0" for name in REQUIRED}
 OPTIONAL = {
-    "retention_strategy": ["retention_history", "budget_constraints", "competitor_programs"],
+    "retention_strategy": ["retention_history", "budget_constraints", "competitor_programs", "dataset"],
     "loyalty_program": ["budget_resources"],
-    "churn_analysis": ["analysis_goals", "time_window"],
+    "churn_analysis": ["analysis_goals", "time_window", "dataset"],
     "renewal_campaign": ["audience_segments", "budget_resources", "timeline"],
     "subscription_playbook": ["customer_lifecycle_data", "expansion_offers", "team_resources"],
 }
@@ -32,7 +33,7 @@ async def test_tools_are_listed_with_typed_schemas(server):
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert sorted(tools) == sorted(
-        [*TEMPLATE_NAMES, "list_templates", "render_template", "generate_plan", "list_plans"]
+        [*TEMPLATE_NAMES, "list_templates", "render_template", "generate_plan", "list_plans", "analyze_churn"]
     )
     for name in TEMPLATE_NAMES:
         tool = tools[name]
@@ -64,12 +65,15 @@ async def test_each_template_tool_renders(server, registry, name, language):
         result = await client.call_tool(name, args)
     assert not result.is_error, result.content[0].text
     data = RenderResult.model_validate(result.structured_content)
-    assert (data.template, data.version, data.language) == (name, "1.0.0", language)
+    assert (data.template, data.version, data.language) == (name, VERSIONS[name], language)
     assert [m.role for m in data.messages] == ["system", "user"]
     assert data.prompt == "\n\n".join(m.content for m in data.messages)
     assert result.content[0].text == data.prompt
-    for value in args.values():
-        assert value in data.messages[1].content
+    for key, value in args.items():
+        if key == "dataset":  # the server analyses the file and puts the facts in its place
+            assert "<computed_facts>\nD1: " in data.messages[1].content and value not in data.prompt
+        else:
+            assert value in data.messages[1].content
 
 
 async def test_list_templates_tool(server):
@@ -81,7 +85,7 @@ async def test_list_templates_tool(server):
     strategy = templates[TEMPLATE_NAMES.index("retention_strategy")]
     assert strategy["languages"] == ["en", "zh"]
     assert [p["name"] for p in strategy["parameters"] if p["required"]] == REQUIRED["retention_strategy"]
-    assert "retention_strategy (en, zh, v1.0.0)" in result.content[0].text
+    assert "retention_strategy (en, zh, v1.1.0)" in result.content[0].text
 
 
 async def test_render_template_matches_the_dedicated_tool(server, registry):
@@ -158,8 +162,8 @@ async def test_injection_through_the_tool_is_inert(server):
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("full", [*TEMPLATE_NAMES, "list_plans"]),
-        ("compact", ["list_templates", "render_template", "generate_plan", "list_plans"]),
+        ("full", [*TEMPLATE_NAMES, "list_plans", "analyze_churn"]),
+        ("compact", ["list_templates", "render_template", "generate_plan", "list_plans", "analyze_churn"]),
     ],
 )
 async def test_tools_mode(registry, mode, expected):

@@ -23,7 +23,13 @@ def test_shipped_templates_are_valid_and_complete():
     assert registry.names() == TEMPLATE_NAMES
     for template in registry:
         assert template.languages == ["en", "zh"], template.name
-        assert template.version == "1.0.0"
+        # the templates that take a dataset to ground their prompt moved to 1.1.0
+        grounded = any(spec.name == "dataset" for spec in template.inputs)
+        assert template.version == ("1.1.0" if grounded else "1.0.0"), template.name
+    assert {t.name for t in registry if any(s.name == "dataset" for s in t.inputs)} == {
+        "churn_analysis",
+        "retention_strategy",
+    }
 
 
 def test_minimal_template_parses_into_messages():

@@ -116,4 +116,4 @@ async def test_http_bearer_tokens():
         good = httpx2.AsyncClient(headers={"Authorization": "Bearer team-secret"})
         async with Client(streamable_http_client(f"{base}/mcp", http_client=good)) as client:
             tools = (await client.list_tools()).tools
-    assert len(tools) == len(TEMPLATE_NAMES) + 4
+    assert len(tools) == len(TEMPLATE_NAMES) + 5

@@ -506,7 +506,7 @@ def _sbg(con, report: ChurnReport) -> None:
         retention_rate=[round(x, 4) for x in first_year],
         projected_survival=[round(x, 4) for x in survival],
         constant_rate_projection=[round(x, 4) for x in constant],
-        derl={str(n): round(fit.derl(n, 0.01), 3) for n in (1, 6, 12)},
+        derl={str(n): round(v, 3) for n in (1, 6, 12) if math.isfinite(v := fit.derl(n, 0.01))},
     )
 
 
