@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/call_overhead.py
 	$(BIN)/python bench/plan_overhead.py
+	$(BIN)/python bench/analytics_scale.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

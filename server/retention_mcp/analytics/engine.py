@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from retention_mcp.analytics.loading import (
     DataError,
@@ -45,6 +45,7 @@ from retention_mcp.analytics.report import (
 
 DAYS_PER_MONTH = 365.25 / 12
 MAX_SEGMENT_VALUES = 20
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "REAL")
 INTERVAL_MONTHS = {"month": 1, "monthly": 1, "月": 1, "月付": 1, "quarter": 3, "quarterly": 3, "季": 3, "季付": 3,
                    "year": 12, "yearly": 12, "annual": 12, "annually": 12, "年": 12, "年付": 12}  # fmt: skip
 
@@ -85,7 +86,9 @@ def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress 
                 f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
             )
         curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if mapping.get("transaction_date") and _has_repeats(table, mapping):
+        subscription_roles = ("start_date", "end_date", "churned", "tenure")
+        only_orders = mapping.get("transaction_date") and not any(mapping.get(r) for r in subscription_roles)
+        if only_orders or (mapping.get("transaction_date") and _has_repeats(table, mapping)):
             report = _transactions(table, mapping, say)
         else:
             report = _subscriptions(table, mapping, say, curves)
@@ -132,7 +135,7 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
     interval = "1.0" if monthly_already else _interval_expression(roles.get("billing_interval"))
     tenure = f"TRY_CAST({quote(roles['tenure'])} AS DOUBLE)" if roles.get("tenure") else "CAST(NULL AS DOUBLE)"
     con.execute(
-        f"CREATE TABLE base AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {start} AS start_date, {end} AS end_date,"
+        f"CREATE TEMP VIEW base AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {start} AS start_date, {end} AS end_date,"
         f" {flag or 'NULL'} AS flag, {amount} / {interval} AS mrr, {tenure} AS tenure_given, * EXCLUDE ({cid}) "
         f"FROM data"
     )
@@ -182,13 +185,16 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
         ]
     say("Segments and drivers")
     segment_columns = _segment_columns(table, mapping)
-    report.segments = [s for s in (_segment(con, column, kind, report) for column, kind in segment_columns) if s]
+    keys = {column: _segment_key(column, kind, con) for column, kind in segment_columns}
+    report.segments = [
+        s for s in (_segment(con, column, kind, keys[column], report) for column, kind in segment_columns) if s
+    ]
     report.drivers = _drivers(report.segments)
-    report.high_risk = _risk_groups(con, report)
+    report.high_risk = _risk_groups(con, report, keys)
     if not segment_columns:
         report.absent.append(Absent(name="segments", reason="no categorical or numeric column besides the roles"))
     say("Survival curves")
-    _survival(con, report, curves)
+    _survival(con, report, curves, keys)
     say("Retention model (sBG)")
     _sbg(con, report)
     if roles.get("amount"):
@@ -296,20 +302,15 @@ def _segment_columns(table: Table, mapping: Mapping) -> list[tuple[str, str]]:
         )
     else:
         candidates = [c for c in table.columns if c not in used]
+    if not candidates:
+        return []
+    counts = table.con.execute(
+        "SELECT " + ", ".join(f"approx_count_distinct({quote(c)})" for c in candidates) + " FROM data"
+    ).fetchone()
     out = []
-    for column in candidates:
+    for column, distinct in zip(candidates, counts, strict=True):
         kind = table.types[column].upper()
-        numeric = kind in (
-            "TINYINT",
-            "SMALLINT",
-            "INTEGER",
-            "BIGINT",
-            "HUGEINT",
-            "FLOAT",
-            "DOUBLE",
-            "REAL",
-        ) or kind.startswith("DECIMAL")
-        distinct = table.con.execute(f"SELECT approx_count_distinct({quote(column)}) FROM data").fetchone()[0]
+        numeric = kind in NUMERIC_TYPES or kind.startswith("DECIMAL")
         if numeric and distinct > MAX_SEGMENT_VALUES:
             out.append((column, "quartile"))
         elif 2 <= distinct <= MAX_SEGMENT_VALUES and not kind.startswith(("DATE", "TIMESTAMP")):
@@ -317,10 +318,11 @@ def _segment_columns(table: Table, mapping: Mapping) -> list[tuple[str, str]]:
     return out
 
 
-def _segment_key(column: str, kind: str, con) -> tuple[str, list[float] | None]:
+def _segment_key(column: str, kind: str, con) -> str:
+    """SQL giving each customer's segment value: the category, or the quartile of a numeric column."""
     quoted = quote(column)
     if kind == "category":
-        return f"coalesce(CAST({quoted} AS VARCHAR), '(missing)')", None
+        return f"coalesce(CAST({quoted} AS VARCHAR), '(missing)')"
     cuts = con.execute(
         f"SELECT quantile_cont({quoted}, [0.25, 0.5, 0.75]) FROM customers WHERE {quoted} IS NOT NULL"
     ).fetchone()[0]
@@ -330,7 +332,7 @@ def _segment_key(column: str, kind: str, con) -> tuple[str, list[float] | None]:
         f"WHEN {quoted} <= {q2} THEN 'Q2 ({q1:g}-{q2:g}]' WHEN {quoted} <= {q3} THEN 'Q3 ({q2:g}-{q3:g}]' "
         f"ELSE 'Q4 (> {q3:g})' END"
     )
-    return expr, [q1, q2, q3]
+    return expr
 
 
 def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -343,8 +345,15 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _segment(con, column: str, kind: str, report: ChurnReport) -> Segment | None:
-    key, _ = _segment_key(column, kind, con)
+def chi_square(table: np.ndarray) -> tuple[float, float]:
+    """Pearson's chi-square test of independence for a contingency table (no continuity correction)."""
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    dof = (table.shape[0] - 1) * (table.shape[1] - 1)
+    return statistic, float(special.chdtrc(dof, statistic))
+
+
+def _segment(con, column: str, kind: str, key: str, report: ChurnReport) -> Segment | None:
     rows = con.execute(
         f"SELECT {key} AS v, count(*), count(*) FILTER (WHERE churned) FROM customers GROUP BY 1 ORDER BY 1"
     ).fetchall()
@@ -370,7 +379,7 @@ def _segment(con, column: str, kind: str, report: ChurnReport) -> Segment | None
     if (table.sum(axis=0) == 0).any():
         v, p = 0.0, 1.0
     else:
-        chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+        chi2, p = chi_square(table)
         v = math.sqrt(chi2 / (table.sum() * (min(table.shape) - 1)))
     return Segment(column=column, kind=kind, values=values, cramers_v=round(v, 6), p_value=float(p))
 
@@ -394,7 +403,7 @@ def _drivers(segments: list[Segment]) -> list[Driver]:
     return drivers
 
 
-def _risk_groups(con, report: ChurnReport) -> list[RiskGroup]:
+def _risk_groups(con, report: ChurnReport, keys: dict[str, str]) -> list[RiskGroup]:
     if not report.customers or not report.churned:
         return []
     minimum = max(30, int(report.customers * 0.005))
@@ -402,7 +411,7 @@ def _risk_groups(con, report: ChurnReport) -> list[RiskGroup]:
     conditions: list[tuple[str, str, str]] = []  # (column, value, sql key)
     for driver in report.drivers[:4]:
         segment = by_column[driver.column]
-        key, _ = _segment_key(segment.column, segment.kind, con)
+        key = keys[segment.column]
         for value in segment.values:
             if value.lift >= 1.2 and value.customers >= minimum:
                 conditions.append((segment.column, value.value, key))
@@ -436,16 +445,19 @@ def _risk_groups(con, report: ChurnReport) -> list[RiskGroup]:
 
 
 # -- models -----------------------------------------------------------------------------------------------------------
-def _survival(con, report: ChurnReport, curves: dict) -> None:
-    from retention_mcp.analytics.survival import kaplan_meier, log_rank
+def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str]) -> None:
+    """Kaplan-Meier and log-rank from counts aggregated in DuckDB (tenure rounded to 0.01 month)."""
+    from retention_mcp.analytics.survival import kaplan_meier_counts, log_rank_counts
 
-    data = con.execute("SELECT tenure_months, churned FROM customers WHERE tenure_months IS NOT NULL").fetchnumpy()
-    durations, observed = data["tenure_months"].astype(float), data["churned"].astype(bool)
-    if durations.size == 0 or not observed.any():
-        report.absent.append(Absent(name="survival", reason="no churn observed" if durations.size else "no tenure"))
+    overall = con.execute(
+        "SELECT round(tenure_months, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
+        "FROM customers WHERE tenure_months IS NOT NULL GROUP BY 1 ORDER BY 1"
+    ).fetchnumpy()
+    if overall["t"].size == 0 or not overall["d"].any():
+        report.absent.append(Absent(name="survival", reason="no churn observed" if overall["t"].size else "no tenure"))
         return
-    rounded = np.round(durations, 2)
-    km = kaplan_meier(rounded, observed)
+    times = overall["t"].astype(float)
+    km = kaplan_meier_counts(times, overall["d"], overall["n"])
     step = max(1, km.times.size // 60)
     picks = sorted(set(range(0, km.times.size, step)) | {km.times.size - 1})
     points = [
@@ -461,23 +473,30 @@ def _survival(con, report: ChurnReport, curves: dict) -> None:
     survival = Survival(median=round(km.median, 2) if km.median is not None else None, points=points)
     curves["all customers"] = (km.times, km.survival)
     for segment in report.segments[:8]:
-        key, _ = _segment_key(segment.column, segment.kind, con)
-        groups = con.execute(f"SELECT {key} AS v FROM customers WHERE tenure_months IS NOT NULL").fetchnumpy()["v"]
-        groups = np.asarray(groups, dtype=str)
-        test = log_rank(rounded, observed, groups)
+        key = keys[segment.column]
+        rows = con.execute(
+            f"SELECT {key} AS g, round(tenure_months, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
+            f"FROM customers WHERE tenure_months IS NOT NULL GROUP BY ALL"
+        ).fetchnumpy()
+        values, group_index = np.unique(np.asarray(rows["g"], dtype=str), return_inverse=True)
+        time_index = np.searchsorted(times, rows["t"].astype(float))
+        events = np.zeros((times.size, values.size))
+        removed = np.zeros((times.size, values.size))
+        np.add.at(events, (time_index, group_index), rows["d"])
+        np.add.at(removed, (time_index, group_index), rows["n"])
+        test = log_rank_counts(events, removed)
         survival.log_rank.append(
             LogRankResult(column=segment.column, statistic=round(test.statistic, 4), dof=test.dof, p_value=test.p_value)
         )
         if report.drivers and segment.column == report.drivers[0].column:
             by_value = []
-            for value in np.unique(groups):
-                mask = groups == value
-                group_km = kaplan_meier(rounded[mask], observed[mask])
+            for g, value in enumerate(values):
+                group_km = kaplan_meier_counts(times, events[:, g], removed[:, g])
                 curves[f"{segment.column} = {value}"] = (group_km.times, group_km.survival)
                 by_value.append(
                     GroupSurvival(
                         value=str(value),
-                        customers=int(mask.sum()),
+                        customers=int(removed[:, g].sum()),
                         median=round(group_km.median, 2) if group_km.median is not None else None,
                     )
                 )
@@ -486,16 +505,23 @@ def _survival(con, report: ChurnReport, curves: dict) -> None:
 
 
 def _sbg(con, report: ChurnReport) -> None:
-    from retention_mcp.analytics.sbg import fit_sbg_from_durations
+    from retention_mcp.analytics.sbg import fit_sbg
 
-    data = con.execute(
-        "SELECT CAST(floor(tenure_months) AS INTEGER) AS p, churned FROM customers WHERE tenure_months IS NOT NULL"
+    counts = con.execute(
+        "SELECT CAST(floor(tenure_months) AS INTEGER) AS p, count(*) FILTER (WHERE churned) AS lost, "
+        "count(*) FILTER (WHERE NOT churned) AS active FROM customers WHERE tenure_months IS NOT NULL GROUP BY 1"
     ).fetchnumpy()
-    periods, churned = data["p"].astype(int), data["churned"].astype(bool)
-    if periods.size < 20 or churned.sum() < 5:
+    periods = counts["p"].astype(int)
+    if counts["lost"].sum() < 5 or (counts["lost"].sum() + counts["active"].sum()) < 20:
         report.absent.append(Absent(name="sbg", reason="too few customers or churn events to fit the model"))
         return
-    fit = fit_sbg_from_durations(periods, churned)
+    horizon = int(periods.max()) + 1
+    # a customer who churned during period t (1-based) completed t - 1 whole periods; an active one survived p
+    lost = np.zeros(horizon + 1)
+    np.add.at(lost, periods + 1, counts["lost"])
+    survivors = np.zeros(horizon + 1)
+    np.add.at(survivors, periods, counts["active"])
+    fit = fit_sbg(lost[1:], survivors)
     first_year = [float(x) for x in fit.retention_rate(np.arange(1, 13))]
     survival = [float(x) for x in fit.survival(np.arange(1, 25))]
     constant = [first_year[0] ** t for t in range(1, 25)]
@@ -579,7 +605,7 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
 
 # -- transactions -----------------------------------------------------------------------------------------------------
 def _transactions(table: Table, mapping: Mapping, say: Progress) -> ChurnReport:
-    from retention_mcp.analytics.repeat_buying import fit_bgnbd, rfm_scores
+    from retention_mcp.analytics.repeat_buying import fit_bgnbd
 
     roles = mapping.roles
     con = table.con
@@ -587,27 +613,30 @@ def _transactions(table: Table, mapping: Mapping, say: Progress) -> ChurnReport:
     day = date_expression(table, roles["transaction_date"])
     amount = f"TRY_CAST({quote(roles['amount'])} AS DOUBLE)" if roles.get("amount") else "1.0"
     say("Summarising transactions (RFM)")
+    observation_end = con.execute(f"SELECT max({day}) FROM data").fetchone()[0]
+    end = f"DATE '{observation_end}'"
+    # one row per customer and purchase day (several orders on one day count as one transaction), then per customer
     con.execute(
-        f"CREATE TABLE tx AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, {amount} AS amount FROM data"
+        f"CREATE TABLE rfm AS SELECT customer_id, count(*) - 1 AS x, date_diff('day', min(day), max(day)) AS tx_days, "
+        f"date_diff('day', min(day), {end}) AS T_days, date_diff('day', max(day), {end}) AS recency_days, "
+        f"sum(spent) AS monetary FROM (SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, "
+        f"sum({amount}) AS spent FROM data WHERE {day} IS NOT NULL GROUP BY 1, 2) GROUP BY customer_id"
     )
-    observation_end = con.execute("SELECT max(day) FROM tx").fetchone()[0]
-    summary = con.execute(
-        f"SELECT customer_id, count(DISTINCT day) - 1 AS x, date_diff('day', min(day), max(day)) / 7.0 AS t_x, "
-        f"date_diff('day', min(day), DATE '{observation_end}') / 7.0 AS T, "
-        f"date_diff('day', max(day), DATE '{observation_end}') AS recency_days, sum(amount) AS monetary "
-        f"FROM tx GROUP BY customer_id"
-    ).fetchnumpy()
-    x, t_x, T = summary["x"].astype(float), summary["t_x"].astype(float), summary["T"].astype(float)
+    # customers with the same (x, t_x, T) share one likelihood term: fit on the pooled rows
+    pooled = con.execute("SELECT x, tx_days, T_days, count(*) AS n FROM rfm GROUP BY ALL").fetchnumpy()
+    x, t_x, T = pooled["x"].astype(float), pooled["tx_days"] / 7.0, pooled["T_days"] / 7.0
+    weights = pooled["n"].astype(float)
+    customers = int(weights.sum())
     report = ChurnReport(
         source=table.source,
         rows=table.rows,
         mode="transactions",
         columns=dict(roles),
         observation_end=str(observation_end),
-        customers=int(x.size),
+        customers=customers,
     )
     say("Fitting BG/NBD")
-    fit = fit_bgnbd(x, t_x, T)
+    fit = fit_bgnbd(x, t_x, T, weights)
     expected = fit.expected_purchases(12.0, x, t_x, T)
     alive = fit.alive_probability(x, t_x, T)
     report.bgnbd = BGNBD(
@@ -617,17 +646,16 @@ def _transactions(table: Table, mapping: Mapping, say: Progress) -> ChurnReport:
         b=round(fit.b, 6),
         log_likelihood=round(fit.log_likelihood, 4),
         customers=fit.customers,
-        expected_purchases_next_12_weeks=round(float(expected.sum()), 2),
-        share_probably_inactive=round(float((alive < 0.5).mean()), 4),
+        expected_purchases_next_12_weeks=round(float(weights @ expected), 2),
+        share_probably_inactive=round(float(weights @ (alive < 0.5) / customers), 4),
     )
-    scores = rfm_scores(summary["recency_days"].astype(float), x + 1, summary["monetary"].astype(float))
-    r, f = scores[:, 0], scores[:, 1]
-    report.rfm = RFM(
-        customers=int(x.size),
-        champions=int(((r == 5) & (f >= 4)).sum()),
-        at_risk=int(((r <= 2) & (f >= 4)).sum()),
-        hibernating=int(((r <= 2) & (f <= 2)).sum()),
-    )
+    # RFM scores 1..5 by quintile: recent, frequent, high-spending customers score high
+    champions, at_risk, hibernating = con.execute(
+        "WITH s AS (SELECT ntile(5) OVER (ORDER BY recency_days DESC) AS r, ntile(5) OVER (ORDER BY x) AS f FROM rfm) "
+        "SELECT count(*) FILTER (WHERE r = 5 AND f >= 4), count(*) FILTER (WHERE r <= 2 AND f >= 4), "
+        "count(*) FILTER (WHERE r <= 2 AND f <= 2) FROM s"
+    ).fetchone()
+    report.rfm = RFM(customers=customers, champions=champions, at_risk=at_risk, hibernating=hibernating)
     report.absent += [
         Absent(name=name, reason="transaction data: no subscription start and end")
         for name in ("churn_rate", "periods", "cohorts", "survival", "segments", "sbg", "mrr")

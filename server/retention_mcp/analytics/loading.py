@@ -153,7 +153,7 @@ def map_columns(columns: list[str], given: dict[str, str] | None, segments: list
 # -- reading ----------------------------------------------------------------------------------------------------------
 @dataclass
 class Table:
-    con: Any  # duckdb connection holding the view `data`
+    con: Any  # duckdb connection holding the table `data`
     columns: list[str]
     types: dict[str, str]
     rows: int
@@ -167,7 +167,7 @@ class Table:
 
 
 def open_table(path: Path | None = None, csv_text: str | None = None, delimiter: str | None = None) -> Table:
-    """A DuckDB view `data` over a file or over inline CSV text."""
+    """A DuckDB table `data` read from a file or from inline CSV text."""
     import duckdb
 
     tmp = None
@@ -188,23 +188,32 @@ def open_table(path: Path | None = None, csv_text: str | None = None, delimiter:
         raise DataError(f"{source}: the file is empty / 文件为空")
     con = duckdb.connect()
     literal = str(path).replace("'", "''")
-    if kind == "csv":
-        options = f", delim='{delimiter}'" if delimiter else ""
-        reader = f"read_csv('{literal}', header=true, sample_size=-1{options})"
-    elif kind == "parquet":
-        reader = f"read_parquet('{literal}')"
-    else:
-        reader = f"read_json_auto('{literal}', format='newline_delimited')"
-    try:
-        con.execute(f"CREATE VIEW data AS SELECT * FROM {reader}")
-        described = con.execute("DESCRIBE data").fetchall()
-        rows = con.execute("SELECT count(*) FROM data").fetchone()[0]
-    except duckdb.Error as exc:
-        con.close()
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        first_line = str(exc).strip().splitlines()[0][:300]
-        raise DataError(f"{source}: cannot be read as {kind.upper()} ({first_line}) / 无法读取文件") from None
+    options = f", delim='{delimiter}'" if delimiter else ""
+    readers = {
+        # types are sniffed from a sample; if a later row contradicts them, read again sniffing every row
+        "csv": [
+            f"read_csv('{literal}', header=true{options})",
+            f"read_csv('{literal}', header=true, sample_size=-1{options})",
+        ],
+        "parquet": [f"read_parquet('{literal}')"],
+        "json": [f"read_json_auto('{literal}', format='newline_delimited')"],
+    }[kind]
+    # DuckDB spills to its temp directory when the table outgrows memory.
+    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/retention-mcp-duckdb'")
+    for attempt, reader in enumerate(readers, 1):
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE data AS SELECT * FROM {reader}")  # read the file once
+            described = con.execute("DESCRIBE data").fetchall()
+            rows = con.execute("SELECT count(*) FROM data").fetchone()[0]
+            break
+        except duckdb.Error as exc:
+            if attempt < len(readers):
+                continue
+            con.close()
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+            first_line = str(exc).strip().splitlines()[0][:300]
+            raise DataError(f"{source}: cannot be read as {kind.upper()} ({first_line}) / 无法读取文件") from None
     columns = [row[0] for row in described]
     types = {row[0]: row[1] for row in described}
     table = Table(con, columns, types, int(rows), source, tmp)

@@ -64,12 +64,14 @@ def fit_sbg(lost: np.ndarray, survivors_at: np.ndarray) -> SBGFit:
         return -sbg_log_likelihood(a, b, lost, survivors_at)
 
     best = None
-    for start in ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)):
+    for start in ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)):  # later starts only if the first does not converge
         result = optimize.minimize(
             negative, np.array(start), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 4000}
         )
         if best is None or result.fun < best.fun:
             best = result
+        if best.success:
+            break
     assert best is not None
     alpha, beta = np.exp(best.x)
     return SBGFit(float(alpha), float(beta), -float(best.fun), int(lost.size))
@@ -81,15 +83,4 @@ def fit_sbg_from_alive(alive: list[float]) -> SBGFit:
     lost = alive_arr[:-1] - alive_arr[1:]
     survivors = np.zeros(alive_arr.size)
     survivors[-1] = alive_arr[-1]
-    return fit_sbg(lost, survivors)
-
-
-def fit_sbg_from_durations(periods: np.ndarray, churned: np.ndarray) -> SBGFit:
-    """Fit from customers: whole periods completed before churn (churned) or so far (still active)."""
-    periods = np.asarray(periods, dtype=int)
-    churned = np.asarray(churned, dtype=bool)
-    horizon = int(periods.max()) + 1 if periods.size else 1
-    # a customer who churned during period t (1-based) completed t - 1 periods
-    lost = np.bincount(periods[churned] + 1, minlength=horizon + 1)[1:]
-    survivors = np.bincount(periods[~churned], minlength=horizon + 1)
     return fit_sbg(lost, survivors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 @dataclass
@@ -33,15 +33,20 @@ class KaplanMeier:
 def kaplan_meier(durations: np.ndarray, observed: np.ndarray, z: float = 1.959964) -> KaplanMeier:
     """Product-limit estimate. `observed` is 1 where the end was seen (churn), 0 where it was censored."""
     durations = np.asarray(durations, dtype=float)
-    observed = np.asarray(observed, dtype=bool)
     times, inverse = np.unique(durations, return_inverse=True)
-    events = np.bincount(inverse, weights=observed, minlength=times.size)
-    removed = np.bincount(inverse, minlength=times.size)
-    at_risk = durations.size - np.concatenate(([0], np.cumsum(removed)[:-1]))
+    events = np.bincount(inverse, weights=np.asarray(observed, dtype=float), minlength=times.size)
+    removed = np.bincount(inverse, minlength=times.size).astype(float)
+    return kaplan_meier_counts(times, events, removed, z)
+
+
+def kaplan_meier_counts(times: np.ndarray, events: np.ndarray, removed: np.ndarray, z: float = 1.959964) -> KaplanMeier:
+    """The same from counts per distinct time (ascending): churn events, and all who leave the risk set then."""
+    times, events, removed = (np.asarray(v, dtype=float) for v in (times, events, removed))
+    n = int(removed.sum())
+    at_risk = n - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
     keep = events > 0
     times, events, at_risk = times[keep], events[keep], at_risk[keep]
-    factors = 1.0 - events / at_risk
-    survival = np.cumprod(factors)
+    survival = np.cumprod(1.0 - events / at_risk)
     with np.errstate(divide="ignore", invalid="ignore"):
         greenwood = np.cumsum(events / (at_risk * (at_risk - events)))
         log_s = np.log(survival)
@@ -50,7 +55,7 @@ def kaplan_meier(durations: np.ndarray, observed: np.ndarray, z: float = 1.95996
         upper = np.exp(-np.exp(np.log(-log_s) - z * se))
     lower = np.where(survival > 0, np.nan_to_num(lower, nan=0.0), 0.0)
     upper = np.where(survival > 0, np.nan_to_num(upper, nan=1.0), 0.0)
-    return KaplanMeier(times, survival, lower, upper, at_risk, events, int(durations.size))
+    return KaplanMeier(times, survival, lower, upper, at_risk.astype(int), events, n)
 
 
 @dataclass
@@ -63,34 +68,37 @@ class LogRank:
 def log_rank(durations: np.ndarray, observed: np.ndarray, groups: np.ndarray) -> LogRank:
     """The log-rank test that all groups share one survival curve (Mantel-Haenszel, k groups)."""
     durations = np.asarray(durations, dtype=float)
-    observed = np.asarray(observed, dtype=bool)
-    labels, group_index = np.unique(np.asarray(groups), return_inverse=True)
-    k = labels.size
+    observed = np.asarray(observed, dtype=float)
+    _, group_index = np.unique(np.asarray(groups), return_inverse=True)
+    times, time_index = np.unique(durations, return_inverse=True)
+    k = int(group_index.max()) + 1 if group_index.size else 0
+    events = np.zeros((times.size, k))
+    removed = np.zeros((times.size, k))
+    np.add.at(events, (time_index, group_index), observed)
+    np.add.at(removed, (time_index, group_index), 1.0)
+    return log_rank_counts(events, removed)
+
+
+def log_rank_counts(events: np.ndarray, removed: np.ndarray) -> LogRank:
+    """The same from counts: rows are distinct times (ascending), columns groups; `removed` counts events and
+    censored customers together."""
+    events = np.asarray(events, dtype=float)
+    removed = np.asarray(removed, dtype=float)
+    k = events.shape[1]
     if k < 2:
         return LogRank(0.0, 0, 1.0)
-    times = np.unique(durations[observed])
-    # at risk and events per (time, group)
-    at_risk = np.empty((times.size, k))
-    events = np.empty((times.size, k))
-    for g in range(k):
-        d_g = durations[group_index == g]
-        o_g = observed[group_index == g]
-        sorted_d = np.sort(d_g)
-        at_risk[:, g] = d_g.size - np.searchsorted(sorted_d, times, side="left")
-        event_times = np.sort(d_g[o_g])
-        events[:, g] = np.searchsorted(event_times, times, side="right") - np.searchsorted(
-            event_times, times, side="left"
-        )
+    at_risk = removed.sum(axis=0) - np.vstack((np.zeros((1, k)), np.cumsum(removed, axis=0)[:-1]))
     n = at_risk.sum(axis=1)
     d = events.sum(axis=1)
-    valid = n > 1
+    valid = (n > 1) & (d > 0)
     n, d, at_risk, events = n[valid], d[valid], at_risk[valid], events[valid]
     expected = at_risk * (d / n)[:, None]
     observed_minus_expected = (events - expected).sum(axis=0)
-    factor = (d * (n - d) / (n * n * (n - 1)))[:, None, None]
-    share = at_risk[:, :, None]
-    variance = (factor * (n[:, None, None] * np.eye(k)[None] * share - share * share.transpose(0, 2, 1))).sum(axis=0)
+    factor = d * (n - d) / (n * n * (n - 1))
+    share = at_risk * factor[:, None]
+    # V = sum_t f_t (n_t diag(n_gt) - n_gt n_ht)
+    variance = np.diag((share * n[:, None]).sum(axis=0)) - (at_risk.T * factor) @ at_risk
     # drop one group: the remaining k-1 form a full-rank system
     stat = float(observed_minus_expected[:-1] @ np.linalg.solve(variance[:-1, :-1], observed_minus_expected[:-1]))
     dof = k - 1
-    return LogRank(stat, dof, float(stats.chi2.sf(stat, dof)))
+    return LogRank(stat, dof, float(special.chdtrc(dof, stat)))

@@ -1,0 +1,265 @@
+"""A full churn analysis at scale, against a pandas implementation of the same aggregates and lifetimes' BG/NBD fit.
+
+Generated on the fly (numpy, fixed seed) and written as CSV, the format users export:
+  subscriptions: 1,000,000 customers (signup, cancel, plan, billing interval, seats, usage, region, price)
+  transactions:  10,000,000 orders of 1,000,000 customers
+
+Each run is a separate process, so its peak memory (max RSS) is its own:
+  ours, subscriptions:  retention-mcp's analysis (DuckDB aggregates; Kaplan-Meier, log-rank, sBG, segments, risk
+                        groups, MRR)
+  pandas, subscriptions: read_csv plus the same aggregates (monthly churn, cohorts, segment rates, risk-group
+                        pairs, the tenure counts Kaplan-Meier, log-rank and sBG start from, MRR); no model fitting
+  ours, transactions:   RFM summary in DuckDB, BG/NBD fit, expected purchases, P(alive), RFM scores
+  pandas, transactions: read_csv plus the RFM summary
+  lifetimes:            BetaGeoFitter.fit on the RFM summary alone (summary computed beforehand, not timed)
+
+Target: ours faster than both baselines. Needs the test extra (pandas, lifetimes): make bench.
+
+    python bench/analytics_scale.py [--customers 1000000] [--orders 10000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEED = 11
+
+
+def generate(folder: Path, customers: int, orders: int) -> tuple[Path, Path]:
+    import duckdb
+    import pandas as pd
+
+    rng = np.random.default_rng(SEED)
+    start = np.datetime64("2023-01-01")
+    end = np.datetime64("2025-12-31")
+    signup = start + rng.integers(0, 1060, customers).astype("timedelta64[D]")
+    plan = np.where(rng.random(customers) < 0.6, "monthly", "annual")
+    usage = np.round(rng.gamma(2.5, 3.0, customers), 1)
+    hazard = np.where(plan == "monthly", 0.042, 0.012) * np.where(usage < 4, 2.2, 1.0) * rng.gamma(2.0, 0.5, customers)
+    months = rng.geometric(np.clip(hazard, 1e-4, 0.95))
+    cancel = signup + ((months - 1) * 30.44 + rng.integers(1, 31, customers)).astype("timedelta64[D]")
+    cancel_text = np.where(cancel <= end, cancel.astype(str), "")
+    seats = np.maximum(1, np.round(1 + usage * rng.uniform(0.3, 0.9, customers))).astype(int)
+    subscriptions = pd.DataFrame(
+        {
+            "customer_id": np.char.add("C", np.arange(customers).astype(str)),
+            "signup_date": signup.astype(str),
+            "cancel_date": cancel_text,
+            "plan": plan,
+            "billing_interval": np.where(plan == "annual", "year", "month"),
+            "seats": seats,
+            "usage_hours": usage,
+            "region": rng.choice(np.array(["north", "south", "east", "west"]), customers),
+            "price": np.where(plan == "annual", 120.0, 12.0) * seats,
+        }
+    )
+    # repeat buying as BG/NBD describes it: Poisson purchases at a customer's own rate, and after each purchase a
+    # customer-specific chance of lapsing for good. Rates and lapse chances are tuned for about ten orders each.
+    rate = rng.gamma(2.0, 0.1, customers)  # purchases per day while active
+    lapse = rng.beta(3.0, 24.0 * orders / customers / 10, customers)
+    repeats = rng.geometric(lapse) - 1
+    owner = np.repeat(np.arange(customers), repeats)
+    elapsed = np.cumsum(rng.exponential(1.0, repeats.sum()) / rate[owner])
+    before = np.concatenate(([0.0], elapsed))[np.cumsum(repeats) - repeats]
+    first = rng.integers(0, 180, customers)
+    repeat_day = first[owner] + (elapsed - np.repeat(before, repeats))
+    keep = repeat_day <= 720
+    buyer = np.concatenate((np.arange(customers), owner[keep]))
+    day = np.datetime64("2024-01-01") + np.concatenate((first, repeat_day[keep])).astype("timedelta64[D]")
+    orders = buyer.size
+    transactions = pd.DataFrame(
+        {
+            "customer_id": np.char.add("C", buyer.astype(str)),
+            "order_date": day.astype(str),
+            "amount": np.round(rng.gamma(2.0, 20.0, orders), 2),
+        }
+    )
+    con = duckdb.connect()
+    paths = folder / "subscriptions.csv", folder / "transactions.csv"
+    for frame, path in zip((subscriptions, transactions), paths, strict=True):
+        con.register("frame", frame)
+        con.execute(f"COPY frame TO '{path}' (HEADER, DELIMITER ',')")
+        con.unregister("frame")
+    return paths
+
+
+# -- the runs, each in its own process --------------------------------------------------------------------------------
+def run_ours(path: Path) -> dict:
+    from retention_mcp.analytics.engine import AnalysisRequest, analyze
+
+    report = analyze(AnalysisRequest(path=path.name), [path.parent]).report
+    return {"customers": report.customers, "mode": report.mode}
+
+
+def run_pandas_subscriptions(path: Path) -> dict:
+    """The aggregates our analysis computes, in pandas: churn per month, cohorts, churn by segment (quartiles for
+    numeric columns), pairs of segments for risk groups, tenure counts per segment (the input of Kaplan-Meier and
+    the log-rank test), whole-month tenure counts (the input of sBG) and MRR over the last 12 months."""
+    import pandas as pd
+
+    df = pd.read_csv(path, parse_dates=["signup_date", "cancel_date"])
+    df["churned"] = df["cancel_date"].notna()
+    observation_end = df[["signup_date", "cancel_date"]].max().max()
+    df["tenure_months"] = ((df["cancel_date"].fillna(observation_end) - df["signup_date"]).dt.days) / (365.25 / 12)
+    start_month = df["signup_date"].dt.to_period("M")
+    end_month = df["cancel_date"].dt.to_period("M")
+    grid = pd.crosstab(start_month, end_month.astype(str))  # cohorts x end month
+    starts = start_month.value_counts().sort_index()
+    ended = end_month.value_counts().sort_index()
+    months = pd.period_range(starts.index.min(), observation_end, freq="M")
+    starts = starts.reindex(months, fill_value=0)
+    ended = ended.reindex(months, fill_value=0)
+    same = df[start_month == end_month].groupby(start_month).size().reindex(months, fill_value=0)
+    at_start = starts.cumsum().shift(fill_value=0) - ended.cumsum().shift(fill_value=0)
+    churn_rate = ((ended - same) / at_start.replace(0, np.nan)).fillna(0)
+    keys = {c: df[c].astype(str) for c in ("plan", "region", "billing_interval")}
+    keys |= {c: pd.qcut(df[c], 4, duplicates="drop").astype(str) for c in ("usage_hours", "seats")}
+    base = df["churned"].mean()
+    rounded = df["tenure_months"].round(2)
+    segments, survival_inputs = {}, {}
+    for column, key in keys.items():
+        g = df.groupby(key)["churned"].agg(["size", "sum"])
+        segments[column] = (g["sum"] / g["size"] / base).to_dict()
+        survival_inputs[column] = df.groupby([key, rounded])["churned"].agg(["size", "sum"])
+    overall = df.groupby(rounded)["churned"].agg(["size", "sum"])
+    sbg_input = df.groupby([np.floor(df["tenure_months"]), "churned"]).size()
+    pairs = {
+        (a, b): df.groupby([keys[a], keys[b]])["churned"].agg(["size", "sum"])
+        for a, b in (("plan", "usage_hours"), ("plan", "seats"), ("usage_hours", "seats"))
+    }
+    mrr = df["price"] / np.where(df["billing_interval"] == "year", 12, 1)
+    window = pd.Timestamp(observation_end) - pd.DateOffset(months=12)
+    active_at_window = (df["signup_date"] < window) & (df["cancel_date"].isna() | (df["cancel_date"] >= window))
+    churned_mrr = mrr[active_at_window & df["cancel_date"].notna()].sum()
+    return {
+        "customers": len(df),
+        "months": len(churn_rate),
+        "cohorts": grid.shape[0],
+        "groups": sum(len(v) for v in survival_inputs.values()) + len(overall) + len(sbg_input),
+        "pairs": sum(len(v) for v in pairs.values()),
+        "grr": float(1 - churned_mrr / mrr[active_at_window].sum()),
+    }
+
+
+def rfm_summary_pandas(path: Path):
+    import pandas as pd
+
+    tx = pd.read_csv(path, parse_dates=["order_date"])
+    end = tx["order_date"].max()
+    g = tx.groupby("customer_id").agg(
+        first=("order_date", "min"),
+        last=("order_date", "max"),
+        days=("order_date", "nunique"),
+        monetary=("amount", "sum"),
+    )
+    x = (g["days"] - 1).to_numpy(float)
+    t_x = ((g["last"] - g["first"]).dt.days / 7).to_numpy(float)
+    T = ((end - g["first"]).dt.days / 7).to_numpy(float)
+    return x, t_x, T
+
+
+def run_pandas_transactions(path: Path) -> dict:
+    x, _, _ = rfm_summary_pandas(path)
+    return {"customers": int(x.size)}
+
+
+def run_lifetimes(summary: Path) -> dict:
+    from lifetimes import BetaGeoFitter
+
+    data = np.load(summary)
+    fit = BetaGeoFitter().fit(data[0], data[1], data[2])
+    return {k: round(float(v), 4) for k, v in fit.params_.items()}
+
+
+RUNS = {
+    "ours": run_ours,
+    "pandas-subscriptions": run_pandas_subscriptions,
+    "pandas-transactions": run_pandas_transactions,
+    "lifetimes": run_lifetimes,
+}
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory. VmHWM starts afresh at exec, unlike ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def child(kind: str, path: Path) -> None:
+    started = time.perf_counter()
+    result = RUNS[kind](path)
+    seconds = time.perf_counter() - started
+    peak_mb = peak_memory_mb()
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "result": result}))
+
+
+def measure(kind: str, path: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(customers: int, orders: int, keep: Path | None) -> None:
+    folder = keep or Path(tempfile.mkdtemp(prefix="retention-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"generating {customers:,} customers and {orders:,} orders in {folder} ...", flush=True)
+    subprocess.run([sys.executable, __file__, "--generate", str(folder), str(customers), str(orders)], check=True)
+    subscriptions, transactions, summary = folder / "subscriptions.csv", folder / "transactions.csv", folder / "rfm.npy"
+    rows = [
+        ("subscriptions", "retention-mcp (full analysis)", measure("ours", subscriptions)),
+        ("subscriptions", "pandas (same aggregates, no model fits)", measure("pandas-subscriptions", subscriptions)),
+        ("transactions", "retention-mcp (RFM + BG/NBD fit)", measure("ours", transactions)),
+        ("transactions", "pandas (RFM summary only)", measure("pandas-transactions", transactions)),
+        ("transactions", "lifetimes (BG/NBD fit only)", measure("lifetimes", summary)),
+    ]
+    print(f"\n{'data':<15}{'implementation':<40}{'seconds':>10}{'peak MB':>10}")
+    for data, name, m in rows:
+        print(f"{data:<15}{name:<40}{m['seconds']:>10.2f}{m['peak_mb']:>10.0f}")
+    ours_subs, pandas_subs, ours_tx, pandas_tx, lifetimes = (m for _, _, m in rows)
+    ratios = {
+        "subscriptions: retention-mcp / pandas": ours_subs["seconds"] / pandas_subs["seconds"],
+        "transactions: retention-mcp / pandas": ours_tx["seconds"] / pandas_tx["seconds"],
+        "transactions: retention-mcp / lifetimes fit": ours_tx["seconds"] / lifetimes["seconds"],
+    }
+    print()
+    for label, ratio in ratios.items():
+        print(f"  {label}: {ratio:.2f}x {'(faster: OK)' if ratio < 1 else '(SLOWER than the baseline)'}")
+    print(f"  BG/NBD parameters, lifetimes: {lifetimes['result']}")
+    if keep is None:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--generate":  # in its own process, so the parent stays small
+        out = Path(sys.argv[2])
+        generate(out, int(sys.argv[3]), int(sys.argv[4]))
+        np.save(out / "rfm.npy", np.vstack(rfm_summary_pandas(out / "transactions.csv")))
+        raise SystemExit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]))
+        raise SystemExit(0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
+    options = parser.parse_args()
+    main(options.customers, options.orders, options.keep)
