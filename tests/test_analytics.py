@@ -289,3 +289,27 @@ def test_cli_analyze_json_and_charts(tmp_path):
 def test_registry_is_untouched_by_grounding():
     template = Registry.load().get("churn_analysis")
     assert [s.name for s in template.inputs][-1] == "dataset" and template.version == "1.1.0"
+
+
+async def test_parquet_and_json_lines(data_server, tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    source = str(EXAMPLE).replace("'", "''")
+    con.execute(f"COPY (SELECT * FROM read_csv('{source}')) TO '{tmp_path / 'subs.parquet'}' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT * FROM read_csv('{source}')) TO '{tmp_path / 'subs.jsonl'}' (FORMAT json)")
+    async with Client(data_server) as client:
+        parquet = await client.call_tool("analyze_churn", {"path": "subs.parquet", "charts": False})
+        jsonl = await client.call_tool("analyze_churn", {"path": "subs.jsonl", "charts": False})
+        csv_report = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts": False})
+    for result in (parquet, jsonl):
+        assert not result.is_error, result.content
+        for key in ("customers", "churned", "churn_rate", "sbg", "mrr"):
+            assert result.structured_content[key] == csv_report.structured_content[key], key
+
+
+async def test_a_late_row_in_another_date_format_is_still_caught(data_server, tmp_path):
+    rows = [[f"c{i}", f"2025-01-{1 + i % 28:02d}", ""] for i in range(30_000)] + [["x", "05/02/2025", ""]]
+    write_rows(tmp_path / "late.csv", ["customer_id", "start_date", "end_date"], rows)
+    result = await analyze(data_server, path="late.csv")
+    assert result.is_error and "start_date: mixed date formats (30000 like" in result.content[0].text

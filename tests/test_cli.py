@@ -133,6 +133,9 @@ def test_demo_renders_every_example(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert f"Rendered {len(SCENARIOS)} of {len(SCENARIOS)} example scenarios" in proc.stdout
     assert "next call on the same connection: ok" in proc.stdout
+    # the bundled synthetic data set is analysed, and its planted plan effect shows
+    assert "D3: Monthly customer churn rate (lost / active at start of month, pooled): 2.85%" in proc.stdout
+    assert "annual 20.6% (lift 0.53, n=2011), monthly 50.7% (lift 1.31, n=2989)" in proc.stdout
     for scenario in SCENARIOS:
         golden = json.loads((GOLDEN / f"{scenario['id']}.json").read_text("utf-8"))
         assert (tmp_path / f"{scenario['id']}.md").read_text("utf-8") == golden["prompt"] + "\n"

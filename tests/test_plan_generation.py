@@ -446,3 +446,39 @@ async def test_plan_mode_survives_a_template_reload(registry, standin, store, tm
         first.structured_content["plan_id"],
         second.structured_content["plan_id"],
     }
+
+
+def churn_plan(churn_value: float, data_ref: str = "D3") -> dict:
+    return {
+        "title": "Churn analysis",
+        "summary": "Month-to-month plans and low usage drive churn.",
+        "timeline": {"phases": [{"name": "Act", "start_day": 0, "end_day": 60}]},
+        "kpis": [{"metric": "Monthly churn", "baseline": churn_value, "target": 2.2, "unit": "%", "data_ref": data_ref}],
+        "findings": [
+            {"statement": "Monthly churn", "value": churn_value, "source": "data", "data_ref": data_ref},
+            {"statement": "Customers", "value": 5000, "source": "data", "data_ref": "D1"},
+            {"statement": "Benchmark churn", "value": 1.5, "source": "assumption"},
+        ],
+    }
+
+
+async def test_figures_attributed_to_the_data_are_checked(registry, standin, store):
+    arguments = {
+        "business_context": "B2B SaaS",
+        "data_summary": "see the file",
+        "dataset": "subscriptions.csv",
+        "mode": "plan",
+    }
+    standin.queue(plan(churn_plan(9.9)), plan(churn_plan(2.85)), plan(churn_plan(2.85)))
+    async with Client(plan_server(registry, standin, store)) as client:
+        repaired = await client.call_tool("churn_analysis", arguments)
+        right_first_time = await client.call_tool("churn_analysis", arguments)
+    first_prompt = standin.received[0].prompt_text()
+    assert "<computed_facts>\nD1: Customers: 5,000" in first_prompt and "data_ref" in first_prompt
+    feedback = standin.received[1].body["messages"][-1]["content"]
+    assert "data_figures_match" in feedback and "Monthly churn = 9.9 (D3)" in feedback
+    for result in (repaired, right_first_time):
+        checks = {c["name"]: c for c in result.structured_content["validation"]["checks"]}
+        assert checks["data_figures_match"]["passed"] is True
+        assert checks["data_figures_match"]["detail"] == "All 3 figures attributed to the data match the computed facts."
+    assert repaired.structured_content["repaired"] is True and right_first_time.structured_content["repaired"] is False

@@ -72,6 +72,7 @@ async def run_demo(
         say("  " + bad.content[0].text.replace("\n", "\n  "))
         again = await client.call_tool("list_templates", {})
         say(f"  next call on the same connection: {'ok' if not again.is_error else 'FAILED'}")
+        await _analysis(client, say)
         await _plan_mode(client, scenarios[0], say)
     total = len(scenarios)
     say(f"\nRendered {total - failures} of {total} example scenarios in {time.perf_counter() - started:.2f} s.")
@@ -98,3 +99,16 @@ async def _plan_mode(client: Any, scenario: dict[str, Any], say: Any) -> None:
     for check in data["validation"]["checks"]:
         say(f"  {'ok ' if check['passed'] else 'FAIL'} {check['name']}: {check['detail']}")
     say(f"  saved as {data.get('plan_uri', '(not kept)')}")
+
+
+async def _analysis(client: Any, say: Any) -> None:
+    """Analyse the bundled synthetic subscription data: the facts a grounded prompt would cite."""
+    say("\nChurn analysis of the bundled data set (analyze_churn, path='subscriptions.csv'):")
+    result = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts": False})
+    if result.is_error:
+        say("  FAILED: " + result.content[0].text)
+        return
+    facts = [line for line in result.content[0].text.splitlines() if line.startswith("- D")]
+    for line in facts[:8]:
+        say("  " + line[2:])
+    say("  (pass dataset='subscriptions.csv' to churn_analysis or retention_strategy to put these facts in the prompt)")
