@@ -62,7 +62,9 @@ async def test_planted_effects_are_recovered(data_server):
     assert "plan = monthly" in top["rule"] and "usage_hours = Q1" in top["rule"] and top["lift"] > 1.5
     # frailty makes retention rise with tenure; sBG sees it, a constant rate under-projects
     sbg = report["sbg"]
-    assert sbg["retention_rate"] == sorted(sbg["retention_rate"]) and sbg["retention_rate"][0] < sbg["retention_rate"][-1]
+    assert (
+        sbg["retention_rate"] == sorted(sbg["retention_rate"]) and sbg["retention_rate"][0] < sbg["retention_rate"][-1]
+    )
     assert sbg["projected_survival"][23] > sbg["constant_rate_projection"][23]
     assert report["survival"]["median"] > 12
     assert 0.5 < report["mrr"]["grr"] < 1 and report["mrr"]["nrr"] == report["mrr"]["grr"]
@@ -73,7 +75,9 @@ async def test_planted_effects_are_recovered(data_server):
     assert {a["name"] for a in report["absent"]} == {"bgnbd", "rfm"}
     # Markdown first, then the two charts as PNG images
     text, *images = result.content
-    assert text.text.startswith("# Churn analysis: subscriptions.csv") and "D3: Monthly customer churn rate" in text.text
+    assert (
+        text.text.startswith("# Churn analysis: subscriptions.csv") and "D3: Monthly customer churn rate" in text.text
+    )
     assert [i.mime_type for i in images] == ["image/png", "image/png"]
     assert all(base64.b64decode(i.data).startswith(b"\x89PNG") for i in images)
 
@@ -86,9 +90,17 @@ async def test_chinese_columns_and_inline_csv(data_server):
     result = await analyze(data_server, csv=csv_text, charts=False)
     assert not result.is_error, result.content
     report = result.structured_content
-    assert report["columns"] == {"customer_id": "客户编号", "start_date": "注册日期", "end_date": "取消日期", "plan": "套餐", "amount": "月费"}
+    assert report["columns"] == {
+        "customer_id": "客户编号",
+        "start_date": "注册日期",
+        "end_date": "取消日期",
+        "plan": "套餐",
+        "amount": "月费",
+    }
     assert report["customers"] == 60 and report["churned"] == 20
-    assert len(result.content) == 1 and result.content[0].text.startswith("# 客户流失分析")  # summary follows the columns
+    assert len(result.content) == 1 and result.content[0].text.startswith(
+        "# 客户流失分析"
+    )  # summary follows the columns
 
 
 def churn_file(tmp_path: Path, name: str, header: list[str], rows: list[list[object]]) -> str:
@@ -124,7 +136,9 @@ BAD_FILES = {
     ),
     "ambiguous": (
         lambda p: write_rows(
-            p / "two.csv", ["customer_id", "start_date", "signup_date", "end_date"], [["a", "2025-01-01", "2025-01-02", ""]]
+            p / "two.csv",
+            ["customer_id", "start_date", "signup_date", "end_date"],
+            [["a", "2025-01-01", "2025-01-02", ""]],
         ),
         "two.csv",
         "Several columns could be the start_date: start_date, signup_date. Say which, e.g. --map start_date=start_date",
@@ -171,17 +185,19 @@ async def test_wrong_delimiter_is_named(data_server, tmp_path):
     (tmp_path / "semi.csv").write_text("customer_id;start_date;end_date\na;2025-01-01;\nb;2025-01-02;2025-03-01\n")
     async with Client(data_server) as client:
         sniffed = await client.call_tool("analyze_churn", {"path": "semi.csv", "charts": False})
-        (tmp_path / "pipes.csv").write_text("customer_id|start_date|end_date\n")
     assert not sniffed.is_error and sniffed.structured_content["customers"] == 2  # sniffing handles ';'
-    from retention_mcp.analytics.engine import AnalysisRequest, analyze as run
+    from retention_mcp.analytics import engine
     from retention_mcp.analytics.loading import DataError
 
-    with pytest.raises(DataError, match="only one column was found.*contains ';'; is that the delimiter"):
-        run(AnalysisRequest(path="semi.csv", delimiter=","), [tmp_path])
+    with pytest.raises(DataError, match=r"only one column was found.*contains ';'; is that the delimiter"):
+        engine.analyze(engine.AnalysisRequest(path="semi.csv", delimiter=","), [tmp_path])
 
 
 async def test_churned_flags_and_tenure_without_dates(data_server, tmp_path):
-    rows = [[f"c{i}", 1 + i % 24, ["yes", "no", "1", "0", "true", "false", "Y", "N"][i % 8], "pro" if i % 2 else "basic"] for i in range(200)]
+    rows = [
+        [f"c{i}", 1 + i % 24, ["yes", "no", "1", "0", "true", "false", "Y", "N"][i % 8], "pro" if i % 2 else "basic"]
+        for i in range(200)
+    ]
     name = churn_file(tmp_path, "tenure.csv", ["customer_id", "tenure_months", "churned", "plan"], rows)
     report = (await analyze(data_server, path=name, charts=False)).structured_content
     assert report["churned"] == 100 and report["churn_rate"] is None and report["churn_share"] == 0.5
@@ -212,7 +228,10 @@ async def test_paths_stay_inside_the_data_directories(data_server, tmp_path):
         charts = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts_dir": "/tmp/elsewhere"})
         assert charts.is_error and "inside the data directories" in charts.content[0].text
         written = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts_dir": "charts"})
-    assert written.structured_content["charts"] == [str(tmp_path / "charts" / "survival.png"), str(tmp_path / "charts" / "cohorts.png")]
+    assert written.structured_content["charts"] == [
+        str(tmp_path / "charts" / "survival.png"),
+        str(tmp_path / "charts" / "cohorts.png"),
+    ]
     assert (tmp_path / "charts" / "cohorts.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -238,7 +257,11 @@ async def test_progress_is_reported(data_server):
 
 # -- grounding ----------------------------------------------------------------------------------------------------------
 async def test_dataset_grounds_the_prompt(data_server):
-    arguments = {"business_context": "B2B SaaS", "data_summary": "see the attached file", "dataset": "subscriptions.csv"}
+    arguments = {
+        "business_context": "B2B SaaS",
+        "data_summary": "see the attached file",
+        "dataset": "subscriptions.csv",
+    }
     async with Client(data_server) as client:
         result = await client.call_tool("churn_analysis", arguments)
         prompt = await client.get_prompt("churn_analysis", arguments)
@@ -281,7 +304,11 @@ def test_cli_analyze_json_and_charts(tmp_path):
     assert "... Fitting" not in proc.stderr and "... Survival curves" in proc.stderr
     assert (tmp_path / "survival.png").exists() and (tmp_path / "cohorts.png").exists()
     bad = subprocess.run(
-        [sys.executable, "-m", "retention_mcp", "analyze", "/etc/hostname"], capture_output=True, text=True, env=ENV, cwd=tmp_path
+        [sys.executable, "-m", "retention_mcp", "analyze", "/etc/hostname"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=tmp_path,
     )
     assert bad.returncode == 2 and "outside the data directories" in bad.stderr
 

@@ -453,7 +453,9 @@ def churn_plan(churn_value: float, data_ref: str = "D3") -> dict:
         "title": "Churn analysis",
         "summary": "Month-to-month plans and low usage drive churn.",
         "timeline": {"phases": [{"name": "Act", "start_day": 0, "end_day": 60}]},
-        "kpis": [{"metric": "Monthly churn", "baseline": churn_value, "target": 2.2, "unit": "%", "data_ref": data_ref}],
+        "kpis": [
+            {"metric": "Monthly churn", "baseline": churn_value, "target": 2.2, "unit": "%", "data_ref": data_ref}
+        ],
         "findings": [
             {"statement": "Monthly churn", "value": churn_value, "source": "data", "data_ref": data_ref},
             {"statement": "Customers", "value": 5000, "source": "data", "data_ref": "D1"},
@@ -480,5 +482,7 @@ async def test_figures_attributed_to_the_data_are_checked(registry, standin, sto
     for result in (repaired, right_first_time):
         checks = {c["name"]: c for c in result.structured_content["validation"]["checks"]}
         assert checks["data_figures_match"]["passed"] is True
-        assert checks["data_figures_match"]["detail"] == "All 3 figures attributed to the data match the computed facts."
+        assert (
+            checks["data_figures_match"]["detail"] == "All 3 figures attributed to the data match the computed facts."
+        )
     assert repaired.structured_content["repaired"] is True and right_first_time.structured_content["repaired"] is False
