@@ -191,6 +191,11 @@ async def test_wrong_delimiter_is_named(data_server, tmp_path):
 
     with pytest.raises(DataError, match=r"only one column was found.*contains ';'; is that the delimiter"):
         engine.analyze(engine.AnalysisRequest(path="semi.csv", delimiter=","), [tmp_path])
+    async with Client(data_server) as client:
+        wrong = await client.call_tool("analyze_churn", {"path": "semi.csv", "delimiter": ","})
+        right = await client.call_tool("analyze_churn", {"path": "semi.csv", "delimiter": ";", "charts": False})
+    assert wrong.is_error and "Pass delimiter=';'" in wrong.content[0].text
+    assert right.structured_content["customers"] == 2
 
 
 async def test_churned_flags_and_tenure_without_dates(data_server, tmp_path):

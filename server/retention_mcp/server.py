@@ -548,6 +548,10 @@ def _add_analytics(server: RetentionServer) -> None:
             list[str],
             Field(description="Columns to segment by (default: every low-cardinality or numeric column) / 分群列"),
         ] = [],  # noqa: B006
+        delimiter: Annotated[
+            str | None,
+            Field(max_length=1, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"),
+        ] = None,
         language: Annotated[
             Literal["auto", "zh", "en"], Field(description="Language of the summary / 摘要语言")
         ] = "auto",
@@ -560,7 +564,9 @@ def _add_analytics(server: RetentionServer) -> None:
         from retention_mcp.analytics.service import run_analysis
 
         try:
-            return await run_analysis(server.data_dirs, path, csv, columns, segments, language, charts, charts_dir, ctx)
+            return await run_analysis(
+                server.data_dirs, path, csv, columns, segments, language, charts, charts_dir, ctx, delimiter
+            )
         except UserError as exc:
             raise ToolError(str(exc)) from None
 

@@ -54,6 +54,7 @@ async def run_analysis(
     charts: bool,
     charts_dir: str | None,
     ctx: Any = None,
+    delimiter: str | None = None,
 ):
     from mcp_types import CallToolResult, ImageContent, TextContent
 
@@ -67,7 +68,12 @@ async def run_analysis(
                 anyio.from_thread.run(ctx.report_progress, min(step, STEPS), STEPS, message)
 
     request = AnalysisRequest(
-        path=path, csv_text=csv, columns=dict(columns), segments=list(segments), charts=charts or bool(charts_dir)
+        path=path,
+        csv_text=csv,
+        delimiter=delimiter,
+        columns=dict(columns),
+        segments=list(segments),
+        charts=charts or bool(charts_dir),
     )
     analysis = await anyio.to_thread.run_sync(lambda: analyze(request, readable_dirs(data_dirs), say))
     if charts_dir:
