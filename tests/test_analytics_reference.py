@@ -184,3 +184,23 @@ def test_bgnbd_agrees_with_lifetimes(tmp_path):
 
 if os.name == "nt":  # pragma: no cover
     pytestmark = pytest.mark.skip("POSIX paths in fixtures")
+
+
+def test_mrr_movements_from_monthly_revenue(tmp_path):
+    """The same movements as above, found by the analysis in a file with one row per customer and month."""
+    months = {
+        "2025-01": {"f": 30.0, "a": 100.0, "b": 100.0, "c": 50.0, "d": 80.0},
+        "2025-02": {"a": 100.0, "b": 100.0, "c": 50.0, "d": 80.0},
+        "2025-03": {"a": 150.0, "b": 60.0, "e": 40.0, "f": 30.0},  # f comes back: reactivation
+    }
+    rows = [[c, m, v, "pro" if c in "abe" else "basic"] for m, d in months.items() for c, v in d.items()]
+    write_rows(tmp_path / "mrr.csv", ["customer_id", "month", "mrr", "plan"], rows)
+    report = analyze(AnalysisRequest(path="mrr.csv"), [tmp_path]).report
+    assert report.mode == "monthly" and report.customers == 6 and report.churned == 2
+    march = report.mrr.months[-1]
+    assert (march.new, march.expansion, march.contraction, march.churned, march.reactivation) == (40, 50, 40, 130, 30)
+    assert [m.mrr for m in report.mrr.months] == [360, 330, 280]
+    # GRR and NRR follow January's paying customers (360) to March: lost c and d (130), b contracted (40), a grew (50)
+    assert report.mrr.starting == 360 and report.mrr.churned == 130
+    assert report.mrr.grr == pytest.approx(1 - 170 / 360, abs=1e-6)
+    assert report.mrr.nrr == pytest.approx(1 - 120 / 360, abs=1e-6)

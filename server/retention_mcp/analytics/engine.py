@@ -35,6 +35,7 @@ from retention_mcp.analytics.report import (
     Driver,
     GroupSurvival,
     LogRankResult,
+    MRRMonth,
     Period,
     RiskGroup,
     Segment,
@@ -90,10 +91,16 @@ def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress 
         only_orders = mapping.get("transaction_date") and not any(mapping.get(r) for r in subscription_roles)
         if only_orders or (mapping.get("transaction_date") and _has_repeats(table, mapping)):
             report = _transactions(table, mapping, say)
+        elif mapping.get("month") and mapping.get("amount") and _has_repeats(table, mapping):
+            say("Turning monthly revenue into customer lifetimes")
+            mapping = _panel_to_customers(table, mapping)
+            report = _subscriptions(table, mapping, say, curves)
+            report.mode = "monthly"
+            _panel_mrr(table.con, report)
         else:
             report = _subscriptions(table, mapping, say, curves)
         analysis = Analysis(report)
-        if request.charts and report.mode == "subscriptions":
+        if request.charts and report.mode in ("subscriptions", "monthly"):
             say("Drawing charts")
             from retention_mcp.analytics.charts import cohort_heatmap, survival_chart
 
@@ -600,6 +607,111 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
         grr=round(grr, 6),
         nrr=round(nrr, 6),
         note="One amount per customer: expansion, contraction and reactivation cannot be seen, so NRR equals GRR.",
+    )
+
+
+# -- monthly revenue (one row per customer and month) -----------------------------------------------------------------
+def _panel_to_customers(table: Table, mapping: Mapping) -> Mapping:
+    """Replace `data` by one row per customer: first paying month, the month after the last one (if they stopped
+    before the data end), their latest MRR and the other columns; keep the monthly MRR as `panel`."""
+    con = table.con
+    roles = mapping.roles
+    cid = quote(roles["customer_id"])
+    month = date_expression(table, roles["month"])
+    monthly_already = normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
+    interval = "1.0" if monthly_already else _interval_expression(roles.get("billing_interval"))
+    con.execute(
+        f"CREATE TABLE panel AS SELECT CAST({cid} AS VARCHAR) AS customer_id, date_trunc('month', {month}) AS month, "
+        f"sum(TRY_CAST({quote(roles['amount'])} AS DOUBLE) / {interval}) AS mrr FROM data GROUP BY 1, 2"
+    )
+    last = con.execute("SELECT max(month) FROM panel").fetchone()[0]
+    used = set(roles.values())
+    others = [c for c in table.columns if c not in used or c == roles.get("plan")]
+    kept = "".join(f", any_value({quote(c)}) AS {quote(c)}" for c in others)
+    con.execute(
+        f"CREATE TABLE customers_monthly AS SELECT p.*{''.join(f', s.{quote(c)}' for c in others)} FROM "
+        f"(SELECT customer_id, min(month) AS start_date, CASE WHEN max(month) < DATE '{last}' THEN "
+        f"CAST(max(month) + INTERVAL 1 MONTH AS DATE) END AS end_date, arg_max(mrr, month) AS mrr "
+        f"FROM panel WHERE mrr > 0 GROUP BY 1) p JOIN "
+        f"(SELECT CAST({cid} AS VARCHAR) AS customer_id{kept} FROM data GROUP BY 1) s USING (customer_id)"
+    )
+    con.execute("DROP TABLE data")
+    con.execute("ALTER TABLE customers_monthly RENAME TO data")
+    described = con.execute("DESCRIBE data").fetchall()
+    table.columns = [row[0] for row in described]
+    table.types = {row[0]: row[1] for row in described}
+    new_roles = {"customer_id": "customer_id", "start_date": "start_date", "end_date": "end_date", "amount": "mrr"}
+    if roles.get("plan"):
+        new_roles["plan"] = roles["plan"]
+    return Mapping(roles=new_roles, segments=mapping.segments)
+
+
+def _panel_mrr(con, report: ChurnReport) -> None:
+    """MRR movements month by month, and GRR/NRR of the customers paying 12 months before the last month."""
+    rows = con.execute(
+        "WITH cur AS (SELECT customer_id, month, mrr FROM panel WHERE mrr > 0), "
+        "prev AS (SELECT customer_id, CAST(month + INTERVAL 1 MONTH AS DATE) AS month, mrr AS prev_mrr FROM cur), "
+        "seen AS (SELECT customer_id, min(month) AS first_month FROM cur GROUP BY 1), "
+        "j AS (SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, coalesce(c.month, p.month) AS month, "
+        "coalesce(c.mrr, 0) AS mrr, coalesce(p.prev_mrr, 0) AS prev_mrr FROM cur c FULL OUTER JOIN prev p "
+        "ON c.customer_id = p.customer_id AND c.month = p.month) "
+        "SELECT strftime(j.month, '%Y-%m'), sum(mrr), "
+        "sum(mrr) FILTER (WHERE prev_mrr = 0 AND j.month = s.first_month), "
+        "sum(mrr - prev_mrr) FILTER (WHERE prev_mrr > 0 AND mrr > prev_mrr), "
+        "sum(prev_mrr - mrr) FILTER (WHERE prev_mrr > 0 AND mrr > 0 AND mrr < prev_mrr), "
+        "sum(prev_mrr) FILTER (WHERE prev_mrr > 0 AND mrr = 0), "
+        "sum(mrr) FILTER (WHERE prev_mrr = 0 AND j.month > s.first_month) "
+        "FROM j JOIN seen s USING (customer_id) WHERE j.month <= (SELECT max(month) FROM panel) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    months = [
+        MRRMonth(
+            month=m,
+            mrr=round(total or 0, 2),
+            new=round(new or 0, 2),
+            expansion=round(expansion or 0, 2),
+            contraction=round(contraction or 0, 2),
+            churned=round(churned or 0, 2),
+            reactivation=round(reactivation or 0, 2),
+        )
+        for m, total, new, expansion, contraction, churned, reactivation in rows
+    ]
+    first = max(0, len(months) - 13)
+    start_month, end_month = months[first].month, months[-1].month
+    starting, kept, ending = con.execute(
+        "WITH s AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0), "
+        "e AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ?) "
+        "SELECT sum(s.mrr), sum(least(s.mrr, coalesce(e.mrr, 0))), sum(coalesce(e.mrr, 0)) "
+        "FROM s LEFT JOIN e USING (customer_id)",
+        [start_month, end_month],
+    ).fetchone()
+    if not starting:
+        report.absent.append(Absent(name="mrr", reason="no MRR in the first month of the window"))
+        report.mrr = None
+        return
+    lost = con.execute(
+        "WITH s AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0), "
+        "e AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0) "
+        "SELECT coalesce(sum(s.mrr), 0) FROM s LEFT JOIN e USING (customer_id) WHERE e.customer_id IS NULL",
+        [start_month, end_month],
+    ).fetchone()[0]
+    contraction = starting - kept - lost
+    expansion = ending - kept
+    grr, nrr = retention_ratios(starting, lost, contraction, expansion)
+    window = months[first + 1 :] if len(months) > 1 else months
+    report.mrr = MRR(
+        current=months[-1].mrr,
+        window=f"{start_month}..{end_month}",
+        starting=round(float(starting), 2),
+        new=round(sum(m.new for m in window), 2),
+        expansion=round(float(expansion), 2),
+        contraction=round(float(contraction), 2),
+        churned=round(float(lost), 2),
+        reactivation=round(sum(m.reactivation for m in window), 2),
+        grr=round(grr, 6),
+        nrr=round(nrr, 6),
+        months=months,
+        note=f"GRR and NRR follow the customers paying in {start_month} to {end_month}; new and reactivated MRR are "
+        "the window's flows and count in neither.",
     )
 
 

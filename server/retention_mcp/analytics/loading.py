@@ -91,6 +91,7 @@ ROLES: dict[str, list[str]] = {
         "月费", "月收入", "金额", "收入", "月度收入",
     ],
     "billing_interval": ["billing_interval", "billing_period", "interval", "billing_cycle", "计费周期", "付费周期"],
+    "month": ["month", "billing_month", "invoice_month", "revenue_month", "period", "月份", "账期", "计费月份"],
     "transaction_date": [
         "transaction_date", "order_date", "purchase_date", "invoice_date", "date", "交易日期", "下单日期",
         "购买日期", "订单日期",
@@ -239,6 +240,9 @@ DATE_PATTERNS = [
     (r"^\d{1,2}/\d{1,2}/\d{4}$", None, "DD/MM/YYYY or MM/DD/YYYY"),
     (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%d.%m.%Y", "DD.MM.YYYY"),
     (r"^\d{8}$", "%Y%m%d", "YYYYMMDD"),
+    (r"^\d{4}-\d{1,2}$", "%Y-%m", "YYYY-MM"),
+    (r"^\d{4}/\d{1,2}$", "%Y/%m", "YYYY/MM"),
+    (r"^\d{4}年\d{1,2}月$", "%Y年%m月", "YYYY年MM月"),
     (r"^\d{4}年\d{1,2}月\d{1,2}日$", "%Y年%m月%d日", "YYYY年MM月DD日"),
 ]
 

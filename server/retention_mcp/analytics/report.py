@@ -89,6 +89,16 @@ class RiskGroup(BaseModel):
     active_now: int = Field(description="Customers of the group still active: the ones to act on")
 
 
+class MRRMonth(BaseModel):
+    month: str
+    mrr: float = Field(description="MRR at the end of the month")
+    new: float
+    expansion: float
+    contraction: float
+    churned: float
+    reactivation: float
+
+
 class MRR(BaseModel):
     current: float = Field(description="MRR of active customers at the end of the data")
     window: str = Field(description="Months the GRR/NRR cover, e.g. 2025-01..2025-12")
@@ -100,6 +110,7 @@ class MRR(BaseModel):
     reactivation: float | None
     grr: float = Field(description="1 - (churned + contraction) / starting")
     nrr: float = Field(description="1 - (churned + contraction - expansion) / starting")
+    months: list[MRRMonth] = Field(default_factory=list, description="Movements month by month (monthly data only)")
     note: str = ""
 
 
@@ -141,7 +152,10 @@ class Absent(BaseModel):
 class ChurnReport(BaseModel):
     source: str
     rows: int
-    mode: str = Field(description="subscriptions (one row per customer) or transactions")
+    mode: str = Field(
+        description="subscriptions (one row per customer), monthly (one row per customer and month, with MRR) or "
+        "transactions (orders)"
+    )
     columns: dict[str, str] = Field(description="role -> column used")
     observation_end: str | None
     customers: int

@@ -15,6 +15,9 @@ def _n(value: float | int | None) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+MODES_ZH = {"subscriptions": "订阅", "monthly": "月度收入", "transactions": "交易"}
+
+
 def facts(report: ChurnReport, language: str) -> list[str]:
     """The computed facts as short numbered lines (D1, D2, ...) that a plan can cite."""
     zh = language == "zh"
@@ -26,7 +29,7 @@ def facts(report: ChurnReport, language: str) -> list[str]:
     end = report.observation_end or "—"
     add(
         f"Customers: {_n(report.customers)} ({report.mode}, data to {end})",
-        f"客户数:{_n(report.customers)}({'订阅' if report.mode == 'subscriptions' else '交易'}数据,截至 {end})",
+        f"客户数:{_n(report.customers)}({MODES_ZH.get(report.mode, report.mode)}数据,截至 {end})",
     )
     if report.churned is not None:
         add(
@@ -62,9 +65,14 @@ def facts(report: ChurnReport, language: str) -> list[str]:
         )
     if report.mrr:
         m = report.mrr
+        flows = ""
+        flows_zh = ""
+        if m.expansion is not None and m.contraction is not None:
+            flows = f", expansion {_n(m.expansion)}, contraction {_n(m.contraction)}"
+            flows_zh = f",扩展 {_n(m.expansion)},收缩 {_n(m.contraction)}"
         add(
-            f"MRR now {_n(m.current)}; over {m.window}: GRR {pct(m.grr)}, NRR {pct(m.nrr)} (starting MRR {_n(m.starting)}, churned MRR {_n(m.churned)})",
-            f"当前 MRR {_n(m.current)};{m.window} 期间:GRR {pct(m.grr)},NRR {pct(m.nrr)}(期初 MRR {_n(m.starting)},流失 MRR {_n(m.churned)})",
+            f"MRR now {_n(m.current)}; over {m.window}: GRR {pct(m.grr)}, NRR {pct(m.nrr)} (starting MRR {_n(m.starting)}, churned MRR {_n(m.churned)}{flows})",
+            f"当前 MRR {_n(m.current)};{m.window} 期间:GRR {pct(m.grr)},NRR {pct(m.nrr)}(期初 MRR {_n(m.starting)},流失 MRR {_n(m.churned)}{flows_zh})",
         )
     if report.sbg:
         s = report.sbg
