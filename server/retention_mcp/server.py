@@ -60,6 +60,12 @@ MODE_DESCRIPTION = (
     "生成完整方案,按预算、折扣上限、周期、目标与渠道约束检查后返回并保存。"
 )
 Mode = Literal["prompt", "plan"]
+# parameters shared by render_template and generate_plan
+ArgumentsParam = Annotated[dict[str, Any], Field(description="The template's parameters as an object / 模板参数(对象)")]
+LanguageParam = Annotated[
+    Literal["auto", "zh", "en"],
+    Field(description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
+]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 # Template tools render by default; in plan mode they call a model and save the plan.
@@ -393,18 +399,13 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
     )
 
     name_type = Literal[names] if names else str  # type: ignore[valid-type]
+    NameParam = Annotated[name_type, Field(description="Template name, from list_templates / 模板名称")]
 
     async def render_template(
         ctx: Context,
-        name: Annotated[name_type, Field(description="Template name, from list_templates / 模板名称")],  # type: ignore[valid-type]
-        arguments: Annotated[
-            dict[str, Any],
-            Field(description="The template's parameters as an object / 模板参数(对象)"),
-        ] = {},  # noqa: B006 - never mutated; the default appears in the input schema
-        language: Annotated[
-            Literal["auto", "zh", "en"],
-            Field(description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
-        ] = "auto",
+        name: NameParam,  # type: ignore[valid-type]
+        arguments: ArgumentsParam = {},  # noqa: B006 - never mutated; the default appears in the input schema
+        language: LanguageParam = "auto",
         mode: Annotated[Mode, Field(description=MODE_DESCRIPTION)] = "prompt",
     ) -> Annotated[CallToolResult, PlanResult]:
         template, merged = _resolve(registry, name, arguments, language)
@@ -423,15 +424,9 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
 
     async def generate_plan(
         ctx: Context,
-        name: Annotated[name_type, Field(description="Template name, from list_templates / 模板名称")],  # type: ignore[valid-type]
-        arguments: Annotated[
-            dict[str, Any],
-            Field(description="The template's parameters as an object / 模板参数(对象)"),
-        ] = {},  # noqa: B006 - never mutated; the default appears in the input schema
-        language: Annotated[
-            Literal["auto", "zh", "en"],
-            Field(description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
-        ] = "auto",
+        name: NameParam,  # type: ignore[valid-type]
+        arguments: ArgumentsParam = {},  # noqa: B006 - never mutated; the default appears in the input schema
+        language: LanguageParam = "auto",
     ) -> Annotated[CallToolResult, PlanResult]:
         template, merged = _resolve(registry, name, arguments, language)
         return await server.generate_plan(template, merged, ctx)

@@ -286,6 +286,15 @@ _CAP_BEFORE = (
 _DISCOUNT_WORD = r"折扣|优惠|让利|降价|discounts?|price cuts?|markdowns?|% off"
 
 
+def _first_number(patterns: list[str], text: str, group: str) -> float | None:
+    """The number in `group` of the first pattern that matches."""
+    for pattern in patterns:
+        match = re.search(pattern, text, re.IGNORECASE)
+        if match:
+            return parse_number(match[group])
+    return None
+
+
 def read_discount_cap(text: str) -> float | None:
     """'折扣不超过15%', '折扣≤15%', '最低8.5折', 'discounts at most 15%', 'max 15% off' -> 15."""
     patterns = [
@@ -295,10 +304,9 @@ def read_discount_cap(text: str) -> float | None:
         rf"(?P<v>{NUM})\s*%\s*(?:max(?:imum)?|cap)\s*(?:discount|off)",
         rf"(?:discount|折扣)\s*(?:cap|上限)\s*(?:of|为|是|:|：)?\s*(?P<v>{NUM})\s*%",
     ]
-    for pattern in patterns:
-        match = re.search(pattern, text, re.IGNORECASE)
-        if match:
-            return parse_number(match["v"])
+    value = _first_number(patterns, text, "v")
+    if value is not None:
+        return value
     # Chinese "N折" is the price paid: 不低于8.5折 / 最低八五折 -> at most 15% off
     match = re.search(
         r"(?:不低于|最低|最多打|最低打|不能低于|不少于)\s*(?P<z>\d+(?:\.\d+)?|[一二三四五六七八九]{1,2})\s*折", text
@@ -366,12 +374,9 @@ def read_team_size(text: str) -> int | None:
         rf"(?P<n>{NUM}|{EN_WORD})\s+(?:FTEs?|full-time (?:staff|people)|people on the team)",
         rf"headcount(?: of| is|:)?\s*(?P<n>{NUM})",
     ]
-    for pattern in patterns:
-        match = re.search(pattern, text, re.IGNORECASE)
-        if match:
-            value = parse_number(match["n"])
-            if 0 < value < 10_000:
-                return int(value)
+    value = _first_number(patterns, text, "n")
+    if value is not None and 0 < value < 10_000:
+        return int(value)
     return None
 
 

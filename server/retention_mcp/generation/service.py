@@ -236,48 +236,46 @@ def plan_instructions(c: Constraints, schema_text: str, language: str, data_fact
 
 
 def _constraint_lines(c: Constraints, zh: bool) -> list[str]:
-    out: list[str] = []
+    """One line per constraint that was read, in the plan's language: (applies, English, Chinese)."""
     language = "zh" if zh else "en"
-    if c.budget is not None:
-        cap = c.budget_cap()
-        currency = c.budget.currency or ""
-        out.append(
-            f"- 预算:budget.total 与全部 budget.lines 之和不超过 {cap:,.0f} {currency};币种用 {currency or '资料中的币种'}。"
-            if zh
-            else f"- Budget: budget.total and the sum of budget.lines at most {cap:,.0f} {currency}; "
-            f"currency {currency or 'as in the facts'}."
-        )
-    if c.revenue_share_cap_pct is not None:
-        out.append(
-            f"- 成本占销售额:budget.share_of_revenue_pct 必须填写且不超过 {c.revenue_share_cap_pct:g}%。"
-            if zh
-            else f"- Cost as a share of sales: fill budget.share_of_revenue_pct, at most {c.revenue_share_cap_pct:g}%."
-        )
-    if c.discount_cap_pct is not None:
-        out.append(
-            f"- 折扣:每个 offers[].discount_pct 不超过 {c.discount_cap_pct:g}。"
-            if zh
-            else f"- Discounts: every offers[].discount_pct at most {c.discount_cap_pct:g}."
-        )
-    if c.horizon_days is not None:
-        out.append(
-            f"- 时间:每个阶段的 end_day 和每个 KPI 的 deadline_day 不超过 {c.horizon_days}。"
-            if zh
-            else f"- Horizon: every phase end_day and KPI deadline_day at most {c.horizon_days}."
-        )
-    if c.team_size is not None:
-        out.append(
-            f"- 团队:team_size_needed 不超过 {c.team_size}。"
-            if zh
-            else f"- Team: team_size_needed at most {c.team_size}."
-        )
-    if c.excluded_channels:
-        names = ("、" if zh else ", ").join(channel_label(x, language) for x in c.excluded_channels)
-        out.append(
-            f"- 渠道:任何 channel/channels 字段和预算科目都不得使用:{names}。"
-            if zh
-            else f"- Channels: no channel/channels field or budget line may use: {names}."
-        )
+    cap = c.budget_cap()
+    currency = (c.budget.currency or "") if c.budget else ""
+    names = ("、" if zh else ", ").join(channel_label(x, language) for x in c.excluded_channels)
+    share, discount = c.revenue_share_cap_pct, c.discount_cap_pct
+    lines = [
+        (
+            c.budget is not None,
+            f"- Budget: budget.total and the sum of budget.lines at most {cap or 0:,.0f} {currency}; "
+            f"currency {currency or 'as in the facts'}.",
+            f"- 预算:budget.total 与全部 budget.lines 之和不超过 {cap or 0:,.0f} {currency};币种用 {currency or '资料中的币种'}。",
+        ),
+        (
+            share is not None,
+            f"- Cost as a share of sales: fill budget.share_of_revenue_pct, at most {share or 0:g}%.",
+            f"- 成本占销售额:budget.share_of_revenue_pct 必须填写且不超过 {share or 0:g}%。",
+        ),
+        (
+            discount is not None,
+            f"- Discounts: every offers[].discount_pct at most {discount or 0:g}.",
+            f"- 折扣:每个 offers[].discount_pct 不超过 {discount or 0:g}。",
+        ),
+        (
+            c.horizon_days is not None,
+            f"- Horizon: every phase end_day and KPI deadline_day at most {c.horizon_days}.",
+            f"- 时间:每个阶段的 end_day 和每个 KPI 的 deadline_day 不超过 {c.horizon_days}。",
+        ),
+        (
+            c.team_size is not None,
+            f"- Team: team_size_needed at most {c.team_size}.",
+            f"- 团队:team_size_needed 不超过 {c.team_size}。",
+        ),
+        (
+            bool(c.excluded_channels),
+            f"- Channels: no channel/channels field or budget line may use: {names}.",
+            f"- 渠道:任何 channel/channels 字段和预算科目都不得使用:{names}。",
+        ),
+    ]
+    out = [zh_text if zh else en_text for applies, en_text, zh_text in lines if applies]
     if not out:
         out.append(
             "- 资料中没有可检查的数值约束;仍须遵守资料中的全部说明。"
