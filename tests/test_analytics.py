@@ -345,3 +345,15 @@ async def test_a_late_row_in_another_date_format_is_still_caught(data_server, tm
     write_rows(tmp_path / "late.csv", ["customer_id", "start_date", "end_date"], rows)
     result = await analyze(data_server, path="late.csv")
     assert result.is_error and "start_date: mixed date formats (30000 like" in result.content[0].text
+
+
+def test_cli_render_with_a_dataset(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "retention_mcp", "render", "churn_analysis", "--arg", "business_context=SaaS",
+            "--arg", "data_summary=see the file", "--arg", "dataset=subscriptions.csv", "--language", "zh",
+        ],
+        capture_output=True, text=True, timeout=120, env=ENV, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "<computed_facts>\nD1: 客户数:5,000(订阅数据,截至 2025-12-31)" in proc.stdout

@@ -21,7 +21,7 @@ from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_schema, plan_schema_text
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
-from retention_mcp.grounding import DATASET_FIELD, ground
+from retention_mcp.grounding import DATASET_FIELD, ground, uses_dataset
 from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal, ValidationReport
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
@@ -60,7 +60,9 @@ class PlanService:
     ) -> PlanResult:
         backend = backend or self.backend
         template.validate(arguments)  # ArgumentError names the field and the rule
-        grounded, data_facts = await anyio.to_thread.run_sync(ground, template, arguments, self.data_dirs)
+        grounded, data_facts = dict(arguments), []
+        if uses_dataset(template) and arguments.get(DATASET_FIELD):  # analysing a file: off the event loop
+            grounded, data_facts = await anyio.to_thread.run_sync(ground, template, arguments, self.data_dirs)
         rendered = template.render(grounded)
         zh = rendered.language == "zh"
 
