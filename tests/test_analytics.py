@@ -308,6 +308,16 @@ def test_cli_analyze_json_and_charts(tmp_path):
     assert report["customers"] == 5000 and report["sbg"]["alpha"] > 0
     assert "... Fitting" not in proc.stderr and "... Survival curves" in proc.stderr
     assert (tmp_path / "survival.png").exists() and (tmp_path / "cohorts.png").exists()
+    # CSV on stdin; a 'cancelled' column of dates is read as the end date
+    piped = subprocess.run(
+        [sys.executable, "-m", "retention_mcp", "analyze", "-", "--json"],
+        input="id,signup,cancelled\na,2025-01-01,2025-03-02\nb,2025-01-05,\nc,2025-02-01,\n",
+        capture_output=True, text=True, env=ENV, cwd=tmp_path,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    piped_report = json.loads(piped.stdout)
+    assert piped_report["source"] == "inline CSV" and piped_report["churned"] == 1
+    assert piped_report["columns"]["end_date"] == "cancelled"
     bad = subprocess.run(
         [sys.executable, "-m", "retention_mcp", "analyze", "/etc/hostname"],
         capture_output=True,

@@ -171,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser(
         "analyze", help="compute churn facts and retention models from a customer file (CSV, Parquet, JSON Lines)"
     )
-    analyze.add_argument("file", help="the file, inside a data directory; 'subscriptions.csv' is the bundled example")
+    analyze.add_argument(
+        "file",
+        help="the file, inside a data directory ('subscriptions.csv' is the bundled example); '-' reads CSV from stdin",
+    )
     analyze.add_argument(
         "--map",
         action="append",
@@ -477,8 +480,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from retention_mcp.analytics.summary import report_markdown
     from retention_mcp.grounding import readable_dirs
 
+    from_stdin = args.file == "-"
     request = AnalysisRequest(
-        path=args.file, columns=roles, segments=args.segment, delimiter=args.delimiter, charts=bool(args.charts)
+        path=None if from_stdin else args.file,
+        csv_text=sys.stdin.read() if from_stdin else None,
+        columns=roles,
+        segments=args.segment,
+        delimiter=args.delimiter,
+        charts=bool(args.charts),
     )
 
     def progress(message: str) -> None:

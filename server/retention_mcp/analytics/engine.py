@@ -86,6 +86,7 @@ def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress 
                 "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map "
                 f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
             )
+        _dates_are_ends(table, mapping)
         curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         subscription_roles = ("start_date", "end_date", "churned", "tenure")
         only_orders = mapping.get("transaction_date") and not any(mapping.get(r) for r in subscription_roles)
@@ -113,6 +114,23 @@ def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress 
         return analysis
     finally:
         table.close()
+
+
+def _dates_are_ends(table: Table, mapping: Mapping) -> None:
+    """A 'cancelled' or 'churned' column that holds dates is the end date, not a yes/no flag."""
+    column = mapping.roles.get("churned")
+    if not column or mapping.roles.get("end_date"):
+        return
+    kind = table.types[column].upper()
+    dates = (
+        kind.startswith(("DATE", "TIMESTAMP"))
+        or table.con.execute(
+            f"SELECT bool_or(regexp_matches(trim(CAST({quote(column)} AS VARCHAR)), '^\\d{{4}}[-/.]\\d{{1,2}}[-/.]\\d{{1,2}}')) "
+            f"FROM data"
+        ).fetchone()[0]
+    )
+    if dates:
+        mapping.roles["end_date"] = mapping.roles.pop("churned")
 
 
 def _has_repeats(table: Table, mapping: Mapping) -> bool:
