@@ -54,6 +54,8 @@ def test_amounts_with_units_and_ranges(text, amount, currency, low):
         ("$50k per quarter", 50_000, "USD", "quarter"),
         ("a $1.2M annual budget", 1_200_000, "USD", "year"),
         ("We can spend a budget of $80,000 over the campaign", 80_000, "USD", None),
+        ("季度预算十二万元", 120_000, "CNY", "quarter"),
+        ("活动预算两万五千元", 25_000, "CNY", None),
     ],
 )
 def test_budget(text, amount, currency, period):

@@ -52,17 +52,31 @@ def parse_number(text: str) -> float:
 
 
 def _chinese_integer(text: str) -> int:
+    """'十二' -> 12, '三百五十' -> 350, '两万五千' -> 25000."""
+    if "万" in text:
+        high, _, low = text.partition("万")
+        return (_chinese_integer(high) if high else 1) * 10_000 + (_chinese_integer(low) if low else 0)
     total, current = 0, 0
     for char in text:
         if char in _CN_DIGITS:
             current = _CN_DIGITS[char]
-        elif char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char == "百":
-            total += (current or 1) * 100
+        elif char in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[char]
             current = 0
     return total + current
+
+
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+CN_AMOUNT = re.compile(r"(?P<n>[零〇一二两三四五六七八九十百千万]+)\s*(?P<mult>万|亿)?\s*(?P<cur>元|块|人民币)?")
+
+
+def parse_chinese_amount(text: str) -> Money | None:
+    """'十二万元' -> 120000 CNY; '两万五千元' -> 25000 CNY (Chinese numerals, as amounts are often written)."""
+    match = CN_AMOUNT.match(text)
+    if not match or not (match["mult"] or match["cur"] or "万" in match["n"]):
+        return None
+    value = _chinese_integer(match["n"]) * {"万": 1e4, "亿": 1e8}.get(match["mult"] or "", 1)
+    return Money(float(value), "CNY")
 
 
 # -- money ------------------------------------------------------------------------------------------------------------
@@ -229,6 +243,8 @@ def read_budget(text: str) -> tuple[Money | None, str | None]:
         match = _AMOUNT_RE.match(after, start)
         if match and match.group("low") and _looks_like_money(match):
             money = _money(match)
+        elif parse_chinese_amount(after[start:]):  # "季度预算十二万元"
+            money = parse_chinese_amount(after[start:])
         else:  # "$50k quarterly budget", "12万元的季度预算"
             candidates = [m for m in _AMOUNT_RE.finditer(before) if m.group("low") and _looks_like_money(m)]
             if candidates and not re.search(r"[;；。\n]", before[candidates[-1].end() :]):
