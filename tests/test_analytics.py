@@ -367,3 +367,11 @@ def test_cli_render_with_a_dataset(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "<computed_facts>\nD1: 客户数:5,000(订阅数据,截至 2025-12-31)" in proc.stdout
+
+
+def test_a_file_system_root_is_never_the_default_data_directory(tmp_path):
+    code = "from retention_mcp.settings import Settings; print(Settings.from_env({}).data_dirs)"
+    at_root = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd="/")
+    here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert at_root.stdout.strip() == "[]"
+    assert here.stdout.strip() == f"[PosixPath('{tmp_path}')]"

@@ -115,17 +115,19 @@ def test_settings_errors_are_reported():
 
 @pytest.mark.parametrize("client", ["claude-desktop", "cursor", "vscode", "codex"])
 def test_config_prints_an_absolute_command(client, tmp_path):
-    proc = run("config", client, "--templates", str(tmp_path))
+    data = tmp_path / "exports"
+    proc = run("config", client, "--templates", str(tmp_path), "--data-dir", str(data))
     assert proc.returncode == 0
     if client == "codex":
         import tomllib
 
         entry = tomllib.loads(proc.stdout)["mcp_servers"]["retention-mcp"]
     else:
-        data = json.loads(proc.stdout)
-        entry = (data.get("mcpServers") or data["servers"])["retention-mcp"]
+        parsed = json.loads(proc.stdout)
+        entry = (parsed.get("mcpServers") or parsed["servers"])["retention-mcp"]
     assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
     assert "serve" in entry["args"] and str(tmp_path.resolve()) in entry["args"]
+    assert entry["args"][entry["args"].index("--data-dir") + 1] == str(data.resolve())
 
 
 def test_demo_renders_every_example(tmp_path):

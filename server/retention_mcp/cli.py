@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("client", choices=["claude-desktop", "cursor", "vscode", "codex"])
     templates_option(config)
     config.add_argument("--tools", choices=["full", "compact", "all"], default=None)
+    data_option(config)
 
     demo = commands.add_parser("demo", help="start the server over stdio and render every bundled example")
     demo.add_argument("--full", action="store_true", help="print every rendered prompt in full")
@@ -603,10 +604,13 @@ def _check(dirs: list[Path]) -> int:
 
 
 # -- config -----------------------------------------------------------------------------------------------------------
-def server_command(templates: list[Path], tools: str | None) -> tuple[str, list[str]]:
+def server_command(
+    templates: list[Path], tools: str | None, data_dirs: list[Path] | None = None
+) -> tuple[str, list[str]]:
     """The absolute command and arguments that start this installation's server over stdio."""
     script = Path(sys.executable).parent / ("retention-mcp.exe" if os.name == "nt" else "retention-mcp")
     extra = [arg for d in templates for arg in ("--templates", str(d.expanduser().resolve()))]
+    extra += [arg for d in data_dirs or [] for arg in ("--data-dir", str(d.expanduser().resolve()))]
     if tools:
         extra += ["--tools", tools]
     if script.exists():
@@ -625,7 +629,7 @@ CONFIG_HINTS = {
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    command, arguments = server_command(args.templates, args.tools)
+    command, arguments = server_command(args.templates, args.tools, args.data_dir)
     if args.client == "codex":
         quoted = ", ".join(json.dumps(a) for a in arguments)
         print(f"[mcp_servers.retention-mcp]\ncommand = {json.dumps(command)}\nargs = [{quoted}]")

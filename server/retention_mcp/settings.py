@@ -101,6 +101,13 @@ class ModelSettings:
         )
 
 
+def default_data_dirs() -> list[Path]:
+    """The working directory, unless it is a file-system root (as for servers some desktop apps launch): reading
+    the whole disk is never a default. Then only the bundled example data is readable until a folder is set."""
+    cwd = Path.cwd()
+    return [] if cwd == Path(cwd.anchor) else [cwd]
+
+
 def default_plan_store() -> Path:
     """plans.sqlite3 in the user's data directory (XDG on Linux, Application Support on macOS, LOCALAPPDATA)."""
     if sys.platform == "win32":
@@ -120,7 +127,7 @@ class Settings:
     tokens: list[str] = field(default_factory=list)  # bearer tokens accepted over HTTP
     model: ModelSettings = field(default_factory=ModelSettings)
     plan_store: Path | None = None  # None: plans are not kept
-    data_dirs: list[Path] = field(default_factory=lambda: [Path.cwd()])  # where analyses may read files
+    data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -149,7 +156,7 @@ class Settings:
             tokens=tokens,
             model=ModelSettings.from_env(env),
             plan_store=plan_store,
-            data_dirs=data_dirs or [Path.cwd()],
+            data_dirs=data_dirs or default_data_dirs(),
         )
 
 
