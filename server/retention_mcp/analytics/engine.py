@@ -199,14 +199,19 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
         churn_share=round(churned / customers, 6) if customers else None,
     )
     if missing_tenure:
-        report.absent.append(Absent(name="tenure", reason=f"{missing_tenure} customers have no start date or tenure"))
+        report.absent.append(
+            Absent(
+                name="tenure",
+                reason=f"{missing_tenure} customers have no start date or tenure / {missing_tenure} 个客户没有开始日期或在网时长",
+            )
+        )
     if roles.get("start_date") and observation_end is not None:
         say("Monthly churn and cohorts")
         _periods_and_cohorts(con, report, observation_end)
     else:
         report.absent += [
-            Absent(name="periods", reason="no start date: churn per month needs one"),
-            Absent(name="cohorts", reason="no start date: cohorts need one"),
+            Absent(name="periods", reason="no start date: churn per month needs one / 没有开始日期,无法计算月度流失"),
+            Absent(name="cohorts", reason="no start date: cohorts need one / 没有开始日期,无法划分同期群"),
         ]
     say("Segments and drivers")
     segment_columns = _segment_columns(table, mapping)
@@ -217,7 +222,12 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
     report.drivers = _drivers(report.segments)
     report.high_risk = _risk_groups(con, report, keys)
     if not segment_columns:
-        report.absent.append(Absent(name="segments", reason="no categorical or numeric column besides the roles"))
+        report.absent.append(
+            Absent(
+                name="segments",
+                reason="no categorical or numeric column besides the roles / 除已识别角色外没有分类或数值列",
+            )
+        )
     say("Survival curves")
     _survival(con, report, curves, keys)
     say("Retention model (sBG)")
@@ -226,10 +236,12 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
         say("MRR movements")
         _mrr(con, report, observation_end)
     else:
-        report.absent.append(Absent(name="mrr", reason="no amount/MRR column"))
+        report.absent.append(Absent(name="mrr", reason="no amount/MRR column / 没有金额或 MRR 列"))
     report.absent += [
-        Absent(name="bgnbd", reason="subscription data: BG/NBD needs repeat transactions"),
-        Absent(name="rfm", reason="subscription data: RFM needs transactions"),
+        Absent(
+            name="bgnbd", reason="subscription data: BG/NBD needs repeat transactions / 订阅数据:BG/NBD 需要重复交易"
+        ),
+        Absent(name="rfm", reason="subscription data: RFM needs transactions / 订阅数据:RFM 需要交易记录"),
     ]
     return report
 
@@ -479,7 +491,12 @@ def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str]) -> N
         "FROM customers WHERE tenure_months IS NOT NULL GROUP BY 1 ORDER BY 1"
     ).fetchnumpy()
     if overall["t"].size == 0 or not overall["d"].any():
-        report.absent.append(Absent(name="survival", reason="no churn observed" if overall["t"].size else "no tenure"))
+        report.absent.append(
+            Absent(
+                name="survival",
+                reason="no churn observed / 没有观察到流失" if overall["t"].size else "no tenure / 没有在网时长",
+            )
+        )
         return
     times = overall["t"].astype(float)
     km = kaplan_meier_counts(times, overall["d"], overall["n"])
@@ -538,7 +555,12 @@ def _sbg(con, report: ChurnReport) -> None:
     ).fetchnumpy()
     periods = counts["p"].astype(int)
     if counts["lost"].sum() < 5 or (counts["lost"].sum() + counts["active"].sum()) < 20:
-        report.absent.append(Absent(name="sbg", reason="too few customers or churn events to fit the model"))
+        report.absent.append(
+            Absent(
+                name="sbg",
+                reason="too few customers or churn events to fit the model / 客户或流失事件太少,无法拟合模型",
+            )
+        )
         return
     horizon = int(periods.max()) + 1
     # a customer who churned during period t (1-based) completed t - 1 whole periods; an active one survived p
@@ -595,7 +617,9 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
         f"SELECT coalesce(sum(mrr), 0) FROM customers WHERE NOT churned AND (start_date IS NULL OR start_date <= {obs})"
     ).fetchone()[0]
     if not report.periods:
-        report.absent.append(Absent(name="mrr_movements", reason="no start dates: movements need them"))
+        report.absent.append(
+            Absent(name="mrr_movements", reason="no start dates: movements need them / 没有开始日期,无法计算 MRR 变动")
+        )
         return
     months = [p.month for p in report.periods]
     last_full = len(months) - (1 if _is_month_end(observation_end) else 2)
@@ -610,7 +634,9 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
         f" coalesce(sum(mrr) FILTER (WHERE start_date >= {window_start} AND start_date < {window_end}), 0) FROM customers"
     ).fetchone()
     if not starting:
-        report.absent.append(Absent(name="mrr_movements", reason="no MRR at the start of the window"))
+        report.absent.append(
+            Absent(name="mrr_movements", reason="no MRR at the start of the window / 统计窗口开始时没有 MRR")
+        )
         return
     grr, nrr = retention_ratios(starting, churned, 0.0, 0.0)
     report.mrr = MRR(
@@ -703,7 +729,9 @@ def _panel_mrr(con, report: ChurnReport) -> None:
         [start_month, end_month],
     ).fetchone()
     if not starting:
-        report.absent.append(Absent(name="mrr", reason="no MRR in the first month of the window"))
+        report.absent.append(
+            Absent(name="mrr", reason="no MRR in the first month of the window / 统计窗口第一个月没有 MRR")
+        )
         report.mrr = None
         return
     lost = con.execute(
@@ -787,7 +815,7 @@ def _transactions(table: Table, mapping: Mapping, say: Progress) -> ChurnReport:
     ).fetchone()
     report.rfm = RFM(customers=customers, champions=champions, at_risk=at_risk, hibernating=hibernating)
     report.absent += [
-        Absent(name=name, reason="transaction data: no subscription start and end")
+        Absent(name=name, reason="transaction data: no subscription start and end / 交易数据:没有订阅的开始与结束")
         for name in ("churn_rate", "periods", "cohorts", "survival", "segments", "sbg", "mrr")
     ]
     return report

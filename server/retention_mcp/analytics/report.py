@@ -146,7 +146,7 @@ class RFM(BaseModel):
 
 class Absent(BaseModel):
     name: str
-    reason: str
+    reason: str = Field(description="Why the data cannot support it, in English / 中文")
 
 
 class ChurnReport(BaseModel):

@@ -138,5 +138,11 @@ def report_markdown(report: ChurnReport, language: str) -> str:
         out.append("")
     if report.absent:
         out.append("## " + ("数据不支持的分析" if zh else "Not computed"))
-        out += [f"- {a.name}: {a.reason}" for a in report.absent]
+        out += [f"- {a.name}: {_in_language(a.reason, zh)}" for a in report.absent]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _in_language(text: str, zh: bool) -> str:
+    """The English or the Chinese half of an "English / 中文" text."""
+    en, sep, cn = text.partition(" / ")
+    return (cn if zh else en) if sep else text
