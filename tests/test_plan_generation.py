@@ -400,6 +400,16 @@ async def test_sampling_is_used_when_no_model_is_configured(registry, store):
     assert params.messages[0].role == "user"
 
 
+async def test_sampling_without_a_back_channel_falls_back_to_the_configuration_hint(registry, store):
+    async def sampling(context, params):  # declared, but a 2026-07-28 connection cannot carry the request
+        raise AssertionError("not reachable")
+
+    async with Client(build_server(registry, plan_store=store), sampling_callback=sampling) as client:
+        result = await call_plan(client, scenario("saas-collaboration-en"))
+    assert result.is_error and "RETENTION_MCP_LLM_PROVIDER" in result.content[0].text
+    assert "<user_facts>" in result.content[1].text
+
+
 async def test_generate_plan_and_render_template_plan_mode(registry, standin, store):
     example = scenario("subscription-playbook-en")
     standin.queue(plan(fixture_plan(example["id"])), plan(fixture_plan(example["id"])))

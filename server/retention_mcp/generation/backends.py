@@ -39,6 +39,10 @@ class ModelError(UserError):
     """The model could not produce an answer: unreachable, refused, rate-limited past the retries, timed out."""
 
 
+class NoSamplingError(ModelError):
+    """The client declared sampling, but this connection cannot carry a request to it (2026-07-28 protocol)."""
+
+
 @dataclass
 class Message:
     role: str  # system | user | assistant
@@ -348,10 +352,14 @@ class SamplingBackend:
             SamplingMessage(role=t["role"], content=TextContent(type="text", text=t["content"]))  # type: ignore[arg-type]
             for t in _alternating(messages)
         ]
+        from mcp.shared.exceptions import NoBackChannelError
+
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # sampling is deprecated in the newest protocol; still useful here
                 result = await self.session.create_message(messages=turns, max_tokens=MAX_TOKENS, system_prompt=system)
+        except NoBackChannelError:
+            raise NoSamplingError() from None
         except Exception as exc:
             raise ModelError(
                 f"The client's model could not be used (sampling failed: {exc}) / 客户端模型调用失败"

@@ -15,7 +15,15 @@ import anyio
 from pydantic import ValidationError
 
 from retention_mcp.errors import UserError
-from retention_mcp.generation.backends import Backend, Completion, Message, ModelError, NotJSONError, extract_json
+from retention_mcp.generation.backends import (
+    Backend,
+    Completion,
+    Message,
+    ModelError,
+    NoSamplingError,
+    NotJSONError,
+    extract_json,
+)
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_schema, plan_schema_text
@@ -150,6 +158,8 @@ class PlanService:
     async def _ask(self, backend, messages, schema, name, on_retry, rendered) -> Completion:
         try:
             return await backend.complete(messages, schema, f"{name}_plan", on_retry)
+        except NoSamplingError:
+            raise PlanError(no_backend_message(), rendered) from None
         except ModelError as exc:
             raise PlanError(str(exc), rendered) from None
 
