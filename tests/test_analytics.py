@@ -375,3 +375,19 @@ def test_a_file_system_root_is_never_the_default_data_directory(tmp_path):
     here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert at_root.stdout.strip() == "[]"
     assert here.stdout.strip() == f"[PosixPath('{tmp_path}')]"
+
+
+async def test_a_churned_flag_without_end_dates_is_not_read_as_zero_churn(data_server, tmp_path):
+    rows = [
+        [f"c{i}", f"2025-0{1 + i % 6}-01", "yes" if i % 4 == 0 else "no", "pro" if i % 2 else "basic"]
+        for i in range(80)
+    ]
+    name = churn_file(tmp_path, "flags.csv", ["customer_id", "signup_date", "churned", "plan"], rows)
+    report = (await analyze(data_server, path=name, charts=False)).structured_content
+    assert report["churned"] == 20 and report["churn_share"] == 0.25
+    assert report["periods"] == [] and report["churn_rate"] is None and report["survival"] is None
+    absent = {a["name"]: a["reason"] for a in report["absent"]}
+    assert absent["periods"].startswith("no end date") and absent["survival"].startswith(
+        "20 churned customers have no end date"
+    )
+    assert [s["column"] for s in report["segments"]] == ["plan"]

@@ -177,15 +177,20 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
     churned_expr = "flag" if flag else "(end_date IS NOT NULL)"
     if roles.get("start_date"):
         obs = f"DATE '{observation_end}'"
-        tenure_expr = f"date_diff('day', start_date, coalesce(end_date, {obs})) / {DAYS_PER_MONTH}"
-        if roles.get("tenure"):
-            tenure_expr = f"coalesce({tenure_expr}, tenure_given)"
+        # a churned customer without an end date has an unknown lifetime unless a tenure column gives it
+        tenure_expr = (
+            f"CASE WHEN end_date IS NOT NULL THEN date_diff('day', start_date, end_date) / {DAYS_PER_MONTH} "
+            f"WHEN {churned_expr} THEN tenure_given "
+            f"ELSE coalesce(date_diff('day', start_date, {obs}) / {DAYS_PER_MONTH}, tenure_given) END"
+        )
     else:
         tenure_expr = "tenure_given"
     con.execute(
         f"CREATE TABLE customers AS SELECT *, {churned_expr} AS churned, {tenure_expr} AS tenure_months FROM base"
     )
-    missing_tenure = con.execute("SELECT count(*) FROM customers WHERE tenure_months IS NULL").fetchone()[0]
+    missing_tenure, churned_unknown = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE churned) FROM customers WHERE tenure_months IS NULL"
+    ).fetchone()
     customers, churned = con.execute("SELECT count(*), count(*) FILTER (WHERE churned) FROM customers").fetchone()
     report = ChurnReport(
         source=table.source,
@@ -198,16 +203,26 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
         churned=int(churned),
         churn_share=round(churned / customers, 6) if customers else None,
     )
-    if missing_tenure:
+    active_unknown = missing_tenure - churned_unknown
+    if active_unknown:
         report.absent.append(
             Absent(
                 name="tenure",
-                reason=f"{missing_tenure} customers have no start date or tenure / {missing_tenure} 个客户没有开始日期或在网时长",
+                reason=f"{active_unknown} customers have no start date or tenure / {active_unknown} 个客户没有开始日期或在网时长",
             )
         )
-    if roles.get("start_date") and observation_end is not None:
+    if roles.get("start_date") and roles.get("end_date") and observation_end is not None:
         say("Monthly churn and cohorts")
         _periods_and_cohorts(con, report, observation_end)
+    elif roles.get("start_date"):
+        report.absent += [
+            Absent(
+                name="periods", reason="no end date: when customers left is unknown / 没有结束日期,不知道客户何时流失"
+            ),
+            Absent(
+                name="cohorts", reason="no end date: when customers left is unknown / 没有结束日期,不知道客户何时流失"
+            ),
+        ]
     else:
         report.absent += [
             Absent(name="periods", reason="no start date: churn per month needs one / 没有开始日期,无法计算月度流失"),
@@ -228,10 +243,17 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
                 reason="no categorical or numeric column besides the roles / 除已识别角色外没有分类或数值列",
             )
         )
-    say("Survival curves")
-    _survival(con, report, curves, keys)
-    say("Retention model (sBG)")
-    _sbg(con, report)
+    if churned_unknown:
+        reason = (
+            f"{churned_unknown} churned customers have no end date or tenure, so lifetimes are unknown / "
+            f"{churned_unknown} 个已流失客户没有结束日期或在网时长,无法得知其生命周期"
+        )
+        report.absent += [Absent(name="survival", reason=reason), Absent(name="sbg", reason=reason)]
+    else:
+        say("Survival curves")
+        _survival(con, report, curves, keys)
+        say("Retention model (sBG)")
+        _sbg(con, report)
     if roles.get("amount"):
         say("MRR movements")
         _mrr(con, report, observation_end)
