@@ -238,6 +238,11 @@ async def test_paths_stay_inside_the_data_directories(data_server, tmp_path):
         str(tmp_path / "charts" / "cohorts.png"),
     ]
     assert (tmp_path / "charts" / "cohorts.png").read_bytes().startswith(b"\x89PNG")
+    async with Client(data_server) as client:  # written to the folder, not sent back as images
+        quiet = await client.call_tool(
+            "analyze_churn", {"path": "subscriptions.csv", "charts": False, "charts_dir": "quiet"}
+        )
+    assert [c.type for c in quiet.content] == ["text"] and (tmp_path / "quiet" / "survival.png").exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")

@@ -437,19 +437,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
     import anyio
 
-    from retention_mcp.generation.backends import make_backend
-    from retention_mcp.generation.service import PlanError, PlanService, open_store
+    from retention_mcp.generation.service import PlanError, PlanService
 
     async def progress(done: float, total: float, message: str) -> None:
         print(f"[{done:g}/{total:g}] {message}", file=sys.stderr, flush=True)
 
     async def run():
-        backend = make_backend(settings.model)
+        service = PlanService.from_settings(settings.model, settings.plan_store, settings.data_dirs)
         try:
-            service = PlanService(backend, open_store(settings.plan_store), settings.data_dirs)
             return await service.generate(template, arguments, progress=progress)
         finally:
-            await backend.aclose()
+            await service.backend.aclose()
 
     try:
         result = anyio.run(run)

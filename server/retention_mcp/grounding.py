@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from retention_mcp.errors import ArgumentError
 from retention_mcp.paths import shipped_dir
 from retention_mcp.registry import LANGUAGE_FIELD, Template
@@ -26,10 +28,27 @@ def readable_dirs(data_dirs: list[Path]) -> list[Path]:
     return [*data_dirs, shipped_dir("examples")]
 
 
+def _dataset(template: Template, arguments: Mapping[str, Any]) -> str | None:
+    """The dataset path to analyse, if the template takes one and the caller gave it."""
+    value = arguments.get(DATASET_FIELD)
+    return value.strip() if uses_dataset(template) and isinstance(value, str) and value.strip() else None
+
+
+async def ground_async(
+    template: Template, arguments: Mapping[str, Any], data_dirs: list[Path]
+) -> tuple[dict[str, Any], list[str]]:
+    """`ground` for the server: the caller's own argument mistakes are reported first, and the file is analysed in
+    a worker thread so the event loop keeps serving."""
+    if _dataset(template, arguments) is None:
+        return dict(arguments), []
+    template.validate(arguments)
+    return await anyio.to_thread.run_sync(ground, template, arguments, data_dirs)
+
+
 def ground(template: Template, arguments: Mapping[str, Any], data_dirs: list[Path]) -> tuple[dict[str, Any], list[str]]:
     """Arguments with `dataset` replaced by the facts computed from it, and those facts ([] when not asked for)."""
-    value = arguments.get(DATASET_FIELD)
-    if not uses_dataset(template) or not isinstance(value, str) or not value.strip():
+    path = _dataset(template, arguments)
+    if path is None:
         return dict(arguments), []
     from retention_mcp.analytics.engine import AnalysisRequest, analyze
     from retention_mcp.analytics.loading import DataError
@@ -38,7 +57,7 @@ def ground(template: Template, arguments: Mapping[str, Any], data_dirs: list[Pat
     others = {k: v for k, v in arguments.items() if k not in (DATASET_FIELD, LANGUAGE_FIELD)}
     language = template.resolve_language(str(arguments.get(LANGUAGE_FIELD) or "auto"), others)
     try:
-        analysis = analyze(AnalysisRequest(path=value.strip()), readable_dirs(data_dirs))
+        analysis = analyze(AnalysisRequest(path=path), readable_dirs(data_dirs))
     except DataError as exc:
         raise ArgumentError(
             f"Invalid arguments for '{template.name}' / 「{template.name}」的参数无效:\n- {DATASET_FIELD}: {exc}"

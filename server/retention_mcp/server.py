@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import anyio
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -39,7 +38,7 @@ from retention_mcp import __version__
 from retention_mcp.errors import UnknownTemplateError, UserError, invalid_arguments
 from retention_mcp.models import PlanResult, RenderResult, TemplateList
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
-from retention_mcp.settings import ModelSettings, ToolsMode
+from retention_mcp.settings import ModelSettings, ToolsMode, default_data_dirs
 from retention_mcp.template import TemplateError
 
 log = logging.getLogger("retention_mcp")
@@ -60,6 +59,7 @@ MODE_DESCRIPTION = (
     "生成完整方案,按预算、折扣上限、周期、目标与渠道约束检查后返回并保存。"
 )
 Mode = Literal["prompt", "plan"]
+ModeParam = Annotated[Mode, Field(description=MODE_DESCRIPTION)]
 # parameters shared by render_template and generate_plan
 ArgumentsParam = Annotated[dict[str, Any], Field(description="The template's parameters as an object / 模板参数(对象)")]
 LanguageParam = Annotated[
@@ -96,7 +96,7 @@ class RetentionServer(MCPServer):
         self.registry = registry
         self.model_settings = model or ModelSettings()
         self.plan_store_path = plan_store
-        self.data_dirs = list(data_dirs) if data_dirs is not None else [Path.cwd()]
+        self.data_dirs = list(data_dirs) if data_dirs is not None else default_data_dirs()
         self._plans: Any = None  # PlanService, built on the first plan-mode call
         self._output_schemas: dict[type, dict[str, Any] | None] = {}
         self._plans_owner: RetentionServer | None = None
@@ -142,21 +142,16 @@ class RetentionServer(MCPServer):
         if self._plans_owner is not None:  # after a template reload: the serving server's service
             return self._plans_owner.plans
         if self._plans is None:
-            from retention_mcp.generation.backends import make_backend
-            from retention_mcp.generation.service import PlanService, open_store
+            from retention_mcp.generation.service import PlanService
 
-            backend = make_backend(self.model_settings) if self.model_settings.configured else None
-            self._plans = PlanService(backend, open_store(self.plan_store_path), self.data_dirs)
+            self._plans = PlanService.from_settings(self.model_settings, self.plan_store_path, self.data_dirs)
         return self._plans
 
     async def grounded(self, template: Template, arguments: dict[str, Any]) -> dict[str, Any]:
         """Arguments with a `dataset` path replaced by the facts computed from it (in a worker thread)."""
-        from retention_mcp.grounding import DATASET_FIELD, ground, uses_dataset
+        from retention_mcp.grounding import ground_async
 
-        if not (uses_dataset(template) and arguments.get(DATASET_FIELD)):
-            return arguments
-        template.validate(arguments)  # the caller's own mistakes first
-        grounded, _ = await anyio.to_thread.run_sync(ground, template, arguments, self.data_dirs)
+        grounded, _ = await ground_async(template, arguments, self.data_dirs)
         return grounded
 
     async def render(self, template: Template, arguments: dict[str, Any]) -> CallToolResult:
@@ -165,6 +160,14 @@ class RetentionServer(MCPServer):
         except UserError as exc:
             raise ToolError(str(exc)) from None
         return _render(template, arguments)
+
+    async def run(
+        self, template: Template, arguments: dict[str, Any], mode: Mode, ctx: Context | None
+    ) -> CallToolResult:
+        """A template call: the filled prompt, or in plan mode the checked plan."""
+        if mode == "plan":
+            return await self.generate_plan(template, arguments, ctx)
+        return await self.render(template, arguments)
 
     async def generate_plan(self, template: Template, arguments: dict[str, Any], ctx: Context | None) -> CallToolResult:
         """Plan mode of every template tool and of generate_plan."""
@@ -326,9 +329,7 @@ def template_tool_function(template: Template, server: RetentionServer):
     """A tool function whose signature is the template's parameter model, field by field, plus `mode`."""
 
     async def tool(ctx: Context, mode: Mode = "prompt", **kwargs: Any) -> CallToolResult:
-        if mode == "plan":
-            return await server.generate_plan(template, kwargs, ctx)
-        return await server.render(template, kwargs)
+        return await server.run(template, kwargs, mode, ctx)
 
     params = [
         inspect.Parameter(
@@ -343,7 +344,7 @@ def template_tool_function(template: Template, server: RetentionServer):
         inspect.Parameter(
             "mode",
             inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[Mode, Field(description=MODE_DESCRIPTION)],
+            annotation=ModeParam,
             default="prompt",
         )
     )
@@ -406,12 +407,10 @@ def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
         name: NameParam,  # type: ignore[valid-type]
         arguments: ArgumentsParam = {},  # noqa: B006 - never mutated; the default appears in the input schema
         language: LanguageParam = "auto",
-        mode: Annotated[Mode, Field(description=MODE_DESCRIPTION)] = "prompt",
+        mode: ModeParam = "prompt",
     ) -> Annotated[CallToolResult, PlanResult]:
         template, merged = _resolve(registry, name, arguments, language)
-        if mode == "plan":
-            return await server.generate_plan(template, merged, ctx)
-        return await server.render(template, merged)
+        return await server.run(template, merged, mode, ctx)
 
     server.add_typed_tool(
         render_template,
@@ -556,12 +555,14 @@ def _add_analytics(server: RetentionServer) -> None:
             Field(description="Also write the PNGs to this folder inside a data directory / 同时写入此目录"),
         ] = None,
     ) -> CallToolResult:
+        from retention_mcp.analytics.engine import AnalysisRequest
         from retention_mcp.analytics.service import run_analysis
 
+        request = AnalysisRequest(
+            path=path, csv_text=csv, columns=dict(columns), segments=list(segments), delimiter=delimiter
+        )
         try:
-            return await run_analysis(
-                server.data_dirs, path, csv, columns, segments, language, charts, charts_dir, ctx, delimiter
-            )
+            return await run_analysis(server.data_dirs, request, language, charts, charts_dir, ctx)
         except UserError as exc:
             raise ToolError(str(exc)) from None
 

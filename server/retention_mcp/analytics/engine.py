@@ -90,9 +90,11 @@ def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress 
         curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         subscription_roles = ("start_date", "end_date", "churned", "tenure")
         only_orders = mapping.get("transaction_date") and not any(mapping.get(r) for r in subscription_roles)
-        if only_orders or (mapping.get("transaction_date") and _has_repeats(table, mapping)):
+        may_repeat = mapping.get("transaction_date") or (mapping.get("month") and mapping.get("amount"))
+        repeats = bool(may_repeat) and not only_orders and _has_repeats(table, mapping)
+        if only_orders or (mapping.get("transaction_date") and repeats):
             report = _transactions(table, mapping, say)
-        elif mapping.get("month") and mapping.get("amount") and _has_repeats(table, mapping):
+        elif mapping.get("month") and mapping.get("amount") and repeats:
             say("Turning monthly revenue into customer lifetimes")
             mapping = _panel_to_customers(table, mapping)
             report = _subscriptions(table, mapping, say, curves)
@@ -321,7 +323,7 @@ def _periods_and_cohorts(con, report: ChurnReport, observation_end) -> None:
     ended_before = np.concatenate(([0], np.cumsum(ended)[:-1]))
     at_start = started_before - ended_before
     lost = ended - ended_same_month
-    last_full = n - 1 if _is_month_end(observation_end) else n - 2
+    last_full = _last_full_month(n, observation_end)
     periods = []
     for i, (y, m) in enumerate(months):
         rate = float(lost[i] / at_start[i]) if at_start[i] else None
@@ -347,8 +349,9 @@ def _periods_and_cohorts(con, report: ChurnReport, observation_end) -> None:
     report.cohorts = Cohorts(months=[p.month for p in periods], sizes=[int(x) for x in starts], retention=retention)
 
 
-def _is_month_end(day) -> bool:
-    return (day + timedelta(days=1)).day == 1
+def _last_full_month(months: int, observation_end) -> int:
+    """Index of the last month the data cover to its end (the final month counts only if the data reach its end)."""
+    return months - 1 if (observation_end + timedelta(days=1)).day == 1 else months - 2
 
 
 # -- segments ---------------------------------------------------------------------------------------------------------
@@ -644,7 +647,7 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
         )
         return
     months = [p.month for p in report.periods]
-    last_full = len(months) - (1 if _is_month_end(observation_end) else 2)
+    last_full = _last_full_month(len(months), observation_end)
     first = max(0, last_full - 11)
     window_start = f"DATE '{months[first]}-01'"
     window_end_month = months[last_full]

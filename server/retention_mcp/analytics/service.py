@@ -46,16 +46,14 @@ def write_charts(analysis: Analysis, folder: Path) -> list[str]:
 
 async def run_analysis(
     data_dirs: list[Path],
-    path: str | None,
-    csv: str | None,
-    columns: dict[str, str],
-    segments: list[str],
+    request: AnalysisRequest,
     language: str,
-    charts: bool,
+    images: bool,
     charts_dir: str | None,
     ctx: Any = None,
-    delimiter: str | None = None,
 ):
+    """Analyse in a worker thread with progress; the charts go back as images when `images`, and to `charts_dir`
+    (inside a data directory) when given."""
     from mcp_types import CallToolResult, ImageContent, TextContent
 
     step = 0
@@ -67,14 +65,7 @@ async def run_analysis(
             with contextlib.suppress(Exception):  # progress is a courtesy; the analysis goes on
                 anyio.from_thread.run(ctx.report_progress, min(step, STEPS), STEPS, message)
 
-    request = AnalysisRequest(
-        path=path,
-        csv_text=csv,
-        delimiter=delimiter,
-        columns=dict(columns),
-        segments=list(segments),
-        charts=charts or bool(charts_dir),
-    )
+    request.charts = images or bool(charts_dir)
     analysis = await anyio.to_thread.run_sync(lambda: analyze(request, readable_dirs(data_dirs), say))
     if charts_dir:
         folder = writable_dir(charts_dir, data_dirs)
@@ -82,7 +73,7 @@ async def run_analysis(
     report = analysis.report
     chosen = pick_language(language, list(report.columns.values()))
     content: list[Any] = [TextContent(type="text", text=report_markdown(report, chosen))]
-    if charts:
+    if images:
         content += [
             ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
             for png in analysis.charts.values()

@@ -23,16 +23,18 @@ from retention_mcp.generation.backends import (
     NoSamplingError,
     NotJSONError,
     extract_json,
+    make_backend,
 )
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_schema, plan_schema_text
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
-from retention_mcp.grounding import DATASET_FIELD, ground, uses_dataset
-from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal, ValidationReport
+from retention_mcp.grounding import DATASET_FIELD, ground_async
+from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
+from retention_mcp.settings import ModelSettings, default_data_dirs
 
 log = logging.getLogger("retention_mcp.generation")
 
@@ -56,7 +58,13 @@ class PlanService:
     ):
         self.backend = backend
         self.store = store
-        self.data_dirs = list(data_dirs) if data_dirs is not None else [Path.cwd()]
+        self.data_dirs = list(data_dirs) if data_dirs is not None else default_data_dirs()
+
+    @classmethod
+    def from_settings(cls, model: ModelSettings, store: Path | None, data_dirs: list[Path]) -> PlanService:
+        """The configured backend (none without a provider: sampling or an error), the store if plans are kept."""
+        backend = make_backend(model) if model.configured else None
+        return cls(backend, PlanStore(store) if store is not None else None, data_dirs)
 
     async def generate(
         self,
@@ -67,10 +75,8 @@ class PlanService:
         progress: Progress | None = None,
     ) -> PlanResult:
         backend = backend or self.backend
-        template.validate(arguments)  # ArgumentError names the field and the rule
-        grounded, data_facts = dict(arguments), []
-        if uses_dataset(template) and arguments.get(DATASET_FIELD):  # analysing a file: off the event loop
-            grounded, data_facts = await anyio.to_thread.run_sync(ground, template, arguments, self.data_dirs)
+        values = template.validate(arguments)  # ArgumentError names the field and the rule
+        grounded, data_facts = await ground_async(template, arguments, self.data_dirs)
         rendered = template.render(grounded)
         zh = rendered.language == "zh"
 
@@ -81,8 +87,7 @@ class PlanService:
         if backend is None:
             raise PlanError(no_backend_message(), rendered)
         model_cls = template.plan_model
-        values = template.validate(arguments).model_dump(exclude={DATASET_FIELD})
-        constraints = read_constraints(values, goal_field(template))
+        constraints = read_constraints(values.model_dump(exclude={DATASET_FIELD}), goal_field(template))
         await step(1, "Read the constraints in your facts", "已读取资料中的约束")
         schema = plan_schema(model_cls)
         messages = [Message(m.role, m.content) for m in rendered.messages]
@@ -325,10 +330,3 @@ def no_backend_message() -> str:
         "anthropic)、RETENTION_MCP_LLM_MODEL、RETENTION_MCP_LLM_API_KEY,兼容接口另设 RETENTION_MCP_LLM_BASE_URL,然后重启"
         "服务;或以 mode='prompt' 调用,让你的助手根据下面的提示词撰写方案。"
     )
-
-
-def open_store(path: Path | None) -> PlanStore | None:
-    return PlanStore(path) if path is not None else None
-
-
-__all__ = ["PlanError", "PlanService", "ValidationReport", "open_store"]
