@@ -37,7 +37,8 @@ def registry() -> Registry:
 
 @pytest.fixture
 def server(registry):
-    return build_server(registry)
+    """Every tool, described in full in both languages (the `all` mode)."""
+    return build_server(registry, tools="all")
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from retention_mcp.registry import Registry
 from retention_mcp.server import build_server
 from tests.conftest import ROOT
 from tests.test_analytics_reference import write_rows
+from tests.test_cli import run
 
 pytestmark = pytest.mark.anyio
 EXAMPLE = ROOT / "server" / "retention_mcp" / "examples" / "subscriptions.csv"
@@ -300,36 +299,22 @@ async def test_dataset_facts_in_chinese(data_server):
 
 
 def test_cli_analyze_json_and_charts(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "retention_mcp", "analyze", "subscriptions.csv", "--json", "--charts", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=ENV,
-        cwd=tmp_path,
-    )
+    proc = run("analyze", "subscriptions.csv", "--json", "--charts", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["customers"] == 5000 and report["sbg"]["alpha"] > 0
     assert "... Fitting" not in proc.stderr and "... Survival curves" in proc.stderr
     assert (tmp_path / "survival.png").exists() and (tmp_path / "cohorts.png").exists()
     # CSV on stdin; a 'cancelled' column of dates is read as the end date
-    piped = subprocess.run(
-        [sys.executable, "-m", "retention_mcp", "analyze", "-", "--json"],
-        input="id,signup,cancelled\na,2025-01-01,2025-03-02\nb,2025-01-05,\nc,2025-02-01,\n",
-        capture_output=True, text=True, env=ENV, cwd=tmp_path,
+    piped = run(
+        "analyze", "-", "--json",
+        stdin="id,signup,cancelled\na,2025-01-01,2025-03-02\nb,2025-01-05,\nc,2025-02-01,\n", cwd=tmp_path,
     )  # fmt: skip
     assert piped.returncode == 0, piped.stderr
     piped_report = json.loads(piped.stdout)
     assert piped_report["source"] == "inline CSV" and piped_report["churned"] == 1
     assert piped_report["columns"]["end_date"] == "cancelled"
-    bad = subprocess.run(
-        [sys.executable, "-m", "retention_mcp", "analyze", "/etc/hostname"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        cwd=tmp_path,
-    )
+    bad = run("analyze", "/etc/hostname", cwd=tmp_path)
     assert bad.returncode == 2 and "outside the data directories" in bad.stderr
 
 
@@ -363,23 +348,21 @@ async def test_a_late_row_in_another_date_format_is_still_caught(data_server, tm
 
 
 def test_cli_render_with_a_dataset(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable, "-m", "retention_mcp", "render", "churn_analysis", "--arg", "business_context=SaaS",
-            "--arg", "data_summary=see the file", "--arg", "dataset=subscriptions.csv", "--language", "zh",
-        ],
-        capture_output=True, text=True, timeout=120, env=ENV, cwd=tmp_path,
+    proc = run(
+        "render", "churn_analysis", "--arg", "business_context=SaaS", "--arg", "data_summary=see the file",
+        "--arg", "dataset=subscriptions.csv", "--language", "zh", cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "<computed_facts>\nD1: 客户数:5,000(订阅数据,截至 2025-12-31)" in proc.stdout
 
 
-def test_a_file_system_root_is_never_the_default_data_directory(tmp_path):
-    code = "from retention_mcp.settings import Settings; print(Settings.from_env({}).data_dirs)"
-    at_root = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd="/")
-    here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=tmp_path)
-    assert at_root.stdout.strip() == "[]"
-    assert here.stdout.strip() == f"[PosixPath('{tmp_path}')]"
+def test_a_file_system_root_is_never_the_default_data_directory(tmp_path, monkeypatch):
+    from retention_mcp.settings import Settings
+
+    monkeypatch.chdir("/")
+    assert Settings.from_env({}).data_dirs == []
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}).data_dirs == [tmp_path]
 
 
 async def test_a_churned_flag_without_end_dates_is_not_read_as_zero_churn(data_server, tmp_path):

@@ -1,30 +1,54 @@
-"""The command line, run as a user runs it: a real subprocess of `python -m retention_mcp`."""
+"""The command line as a user runs it: `main(argv)` in this process, with its own environment, working folder,
+stdin, stdout and stderr (what `python -m retention_mcp ARGS` runs), and a real subprocess where the process itself
+matters (a closed pipe, the demo)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from retention_mcp.cli import main
 from tests.conftest import GOLDEN, MINIMAL_TEMPLATE, ROOT, SCENARIOS, TEMPLATE_NAMES, write_template
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")}
 
 
-def run(*args: str, env: dict | None = None, stdin: str | None = None, cwd: Path | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "retention_mcp", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env or ENV,
-        input=stdin,
-        cwd=cwd,
-    )
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, env: dict | None = None, stdin: str | None = None, cwd: Path | None = None) -> Ran:
+    """`retention-mcp ARGS`, run through `main` with exactly `env` as the environment (default: without any
+    RETENTION_MCP_ variable) and `cwd` as the working folder."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    os.environ.clear()
+    os.environ.update(env or ENV)
+    sys.stdin, sys.stdout, sys.stderr = io.StringIO(stdin or ""), out, err
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: --help, --version, usage errors
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+    return Ran(code, out.getvalue(), err.getvalue())
 
 
 def test_render_with_args_prints_the_prompt():
@@ -148,3 +172,53 @@ def test_version_and_help():
     help_text = run("serve", "--help").stdout
     for option in ("--transport", "--templates", "--tools", "--stateless", "--token", "--allowed-host"):
         assert option in help_text
+
+
+def test_every_command_says_what_it_does():
+    for command in (
+        ["serve"], ["render"], ["generate"], ["analyze"], ["plans"], ["plans", "list"], ["plans", "show"],
+        ["plans", "export"], ["templates"], ["templates", "list"], ["templates", "show"], ["templates", "check"],
+        ["config"], ["demo"], ["schemas"],
+    ):  # fmt: skip
+        help_text = run(*command, "--help").stdout
+        description = help_text.split("\n\n")[1]
+        assert description.strip() and not description.startswith(("positional", "options")), command
+    serve = " ".join(run("serve", "--help").stdout.split())
+    assert "full (default): one typed tool per template" in serve and "compact: list_templates" in serve
+    assert "all: both sets" in serve and "--language {en,zh}" in serve
+    config = " ".join(run("config", "--help").stdout.split())
+    assert "put '--tools MODE' in the entry" in config
+
+
+def test_schemas_commands_say_what_is_wrong(tmp_path):
+    elsewhere = run("schemas", "check", cwd=tmp_path)
+    assert elsewhere.returncode == 1 and "no schemas/ folder here" in elsewhere.stderr
+    dash = run("schemas", "export", "-", cwd=tmp_path)
+    assert dash.returncode == 2 and "give a folder" in dash.stderr and not (tmp_path / "-").exists()
+    assert run("schemas", "export", "out", cwd=tmp_path).returncode == 0
+    assert run("schemas", "check", "out", cwd=tmp_path).stdout.startswith("ok: out matches the models")
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["templates", "show", "retention_strategy"]) == 0
+    assert main(["analyze", "subscriptions.csv", "--json"]) == 0
+
+
+def test_a_closed_pipe_in_a_real_process(tmp_path):
+    """`retention-mcp templates show X | head -1`: the reader is gone before the first write."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retention_mcp", "templates", "show", "retention_strategy"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

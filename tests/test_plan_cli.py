@@ -123,7 +123,7 @@ async def test_plan_mode_on_a_stateless_http_server(standin, tmp_path):
     example = scenario("subscription-playbook-en")
     standin.queue(plan(fixture_plan(example["id"])))
     env = model_env(standin, tmp_path / "plans.sqlite3")
-    with http_server("--stateless", env=env) as base:
+    with http_server("--stateless", "--tools", "all", env=env) as base:
         async with Client(f"{base}/mcp") as client:
             result = await client.call_tool(
                 "generate_plan", {"name": example["tool"], "arguments": example["arguments"]}

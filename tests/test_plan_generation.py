@@ -60,7 +60,7 @@ def settings(standin: StandInModel, provider: str = "openai", **overrides) -> Mo
 
 
 def plan_server(registry, standin, store, provider="openai", **overrides):
-    return build_server(registry, model=settings(standin, provider, **overrides), plan_store=store)
+    return build_server(registry, "all", model=settings(standin, provider, **overrides), plan_store=store)
 
 
 async def call_plan(client: Client, scenario_data: dict, **extra):
@@ -370,7 +370,7 @@ async def test_ten_plans_at_once(registry, standin, store):
 
 # -- without a configured model -----------------------------------------------------------------------------------------
 async def test_no_model_and_no_sampling_says_how_to_configure(registry, store):
-    async with Client(build_server(registry, plan_store=store)) as client:
+    async with Client(build_server(registry, "all", plan_store=store)) as client:
         result = await call_plan(client, SAAS_ZH)
         generic = await client.call_tool("generate_plan", {"name": "loyalty_program", "arguments": {"x": 1}})
     assert result.is_error

@@ -11,7 +11,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from retention_mcp.registry import Registry
+from retention_mcp.app import RetentionApp
 from retention_mcp.reload import TemplateWatcher
 from retention_mcp.server import build_server
 from retention_mcp.settings import Settings
@@ -25,10 +25,9 @@ def note(version: str = "1.0.0", name: str = "note") -> str:
 
 
 def watcher_for(tmp_path) -> tuple[TemplateWatcher, io.StringIO]:
-    settings = Settings(template_dirs=[tmp_path])
-    server = build_server(Registry.load(settings.template_dirs))
+    server = build_server(RetentionApp(Settings(template_dirs=[tmp_path])))
     log = io.StringIO()
-    return TemplateWatcher(server, settings, interval=0.05, log=log), log
+    return TemplateWatcher(server, interval=0.05, log=log), log
 
 
 async def test_reload_serves_new_templates_and_notifies_handshake_clients(tmp_path):

@@ -82,7 +82,7 @@ def http_server(*extra: str, env: dict | None = None):
 
 @pytest.mark.parametrize("extra", [(), ("--stateless",)], ids=["stateful", "stateless"])
 async def test_http_server_on_loopback(extra):
-    with http_server(*extra) as base:
+    with http_server("--tools", "all", *extra) as base:
         health = httpx2.get(f"{base}/healthz").json()
         assert health["status"] == "ok" and health["templates"] == TEMPLATE_NAMES
         async with Client(f"{base}/mcp") as client:
@@ -116,4 +116,4 @@ async def test_http_bearer_tokens():
         good = httpx2.AsyncClient(headers={"Authorization": "Bearer team-secret"})
         async with Client(streamable_http_client(f"{base}/mcp", http_client=good)) as client:
             tools = (await client.list_tools()).tools
-    assert len(tools) == len(TEMPLATE_NAMES) + 5
+    assert len(tools) == len(TEMPLATE_NAMES) + 2  # the default surface: plus list_plans and analyze_churn

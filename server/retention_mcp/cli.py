@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from retention_mcp import __version__
-from retention_mcp.errors import UserError
+from retention_mcp.errors import ArgumentError, UserError
 from retention_mcp.settings import (
     ENV_DATA_DIRS,
+    ENV_LANGUAGE,
     ENV_LLM_API_KEY,
     ENV_LLM_BASE_URL,
     ENV_LLM_MODEL,
@@ -24,6 +25,7 @@ from retention_mcp.settings import (
     ENV_PLAN_STORE,
     ENV_TEMPLATES,
     ENV_TOKENS,
+    ENV_TOOLS,
     Settings,
     SettingsError,
 )
@@ -31,6 +33,11 @@ from retention_mcp.template import TemplateError
 
 EXIT_USAGE = 2
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+TOOLS_HELP = (
+    "which tools to offer: full (default): one typed tool per template, plus list_plans and analyze_churn; "
+    "compact: list_templates, render_template and generate_plan (any template by name) instead of the per-template "
+    f"tools; all: both sets, with descriptions in English and Chinese (also {ENV_TOOLS})"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'retention-mcp COMMAND --help' for a command's options. With no command, serves over stdio.",
     )
     parser.add_argument("--version", action="version", version=f"retention-mcp {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = _described(parser.add_subparsers(dest="command", metavar="COMMAND"))
 
     def templates_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -104,11 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(serve)
     data_option(serve)
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
+    serve.add_argument("--tools", choices=["full", "compact", "all"], default=None, help=TOOLS_HELP)
     serve.add_argument(
-        "--tools",
-        choices=["full", "compact", "all"],
+        "--language",
+        choices=["en", "zh"],
         default=None,
-        help="full: one tool per template; compact: list_templates + render_template; all (default)",
+        help=f"language of the tool descriptions in the full and compact modes (default en; also {ENV_LANGUAGE}); "
+        "error messages are always in both",
     )
     serve.add_argument(
         "--watch",
@@ -175,23 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
         "file",
         help="the file, inside a data directory ('subscriptions.csv' is the bundled example); '-' reads CSV from stdin",
     )
-    analyze.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="ROLE=COLUMN",
-        help="name a column's role where detection needs help (repeatable); roles: customer_id, start_date, "
-        "end_date, churned, tenure, plan, amount, billing_interval, transaction_date",
-    )
-    analyze.add_argument("--segment", action="append", default=[], metavar="COLUMN", help="segment by this column")
-    analyze.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter, when sniffing gets it wrong")
-    analyze.add_argument("--language", choices=["auto", "zh", "en"], default="auto", help="summary language")
+    analyze_options(analyze)
     analyze.add_argument("--json", action="store_true", help="print the structured result as JSON")
     analyze.add_argument("--charts", type=Path, metavar="DIR", help="write survival.png and cohorts.png to DIR")
     data_option(analyze)
 
     plans = commands.add_parser("plans", help="list, show or export saved plans")
-    plans_commands = plans.add_subparsers(dest="plans_command", metavar="ACTION", required=True)
+    plans_commands = _described(plans.add_subparsers(dest="plans_command", metavar="ACTION", required=True))
     p_list = plans_commands.add_parser("list", help="saved plans, newest first")
     p_list.add_argument("--template", metavar="NAME", help="only plans of this template")
     p_list.add_argument("--failed", action="store_true", help="only plans with failed checks")
@@ -208,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--plan-store", metavar="FILE", help=f"the SQLite file (also {ENV_PLAN_STORE})")
 
     templates = commands.add_parser("templates", help="list, show or check templates")
-    templates_commands = templates.add_subparsers(dest="templates_command", metavar="ACTION", required=True)
+    templates_commands = _described(templates.add_subparsers(dest="templates_command", metavar="ACTION", required=True))
     t_list = templates_commands.add_parser("list", help="list the available templates")
     templates_option(t_list)
     t_list.add_argument("--json", action="store_true", help="print as JSON")
@@ -222,7 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="print the configuration entry for an MCP client")
     config.add_argument("client", choices=["claude-desktop", "cursor", "vscode", "codex"])
     templates_option(config)
-    config.add_argument("--tools", choices=["full", "compact", "all"], default=None)
+    config.add_argument(
+        "--tools",
+        choices=["full", "compact", "all"],
+        default=None,
+        help="put '--tools MODE' in the entry, so the client's server offers those tools: full (the default), "
+        "compact or all; see 'retention-mcp serve --help'",
+    )
     data_option(config)
 
     demo = commands.add_parser("demo", help="start the server over stdio and render every bundled example")
@@ -230,10 +235,100 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, metavar="DIR", help="also write each prompt to DIR/<scenario>.md")
     demo.add_argument("--scenarios", type=Path, metavar="FILE", help="a scenarios JSON file (default: bundled)")
 
-    schemas = commands.add_parser("schemas", help="export or check the JSON Schemas of inputs and outputs")
+    schemas = commands.add_parser(
+        "schemas",
+        help="export or check the JSON Schemas of inputs and outputs",
+        description="export: write the JSON Schemas of every tool's input and output, and of every plan, to DIR. "
+        "check: compare DIR with the models and exit 1 when it is missing or out of date.",
+    )
     schemas.add_argument("action", choices=["export", "check"])
-    schemas.add_argument("dir", type=Path, nargs="?", default=Path("schemas"))
+    schemas.add_argument(
+        "dir", type=Path, nargs="?", default=Path("schemas"), metavar="DIR", help="the folder (default: schemas)"
+    )
     return parser
+
+
+def _described(subparsers: Any) -> Any:
+    """A subparsers object whose commands show their one-line help as the description of their own help page."""
+    add = subparsers.add_parser
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if "help" in kwargs and "description" not in kwargs:
+            text = kwargs["help"]
+            kwargs["description"] = text[:1].upper() + text[1:] + "."
+        return add(name, **kwargs)
+
+    subparsers.add_parser = add_parser
+    return subparsers
+
+
+def analyze_options(p: argparse.ArgumentParser) -> None:
+    """The analyze command's flags, from the same model as the analyze_churn tool's parameters."""
+    from typing import Literal, get_args, get_origin
+
+    from retention_mcp.analytics.params import CLI_FLAGS, CLI_POSITIONAL, AnalyzeParams
+
+    for name, info in AnalyzeParams.model_fields.items():
+        if name in CLI_POSITIONAL:
+            continue
+        flag, metavar = CLI_FLAGS.get(name, ("--" + name.replace("_", "-"), name.upper()))
+        text = (info.description or "").rsplit(" / ", 1)[0]
+        annotation = info.annotation
+        options = [a for a in get_args(annotation) if a is not type(None)] if get_origin(annotation) else []
+        if get_origin(annotation) not in (dict, list, Literal) and len(options) == 1:
+            annotation = options[0]  # X | None
+        origin = get_origin(annotation)
+        if origin is dict or origin is list:
+            p.add_argument(flag, dest=name, action="append", default=[], metavar=metavar, help=text + " (repeatable)")
+        elif annotation is bool:
+            p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif origin is Literal:
+            default = info.default if info.default is not None else None
+            p.add_argument(
+                flag,
+                dest=name,
+                choices=list(get_args(annotation)),
+                default=None,
+                help=f"{text}" + (f" (default {default})" if default is not None else ""),
+            )
+        else:
+            p.add_argument(flag, dest=name, default=None, metavar=metavar, help=text)
+
+
+def analyze_params(args: argparse.Namespace, path: str | None, csv: str | None, charts: bool):
+    """AnalyzeParams from the analyze command's flags; ArgumentError names each bad one."""
+    from pydantic import ValidationError
+
+    from retention_mcp.analytics.params import CLI_FLAGS, CLI_POSITIONAL, AnalyzeParams
+    from retention_mcp.errors import invalid_arguments
+
+    values: dict[str, Any] = {"path": path, "csv": csv, "charts": charts}
+    for name, info in AnalyzeParams.model_fields.items():
+        if name in CLI_POSITIONAL:
+            continue
+        raw = getattr(args, name, None)
+        if raw is None or raw == []:
+            continue
+        if get_origin_is_dict(info.annotation):
+            flag, metavar = CLI_FLAGS.get(name, ("--" + name.replace("_", "-"), "KEY=VALUE"))
+            pairs: dict[str, str] = {}
+            for item in raw:
+                key, sep, value = item.partition("=")
+                if not sep or not key.strip() or not value.strip():
+                    raise UserError(f"{flag} takes {metavar}, got {item!r}")
+                pairs[key.strip()] = value.strip()
+            raw = pairs
+        values[name] = raw
+    try:
+        return AnalyzeParams.model_validate(values)
+    except ValidationError as exc:
+        raise ArgumentError(invalid_arguments("analyze", AnalyzeParams.model_fields, exc)) from None
+
+
+def get_origin_is_dict(annotation: Any) -> bool:
+    from typing import get_origin
+
+    return get_origin(annotation) is dict
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,14 +349,28 @@ def main(argv: list[str] | None = None) -> int:
         "demo": cmd_demo,
         "schemas": cmd_schemas,
     }[command]
-    try:
-        return handler(args)
+    try:  # the command line's one conversion of errors into messages and exit codes
+        code = handler(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except TemplateError as exc:
         return fail(f"template error: {exc}")
     except (UserError, SettingsError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away() -> int:
+    """The reader of our output closed it (`... | head`): stop quietly, as other command-line tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush has somewhere to go
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (captured output)
+        pass
+    return 0
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -278,54 +387,41 @@ def _settings(args: argparse.Namespace) -> Settings:
         ENV_LLM_TIMEOUT: getattr(args, "llm_timeout", None),
         ENV_PLAN_STORE: getattr(args, "plan_store", None),
         ENV_DATA_DIRS: os.pathsep.join(str(d) for d in getattr(args, "data_dir", [])) or None,
+        ENV_TOOLS: getattr(args, "tools", None),
     }
+    if args.command == "serve":
+        flags[ENV_LANGUAGE] = getattr(args, "language", None)
     environ = {**os.environ, **{name: str(value) for name, value in flags.items() if value is not None}}
     settings = Settings.from_env(environ)
     settings.template_dirs = [*settings.template_dirs, *getattr(args, "templates", [])]
-    if getattr(args, "tools", None):
-        settings.tools = args.tools
     return settings
 
 
-def _registry(settings: Settings):
-    from retention_mcp.registry import Registry
+def _app(args: argparse.Namespace, settings: Settings | None = None):
+    from retention_mcp.app import RetentionApp
 
-    return Registry.load(settings.template_dirs, settings.limits)
+    return RetentionApp(settings or _settings(args))
 
 
 # -- serve ------------------------------------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    registry = _registry(settings)
-    tokens = [*settings.tokens, *args.token]
     if args.watch_interval <= 0:
         return fail("--watch-interval must be a positive number of seconds")
+    app = _app(args, settings)
+    tokens = [*settings.tokens, *args.token]
     from retention_mcp.server import build_server
 
     if args.transport == "stdio":
         if tokens:
             print("retention-mcp: tokens apply to HTTP only; ignored over stdio", file=sys.stderr)
-        server = build_server(
-            registry,
-            tools=settings.tools,
-            model=settings.model,
-            plan_store=settings.plan_store,
-            data_dirs=settings.data_dirs,
-        )
-        _run(server.run_stdio_async, server, settings, args)
+        server = build_server(app)
+        _run(server.run_stdio_async, server, args)
         return 0
     display_host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = f"http://{display_host}:{args.port}"
-    server = build_server(
-        registry,
-        tools=settings.tools,
-        tokens=tokens,
-        issuer_url=base_url,
-        model=settings.model,
-        plan_store=settings.plan_store,
-        data_dirs=settings.data_dirs,
-    )
-    app = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin)
+    server = build_server(app, tokens=tokens, issuer_url=base_url)
+    http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin)
     if args.host not in LOOPBACK and not tokens:
         print(
             f"retention-mcp: warning: serving on {args.host} without authentication; "
@@ -333,7 +429,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(
-        f"retention-mcp {__version__}: {len(registry)} templates at {base_url}{args.path}"
+        f"retention-mcp {__version__}: {len(app.registry)} templates at {base_url}{args.path}"
         f"{' (stateless)' if args.stateless else ''}{' (token required)' if tokens else ''}"
         f"{' (watching templates)' if args.watch else ''}; Ctrl+C stops",
         file=sys.stderr,
@@ -341,12 +437,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     import uvicorn
 
-    http_server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
-    _run(http_server.serve, server, settings, args)
+    http_server = uvicorn.Server(uvicorn.Config(http, host=args.host, port=args.port, log_level="warning"))
+    _run(http_server.serve, server, args)
     return 0
 
 
-def _run(serve: Any, server: Any, settings: Settings, args: argparse.Namespace) -> None:
+def _run(serve: Any, server: Any, args: argparse.Namespace) -> None:
     """Serve until the transport ends; with --watch, reload templates alongside."""
     import anyio
 
@@ -355,9 +451,12 @@ def _run(serve: Any, server: Any, settings: Settings, args: argparse.Namespace) 
             if args.watch:
                 from retention_mcp.reload import TemplateWatcher
 
-                tasks.start_soon(TemplateWatcher(server, settings, args.watch_interval).run)
-            await serve()
-            tasks.cancel_scope.cancel()
+                tasks.start_soon(TemplateWatcher(server, args.watch_interval).run)
+            try:
+                await serve()
+            finally:
+                tasks.cancel_scope.cancel()
+                await server.app.aclose()
 
     anyio.run(main)
 
@@ -390,19 +489,10 @@ def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str
 
 # -- render -----------------------------------------------------------------------------------------------------------
 def cmd_render(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    template = _registry(settings).get(args.name)
-    arguments = _arguments(args, template)
-    if arguments.get("dataset"):
-        from retention_mcp.grounding import ground
-
-        template.validate(arguments)
-        arguments = ground(template, arguments, settings.data_dirs)[0]
-    result = template.render(arguments)
-    if args.json:
-        print(result.model_dump_json(indent=2))
-    else:
-        print(result.prompt)
+    app = _app(args)
+    template = app.template(args.name)
+    result = app.render_blocking(template, _arguments(args, template))
+    print(result.model_dump_json(indent=2) if args.json else result.prompt)
     return 0
 
 
@@ -427,7 +517,8 @@ def _arguments(args: argparse.Namespace, template: Any) -> dict[str, Any]:
 # -- generate and plans -----------------------------------------------------------------------------------------------
 def cmd_generate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    template = _registry(settings).get(args.name)
+    app = _app(args, settings)
+    template = app.template(args.name)
     arguments = _arguments(args, template)
     if not settings.model.configured:
         return fail(
@@ -437,17 +528,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
     import anyio
 
-    from retention_mcp.generation.service import PlanError, PlanService
+    from retention_mcp.generation.service import PlanError
 
     async def progress(done: float, total: float, message: str) -> None:
         print(f"[{done:g}/{total:g}] {message}", file=sys.stderr, flush=True)
 
     async def run():
-        service = PlanService.from_settings(settings.model, settings.plan_store, settings.data_dirs)
         try:
-            return await service.generate(template, arguments, progress=progress)
+            return await app.generate(template, arguments, progress=progress)
         finally:
-            await service.backend.aclose()
+            await app.aclose()
 
     try:
         result = anyio.run(run)
@@ -467,55 +557,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    roles: dict[str, str] = {}
-    for item in args.map:
-        role, sep, column = item.partition("=")
-        if not sep or not role.strip() or not column.strip():
-            return fail(f"--map takes ROLE=COLUMN, got {item!r}")
-        roles[role.strip()] = column.strip()
-    from retention_mcp.analytics.engine import AnalysisRequest, analyze
-    from retention_mcp.analytics.service import pick_language, write_charts
-    from retention_mcp.analytics.summary import report_markdown
-    from retention_mcp.grounding import readable_dirs
-
     from_stdin = args.file == "-"
-    request = AnalysisRequest(
+    params = analyze_params(
+        args,
         path=None if from_stdin else args.file,
-        csv_text=sys.stdin.read() if from_stdin else None,
-        columns=roles,
-        segments=args.segment,
-        delimiter=args.delimiter,
-        charts=bool(args.charts),
+        csv=sys.stdin.read() if from_stdin else None,
+        charts=False,
     )
+    from retention_mcp.analytics.service import run_analysis
 
     def progress(message: str) -> None:
         print(f"... {message}", file=sys.stderr, flush=True)
 
-    analysis = analyze(request, readable_dirs(settings.data_dirs), progress)
-    if args.charts:
-        args.charts.mkdir(parents=True, exist_ok=True)
-        for path in write_charts(analysis, args.charts):
-            print(f"wrote {path}", file=sys.stderr)
-    report = analysis.report
-    if args.json:
-        print(report.model_dump_json(indent=2))
-    else:
-        print(report_markdown(report, pick_language(args.language, list(report.columns.values()))))
+    outcome = run_analysis(params, _settings(args).data_dirs, progress, charts_folder=args.charts)
+    for path in outcome.report.charts if args.charts else []:
+        print(f"wrote {path}", file=sys.stderr)
+    print(outcome.report.model_dump_json(indent=2) if args.json else outcome.markdown)
     return 0
 
 
 def cmd_plans(args: argparse.Namespace) -> int:
-    from retention_mcp.generation.store import PlanStore
-
-    path = _settings(args).plan_store
+    settings = _settings(args)
+    path = settings.plan_store
     if path is None:
         return fail(f"plans are not kept ({ENV_PLAN_STORE}=off); pass --plan-store FILE")
     if not path.exists():
         return fail(f"no plans yet: {path} does not exist")
-    store = PlanStore(path)
+    app = _app(args, settings)
     if args.plans_command == "list":
-        found = store.list(template=args.template, limit=args.limit, failed_only=args.failed)
+        found = app.list_plans(template=args.template, limit=args.limit, failed_only=args.failed)
         if args.json:
             print(json.dumps([p.model_dump() for p in found], ensure_ascii=False, indent=2))
             return 0
@@ -525,7 +595,7 @@ def cmd_plans(args: argparse.Namespace) -> int:
         if not found:
             print("no plans", file=sys.stderr)
         return 0
-    record = store.get(args.id)
+    record = app.get_plan(args.id)
     text = record.markdown if args.format == "md" else record.model_dump_json(indent=2)
     if args.plans_command == "show":
         print(text)
@@ -560,9 +630,9 @@ def _read_args_file(path: Path) -> dict[str, Any]:
 def cmd_templates(args: argparse.Namespace) -> int:
     if args.templates_command == "check":
         return _check(args.dirs)
-    registry = _registry(_settings(args))
+    app = _app(args)
     if args.templates_command == "list":
-        summaries = [t.summary() for t in registry]
+        summaries = app.template_list().templates
         if args.json:
             print(json.dumps([s.model_dump(mode="json") for s in summaries], ensure_ascii=False, indent=2))
             return 0
@@ -572,7 +642,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
             print(f"{'':<22} {params}")
         print("\n(* = required)")
         return 0
-    template = registry.get(args.name)
+    template = app.template(args.name)
     languages = [args.language] if args.language else template.languages
     for language in languages:
         if language not in template.files:
@@ -653,10 +723,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_schemas(args: argparse.Namespace) -> int:
     from retention_mcp import schema_export as schemas
 
+    if str(args.dir) == "-":
+        return fail("schemas are written as a folder of files: give a folder, e.g. 'schemas export schemas'")
     if args.action == "export":
         for path in schemas.export(args.dir):
             print(f"wrote {path}")
         return 0
+    if not args.dir.is_dir():
+        return fail(
+            f"no {args.dir}/ folder here ({Path.cwd()}); run it from a checkout of retention-mcp, or give the "
+            f"folder: 'retention-mcp schemas check DIR' ('schemas export DIR' writes one)",
+            1,
+        )
     stale = schemas.drift(args.dir)
     if stale:
         return fail(f"schemas out of date in {args.dir}: {', '.join(stale)}; run 'make schemas'", 1)

@@ -21,10 +21,12 @@ async def run_demo(
     out_dir: Path | None = None,
     full: bool = False,
     server_args: list[str] | None = None,
-    stream: TextIO = sys.stdout,
+    stream: TextIO | None = None,
 ) -> int:
-    """Returns the number of scenarios that failed to render (0 on success)."""
+    """Returns the number of scenarios that failed to render (0 on success). Writes to `stream` (stdout)."""
     from mcp import Client, StdioServerParameters
+
+    stream = stream or sys.stdout
 
     def say(text: str = "") -> None:
         print(text, file=stream, flush=True)
@@ -70,7 +72,7 @@ async def run_demo(
         say("\nA call with bad input gets a clear error, and the server keeps serving:")
         bad = await client.call_tool("retention_strategy", {"service_type": "SaaS", "language": "fr"})
         say("  " + bad.content[0].text.replace("\n", "\n  "))
-        again = await client.call_tool("list_templates", {})
+        again = await client.call_tool(scenarios[0]["tool"], scenarios[0]["arguments"])
         say(f"  next call on the same connection: {'ok' if not again.is_error else 'FAILED'}")
         await _analysis(client, say)
         await _plan_mode(client, scenarios[0], say)

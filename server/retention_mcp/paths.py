@@ -18,4 +18,9 @@ def shipped_dir(name: str) -> Path:
     raise FileNotFoundError(f"the shipped '{name}' folder is missing from this installation of retention-mcp")
 
 
+def readable_dirs(data_dirs: list[Path]) -> list[Path]:
+    """The configured data directories, then the bundled example data (read-only, always available)."""
+    return [*data_dirs, PACKAGE_DIR / "examples"]
+
+
 EXAMPLES_FILE = PACKAGE_DIR / "examples" / "scenarios.json"

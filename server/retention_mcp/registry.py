@@ -87,16 +87,16 @@ class Template:
     def description(self) -> str:
         return "\n\n".join(f.front.description.strip() for f in self.files.values())
 
-    @property
-    def plan_model(self) -> type[BaseModel]:
-        """The typed plan this template produces in plan mode (imported on first use)."""
-        from retention_mcp.generation.plans import plan_model_for
-
-        return plan_model_for(self.name)
-
-    def input_description(self, name: str) -> str:
-        texts = [next(s.description.strip() for s in f.front.inputs if s.name == name) for f in self.files.values()]
+    def input_description(self, name: str, language: str | None = None) -> str:
+        """The description of an input in every language ("English / 中文"), or in one language when it has it."""
+        files = [self.files[language]] if language in self.files else list(self.files.values())
+        texts = [next(s.description.strip() for s in f.front.inputs if s.name == name) for f in files]
         return " / ".join(dict.fromkeys(texts))
+
+    def description_in(self, language: str) -> str:
+        """The template's description in one language (the first language it has, when not that one)."""
+        file = self.files.get(language) or self.primary
+        return file.front.description.strip()
 
     def summary(self) -> TemplateSummary:
         params = [
@@ -223,7 +223,10 @@ class Template:
 
     def render(self, arguments: Mapping[str, Any]) -> RenderResult:
         """Validate the arguments and render the prompt. Deterministic for a given version and arguments."""
-        model = self.validate(arguments)
+        return self.render_validated(self.validate(arguments))
+
+    def render_validated(self, model: BaseModel) -> RenderResult:
+        """Render arguments already validated by `validate` (the parameter model), without checking them again."""
         values = {spec.name: getattr(model, spec.name) for spec in self.inputs}
         language = self.resolve_language(getattr(model, LANGUAGE_FIELD), values)
         file = self.files[language]

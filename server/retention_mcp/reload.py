@@ -13,25 +13,22 @@ from typing import TextIO
 import anyio
 
 from retention_mcp.paths import shipped_dir
-from retention_mcp.registry import Registry
-from retention_mcp.server import RetentionServer, build_server
-from retention_mcp.settings import Settings
+from retention_mcp.server import RetentionServer
 from retention_mcp.template import TemplateError, find_template_files
 
 Snapshot = tuple[tuple[str, int, int], ...]
 
 
 class TemplateWatcher:
-    def __init__(self, server: RetentionServer, settings: Settings, interval: float = 1.0, log: TextIO = sys.stderr):
+    def __init__(self, server: RetentionServer, interval: float = 1.0, log: TextIO = sys.stderr):
         self.server = server
-        self.settings = settings
         self.interval = interval
         self.log = log
         self.reloads = 0
 
     def snapshot(self) -> Snapshot:
         entries = []
-        for directory in [shipped_dir("templates"), *self.settings.template_dirs]:
+        for directory in [shipped_dir("templates"), *self.server.app.settings.template_dirs]:
             if not Path(directory).is_dir():
                 entries.append((str(directory), -1, -1))
                 continue
@@ -46,18 +43,10 @@ class TemplateWatcher:
     async def reload(self) -> bool:
         """Load the templates again; on success serve them, on failure keep the old ones. Returns success."""
         try:
-            registry = Registry.load(self.settings.template_dirs, self.settings.limits)
+            registry = await self.server.reload()
         except TemplateError as exc:
             print(f"retention-mcp: template error; still serving the previous templates: {exc}", file=self.log)
             return False
-        fresh = build_server(
-            registry,
-            tools=self.settings.tools,
-            model=self.server.model_settings,
-            plan_store=self.server.plan_store_path,
-            data_dirs=self.server.data_dirs,
-        )
-        await self.server.swap_templates(fresh)
         self.reloads += 1
         print(f"retention-mcp: reloaded {len(registry)} templates: {', '.join(registry.names())}", file=self.log)
         return True

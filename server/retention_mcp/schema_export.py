@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from retention_mcp.generation.plans import plan_model_for
 from retention_mcp.models import PlanListResult, PlanResult, RenderResult, TemplateList
 from retention_mcp.registry import Registry
 from retention_mcp.settings import Limits
@@ -22,7 +23,7 @@ def generate() -> dict[str, str]:
     }
     for template in registry:
         files[f"{template.name}.input.json"] = template.parameters.model_json_schema()
-        files[f"{template.name}.plan.json"] = template.plan_model.model_json_schema()
+        files[f"{template.name}.plan.json"] = plan_model_for(template.name).model_json_schema()
     return {name: json.dumps(schema, ensure_ascii=False, indent=2) + "\n" for name, schema in sorted(files.items())}
 
 

@@ -1,182 +1,403 @@
-"""MCP wiring: one tool, one prompt and resources per template, from the same `Template` objects.
+"""MCP adapter: tools, prompts and resources over a `RetentionApp`, through the SDK's public API only.
 
-This module knows nothing of template files; it reads only the registry.
+Every tool is described by a `ToolSpec`: its parameter model validates the arguments once, in the tool itself; the
+SDK passes them through untouched, and the published input schema is built here from the same model (lean in the
+default surface, in full bilingual detail in the `all` mode and the schema:// resources). Results and user errors
+are converted in one place per kind: `call_tool` (tool errors), `get_prompt` and `read_resource` (invalid params).
+This module knows nothing of template files; it reads only the app.
 """
 
+from __future__ import annotations
+
+import copy
 import functools
 import hashlib
 import hmac
 import inspect
 import json
 import logging
-import weakref
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Message, Prompt, PromptArgument
-from mcp.server.mcpserver.resources import FunctionResource, TextResource
-from mcp.server.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
+from mcp.server.mcpserver.resources import FunctionResource
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ToolsListChanged,
+)
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     CallToolResult,
     ClientCapabilities,
+    ImageContent,
     SamplingCapability,
     TextContent,
     ToolAnnotations,
 )
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, create_model
 
 from retention_mcp import __version__
-from retention_mcp.errors import UnknownTemplateError, UserError, invalid_arguments
-from retention_mcp.models import PlanResult, RenderResult, TemplateList
+from retention_mcp.app import RetentionApp
+from retention_mcp.errors import ArgumentError, UnknownTemplateError, UserError, invalid_arguments
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
-from retention_mcp.settings import ModelSettings, ToolsMode, default_data_dirs
-from retention_mcp.template import TemplateError
+from retention_mcp.sdk_shim import advertise_list_changed
+from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
 
 log = logging.getLogger("retention_mcp")
 
-INSTRUCTIONS = (
-    "retention-mcp turns customer-retention prompt templates into tools. Call a template tool (or render_template) "
-    "with the user's facts; the result is a complete prompt. Then follow that prompt to write the plan for the user. "
-    "With mode='plan' the server has a model write the plan and returns it typed and checked against the user's "
-    "constraints. Every template works in Chinese and English; 'language' defaults to the language of the facts.\n"
-    "retention-mcp 把客户留存提示词模板变成工具。用用户提供的事实调用模板工具(或 render_template),"
-    "得到完整的提示词,再按提示词为用户撰写方案。mode='plan' 时由服务端模型直接生成结构化方案,并按用户的约束逐条检查。"
-    "每个模板都有中英文版本,language 默认跟随所填内容的语言。"
-)
+INSTRUCTIONS = {
+    "en": "retention-mcp turns customer-retention prompt templates into tools. Call a template tool with the user's "
+    "facts; the result is a complete prompt: follow it to write the plan for the user. With mode='plan' the "
+    "server's model writes the plan and returns it typed and checked against the user's constraints. Every "
+    "template works in Chinese and English; 'language' defaults to the language of the facts.",
+    "zh": "retention-mcp 把客户留存提示词模板变成工具。用用户提供的事实调用模板工具,得到完整的提示词,再按提示词为用户"
+    "撰写方案。mode='plan' 时由服务端模型直接生成结构化方案,并按用户的约束逐条检查。每个模板都有中英文版本,language "
+    "默认跟随所填内容的语言。",
+}
 MODE_DESCRIPTION = (
     "'prompt' (default): return the filled prompt for your own model. 'plan': the server's model (or yours, through "
     "sampling) writes the full plan; it comes back typed, checked against the stated budget, discount cap, horizon, "
     "goals and channels, and saved. / 'prompt'(默认):返回填好的提示词;'plan':由服务端模型(或经 sampling 由客户端模型)"
     "生成完整方案,按预算、折扣上限、周期、目标与渠道约束检查后返回并保存。"
 )
-Mode = Literal["prompt", "plan"]
-ModeParam = Annotated[Mode, Field(description=MODE_DESCRIPTION)]
-# parameters shared by render_template and generate_plan
-ArgumentsParam = Annotated[dict[str, Any], Field(description="The template's parameters as an object / 模板参数(对象)")]
-LanguageParam = Annotated[
-    Literal["auto", "zh", "en"],
-    Field(description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
-]
+# The lean surface says the same in fewer words: every tools/list costs every conversation its context.
+LEAN_MODE_DESCRIPTION = (
+    "prompt (default): the filled prompt. plan: the server's model writes the plan, checked and saved / "
+    "prompt(默认):填好的提示词;plan:由服务端模型撰写方案,检查后保存"
+)
+LEAN_LANGUAGE_DESCRIPTION = "auto (default) follows the values / auto(默认)跟随所填内容"
+LEAN_TEMPLATE_RETURNS = (
+    "Returns the filled prompt, or with mode='plan' a checked plan. / 返回填好的提示词;mode='plan' 时返回经检查的方案。"
+)
+LEAN_ANALYZE_DESCRIPTION = (
+    "Churn facts from the customer's own data (CSV, Parquet or JSON Lines in the data directories, or inline CSV): "
+    "churn rate, cohorts, survival, segments and drivers, high-risk groups, MRR, a retention model, a Markdown "
+    "summary and PNG charts. Try path='subscriptions.csv'. / 用客户自己的数据(数据目录中的 CSV、Parquet、JSON Lines "
+    "或内联 CSV)计算流失事实:流失率、同期群、生存分析、分群与驱动因素、高风险客群、MRR、留存模型、Markdown 摘要与 PNG "
+    "图表。可试 path='subscriptions.csv'。"
+)
+TEMPLATE_RETURNS = (
+    "Returns the filled prompt (structured: messages and prompt); with mode='plan', the full plan, typed and checked "
+    "against the stated constraints, and saved. / 返回填好的提示词(结构化:messages 与 prompt);mode='plan' 时返回"
+    "经约束检查并已保存的完整结构化方案。"
+)
+MODES = ("prompt", "plan")
 
+# Annotations hold for every call a tool accepts. A render only reads and stays inside the server; a template tool
+# also accepts mode='plan', which calls a model outside and saves a new plan, so its hints are that union.
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-# Template tools render by default; in plan mode they call a model and save the plan.
-PLAN_CAPABLE = ToolAnnotations(
+RENDER_OR_PLAN = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
+# analyze_churn reads files; with charts_dir it also writes (and may replace) PNG files inside a data directory.
+ANALYZE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
+def pick(text: str, language: SurfaceLanguage | None) -> str:
+    """One language of an "English / 中文" text (both when `language` is None)."""
+    if language is None or " / " not in text:
+        return text
+    english, chinese = text.rsplit(" / ", 1)
+    return chinese if language == "zh" else english
+
+
+# -- tool specs -------------------------------------------------------------------------------------------------------
+Handler = Callable[[BaseModel, dict[str, Any], Context | None], Awaitable[CallToolResult]]
+
+
+@dataclass
+class ToolSpec:
+    """One tool: the model its arguments are validated by (once), the handler, and what tools/list shows."""
+
+    name: str
+    title: str
+    description: str
+    annotations: ToolAnnotations
+    model: type[BaseModel]
+    handler: Handler
+    output_schema: Callable[[], dict[str, Any]] | None = None
+    # arguments that are not fields of `model` (a template tool's `mode`): name -> (JSON Schema, allowed values)
+    extra: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = field(default_factory=dict)
+    input_schema: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def allowed(self) -> set[str]:
+        return set(self.model.model_fields) | set(self.extra)
+
+    def check(self, arguments: dict[str, Any], unknown: Iterable[str] = ()) -> tuple[BaseModel, dict[str, Any]]:
+        """The validated model and the extra arguments; ArgumentError names every bad field and its rule."""
+        fields = {k: v for k, v in arguments.items() if k in self.model.model_fields and v is not None}
+        extras = {name: arguments.get(name) for name in self.extra}
+        problems: ValidationError | None = None
+        model: BaseModel | None = None
+        try:
+            model = self.model.model_validate(fields)
+        except ValidationError as exc:
+            problems = exc
+        bad_extras = [
+            (name, allowed)
+            for name, (schema, allowed) in self.extra.items()
+            if extras[name] is not None and extras[name] not in allowed
+        ]
+        unknown = list(unknown)
+        if problems is not None or bad_extras or unknown:
+            text = invalid_arguments(self.name, self.allowed, problems, unknown)
+            for name, allowed in bad_extras:
+                expected = " or ".join(repr(a) for a in allowed)
+                text += f"\n- {name}: must be one of {expected} / 必须是以下之一:{expected}"
+            raise ArgumentError(text)
+        assert model is not None
+        return model, {k: (v if v is not None else self.extra[k][0].get("default")) for k, v in extras.items()}
+
+
+def _lean_property(prop: dict[str, Any], description: str | None) -> dict[str, Any]:
+    """A property of the published input schema without what a model does not need: titles, examples, the
+    `null` branch of optional values (leaving a value out is how to say "none")."""
+    prop = {k: v for k, v in prop.items() if k not in ("title", "examples")}
+    branches = prop.get("anyOf")
+    if isinstance(branches, list) and {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        if len(rest) == 1:
+            del prop["anyOf"]
+            prop = {**rest[0], **prop}
+            if prop.get("default", 0) is None:
+                del prop["default"]
+            if prop.get("minLength") == 1:
+                del prop["minLength"]  # a blank optional value counts as left out
+    if description is not None:
+        prop["description"] = description
+    return dict(sorted(prop.items()))
+
+
+def published_schema(
+    model: type[BaseModel],
+    language: SurfaceLanguage | None,
+    describe: Callable[[str, str], str] | None = None,
+    extra: dict[str, tuple[dict[str, Any], tuple[str, ...]]] | None = None,
+) -> dict[str, Any]:
+    """The input schema tools/list shows for `model`: pydantic's own in full detail (language None), else lean and
+    in one language. `describe(name, description)` gives a field's description in that language."""
+    schema = copy.deepcopy(model.model_json_schema())
+    schema.pop("title", None)
+    schema.pop("additionalProperties", None)
+    props = schema.setdefault("properties", {})
+    if language is not None:
+        for name, prop in list(props.items()):
+            text = prop.get("description", "")
+            props[name] = _lean_property(prop, describe(name, text) if describe else pick(text, language))
+    for name, (prop, _allowed) in (extra or {}).items():
+        props[name] = copy.deepcopy(prop)  # already in the surface's language
+    return schema
+
+
+def _mode_property(language: SurfaceLanguage | None) -> dict[str, Any]:
+    prop = {
+        "default": "prompt",
+        "description": MODE_DESCRIPTION,
+        "enum": list(MODES),
+        "title": "Mode",
+        "type": "string",
+    }
+    if language is not None:
+        prop = _lean_property(prop, pick(LEAN_MODE_DESCRIPTION, language))
+    return prop
+
+
+# -- the server -------------------------------------------------------------------------------------------------------
 class RetentionServer(MCPServer):
-    """MCPServer whose errors name the field and the rule, in English and Chinese."""
+    """The MCP server over a RetentionApp: errors name the field and the rule, in English and Chinese."""
 
     def __init__(
         self,
-        registry: Registry,
-        model: ModelSettings | None = None,
-        plan_store: Path | None = None,
-        data_dirs: Sequence[Path] | None = None,
+        app: RetentionApp,
+        tools: ToolsMode | None = None,
+        language: SurfaceLanguage | None = None,
         **kwargs: Any,
     ):
+        self.app = app
+        self.tools_mode: ToolsMode = tools or app.settings.tools
+        # the language of the tool surface; None: both (the fuller `all` mode)
+        self.surface_language: SurfaceLanguage | None = (
+            None if self.tools_mode == "all" else (language or app.settings.language)
+        )
+        self._bus = InMemorySubscriptionBus()
+        instructions = (
+            INSTRUCTIONS[self.surface_language]
+            if self.surface_language
+            else INSTRUCTIONS["en"] + "\n" + INSTRUCTIONS["zh"]
+        )
         super().__init__(
             "retention-mcp",
             title="Customer retention templates · 客户留存模板",
             version=__version__,
-            instructions=INSTRUCTIONS,
+            instructions=instructions,
             log_level="WARNING",
+            warn_on_duplicate_resources=False,
+            subscriptions=self._bus,
             **kwargs,
         )
-        self.registry = registry
-        self.model_settings = model or ModelSettings()
-        self.plan_store_path = plan_store
-        self.data_dirs = list(data_dirs) if data_dirs is not None else default_data_dirs()
-        self._plans: Any = None  # PlanService, built on the first plan-mode call
-        self._output_schemas: dict[type, dict[str, Any] | None] = {}
-        self._plans_owner: RetentionServer | None = None
-        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.middleware.append(self._track_connection)
-        self._advertise_list_changed()
-
-    async def _track_connection(self, ctx: Any, call_next: Any) -> Any:
-        """Remember each client connection, to tell it when the templates change."""
-        connection = getattr(ctx.session, "_connection", None)
-        if connection is not None:
-            self._connections.add(connection)
-        return await call_next(ctx)
-
-    def _advertise_list_changed(self) -> None:
-        """Handshake-era clients learn from the capabilities that tool, prompt and resource lists can change."""
-        lowlevel = self._lowlevel_server
-        create = lowlevel.create_initialization_options
-
-        def with_list_changed(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any):
-            options = notification_options or NotificationOptions(True, True, True)
-            return create(options, *args, **kwargs)
-
-        lowlevel.create_initialization_options = with_list_changed  # type: ignore[method-assign]
-
-    def add_typed_tool(
-        self, fn: Callable[..., Any], output_model: type, name: str | None = None, **kwargs: Any
-    ) -> None:
-        """add_tool, computing the JSON Schema of an output model shared by several tools only once."""
-        name = name or fn.__name__
-        schema = self._output_schemas.get(output_model)
-        if schema is None:
-            self.add_tool(fn, name=name, **kwargs)
-            self._output_schemas[output_model] = self._tool_manager.get_tool(name).fn_metadata.output_schema
-            return
-        self.add_tool(fn, name=name, structured_output=False, **kwargs)
-        metadata = self._tool_manager.get_tool(name).fn_metadata
-        metadata.output_model, metadata.output_schema = output_model, schema  # read live by the SDK
+        self._specs: dict[str, ToolSpec] = {}
+        self._template_tools: list[str] = []
+        self._prompts: dict[str, set[str]] = {}  # prompt name -> required arguments
+        self._resource_owner: dict[str, tuple[str, str | None]] = {}  # uri -> (template, language or None)
+        self._sessions: OrderedDict[int, Any] = OrderedDict()  # handshake-era sessions, to tell of list changes
+        self._output_schemas: dict[str, dict[str, Any]] = {}
+        self.middleware.append(self._remember_session)
+        advertise_list_changed(self)
+        self._add_templates()
+        self._add_fixed()
 
     @property
-    def plans(self) -> Any:
-        """The plan service; generation code is imported only when a plan is first asked for."""
-        if self._plans_owner is not None:  # after a template reload: the serving server's service
-            return self._plans_owner.plans
-        if self._plans is None:
-            from retention_mcp.generation.service import PlanService
+    def registry(self) -> Registry:
+        return self.app.registry
 
-            self._plans = PlanService.from_settings(self.model_settings, self.plan_store_path, self.data_dirs)
-        return self._plans
+    # -- registration ---------------------------------------------------------------------------------------------
+    def add_spec(self, spec: ToolSpec) -> None:
+        """Register a tool whose arguments the SDK passes through and `spec.model` validates, in the tool."""
+        spec.input_schema = spec.input_schema or published_schema(spec.model, self.surface_language, extra=spec.extra)
 
-    async def grounded(self, template: Template, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Arguments with a `dataset` path replaced by the facts computed from it (in a worker thread)."""
-        from retention_mcp.grounding import ground_async
+        async def tool(ctx: Context, **arguments: Any) -> CallToolResult:
+            model, extras = spec.check(arguments)
+            return await spec.handler(model, extras, ctx)
 
-        grounded, _ = await ground_async(template, arguments, self.data_dirs)
-        return grounded
+        # The SDK hands the values over as they came: text stays text (SkipValidation), and other values get its
+        # usual help with JSON sent as a string (a list as '["a", "b"]'); `spec.check` validates them all at once.
+        params = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[str, SkipValidation] if info.annotation is str else Any,
+                default=None,
+            )
+            for name, info in spec.model.model_fields.items()
+        ]
+        params += [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=None) for name in spec.extra
+        ]
+        params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
+        tool.__name__ = spec.name
+        tool.__signature__ = inspect.Signature(params, return_annotation=CallToolResult)  # type: ignore[attr-defined]
+        tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": CallToolResult}
+        if spec.name in self._specs:
+            self.remove_tool(spec.name)
+        self._specs[spec.name] = spec
+        self.add_tool(
+            tool, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations
+        )
 
-    async def render(self, template: Template, arguments: dict[str, Any]) -> CallToolResult:
-        try:
-            arguments = await self.grounded(template, arguments)
-        except UserError as exc:
-            raise ToolError(str(exc)) from None
-        return _render(template, arguments)
+    def _drop_spec(self, name: str) -> None:
+        if self._specs.pop(name, None) is not None:
+            self.remove_tool(name)
 
-    async def run(
-        self, template: Template, arguments: dict[str, Any], mode: Mode, ctx: Context | None
-    ) -> CallToolResult:
-        """A template call: the filled prompt, or in plan mode the checked plan."""
-        if mode == "plan":
-            return await self.generate_plan(template, arguments, ctx)
-        return await self.render(template, arguments)
+    def _add_templates(self) -> None:
+        for template in self.registry:
+            if self.tools_mode in ("full", "all"):
+                self.add_spec(self._template_spec(template))
+                self._template_tools.append(template.name)
+            self.add_prompt(self._template_prompt(template))
+            self._prompts[template.name] = {s.name for s in template.inputs if s.required}
+            self._add_template_resources(template)
+        if self.tools_mode in ("compact", "all"):
+            for spec in self._compact_specs():
+                self.add_spec(spec)
 
-    async def generate_plan(self, template: Template, arguments: dict[str, Any], ctx: Context | None) -> CallToolResult:
+    def _remove_templates(self) -> None:
+        for name in self._template_tools:
+            self._drop_spec(name)
+        self._template_tools = []
+        for name in list(self._prompts):
+            self.remove_prompt(name)
+        self._prompts = {}
+
+    def _add_fixed(self) -> None:
+        self.add_spec(self._list_plans_spec())
+        self.add_spec(self._analyze_spec())
+        self.add_resource(
+            FunctionResource(
+                fn=self._read_index,
+                uri="template://index",
+                name="templates",
+                title="All templates · 全部模板",
+                description="Every template with its parameters, as JSON / 全部模板及其参数(JSON)",
+                mime_type="application/json",
+            )
+        )
+        self.resource(
+            "plan://{plan_id}",
+            name="plan",
+            title="A generated plan · 已生成的方案",
+            description="A saved plan with its arguments, validation report and Markdown, as JSON / 已保存方案(JSON)",
+            mime_type="application/json",
+        )(self._read_plan)
+
+    def output_schema(self, file: str, make: Callable[[], type[BaseModel]]) -> dict[str, Any]:
+        """An output schema, read from the shipped schemas/ (kept equal to the models by a test) so start-up never
+        builds it; from the model when the file is missing."""
+        if file not in self._output_schemas:
+            try:
+                self._output_schemas[file] = _shipped_schema(file)
+            except (FileNotFoundError, OSError):
+                self._output_schemas[file] = make().model_json_schema()
+        return self._output_schemas[file]
+
+    def _plan_output(self) -> dict[str, Any]:
+        from retention_mcp.models import PlanResult
+
+        return self.output_schema("plan_result.json", lambda: PlanResult)
+
+    # -- template tools -------------------------------------------------------------------------------------------
+    def _template_spec(self, template: Template) -> ToolSpec:
+        language = self.surface_language
+        name = template.name
+
+        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            current = self.app.template(name)
+            if extras["mode"] == "plan":
+                return await self._generate(current, values, ctx)
+            return _render_result(await self.app.render(current, values))
+
+        def describe(field_name: str, text: str) -> str:
+            if field_name == LANGUAGE_FIELD:
+                return pick(LEAN_LANGUAGE_DESCRIPTION, language)
+            return template.input_description(field_name, language)
+
+        extra = {"mode": (_mode_property(language), MODES)}
+        title = template.files[language].title if language in template.files else template.title
+        description = (
+            f"{_headline(template.description_in(language))}. {pick(LEAN_TEMPLATE_RETURNS, language)}"
+            if language
+            else f"{template.description}\n\n{TEMPLATE_RETURNS}"
+        )
+        return ToolSpec(
+            name=name,
+            title=title,
+            description=description,
+            annotations=RENDER_OR_PLAN,
+            model=template.parameters,
+            handler=handler,
+            output_schema=self._plan_output,
+            extra=extra,
+            input_schema=published_schema(template.parameters, language, describe, extra),
+        )
+
+    async def _generate(self, template: Template, values: BaseModel, ctx: Context | None) -> CallToolResult:
         """Plan mode of every template tool and of generate_plan."""
         from retention_mcp.generation.backends import SamplingBackend
         from retention_mcp.generation.service import PlanError
 
-        service = self.plans
         backend = None
-        if service.backend is None and ctx is not None and _client_samples(ctx):
+        if not self.app.model_configured and ctx is not None and _client_samples(ctx):
             backend = SamplingBackend(ctx.session)
 
         async def progress(done: float, total: float, message: str) -> None:
@@ -187,328 +408,401 @@ class RetentionServer(MCPServer):
                     log.debug("progress notification not delivered", exc_info=True)
 
         try:
-            result = await service.generate(template, arguments, backend=backend, progress=progress)
-        except PlanError as exc:
+            result = await self.app.generate(template, values, backend=backend, progress=progress)
+        except PlanError as exc:  # no plan: say why, and hand over the prompt to go on with
             content = [TextContent(type="text", text=str(exc))]
             structured = None
             if exc.rendered is not None:
                 content.append(TextContent(type="text", text=exc.rendered.prompt))
                 structured = exc.rendered.model_dump(mode="json")
             return CallToolResult(content=content, structured_content=structured, is_error=True)
-        except UserError as exc:
-            raise ToolError(str(exc)) from None
         return CallToolResult(
             content=[TextContent(type="text", text=result.markdown or "")],
             structured_content=result.model_dump(mode="json", exclude_none=True),
         )
 
-    async def swap_templates(self, fresh: "RetentionServer") -> None:
-        """Serve the tools, prompts and resources of `fresh` from now on, and tell connected clients."""
-        self._tool_manager = fresh._tool_manager
-        self._prompt_manager = fresh._prompt_manager
-        self._resource_manager = fresh._resource_manager
-        self.registry = fresh.registry
-        fresh._plans_owner = self  # tools built for `fresh` keep using this server's model and plan store
-        for event in (ToolsListChanged(), PromptsListChanged(), ResourcesListChanged()):
-            await self._subscriptions.publish(event)  # 2026-07-28 clients listening on subscriptions/listen
-        for connection in list(self._connections):  # handshake-era clients
-            try:
-                await connection.send_tool_list_changed()
-                await connection.send_prompt_list_changed()
-                await connection.send_resource_list_changed()
-            except Exception:  # a closed connection: forget it
-                self._connections.discard(connection)
+    # -- compact tools: any template by name ----------------------------------------------------------------------
+    def _compact_specs(self) -> list[ToolSpec]:
+        language = self.surface_language
+        names = tuple(self.registry.names())
+        name_type: Any = Literal[names] if names else str  # type: ignore[valid-type]
+        fields: dict[str, Any] = {
+            "name": (name_type, Field(description="Template name, from list_templates / 模板名称")),
+            "arguments": (
+                dict[str, Any],
+                Field(default_factory=dict, description="The template's parameters as an object / 模板参数(对象)"),
+            ),
+            "language": (
+                Literal["auto", "zh", "en"],
+                Field("auto", description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
+            ),
+        }
+        config = ConfigDict(extra="forbid")
+        by_name = create_model("ByNameArguments", __config__=config, **fields)
 
+        def resolve(values: BaseModel) -> tuple[Template, BaseModel]:
+            template = self.app.template(values.name)  # type: ignore[attr-defined]
+            merged = dict(values.arguments)  # type: ignore[attr-defined]
+            if values.language != "auto" or LANGUAGE_FIELD not in merged:  # type: ignore[attr-defined]
+                merged[LANGUAGE_FIELD] = values.language  # type: ignore[attr-defined]
+            return template, template.validate(merged)
+
+        async def render(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            template, checked = resolve(values)
+            if extras["mode"] == "plan":
+                return await self._generate(template, checked, ctx)
+            return _render_result(await self.app.render(template, checked))
+
+        async def generate(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            template, checked = resolve(values)
+            return await self._generate(template, checked, ctx)
+
+        async def list_templates(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            listing = self.app.template_list()
+            text = "\n".join(
+                f"- {t.name} ({', '.join(t.languages)}, v{t.version}): {t.title}. Parameters: "
+                + ", ".join(p.name + ("*" if p.required else "") for p in t.parameters)
+                for t in listing.templates
+            )
+            return CallToolResult(
+                content=[TextContent(type="text", text=text + "\n(* = required / 必填)")],
+                structured_content=listing.model_dump(mode="json"),
+            )
+
+        def listing_schema() -> dict[str, Any]:
+            from retention_mcp.models import TemplateList
+
+            return self.output_schema("template_list.json", lambda: TemplateList)
+
+        mode = {"mode": (_mode_property(language), MODES)}
+        return [
+            ToolSpec(
+                name="list_templates",
+                title=pick("List templates / 列出模板", language).replace(" / ", " · "),
+                description=pick(
+                    "List every template with its title, languages, version and parameters. / "
+                    "列出全部模板及其标题、语言、版本和参数。",
+                    language,
+                ),
+                annotations=READ_ONLY,
+                model=create_model("NoArguments", __config__=config),
+                handler=list_templates,
+                output_schema=listing_schema,
+            ),
+            ToolSpec(
+                name="render_template",
+                title=pick("Render a template / 渲染模板", language).replace(" / ", " · "),
+                description=pick(
+                    "Render any template by name with its arguments; returns the filled prompt, or with mode='plan' "
+                    "the checked plan. / 按名称渲染任一模板,返回填好的提示词;mode='plan' 时返回经检查的方案。",
+                    language,
+                ),
+                annotations=RENDER_OR_PLAN,
+                model=by_name,
+                handler=render,
+                output_schema=self._plan_output,
+                extra=mode,
+            ),
+            ToolSpec(
+                name="generate_plan",
+                title=pick("Generate a plan / 生成方案", language).replace(" / ", " · "),
+                description=pick(
+                    "Have a model write the full plan for any template: typed (budget, timeline, KPIs, offers…), "
+                    "checked against the budget, discount cap, horizon, goals and channels the user stated, repaired "
+                    "once if needed, and saved as plan://ID. / 由模型为任一模板生成完整方案:结构化(预算、时间线、"
+                    "KPI、优惠等),按用户给出的预算、折扣上限、周期、目标与渠道检查,必要时修正一轮,并保存为 plan://ID。",
+                    language,
+                ),
+                annotations=ToolAnnotations(
+                    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+                ),
+                model=by_name,
+                handler=generate,
+                output_schema=self._plan_output,
+            ),
+        ]
+
+    # -- plans and analytics --------------------------------------------------------------------------------------
+    def _list_plans_spec(self) -> ToolSpec:
+        language = self.surface_language
+
+        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            from retention_mcp.models import PlanListResult
+
+            found = self.app.list_plans(
+                template=values.template,  # type: ignore[attr-defined]
+                limit=values.limit,  # type: ignore[attr-defined]
+                failed_only=values.failed_only,  # type: ignore[attr-defined]
+            )
+            listing = PlanListResult(plans=[p.model_dump() for p in found])
+            lines = [
+                f"- {p.uri} {p.created_at} {p.template} ({p.language}, {p.model}) "
+                f"{'passed' if p.passed else 'FAILED checks'}: {p.title}"
+                for p in found
+            ]
+            return CallToolResult(
+                content=[TextContent(type="text", text="\n".join(lines) or "No plans yet / 暂无方案")],
+                structured_content=listing.model_dump(mode="json"),
+            )
+
+        def listing_schema() -> dict[str, Any]:
+            from retention_mcp.models import PlanListResult
+
+            return self.output_schema("plan_list.json", lambda: PlanListResult)
+
+        return ToolSpec(
+            name="list_plans",
+            title=pick("List saved plans / 列出已保存方案", language).replace(" / ", " · "),
+            description=pick(
+                "Plans generated on this server, newest first; read one with the plan://ID resource. "
+                "/ 本服务生成过的方案(最新在前);用 plan://ID 资源读取全文。",
+                language,
+            ),
+            annotations=READ_ONLY,
+            model=ListPlansParams,
+            handler=handler,
+            output_schema=listing_schema,
+        )
+
+    def _analyze_spec(self) -> ToolSpec:
+        from retention_mcp.analytics.params import AnalyzeParams
+
+        language = self.surface_language
+
+        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            import base64
+
+            import anyio
+
+            steps = 7
+            step = 0
+
+            def say(message: str) -> None:  # called from the worker thread
+                nonlocal step
+                step += 1
+                if ctx is not None:
+                    try:
+                        anyio.from_thread.run(ctx.report_progress, min(step, steps), steps, message)
+                    except Exception:  # progress is a courtesy; the analysis goes on
+                        log.debug("progress notification not delivered", exc_info=True)
+
+            outcome = await self.app.analyze(values, say)  # type: ignore[arg-type]
+            content: list[Any] = [TextContent(type="text", text=outcome.markdown)]
+            content += [
+                ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
+                for png in outcome.charts.values()
+            ]
+            return CallToolResult(content=content, structured_content=outcome.report.model_dump(mode="json"))
+
+        return ToolSpec(
+            name="analyze_churn",
+            title=pick("Analyse churn from your data / 用你的数据分析流失", language).replace(" / ", " · "),
+            description=pick(LEAN_ANALYZE_DESCRIPTION, language) if language else ANALYZE_DESCRIPTION,
+            annotations=ANALYZE,
+            model=AnalyzeParams,
+            handler=handler,
+            # the shipped schemas/churn_report.json, so start-up never imports the analytics package
+            output_schema=lambda: self.output_schema("churn_report.json", _churn_report_model),
+        )
+
+    # -- prompts and resources ------------------------------------------------------------------------------------
+    def _template_prompt(self, template: Template) -> Prompt:
+        name = template.name
+
+        async def render(**arguments: Any) -> list[Message]:
+            current = self.app.template(name)
+            result = await self.app.render(current, current.coerce_strings(arguments))
+            # MCP prompts have no system role: the instructions travel as the first user message.
+            return [Message(m.content, role="assistant" if m.role == "assistant" else "user") for m in result.messages]
+
+        args = [
+            PromptArgument(name=s.name, description=template.input_description(s.name), required=s.required)
+            for s in template.inputs
+        ]
+        args.append(PromptArgument(name=LANGUAGE_FIELD, description="auto | " + " | ".join(template.languages)))
+        return Prompt(name=name, title=template.title, description=template.description, arguments=args, fn=render)
+
+    def _add_template_resources(self, template: Template) -> None:
+        """Resources read the app's current templates, so a reload needs no new objects for the same URIs."""
+        name = template.name
+        for language, file in template.files.items():
+            uri = f"template://{name}/{language}"
+            if uri not in self._resource_owner:
+
+                async def source(language: str = language) -> str:
+                    current = self.app.template(name)
+                    if language not in current.files:
+                        raise UnknownTemplateError(f"{name}/{language}", self._resource_uris())
+                    return current.files[language].source
+
+                self.add_resource(
+                    FunctionResource(
+                        fn=source,
+                        uri=uri,
+                        name=f"{name}.{language}",
+                        title=f"{file.title} ({language})",
+                        description=f"Source of the '{name}' template in {language} (Prompty) / 模板源文件",
+                        mime_type="text/x-prompty",
+                    )
+                )
+            self._resource_owner[uri] = (name, language)
+        for kind, label in (("input", "输入"), ("output", "输出"), ("plan", "方案")):
+            uri = f"schema://{name}/{kind}"
+            if uri not in self._resource_owner:
+
+                async def schema(kind: str = kind) -> str:
+                    return json.dumps(self._schema_of(name, kind), ensure_ascii=False, indent=2)
+
+                self.add_resource(
+                    FunctionResource(
+                        fn=schema,
+                        uri=uri,
+                        name=f"{name}.{kind}.schema",
+                        title=f"{name} {kind} JSON Schema",
+                        description=f"JSON Schema of the '{name}' tool's {kind} / 工具{label}的 JSON Schema",
+                        mime_type="application/schema+json",
+                    )
+                )
+            self._resource_owner[uri] = (name, None)
+
+    def _schema_of(self, name: str, kind: str) -> dict[str, Any]:
+        template = self.app.template(name)
+        if kind == "input":
+            return template.parameters.model_json_schema()
+        if kind == "output":
+            from retention_mcp.models import PlanResult
+
+            return PlanResult.model_json_schema()
+        from retention_mcp.generation.plans import plan_model_for, plan_schema
+
+        return plan_schema(plan_model_for(name))
+
+    def _resource_uris(self) -> list[str]:
+        return [uri for uri, owner in self._resource_owner.items() if self._serves(owner)]
+
+    def _serves(self, owner: tuple[str, str | None]) -> bool:
+        name, language = owner
+        return name in self.registry and (language is None or language in self.registry.get(name).files)
+
+    async def _read_index(self) -> str:
+        return self.app.template_list().model_dump_json(indent=2)
+
+    async def _read_plan(self, plan_id: str) -> str:
+        return self.app.get_plan(plan_id).model_dump_json(indent=2)
+
+    # -- the adapter's one conversion per kind --------------------------------------------------------------------
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
-        tool = self._tool_manager.get_tool(name)
-        if tool is None:
-            available = ", ".join(t.name for t in self._tool_manager.list_tools())
+        spec = self._specs.get(name)
+        if spec is None:
+            available = ", ".join(self._specs)
             raise ToolError(
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
             )
-        allowed = set(tool.parameters.get("properties", {}))
-        unknown = set(arguments) - allowed
-        if unknown:
-            try:  # report the other problems of the same call too
-                tool.fn_metadata.validate_arguments({k: v for k, v in arguments.items() if k in allowed})
-                problems = None
-            except ValidationError as exc:
-                problems = exc
-            raise ToolError(invalid_arguments(name, allowed, problems, unknown))
+        unknown = set(arguments) - spec.allowed
         try:
+            if unknown:
+                spec.check(arguments, unknown)  # raises, naming the unknown and every other bad field
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(invalid_arguments(name, allowed, exc.__cause__)) from None
-            raise
+            user = _user_error(exc)
+            if user is None:
+                raise
+            raise ToolError(str(user)) from None
+        except UserError as exc:
+            raise ToolError(str(exc)) from None
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None):
-        prompt = self._prompt_manager.get_prompt(name)
-        if prompt is None:
+        required = self._prompts.get(name)
+        if required is None:
             raise MCPError(code=INVALID_PARAMS, message=str(UnknownTemplateError(name, self.registry.names())))
         provided = {k for k, v in (arguments or {}).items() if v not in (None, "")}
-        missing = sorted(a.name for a in prompt.arguments or [] if a.required and a.name not in provided)
+        missing = sorted(required - provided)
         if missing:
             names = ", ".join(missing)
             raise MCPError(
                 code=INVALID_PARAMS,
                 message=f"Prompt '{name}' is missing required arguments: {names} / 提示词「{name}」缺少必填参数:{names}",
             )
-        return await super().get_prompt(name, arguments, context)
-
-
-def build_server(
-    registry: Registry,
-    tools: ToolsMode = "all",
-    tokens: Sequence[str] = (),
-    issuer_url: str = "http://127.0.0.1:8000",
-    model: ModelSettings | None = None,
-    plan_store: Path | None = None,
-    data_dirs: Sequence[Path] | None = None,
-) -> RetentionServer:
-    """Build the MCP server for a registry. `tokens` turns on bearer-token auth for HTTP.
-
-    `model` configures plan mode (none: the client's sampling, if offered); `plan_store` keeps every plan.
-    """
-    auth: dict[str, Any] = {}
-    if tokens:
-        auth = {
-            "token_verifier": StaticTokenVerifier(tokens),
-            "auth": AuthSettings(issuer_url=issuer_url, resource_server_url=None),
-        }
-    server = RetentionServer(registry, model=model, plan_store=plan_store, data_dirs=data_dirs, **auth)
-    for template in registry:
-        if tools in ("full", "all"):
-            server.add_typed_tool(
-                template_tool_function(template, server),
-                PlanResult,
-                name=template.name,
-                title=template.title,
-                description=_tool_description(template),
-                annotations=PLAN_CAPABLE,
-            )
-        server.add_prompt(template_prompt(template, server))
-        _add_resources(server, template)
-    if tools in ("compact", "all"):
-        _add_compact_tools(server, registry)
-    _add_plan_access(server)
-    _add_analytics(server)
-    server.add_resource(
-        lazy_resource(
-            uri="template://index",
-            name="templates",
-            title="All templates · 全部模板",
-            description="Every template with its parameters, as JSON / 全部模板及其参数(JSON)",
-            mime_type="application/json",
-            produce=lambda: _template_list(registry).model_dump_json(indent=2),
-        )
-    )
-    return server
-
-
-# -- tools ------------------------------------------------------------------------------------------------------------
-def to_call_result(result: RenderResult) -> CallToolResult:
-    """Both structured content and a text block: some clients reject a typed tool that returns only one."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=result.prompt)],
-        structured_content=result.model_dump(mode="json"),
-    )
-
-
-def _render(template: Template, arguments: dict[str, Any]) -> CallToolResult:
-    try:
-        return to_call_result(template.render(arguments))
-    except UserError as exc:
-        raise ToolError(str(exc)) from None
-    except TemplateError as exc:
-        log.error("template failed to render: %s", exc)
-        raise ToolError(f"Template '{template.name}' could not be rendered: {exc.message}") from None
-
-
-def template_tool_function(template: Template, server: RetentionServer):
-    """A tool function whose signature is the template's parameter model, field by field, plus `mode`."""
-
-    async def tool(ctx: Context, mode: Mode = "prompt", **kwargs: Any) -> CallToolResult:
-        return await server.run(template, kwargs, mode, ctx)
-
-    params = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[info.annotation, info],
-            default=inspect.Parameter.empty if info.is_required() else info.default,
-        )
-        for name, info in template.parameter_fields().items()
-    ]
-    params.append(
-        inspect.Parameter(
-            "mode",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=ModeParam,
-            default="prompt",
-        )
-    )
-    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    returns = Annotated[CallToolResult, PlanResult]
-    tool.__name__ = template.name
-    tool.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
-    tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
-    return tool
-
-
-def _client_samples(ctx: Context) -> bool:
-    try:
-        return ctx.session.check_client_capability(ClientCapabilities(sampling=SamplingCapability()))
-    except Exception:  # no session capabilities (stateless HTTP): no sampling
-        return False
-
-
-def _tool_description(template: Template) -> str:
-    required = ", ".join(s.name for s in template.inputs if s.required)
-    return (
-        f"{template.description}\n\nReturns the filled prompt (structured: messages and prompt); with mode='plan', the "
-        f"full plan, typed and checked against the stated constraints. Required: {required}. "
-        f"/ 返回填好的提示词(结构化:messages 与 prompt);mode='plan' 时返回经约束检查的完整结构化方案。必填:{required}。"
-    )
-
-
-def _template_list(registry: Registry) -> TemplateList:
-    return TemplateList(templates=[t.summary() for t in registry])
-
-
-def _add_compact_tools(server: RetentionServer, registry: Registry) -> None:
-    names = tuple(registry.names())
-    listing = _template_list(registry)
-    listing_text = "\n".join(
-        f"- {t.name} ({', '.join(t.languages)}, v{t.version}): {t.title}. Parameters: "
-        + ", ".join(p.name + ("*" if p.required else "") for p in t.parameters)
-        for t in listing.templates
-    )
-
-    async def list_templates() -> Annotated[CallToolResult, TemplateList]:
-        return CallToolResult(
-            content=[TextContent(type="text", text=listing_text + "\n(* = required / 必填)")],
-            structured_content=listing.model_dump(mode="json"),
-        )
-
-    server.add_tool(
-        list_templates,
-        title="List templates · 列出模板",
-        description="List every template with its title, languages, version and parameters. "
-        "/ 列出全部模板及其标题、语言、版本和参数。",
-        annotations=READ_ONLY,
-    )
-
-    name_type = Literal[names] if names else str  # type: ignore[valid-type]
-    NameParam = Annotated[name_type, Field(description="Template name, from list_templates / 模板名称")]
-
-    async def render_template(
-        ctx: Context,
-        name: NameParam,  # type: ignore[valid-type]
-        arguments: ArgumentsParam = {},  # noqa: B006 - never mutated; the default appears in the input schema
-        language: LanguageParam = "auto",
-        mode: ModeParam = "prompt",
-    ) -> Annotated[CallToolResult, PlanResult]:
-        template, merged = _resolve(registry, name, arguments, language)
-        return await server.run(template, merged, mode, ctx)
-
-    server.add_typed_tool(
-        render_template,
-        PlanResult,
-        title="Render a template · 渲染模板",
-        description="Render any template by name with its arguments; returns the filled prompt, or with mode='plan' "
-        "the checked plan. / 按名称渲染任一模板,返回填好的提示词;mode='plan' 时返回经检查的方案。",
-        annotations=PLAN_CAPABLE,
-    )
-
-    async def generate_plan(
-        ctx: Context,
-        name: NameParam,  # type: ignore[valid-type]
-        arguments: ArgumentsParam = {},  # noqa: B006 - never mutated; the default appears in the input schema
-        language: LanguageParam = "auto",
-    ) -> Annotated[CallToolResult, PlanResult]:
-        template, merged = _resolve(registry, name, arguments, language)
-        return await server.generate_plan(template, merged, ctx)
-
-    server.add_typed_tool(
-        generate_plan,
-        PlanResult,
-        title="Generate a plan · 生成方案",
-        description="Have a model write the full plan for any template: typed (budget, timeline, KPIs, offers…), "
-        "checked against the budget, discount cap, horizon, goals and channels the user stated, repaired once if "
-        "needed, and saved as plan://ID. / 由模型为任一模板生成完整方案:结构化(预算、时间线、KPI、优惠等),"
-        "按用户给出的预算、折扣上限、周期、目标与渠道检查,必要时修正一轮,并保存为 plan://ID。",
-        annotations=PLAN_CAPABLE,
-    )
-
-
-def _resolve(registry: Registry, name: str, arguments: dict[str, Any], language: str) -> tuple[Template, dict]:
-    try:
-        template = registry.get(name)
-    except UnknownTemplateError as exc:
-        raise ToolError(str(exc)) from None
-    merged = dict(arguments)
-    if language != "auto" or LANGUAGE_FIELD not in merged:
-        merged[LANGUAGE_FIELD] = language
-    return template, merged
-
-
-def _add_plan_access(server: RetentionServer) -> None:
-    """list_plans and plan://{id}: the plans this server generated."""
-    from retention_mcp.models import PlanListResult
-
-    async def list_plans(
-        template: Annotated[str | None, Field(description="Only plans of this template / 仅此模板的方案")] = None,
-        failed_only: Annotated[bool, Field(description="Only plans with failed checks / 仅含未通过检查的方案")] = False,
-        limit: Annotated[int, Field(ge=1, le=200, description="How many, newest first / 数量(最新在前)")] = 20,
-    ) -> Annotated[CallToolResult, PlanListResult]:
-        store = server.plans.store
-        if store is None:
-            raise ToolError(
-                "Plans are not kept on this server (RETENTION_MCP_PLAN_STORE=off) / 本服务未保存方案"
-                "(RETENTION_MCP_PLAN_STORE=off)"
-            )
         try:
-            found = store.list(template=template, limit=limit, failed_only=failed_only)
-        except UserError as exc:
-            raise ToolError(str(exc)) from None
-        listing = PlanListResult(plans=[p.model_dump() for p in found])
-        lines = [
-            f"- {p.uri} {p.created_at} {p.template} ({p.language}, {p.model}) "
-            f"{'passed' if p.passed else 'FAILED checks'}: {p.title}"
-            for p in found
-        ]
-        return CallToolResult(
-            content=[TextContent(type="text", text="\n".join(lines) or "No plans yet / 暂无方案")],
-            structured_content=listing.model_dump(mode="json"),
-        )
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:
+            user = _user_error(exc)
+            if user is None:
+                raise
+            raise MCPError(code=INVALID_PARAMS, message=str(user)) from None
 
-    server.add_tool(
-        list_plans,
-        title="List saved plans · 列出已保存方案",
-        description="Plans generated on this server, newest first; read one with the plan://ID resource. "
-        "/ 本服务生成过的方案(最新在前);用 plan://ID 资源读取全文。",
-        annotations=READ_ONLY,
-    )
-
-    @server.resource(
-        "plan://{plan_id}",
-        name="plan",
-        title="A generated plan · 已生成的方案",
-        description="A saved plan with its arguments, validation report and Markdown, as JSON / 已保存方案(JSON)",
-        mime_type="application/json",
-    )
-    async def read_plan(plan_id: str) -> str:
-        store = server.plans.store
-        if store is None:
-            raise ValueError("Plans are not kept on this server / 本服务未保存方案")
+    async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
+        owner = self._resource_owner.get(str(uri))
+        if owner is not None and not self._serves(owner):
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown resource: {uri} / 未知资源:{uri}")
         try:
-            return store.get(plan_id).model_dump_json(indent=2)
-        except UserError as exc:
-            raise ValueError(str(exc)) from None
+            return await super().read_resource(uri, context)
+        except Exception as exc:
+            user = _user_error(exc)
+            if user is None:
+                raise
+            raise MCPError(code=INVALID_PARAMS, message=str(user)) from None
+
+    async def list_tools(self) -> list[Any]:
+        tools = await super().list_tools()
+        shown = []
+        for tool in tools:
+            spec = self._specs.get(tool.name)
+            if spec is not None:
+                output = spec.output_schema() if spec.output_schema else None
+                tool = tool.model_copy(update={"input_schema": spec.input_schema, "output_schema": output})
+            shown.append(tool)
+        return shown
+
+    async def list_resources(self) -> list[Any]:
+        """Resources of templates a reload removed are no longer listed (the SDK has no public remove)."""
+        resources = await super().list_resources()
+        owners = self._resource_owner
+        return [r for r in resources if str(r.uri) not in owners or self._serves(owners[str(r.uri)])]
+
+    # -- hot reload -----------------------------------------------------------------------------------------------
+    async def _remember_session(self, ctx: Any, call_next: Any) -> Any:
+        """Keep the session of each handshake, to tell that client when the templates change."""
+        if getattr(ctx, "method", None) == "notifications/initialized":
+            session = ctx.session
+            self._sessions[id(session)] = session
+            while len(self._sessions) > MAX_SESSIONS:
+                self._sessions.popitem(last=False)
+        return await call_next(ctx)
+
+    async def reload(self) -> Registry:
+        """Load the templates again and serve them; tell every client. On a TemplateError keep the old ones."""
+        registry = self.app.reload()
+        self._remove_templates()
+        for name in ("list_templates", "render_template", "generate_plan"):
+            self._drop_spec(name)
+        self._add_templates()
+        await self.notify_lists_changed()
+        return registry
+
+    async def notify_lists_changed(self) -> None:
+        for event in (ToolsListChanged(), PromptsListChanged(), ResourcesListChanged()):
+            await self._bus.publish(event)  # 2026-07-28 clients listening on subscriptions/listen
+        for key, session in list(self._sessions.items()):  # handshake-era clients
+            try:
+                await session.send_tool_list_changed()
+                await session.send_prompt_list_changed()
+                await session.send_resource_list_changed()
+            except Exception:  # a closed connection: forget it
+                self._sessions.pop(key, None)
 
 
-# -- analytics --------------------------------------------------------------------------------------------------------
+MAX_SESSIONS = 1024
+
+
+class ListPlansParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str | None = Field(None, description="Only plans of this template / 仅此模板的方案")
+    failed_only: bool = Field(False, description="Only plans with failed checks / 仅含未通过检查的方案")
+    limit: int = Field(20, ge=1, le=200, description="How many, newest first / 数量(最新在前)")
+
+
 ANALYZE_DESCRIPTION = (
     "Compute churn facts from the customer's own data: a CSV, Parquet or JSON Lines file in the server's data "
     "directories (or inline CSV). Returns customers, monthly churn rate, cohort retention, Kaplan-Meier survival with "
@@ -520,63 +814,45 @@ ANALYZE_DESCRIPTION = (
     "带 95% 区间与提升倍数的分客群流失、主要驱动因素、高风险客群、MRR 变动与 GRR/NRR、sBG 留存模型(交易数据则为 RFM 与 "
     "BG/NBD)、Markdown 摘要和 PNG 图表。可用内置示例 path='subscriptions.csv' 试用。"
 )
-ROLE_HELP = "customer_id, start_date, end_date, churned, tenure, plan, amount, billing_interval, transaction_date"
 
 
-def _add_analytics(server: RetentionServer) -> None:
-    async def analyze_churn(
-        ctx: Context,
-        path: Annotated[
-            str | None,
-            Field(description="File inside the data directories, e.g. subscriptions.csv / 数据目录中的文件"),
-        ] = None,
-        csv: Annotated[
-            str | None,
-            Field(description="Inline CSV text, header first, instead of a file / 内联 CSV 文本(首行为表头)"),
-        ] = None,
-        columns: Annotated[
-            dict[str, str],
-            Field(description=f"Role -> column where detection needs help; roles: {ROLE_HELP} / 角色到列名的映射"),
-        ] = {},  # noqa: B006 - never mutated; the default appears in the input schema
-        segments: Annotated[
-            list[str],
-            Field(description="Columns to segment by (default: every low-cardinality or numeric column) / 分群列"),
-        ] = [],  # noqa: B006
-        delimiter: Annotated[
-            str | None,
-            Field(max_length=1, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"),
-        ] = None,
-        language: Annotated[
-            Literal["auto", "zh", "en"], Field(description="Language of the summary / 摘要语言")
-        ] = "auto",
-        charts: Annotated[bool, Field(description="Return PNG charts as images / 返回 PNG 图表")] = True,
-        charts_dir: Annotated[
-            str | None,
-            Field(description="Also write the PNGs to this folder inside a data directory / 同时写入此目录"),
-        ] = None,
-    ) -> CallToolResult:
-        from retention_mcp.analytics.engine import AnalysisRequest
-        from retention_mcp.analytics.service import run_analysis
+def _user_error(exc: BaseException) -> UserError | None:
+    """The UserError an SDK error wraps, if it wraps one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UserError):
+            return seen
+        if isinstance(seen, ValidationError):
+            return None
+        seen = seen.__cause__
+    return None
 
-        request = AnalysisRequest(
-            path=path, csv_text=csv, columns=dict(columns), segments=list(segments), delimiter=delimiter
-        )
-        try:
-            return await run_analysis(server.data_dirs, request, language, charts, charts_dir, ctx)
-        except UserError as exc:
-            raise ToolError(str(exc)) from None
 
-    server.add_tool(
-        analyze_churn,
-        title="Analyse churn from your data · 用你的数据分析流失",
-        description=ANALYZE_DESCRIPTION,
-        annotations=READ_ONLY,
-        structured_output=False,
+def _headline(description: str) -> str:
+    """What a template is for, without the list of what its answer covers (the prompt itself says that)."""
+    cut = min((i for i in (description.find(c) for c in (":", "：", ".", "。")) if i > 0), default=len(description))
+    return description[:cut].strip()
+
+
+def _render_result(result: Any) -> CallToolResult:
+    """Both structured content and a text block: some clients reject a typed tool that returns only one."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=result.prompt)],
+        structured_content=result.model_dump(mode="json"),
     )
-    # The output schema is the shipped schemas/churn_report.json (kept equal to the model by a test), so start-up
-    # never imports the analytics package.
-    tool = server._tool_manager.get_tool("analyze_churn")
-    tool.fn_metadata.output_schema = _shipped_schema("churn_report.json")
+
+
+def _client_samples(ctx: Context) -> bool:
+    try:
+        return ctx.session.check_client_capability(ClientCapabilities(sampling=SamplingCapability()))
+    except Exception:  # no session capabilities (stateless HTTP): no sampling
+        return False
+
+
+def _churn_report_model() -> type[BaseModel]:
+    from retention_mcp.analytics.report import ChurnReport
+
+    return ChurnReport
 
 
 @functools.cache
@@ -586,70 +862,36 @@ def _shipped_schema(name: str) -> dict[str, Any]:
     return json.loads((shipped_dir("schemas") / name).read_text(encoding="utf-8"))
 
 
-# -- prompts ----------------------------------------------------------------------------------------------------------
-def template_prompt(template: Template, server: RetentionServer) -> Prompt:
-    async def render(**arguments: Any) -> list[Message]:
-        try:
-            values = await server.grounded(template, template.coerce_strings(arguments))
-            result = template.render(values)
-        except UserError as exc:
-            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
-        # MCP prompts have no system role: the instructions travel as the first user message.
-        return [Message(m.content, role="assistant" if m.role == "assistant" else "user") for m in result.messages]
+# -- building ---------------------------------------------------------------------------------------------------------
+def build_server(
+    registry: Registry | RetentionApp | None = None,
+    tools: ToolsMode | None = None,
+    tokens: Sequence[str] = (),
+    issuer_url: str = "http://127.0.0.1:8000",
+    model: ModelSettings | None = None,
+    plan_store: Path | None = None,
+    data_dirs: Sequence[Path] | None = None,
+    language: SurfaceLanguage | None = None,
+) -> RetentionServer:
+    """The MCP server over an app (or over a registry, with settings from the other arguments).
 
-    args = [
-        PromptArgument(name=s.name, description=template.input_description(s.name), required=s.required)
-        for s in template.inputs
-    ]
-    args.append(PromptArgument(name=LANGUAGE_FIELD, description="auto | " + " | ".join(template.languages)))
-    return Prompt(
-        name=template.name,
-        title=template.title,
-        description=template.description,
-        arguments=args,
-        fn=render,
-    )
-
-
-# -- resources --------------------------------------------------------------------------------------------------------
-def _add_resources(server: RetentionServer, template: Template) -> None:
-    for language, file in template.files.items():
-        server.add_resource(
-            TextResource(
-                uri=f"template://{template.name}/{language}",
-                name=f"{template.name}.{language}",
-                title=f"{file.title} ({language})",
-                description=f"Source of the '{template.name}' template in {language} (Prompty) / 模板源文件",
-                mime_type="text/x-prompty",
-                text=file.source,
-            )
-        )
-    schemas = {
-        "input": ("输入", template.parameters.model_json_schema),
-        "output": ("输出", PlanResult.model_json_schema),
-        "plan": ("方案", lambda: template.plan_model.model_json_schema()),
-    }
-    for kind, (label, make_schema) in schemas.items():
-        server.add_resource(
-            lazy_resource(
-                uri=f"schema://{template.name}/{kind}",
-                name=f"{template.name}.{kind}.schema",
-                title=f"{template.name} {kind} JSON Schema",
-                description=f"JSON Schema of the '{template.name}' tool's {kind} / 工具{label}的 JSON Schema",
-                mime_type="application/schema+json",
-                produce=lambda make_schema=make_schema: json.dumps(make_schema(), ensure_ascii=False, indent=2),
-            )
-        )
-
-
-def lazy_resource(produce: Callable[[], str], **fields: Any) -> FunctionResource:
-    """A text resource computed on its first read and kept, so start-up pays nothing for it."""
-    cached = functools.cache(produce)
-
-    async def read() -> str:
-        return cached()
-
-    return FunctionResource(fn=read, **fields)
+    `tokens` turns on bearer-token auth for HTTP; `model` configures plan mode (none: the client's sampling, if
+    offered); `plan_store` keeps every plan. `tools` and `language` default to the app's settings.
+    """
+    if isinstance(registry, RetentionApp):
+        app = registry
+    else:
+        settings = Settings(model=model or ModelSettings(), plan_store=plan_store)
+        if data_dirs is not None:
+            settings.data_dirs = list(data_dirs)
+        app = RetentionApp(settings, registry=registry)
+    auth: dict[str, Any] = {}
+    if tokens:
+        auth = {
+            "token_verifier": StaticTokenVerifier(tokens),
+            "auth": AuthSettings(issuer_url=issuer_url, resource_server_url=None),  # type: ignore[arg-type]
+        }
+    return RetentionServer(app, tools=tools, language=language, **auth)
 
 
 # -- auth -------------------------------------------------------------------------------------------------------------

@@ -13,9 +13,14 @@ from pathlib import Path
 from typing import Literal
 
 ToolsMode = Literal["full", "compact", "all"]
+TOOLS_MODES: tuple[ToolsMode, ...] = ("full", "compact", "all")
+DEFAULT_TOOLS: ToolsMode = "full"
+SurfaceLanguage = Literal["en", "zh"]
+SURFACE_LANGUAGES: tuple[SurfaceLanguage, ...] = ("en", "zh")
 
 ENV_TEMPLATES = "RETENTION_MCP_TEMPLATES"
 ENV_TOOLS = "RETENTION_MCP_TOOLS"
+ENV_LANGUAGE = "RETENTION_MCP_LANGUAGE"
 ENV_MAX_FIELD_CHARS = "RETENTION_MCP_MAX_FIELD_CHARS"
 ENV_MAX_PROMPT_CHARS = "RETENTION_MCP_MAX_PROMPT_CHARS"
 ENV_TOKENS = "RETENTION_MCP_TOKENS"
@@ -122,7 +127,8 @@ def default_plan_store() -> Path:
 @dataclass
 class Settings:
     template_dirs: list[Path] = field(default_factory=list)  # user template folders, in order
-    tools: ToolsMode = "all"
+    tools: ToolsMode = DEFAULT_TOOLS  # full: one tool per template; compact: by name; all: both, bilingual
+    language: SurfaceLanguage = "en"  # language of tool descriptions (errors stay bilingual)
     limits: Limits = field(default_factory=Limits)
     tokens: list[str] = field(default_factory=list)  # bearer tokens accepted over HTTP
     model: ModelSettings = field(default_factory=ModelSettings)
@@ -136,9 +142,12 @@ class Settings:
         field_chars = _int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS, LIMIT_MINIMUMS["max_field_chars"])
         prompt_chars = _int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS, LIMIT_MINIMUMS["max_prompt_chars"])
         tokens = [t.strip() for t in env.get(ENV_TOKENS, "").split(",") if t.strip()]
-        tools = env.get(ENV_TOOLS, "all").strip() or "all"
-        if tools not in ("full", "compact", "all"):
+        tools = env.get(ENV_TOOLS, "").strip() or DEFAULT_TOOLS
+        if tools not in TOOLS_MODES:
             raise SettingsError(f"{ENV_TOOLS} must be full, compact or all, not {tools!r}")
+        language = env.get(ENV_LANGUAGE, "").strip().lower() or "en"
+        if language not in SURFACE_LANGUAGES:
+            raise SettingsError(f"{ENV_LANGUAGE} must be en or zh, not {language!r}")
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
         data_dirs = [Path(p).expanduser() for p in env.get(ENV_DATA_DIRS, "").split(os.pathsep) if p.strip()]
         store = env.get(ENV_PLAN_STORE, "").strip()
@@ -152,6 +161,7 @@ class Settings:
         return cls(
             template_dirs=dirs,
             tools=tools,  # type: ignore[arg-type]
+            language=language,  # type: ignore[arg-type]
             limits=limits,
             tokens=tokens,
             model=ModelSettings.from_env(env),

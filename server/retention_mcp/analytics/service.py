@@ -1,20 +1,31 @@
-"""analyze_churn over MCP and the command line: sandboxed paths, a worker thread, progress, charts, the result."""
+"""One analysis for any front end: sandboxed paths, a worker thread, progress, charts, the summary.
+
+Knows nothing of MCP or of the command line: it returns the report, its Markdown and the charts.
+"""
 
 from __future__ import annotations
 
-import base64
-import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 
 from retention_mcp.analytics.engine import Analysis, AnalysisRequest, analyze
 from retention_mcp.analytics.loading import DataError
+from retention_mcp.analytics.params import AnalyzeParams
+from retention_mcp.analytics.report import ChurnReport
 from retention_mcp.analytics.summary import report_markdown
-from retention_mcp.grounding import readable_dirs
+from retention_mcp.paths import readable_dirs
 
 STEPS = 7
+
+
+@dataclass
+class AnalysisOutcome:
+    report: ChurnReport
+    markdown: str  # the summary in the chosen language
+    charts: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG, when asked for
 
 
 def pick_language(requested: str, columns: list[str]) -> str:
@@ -26,6 +37,10 @@ def pick_language(requested: str, columns: list[str]) -> str:
 def writable_dir(folder: str, data_dirs: list[Path]) -> Path:
     """A folder for charts: inside a data directory (created if missing), never elsewhere."""
     roots = [Path(d).expanduser().resolve() for d in data_dirs]
+    if not roots:
+        raise DataError(
+            f"{folder}: no data directory is set, so charts cannot be written / 未设置数据目录,无法写入图表"
+        )
     raw = Path(folder).expanduser()
     target = (raw if raw.is_absolute() else roots[0] / raw).resolve()
     if not any(target == root or root in target.parents for root in roots):
@@ -44,38 +59,43 @@ def write_charts(analysis: Analysis, folder: Path) -> list[str]:
     return written
 
 
-async def run_analysis(
+def request_for(params: AnalyzeParams) -> AnalysisRequest:
+    return AnalysisRequest(
+        path=params.path,
+        csv_text=params.csv,
+        columns=dict(params.columns),
+        segments=list(params.segments),
+        delimiter=params.delimiter,
+        charts=params.charts or bool(params.charts_dir),
+    )
+
+
+def run_analysis(
+    params: AnalyzeParams,
     data_dirs: list[Path],
-    request: AnalysisRequest,
-    language: str,
-    images: bool,
-    charts_dir: str | None,
-    ctx: Any = None,
-):
-    """Analyse in a worker thread with progress; the charts go back as images when `images`, and to `charts_dir`
-    (inside a data directory) when given."""
-    from mcp_types import CallToolResult, ImageContent, TextContent
-
-    step = 0
-
-    def say(message: str) -> None:
-        nonlocal step
-        step += 1
-        if ctx is not None:
-            with contextlib.suppress(Exception):  # progress is a courtesy; the analysis goes on
-                anyio.from_thread.run(ctx.report_progress, min(step, STEPS), STEPS, message)
-
-    request.charts = images or bool(charts_dir)
-    analysis = await anyio.to_thread.run_sync(lambda: analyze(request, readable_dirs(data_dirs), say))
-    if charts_dir:
-        folder = writable_dir(charts_dir, data_dirs)
-        await anyio.to_thread.run_sync(write_charts, analysis, folder)
+    progress: Callable[[str], None] | None = None,
+    charts_folder: Path | None = None,
+) -> AnalysisOutcome:
+    """Analyse (blocking). Charts go to `charts_dir` inside a data directory, or to `charts_folder` (the command
+    line's own choice), and come back as PNGs when `params.charts`."""
+    request = request_for(params)
+    request.charts = request.charts or charts_folder is not None
+    analysis = analyze(request, readable_dirs(data_dirs), progress)
+    folder = writable_dir(params.charts_dir, data_dirs) if params.charts_dir else charts_folder
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_charts(analysis, folder)
     report = analysis.report
-    chosen = pick_language(language, list(report.columns.values()))
-    content: list[Any] = [TextContent(type="text", text=report_markdown(report, chosen))]
-    if images:
-        content += [
-            ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
-            for png in analysis.charts.values()
-        ]
-    return CallToolResult(content=content, structured_content=report.model_dump(mode="json"))
+    chosen = pick_language(params.language, list(report.columns.values()))
+    return AnalysisOutcome(
+        report=report,
+        markdown=report_markdown(report, chosen),
+        charts=dict(analysis.charts) if params.charts else {},
+    )
+
+
+async def run_analysis_async(
+    params: AnalyzeParams, data_dirs: list[Path], progress: Callable[[str], None] | None = None
+) -> AnalysisOutcome:
+    """`run_analysis` in a worker thread, so the event loop keeps serving; `progress` is called from that thread."""
+    return await anyio.to_thread.run_sync(lambda: run_analysis(params, data_dirs, progress))

@@ -5,14 +5,13 @@ send the violations back once, keep the result.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from retention_mcp.errors import UserError
 from retention_mcp.generation.backends import (
@@ -27,8 +26,8 @@ from retention_mcp.generation.backends import (
 )
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
-from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_schema, plan_schema_text
-from retention_mcp.generation.store import PlanStore
+from retention_mcp.generation.plan_store import PlanStore, sqlite_store
+from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_model_for, plan_schema, plan_schema_text
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import DATASET_FIELD, ground_async
 from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal
@@ -51,7 +50,8 @@ class PlanError(UserError):
 
 
 class PlanService:
-    """Generates plans with a configured backend (or one passed per call, e.g. the client's sampling)."""
+    """Generates plans with a configured backend (or one passed per call, e.g. the client's sampling), and keeps
+    them in any `PlanStore` (none: plans are not kept)."""
 
     def __init__(
         self, backend: Backend | None = None, store: PlanStore | None = None, data_dirs: list[Path] | None = None
@@ -64,20 +64,25 @@ class PlanService:
     def from_settings(cls, model: ModelSettings, store: Path | None, data_dirs: list[Path]) -> PlanService:
         """The configured backend (none without a provider: sampling or an error), the store if plans are kept."""
         backend = make_backend(model) if model.configured else None
-        return cls(backend, PlanStore(store) if store is not None else None, data_dirs)
+        return cls(backend, sqlite_store(store) if store is not None else None, data_dirs)
+
+    async def aclose(self) -> None:
+        if self.backend is not None and hasattr(self.backend, "aclose"):
+            await self.backend.aclose()
 
     async def generate(
         self,
         template: Template,
-        arguments: dict[str, Any],
+        arguments: Mapping[str, Any] | BaseModel,
         *,
         backend: Backend | None = None,
         progress: Progress | None = None,
     ) -> PlanResult:
+        """A checked plan. `arguments` are raw (validated here) or already validated by the template's model."""
         backend = backend or self.backend
-        values = template.validate(arguments)  # ArgumentError names the field and the rule
-        grounded, data_facts = await ground_async(template, arguments, self.data_dirs)
-        rendered = template.render(grounded)
+        values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
+        grounded, data_facts = await ground_async(template, values, self.data_dirs)
+        rendered = template.render_validated(grounded)
         zh = rendered.language == "zh"
 
         async def step(n: float, en: str, cn: str) -> None:
@@ -86,7 +91,7 @@ class PlanService:
 
         if backend is None:
             raise PlanError(no_backend_message(), rendered)
-        model_cls = template.plan_model
+        model_cls = plan_model_for(template.name)
         constraints = read_constraints(values.model_dump(exclude={DATASET_FIELD}), goal_field(template))
         await step(1, "Read the constraints in your facts", "已读取资料中的约束")
         schema = plan_schema(model_cls)
@@ -146,7 +151,7 @@ class PlanService:
                     version=template.version,
                     language=rendered.language,
                     model=completion.model,
-                    arguments=_stored_arguments(arguments),
+                    arguments=values.model_dump(mode="json", exclude_none=True),
                     plan=plan_data,
                     validation=report,
                     markdown=markdown,
@@ -202,10 +207,6 @@ def stated(c: Constraints) -> StatedConstraints:
         excluded_channels=list(c.excluded_channels),
         goals=[StatedGoal(id=g.id, text=g.text) for g in c.goals],
     )
-
-
-def _stored_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(arguments, ensure_ascii=False, default=str))
 
 
 # -- what the model is told -------------------------------------------------------------------------------------------

@@ -1,0 +1,164 @@
+"""The application core: everything retention-mcp does, for any front end.
+
+`RetentionApp(settings)` owns the template registry (swapped as one object on reload), the plan service and its
+`PlanStore`, and the data sandbox. It offers render, generate, analyze, list_plans, get_plan and reload. The MCP
+server (server.py) and the command line (cli.py) are thin adapters over it: they turn their input into a call here
+and its results and `UserError`s into their own output, each in one place.
+
+Start-up stays light: generation and analytics code is imported on the first call that needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from retention_mcp.errors import UserError
+from retention_mcp.models import PlanResult, RenderResult, TemplateList
+from retention_mcp.paths import readable_dirs
+from retention_mcp.registry import Registry, Template
+from retention_mcp.settings import ENV_PLAN_STORE, Settings
+
+if TYPE_CHECKING:
+    from retention_mcp.analytics.params import AnalyzeParams
+    from retention_mcp.analytics.service import AnalysisOutcome
+    from retention_mcp.generation.backends import Backend
+    from retention_mcp.generation.plan_store import PlanStore
+    from retention_mcp.generation.service import PlanService
+    from retention_mcp.generation.store import PlanSummary, StoredPlan
+
+Progress = Callable[[float, float, str], Awaitable[None]]
+_FROM_SETTINGS: Any = object()
+
+
+class PlansNotKeptError(UserError):
+    def __init__(self) -> None:
+        super().__init__(
+            f"Plans are not kept on this server ({ENV_PLAN_STORE}=off) / 本服务未保存方案({ENV_PLAN_STORE}=off)"
+        )
+
+
+class RetentionApp:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        registry: Registry | None = None,
+        plan_store: PlanStore | None = _FROM_SETTINGS,
+        backend: Backend | None = _FROM_SETTINGS,
+    ):
+        """`registry`, `plan_store` and `backend` default to what the settings describe; pass them to use others
+        (a `PlanStore` of your own, `None` to keep no plans, a backend for tests)."""
+        self.settings = settings or Settings()
+        self._registry = registry if registry is not None else self.load_registry()
+        self._store = plan_store
+        self._backend = backend
+        self._plans: PlanService | None = None
+
+    # -- templates --------------------------------------------------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    def load_registry(self) -> Registry:
+        return Registry.load(self.settings.template_dirs, self.settings.limits)
+
+    def reload(self) -> Registry:
+        """Load the templates again and serve them from now on; on a TemplateError keep the ones we have."""
+        self._registry = self.load_registry()
+        return self._registry
+
+    def template(self, name: str) -> Template:
+        return self._registry.get(name)  # UnknownTemplateError lists the names there are
+
+    def template_list(self) -> TemplateList:
+        return TemplateList(templates=[t.summary() for t in self._registry])
+
+    # -- data sandbox -----------------------------------------------------------------------------------------------
+    @property
+    def data_dirs(self) -> list[Path]:
+        return list(self.settings.data_dirs)
+
+    @property
+    def readable_dirs(self) -> list[Path]:
+        return readable_dirs(self.data_dirs)
+
+    # -- render, generate, analyze ----------------------------------------------------------------------------------
+    async def render(self, template: Template, arguments: Mapping[str, Any] | BaseModel) -> RenderResult:
+        """The filled prompt; a `dataset` file is analysed (in a worker thread) and its facts take its place."""
+        from retention_mcp.grounding import ground_async
+
+        values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
+        grounded, _ = await ground_async(template, values, self.data_dirs)
+        return template.render_validated(grounded)
+
+    def render_blocking(self, template: Template, arguments: Mapping[str, Any]) -> RenderResult:
+        """`render` without an event loop (the command line)."""
+        from retention_mcp.grounding import ground
+
+        grounded, _ = ground(template, template.validate(arguments), self.data_dirs)
+        return template.render_validated(grounded)
+
+    @property
+    def model_configured(self) -> bool:
+        return self._backend is not None if self._backend is not _FROM_SETTINGS else self.settings.model.configured
+
+    @property
+    def plans(self) -> PlanService:
+        """The plan service, built on first use (generation code is imported only then)."""
+        if self._plans is None:
+            from retention_mcp.generation.backends import make_backend
+            from retention_mcp.generation.plan_store import sqlite_store
+            from retention_mcp.generation.service import PlanService
+
+            backend = self._backend
+            if backend is _FROM_SETTINGS:
+                backend = make_backend(self.settings.model) if self.settings.model.configured else None
+            store = self._store
+            if store is _FROM_SETTINGS:
+                path = self.settings.plan_store
+                store = sqlite_store(path) if path is not None else None
+            self._plans = PlanService(backend, store, self.data_dirs)
+        return self._plans
+
+    async def generate(
+        self,
+        template: Template,
+        arguments: Mapping[str, Any] | BaseModel,
+        *,
+        backend: Backend | None = None,
+        progress: Progress | None = None,
+    ) -> PlanResult:
+        """A typed plan checked against the stated constraints, saved when plans are kept. `backend` stands in for
+        the configured model (e.g. the client's sampling). Raises PlanError (carrying the prompt) or UserError."""
+        return await self.plans.generate(template, arguments, backend=backend, progress=progress)
+
+    async def analyze(self, params: AnalyzeParams, progress: Callable[[str], None] | None = None) -> AnalysisOutcome:
+        """Churn facts from a file in the data directories (or inline CSV), in a worker thread."""
+        from retention_mcp.analytics.service import run_analysis_async
+
+        return await run_analysis_async(params, self.data_dirs, progress)  # DataError is a UserError
+
+    # -- saved plans ------------------------------------------------------------------------------------------------
+    @property
+    def keeps_plans(self) -> bool:
+        return self._store is not None if self._store is not _FROM_SETTINGS else self.settings.plan_store is not None
+
+    def _plan_store(self) -> PlanStore:
+        store = self.plans.store if self.keeps_plans else None
+        if store is None:
+            raise PlansNotKeptError()
+        return store
+
+    def list_plans(self, template: str | None = None, limit: int = 20, failed_only: bool = False) -> list[PlanSummary]:
+        return self._plan_store().list(template=template, limit=limit, failed_only=failed_only)
+
+    def get_plan(self, plan_id: str) -> StoredPlan:
+        return self._plan_store().get(plan_id)  # PlanNotFoundError names the id
+
+    async def aclose(self) -> None:
+        if self._plans is not None:
+            await self._plans.aclose()
