@@ -168,6 +168,40 @@ async def test_endpoint_without_json_schema_support_falls_back(registry, standin
     assert formats == ["json_schema", "json_object"]
 
 
+async def test_concurrent_calls_each_fall_back_through_every_format_once(standin):
+    """Two calls at once against an endpoint that rejects json_schema: each asks json_schema, then json_object (none
+    skips a format), and a later call starts from what was learned."""
+    import time
+
+    from retention_mcp.generation.backends import Message, make_backend
+
+    good = fixture_plan("saas-collaboration-en")
+
+    def reply(received):
+        if received.body.get("response_format", {}).get("type") == "json_schema":
+            time.sleep(0.2)  # both calls have asked before either hears the rejection
+            return no_json_schema()
+        return plan(good)
+
+    standin.default = reply
+    backend = make_backend(settings(standin))
+    try:
+        async with anyio.create_task_group() as tasks:
+            for caller in ("a", "b"):
+                tasks.start_soon(backend.complete, [Message("user", f"call {caller}")], {"type": "object"}, "p")
+        await backend.complete([Message("user", "call c")], {"type": "object"}, "p")
+    finally:
+        await backend.aclose()
+    asked: dict[str, list[str]] = {}
+    for r in standin.received:
+        asked.setdefault(r.body["messages"][-1]["content"], []).append(r.body["response_format"]["type"])
+    assert asked == {
+        "call a": ["json_schema", "json_object"],
+        "call b": ["json_schema", "json_object"],
+        "call c": ["json_object"],
+    }
+
+
 async def test_plan_read_from_prose_and_code_fences(registry, standin, store):
     good = fixture_plan("saas-collaboration-zh")
     standin.queue(text("好的,方案如下:\n```json\n" + json.dumps(good, ensure_ascii=False) + "\n```\n祝顺利。"))

@@ -234,20 +234,23 @@ class OpenAIBackend(HTTPBackend):
 
     def __init__(self, settings: ModelSettings, client: httpx2.AsyncClient | None = None):
         super().__init__(settings, client)
-        self._format = 0
+        # The simplest format this endpoint was seen to need. Each call keeps its own position in FORMATS and only
+        # ever raises this floor (max), so concurrent calls never skip a format or undo what another learned.
+        self._format_floor = 0
 
     async def _complete(self, messages, schema, schema_name, on_retry, started) -> Completion:
         url = f"{self.settings.url}/chat/completions"
         headers = {"Content-Type": "application/json"}
         if self.settings.api_key:
             headers["Authorization"] = f"Bearer {self.settings.api_key}"
+        index = self._format_floor
         while True:
             body: dict[str, Any] = {
                 "model": self.settings.model,
                 "messages": [{"role": m.role, "content": m.content} for m in messages],
                 "temperature": 0.2,
             }
-            kind = self.FORMATS[self._format]
+            kind = self.FORMATS[index]
             if kind == "json_schema":
                 body["response_format"] = {
                     "type": "json_schema",
@@ -259,8 +262,9 @@ class OpenAIBackend(HTTPBackend):
                 data = await self.post(url, headers, body, on_retry, started)
                 break
             except ModelError as exc:
-                if "response_format" in str(exc) and self._format < len(self.FORMATS) - 1:
-                    self._format += 1  # this endpoint does not take that format: ask for a simpler one
+                if "response_format" in str(exc) and index < len(self.FORMATS) - 1:
+                    index += 1  # this endpoint does not take that format: ask for a simpler one
+                    self._format_floor = max(self._format_floor, index)
                     continue
                 raise
         try:
