@@ -8,21 +8,25 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "retention-mcp needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
+	@echo "retention-mcp: setting up $(VENV): installing retention-mcp with mcp, pydantic, duckdb, scipy, numpy, matplotlib and the test tools (pytest, ruff, mypy). The first time this takes a minute or two." >&2
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
+	@echo "retention-mcp: $(VENV) is ready." >&2
 
 demo: $(STAMP)  ## start the server over stdio, list its tools, render every bundled example
 	$(BIN)/retention-mcp demo
 
-test: $(STAMP)  ## lint, then the whole test suite
+test: $(STAMP)  ## lint and type-check, then the whole test suite
 	$(BIN)/ruff check server tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, ruff format and mypy (over server/)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
+	$(BIN)/mypy
 
 schemas: $(STAMP)  ## regenerate schemas/ from the models
 	$(BIN)/retention-mcp schemas export schemas

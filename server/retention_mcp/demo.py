@@ -12,6 +12,11 @@ from typing import Any, TextIO
 from retention_mcp.paths import EXAMPLES_FILE
 
 
+def _text(result: Any) -> str:
+    """The first text block of a tool result."""
+    return next((getattr(block, "text", "") for block in result.content if getattr(block, "text", None)), "")
+
+
 def load_scenarios(path: Path = EXAMPLES_FILE) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8"))["scenarios"]
 
@@ -55,7 +60,7 @@ async def run_demo(
             result = await client.call_tool(scenario["tool"], scenario["arguments"])
             if result.is_error:
                 failures += 1
-                say(f"{label}: FAILED\n{result.content[0].text}")
+                say(f"{label}: FAILED\n{_text(result)}")
                 continue
             data = result.structured_content or {}
             roles = "+".join(m["role"] for m in data["messages"])
@@ -71,7 +76,7 @@ async def run_demo(
                 (out_dir / f"{scenario['id']}.md").write_text(data["prompt"] + "\n", encoding="utf-8")
         say("\nA call with bad input gets a clear error, and the server keeps serving:")
         bad = await client.call_tool("retention_strategy", {"service_type": "SaaS", "language": "fr"})
-        say("  " + bad.content[0].text.replace("\n", "\n  "))
+        say("  " + _text(bad).replace("\n", "\n  "))
         again = await client.call_tool(scenarios[0]["tool"], scenarios[0]["arguments"])
         say(f"  next call on the same connection: {'ok' if not again.is_error else 'FAILED'}")
         await _analysis(client, say)

@@ -92,7 +92,7 @@ TEMPLATE_RETURNS = (
     "against the stated constraints, and saved. / 返回填好的提示词(结构化:messages 与 prompt);mode='plan' 时返回"
     "经约束检查并已保存的完整结构化方案。"
 )
-MODES = ("prompt", "plan")
+MODES: tuple[str, ...] = ("prompt", "plan")
 
 # Annotations hold for every call a tool accepts. A render only reads and stays inside the server; a template tool
 # also accepts mode='plan', which calls a model outside and saves a new plan, so its hints are that union.
@@ -114,6 +114,8 @@ def pick(text: str, language: SurfaceLanguage | None) -> str:
 
 # -- tool specs -------------------------------------------------------------------------------------------------------
 Handler = Callable[[BaseModel, dict[str, Any], Context | None], Awaitable[CallToolResult]]
+# arguments that are not fields of the parameter model (a template tool's `mode`): name -> (JSON Schema, allowed)
+Extra = dict[str, tuple[dict[str, Any], tuple[str, ...]]]
 
 
 @dataclass
@@ -127,8 +129,7 @@ class ToolSpec:
     model: type[BaseModel]
     handler: Handler
     output_schema: Callable[[], dict[str, Any]] | None = None
-    # arguments that are not fields of `model` (a template tool's `mode`): name -> (JSON Schema, allowed values)
-    extra: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = field(default_factory=dict)
+    extra: Extra = field(default_factory=dict)
     input_schema: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -184,7 +185,7 @@ def published_schema(
     model: type[BaseModel],
     language: SurfaceLanguage | None,
     describe: Callable[[str, str], str] | None = None,
-    extra: dict[str, tuple[dict[str, Any], tuple[str, ...]]] | None = None,
+    extra: Extra | None = None,
 ) -> dict[str, Any]:
     """The input schema tools/list shows for `model`: pydantic's own in full detail (language None), else lean and
     in one language. `describe(name, description)` gives a field's description in that language."""
@@ -372,7 +373,7 @@ class RetentionServer(MCPServer):
                 return pick(LEAN_LANGUAGE_DESCRIPTION, language)
             return template.input_description(field_name, language)
 
-        extra = {"mode": (_mode_property(language), MODES)}
+        extra: Extra = {"mode": (_mode_property(language), MODES)}
         title = template.files[language].title if language in template.files else template.title
         description = (
             f"{_headline(template.description_in(language))}. {pick(LEAN_TEMPLATE_RETURNS, language)}"
@@ -410,7 +411,7 @@ class RetentionServer(MCPServer):
         try:
             result = await self.app.generate(template, values, backend=backend, progress=progress)
         except PlanError as exc:  # no plan: say why, and hand over the prompt to go on with
-            content = [TextContent(type="text", text=str(exc))]
+            content: list[Any] = [TextContent(type="text", text=str(exc))]
             structured = None
             if exc.rendered is not None:
                 content.append(TextContent(type="text", text=exc.rendered.prompt))
@@ -474,7 +475,7 @@ class RetentionServer(MCPServer):
 
             return self.output_schema("template_list.json", lambda: TemplateList)
 
-        mode = {"mode": (_mode_property(language), MODES)}
+        mode: Extra = {"mode": (_mode_property(language), MODES)}
         return [
             ToolSpec(
                 name="list_templates",
@@ -620,7 +621,14 @@ class RetentionServer(MCPServer):
             for s in template.inputs
         ]
         args.append(PromptArgument(name=LANGUAGE_FIELD, description="auto | " + " | ".join(template.languages)))
-        return Prompt(name=name, title=template.title, description=template.description, arguments=args, fn=render)
+        return Prompt(
+            name=name,
+            title=template.title,
+            description=template.description,
+            arguments=args,
+            fn=render,
+            context_kwarg=None,
+        )
 
     def _add_template_resources(self, template: Template) -> None:
         """Resources read the app's current templates, so a reload needs no new objects for the same URIs."""

@@ -275,23 +275,23 @@ def _parse_body(body: str, first_line: int, path: Path) -> tuple[MessageTemplate
     if not any(role == "user" for role, _, _ in segments):
         raise TemplateError(path, segments[0][2] - 1, "the body needs a 'user:' message to carry the user's facts")
     messages = []
-    for role, lines, line in segments:
+    for role, lines, start in segments:
         text = "\n".join(lines).strip("\n")
         if not text.strip():
-            raise TemplateError(path, line - 1, f"the '{role}:' message is empty")
+            raise TemplateError(path, start - 1, f"the '{role}:' message is empty")
         try:
             tree = ENVIRONMENT.parse(text)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(path, line + (exc.lineno or 1) - 1, f"template syntax error: {exc.message}") from None
+            raise TemplateError(path, start + (exc.lineno or 1) - 1, f"template syntax error: {exc.message}") from None
         used = _loaded_names(tree)
-        messages.append(MessageTemplate(role=role, source=text, line=line, tree=tree, variables=frozenset(used)))
+        messages.append(MessageTemplate(role=role, source=text, line=start, tree=tree, variables=frozenset(used)))
         if role == "system":
             inputs_here = {n: ln for n, ln in used.items() if n not in GLOBAL_NAMES}
             if inputs_here:
                 name, ln = min(inputs_here.items(), key=lambda item: item[1])
                 raise TemplateError(
                     path,
-                    line + ln - 1,
+                    start + ln - 1,
                     f"the system message uses '{name}': user values belong in the user message, "
                     "inside a delimited block; the system message holds only template text",
                 )
