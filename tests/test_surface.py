@@ -165,3 +165,41 @@ def test_registry_swaps_as_one_object(tmp_path):
     app = RetentionApp(Settings(template_dirs=[tmp_path], plan_store=None))
     before = app.registry
     assert isinstance(before, Registry) and app.reload() is app.registry and app.registry is not before
+
+
+async def test_object_values_keep_their_size_limit_through_the_tool(tmp_path):
+    from tests.conftest import write_template
+
+    write_template(
+        tmp_path,
+        "facts.en.prompty",
+        """
+        ---
+        name: facts
+        description: A test template.
+        metadata:
+          version: 1.0.0
+          locale: en
+        inputs:
+          - name: table
+            kind: object
+            required: true
+            description: Some facts.
+        ---
+        system:
+        You write short notes.
+
+        user:
+        {{ table }}
+        """,
+    )
+    server = build_server(RetentionApp(Settings(template_dirs=[tmp_path], plan_store=None)))
+    async with Client(server) as client:
+        too_big = await client.call_tool("facts", {"table": {"k": "x" * 9000}})
+        fine = await client.call_tool("facts", {"table": {"k": "v"}})
+    assert (
+        too_big.is_error
+        and "table: is 9" in too_big.content[0].text
+        and "characters as JSON" in too_big.content[0].text
+    )
+    assert not fine.is_error

@@ -53,7 +53,7 @@ class RetentionApp:
         """`registry`, `plan_store` and `backend` default to what the settings describe; pass them to use others
         (a `PlanStore` of your own, `None` to keep no plans, a backend for tests)."""
         self.settings = settings or Settings()
-        self._registry = registry if registry is not None else self.load_registry()
+        self._registry = registry  # loaded on first use: `plans list` never reads the templates
         self._store = plan_store
         self._backend = backend
         self._plans: PlanService | None = None
@@ -61,6 +61,8 @@ class RetentionApp:
     # -- templates --------------------------------------------------------------------------------------------------
     @property
     def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = self.load_registry()
         return self._registry
 
     def load_registry(self) -> Registry:
@@ -72,10 +74,10 @@ class RetentionApp:
         return self._registry
 
     def template(self, name: str) -> Template:
-        return self._registry.get(name)  # UnknownTemplateError lists the names there are
+        return self.registry.get(name)  # UnknownTemplateError lists the names there are
 
     def template_list(self) -> TemplateList:
-        return TemplateList(templates=[t.summary() for t in self._registry])
+        return TemplateList(templates=[t.summary() for t in self.registry])
 
     # -- data sandbox -----------------------------------------------------------------------------------------------
     @property

@@ -283,14 +283,8 @@ def analyze_options(p: argparse.ArgumentParser) -> None:
         elif annotation is bool:
             p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
         elif origin is Literal:
-            default = info.default if info.default is not None else None
-            p.add_argument(
-                flag,
-                dest=name,
-                choices=list(get_args(annotation)),
-                default=None,
-                help=f"{text}" + (f" (default {default})" if default is not None else ""),
-            )
+            default = "" if info.default is None else f" (default {info.default})"
+            p.add_argument(flag, dest=name, choices=list(get_args(annotation)), default=None, help=text + default)
         else:
             p.add_argument(flag, dest=name, default=None, metavar=metavar, help=text)
 

@@ -196,10 +196,11 @@ class Template:
             model = self.parameters.model_validate(dict(arguments))
         except ValidationError as exc:
             raise ArgumentError(invalid_arguments(self.name, self.parameters.model_fields, exc)) from None
-        self._check_object_sizes(model)
+        self.check_sizes(model)
         return model
 
-    def _check_object_sizes(self, model: BaseModel) -> None:
+    def check_sizes(self, model: BaseModel) -> None:
+        """The size limit of object values, which the parameter model's types cannot state; part of `validate`."""
         limit = self.limits.max_field_chars
         for spec in self.inputs:
             value = getattr(model, spec.name)

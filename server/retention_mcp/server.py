@@ -131,6 +131,8 @@ class ToolSpec:
     output_schema: Callable[[], dict[str, Any]] | None = None
     extra: Extra = field(default_factory=dict)
     input_schema: dict[str, Any] = field(default_factory=dict)
+    # checks the model's types cannot state (a template's object-size limit); raise ArgumentError
+    after: Callable[[BaseModel], None] | None = None
 
     @property
     def allowed(self) -> set[str]:
@@ -159,6 +161,8 @@ class ToolSpec:
                 text += f"\n- {name}: must be one of {expected} / 必须是以下之一:{expected}"
             raise ArgumentError(text)
         assert model is not None
+        if self.after is not None:
+            self.after(model)
         return model, {k: (v if v is not None else self.extra[k][0].get("default")) for k, v in extras.items()}
 
 
@@ -191,7 +195,6 @@ def published_schema(
     in one language. `describe(name, description)` gives a field's description in that language."""
     schema = copy.deepcopy(model.model_json_schema())
     schema.pop("title", None)
-    schema.pop("additionalProperties", None)
     props = schema.setdefault("properties", {})
     if language is not None:
         for name, prop in list(props.items()):
@@ -321,9 +324,12 @@ class RetentionServer(MCPServer):
             self.remove_prompt(name)
         self._prompts = {}
 
-    def _add_fixed(self) -> None:
+    def _add_fixed_tools(self) -> None:
         self.add_spec(self._list_plans_spec())
         self.add_spec(self._analyze_spec())
+
+    def _add_fixed(self) -> None:
+        self._add_fixed_tools()
         self.add_resource(
             FunctionResource(
                 fn=self._read_index,
@@ -390,6 +396,7 @@ class RetentionServer(MCPServer):
             output_schema=self._plan_output,
             extra=extra,
             input_schema=published_schema(template.parameters, language, describe, extra),
+            after=template.check_sizes,
         )
 
     async def _generate(self, template: Template, values: BaseModel, ctx: Context | None) -> CallToolResult:
@@ -782,9 +789,10 @@ class RetentionServer(MCPServer):
         """Load the templates again and serve them; tell every client. On a TemplateError keep the old ones."""
         registry = self.app.reload()
         self._remove_templates()
-        for name in ("list_templates", "render_template", "generate_plan"):
+        for name in list(self._specs):  # every tool again, so the list keeps its order
             self._drop_spec(name)
         self._add_templates()
+        self._add_fixed_tools()
         await self.notify_lists_changed()
         return registry
 
