@@ -45,6 +45,21 @@ def store(tmp_path) -> Path:
     return tmp_path / "plans.sqlite3"
 
 
+@pytest.fixture
+def backoff(monkeypatch) -> list[float]:
+    """The backends' backoff clock, replaced by one that records each wait and does not spend it."""
+    from retention_mcp.generation.backends import HTTPBackend
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await anyio.lowlevel.checkpoint()
+
+    monkeypatch.setattr(HTTPBackend, "sleep", staticmethod(sleep))
+    return waits
+
+
 def settings(standin: StandInModel, provider: str = "openai", **overrides) -> ModelSettings:
     values = dict(
         provider=provider,
@@ -213,7 +228,7 @@ async def test_plan_read_from_prose_and_code_fences(registry, standin, store):
 
 # -- faults -------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_429_with_retry_after_is_honoured(registry, standin, store, provider):
+async def test_429_with_retry_after_is_honoured(registry, standin, store, provider, backoff):
     standin.queue(status(429, "rate limited", {"Retry-After": "1"}), plan(fixture_plan("saas-collaboration-zh")))
     messages: list[str] = []
 
@@ -226,9 +241,10 @@ async def test_429_with_retry_after_is_honoured(registry, standin, store, provid
     assert len(standin.received) == 2
     # the wait is the one the endpoint asked for, not the backoff's
     assert any("1.0 秒后第 1 次重试" in m and "429" in m for m in messages), messages
+    assert backoff == [1.0]
 
 
-async def test_500_is_retried_with_backoff(registry, standin, store):
+async def test_500_is_retried_with_backoff(registry, standin, store, backoff):
     standin.queue(status(500, "boom"), status(503, "overloaded"), plan(fixture_plan("saas-collaboration-zh")))
     messages: list[str] = []
 
@@ -241,9 +257,10 @@ async def test_500_is_retried_with_backoff(registry, standin, store):
     delays = [float(re.search(r"(\d+\.\d) 秒后第 (\d) 次重试", m).group(1)) for m in messages if "重试" in m]
     # exponential backoff with jitter: 0.25-0.5 s, then 0.5-1.0 s
     assert len(delays) == 2 and 0.2 <= delays[0] <= 0.5 and 0.5 <= delays[1] <= 1.0, messages
+    assert [round(w, 1) for w in backoff] == delays  # each announced wait is the one taken
 
 
-async def test_a_hang_past_the_timeout_is_abandoned_and_retried(registry, standin, store):
+async def test_a_hang_past_the_timeout_is_abandoned_and_retried(registry, standin, store, backoff):
     standin.queue(hang(30), plan(fixture_plan("saas-collaboration-zh")))
     async with Client(plan_server(registry, standin, store, timeout=0.5)) as client:
         result = await call_plan(client, SAAS_ZH)
@@ -253,7 +270,7 @@ async def test_a_hang_past_the_timeout_is_abandoned_and_retried(registry, standi
     assert standin.disconnects == 1  # the hung request was closed, not left open
 
 
-async def test_retries_give_up_with_a_clear_error_and_the_prompt(registry, standin, store):
+async def test_retries_give_up_with_a_clear_error_and_the_prompt(registry, standin, store, backoff):
     standin.queue(*[status(502, "bad gateway")] * 3)
     async with Client(plan_server(registry, standin, store, max_retries=2)) as client:
         result = await call_plan(client, SAAS_ZH)
@@ -263,6 +280,7 @@ async def test_retries_give_up_with_a_clear_error_and_the_prompt(registry, stand
     assert "failed 3 time(s)" in message and "HTTP 502" in message and "连续失败" in message
     assert "<user_facts>" in result.content[1].text  # the rendered prompt, to go on in prompt mode
     assert not follow_up.is_error  # the server keeps serving
+    assert len(backoff) == 2
 
 
 async def test_total_time_is_bounded(registry, standin, store):

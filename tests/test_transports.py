@@ -39,14 +39,9 @@ def test_broken_template_stops_start_up_with_file_and_line(tmp_path):
         "bad.prompty",
         "---\nname: bad\ndescription: x\nmetadata:\n  version: 1.0.0\n  locale: en\n  colour: red\n---\nuser:\nhi\n",
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "retention_mcp", "serve", "--templates", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=ENV,
-        stdin=subprocess.DEVNULL,
-    )
+    from tests.test_cli import run
+
+    proc = run("serve", "--templates", str(tmp_path))
     assert proc.returncode == 2
     assert f"{tmp_path / 'bad.prompty'}:7: unknown key 'colour' in metadata" in proc.stderr
     assert proc.stdout == ""

@@ -77,6 +77,8 @@ class HTTPBackend:
     """What both API dialects share: the client, retries, time bounds, error wording."""
 
     provider = "http"
+    # the backoff clock: how the wait between retries is spent (tests put a recording fake here)
+    sleep: Callable[[float], Awaitable[Any]] = staticmethod(anyio.sleep)
 
     def __init__(self, settings: ModelSettings, client: httpx2.AsyncClient | None = None):
         self.settings = settings
@@ -152,7 +154,7 @@ class HTTPBackend:
                 log.warning("model call failed (%s); retry %d in %.2f s", exc.reason, attempt, delay)
                 if on_retry is not None:
                     await on_retry(attempt, delay, exc.reason)
-                await anyio.sleep(delay)
+                await self.sleep(delay)
         raise AssertionError("unreachable")
 
     async def _post_once(self, url: str, headers: dict[str, str], body: dict[str, Any]) -> Any:
