@@ -117,3 +117,27 @@ async def test_stdio_server_with_watch_picks_up_a_new_template(tmp_path):
             await anyio.sleep(0.1)
         result = await client.call_tool("memo", {"topic": "renewals"})
     assert result.structured_content["template"] == "memo"
+
+
+async def test_a_removed_template_leaves_every_list(tmp_path):
+    from mcp.shared.exceptions import MCPError
+
+    write_template(tmp_path, "note.en.prompty", note())
+    watcher, _ = watcher_for(tmp_path)
+    async with Client(watcher.server) as client:
+        resources = [str(r.uri) for r in (await client.list_resources()).resources]
+        assert "template://note/en" in resources and "schema://note/input" in resources
+        (tmp_path / "note.en.prompty").unlink()
+        assert await watcher.reload() is True
+        tools = [t.name for t in (await client.list_tools()).tools]
+        prompts = [p.name for p in (await client.list_prompts()).prompts]
+        resources = [str(r.uri) for r in (await client.list_resources()).resources]
+        with pytest.raises(MCPError) as caught:
+            await client.read_resource("template://note/en")
+        gone = await client.call_tool("note", {"topic": "churn"})
+        source = await client.read_resource("template://retention_strategy/zh")
+    assert tools == [*TEMPLATE_NAMES, "list_plans", "analyze_churn"]  # the same order as at start-up
+    assert "note" not in prompts and not any("note" in uri for uri in resources)
+    assert caught.value.error.code == -32602
+    assert gone.is_error and "Unknown tool 'note'" in gone.content[0].text
+    assert source.contents[0].text.startswith("---")

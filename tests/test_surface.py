@@ -129,6 +129,7 @@ async def test_run_keeps_the_sdk_signature(registry):
     from mcp.server import MCPServer
 
     server = build_server(registry)
+    assert "run" not in type(server).__dict__  # build_server(...).run("stdio") is the SDK's own run
     assert inspect.signature(type(server).run) == inspect.signature(MCPServer.run)
 
 
