@@ -204,3 +204,16 @@ async def test_object_values_keep_their_size_limit_through_the_tool(tmp_path):
         and "characters as JSON" in too_big.content[0].text
     )
     assert not fine.is_error
+
+
+async def test_analyze_tool_and_command_share_one_parameter_model(registry):
+    from retention_mcp.analytics.params import CLI_FLAGS, CLI_POSITIONAL, AnalyzeParams
+    from tests.test_cli import run
+
+    tools = {t.name: t for t in await listed(build_server(registry))}
+    assert list(tools["analyze_churn"].input_schema["properties"]) == list(AnalyzeParams.model_fields)
+    help_text = run("analyze", "--help").stdout
+    for name in AnalyzeParams.model_fields:
+        if name not in CLI_POSITIONAL:
+            flag = CLI_FLAGS.get(name, ("--" + name.replace("_", "-"), ""))[0]
+            assert flag in help_text, name
