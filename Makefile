@@ -41,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/analytics_scale.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache
