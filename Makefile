@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "retention-mcp needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
-	@echo "retention-mcp: setting up $(VENV): installing retention-mcp with mcp, pydantic, duckdb, scipy, numpy, matplotlib and the test tools (pytest, ruff, mypy). The first time this takes a minute or two." >&2
+	@echo "retention-mcp: setting up $(VENV): installing retention-mcp with mcp, pydantic, duckdb, scipy, numpy, matplotlib and the test tools (pytest, ruff, mypy); on a fresh machine this takes a minute or two." >&2
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e '.[test]'
