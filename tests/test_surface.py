@@ -217,3 +217,22 @@ async def test_analyze_tool_and_command_share_one_parameter_model(registry):
         if name not in CLI_POSITIONAL:
             flag = CLI_FLAGS.get(name, ("--" + name.replace("_", "-"), ""))[0]
             assert flag in help_text, name
+
+
+def test_start_up_imports_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, anyio\n"
+        "from retention_mcp.cli import build_parser\n"
+        "from retention_mcp.server import build_server\n"
+        "build_parser()\n"
+        "anyio.run(build_server().list_tools)\n"
+        "heavy = ('duckdb', 'numpy', 'scipy', 'matplotlib', 'pandas', 'retention_mcp.generation.backends',\n"
+        "         'retention_mcp.analytics.engine')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
