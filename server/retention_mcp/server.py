@@ -435,7 +435,7 @@ class RetentionServer(MCPServer):
         names = tuple(self.registry.names())
         name_type: Any = Literal[names] if names else str  # type: ignore[valid-type]
         fields: dict[str, Any] = {
-            "name": (name_type, Field(description="Template name, from list_templates / 模板名称")),
+            "name": (name_type, Field(description="Template name, from list_templates / 模板名称(见 list_templates)")),
             "arguments": (
                 dict[str, Any],
                 Field(default_factory=dict, description="The template's parameters as an object / 模板参数(对象)"),
