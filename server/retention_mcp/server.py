@@ -382,7 +382,9 @@ class RetentionServer(MCPServer):
         extra: Extra = {"mode": (_mode_property(language), MODES)}
         title = template.files[language].title if language in template.files else template.title
         description = (
-            f"{_headline(template.description_in(language))}. {pick(LEAN_TEMPLATE_RETURNS, language)}"
+            _headline(template.description_in(language))
+            + ("。" if language == "zh" else ". ")
+            + pick(LEAN_TEMPLATE_RETURNS, language)
             if language
             else f"{template.description}\n\n{TEMPLATE_RETURNS}"
         )
