@@ -20,7 +20,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
@@ -281,7 +282,7 @@ class RetentionServer(MCPServer):
             inspect.Parameter(
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[str, SkipValidation] if info.annotation is str else Any,
+                annotation=Annotated[str, SkipValidation] if _is_text(info.annotation) else Any,
                 default=None,
             )
             for name, info in spec.model.model_fields.items()
@@ -832,6 +833,20 @@ ANALYZE_DESCRIPTION = (
     "带 95% 区间与提升倍数的分客群流失、主要驱动因素、高风险客群、MRR 变动与 GRR/NRR、sBG 留存模型(交易数据则为 RFM 与 "
     "BG/NBD)、Markdown 摘要和 PNG 图表。可用内置示例 path='subscriptions.csv' 试用。"
 )
+
+
+def _is_text(annotation: Any) -> bool:
+    """Whether a field takes text (also optional text, or one of some strings): the SDK then hands it over as it
+    came, never parsing a value that happens to look like JSON."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_text(args[0])
+    if origin is Literal:
+        return all(isinstance(a, str) for a in args)
+    if origin in (Union, UnionType) and len(args) == 1:
+        return _is_text(args[0])
+    return annotation is str
 
 
 def _user_error(exc: BaseException) -> UserError | None:
