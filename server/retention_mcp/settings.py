@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from retention_mcp import redaction
+
 ToolsMode = Literal["full", "compact", "all"]
 
 ENV_TEMPLATES = "RETENTION_MCP_TEMPLATES"
@@ -78,6 +80,7 @@ class ModelSettings:
             raise SettingsError("model timeouts must be positive numbers of seconds")
         if self.max_retries < 0:
             raise SettingsError(f"{ENV_LLM_MAX_RETRIES} must be 0 or more")
+        redaction.register(self.api_key)  # from now on scrubbed from every error, progress message and log line
 
     @property
     def configured(self) -> bool:
@@ -128,6 +131,9 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     plan_store: Path | None = None  # None: plans are not kept
     data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
+
+    def __post_init__(self) -> None:
+        redaction.register(*self.tokens)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
