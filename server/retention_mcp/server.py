@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -469,7 +470,9 @@ def _add_plan_access(server: RetentionServer) -> None:
                 "(RETENTION_MCP_PLAN_STORE=off)"
             )
         try:
-            found = store.list(template=template, limit=limit, failed_only=failed_only)
+            found = await anyio.to_thread.run_sync(
+                functools.partial(store.list, template=template, limit=limit, failed_only=failed_only)
+            )
         except UserError as exc:
             raise ToolError(str(exc)) from None
         listing = PlanListResult(plans=[p.model_dump() for p in found])
@@ -503,7 +506,8 @@ def _add_plan_access(server: RetentionServer) -> None:
         if store is None:
             raise ValueError("Plans are not kept on this server / 本服务未保存方案")
         try:
-            return store.get(plan_id).model_dump_json(indent=2)
+            record = await anyio.to_thread.run_sync(store.get, plan_id)  # never wait on a lock in the event loop
+            return record.model_dump_json(indent=2)
         except UserError as exc:
             raise ValueError(str(exc)) from None
 

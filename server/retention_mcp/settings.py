@@ -30,6 +30,8 @@ ENV_LLM_MAX_RETRIES = "RETENTION_MCP_LLM_MAX_RETRIES"
 ENV_LLM_TOTAL_TIMEOUT = "RETENTION_MCP_LLM_TOTAL_TIMEOUT"
 ENV_PLAN_STORE = "RETENTION_MCP_PLAN_STORE"
 ENV_DATA_DIRS = "RETENTION_MCP_DATA_DIRS"
+ENV_STORE_TIMEOUT = "RETENTION_MCP_STORE_TIMEOUT"
+DEFAULT_STORE_TIMEOUT = 30.0  # seconds a plan-store operation may wait on a lock held by another process
 
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
@@ -164,6 +166,11 @@ class Settings:
             plan_store=plan_store,
             data_dirs=data_dirs or default_data_dirs(),
         )
+
+
+def store_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a plan-store operation may wait on a lock held by another process (RETENTION_MCP_STORE_TIMEOUT)."""
+    return _float_env(os.environ if environ is None else environ, ENV_STORE_TIMEOUT, DEFAULT_STORE_TIMEOUT)
 
 
 def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
