@@ -32,6 +32,8 @@ ENV_PLAN_STORE = "RETENTION_MCP_PLAN_STORE"
 ENV_DATA_DIRS = "RETENTION_MCP_DATA_DIRS"
 ENV_STORE_TIMEOUT = "RETENTION_MCP_STORE_TIMEOUT"
 DEFAULT_STORE_TIMEOUT = 30.0  # seconds a plan-store operation may wait on a lock held by another process
+ENV_HTTP_HEADER_TIMEOUT = "RETENTION_MCP_HTTP_HEADER_TIMEOUT"
+ENV_HTTP_BODY_TIMEOUT = "RETENTION_MCP_HTTP_BODY_TIMEOUT"
 
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
@@ -171,6 +173,12 @@ class Settings:
 def store_timeout(environ: Mapping[str, str] | None = None) -> float:
     """Seconds a plan-store operation may wait on a lock held by another process (RETENTION_MCP_STORE_TIMEOUT)."""
     return _float_env(os.environ if environ is None else environ, ENV_STORE_TIMEOUT, DEFAULT_STORE_TIMEOUT)
+
+
+def http_timeouts(environ: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """Seconds a client may take to send a request's headers, and then its body (HTTP transport only)."""
+    env = os.environ if environ is None else environ
+    return _float_env(env, ENV_HTTP_HEADER_TIMEOUT, 10.0), _float_env(env, ENV_HTTP_BODY_TIMEOUT, 30.0)
 
 
 def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
