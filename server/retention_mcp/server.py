@@ -35,7 +35,7 @@ from mcp_types import (
 )
 from pydantic import Field, ValidationError
 
-from retention_mcp import __version__
+from retention_mcp import __version__, redaction
 from retention_mcp.errors import UnknownTemplateError, UserError, invalid_arguments
 from retention_mcp.models import PlanResult, RenderResult, TemplateList
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
@@ -661,6 +661,7 @@ class StaticTokenVerifier(TokenVerifier):
     """Accepts a fixed set of bearer tokens (a team's shared secrets); compares digests in constant time."""
 
     def __init__(self, tokens: Sequence[str]):
+        redaction.register(*tokens)  # tokens from --token too: never in an error or a log line
         self._digests = [hashlib.sha256(t.encode()).digest() for t in tokens]
 
     async def verify_token(self, token: str) -> AccessToken | None:
