@@ -13,7 +13,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from retention_mcp.generation.store import PlanStore, StoreBusyError
+from retention_mcp.generation.sqlite_store import SQLitePlanStore
+from retention_mcp.generation.store import StoreBusyError
 from retention_mcp.models import ValidationReport
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
@@ -58,7 +59,7 @@ class LockHolder:
 @pytest.fixture
 def store_path(tmp_path) -> Path:
     path = tmp_path / "plans.sqlite3"
-    PlanStore(path).list()  # the schema exists, as on any server that has run before
+    SQLitePlanStore(path).list()  # the schema exists, as on any server that has run before
     return path
 
 
@@ -145,7 +146,7 @@ def test_store_gives_up_after_its_bounded_time(store_path):
         waits.append(seconds)
         now[0] += seconds
 
-    store = PlanStore(store_path, write_timeout=4.0, sleep=sleep, clock=lambda: now[0])
+    store = SQLitePlanStore(store_path, write_timeout=4.0, sleep=sleep, clock=lambda: now[0])
     holder = LockHolder(store_path)
     try:
         with pytest.raises(StoreBusyError) as caught:

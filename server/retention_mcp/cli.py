@@ -517,14 +517,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_plans(args: argparse.Namespace) -> int:
-    from retention_mcp.generation.store import PlanStore
+    from retention_mcp.generation.store import open_store
+    from retention_mcp.settings import store_timeout
 
     path = _settings(args).plan_store
     if path is None:
         return fail(f"plans are not kept ({ENV_PLAN_STORE}=off); pass --plan-store FILE")
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         return fail(f"no plans yet: {path} does not exist")
-    store = PlanStore(path)
+    store = open_store(path, store_timeout())
     if args.plans_command == "list":
         found = store.list(template=args.template, limit=args.limit, failed_only=args.failed)
         if args.json:

@@ -133,7 +133,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     tokens: list[str] = field(default_factory=list)  # bearer tokens accepted over HTTP
     model: ModelSettings = field(default_factory=ModelSettings)
-    plan_store: Path | None = None  # None: plans are not kept
+    plan_store: Path | str | None = None  # a SQLite file, a postgresql:// URL, or None: plans are not kept
     data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
 
     def __post_init__(self) -> None:
@@ -152,13 +152,13 @@ class Settings:
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
         data_dirs = [Path(p).expanduser() for p in env.get(ENV_DATA_DIRS, "").split(os.pathsep) if p.strip()]
         store = env.get(ENV_PLAN_STORE, "").strip()
-        plan_store = (
-            None
-            if store.lower() in ("off", "none", "0")
-            else Path(store).expanduser()
-            if store
-            else default_plan_store()
-        )
+        plan_store: Path | str | None
+        if store.lower() in ("off", "none", "0"):
+            plan_store = None
+        elif store.startswith(("postgresql://", "postgres://")):
+            plan_store = store  # a URL: Path() would fold its "//"
+        else:
+            plan_store = Path(store).expanduser() if store else default_plan_store()
         return cls(
             template_dirs=dirs,
             tools=tools,  # type: ignore[arg-type]

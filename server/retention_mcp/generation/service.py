@@ -28,7 +28,7 @@ from retention_mcp.generation.backends import (
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_schema, plan_schema_text
-from retention_mcp.generation.store import PlanStore
+from retention_mcp.generation.store import PlanStore, open_store
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import DATASET_FIELD, ground_async
 from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal
@@ -61,10 +61,10 @@ class PlanService:
         self.data_dirs = list(data_dirs) if data_dirs is not None else default_data_dirs()
 
     @classmethod
-    def from_settings(cls, model: ModelSettings, store: Path | None, data_dirs: list[Path]) -> PlanService:
+    def from_settings(cls, model: ModelSettings, store: Path | str | None, data_dirs: list[Path]) -> PlanService:
         """The configured backend (none without a provider: sampling or an error), the store if plans are kept."""
         backend = make_backend(model) if model.configured else None
-        kept = PlanStore(store, write_timeout=store_timeout()) if store is not None else None
+        kept = open_store(store, store_timeout()) if store is not None else None
         return cls(backend, kept, data_dirs)
 
     async def generate(
