@@ -33,7 +33,7 @@ from tests.standin_model import StandInModel, plan  # noqa: E402
 
 from retention_mcp.generation.backends import make_backend  # noqa: E402
 from retention_mcp.generation.service import PlanService  # noqa: E402
-from retention_mcp.generation.store import PlanStore  # noqa: E402
+from retention_mcp.generation.sqlite_store import SQLitePlanStore  # noqa: E402
 from retention_mcp.paths import EXAMPLES_FILE  # noqa: E402
 from retention_mcp.registry import Registry  # noqa: E402
 from retention_mcp.server import build_server  # noqa: E402
@@ -64,7 +64,7 @@ async def main(calls: int, rounds: int) -> None:
     template = registry.get(scenario["tool"])
     with tempfile.TemporaryDirectory() as tmp:
         direct_backend = make_backend(settings)
-        direct = PlanService(direct_backend, PlanStore(Path(tmp) / "direct.sqlite3"))
+        direct = PlanService(direct_backend, SQLitePlanStore(Path(tmp) / "direct.sqlite3"))
         server = build_server(registry, model=settings, plan_store=Path(tmp) / "mcp.sqlite3")
         arguments = {**scenario["arguments"], "mode": "plan"}
 

@@ -99,3 +99,28 @@ user:
 {{{{ topic }}}}
 </topic>
 """
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL server on loopback for the whole session (tests/pg_cluster.py); skipped where
+    PostgreSQL is not installed, unless RETENTION_MCP_REQUIRE_POSTGRES is set (CI), where that fails instead."""
+    import os
+
+    from tests.pg_cluster import REQUIRE, Cluster, binaries
+
+    if binaries() is None:
+        if os.environ.get(REQUIRE):
+            pytest.fail("PostgreSQL is required here but not installed (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed")
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(pg_cluster, request) -> str:
+    """The URL of a new, empty database for one test."""
+    import re
+
+    return pg_cluster.fresh_database("t_" + re.sub(r"\W", "_", request.node.name.lower())[:50])

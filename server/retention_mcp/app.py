@@ -20,15 +20,14 @@ from retention_mcp.errors import UserError
 from retention_mcp.models import PlanResult, RenderResult, TemplateList
 from retention_mcp.paths import readable_dirs
 from retention_mcp.registry import Registry, Template
-from retention_mcp.settings import ENV_PLAN_STORE, Settings
+from retention_mcp.settings import ENV_PLAN_STORE, Settings, store_timeout
 
 if TYPE_CHECKING:
     from retention_mcp.analytics.params import AnalyzeParams
     from retention_mcp.analytics.service import AnalysisOutcome
     from retention_mcp.generation.backends import Backend
-    from retention_mcp.generation.plan_store import PlanStore
     from retention_mcp.generation.service import PlanService
-    from retention_mcp.generation.store import PlanSummary, StoredPlan
+    from retention_mcp.generation.store import PlanStore, PlanSummary, StoredPlan
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 _FROM_SETTINGS: Any = object()
@@ -113,8 +112,8 @@ class RetentionApp:
         """The plan service, built on first use (generation code is imported only then)."""
         if self._plans is None:
             from retention_mcp.generation.backends import make_backend
-            from retention_mcp.generation.plan_store import sqlite_store
             from retention_mcp.generation.service import PlanService
+            from retention_mcp.generation.store import open_store
 
             backend = self._backend
             if backend is _FROM_SETTINGS:
@@ -122,7 +121,7 @@ class RetentionApp:
             store = self._store
             if store is _FROM_SETTINGS:
                 path = self.settings.plan_store
-                store = sqlite_store(path) if path is not None else None
+                store = open_store(path, store_timeout()) if path is not None else None
             self._plans = PlanService(backend, store, self.data_dirs)
         return self._plans
 

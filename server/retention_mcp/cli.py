@@ -431,7 +431,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     import uvicorn
 
-    http_server = uvicorn.Server(uvicorn.Config(http, host=args.host, port=args.port, log_level="warning"))
+    from retention_mcp.http_guard import BodyDeadline, guarded_h11
+    from retention_mcp.settings import http_timeouts
+
+    header_timeout, body_timeout = http_timeouts()
+    config = uvicorn.Config(
+        BodyDeadline(http, body_timeout),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        http=guarded_h11(header_timeout),
+    )
+    http_server = uvicorn.Server(config)
     _run(http_server.serve, server, args)
     return 0
 
@@ -467,8 +478,8 @@ def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str
     allowed_origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *origins]
 
     @server.custom_route("/healthz", methods=["GET"])
-    async def healthz(request):
-        return JSONResponse({"status": "ok", "version": __version__, "templates": server.registry.names()})
+    async def healthz(request):  # liveness, outside auth: says nothing about the server beyond "ok"
+        return JSONResponse({"status": "ok"})
 
     return server.streamable_http_app(
         streamable_http_path=path,
@@ -575,7 +586,7 @@ def cmd_plans(args: argparse.Namespace) -> int:
     path = settings.plan_store
     if path is None:
         return fail(f"plans are not kept ({ENV_PLAN_STORE}=off); pass --plan-store FILE")
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         return fail(f"no plans yet: {path} does not exist")
     app = _app(args, settings)
     if args.plans_command == "list":

@@ -7,9 +7,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from retention_mcp.redaction import scrub
+
 
 class UserError(Exception):
-    """An error caused by the caller's input; its message is safe and useful to show to them."""
+    """An error caused by the caller's input; its message is safe and useful to show to them.
+
+    Safe includes secret-free: a configured API key or token in the message is blanked when the error is made.
+    """
+
+    def __init__(self, *args: object):
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
 
 
 class ArgumentError(UserError):

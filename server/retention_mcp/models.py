@@ -72,6 +72,12 @@ class PlanResult(RenderResult):
     plan_id: str | None = Field(None, description="Plan mode: id in the plan store, when plans are kept")
     plan_uri: str | None = Field(None, description="Plan mode: plan://ID resource, when plans are kept")
     repaired: bool | None = Field(None, description="Plan mode: whether a repair round was needed")
+    store_status: Literal["saved", "not_saved", "off"] | None = Field(
+        None,
+        description="Plan mode: saved (see plan_id), not_saved (the store failed: keep this result, it is the only "
+        "copy; store_error says why) or off (this server keeps no plans) / 方案是否已保存",
+    )
+    store_error: str | None = Field(None, description="Plan mode: why the plan was not saved / 未保存的原因")
 
 
 class ParameterInfo(BaseModel):

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -48,7 +49,7 @@ from mcp_types import (
 )
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, create_model
 
-from retention_mcp import __version__
+from retention_mcp import __version__, redaction
 from retention_mcp.app import RetentionApp
 from retention_mcp.errors import ArgumentError, UnknownTemplateError, UserError, invalid_arguments
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
@@ -540,10 +541,13 @@ class RetentionServer(MCPServer):
         async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             from retention_mcp.models import PlanListResult
 
-            found = self.app.list_plans(
-                template=values.template,  # type: ignore[attr-defined]
-                limit=values.limit,  # type: ignore[attr-defined]
-                failed_only=values.failed_only,  # type: ignore[attr-defined]
+            found = await anyio.to_thread.run_sync(  # a store may wait on a lock: never in the event loop
+                functools.partial(
+                    self.app.list_plans,
+                    template=values.template,  # type: ignore[attr-defined]
+                    limit=values.limit,  # type: ignore[attr-defined]
+                    failed_only=values.failed_only,  # type: ignore[attr-defined]
+                )
             )
             listing = PlanListResult(plans=[p.model_dump() for p in found])
             lines = [
@@ -706,7 +710,8 @@ class RetentionServer(MCPServer):
         return self.app.template_list().model_dump_json(indent=2)
 
     async def _read_plan(self, plan_id: str) -> str:
-        return self.app.get_plan(plan_id).model_dump_json(indent=2)
+        record = await anyio.to_thread.run_sync(self.app.get_plan, plan_id)  # never wait on a lock in the event loop
+        return record.model_dump_json(indent=2)
 
     # -- the adapter's one conversion per kind --------------------------------------------------------------------
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
@@ -932,6 +937,7 @@ class StaticTokenVerifier(TokenVerifier):
     """Accepts a fixed set of bearer tokens (a team's shared secrets); compares digests in constant time."""
 
     def __init__(self, tokens: Sequence[str]):
+        redaction.register(*tokens)  # tokens from --token too: never in an error or a log line
         self._digests = [hashlib.sha256(t.encode()).digest() for t in tokens]
 
     async def verify_token(self, token: str) -> AccessToken | None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from retention_mcp import redaction
+
 ToolsMode = Literal["full", "compact", "all"]
 TOOLS_MODES: tuple[ToolsMode, ...] = ("full", "compact", "all")
 DEFAULT_TOOLS: ToolsMode = "full"
@@ -33,6 +35,10 @@ ENV_LLM_MAX_RETRIES = "RETENTION_MCP_LLM_MAX_RETRIES"
 ENV_LLM_TOTAL_TIMEOUT = "RETENTION_MCP_LLM_TOTAL_TIMEOUT"
 ENV_PLAN_STORE = "RETENTION_MCP_PLAN_STORE"
 ENV_DATA_DIRS = "RETENTION_MCP_DATA_DIRS"
+ENV_STORE_TIMEOUT = "RETENTION_MCP_STORE_TIMEOUT"
+DEFAULT_STORE_TIMEOUT = 30.0  # seconds a plan-store operation may wait on a lock held by another process
+ENV_HTTP_HEADER_TIMEOUT = "RETENTION_MCP_HTTP_HEADER_TIMEOUT"
+ENV_HTTP_BODY_TIMEOUT = "RETENTION_MCP_HTTP_BODY_TIMEOUT"
 
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
@@ -83,6 +89,7 @@ class ModelSettings:
             raise SettingsError("model timeouts must be positive numbers of seconds")
         if self.max_retries < 0:
             raise SettingsError(f"{ENV_LLM_MAX_RETRIES} must be 0 or more")
+        redaction.register(self.api_key)  # from now on scrubbed from every error, progress message and log line
 
     @property
     def configured(self) -> bool:
@@ -132,8 +139,11 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     tokens: list[str] = field(default_factory=list)  # bearer tokens accepted over HTTP
     model: ModelSettings = field(default_factory=ModelSettings)
-    plan_store: Path | None = None  # None: plans are not kept
+    plan_store: Path | str | None = None  # a SQLite file, a postgresql:// URL, or None: plans are not kept
     data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
+
+    def __post_init__(self) -> None:
+        redaction.register(*self.tokens)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -151,13 +161,13 @@ class Settings:
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
         data_dirs = [Path(p).expanduser() for p in env.get(ENV_DATA_DIRS, "").split(os.pathsep) if p.strip()]
         store = env.get(ENV_PLAN_STORE, "").strip()
-        plan_store = (
-            None
-            if store.lower() in ("off", "none", "0")
-            else Path(store).expanduser()
-            if store
-            else default_plan_store()
-        )
+        plan_store: Path | str | None
+        if store.lower() in ("off", "none", "0"):
+            plan_store = None
+        elif store.startswith(("postgresql://", "postgres://")):
+            plan_store = store  # a URL: Path() would fold its "//"
+        else:
+            plan_store = Path(store).expanduser() if store else default_plan_store()
         return cls(
             template_dirs=dirs,
             tools=tools,  # type: ignore[arg-type]
@@ -168,6 +178,17 @@ class Settings:
             plan_store=plan_store,
             data_dirs=data_dirs or default_data_dirs(),
         )
+
+
+def store_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a plan-store operation may wait on a lock held by another process (RETENTION_MCP_STORE_TIMEOUT)."""
+    return _float_env(os.environ if environ is None else environ, ENV_STORE_TIMEOUT, DEFAULT_STORE_TIMEOUT)
+
+
+def http_timeouts(environ: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """Seconds a client may take to send a request's headers, and then its body (HTTP transport only)."""
+    env = os.environ if environ is None else environ
+    return _float_env(env, ENV_HTTP_HEADER_TIMEOUT, 10.0), _float_env(env, ENV_HTTP_BODY_TIMEOUT, 30.0)
 
 
 def _float_env(env: Mapping[str, str], name: str, default: float) -> float:

@@ -3,7 +3,8 @@ own model through sampling.
 
 Every HTTP call is retried on 429, 5xx, timeouts and dropped connections, with exponential backoff and jitter,
 honouring Retry-After, inside a bound on the total time. Cancelling the caller cancels the request in flight.
-The API key is sent in a header and nowhere else: errors are scrubbed of it before anyone sees them.
+The API key is sent in a header and nowhere else: errors are scrubbed of it (and of every other configured secret)
+before they are shortened and before anyone sees them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 import anyio
 import httpx2
 
+from retention_mcp import redaction
 from retention_mcp.errors import UserError
 from retention_mcp.settings import ENV_LLM_API_KEY, ENV_LLM_BASE_URL, ModelSettings
 
@@ -33,6 +35,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 MAX_RETRY_AFTER = 60.0
 MAX_TOKENS = 8192
+MAX_ERROR_CHARS = 300  # of an endpoint's error text kept in a message
 
 
 class ModelError(UserError):
@@ -85,6 +88,7 @@ class HTTPBackend:
         self._client = client
         self._own_client = client is None
         self.label = f"{settings.provider}:{settings.model}"
+        redaction.register(settings.api_key)
 
     @property
     def client(self) -> httpx2.AsyncClient:
@@ -99,10 +103,7 @@ class HTTPBackend:
             self._client = None
 
     def redact(self, text: str) -> str:
-        key = self.settings.api_key
-        if key:
-            text = text.replace(key, "***")
-        return re.sub(r"\b(sk|key|token)-[A-Za-z0-9_\-]{6,}", r"\1-***", text)
+        return redaction.scrub(text)
 
     async def complete(
         self, messages: Sequence[Message], schema: dict[str, Any], schema_name: str, on_retry: RetryHook | None = None
@@ -182,7 +183,7 @@ class HTTPBackend:
             text = error.get("message", "") if isinstance(error, dict) else str(error)
         except ValueError:
             text = response.text
-        return self.redact(" ".join(str(text).split())[:300])
+        return redaction.cut(" ".join(str(text).split()), MAX_ERROR_CHARS)  # scrubbed before it is cut
 
     def _client_error(self, response: httpx2.Response) -> ModelError:
         status = response.status_code
@@ -367,8 +368,9 @@ class SamplingBackend:
         except NoBackChannelError:
             raise NoSamplingError() from None
         except Exception as exc:
+            reason = redaction.cut(str(exc), MAX_ERROR_CHARS)
             raise ModelError(
-                f"The client's model could not be used (sampling failed: {exc}) / 客户端模型调用失败"
+                f"The client's model could not be used (sampling failed: {reason}) / 客户端模型调用失败"
             ) from None
         content = result.content
         blocks = content if isinstance(content, list) else [content]

@@ -26,14 +26,14 @@ from retention_mcp.generation.backends import (
 )
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
-from retention_mcp.generation.plan_store import PlanStore, sqlite_store
 from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_model_for, plan_schema, plan_schema_text
+from retention_mcp.generation.store import PlanStore, open_store
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import DATASET_FIELD, ground_async
 from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
-from retention_mcp.settings import ModelSettings, default_data_dirs
+from retention_mcp.settings import ModelSettings, default_data_dirs, store_timeout
 
 log = logging.getLogger("retention_mcp.generation")
 
@@ -61,10 +61,11 @@ class PlanService:
         self.data_dirs = list(data_dirs) if data_dirs is not None else default_data_dirs()
 
     @classmethod
-    def from_settings(cls, model: ModelSettings, store: Path | None, data_dirs: list[Path]) -> PlanService:
+    def from_settings(cls, model: ModelSettings, store: Path | str | None, data_dirs: list[Path]) -> PlanService:
         """The configured backend (none without a provider: sampling or an error), the store if plans are kept."""
         backend = make_backend(model) if model.configured else None
-        return cls(backend, sqlite_store(store) if store is not None else None, data_dirs)
+        kept = open_store(store, store_timeout()) if store is not None else None
+        return cls(backend, kept, data_dirs)
 
     async def aclose(self) -> None:
         if self.backend is not None and hasattr(self.backend, "aclose"):
@@ -143,21 +144,30 @@ class PlanService:
             markdown=markdown,
             repaired=repaired,
         )
+        result.store_status = "off"
         if self.store is not None:
-            record = await anyio.to_thread.run_sync(
-                functools.partial(
-                    self.store.save,
-                    template=template.name,
-                    version=template.version,
-                    language=rendered.language,
-                    model=completion.model,
-                    arguments=values.model_dump(mode="json", exclude_none=True),
-                    plan=plan_data,
-                    validation=report,
-                    markdown=markdown,
+            await step(4.5, "Saving the plan", "正在保存方案")
+            try:
+                record = await anyio.to_thread.run_sync(
+                    functools.partial(
+                        self.store.save,
+                        template=template.name,
+                        version=template.version,
+                        language=rendered.language,
+                        model=completion.model,
+                        arguments=values.model_dump(mode="json", exclude_none=True),
+                        plan=plan_data,
+                        validation=report,
+                        markdown=markdown,
+                    )
                 )
-            )
-            result.plan_id, result.plan_uri = record.id, record.uri
+            except UserError as exc:  # a locked or broken store: the plan goes back to the caller, marked unsaved
+                log.error("plan not saved: %s", exc)
+                result.store_status, result.store_error = "not_saved", str(exc)
+                result.markdown = markdown = not_saved_notice(str(exc), zh) + markdown
+            else:
+                result.plan_id, result.plan_uri = record.id, record.uri
+                result.store_status = "saved"
         await step(
             5,
             "Plan ready" + ("" if report.passed else " (some checks failed)"),
@@ -319,6 +329,13 @@ def invalid_plan_message(problems: list[str], zh: bool) -> str:
         "The model's answer did not match the plan schema, even after one repair round / "
         f"模型的回答在修正一轮后仍不符合方案格式:\n{shown}"
     )
+
+
+def not_saved_notice(reason: str, zh: bool) -> str:
+    """The first lines of a plan's Markdown when the store could not keep it."""
+    if zh:
+        return f"> **方案未保存**:{reason}\n> 请保存下方内容,这是唯一的副本。\n\n"
+    return f"> **Plan not saved**: {reason}\n> Keep the text below: it is the only copy.\n\n"
 
 
 def no_backend_message() -> str:

@@ -1,42 +1,39 @@
-"""Every generated plan, kept in SQLite: template, version, arguments, language, model, plan, validation, time.
+"""Where generated plans are kept, and the audit log of who did what: the `PlanStore` protocol, the records both
+backends return, and `open_store` choosing one from a setting.
 
-One file, WAL mode, so several server processes (HTTP replicas on one host) and the CLI can share it.
-The API key is never part of a record: only the model's name is kept.
+Two backends implement the protocol: SQLite (one file, for one host; `sqlite_store.py`) and PostgreSQL (shared by
+replicas; `pg_store.py`). Both keep the same records and return them byte for byte alike, so a plan saved through one
+server reads the same through any other. The API key is never part of a record: only the model's name is kept, and
+the audit log keeps who, when, which tool and template, the plan id and the outcome, never argument values.
+
+A store that is busy or unreachable (a lock held by another process, a database restarting) is retried with backoff
+inside a bounded time (RETENTION_MCP_STORE_TIMEOUT) and, past it, raises StoreBusyError: the caller decides what to
+do with a plan that could not be saved; it is never dropped here.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import random
 import secrets
-import sqlite3
-import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
 from retention_mcp.errors import UserError
 from retention_mcp.models import ValidationReport
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS plans (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    template TEXT NOT NULL,
-    version TEXT NOT NULL,
-    language TEXT NOT NULL,
-    model TEXT NOT NULL,
-    passed INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    arguments TEXT NOT NULL,
-    plan TEXT NOT NULL,
-    validation TEXT NOT NULL,
-    markdown TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS plans_created ON plans (created_at DESC);
-CREATE INDEX IF NOT EXISTS plans_template ON plans (template, created_at DESC);
-"""
+log = logging.getLogger("retention_mcp.store")
+T = TypeVar("T")
+
+DEFAULT_WRITE_TIMEOUT = 30.0  # seconds an operation may wait on a busy store, retries included
+BACKOFF_BASE = 0.05
+BACKOFF_CAP = 2.0
+Outcome = Literal["ok", "error", "not_saved", "rate_limited"]
 
 
 class PlanSummary(BaseModel):
@@ -49,6 +46,7 @@ class PlanSummary(BaseModel):
     model: str
     passed: bool = Field(description="Whether every constraint check passed")
     title: str
+    author: str | None = Field(None, description="Name of the token that generated it (team servers) / 生成者")
 
 
 class StoredPlan(PlanSummary):
@@ -62,39 +60,42 @@ class PlanList(BaseModel):
     plans: list[PlanSummary]
 
 
+class AuditEntry(BaseModel):
+    """One call on a team server: who, when, what, and how it ended. No argument values."""
+
+    at: str = Field(description="UTC time, ISO 8601")
+    who: str = Field(description="Token name, or 'local' without tokens / 调用者")
+    tool: str
+    template: str | None = None
+    plan_id: str | None = None
+    outcome: Outcome
+
+
+Summaries = list[PlanSummary]  # aliases: inside the store classes `list` names their method
+AuditEntries = list[AuditEntry]
+Versions = list[int]
+
+
 class PlanNotFoundError(UserError):
     def __init__(self, plan_id: str):
         super().__init__(f"No plan with id '{plan_id}' / 没有编号为「{plan_id}」的方案")
 
 
-class PlanStore:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+class StoreBusyError(UserError):
+    """The store stayed busy (locked, unreachable) for longer than the time allowed."""
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe against crashes in WAL
-                conn.executescript(SCHEMA)
-            except (OSError, sqlite3.Error) as exc:
-                raise UserError(
-                    f"Cannot open the plan store {self.path}: {exc}. Set RETENTION_MCP_PLAN_STORE to a writable file, "
-                    f"or 'off'. / 无法打开方案库 {self.path}:{exc}"
-                ) from None
-            conn.row_factory = sqlite3.Row
-            self._conn = conn
-        return self._conn
+    def __init__(self, where: str, seconds: float, why: str = "locked by another process"):
+        super().__init__(
+            f"The plan store {where} stayed {why} for {seconds:g} s; nothing was written. Try again, or raise "
+            f"RETENTION_MCP_STORE_TIMEOUT. / 方案库 {where} 超过 {seconds:g} 秒不可用(已被锁定或无法连接),未能写入。"
+            f"请稍后重试,或调大 RETENTION_MCP_STORE_TIMEOUT。"
+        )
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+
+class PlanStore(Protocol):
+    """What the plan service and the adapters need of a store. Calls block: run them in a worker thread."""
+
+    description: str  # where the plans are, without credentials
 
     def save(
         self,
@@ -107,82 +108,100 @@ class PlanStore:
         plan: dict[str, Any],
         validation: ValidationReport,
         markdown: str,
-    ) -> StoredPlan:
-        record = StoredPlan(
-            id=secrets.token_hex(6),
-            uri="",
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            template=template,
-            version=version,
-            language=language,
-            model=model,
-            passed=validation.passed,
-            title=str(plan.get("title", "")),
-            arguments=arguments,
-            plan=plan,
-            validation=validation,
-            markdown=markdown,
-        )
-        record.uri = f"plan://{record.id}"
-        row = (
-            record.id,
-            record.created_at,
-            template,
-            version,
-            language,
-            model,
-            int(record.passed),
-            record.title,
-            json.dumps(arguments, ensure_ascii=False),
-            json.dumps(plan, ensure_ascii=False),
-            validation.model_dump_json(),
-            markdown,
-        )
-        with self._lock:
-            conn = self._connection()
-            with conn:
-                conn.execute("INSERT INTO plans VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
-        return record
+        author: str | None = None,
+    ) -> StoredPlan: ...
 
-    def get(self, plan_id: str) -> StoredPlan:
-        with self._lock:
-            row = self._connection().execute("SELECT * FROM plans WHERE id = ?", (plan_id.strip(),)).fetchone()
-        if row is None:
-            raise PlanNotFoundError(plan_id)
-        return StoredPlan(
-            **_summary_fields(row),
-            arguments=json.loads(row["arguments"]),
-            plan=json.loads(row["plan"]),
-            validation=ValidationReport.model_validate_json(row["validation"]),
-            markdown=row["markdown"],
-        )
+    def get(self, plan_id: str) -> StoredPlan: ...
 
-    def list(self, template: str | None = None, limit: int = 20, failed_only: bool = False) -> list[PlanSummary]:
-        query = "SELECT id, created_at, template, version, language, model, passed, title FROM plans"
-        clauses, params = [], []
-        if template:
-            clauses.append("template = ?")
-            params.append(template)
-        if failed_only:
-            clauses.append("passed = 0")
-        if clauses:
-            query += " WHERE " + " AND ".join(clauses)
-        query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        params.append(max(1, limit))
-        with self._lock:
-            rows = self._connection().execute(query, params).fetchall()
-        return [PlanSummary(**_summary_fields(r)) for r in rows]
+    def list(
+        self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
+    ) -> Summaries: ...
+
+    def record(self, entry: AuditEntry) -> None: ...
+
+    def audit_log(self, limit: int = 100, who: str | None = None) -> AuditEntries: ...
+
+    def migrate(self) -> Versions: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
-def _summary_fields(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "uri": f"plan://{row['id']}",
-        "created_at": row["created_at"],
-        "template": row["template"],
-        "version": row["version"],
-        "language": row["language"],
-        "model": row["model"],
-        "passed": bool(row["passed"]),
-        "title": row["title"],
-    }
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_record(
+    *,
+    template: str,
+    version: str,
+    language: str,
+    model: str,
+    arguments: dict[str, Any],
+    plan: dict[str, Any],
+    validation: ValidationReport,
+    markdown: str,
+    author: str | None = None,
+) -> StoredPlan:
+    """A plan record with a fresh id and time, as every backend saves it."""
+    plan_id = secrets.token_hex(6)
+    return StoredPlan(
+        id=plan_id,
+        uri=f"plan://{plan_id}",
+        created_at=now_iso(),
+        template=template,
+        version=version,
+        language=language,
+        model=model,
+        passed=validation.passed,
+        title=str(plan.get("title", "")),
+        author=author,
+        arguments=arguments,
+        plan=plan,
+        validation=validation,
+        markdown=markdown,
+    )
+
+
+def retrying(
+    operation: Callable[[], T],
+    transient: Callable[[Exception], bool],
+    timeout: float,
+    where: str,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    why: str = "locked by another process",
+) -> T:
+    """Run `operation`; while it fails transiently, back off (growing, jittered) and retry within `timeout` s."""
+    deadline = clock() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return operation()
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            left = deadline - clock()
+            if left <= 0:
+                raise StoreBusyError(where, timeout, why) from None
+            ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+            delay = min(left, ceiling / 2 + random.uniform(0, ceiling / 2))
+            log.warning("plan store %s is busy (%s); retry %d in %.2f s", where, type(exc).__name__, attempt, delay)
+            sleep(delay)
+
+
+def is_postgres(spec: str | Path) -> bool:
+    return str(spec).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(spec: str | Path, timeout: float = DEFAULT_WRITE_TIMEOUT) -> PlanStore:
+    """The store a RETENTION_MCP_PLAN_STORE value names: a postgresql:// URL, or a SQLite file path."""
+    if is_postgres(spec):
+        from retention_mcp.generation.pg_store import PostgresPlanStore
+
+        return PostgresPlanStore(str(spec), write_timeout=timeout)
+    from retention_mcp.generation.sqlite_store import SQLitePlanStore
+
+    return SQLitePlanStore(Path(spec), write_timeout=timeout)

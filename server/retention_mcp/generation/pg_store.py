@@ -1,0 +1,285 @@
+"""The PostgreSQL plan store, for a team: replicas of the server behind a load balancer share one history of plans
+and one audit log.
+
+psycopg 3 with a connection pool (the `postgres` extra: `pip install 'retention-mcp[postgres]'`), imported only
+when a postgresql:// store is configured. Migrations are numbered, recorded in `retention_mcp_migrations`, applied
+at start-up (and by `retention-mcp store migrate`) under an advisory lock, so replicas starting together apply each
+once. Records are kept as the SQLite store keeps them (times as ISO text, JSON as written), so both backends return
+the same bytes. A database that is restarting or unreachable is retried within the store's bounded time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from retention_mcp.errors import UserError
+from retention_mcp.generation.store import (
+    DEFAULT_WRITE_TIMEOUT,
+    AuditEntries,
+    AuditEntry,
+    PlanNotFoundError,
+    PlanSummary,
+    StoredPlan,
+    Summaries,
+    Versions,
+    new_record,
+    retrying,
+)
+from retention_mcp.models import ValidationReport
+
+T = TypeVar("T")
+MIGRATION_LOCK = 0x72657465  # pg_advisory_xact_lock key: "rete"
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE IF NOT EXISTS plans (
+            seq BIGSERIAL UNIQUE,
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            template TEXT NOT NULL,
+            version TEXT NOT NULL,
+            language TEXT NOT NULL,
+            model TEXT NOT NULL,
+            passed BOOLEAN NOT NULL,
+            title TEXT NOT NULL,
+            arguments JSON NOT NULL,
+            plan JSON NOT NULL,
+            validation JSON NOT NULL,
+            markdown TEXT NOT NULL,
+            author TEXT
+        );
+        CREATE INDEX IF NOT EXISTS plans_created ON plans (created_at DESC, seq DESC);
+        CREATE INDEX IF NOT EXISTS plans_template ON plans (template, created_at DESC);
+        CREATE TABLE IF NOT EXISTS audit (
+            seq BIGSERIAL PRIMARY KEY,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            tool TEXT NOT NULL,
+            template TEXT,
+            plan_id TEXT,
+            outcome TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_at ON audit (at DESC, seq DESC);
+        """,
+    ),
+]
+SUMMARY_COLUMNS = "id, created_at, template, version, language, model, passed, title, author"
+
+
+def safe_dsn(dsn: str) -> str:
+    """The connection string without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", re.sub(r"(?i)(password=)\S+", r"\1***", dsn))
+
+
+class PostgresPlanStore:
+    def __init__(
+        self,
+        dsn: str,
+        write_timeout: float = DEFAULT_WRITE_TIMEOUT,
+        min_size: int = 1,
+        max_size: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.dsn = dsn
+        self.description = safe_dsn(dsn)
+        self.write_timeout = write_timeout
+        self.min_size, self.max_size = min_size, max_size
+        self._sleep, self._clock = sleep, clock
+        self._pool: Any = None
+        self._lock = threading.Lock()
+        self._applied: list[int] | None = None
+
+    # -- connection and schema --------------------------------------------------------------------------------------
+    def _get_pool(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                try:
+                    from psycopg_pool import ConnectionPool
+                except ImportError:
+                    raise UserError(
+                        "A postgresql:// plan store needs psycopg: pip install 'retention-mcp[postgres]' / "
+                        "使用 PostgreSQL 方案库需要安装 psycopg:pip install 'retention-mcp[postgres]'"
+                    ) from None
+                self._pool = ConnectionPool(
+                    self.dsn,
+                    min_size=self.min_size,
+                    max_size=self.max_size,
+                    open=True,  # connections are made in the background; the first call waits up to `timeout`
+                    timeout=self.write_timeout,
+                    kwargs={"connect_timeout": max(1, int(min(self.write_timeout, 10)))},
+                    check=ConnectionPool.check_connection,
+                    name="retention-mcp",
+                )
+            return self._pool
+
+    def _transient(self, exc: Exception) -> bool:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        transient = (
+            psycopg.OperationalError,
+            PoolTimeout,
+            psycopg.errors.SerializationFailure,
+            psycopg.errors.DeadlockDetected,
+        )
+        return isinstance(exc, transient)
+
+    def _run(self, operation: Callable[[Any], T], migrate: bool = True) -> T:
+        """Run `operation(connection)` in one transaction, retrying transient failures within `write_timeout`."""
+        import psycopg
+
+        pool = self._get_pool()
+        if migrate and self._applied is None:
+            self.migrate()
+
+        def attempt() -> T:
+            with pool.connection() as conn:
+                try:
+                    with conn.transaction():
+                        return operation(conn)
+                except psycopg.Error as exc:
+                    if self._transient(exc):
+                        raise
+                    raise UserError(
+                        f"The plan store {self.description} failed: {type(exc).__name__}: {exc} / 方案库出错"
+                    ) from None
+
+        return retrying(
+            attempt, self._transient, self.write_timeout, self.description, self._sleep, self._clock, "unreachable"
+        )
+
+    def migrate(self) -> Versions:
+        """Apply the migrations this database has not seen, once even with several replicas starting together."""
+
+        def apply(conn: Any) -> list[int]:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS retention_mcp_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM retention_mcp_migrations")}
+            applied = []
+            for version, script in MIGRATIONS:
+                if version in done:
+                    continue
+                conn.execute(script)
+                conn.execute("INSERT INTO retention_mcp_migrations (version) VALUES (%s)", (version,))
+                applied.append(version)
+            return applied
+
+        applied = self._run(apply, migrate=False)
+        self._applied = applied
+        return applied
+
+    def ping(self) -> None:
+        self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+    # -- plans ------------------------------------------------------------------------------------------------------
+    def save(self, **fields: Any) -> StoredPlan:
+        record = new_record(**fields)
+        row = (
+            record.id,
+            record.created_at,
+            record.template,
+            record.version,
+            record.language,
+            record.model,
+            record.passed,
+            record.title,
+            json.dumps(record.arguments, ensure_ascii=False),
+            json.dumps(record.plan, ensure_ascii=False),
+            record.validation.model_dump_json(),
+            record.markdown,
+            record.author,
+        )
+        self._run(
+            lambda c: c.execute(
+                "INSERT INTO plans (id, created_at, template, version, language, model, passed, title, arguments, "
+                "plan, validation, markdown, author) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                row,
+            )
+        )
+        return record
+
+    def get(self, plan_id: str) -> StoredPlan:
+        query = (
+            f"SELECT {SUMMARY_COLUMNS}, arguments::text, plan::text, validation::text, markdown FROM plans "
+            "WHERE id = %s"
+        )
+        row = self._run(lambda c: c.execute(query, (plan_id.strip(),)).fetchone())
+        if row is None:
+            raise PlanNotFoundError(plan_id)
+        return StoredPlan(
+            **_summary_fields(row),
+            arguments=json.loads(row[9]),
+            plan=json.loads(row[10]),
+            validation=ValidationReport.model_validate_json(row[11]),
+            markdown=row[12],
+        )
+
+    def list(
+        self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
+    ) -> Summaries:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if template:
+            clauses.append("template = %s")
+            params.append(template)
+        if failed_only:
+            clauses.append("NOT passed")
+        if author:
+            clauses.append("author = %s")
+            params.append(author)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        query = f"SELECT {SUMMARY_COLUMNS} FROM plans{where} ORDER BY created_at DESC, seq DESC LIMIT %s"
+        params.append(max(1, limit))
+        rows = self._run(lambda c: c.execute(query, params).fetchall())
+        return [PlanSummary(**_summary_fields(r)) for r in rows]
+
+    # -- audit ------------------------------------------------------------------------------------------------------
+    def record(self, entry: AuditEntry) -> None:
+        row = (entry.at, entry.who, entry.tool, entry.template, entry.plan_id, entry.outcome)
+        self._run(
+            lambda c: c.execute(
+                "INSERT INTO audit (at, who, tool, template, plan_id, outcome) VALUES (%s,%s,%s,%s,%s,%s)", row
+            )
+        )
+
+    def audit_log(self, limit: int = 100, who: str | None = None) -> AuditEntries:
+        where, params = ("", []) if not who else (" WHERE who = %s", [who])
+        query = (
+            f"SELECT at, who, tool, template, plan_id, outcome FROM audit{where} ORDER BY at DESC, seq DESC LIMIT %s"
+        )
+        rows = self._run(lambda c: c.execute(query, [*params, max(1, limit)]).fetchall())
+        names = ("at", "who", "tool", "template", "plan_id", "outcome")
+        return [AuditEntry(**dict(zip(names, r, strict=True))) for r in rows]
+
+
+def _summary_fields(row: Any) -> dict[str, Any]:
+    plan_id, created_at, template, version, language, model, passed, title, author = row[:9]
+    return {
+        "id": plan_id,
+        "uri": f"plan://{plan_id}",
+        "created_at": created_at,
+        "template": template,
+        "version": version,
+        "language": language,
+        "model": model,
+        "passed": bool(passed),
+        "title": title,
+        "author": author,
+    }
