@@ -206,3 +206,79 @@ async def test_a_plan_using_every_section_round_trips_to_markdown(registry, stan
     positions = [markdown.find(f"\n## {h}\n") for h in headings]
     assert -1 not in positions and positions == sorted(positions), list(zip(headings, positions, strict=True))
     assert markdown.index("Validation" if language == "en" else "校验结果") < positions[0]  # the status comes first
+
+
+# -- the Markdown a marketing lead forwards ----------------------------------------------------------------------------
+def _settings(standin) -> ModelSettings:
+    return ModelSettings(provider="openai", base_url=standin.url("openai"), model="stand-in-1", api_key="sk-test")
+
+
+async def _plan_call(registry, standin, scenario_id: str, *answers: dict) -> dict:
+    from tests.test_plan_generation import scenario
+
+    example = scenario(scenario_id)
+    standin.queue(*[plan_answer(a) for a in answers])
+    async with Client(build_server(registry, model=_settings(standin))) as client:
+        result = await client.call_tool(example["tool"], {**example["arguments"], "mode": "plan"})
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+@pytest.mark.anyio
+async def test_markdown_sorts_sequences_by_day_and_keeps_terms_apart(registry, standin):
+    from tests.test_plan_generation import fixture_plan
+
+    renewal = await _plan_call(
+        registry, standin, "renewal-campaign-membership-zh", fixture_plan("renewal-campaign-membership-zh")
+    )
+    assert [d["day"] for d in renewal["plan"]["sequence"]] == [-7, -30, -45, 0, 7]  # as the model wrote them
+    text = renewal["markdown"]
+    order = [text.index(f"| {t} |") for t in ("T-45", "T-30", "T-7", "T", "T+7")]
+    assert order == sorted(order)
+    assert "| 相对到期日(T=到期日) |" in text
+    strategy = await _plan_call(registry, standin, "saas-collaboration-zh", fixture_plan("saas-collaboration-zh"))
+    text = strategy["markdown"]
+    assert text.index("第 0–14 天 · 搭建与基线") < text.index("第 15–60 天 · 规模化运行")  # phases by start day
+    assert "| 实验假设 |" in text and "### 前提假设" in text and "| 假设 |" not in text
+    assert "- **G1** 第90天前月度流失率从4.8%降至3.2%" in text
+    # actions are a list, not one cell joined with 、
+    assert "- 行动:\n  - 第1、3、7天发送邀请提示\n  - 邀请3人解锁看板模板" in text
+    # the server's table of constraints: stated values with their result, and the kinds nobody stated
+    assert "| 折扣上限 | 15% | ✅ |" in text and "| 成本上限(占销售额) | 未声明 | — |" in text
+    assert "| 禁用渠道 | 外呼/电话、线下活动 | ✅ |" in text
+
+
+@pytest.mark.anyio
+async def test_status_says_failed_and_what_was_not_checked(registry, standin):
+    from tests.test_plan_generation import fixture_plan
+
+    bad = fixture_plan("saas-collaboration-en")
+    bad["win_back"][1]["discount_pct"] = 40  # a discount outside offers[] is checked too
+    del bad["team_size_needed"]
+    data = await _plan_call(registry, standin, "saas-collaboration-en", bad, bad)
+    assert data["repaired"] is True and data["validation"]["passed"] is False
+    failed = [c for c in data["validation"]["checks"] if not c["passed"]]
+    assert [c["name"] for c in failed] == ["discount_cap"] and "Reason unknown (40%)" in failed[0]["detail"]
+    status = data["markdown"].split("\n")[2]
+    assert status.startswith("> **Validation: failed** — 1 of ") and "`discount_cap`" in status
+    assert "Not checked: Team 3 people." in status  # stated, but the plan gives no headcount to check
+    assert "| Team | 3 people | not checked |" in data["markdown"]
+
+
+@pytest.mark.anyio
+async def test_unknown_keys_are_kept_and_named_in_the_repair_round(registry, standin):
+    from tests.test_plan_generation import fixture_plan
+
+    first = fixture_plan("saas-collaboration-en")
+    first["offers"][0]["discount_pct"] = 30  # fails the cap, so a repair round happens
+    first["referral_program"] = {"reward": "one free month per referred team"}
+    first["risks"][0]["owner"] = "Customer success"
+    data = await _plan_call(registry, standin, "saas-collaboration-en", first, first)
+    feedback = standin.received[1].body["messages"][-1]["content"]
+    assert "discount_cap" in feedback
+    assert "not in the plan schema" in feedback and "referral_program" in feedback and "risks.0.owner" in feedback
+    assert data["plan"]["extras"] == {"referral_program": {"reward": "one free month per referred team"}}
+    assert data["plan"]["risks"][0]["owner"] == "Customer success"
+    markdown = data["markdown"]
+    assert "## Other content from the model" in markdown and "one free month per referred team" in markdown
+    assert "| Customer success |" in markdown  # the part's unknown key is a column of its table
