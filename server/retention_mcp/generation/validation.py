@@ -32,11 +32,12 @@ def validate_plan(
     plan: PlanBase, constraints: Constraints, language: str, data_facts: list[str] | None = None
 ) -> ValidationReport:
     checks = _Checks(language)
+    dumped = plan.model_dump() if constraints.discount_cap_pct is not None or constraints.excluded_channels else {}
     _check_budget(plan, constraints, checks)
-    _check_discounts(plan, constraints, checks)
+    _check_discounts(dumped, constraints, checks)
     _check_timeline(plan, constraints, checks)
     _check_goals(plan, constraints, checks)
-    _check_channels(plan, constraints, checks)
+    _check_channels(dumped, constraints, checks)
     _check_team(plan, constraints, checks)
     if data_facts:
         _check_data_figures(plan, data_facts, checks)
@@ -125,11 +126,11 @@ def _discounts(value: Any) -> Iterator[tuple[str, float]]:
             yield from _discounts(item)
 
 
-def _check_discounts(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
+def _check_discounts(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
     if c.discount_cap_pct is None:
         return
     cap = c.discount_cap_pct
-    found = list(_discounts(plan.model_dump()))
+    found = list(_discounts(plan))
     over = [(name, pct) for name, pct in found if pct > cap + 1e-9]
     deepest = max((pct for _, pct in found), default=None)
     if over:
@@ -231,12 +232,12 @@ def _channel_texts(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def _check_channels(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
+def _check_channels(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
     if not c.excluded_channels:
         return
     excluded = set(c.excluded_channels)
     hits: dict[str, list[str]] = {}
-    for _, text in _channel_texts(plan.model_dump()):
+    for _, text in _channel_texts(plan):
         for cid in channels_in(text):
             if cid in excluded:
                 hits.setdefault(cid, []).append(text)
