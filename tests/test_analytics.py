@@ -14,7 +14,7 @@ from mcp import Client
 from retention_mcp.analytics.synthetic import write_csv
 from retention_mcp.registry import Registry
 from retention_mcp.server import build_server
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEMPLATE_VERSIONS
 from tests.test_analytics_reference import write_rows
 from tests.test_cli import run
 
@@ -320,7 +320,9 @@ def test_cli_analyze_json_and_charts(tmp_path):
 
 def test_registry_is_untouched_by_grounding():
     template = Registry.load().get("churn_analysis")
-    assert [s.name for s in template.inputs][-1] == "dataset" and template.version == "1.1.0"
+    assert [s.name for s in template.inputs][-1] == "dataset" and template.version == TEMPLATE_VERSIONS[
+        "churn_analysis"
+    ]
 
 
 async def test_parquet_and_json_lines(data_server, tmp_path):

@@ -8,7 +8,7 @@ from mcp import Client
 from retention_mcp.models import RenderResult
 from retention_mcp.registry import Registry
 from retention_mcp.server import build_server
-from tests.conftest import TEMPLATE_NAMES, example_arguments
+from tests.conftest import TEMPLATE_NAMES, TEMPLATE_VERSIONS, example_arguments
 
 pytestmark = pytest.mark.anyio
 
@@ -19,10 +19,10 @@ REQUIRED = {
     "renewal_campaign": ["service_description", "renewal_status", "campaign_goals"],
     "subscription_playbook": ["product_description", "pricing_plans"],
 }
-VERSIONS = {name: "1.1.0" if name in ("churn_analysis", "retention_strategy") else "1.0.0" for name in REQUIRED}
+VERSIONS = TEMPLATE_VERSIONS
 OPTIONAL = {
     "retention_strategy": ["retention_history", "budget_constraints", "competitor_programs", "dataset"],
-    "loyalty_program": ["budget_resources"],
+    "loyalty_program": ["budget_resources", "competitor_programs"],
     "churn_analysis": ["analysis_goals", "time_window", "dataset"],
     "renewal_campaign": ["audience_segments", "budget_resources", "timeline"],
     "subscription_playbook": ["customer_lifecycle_data", "expansion_offers", "team_resources"],
@@ -85,7 +85,7 @@ async def test_list_templates_tool(server):
     strategy = templates[TEMPLATE_NAMES.index("retention_strategy")]
     assert strategy["languages"] == ["en", "zh"]
     assert [p["name"] for p in strategy["parameters"] if p["required"]] == REQUIRED["retention_strategy"]
-    assert "retention_strategy (en, zh, v1.1.0)" in result.content[0].text
+    assert "retention_strategy (en, zh, v1.2.0)" in result.content[0].text
 
 
 async def test_render_template_matches_the_dedicated_tool(server, registry):

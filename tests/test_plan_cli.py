@@ -40,7 +40,7 @@ def test_generate_then_list_show_and_export(standin, tmp_path):
     standin.queue(plan(fixture_plan("saas-collaboration-zh")))
     proc = run("generate", "retention_strategy", "--args-file", args_file(tmp_path, SAAS_ZH), env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("# 协作SaaS 90天留存提升方案") and "## 约束检查 (全部通过)" in proc.stdout
+    assert proc.stdout.startswith("# 协作SaaS 90天留存提升方案") and "> **校验结果:通过**" in proc.stdout
     assert "[1/5] 已读取资料中的约束" in proc.stderr and "[5/5] 方案已生成" in proc.stderr
     assert KEY not in proc.stdout + proc.stderr
     plan_id = proc.stderr.split("plans show ")[1].split(")")[0]

@@ -18,7 +18,7 @@ from mcp_types import CreateMessageResult, TextContent
 
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, TEMPLATE_VERSIONS
 from tests.standin_model import StandInModel, hang, no_json_schema, plan, status, text
 
 pytestmark = pytest.mark.anyio
@@ -96,14 +96,22 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         assert data["validation"]["passed"] is True, data["validation"]
         assert data["repaired"] is False and data["model"] == "stand-in-1"
         assert data["plan"]["kpis"] and data["plan"]["timeline"]["phases"]
-        # the Markdown is in the plan's language and ends with the checks
+        # the Markdown is in the plan's language: the status first, the server's checks at the end
         markdown = result.content[0].text
         assert markdown == data["markdown"]
-        assert ("## 约束检查" if example["language"] == "zh" else "## Constraint checks") in markdown
+        zh = example["language"] == "zh"
+        status = markdown.split("\n")[2]
+        if example["id"] == "subscription-playbook-en":  # no budget, cap, horizon, team or goal stated to check
+            assert status.startswith("> **Validation: unverified**"), status
+        else:
+            assert status.startswith("> **校验结果:通过**" if zh else "> **Validation: passed**"), status
+        assert ("## 服务器校验" if zh else "## Checks by the server") in markdown
         # saved, and readable as a resource
         stored = await client.read_resource(data["plan_uri"])
     record = json.loads(stored.contents[0].text)
     assert record["plan"] == data["plan"] and record["validation"]["passed"] is True
+    # the result and the stored plan carry the template version they were written with
+    assert data["version"] == record["version"] == TEMPLATE_VERSIONS[example["tool"]]
     assert record["arguments"]["language"] == "auto" or record["arguments"] == {
         **example["arguments"],
         "language": "auto",

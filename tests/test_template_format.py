@@ -6,7 +6,7 @@ import pytest
 
 from retention_mcp.registry import Registry, check_directory, load_directory
 from retention_mcp.template import TemplateError, load_file, parse_template
-from tests.conftest import MINIMAL_TEMPLATE, ROOT, TEMPLATE_NAMES, write_template
+from tests.conftest import MINIMAL_TEMPLATE, ROOT, TEMPLATE_NAMES, TEMPLATE_VERSIONS, write_template
 
 GOOD = MINIMAL_TEMPLATE.format(name="note", title="Note", version="1.0.0", locale="en")
 
@@ -23,9 +23,7 @@ def test_shipped_templates_are_valid_and_complete():
     assert registry.names() == TEMPLATE_NAMES
     for template in registry:
         assert template.languages == ["en", "zh"], template.name
-        # the templates that take a dataset to ground their prompt moved to 1.1.0
-        grounded = any(spec.name == "dataset" for spec in template.inputs)
-        assert template.version == ("1.1.0" if grounded else "1.0.0"), template.name
+        assert template.version == TEMPLATE_VERSIONS[template.name], template.name
     assert {t.name for t in registry if any(s.name == "dataset" for s in t.inputs)} == {
         "churn_analysis",
         "retention_strategy",

@@ -26,7 +26,14 @@ from retention_mcp.generation.backends import (
 )
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
-from retention_mcp.generation.plans import GOAL_FIELDS, PlanBase, plan_model_for, plan_schema, plan_schema_text
+from retention_mcp.generation.plans import (
+    GOAL_FIELDS,
+    PlanBase,
+    plan_model_for,
+    plan_schema,
+    plan_schema_text,
+    unknown_keys,
+)
 from retention_mcp.generation.store import PlanStore, open_store
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import DATASET_FIELD, ground_async
@@ -115,6 +122,7 @@ class PlanService:
         repaired = False
         if problems or (report is not None and not report.passed):
             failures = problems or [f"{c.name}: {c.detail}" for c in report.checks if not c.passed]  # type: ignore[union-attr]
+            failures += unknown_keys_note(plan, zh)
             await step(
                 4,
                 f"Sending {len(failures)} problem(s) back to the model for one repair",
@@ -132,7 +140,7 @@ class PlanService:
             else:
                 raise PlanError(invalid_plan_message(problems, zh), rendered)
         assert plan is not None and report is not None
-        markdown = plan_markdown(plan, rendered.language, report)
+        markdown = plan_markdown(plan, rendered.language, report, stated(constraints))
         plan_data = plan.model_dump(mode="json")
         result = PlanResult(
             **rendered.model_dump(),
@@ -228,7 +236,7 @@ def plan_instructions(c: Constraints, schema_text: str, language: str, data_fact
         lines += [
             "# 本次输出格式(优先于上文的 Markdown 结构要求)",
             "把上文要求的全部内容写成一个 JSON 对象,符合下方 <plan_schema> 中的 JSON Schema;JSON 之外不要输出任何文字。",
-            "- 金额是预算币种下的纯数字;天数从方案开始日(第 0 天)起算。",
+            "- 金额是预算币种下的纯数字;天数从方案开始日(第 0 天)起算,字段说明写明相对到期日的除外(到期前30天 = -30)。",
             "- 每个 KPI 的 goal_id 写它衡量的目标编号(如 G1);每个目标至少对应一个 KPI。",
             "- 凡不是来自资料的数字或判断,写进 assumptions,并在正文中标注【假设】。",
             "- 用中文撰写所有文字字段。",
@@ -240,7 +248,8 @@ def plan_instructions(c: Constraints, schema_text: str, language: str, data_fact
             "# Output format for this request (overrides the Markdown structure above)",
             "Put everything the structure above asks for into ONE JSON object that matches the JSON Schema in "
             "<plan_schema> below. Write nothing outside the JSON.",
-            "- Amounts are plain numbers in the budget currency; days count from the plan's start (day 0).",
+            "- Amounts are plain numbers in the budget currency; days count from the plan's start (day 0), except "
+            "where a field counts from the renewal date (T-30 = -30).",
             "- Give each KPI the id of the goal it measures in goal_id (e.g. G1); every goal gets at least one KPI.",
             "- Every figure or judgement not taken from the facts goes into assumptions and is marked [Assumption].",
             "- Write every text field in English.",
@@ -284,8 +293,8 @@ def _constraint_lines(c: Constraints, zh: bool) -> list[str]:
         ),
         (
             discount is not None,
-            f"- Discounts: every offers[].discount_pct at most {discount or 0:g}.",
-            f"- 折扣:每个 offers[].discount_pct 不超过 {discount or 0:g}。",
+            f"- Discounts: every discount_pct in the plan (percent off) at most {discount or 0:g}.",
+            f"- 折扣:方案中每个 discount_pct(减免的百分比)都不超过 {discount or 0:g}。",
         ),
         (
             c.horizon_days is not None,
@@ -311,6 +320,17 @@ def _constraint_lines(c: Constraints, zh: bool) -> list[str]:
             else "- No checkable numeric constraint was found; still respect everything the facts say."
         )
     return out
+
+
+def unknown_keys_note(plan: PlanBase | None, zh: bool) -> list[str]:
+    """Keys the schema does not know (kept under extras or in their part): named, so the repair can place them."""
+    keys = unknown_keys(plan) if plan is not None else []
+    if not keys:
+        return []
+    shown = ", ".join(keys[:20])
+    if zh:
+        return [f"以下字段不在方案格式中(已原样保留),请把内容移入格式中对应的字段:{shown}"]
+    return [f"These keys are not in the plan schema (kept as written); move their content into schema fields: {shown}"]
 
 
 def repair_request(problems: list[str], zh: bool) -> str:

@@ -32,11 +32,12 @@ def validate_plan(
     plan: PlanBase, constraints: Constraints, language: str, data_facts: list[str] | None = None
 ) -> ValidationReport:
     checks = _Checks(language)
+    dumped = plan.model_dump() if constraints.discount_cap_pct is not None or constraints.excluded_channels else {}
     _check_budget(plan, constraints, checks)
-    _check_discounts(plan, constraints, checks)
+    _check_discounts(dumped, constraints, checks)
     _check_timeline(plan, constraints, checks)
     _check_goals(plan, constraints, checks)
-    _check_channels(plan, constraints, checks)
+    _check_channels(dumped, constraints, checks)
     _check_team(plan, constraints, checks)
     if data_facts:
         _check_data_figures(plan, data_facts, checks)
@@ -44,7 +45,7 @@ def validate_plan(
 
 
 def _check_budget(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
-    budget = plan.budget
+    budget = getattr(plan, "budget", None)
     if budget is None:
         if c.budget is not None or c.revenue_share_cap_pct is not None:
             checks.add(
@@ -107,18 +108,37 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
         )
 
 
-def _check_discounts(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
+DISCOUNT_KEYS = ("discount_pct", "effective_discount_pct")
+_TITLE_KEYS = ("description", "name", "churn_reason", "step", "reward", "offer")
+
+
+def _discounts(value: Any) -> Iterator[tuple[str, float]]:
+    """Every discount in the plan, wherever it stands (offers, win-back, loyalty, save offers), with its name."""
+    if isinstance(value, dict):
+        for key in DISCOUNT_KEYS:
+            if isinstance(value.get(key), int | float):
+                name = next((str(value[k]) for k in _TITLE_KEYS if isinstance(value.get(k), str)), key)
+                yield name, float(value[key])
+        for item in value.values():
+            yield from _discounts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _discounts(item)
+
+
+def _check_discounts(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
     if c.discount_cap_pct is None:
         return
     cap = c.discount_cap_pct
-    over = [o for o in plan.offers if o.discount_pct is not None and o.discount_pct > cap + 1e-9]
-    deepest = max((o.discount_pct for o in plan.offers if o.discount_pct is not None), default=None)
+    found = list(_discounts(plan))
+    over = [(name, pct) for name, pct in found if pct > cap + 1e-9]
+    deepest = max((pct for _, pct in found), default=None)
     if over:
-        names = "; ".join(f"{o.description} ({_fmt(o.discount_pct or 0)}%)" for o in over)
+        names = "; ".join(f"{name} ({_fmt(pct)}%)" for name, pct in over)
         checks.add(
             "discount_cap",
             False,
-            f"Offers above the {_fmt(cap)}% discount cap: {names}.",
+            f"Discounts above the {_fmt(cap)}% cap: {names}.",
             f"以下优惠超过 {_fmt(cap)}% 的折扣上限:{names}。",
         )
     else:
@@ -127,8 +147,8 @@ def _check_discounts(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
         checks.add(
             "discount_cap",
             True,
-            f"Every offer is within the {_fmt(cap)}% cap ({shown}).",
-            f"全部优惠均在 {_fmt(cap)}% 上限之内({shown_zh})。",
+            f"Every discount in the plan is within the {_fmt(cap)}% cap ({shown}).",
+            f"方案中的全部优惠均在 {_fmt(cap)}% 上限之内({shown_zh})。",
         )
 
 
@@ -212,12 +232,12 @@ def _channel_texts(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
         yield key, value
 
 
-def _check_channels(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
+def _check_channels(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
     if not c.excluded_channels:
         return
     excluded = set(c.excluded_channels)
     hits: dict[str, list[str]] = {}
-    for _, text in _channel_texts(plan.model_dump()):
+    for _, text in _channel_texts(plan):
         for cid in channels_in(text):
             if cid in excluded:
                 hits.setdefault(cid, []).append(text)
@@ -243,13 +263,14 @@ def _check_channels(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
 
 
 def _check_team(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
-    if c.team_size is None or plan.team_size_needed is None:
+    needed = getattr(plan, "team_size_needed", None)
+    if c.team_size is None or needed is None:
         return
     checks.add(
         "team_size",
-        plan.team_size_needed <= c.team_size,
-        f"The plan needs {plan.team_size_needed} people; the team has {c.team_size}.",
-        f"方案需要 {plan.team_size_needed} 人;团队共 {c.team_size} 人。",
+        needed <= c.team_size,
+        f"The plan needs {needed} people; the team has {c.team_size}.",
+        f"方案需要 {needed} 人;团队共 {c.team_size} 人。",
     )
 
 
