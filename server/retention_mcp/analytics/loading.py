@@ -167,8 +167,10 @@ class Table:
             Path(self._tmp).unlink(missing_ok=True)
 
 
-def open_table(path: Path | None = None, csv_text: str | None = None, delimiter: str | None = None) -> Table:
-    """A DuckDB table `data` read from a file or from inline CSV text."""
+def open_table(
+    path: Path | None = None, csv_text: str | None = None, delimiter: str | None = None, csv_options: str = ""
+) -> Table:
+    """A DuckDB table `data` read from a file or from inline CSV text; `csv_options` are passed on to read_csv."""
     import duckdb
 
     tmp = None
@@ -189,7 +191,7 @@ def open_table(path: Path | None = None, csv_text: str | None = None, delimiter:
         raise DataError(f"{source}: the file is empty / 文件为空")
     con = duckdb.connect()
     literal = str(path).replace("'", "''")
-    options = f", delim='{delimiter}'" if delimiter else ""
+    options = (f", delim='{delimiter}'" if delimiter else "") + csv_options
     readers = {
         # types are sniffed from a sample; if a later row contradicts them, read again sniffing every row
         "csv": [
