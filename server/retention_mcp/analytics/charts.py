@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from retention_mcp.analytics.report import ChurnReport
+from retention_mcp.analytics.report import ChurnReport, Survival
 
 
 def _figure():
@@ -18,19 +18,53 @@ def _figure():
     return plt
 
 
-def survival_chart(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str) -> bytes:
-    """Step curves S(t), one per group, with months on the x axis."""
+def survival_chart(curves: dict, title: str, survival: Survival | None = None) -> bytes:
+    """Kaplan-Meier step curves S(t), one per group (KaplanMeier objects), each with its 95% band, and the numbers
+    still at risk under the chart; time in the survival's unit."""
     plt = _figure()
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    for label, (times, survival) in curves.items():
-        ax.step(np.concatenate(([0.0], times)), np.concatenate(([1.0], survival)), where="post", label=label)
-    ax.set_xlabel("months since start")
+    unit = survival.unit if survival else "months"
+    fig, (ax, table_ax) = plt.subplots(
+        2,
+        1,
+        figsize=(7, 4.2 + 0.22 * len(curves)),
+        dpi=110,
+        gridspec_kw={"height_ratios": [5, 0.4 + 0.3 * len(curves)]},
+    )
+    horizon = max(float(km.times[-1]) for km in curves.values() if km.times.size)
+    ticks = np.linspace(0, horizon, 6)
+    rows = []
+    for label, km in curves.items():
+        x = np.concatenate(([0.0], km.times))
+        (line,) = ax.step(x, np.concatenate(([1.0], km.survival)), where="post", label=label)
+        ax.fill_between(
+            x, np.concatenate(([1.0], km.lower)), np.concatenate(([1.0], km.upper)), step="post", alpha=0.15,
+            color=line.get_color(), linewidth=0,
+        )  # fmt: skip
+        rows.append([str(_at_risk(km, t)) for t in ticks])
+    ax.set_xlabel(f"{unit} since start")
     ax.set_ylabel("share still active")
+    ax.set_xlim(0, horizon)
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    table_ax.axis("off")
+    table_ax.set_title("number at risk", fontsize=8, loc="left")
+    table = table_ax.table(
+        cellText=rows, rowLabels=[label[:28] for label in curves], colLabels=[f"{t:g}" for t in np.round(ticks, 1)],
+        loc="center", cellLoc="center", edges="open",
+    )  # fmt: skip
+    table.auto_set_font_size(False)
+    table.set_fontsize(7)
     return _png(fig, plt)
+
+
+def _at_risk(km, t: float) -> int:
+    """Customers still at risk just before time t."""
+    later = np.nonzero(km.times >= t)[0]
+    if later.size:
+        return int(km.at_risk[later[0]])
+    return 0 if km.times.size and t > km.times[-1] else km.n
 
 
 def cohort_heatmap(report: ChurnReport, max_cohorts: int = 24, max_age: int = 24) -> bytes | None:
