@@ -185,6 +185,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--segment", action="append", default=[], metavar="COLUMN", help="segment by this column")
     analyze.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter, when sniffing gets it wrong")
+    analyze.add_argument(
+        "--tenure-unit", choices=["day", "week", "month", "year"], default="month",
+        help="unit of a tenure column, and of survival times (default: month)",
+    )  # fmt: skip
+    analyze.add_argument(
+        "--period", choices=["month", "quarter", "year"], default="month",
+        help="period of the churn rate, cohorts and the sBG model (default: month)",
+    )  # fmt: skip
+    analyze.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="observation end (default: the latest date in the file not after today)"
+    )
+    analyze.add_argument(
+        "--date-format", metavar="FORMAT", help="DD/MM/YYYY or MM/DD/YYYY, for dates that read both ways"
+    )
+    analyze.add_argument(
+        "--calibration-end", metavar="YYYY-MM-DD", help="fit BG/NBD on purchases up to this date; the rest is a holdout"
+    )
+    analyze.add_argument("--encoding", metavar="NAME", help="text encoding when detection fails (e.g. gb18030)")
+    analyze.add_argument("--decimal", choices=[".", ","], help="decimal separator of numbers (default: .)")
     analyze.add_argument("--language", choices=["auto", "zh", "en"], default="auto", help="summary language")
     analyze.add_argument("--json", action="store_true", help="print the structured result as JSON")
     analyze.add_argument("--charts", type=Path, metavar="DIR", help="write survival.png and cohorts.png to DIR")
@@ -487,6 +506,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         segments=args.segment,
         delimiter=args.delimiter,
         charts=bool(args.charts),
+        tenure_unit=args.tenure_unit,
+        period=args.period,
+        as_of=args.as_of,
+        date_format=args.date_format,
+        calibration_end=args.calibration_end,
+        encoding=args.encoding,
+        decimal=args.decimal,
     )
 
     def progress(message: str) -> None:
