@@ -546,6 +546,40 @@ def _add_analytics(server: RetentionServer) -> None:
             str | None,
             Field(max_length=1, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"),
         ] = None,
+        tenure_unit: Annotated[
+            Literal["day", "week", "month", "year"],
+            Field(description="Unit of a tenure column and of survival times / 在网时长列与生存时间的单位"),
+        ] = "month",
+        period: Annotated[
+            Literal["month", "quarter", "year"],
+            Field(description="Period of the churn rate, cohorts and the sBG model / 流失率、同期群与 sBG 的周期"),
+        ] = "month",
+        as_of: Annotated[
+            str | None,
+            Field(
+                max_length=10,
+                description="Observation end, YYYY-MM-DD (default: the latest date not after today) / 观察截止日",
+            ),
+        ] = None,
+        date_format: Annotated[
+            str | None,
+            Field(max_length=12, description="DD/MM/YYYY or MM/DD/YYYY, for dates that read both ways / 日期格式"),
+        ] = None,
+        calibration_end: Annotated[
+            str | None,
+            Field(
+                max_length=10,
+                description="Fit BG/NBD on purchases up to this date (YYYY-MM-DD); later ones are the holdout / "
+                "BG/NBD 校准截止日",
+            ),
+        ] = None,
+        encoding: Annotated[
+            str | None,
+            Field(max_length=40, description="Text encoding, when detection fails (e.g. gb18030) / 文本编码"),
+        ] = None,
+        decimal: Annotated[
+            Literal[".", ","] | None, Field(description="Decimal separator of numbers / 小数点符号")
+        ] = None,
         language: Annotated[
             Literal["auto", "zh", "en"], Field(description="Language of the summary / 摘要语言")
         ] = "auto",
@@ -559,8 +593,10 @@ def _add_analytics(server: RetentionServer) -> None:
         from retention_mcp.analytics.service import run_analysis
 
         request = AnalysisRequest(
-            path=path, csv_text=csv, columns=dict(columns), segments=list(segments), delimiter=delimiter
-        )
+            path=path, csv_text=csv, columns=dict(columns), segments=list(segments), delimiter=delimiter,
+            tenure_unit=tenure_unit, period=period, as_of=as_of, date_format=date_format,
+            calibration_end=calibration_end, encoding=encoding, decimal=decimal,
+        )  # fmt: skip
         try:
             return await run_analysis(server.data_dirs, request, language, charts, charts_dir, ctx)
         except UserError as exc:
