@@ -1,0 +1,288 @@
+"""Published values reproduced through the interface users use: a file, `retention-mcp analyze FILE --json` and the
+analyze_churn tool. Fader & Hardie's cohorts are written as customers cancelling on their yearly anniversaries; the
+CDNOW transactions are the raw file lifetimes ships, with a calibration end. Plus the inputs real exports bring:
+future end dates, blank flags, NaN durations, day/month order, encodings, Excel, decimal commas, no id column."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mcp import Client
+
+from retention_mcp import cli
+from retention_mcp.server import build_server
+from tests.test_analytics_reference import SBG, write_rows
+
+pytestmark = pytest.mark.anyio
+
+
+def run_cli(folder: Path, *argv: str) -> dict:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(["analyze", *argv, "--json", "--data-dir", str(folder)])
+    assert code == 0, out.getvalue()
+    return json.loads(out.getvalue())
+
+
+def cli_error(folder: Path, *argv: str, capsys) -> str:
+    code = cli.main(["analyze", *argv, "--data-dir", str(folder)])
+    assert code != 0
+    return capsys.readouterr().err
+
+
+def anniversary(start: date, years: int) -> date:
+    return start.replace(year=start.year + years)
+
+
+def fader_hardie_file(folder: Path, segment: str) -> Path:
+    """One customer per row: starts spread over January 2000 (and the leap day of 2000 for two of them), the lost
+    ones cancel exactly on their t-th anniversary, the survivors are still active at the end of the seventh year."""
+    alive = SBG[segment]["alive"]
+    rows, n = [], 0
+    for t in range(1, len(alive)):
+        for _ in range(alive[t - 1] - alive[t]):
+            start = date(2000, 1, 1) + timedelta(days=n % 31)
+            rows.append([f"c{n}", start.isoformat(), anniversary(start, t).isoformat(), "pro" if n % 2 else "basic"])
+            n += 1
+    for _ in range(alive[-1]):
+        start = date(2000, 1, 1) + timedelta(days=n % 31)
+        rows.append([f"c{n}", start.isoformat(), "", "pro" if n % 2 else "basic"])
+        n += 1
+    return write_rows(
+        folder / f"{segment.replace(' ', '_')}.csv", ["customer_id", "start_date", "end_date", "plan"], rows
+    )
+
+
+@pytest.mark.parametrize("segment", SBG, ids=str)
+def test_fader_hardie_cohorts_from_a_dated_file(tmp_path, segment):
+    ref = SBG[segment]
+    path = fader_hardie_file(tmp_path, segment)
+    report = run_cli(tmp_path, path.name, "--period", "year", "--as-of", "2007-06-30")
+    sbg = report["sbg"]
+    assert sbg["period"] == "year" and report["period"] == "year" and not sbg["degenerate"]
+    assert round(sbg["alpha"], 3) == ref["alpha"] and round(sbg["beta"], 3) == ref["beta"]
+    assert round(sbg["log_likelihood"], 2) == ref["ll"]
+    # projected survivors of the 1000, years 8..12, and r(8) and DERL after 7 renewals at 10% a year
+    assert [round(1000 * s, 1) for s in sbg["projected_survival"][7:12]] == pytest.approx(ref["projected"], abs=0.1)
+    assert round(sbg["retention_rate"][7], 3) == ref["r8"]
+    assert sbg["discount_rate"] == 0.1 and round(sbg["derl"]["7"], 2) == ref["derl"]
+    # yearly periods: 1000 at the start of 2000's cohort, the published losses year by year
+    assert report["observation_end"] == "2007-06-30" and report["customers"] == 1000
+    lost = [ref["alive"][t - 1] - ref["alive"][t] for t in range(1, 8)]
+    assert [p["churned"] for p in report["periods"]] == [0, *lost]
+    assert [p["period"] for p in report["periods"]][:2] == ["2000", "2001"]
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it is shorter (31 January + 1 month = 29 February)."""
+    y, m = divmod(start.month - 1 + months, 12)
+    first = date(start.year + y, m + 1, 1)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return first.replace(day=min(start.day, last.day))
+
+
+def test_monthly_anniversaries_churn_in_their_own_month(tmp_path):
+    """The same cohort in months: a customer cancelling on their t-th monthly anniversary (month ends clamped)
+    churned in month t, so the monthly fit is the published one too."""
+    ref = SBG["Regular"]
+    alive, rows, n = ref["alive"], [], 0
+    for t in range(1, len(alive)):
+        for _ in range(alive[t - 1] - alive[t]):
+            start = date(2024, 1, 1) + timedelta(days=n % 31)
+            rows.append([f"c{n}", start.isoformat(), add_months(start, t).isoformat()])
+            n += 1
+    rows += [[f"s{i}", (date(2024, 1, 1) + timedelta(days=i % 31)).isoformat(), ""] for i in range(alive[-1])]
+    write_rows(tmp_path / "monthly.csv", ["customer_id", "start_date", "end_date"], rows)
+    report = run_cli(tmp_path, "monthly.csv", "--as-of", "2024-08-31")
+    sbg = report["sbg"]
+    assert sbg["period"] == "month" and report["period"] == "month"
+    assert round(sbg["alpha"], 3) == ref["alpha"] and round(sbg["beta"], 3) == ref["beta"]
+
+
+def test_tenure_column_in_years_with_yearly_periods(tmp_path):
+    ref = SBG["High End"]
+    alive = ref["alive"]
+    rows = [[t, "yes"] for t in range(1, 8) for _ in range(alive[t - 1] - alive[t])]
+    rows += [[7, "no"]] * alive[-1]
+    write_rows(tmp_path / "years.csv", ["tenure", "churned"], rows)  # no id column: rows are customers
+    report = run_cli(tmp_path, "years.csv", "--tenure-unit", "year", "--period", "year")
+    assert round(report["sbg"]["alpha"], 3) == ref["alpha"] and round(report["sbg"]["beta"], 3) == ref["beta"]
+    assert report["columns"]["customer_id"] == "(row number)" and report["customers"] == 1000
+    assert any("each of the 1000 rows is taken as one customer" in n for n in report["notes"])
+    assert report["survival"]["unit"] == "years"
+    # the same lifetimes in months give the same fit
+    write_rows(tmp_path / "months.csv", ["tenure", "churned"], [[12 * t, c] for t, c in rows])
+    months = run_cli(tmp_path, "months.csv", "--tenure-unit", "month", "--period", "year")
+    assert months["sbg"]["alpha"] == pytest.approx(report["sbg"]["alpha"], rel=1e-6)
+
+
+def test_a_constant_churn_rate_is_reported_as_a_degenerate_fit(tmp_path):
+    """Every customer with the same churn probability: the fit runs to its bounds and is reported as the constant
+    rate it reduces to, never as retention rising from 94.8% to 94.8%."""
+    rng = np.random.default_rng(3)
+    lifetimes = rng.geometric(0.05, 4000)
+    rows = [[f"c{i}", min(t, 30), "yes" if t <= 30 else "no"] for i, t in enumerate(lifetimes)]
+    write_rows(tmp_path / "flat.csv", ["customer_id", "tenure", "churned"], rows)
+    report = run_cli(tmp_path, "flat.csv")
+    sbg = report["sbg"]
+    assert sbg["degenerate"] is True and sbg["reduces_to"].startswith("constant retention of 95.")
+    assert sbg["constant_retention"] == pytest.approx(0.95, abs=0.01)
+    assert len(set(sbg["retention_rate"])) == 1
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        cli.main(["analyze", "flat.csv", "--data-dir", str(tmp_path)])
+    assert "the fit is degenerate" in out.getvalue() and "rises from" not in out.getvalue()
+
+
+def test_observation_end_future_contracts_and_starts(tmp_path):
+    today = date.today()
+    past = (today - timedelta(days=400)).isoformat()
+    rows = [[f"a{i}", past, ""] for i in range(30)]
+    rows += [[f"b{i}", past, (today - timedelta(days=100)).isoformat()] for i in range(10)]
+    rows += [[f"f{i}", past, "2999-12-31"] for i in range(20)]  # contracts that end in the future: not churn
+    rows += [["late", "2999-01-01", ""]]  # a start typed in the future: reported and left out
+    write_rows(tmp_path / "future.csv", ["customer_id", "start_date", "end_date"], rows)
+    report = run_cli(tmp_path, "future.csv")
+    assert (
+        report["customers"] == 60
+        and report["churned"] == 10
+        and report["churn_share"] == pytest.approx(1 / 6, abs=1e-5)
+    )
+    assert report["observation_end"] <= today.isoformat()
+    notes = " ".join(report["notes"])
+    assert "1 customer(s) start after the observation end" in notes and "20 end date(s) fall after" in notes
+    # an explicit as_of before the cancellations: nobody has churned yet
+    early = run_cli(tmp_path, "future.csv", "--as-of", (today - timedelta(days=200)).isoformat())
+    assert early["churned"] == 0 and early["observation_end"] == (today - timedelta(days=200)).isoformat()
+
+
+def test_a_churned_flag_decides_and_periods_use_it(tmp_path):
+    # end dates are contract ends; the flag says who actually left
+    rows = [[f"c{i}", "2024-01-15", "2024-07-15", "yes" if i < 10 else "no"] for i in range(100)]
+    write_rows(tmp_path / "flagged.csv", ["customer_id", "start_date", "end_date", "churned"], rows)
+    report = run_cli(tmp_path, "flagged.csv", "--as-of", "2024-12-31")
+    assert report["churned"] == 10 and report["active"] == 90
+    july = next(p for p in report["periods"] if p["month"] == "2024-07")
+    assert july["churned"] == 10 and july["active_at_start"] == 100 and report["periods"][-1]["active_at_end"] == 90
+
+
+def test_blank_and_unknown_flags_are_counted_not_read_as_active(tmp_path):
+    rows = [[f"c{i}", 1 + i % 12, ["yes", "no", "", "NA", "maybe"][i % 5]] for i in range(100)]
+    write_rows(tmp_path / "blank.csv", ["customer_id", "tenure", "churned"], rows)
+    report = run_cli(tmp_path, "blank.csv")
+    assert report["unknown_churn"] == 60 and report["customers"] == 40 and report["churn_share"] == 0.5
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        cli.main(["analyze", "blank.csv", "--data-dir", str(tmp_path)])
+    assert "Unknown churn flag: 60 customers" in out.getvalue() and "'maybe'" in out.getvalue()
+
+
+def test_day_first_dates_are_decided_from_the_whole_column(tmp_path, capsys):
+    # only the last row shows the order: 25/12 can only be day-first
+    rows = [[f"c{i}", f"0{1 + i % 9}/0{1 + i % 3}/2024", ""] for i in range(3000)] + [["z", "25/12/2024", "26/12/2024"]]
+    write_rows(tmp_path / "dmy.csv", ["customer_id", "start_date", "end_date"], rows)
+    report = run_cli(tmp_path, "dmy.csv", "--as-of", "2025-01-31")
+    assert report["customers"] == 3001 and report["churned"] == 1
+    assert report["periods"][0]["month"] == "2024-01" and report["periods"][0]["new"] == 1000  # 0d/01/2024
+    # all readable both ways: say so, and take --date-format
+    write_rows(tmp_path / "both.csv", ["customer_id", "start_date", "end_date"], rows[:-1])
+    assert "read both day-first and month-first" in cli_error(tmp_path, "both.csv", capsys=capsys)
+    month_first = run_cli(tmp_path, "both.csv", "--as-of", "2025-01-31", "--date-format", "MM/DD/YYYY")
+    day_first = run_cli(tmp_path, "both.csv", "--as-of", "2025-01-31", "--date-format", "DD/MM/YYYY")
+    assert month_first["periods"][0]["new"] == 334 and day_first["periods"][0]["new"] == 1000
+
+
+def subscriptions_text() -> str:
+    lines = ["客户编号,注册日期,取消日期,套餐,月费"]
+    for i in range(60):
+        end = f"2025-05-1{i % 9}" if i % 3 == 0 else ""
+        lines.append(f"K{i},2025-0{1 + i % 3}-0{1 + i % 7},{end},{'月付' if i % 2 else '年付'},{99 + i % 5}.5")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "utf-16", "utf-8-sig"])
+def test_chinese_exports_in_other_encodings(tmp_path, encoding):
+    (tmp_path / "export.csv").write_bytes(subscriptions_text().encode(encoding))
+    report = run_cli(tmp_path, "export.csv", "--as-of", "2025-06-30")
+    assert report["customers"] == 60 and report["churned"] == 20 and report["columns"]["plan"] == "套餐"
+    assert {v["value"] for v in report["segments"][0]["values"]} >= {"月付", "年付"}
+    if encoding.startswith("gb"):
+        assert any("GB18030" in n for n in report["notes"])
+    explicit = run_cli(tmp_path, "export.csv", "--as-of", "2025-06-30", "--encoding", encoding)
+    assert explicit["customers"] == 60
+
+
+def test_decimal_comma_and_missing_markers(tmp_path):
+    text = "customer_id;start_date;end_date;mrr\n" + "".join(
+        f"c{i};2024-01-0{1 + i % 9};{'2025-03-01' if i % 4 == 0 else ['NA', 'N/A', 'null', '-'][i % 4]};12,5\n"
+        for i in range(40)
+    )
+    (tmp_path / "eu.csv").write_text(text)
+    report = run_cli(tmp_path, "eu.csv", "--decimal", ",", "--as-of", "2025-06-30")
+    assert report["customers"] == 40 and report["churned"] == 10
+    assert report["mrr"]["current"] == pytest.approx(30 * 12.5) and report["mrr"]["churned"] == pytest.approx(125)
+
+
+def test_excel_workbook(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["customer_id", "signup_date", "cancel_date", "plan", "mrr"])
+    for i in range(50):
+        end = date(2025, 4, 1 + i % 20) if i % 5 == 0 else None
+        sheet.append([f"x{i}", date(2024, 1, 1 + i % 28), end, "pro" if i % 2 else "basic", 10.5 + i % 3])
+    workbook.save(tmp_path / "export.xlsx")
+    report = run_cli(tmp_path, "export.xlsx", "--as-of", "2025-06-30")
+    assert report["source"] == "export.xlsx" and report["customers"] == 50 and report["churned"] == 10
+    assert report["mrr"]["current"] == pytest.approx(sum(10.5 + i % 3 for i in range(50) if i % 5))
+    (tmp_path / "fake.xlsx").write_text("not a workbook")
+    with pytest.raises(Exception, match="cannot be read as an Excel workbook"):
+        from retention_mcp.analytics.engine import AnalysisRequest, analyze
+
+        analyze(AnalysisRequest(path="fake.xlsx"), [tmp_path])
+
+
+def test_same_file_same_bytes(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(3000):  # many customers share a recency: ties must not be ordered by chance
+        for k in range(1 + int(rng.integers(0, 4))):
+            rows.append(
+                [f"u{i}", (date(2025, 1, 1) + timedelta(days=int(rng.integers(0, 30)) * 7 + k)).isoformat(), 10]
+            )
+    write_rows(tmp_path / "orders.csv", ["customer_id", "order_date", "amount"], rows)
+    outputs = []
+    for _ in range(2):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            cli.main(["analyze", "orders.csv", "--json", "--as-of", "2025-09-30", "--data-dir", str(tmp_path)])
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["rfm"]["customers"] == 3000
+    subs = []
+    for _ in range(2):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            cli.main(["analyze", "subscriptions.csv", "--json", "--data-dir", str(tmp_path)])
+        subs.append(out.getvalue())
+    assert subs[0] == subs[1]
+
+
+async def test_the_tool_takes_the_new_parameters(registry, tmp_path):
+    fader_hardie_file(tmp_path, "High End")
+    async with Client(build_server(registry, data_dirs=[tmp_path])) as client:
+        result = await client.call_tool(
+            "analyze_churn", {"path": "High_End.csv", "period": "year", "as_of": "2007-06-30", "charts": False}
+        )
+        nan = await client.call_tool(
+            "analyze_churn", {"csv": "customer_id,tenure,churned\na,nan,yes\nb,2,no\n", "charts": False}
+        )
+    assert not result.is_error, result.content
+    assert round(result.structured_content["sbg"]["alpha"], 3) == 0.668
+    assert "sBG retention model: alpha 0.668, beta 3.806; yearly retention rises" in result.content[0].text
+    assert nan.is_error and "tenure: 1 value(s) are not a duration" in nan.content[0].text
