@@ -172,14 +172,19 @@ def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress 
 
 
 def _draw(analysis: Analysis, curves: dict) -> None:
-    from retention_mcp.analytics.charts import cohort_heatmap, survival_chart
+    from retention_mcp.analytics.charts import cohort_heatmap, is_chinese, survival_chart
 
     report = analysis.report
+    zh = is_chinese(report)
     if curves and report.survival:
-        groups = [k for k in curves if k != "all customers"]
+        groups = {k: v for k, v in curves.items() if k != "all customers"}
         column = report.drivers[0].column if report.drivers and groups else None
-        title = f"Survival by {column}" if column else "Survival, all customers"
-        analysis.charts["survival.png"] = survival_chart(curves, title, report.survival)
+        if zh:
+            title = f"按 {column} 的生存曲线" if column else "全部客户的生存曲线"
+        else:
+            title = f"Survival by {column}" if column else "Survival, all customers"
+        shown = groups or {("全部客户" if zh else "all customers"): curves["all customers"]}
+        analysis.charts["survival.png"] = survival_chart(shown, title, report.survival, zh)
     heatmap = cohort_heatmap(report)
     if heatmap:
         analysis.charts["cohorts.png"] = heatmap
@@ -798,7 +803,7 @@ def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str], unit
             by_value = []
             for g, value in enumerate(values):
                 group_km = kaplan_meier_counts(times, events[:, g], removed[:, g])
-                if segment.column == curve_columns[0] and group_km.times.size:
+                if segment.column == curve_columns[0]:
                     curves[f"{segment.column} = {value}"] = group_km
                 by_value.append(
                     GroupSurvival(
