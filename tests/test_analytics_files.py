@@ -286,3 +286,146 @@ async def test_the_tool_takes_the_new_parameters(registry, tmp_path):
     assert round(result.structured_content["sbg"]["alpha"], 3) == 0.668
     assert "sBG retention model: alpha 0.668, beta 3.806; yearly retention rises" in result.content[0].text
     assert nan.is_error and "tenure: 1 value(s) are not a duration" in nan.content[0].text
+
+
+def cdnow_transactions(folder: Path) -> Path:
+    """The raw CDNOW sample lifetimes ships (2,357 customers, January 1997 to June 1998), as an order export."""
+    lifetimes = pytest.importorskip("lifetimes")
+    source = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
+    rows = []
+    for line in source.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 5:
+            rows.append([parts[1], f"{parts[2][:4]}-{parts[2][4:6]}-{parts[2][6:]}", parts[4]])
+    return write_rows(folder / "cdnow_orders.csv", ["customer_id", "order_date", "amount"], rows)
+
+
+def test_cdnow_with_a_calibration_end_reproduces_the_published_fit_and_lifetimes_holdout(tmp_path):
+    """Fader, Hardie & Lee (2005): r 0.243, alpha 4.414, a 0.793, b 2.426 on the 39 weeks to 1997-09-30."""
+    lifetimes = pytest.importorskip("lifetimes")
+    from lifetimes.utils import calibration_and_holdout_data
+
+    path = cdnow_transactions(tmp_path)
+    report = run_cli(tmp_path, path.name, "--calibration-end", "1997-09-30", "--as-of", "1998-06-30")
+    fit = report["bgnbd"]
+    assert report["mode"] == "transactions" and fit["customers"] == 2357 and fit["calibration_end"] == "1997-09-30"
+    for name, published in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
+        assert round(fit[name], 3) == pytest.approx(published, abs=0.0015), name  # published to 3 d.p.
+    holdout = fit["holdout"]
+    assert holdout["holdout_end"] == "1998-06-30" and holdout["weeks"] == pytest.approx(39.0)
+    # the oracle: lifetimes' calibration/holdout split of the same transactions, and its own fit
+    import pandas as pd
+
+    orders = pd.read_csv(path, parse_dates=["order_date"], dtype={"customer_id": str})
+    summary = calibration_and_holdout_data(
+        orders, "customer_id", "order_date", calibration_period_end="1997-09-30", observation_period_end="1998-06-30"
+    )
+    assert holdout["actual"] == summary["frequency_holdout"].sum()
+    fitter = lifetimes.BetaGeoFitter().fit(summary["frequency_cal"], summary["recency_cal"] / 7, summary["T_cal"] / 7)
+    predicted = fitter.conditional_expected_number_of_purchases_up_to_time(
+        summary["duration_holdout"] / 7, summary["frequency_cal"], summary["recency_cal"] / 7, summary["T_cal"] / 7
+    )
+    assert holdout["predicted"] == pytest.approx(float(predicted.sum()), rel=0.005)
+    by_frequency = {row["frequency"]: row for row in holdout["by_frequency"]}
+    for k in range(7):
+        mine = summary["frequency_cal"] == k
+        assert by_frequency[str(k)]["customers"] == mine.sum()
+        assert by_frequency[str(k)]["actual"] == pytest.approx(summary["frequency_holdout"][mine].mean(), abs=1e-4)
+        assert by_frequency[str(k)]["predicted"] == pytest.approx(float(predicted[mine].mean()), rel=0.01)
+    # without a calibration end the same file fits on everything and has no holdout
+    whole = run_cli(tmp_path, path.name, "--as-of", "1998-06-30")["bgnbd"]
+    assert whole["holdout"] is None and whole["calibration_end"] is None and whole["r"] != fit["r"]
+
+
+def test_group_comparisons_follow_the_drivers_not_file_order(tmp_path):
+    """Nine weak columns come first in the file, the strongest driver last: it still gets its log-rank test, its
+    medians and the chart; the numbers agree with lifelines."""
+    lifelines = pytest.importorskip("lifelines")
+    from lifelines.statistics import multivariate_logrank_test
+
+    rng = np.random.default_rng(8)
+    n = 1500
+    contract = rng.choice(["monthly", "one year", "two year"], n)
+    hazard = np.select([contract == "monthly", contract == "one year"], [0.12, 0.05], 0.02)
+    lifetime = rng.geometric(hazard)
+    churned = lifetime <= 36
+    tenure = np.minimum(lifetime, 36)
+    noise = {f"noise_{k}": rng.choice(["a", "b", "c"], n) for k in range(9)}
+    header = ["customer_id", *noise, "tenure", "churned", "contract"]
+    rows = [
+        [f"c{i}", *(noise[c][i] for c in noise), int(tenure[i]), "yes" if churned[i] else "no", contract[i]]
+        for i in range(n)
+    ]
+    write_rows(tmp_path / "telco.csv", header, rows)
+    report = run_cli(tmp_path, "telco.csv")
+    assert report["drivers"][0]["column"] == "contract"
+    tests = report["survival"]["log_rank"]
+    assert tests[0]["column"] == "contract" and len(tests) == 8
+    ranked = sorted(report["segments"], key=lambda s: (-s["cramers_v"], s["column"]))
+    assert [t["column"] for t in tests] == [s["column"] for s in ranked[:8]]
+    theirs = multivariate_logrank_test(tenure, contract, churned)
+    assert tests[0]["statistic"] == pytest.approx(theirs.test_statistic, rel=1e-4)
+    medians = {g["value"]: g["median"] for g in report["survival"]["by_segment"]["contract"]}
+    for value in ("monthly", "one year", "two year"):
+        km = lifelines.KaplanMeierFitter().fit(tenure[contract == value], churned[contract == value])
+        expected = km.median_survival_time_
+        assert medians[value] == (None if np.isinf(expected) else pytest.approx(expected)), value
+    assert next(iter(report["survival"]["by_segment"])) == "contract"
+
+
+def test_survival_chart_shows_the_strongest_driver(tmp_path):
+    from retention_mcp.analytics.engine import AnalysisRequest, analyze
+
+    rows = [[f"c{i}", 1 + (i * 7) % 30 if i % 3 else 1 + i % 4, "yes" if i % 3 == 0 or i % 7 == 0 else "no",
+             "monthly" if i % 3 == 0 else "annual", ["north", "south"][i % 2]] for i in range(600)]  # fmt: skip
+    write_rows(tmp_path / "plans.csv", ["customer_id", "tenure", "churned", "contract", "region"], rows)
+    analysis = analyze(AnalysisRequest(path="plans.csv", charts=True), [tmp_path])
+    assert analysis.report.drivers[0].column == "contract"
+    png = analysis.charts["survival.png"]
+    assert png.startswith(b"\x89PNG") and b"Survival by contract" in png and b"contract = monthly" in png
+
+
+def chinese_charts(folder: Path) -> dict[str, bytes]:
+    from retention_mcp.analytics.engine import AnalysisRequest, analyze
+
+    rows = [
+        [f"K{i}", f"2024-{1 + i % 12:02d}-0{1 + i % 7}", f"2025-0{1 + i % 9}-1{i % 9}" if i % 3 == 0 else "",
+         ["月付会员", "年付会员", "季度套餐"][i % 3], ["华东", "华南"][i % 2]]
+        for i in range(600)
+    ]  # fmt: skip
+    write_rows(folder / "会员.csv", ["客户编号", "注册日期", "取消日期", "套餐", "地区"], rows)
+    return analyze(AnalysisRequest(path="会员.csv", charts=True, as_of="2025-12-31"), [folder]).charts
+
+
+def test_chinese_renders_in_the_charts(tmp_path, recwarn):
+    import warnings
+
+    warnings.simplefilter("always")
+    charts = chinese_charts(tmp_path)
+    missing = [str(w.message) for w in recwarn if "missing from font" in str(w.message)]
+    assert missing == [], missing[:3]
+    survival = charts["survival.png"]
+    assert "按 套餐 的生存曲线".encode() in survival and "套餐 = 月付会员".encode() in survival
+    assert "cohorts.png" in charts
+
+
+def test_the_glyph_check_catches_a_missing_font(tmp_path, recwarn, monkeypatch):
+    """Without the shipped font the same charts warn about missing glyphs: the test above can fail."""
+    import warnings
+
+    from retention_mcp.analytics import charts
+
+    warnings.simplefilter("always")
+    monkeypatch.setattr(charts, "_font_families", lambda: ("DejaVu Sans",))
+    chinese_charts(tmp_path)
+    assert any("missing from font" in str(w.message) for w in recwarn)
+
+
+def test_survival_chart_axis_follows_the_tenure_unit(tmp_path):
+    from retention_mcp.analytics.engine import AnalysisRequest, analyze
+
+    rows = [[f"c{i}", 10 + (i * 37) % 700, "yes" if i % 3 else "no", ["a", "b"][i % 2]] for i in range(300)]
+    write_rows(tmp_path / "days.csv", ["customer_id", "tenure", "churned", "plan"], rows)
+    analysis = analyze(AnalysisRequest(path="days.csv", charts=True, tenure_unit="day"), [tmp_path])
+    assert analysis.report.survival.unit == "days" and analysis.report.survival.median > 100
+    assert analysis.charts["survival.png"].startswith(b"\x89PNG")
