@@ -190,6 +190,7 @@ def open_table(
             Path(tmp).unlink(missing_ok=True)
         raise DataError(f"{source}: the file is empty / 文件为空")
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: on stdio, that is the protocol
     literal = str(path).replace("'", "''")
     options = (f", delim='{delimiter}'" if delimiter else "") + csv_options
     readers = {
