@@ -1078,6 +1078,7 @@ def _transactions(table: Table, mapping: Mapping, say: Progress, request: Analys
     day = date_expression(table, roles["transaction_date"], request.date_format)
     amount = _amount_expression(table, roles.get("amount")) if roles.get("amount") else "1.0"
     say("Summarising transactions (RFM)")
+    _cap_memory(con)
     # one row per customer and purchase day (several orders on one day count as one transaction)
     con.execute(
         f"CREATE TABLE days AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, sum({amount}) AS spent "
@@ -1141,7 +1142,11 @@ def _transactions(table: Table, mapping: Mapping, say: Progress, request: Analys
     x, t_x, T = pooled["x"].astype(float), pooled["tx_days"] / 7.0, pooled["T_days"] / 7.0
     weights = pooled["n"].astype(float)
     fit = fit_bgnbd(x, t_x, T, weights)
-    now = con.execute("SELECT x, tx_days, T_days, count(*) AS n FROM rfm GROUP BY ALL ORDER BY ALL").fetchnumpy()
+    now = (
+        con.execute("SELECT x, tx_days, T_days, count(*) AS n FROM rfm GROUP BY ALL ORDER BY ALL").fetchnumpy()
+        if calibration_end
+        else pooled
+    )
     nx, ntx, nT, nw = now["x"].astype(float), now["tx_days"] / 7.0, now["T_days"] / 7.0, now["n"].astype(float)
     expected = fit.expected_purchases(12.0, nx, ntx, nT)
     alive = fit.alive_probability(nx, ntx, nT)
@@ -1178,6 +1183,26 @@ def _transactions(table: Table, mapping: Mapping, say: Progress, request: Analys
         for name in ("churn_rate", "periods", "cohorts", "survival", "segments", "sbg", "mrr")
     ]
     return report
+
+
+UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+MIN_AGGREGATION_MEMORY = 256 * 2**20
+
+
+def _cap_memory(con) -> None:
+    """Let the per-day aggregation of orders hold at most as much memory again as the orders themselves (it spills
+    to disk beyond that): the order table is already in memory, and the aggregation of ten million orders would
+    otherwise double the peak. A lower limit set before is kept."""
+    used = con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()[0]
+    limit = max(MIN_AGGREGATION_MEMORY, 2 * int(used))
+    current = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    number, _, unit = str(current).strip().partition(" ")
+    try:
+        if float(number) * UNITS[unit.lower() or "b"] <= limit:
+            return
+    except (ValueError, KeyError):
+        pass
+    con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
 def _holdout(con, fit, calibration_end: date, holdout_end: date) -> Holdout:
