@@ -429,3 +429,41 @@ def test_survival_chart_axis_follows_the_tenure_unit(tmp_path):
     analysis = analyze(AnalysisRequest(path="days.csv", charts=True, tenure_unit="day"), [tmp_path])
     assert analysis.report.survival.unit == "days" and analysis.report.survival.median > 100
     assert analysis.charts["survival.png"].startswith(b"\x89PNG")
+
+
+def test_quarterly_anniversaries_with_period_quarter(tmp_path):
+    ref = SBG["High End"]
+    alive, rows, n = ref["alive"], [], 0
+    for t in range(1, len(alive)):
+        for _ in range(alive[t - 1] - alive[t]):
+            start = date(2020, 1, 1) + timedelta(days=n % 31)
+            rows.append([f"c{n}", start.isoformat(), add_months(start, 3 * t).isoformat()])
+            n += 1
+    rows += [[f"s{i}", (date(2020, 1, 1) + timedelta(days=i % 31)).isoformat(), ""] for i in range(alive[-1])]
+    write_rows(tmp_path / "quarters.csv", ["customer_id", "start_date", "end_date"], rows)
+    report = run_cli(tmp_path, "quarters.csv", "--period", "quarter", "--as-of", "2021-12-31")
+    assert report["sbg"]["period"] == "quarter" and report["sbg"]["discount_rate"] == 0.03
+    assert round(report["sbg"]["alpha"], 3) == ref["alpha"] and round(report["sbg"]["beta"], 3) == ref["beta"]
+    assert [p["period"] for p in report["periods"]][:3] == ["2020-Q1", "2020-Q2", "2020-Q3"]
+    assert report["cohorts"]["months"][0] == "2020-Q1"
+
+
+def test_day_first_dates_with_a_time_of_day(tmp_path):
+    rows = [
+        [f"c{i}", f"{1 + i % 28:02d}/03/2024 09:{i % 60:02d}", "" if i % 4 else "15/06/2024 17:30"] for i in range(80)
+    ]
+    write_rows(tmp_path / "times.csv", ["customer_id", "start_date", "end_date"], rows)
+    report = run_cli(tmp_path, "times.csv", "--as-of", "2024-12-31")
+    assert report["customers"] == 80 and report["churned"] == 20
+    assert report["periods"][0]["month"] == "2024-03" and report["periods"][0]["new"] == 80
+
+
+def test_non_finite_segment_values_are_missing_not_a_quartile(tmp_path):
+    rows = [[f"c{i}", 1 + i % 12, "yes" if i % 3 == 0 else "no", "nan" if i % 5 == 0 else i * 7 % 50 + 0.5, "inf"]
+            for i in range(60)]  # fmt: skip
+    write_rows(tmp_path / "segnan.csv", ["customer_id", "tenure", "churned", "usage", "score"], rows)
+    report = run_cli(tmp_path, "segnan.csv")
+    segments = {s["column"]: [v["value"] for v in s["values"]] for s in report["segments"]}
+    assert (
+        list(segments) == ["usage"] and segments["usage"][0] == "(missing)" and "nan" not in " ".join(segments["usage"])
+    )

@@ -617,11 +617,13 @@ def _segment_key(column: str, kind: str, con) -> str:
     if kind == "category":
         return f"coalesce(CAST({quoted} AS VARCHAR), '(missing)')"
     cuts = con.execute(
-        f"SELECT quantile_cont({quoted}, [0.25, 0.5, 0.75]) FROM customers WHERE {quoted} IS NOT NULL"
+        f"SELECT quantile_cont({quoted}, [0.25, 0.5, 0.75]) FROM customers WHERE isfinite(CAST({quoted} AS DOUBLE))"
     ).fetchone()[0]
+    if cuts is None:  # no finite value: one group, never a segment
+        return "'(missing)'"
     q1, q2, q3 = (round(float(c), 4) for c in cuts)
     expr = (
-        f"CASE WHEN {quoted} IS NULL THEN '(missing)' WHEN {quoted} <= {q1} THEN 'Q1 (<= {q1:g})' "
+        f"CASE WHEN NOT coalesce(isfinite(CAST({quoted} AS DOUBLE)), false) THEN '(missing)' WHEN {quoted} <= {q1} THEN 'Q1 (<= {q1:g})' "
         f"WHEN {quoted} <= {q2} THEN 'Q2 ({q1:g}-{q2:g}]' WHEN {quoted} <= {q3} THEN 'Q3 ({q2:g}-{q3:g}]' "
         f"ELSE 'Q4 (> {q3:g})' END"
     )

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 
 from retention_mcp.analytics.loading import DataError, Table, quote
 
+TIME = r"( \d{1,2}:\d{2}(:\d{2})?)?"  # a time of day after the date is read and dropped
 # (regex, strptime format or None when day/month order is ambiguous, label, separator)
 DATE_PATTERNS = [
     (r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$", "%Y-%m-%d", "YYYY-MM-DD", None),
-    (r"^\d{4}/\d{1,2}/\d{1,2}$", "%Y/%m/%d", "YYYY/MM/DD", None),
-    (r"^\d{4}\.\d{1,2}\.\d{1,2}$", "%Y.%m.%d", "YYYY.MM.DD", None),
-    (r"^\d{1,2}/\d{1,2}/\d{4}$", None, "DD/MM/YYYY or MM/DD/YYYY", "/"),
-    (r"^\d{1,2}-\d{1,2}-\d{4}$", None, "DD-MM-YYYY or MM-DD-YYYY", "-"),
-    (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%d.%m.%Y", "DD.MM.YYYY", None),
+    (rf"^\d{{4}}/\d{{1,2}}/\d{{1,2}}{TIME}$", "%Y/%m/%d", "YYYY/MM/DD", None),
+    (rf"^\d{{4}}\.\d{{1,2}}\.\d{{1,2}}{TIME}$", "%Y.%m.%d", "YYYY.MM.DD", None),
+    (rf"^\d{{1,2}}/\d{{1,2}}/\d{{4}}{TIME}$", None, "DD/MM/YYYY or MM/DD/YYYY", "/"),
+    (rf"^\d{{1,2}}-\d{{1,2}}-\d{{4}}{TIME}$", None, "DD-MM-YYYY or MM-DD-YYYY", "-"),
+    (rf"^\d{{1,2}}\.\d{{1,2}}\.\d{{4}}{TIME}$", "%d.%m.%Y", "DD.MM.YYYY", None),
     (r"^\d{8}$", "%Y%m%d", "YYYYMMDD", None),
     (r"^\d{4}-\d{1,2}$", "%Y-%m", "YYYY-MM", None),
     (r"^\d{4}/\d{1,2}$", "%Y/%m", "YYYY/MM", None),
@@ -80,10 +81,11 @@ def date_expression(table: Table, column: str, date_format: str | None = None) -
         raise DataError(
             f"{column}: {filled - n} value(s) are not dates in {label} (e.g. {bad!r}) / 有 {filled - n} 个值不是日期"
         )
-    if fmt is None:
-        fmt = _day_or_month_first(table, column, text, separator, example, date_format)
     if fmt == "%Y-%m-%d":
         return f"CAST(CAST(NULLIF({text}, '') AS TIMESTAMP) AS DATE)"
+    text = f"split_part({text}, ' ', 1)"  # the date without a time of day
+    if fmt is None:
+        fmt = _day_or_month_first(table, column, text, separator, example, date_format)
     unreadable = table.con.execute(
         f"SELECT count(*), min({text}) FROM data WHERE {text} <> '' AND try_strptime({text}, '{fmt}') IS NULL"
     ).fetchone()
