@@ -467,3 +467,19 @@ def test_non_finite_segment_values_are_missing_not_a_quartile(tmp_path):
     assert (
         list(segments) == ["usage"] and segments["usage"][0] == "(missing)" and "nan" not in " ".join(segments["usage"])
     )
+
+
+def test_the_default_observation_end_follows_the_clock(tmp_path):
+    from retention_mcp.analytics.engine import AnalysisRequest, analyze
+    from retention_mcp.analytics.loading import DataError
+
+    rows = [[f"c{i}", "2030-01-10", "2030-06-10" if i % 2 else "2031-03-01"] for i in range(40)]
+    write_rows(tmp_path / "later.csv", ["customer_id", "start_date", "end_date"], rows)
+    request = AnalysisRequest(path="later.csv", today=date(2030, 12, 31))
+    report = analyze(request, [tmp_path]).report
+    assert report.observation_end == "2030-06-10" and report.churned == 20 and report.active == 20
+    assert any("20 end date(s) fall after the observation end (2030-06-10)" in n for n in report.notes)
+    after = analyze(AnalysisRequest(path="later.csv", today=date(2031, 6, 1)), [tmp_path]).report
+    assert after.observation_end == "2031-03-01" and after.churned == 40
+    with pytest.raises(DataError, match=r"Every date in the file is after today \(2029-01-01\); pass .* --as-of"):
+        analyze(AnalysisRequest(path="later.csv", today=date(2029, 1, 1)), [tmp_path])
