@@ -141,21 +141,21 @@ def _excel(path: Path) -> Prepared:
     tmp = _temp()
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            with open(tmp, "w", encoding="utf-8", newline="") as target:
+                writer = csv.writer(target)
+                for row in sheet.iter_rows(values_only=True):
+                    if row and any(v is not None and v != "" for v in row):
+                        writer.writerow([_cell(v) for v in row])
+            name = sheet.title
+        finally:
+            workbook.close()
     except Exception as exc:  # openpyxl raises many kinds for a damaged or non-Excel file
         tmp.unlink(missing_ok=True)
         raise DataError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}) / 无法作为 Excel 工作簿读取"
         ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        with open(tmp, "w", encoding="utf-8", newline="") as target:
-            writer = csv.writer(target)
-            for row in sheet.iter_rows(values_only=True):
-                if row and any(v is not None and v != "" for v in row):
-                    writer.writerow([_cell(v) for v in row])
-        name = sheet.title
-    finally:
-        workbook.close()
     return Prepared(tmp, tmp, f"read the first sheet ({name[:40]}) of the workbook / 读取工作簿的第一个工作表")
 
 
