@@ -131,8 +131,9 @@ class SBG(BaseModel):
     discount_rate: float = Field(0.01, description="Per period: 1% a month, 3% a quarter, 10% a year")
     degenerate: bool = Field(
         False,
-        description="The fit ran to its bounds (no heterogeneity between customers is visible): the model reduces to "
-        "a constant retention rate, given in `reduces_to` and `constant_retention`",
+        description="The fit ran to its bounds, or does no better than one constant rate for every customer "
+        "(likelihood-ratio test, 5%): the model reduces to the constant retention rate in `reduces_to` and "
+        "`constant_retention`, and retention_rate and projected_survival are that model's",
     )
     reduces_to: str | None = Field(None, description="The constant-rate model a degenerate fit reduces to")
     constant_retention: float | None = Field(

@@ -91,9 +91,10 @@ def facts(report: ChurnReport, language: str) -> list[str]:
         s = report.sbg
         en, cn = _halves(s.reduces_to or "")
         add(
-            f"sBG retention model: the fit is degenerate (alpha {s.alpha:.3g}, beta {s.beta:.3g} ran to their bounds); "
+            f"sBG retention model: the fit is degenerate (alpha {s.alpha:.3g}, beta {s.beta:.3g}: no better than one "
+            f"constant rate for every customer); "
             f"it reduces to {en}; a new cohort keeps {pct(s.projected_survival[11])} after 12 periods",
-            f"sBG 留存模型:拟合退化(alpha {s.alpha:.3g}、beta {s.beta:.3g} 趋于边界),等同于{cn};"
+            f"sBG 留存模型:拟合退化(alpha {s.alpha:.3g}、beta {s.beta:.3g}:并不优于所有客户同一固定留存率),等同于{cn};"
             f"新同期群 12 期后留存 {pct(s.projected_survival[11])}",
         )
     elif report.sbg:
@@ -155,8 +156,10 @@ def report_markdown(report: ChurnReport, language: str) -> str:
         out += [f"- {t.column}: χ²={t.statistic:.1f}, df={t.dof}, p={t.p_value:.2g}" for t in report.survival.log_rank]
         out.append("")
     if report.periods:
-        pz = PERIOD_ZH.get(report.period, report.period)
-        out.append("## " + (f"最近 6 个{pz}" if zh else f"Last 6 {report.period}s"))
+        last_zh = {"month": "最近 6 个月", "quarter": "最近 6 个季度", "year": "最近 6 年"}.get(
+            report.period, "最近 6 期"
+        )
+        out.append("## " + (last_zh if zh else f"Last 6 {report.period}s"))
         head = (
             "| 期间 | 期初在网 | 新增 | 流失 | 流失率 |"
             if zh
