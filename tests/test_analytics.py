@@ -198,6 +198,11 @@ BAD_FILES = {
         {"path": "asof.csv", "as_of": "31/12/2025"},
         "as_of: '31/12/2025' is not a date in YYYY-MM-DD",
     ),
+    "as_of before every start": (
+        lambda p: None,
+        {"path": "subscriptions.csv", "as_of": "1990-01-01"},
+        "No customer is left to analyse: 5000 customer(s) start after the observation end (1990-01-01)",
+    ),
     "unknown encoding": (
         lambda p: (p / "latin.csv").write_bytes(
             "customer_id,start_date,end_date,région\na,2025-01-01,,Zürich\n".encode("latin-1")

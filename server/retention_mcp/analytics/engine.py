@@ -395,6 +395,11 @@ def _subscriptions(
         "SELECT count(*), count(*) FILTER (WHERE churned) FROM customers WHERE tenure_t IS NULL"
     ).fetchone()
     customers, churned = con.execute("SELECT count(*), count(*) FILTER (WHERE churned) FROM customers").fetchone()
+    if not customers:
+        raise DataError(
+            f"No customer is left to analyse: {'; '.join(n.partition(' / ')[0] for n in notes)}. Check as_of "
+            f"(--as-of) and the churn flag / 没有可分析的客户,请检查观察截止日与流失标记"
+        )
     report = ChurnReport(
         source=table.source,
         rows=table.rows,
@@ -462,7 +467,8 @@ def _subscriptions(
         )
     if churned_unknown:
         reason = (
-            f"{churned_unknown} churned customers have no end date or tenure, so lifetimes are unknown / "
+            f"{churned_unknown} churned customers have no end date (on or before the observation end) or tenure, so "
+            f"lifetimes are unknown / "
             f"{churned_unknown} 个已流失客户没有结束日期或在网时长,无法得知其生命周期"
         )
         report.absent += [Absent(name="survival", reason=reason), Absent(name="sbg", reason=reason)]
