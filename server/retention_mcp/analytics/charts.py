@@ -13,6 +13,9 @@ import numpy as np
 from retention_mcp.analytics.report import ChurnReport, Survival
 
 CJK_FONT = Path(__file__).parent / "fonts" / "NotoSansSC-subset.otf"
+# fonts with the characters the subset lacks (traditional forms, rare names), used when the machine has them
+SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+              "WenQuanYi Micro Hei", "SimHei", "Noto Sans CJK JP")  # fmt: skip
 UNITS_ZH = {"days": "天", "weeks": "周", "months": "月", "years": "年"}
 PERIODS_ZH = {"month": "月", "quarter": "季度", "year": "年"}
 
@@ -26,6 +29,8 @@ def _font_families() -> tuple[str, ...]:
     if CJK_FONT.exists():
         font_manager.fontManager.addfont(str(CJK_FONT))
         families.append(font_manager.FontProperties(fname=str(CJK_FONT)).get_name())
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    families += [name for name in SYSTEM_CJK if name in installed and name not in families]
     return tuple(families)
 
 
