@@ -483,3 +483,23 @@ def test_the_default_observation_end_follows_the_clock(tmp_path):
     assert after.observation_end == "2031-03-01" and after.churned == 40
     with pytest.raises(DataError, match=r"Every date in the file is after today \(2029-01-01\); pass .* --as-of"):
         analyze(AnalysisRequest(path="later.csv", today=date(2029, 1, 1)), [tmp_path])
+
+
+def test_json_lines_in_gb18030_and_parquet_untouched_by_an_encoding(tmp_path):
+    lines = [
+        json.dumps({"客户编号": f"K{i}", "注册日期": "2025-01-0" + str(1 + i % 9), "是否流失": "是" if i % 4 == 0 else "否",
+                    "在网时长": 1 + i % 10}, ensure_ascii=False)
+        for i in range(40)
+    ]  # fmt: skip
+    (tmp_path / "export.jsonl").write_bytes(("\n".join(lines) + "\n").encode("gb18030"))
+    report = run_cli(tmp_path, "export.jsonl")
+    assert report["customers"] == 40 and report["churned"] == 10 and report["columns"]["churned"] == "是否流失"
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT 'c' || i AS customer_id, 1 + i % 12 AS tenure, i % 3 = 0 AS churned FROM range(60) t(i)) "
+        f"TO '{tmp_path / 'subs.parquet'}' (FORMAT parquet)"
+    )
+    parquet = run_cli(tmp_path, "subs.parquet", "--encoding", "gb18030")
+    assert parquet["customers"] == 60 and parquet["churned"] == 20

@@ -14,6 +14,7 @@ from pathlib import Path
 from retention_mcp.analytics.loading import DataError
 
 EXCEL = (".xlsx", ".xlsm")
+BINARY = (".parquet", ".pq")
 SAMPLE_BYTES = 1 << 20
 CHUNK = 1 << 22
 # read as missing, not as a value: what spreadsheets and databases write for "no value"
@@ -49,8 +50,8 @@ def prepare(path: Path, encoding: str | None = None) -> Prepared:
     other non-UTF-8 text a DataError naming what was seen and `encoding`."""
     if path.suffix.lower() in EXCEL:
         return _excel(path)
-    if path.suffix.lower() not in (".csv", ".tsv", ".txt", "") and encoding is None:
-        return Prepared(path)  # Parquet and JSON carry their own encoding
+    if path.suffix.lower() in BINARY:
+        return Prepared(path)  # Parquet carries its own encoding
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if encoding:
@@ -108,13 +109,14 @@ def _decodes(data: bytes, encoding: str, truncated: bool) -> bool:
     return True
 
 
-def _temp() -> Path:
-    with tempfile.NamedTemporaryFile(prefix="retention-mcp-", suffix=".csv", delete=False) as handle:
+def _temp(suffix: str = ".csv") -> Path:
+    """A temporary file; the suffix tells open_table the format (CSV, or JSON Lines transcoded)."""
+    with tempfile.NamedTemporaryFile(prefix="retention-mcp-", suffix=suffix, delete=False) as handle:
         return Path(handle.name)
 
 
 def _transcode(path: Path, encoding: str, note: str) -> Prepared:
-    tmp = _temp()
+    tmp = _temp(path.suffix.lower() if path.suffix.lower() in (".jsonl", ".ndjson", ".json", ".tsv") else ".csv")
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with open(path, "rb") as source, open(tmp, "w", encoding="utf-8", newline="") as target:
