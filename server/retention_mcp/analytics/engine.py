@@ -221,7 +221,7 @@ def _dates_are_ends(table: Table, mapping: Mapping) -> None:
     dates = (
         kind.startswith(("DATE", "TIMESTAMP"))
         or table.con.execute(
-            f"SELECT bool_or(regexp_matches(trim(CAST({quote(column)} AS VARCHAR)), '^\\d{{4}}[-/.]\\d{{1,2}}[-/.]\\d{{1,2}}')) "
+            f"SELECT bool_or(regexp_matches(trim(CAST({quote(column)} AS VARCHAR)), '^(\\d{{4}}[-/.]\\d{{1,2}}[-/.]\\d{{1,2}}|\\d{{1,2}}[-/.]\\d{{1,2}}[-/.]\\d{{4}})')) "
             f"FROM data"
         ).fetchone()[0]
     )
