@@ -1086,39 +1086,51 @@ def _transactions(table: Table, mapping: Mapping, say: Progress, request: Analys
     day = date_expression(table, roles["transaction_date"], request.date_format)
     amount = _amount_expression(table, roles.get("amount")) if roles.get("amount") else "1.0"
     say("Summarising transactions (RFM)")
-    _cap_memory(con)
-    # one row per customer and purchase day (several orders on one day count as one transaction)
     con.execute(
-        f"CREATE TABLE days AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, sum({amount}) AS spent "
-        f"FROM data WHERE {day} IS NOT NULL GROUP BY 1, 2"
+        f"CREATE TEMP VIEW orders AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, {amount} AS spent "
+        f"FROM data WHERE {day} IS NOT NULL"
     )
-    con.execute("DROP TABLE data")  # everything below reads the (much smaller) purchase days
     as_of = parse_day(request.as_of, "as_of")
-    if as_of is None:
-        today = request.today or date.today()
-        as_of = con.execute("SELECT max(day) FROM days WHERE day <= ?", [today]).fetchone()[0]
-        if as_of is None:
-            raise DataError(
-                f"Every purchase date is after today ({today}); pass the observation end with --as-of YYYY-MM-DD "
-                f"(tool: as_of) / 所有购买日期都晚于今天,请用 --as-of 指定观察截止日"
-            )
-    observation_end = as_of
+    today = request.today or date.today()
+    # one scan: the latest purchase not after the cut, and the orders after it (none lie between the two)
+    latest, later = con.execute(
+        "SELECT max(day) FILTER (WHERE day <= ?), count(*) FILTER (WHERE day > ?) FROM orders",
+        [as_of or today, as_of or today],
+    ).fetchone()
+    if as_of is None and latest is None:
+        raise DataError(
+            f"Every purchase date is after today ({today}); pass the observation end with --as-of YYYY-MM-DD "
+            f"(tool: as_of) / 所有购买日期都晚于今天,请用 --as-of 指定观察截止日"
+        )
+    observation_end = as_of or latest
     notes = []
-    later = con.execute("SELECT count(*) FROM days WHERE day > ?", [observation_end]).fetchone()[0]
     if later:
         notes.append(
-            f"{later} purchase day(s) after the observation end ({observation_end}) are left out / "
-            f"{later} 个购买日晚于观察截止日({observation_end}),未计入"
+            f"{later} order(s) after the observation end ({observation_end}) are left out / "
+            f"{later} 笔订单晚于观察截止日({observation_end}),未计入"
         )
-        con.execute("DELETE FROM days WHERE day > ?", [observation_end])
     calibration_end = parse_day(request.calibration_end, "calibration_end")
     fit_end = min(calibration_end, observation_end) if calibration_end else observation_end
     end = f"DATE '{observation_end}'"
+    _cap_memory(con)
+    # per customer, straight from the orders: purchase days (several orders on one day are one transaction)
     con.execute(
-        f"CREATE TABLE rfm AS SELECT customer_id, count(*) - 1 AS x, date_diff('day', min(day), max(day)) AS tx_days, "
-        f"date_diff('day', min(day), {end}) AS T_days, date_diff('day', max(day), {end}) AS recency_days, "
-        f"sum(spent) AS monetary FROM days GROUP BY customer_id"
+        f"CREATE TABLE rfm AS SELECT customer_id, count(DISTINCT day) - 1 AS x, "
+        f"date_diff('day', min(day), max(day)) AS tx_days, date_diff('day', min(day), {end}) AS T_days, "
+        f"date_diff('day', max(day), {end}) AS recency_days, sum(spent) AS monetary FROM orders "
+        f"WHERE day <= {end} GROUP BY customer_id"
     )
+    if calibration_end:
+        cal = f"DATE '{fit_end}'"
+        con.execute(
+            f"CREATE TABLE calibration AS SELECT customer_id, count(DISTINCT day) FILTER (WHERE day <= {cal}) - 1 AS x, "
+            f"date_diff('day', min(day), max(day) FILTER (WHERE day <= {cal})) AS tx_days, "
+            f"date_diff('day', min(day), {cal}) AS T_days, "
+            f"count(DISTINCT day) FILTER (WHERE day > {cal}) AS holdout FROM orders WHERE day <= {end} "
+            f"GROUP BY customer_id HAVING min(day) <= {cal}"
+        )
+    con.execute("DROP VIEW orders")
+    con.execute("DROP TABLE data")  # the fit below needs memory more than the orders
     customers = con.execute("SELECT count(*) FROM rfm").fetchone()[0]
     report = ChurnReport(
         source=table.source,
@@ -1130,15 +1142,7 @@ def _transactions(table: Table, mapping: Mapping, say: Progress, request: Analys
         notes=notes,
     )
     say("Fitting BG/NBD")
-    if calibration_end:
-        fit_table = "calibration"
-        con.execute(
-            f"CREATE TABLE calibration AS SELECT customer_id, count(*) - 1 AS x, "
-            f"date_diff('day', min(day), max(day)) AS tx_days, date_diff('day', min(day), DATE '{fit_end}') AS T_days "
-            f"FROM days WHERE day <= DATE '{fit_end}' GROUP BY customer_id"
-        )
-    else:
-        fit_table = "rfm"
+    fit_table = "calibration" if calibration_end else "rfm"
     # customers with the same (x, t_x, T) share one likelihood term: fit on the pooled rows
     pooled = con.execute(
         f"SELECT x, tx_days, T_days, count(*) AS n FROM {fit_table} GROUP BY ALL ORDER BY ALL"
@@ -1217,10 +1221,7 @@ def _holdout(con, fit, calibration_end: date, holdout_end: date) -> Holdout:
     """Predicted vs actual repeat purchases (purchase days) after the calibration end, for the customers who had
     bought by then, overall and by their calibration frequency (as lifetimes' calibration/holdout plot)."""
     rows = con.execute(
-        "SELECT c.x, c.tx_days, c.T_days, coalesce(h.n, 0) AS actual, count(*) AS customers FROM calibration c "
-        "LEFT JOIN (SELECT customer_id, count(*) AS n FROM days WHERE day > ? GROUP BY 1) h USING (customer_id) "
-        "GROUP BY ALL ORDER BY ALL",
-        [calibration_end],
+        "SELECT x, tx_days, T_days, holdout AS actual, count(*) AS customers FROM calibration GROUP BY ALL ORDER BY ALL"
     ).fetchnumpy()
     weeks = (holdout_end - calibration_end).days / 7.0
     x = rows["x"].astype(float)
