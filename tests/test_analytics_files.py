@@ -503,3 +503,28 @@ def test_json_lines_in_gb18030_and_parquet_untouched_by_an_encoding(tmp_path):
     )
     parquet = run_cli(tmp_path, "subs.parquet", "--encoding", "gb18030")
     assert parquet["customers"] == 60 and parquet["churned"] == 20
+
+
+async def test_every_new_tool_parameter_reaches_the_analysis(registry, tmp_path):
+    cdnow_transactions(tmp_path)
+    (tmp_path / "eu.csv").write_text(
+        "customer_id;start_date;end_date;mrr\n"
+        + "".join(f"c{i};0{1 + i % 9}/01/2024;{'01/03/2025' if i % 4 == 0 else ''};12,5\n" for i in range(40))
+    )
+    (tmp_path / "gbk.csv").write_bytes(subscriptions_text().encode("gb18030"))
+    write_rows(tmp_path / "days.csv", ["customer_id", "tenure", "churned"], [[f"c{i}", 30 * (1 + i % 9), "yes" if i % 2 else "no"] for i in range(60)])  # fmt: skip
+    calls = {
+        "cdnow": {"path": "cdnow_orders.csv", "calibration_end": "1997-09-30", "as_of": "1998-06-30"},
+        "eu": {"path": "eu.csv", "decimal": ",", "date_format": "MM/DD/YYYY", "as_of": "2025-06-30"},
+        "gbk": {"path": "gbk.csv", "encoding": "gb18030", "as_of": "2025-06-30"},
+        "days": {"path": "days.csv", "tenure_unit": "day"},
+    }
+    async with Client(build_server(registry, data_dirs=[tmp_path])) as client:
+        results = {k: await client.call_tool("analyze_churn", {**v, "charts": False}) for k, v in calls.items()}
+    assert all(not r.is_error for r in results.values()), {k: r.content[0].text[:200] for k, r in results.items()}
+    reports = {k: r.structured_content for k, r in results.items()}
+    assert reports["cdnow"]["bgnbd"]["holdout"]["calibration_end"] == "1997-09-30"
+    assert reports["eu"]["churned"] == 10 and reports["eu"]["periods"][0]["month"] == "2024-01"
+    assert reports["eu"]["mrr"]["current"] == pytest.approx(30 * 12.5)
+    assert reports["gbk"]["customers"] == 60 and any("gb18030" in n for n in reports["gbk"]["notes"])
+    assert reports["days"]["survival"]["unit"] == "days"
