@@ -158,12 +158,56 @@ BAD_FILES = {
         "order.csv",
         "1 customer(s) end before they start (e.g. customer a)",
     ),
-    "bad flag": (
-        lambda p: write_rows(
-            p / "flag.csv", ["customer_id", "tenure", "churned"], [["a", 3, "yes"], ["b", 5, "maybe"]]
-        ),
+    "all flags blank": (
+        lambda p: write_rows(p / "flag.csv", ["customer_id", "tenure", "churned"], [["a", 3, ""], ["b", 5, "NA"]]),
         "flag.csv",
-        "churned: 1 value(s) are not yes/no, 1/0 or true/false (e.g. 'maybe')",
+        "churned: no value is a readable churn flag (2 blank or NA); churn cannot be measured from it",
+    ),
+    "NaN and negative tenure": (
+        lambda p: write_rows(
+            p / "nan.csv",
+            ["customer_id", "tenure", "churned"],
+            [["a", 3, "yes"], ["b", "nan", "no"], ["c", 4, "no"], ["d", -5, "yes"], ["e", "inf", "no"]],
+        ),
+        "nan.csv",
+        "tenure: 3 value(s) are not a duration (NaN, infinite or negative) in data row(s) 2, 4, 5",
+    ),
+    "ambiguous day and month": (
+        lambda p: write_rows(
+            p / "dm.csv", ["customer_id", "start_date", "end_date"], [["a", "01/02/2025", ""], ["b", "03/04/2025", ""]]
+        ),
+        "dm.csv",
+        "start_date: dates like '01/02/2025' read both day-first and month-first, and no value tells which; pass "
+        "--date-format DD/MM/YYYY (day first) or MM/DD/YYYY (month first) (tool: date_format)",
+    ),
+    "decimal comma": (
+        lambda p: (p / "comma.csv").write_text(
+            "customer_id;start_date;end_date;mrr\na;2025-01-01;;12,50\nb;2025-01-02;2025-03-01;9,90\n"
+        ),
+        "comma.csv",
+        "mrr: 2 amount(s) are written with a decimal comma (like 12,50); pass --decimal ,",
+    ),
+    "bad tenure unit": (
+        lambda p: write_rows(p / "unit.csv", ["customer_id", "tenure", "churned"], [["a", 3, "yes"]]),
+        {"path": "unit.csv", "tenure_unit": "fortnight"},
+        "tenure_unit",
+    ),
+    "bad as_of": (
+        lambda p: write_rows(p / "asof.csv", ["customer_id", "tenure", "churned"], [["a", 3, "yes"]]),
+        {"path": "asof.csv", "as_of": "31/12/2025"},
+        "as_of: '31/12/2025' is not a date in YYYY-MM-DD",
+    ),
+    "as_of before every start": (
+        lambda p: None,
+        {"path": "subscriptions.csv", "as_of": "1990-01-01"},
+        "No customer is left to analyse: 5000 customer(s) start after the observation end (1990-01-01)",
+    ),
+    "unknown encoding": (
+        lambda p: (p / "latin.csv").write_bytes(
+            "customer_id,start_date,end_date,région\na,2025-01-01,,Zürich\n".encode("latin-1")
+        ),
+        "latin.csv",
+        "latin.csv: not UTF-8 text (an invalid byte at offset",
     ),
 }
 
@@ -173,7 +217,7 @@ async def test_bad_files_get_clear_errors(data_server, tmp_path, case):
     make, name, message = BAD_FILES[case]
     make(tmp_path)
     async with Client(data_server) as client:
-        result = await client.call_tool("analyze_churn", {"path": name})
+        result = await client.call_tool("analyze_churn", name if isinstance(name, dict) else {"path": name})
         still_serving = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts": False})
     assert result.is_error
     assert message in result.content[0].text

@@ -83,11 +83,11 @@ LEAN_TEMPLATE_RETURNS = (
     "Returns the filled prompt, or with mode='plan' a checked plan. / 返回填好的提示词;mode='plan' 时返回经检查的方案。"
 )
 LEAN_ANALYZE_DESCRIPTION = (
-    "Churn facts from the customer's own data (CSV, Parquet or JSON Lines in the data directories, or inline CSV): "
-    "churn rate, cohorts, survival, segments and drivers, high-risk groups, MRR, a retention model, a Markdown "
-    "summary and PNG charts. Try path='subscriptions.csv'. / 用客户自己的数据(数据目录中的 CSV、Parquet、JSON Lines "
-    "或内联 CSV)计算流失事实:流失率、同期群、生存分析、分群与驱动因素、高风险客群、MRR、留存模型、Markdown 摘要与 PNG "
-    "图表。可试 path='subscriptions.csv'。"
+    "Churn facts from the customer's own data (CSV, Parquet, JSON Lines or .xlsx in the data directories, or inline "
+    "CSV): churn rate per month, quarter or year, cohorts, survival, segments and drivers, high-risk groups, MRR, a "
+    "retention model, a Markdown summary and PNG charts. Try path='subscriptions.csv'. / 用客户自己的数据(数据目录中的 "
+    "CSV、Parquet、JSON Lines、.xlsx 或内联 CSV)计算流失事实:按月/季度/年的流失率、同期群、生存分析、分群与驱动因素、"
+    "高风险客群、MRR、留存模型、Markdown 摘要与 PNG 图表。可试 path='subscriptions.csv'。"
 )
 TEMPLATE_RETURNS = (
     "Returns the filled prompt (structured: messages and prompt); with mode='plan', the full plan, typed and checked "
@@ -828,13 +828,13 @@ class ListPlansParams(BaseModel):
 
 
 ANALYZE_DESCRIPTION = (
-    "Compute churn facts from the customer's own data: a CSV, Parquet or JSON Lines file in the server's data "
-    "directories (or inline CSV). Returns customers, monthly churn rate, cohort retention, Kaplan-Meier survival with "
+    "Compute churn facts from the customer's own data: a CSV, Parquet, JSON Lines or Excel .xlsx file in the server's "
+    "data directories (or inline CSV). Returns customers, churn rate per month, quarter or year, cohort retention, Kaplan-Meier survival with "
     "median lifetime and log-rank tests, churn by segment with 95% intervals and lift, the strongest drivers, "
     "high-risk groups, MRR movements with GRR/NRR, the sBG retention model (or, for transactions, RFM and BG/NBD), "
     "a Markdown summary and PNG charts. Columns are detected from common English and Chinese names. Try "
-    "path='subscriptions.csv' (bundled example). / 用客户自己的数据计算流失事实:服务器数据目录中的 CSV、Parquet 或 "
-    "JSON Lines 文件(或内联 CSV)。返回客户数、月度流失率、同期群留存、Kaplan-Meier 生存曲线与中位生命周期、log-rank 检验、"
+    "path='subscriptions.csv' (bundled example). / 用客户自己的数据计算流失事实:服务器数据目录中的 CSV、Parquet、"
+    "JSON Lines 或 Excel .xlsx 文件(或内联 CSV)。返回客户数、按月/季度/年的流失率、同期群留存、Kaplan-Meier 生存曲线与中位生命周期、log-rank 检验、"
     "带 95% 区间与提升倍数的分客群流失、主要驱动因素、高风险客群、MRR 变动与 GRR/NRR、sBG 留存模型(交易数据则为 RFM 与 "
     "BG/NBD)、Markdown 摘要和 PNG 图表。可用内置示例 path='subscriptions.csv' 试用。"
 )

@@ -6,18 +6,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 from scipy import special
 
+from retention_mcp.analytics.dialect import csv_options, prepare
 from retention_mcp.analytics.loading import (
     DataError,
     Mapping,
     Table,
-    date_expression,
-    flag_expression,
     map_columns,
     normalise,
     open_table,
@@ -34,6 +33,8 @@ from retention_mcp.analytics.report import (
     Cohorts,
     Driver,
     GroupSurvival,
+    Holdout,
+    HoldoutRow,
     LogRankResult,
     MRRMonth,
     Period,
@@ -43,6 +44,7 @@ from retention_mcp.analytics.report import (
     Survival,
     SurvivalPoint,
 )
+from retention_mcp.analytics.values import bad_durations, date_expression, date_order, flag_expression
 
 DAYS_PER_MONTH = 365.25 / 12
 MAX_SEGMENT_VALUES = 20
@@ -51,6 +53,12 @@ INTERVAL_MONTHS = {"month": 1, "monthly": 1, "月": 1, "月付": 1, "quarter": 3
                    "year": 12, "yearly": 12, "annual": 12, "annually": 12, "年": 12, "年付": 12}  # fmt: skip
 
 MONTHLY_AMOUNT_NAMES = {"mrr", "monthly_revenue", "monthly_charges", "monthlycharges", "月费", "月收入", "月度收入"}
+TENURE_UNITS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH, "year": 365.25}  # days per unit
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+DISCOUNT = {"month": 0.01, "quarter": 0.03, "year": 0.1}  # per period, for DERL
+PERIOD_ZH = {"month": "月", "quarter": "季度", "year": "年"}
+ROW_ID = "(row number)"
+HOLDOUT_FREQUENCIES = 7  # by_frequency rows 0..6, the last one 7+
 
 Progress = Callable[[str], None]
 
@@ -63,6 +71,14 @@ class AnalysisRequest:
     segments: list[str] = field(default_factory=list)
     delimiter: str | None = None
     charts: bool = False  # also draw PNG charts
+    tenure_unit: str = "month"  # unit of a tenure column, and of survival times
+    period: str = "month"  # churn per period, cohorts and the sBG fit
+    as_of: str | None = None  # YYYY-MM-DD: the observation end (default: the latest date not in the future)
+    date_format: str | None = None  # DD/MM/YYYY or MM/DD/YYYY, where the dates allow both
+    calibration_end: str | None = None  # YYYY-MM-DD: BG/NBD fits on purchases up to here, the rest is the holdout
+    encoding: str | None = None  # text encoding, where detection does not find it
+    decimal: str | None = None  # "," for decimal-comma numbers
+    today: date | None = None  # the clock's date (tests set it)
 
 
 @dataclass
@@ -71,51 +87,129 @@ class Analysis:
     charts: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG
 
 
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise DataError(
+            f"{name}: {value[:40]!r} is not a date in YYYY-MM-DD / {name} 应为 YYYY-MM-DD 格式的日期"
+        ) from None
+
+
+def _check_request(request: AnalysisRequest) -> None:
+    if request.tenure_unit not in TENURE_UNITS:
+        raise DataError(
+            f"tenure_unit: {request.tenure_unit!r} is not one of {', '.join(TENURE_UNITS)} / tenure_unit 取值应为 "
+            f"{', '.join(TENURE_UNITS)}"
+        )
+    if request.period not in PERIOD_MONTHS:
+        raise DataError(
+            f"period: {request.period!r} is not one of {', '.join(PERIOD_MONTHS)} / period 取值应为 "
+            f"{', '.join(PERIOD_MONTHS)}"
+        )
+    parse_day(request.as_of, "as_of")
+    parse_day(request.calibration_end, "calibration_end")
+    date_order(request.date_format)
+
+
 def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress | None = None) -> Analysis:
     """Analyse a file or inline CSV; raise DataError with a clear message when the data cannot support it."""
+    import duckdb
+
     say = progress or (lambda _message: None)
     if bool(request.path) == bool(request.csv_text):
         raise DataError("Give either a file path or inline CSV text / 请提供文件路径或内联 CSV 文本(二选一)")
+    _check_request(request)
     path = resolve_data_path(request.path, data_dirs) if request.path else None
     say("Reading the data")
-    table = open_table(path, request.csv_text, request.delimiter)
+    prepared = prepare(path, request.encoding) if path else None
+    try:
+        table = open_table(
+            prepared.path if prepared else None, request.csv_text, request.delimiter, csv_options(request.decimal)
+        )
+    except BaseException:
+        if prepared:
+            prepared.close()
+        raise
+    if path:
+        table.source = path.name
+    notes = [prepared.note] if prepared and prepared.note else []
     try:
         mapping = map_columns(table.columns, request.columns, request.segments)
-        if not mapping.get("customer_id"):
-            raise DataError(
-                "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map "
-                f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
-            )
         _dates_are_ends(table, mapping)
-        curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if not mapping.get("customer_id"):
+            _rows_are_customers(table, mapping, notes)
+        curves: dict = {}  # label -> KaplanMeier, for the survival chart
         subscription_roles = ("start_date", "end_date", "churned", "tenure")
         only_orders = mapping.get("transaction_date") and not any(mapping.get(r) for r in subscription_roles)
         may_repeat = mapping.get("transaction_date") or (mapping.get("month") and mapping.get("amount"))
         repeats = bool(may_repeat) and not only_orders and _has_repeats(table, mapping)
         if only_orders or (mapping.get("transaction_date") and repeats):
-            report = _transactions(table, mapping, say)
+            report = _transactions(table, mapping, say, request)
         elif mapping.get("month") and mapping.get("amount") and repeats:
             say("Turning monthly revenue into customer lifetimes")
-            mapping = _panel_to_customers(table, mapping)
-            report = _subscriptions(table, mapping, say, curves)
+            mapping = _panel_to_customers(table, mapping, request)
+            report = _subscriptions(table, mapping, say, curves, request)
             report.mode = "monthly"
             _panel_mrr(table.con, report)
         else:
-            report = _subscriptions(table, mapping, say, curves)
+            report = _subscriptions(table, mapping, say, curves, request)
+        report.notes = notes + report.notes
         analysis = Analysis(report)
         if request.charts and report.mode in ("subscriptions", "monthly"):
             say("Drawing charts")
-            from retention_mcp.analytics.charts import cohort_heatmap, survival_chart
-
-            if curves:
-                column = report.drivers[0].column if report.drivers else "all customers"
-                analysis.charts["survival.png"] = survival_chart(curves, f"Survival by {column}")
-            heatmap = cohort_heatmap(report)
-            if heatmap:
-                analysis.charts["cohorts.png"] = heatmap
+            _draw(analysis, curves)
         return analysis
+    except duckdb.Error as exc:  # a value the checks above did not foresee: say so, never a traceback
+        first_line = str(exc).strip().splitlines()[0][:200]
+        raise DataError(f"{table.source}: the data could not be processed ({first_line}) / 无法处理该数据") from None
     finally:
         table.close()
+        if prepared:
+            prepared.close()
+
+
+def _draw(analysis: Analysis, curves: dict) -> None:
+    from retention_mcp.analytics.charts import cohort_heatmap, is_chinese, survival_chart
+
+    report = analysis.report
+    zh = is_chinese(report)
+    if curves and report.survival:
+        groups = {k: v for k, v in curves.items() if k != "all customers"}
+        column = report.drivers[0].column if report.drivers and groups else None
+        if zh:
+            title = f"按 {column} 的生存曲线" if column else "全部客户的生存曲线"
+        else:
+            title = f"Survival by {column}" if column else "Survival, all customers"
+        shown = groups or {("全部客户" if zh else "all customers"): curves["all customers"]}
+        analysis.charts["survival.png"] = survival_chart(shown, title, report.survival, zh)
+    heatmap = cohort_heatmap(report)
+    if heatmap:
+        analysis.charts["cohorts.png"] = heatmap
+
+
+def _rows_are_customers(table: Table, mapping: Mapping, notes: list[str]) -> None:
+    """Without an id column, a file of subscriptions (one row per customer) is read row by row; anything else
+    needs the id named."""
+    if (
+        mapping.get("transaction_date")
+        or mapping.get("month")
+        or not any(mapping.get(r) for r in ("start_date", "end_date", "churned", "tenure"))
+    ):
+        raise DataError(
+            "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map "
+            f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
+        )
+    table.con.execute(f"CREATE OR REPLACE TABLE data AS SELECT rowid + 1 AS {quote(ROW_ID)}, * FROM data")
+    table.columns = [ROW_ID, *table.columns]
+    table.types[ROW_ID] = "BIGINT"
+    mapping.roles["customer_id"] = ROW_ID
+    notes.append(
+        f"No customer id column: each of the {table.rows} rows is taken as one customer / "
+        f"没有客户编号列:{table.rows} 行每行视为一个客户"
+    )
 
 
 def _dates_are_ends(table: Table, mapping: Mapping) -> None:
@@ -127,7 +221,7 @@ def _dates_are_ends(table: Table, mapping: Mapping) -> None:
     dates = (
         kind.startswith(("DATE", "TIMESTAMP"))
         or table.con.execute(
-            f"SELECT bool_or(regexp_matches(trim(CAST({quote(column)} AS VARCHAR)), '^\\d{{4}}[-/.]\\d{{1,2}}[-/.]\\d{{1,2}}')) "
+            f"SELECT bool_or(regexp_matches(trim(CAST({quote(column)} AS VARCHAR)), '^(\\d{{4}}[-/.]\\d{{1,2}}[-/.]\\d{{1,2}}|\\d{{1,2}}[-/.]\\d{{1,2}}[-/.]\\d{{4}})')) "
             f"FROM data"
         ).fetchone()[0]
     )
@@ -141,8 +235,68 @@ def _has_repeats(table: Table, mapping: Mapping) -> bool:
     return distinct < table.rows
 
 
+def _amount_expression(table: Table, column: str | None) -> str:
+    """The amount as a finite DOUBLE; numbers written with a decimal comma are a DataError pointing at --decimal."""
+    if not column:
+        return "CAST(NULL AS DOUBLE)"
+    quoted = quote(column)
+    kind = table.types[column].upper()
+    if not (kind in NUMERIC_TYPES or kind.startswith("DECIMAL")):
+        text = f"trim(CAST({quoted} AS VARCHAR))"
+        comma = table.con.execute(
+            f"SELECT count(*) FROM data WHERE TRY_CAST({text} AS DOUBLE) IS NULL AND "
+            f"regexp_matches({text}, '^-?[0-9.]*[0-9],[0-9]+$')"
+        ).fetchone()[0]
+        if comma:
+            raise DataError(
+                f"{column}: {comma} amount(s) are written with a decimal comma (like 12,50); pass --decimal , "
+                f"(tool: decimal=',') and, if the fields are separated by ';', --delimiter ';' / "
+                f"{column} 有 {comma} 个金额使用逗号作小数点,请指定 --decimal ,"
+            )
+    value = f"TRY_CAST({quoted} AS DOUBLE)"
+    return f"(CASE WHEN isfinite({value}) THEN {value} END)"
+
+
 # -- subscriptions ----------------------------------------------------------------------------------------------------
-def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) -> ChurnReport:
+def _observation_end(con, request: AnalysisRequest, has_dates: bool) -> date | None:
+    """`as_of` when given; else the latest start or end date that is not after today."""
+    as_of = parse_day(request.as_of, "as_of")
+    if as_of or not has_dates:
+        return as_of
+    today = request.today or date.today()
+    found = con.execute(
+        "SELECT max(d) FROM (SELECT start_date AS d FROM base UNION ALL SELECT end_date FROM base) WHERE d <= ?",
+        [today],
+    ).fetchone()[0]
+    if (
+        found is None
+        and con.execute("SELECT count(*) FROM base WHERE coalesce(start_date, end_date) IS NOT NULL").fetchone()[0]
+    ):
+        raise DataError(
+            f"Every date in the file is after today ({today}); pass the observation end with --as-of YYYY-MM-DD "
+            f"(tool: as_of) / 文件中所有日期都晚于今天,请用 --as-of 指定观察截止日"
+        )
+    return found
+
+
+def _periods_between(start: str, end: str, months: int, exact: bool) -> str:
+    """SQL: the period (1-based) a customer who left on `end` churned in, or (exact=False) the whole periods an
+    active customer has completed by `end`. Whole periods are calendar ones: a customer who started on 15 March and
+    cancels on their anniversary, 15 March a year later, churned at the end of period 1 (of a year)."""
+    whole_months = (
+        f"((year({end}) - year({start})) * 12 + month({end}) - month({start}) - "
+        f"CASE WHEN day({end}) < day({start}) AND {end} <> last_day({end}) THEN 1 ELSE 0 END)"
+    )
+    whole = f"({whole_months} // {months})"
+    if not exact:
+        return whole
+    on_boundary = f"({whole_months} % {months} = 0 AND CAST({start} + to_months({whole_months}) AS DATE) = {end})"
+    return f"(CASE WHEN {on_boundary} AND {whole} >= 1 THEN {whole} ELSE {whole} + 1 END)"
+
+
+def _subscriptions(
+    table: Table, mapping: Mapping, say: Progress, curves: dict, request: AnalysisRequest
+) -> ChurnReport:
     roles = mapping.roles
     if not (roles.get("start_date") or roles.get("tenure")) or not (roles.get("end_date") or roles.get("churned")):
         needed = "a start date (or tenure) and an end/cancel date (or a churned flag)"
@@ -152,58 +306,113 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
             f"需要开始日期(或在网时长)以及结束日期(或流失标记)"
         )
     con = table.con
+    unit, period = request.tenure_unit, request.period
+    unit_days, months = TENURE_UNITS[unit], PERIOD_MONTHS[period]
     cid = quote(roles["customer_id"])
     _check_ids(table, cid)
-    start = date_expression(table, roles["start_date"]) if roles.get("start_date") else "CAST(NULL AS DATE)"
-    end = date_expression(table, roles["end_date"]) if roles.get("end_date") else "CAST(NULL AS DATE)"
-    flag = flag_expression(table, roles["churned"]) if roles.get("churned") else None
-    amount = f"TRY_CAST({quote(roles['amount'])} AS DOUBLE)" if roles.get("amount") else "CAST(NULL AS DOUBLE)"
+    fmt = request.date_format
+    start = date_expression(table, roles["start_date"], fmt) if roles.get("start_date") else "CAST(NULL AS DATE)"
+    end = date_expression(table, roles["end_date"], fmt) if roles.get("end_date") else "CAST(NULL AS DATE)"
+    flags = flag_expression(table, roles["churned"]) if roles.get("churned") else None
+    amount = _amount_expression(table, roles.get("amount"))
     monthly_already = roles.get("amount") and normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
     interval = "1.0" if monthly_already else _interval_expression(roles.get("billing_interval"))
     tenure = f"TRY_CAST({quote(roles['tenure'])} AS DOUBLE)" if roles.get("tenure") else "CAST(NULL AS DOUBLE)"
+    if roles.get("tenure"):
+        bad_durations(con, tenure, roles["tenure"])
     con.execute(
         f"CREATE TEMP VIEW base AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {start} AS start_date, {end} AS end_date,"
-        f" {flag or 'NULL'} AS flag, {amount} / {interval} AS mrr, {tenure} AS tenure_given, * EXCLUDE ({cid}) "
-        f"FROM data"
+        f" {flags.expression if flags else 'NULL'} AS flag, {amount} / {interval} AS mrr, {tenure} AS tenure_given, "
+        f"* EXCLUDE ({cid}) FROM data"
     )
     if roles.get("start_date") and roles.get("end_date"):
-        bad = con.execute("SELECT count(*), any_value(customer_id) FROM base WHERE end_date < start_date").fetchone()
+        bad = con.execute("SELECT count(*), min(customer_id) FROM base WHERE end_date < start_date").fetchone()
         if bad[0]:
             raise DataError(
                 f"{bad[0]} customer(s) end before they start (e.g. customer {bad[1]}): check "
                 f"{roles['start_date']} and {roles['end_date']} / 有 {bad[0]} 个客户的结束日期早于开始日期"
             )
-    observation_end = con.execute(
-        "SELECT max(greatest(coalesce(end_date, start_date), coalesce(start_date, end_date))) FROM base"
-    ).fetchone()[0]
-    churned_expr = "flag" if flag else "(end_date IS NOT NULL)"
+    has_dates = bool(roles.get("start_date") or roles.get("end_date"))
+    observation_end = _observation_end(con, request, has_dates)
+    notes: list[str] = []
+    obs = f"DATE '{observation_end}'" if observation_end else None
+    keep = "true"
+    if obs and roles.get("start_date"):
+        later = con.execute(f"SELECT count(*) FROM base WHERE start_date > {obs}").fetchone()[0]
+        if later:
+            notes.append(
+                f"{later} customer(s) start after the observation end ({observation_end}) and are left out / "
+                f"{later} 个客户的开始日期晚于观察截止日({observation_end}),未计入"
+            )
+            keep = f"(start_date IS NULL OR start_date <= {obs})"
+    unknown = 0
+    if flags:
+        unknown = con.execute(f"SELECT count(*) FROM base WHERE {keep} AND flag IS NULL").fetchone()[0]
+        if unknown:
+            words = f" (e.g. {', '.join(map(repr, flags.examples))})" if flags.examples else ""
+            notes.append(
+                f"{unknown} customer(s) have an unknown churn flag in {roles['churned']} (blank, NA or another "
+                f"word{words}) and are left out of every rate / {unknown} 个客户的流失标记未知(空白、NA 或其他取值),"
+                f"不计入任何比率"
+            )
+            keep += " AND flag IS NOT NULL"
+    if obs and roles.get("end_date"):
+        scheduled = con.execute(f"SELECT count(*) FROM base WHERE {keep} AND end_date > {obs}").fetchone()[0]
+        if scheduled:
+            notes.append(
+                f"{scheduled} end date(s) fall after the observation end ({observation_end}): scheduled, not churn / "
+                f"{scheduled} 个结束日期晚于观察截止日({observation_end}):属于计划中的结束,不算流失"
+            )
+    end_seen = f"CASE WHEN end_date <= {obs} THEN end_date END" if obs else "end_date"
+    churned_expr = "flag" if flags else "(end_seen IS NOT NULL)"
+    per_unit = f"/ {unit_days}"
     if roles.get("start_date"):
-        obs = f"DATE '{observation_end}'"
-        # a churned customer without an end date has an unknown lifetime unless a tenure column gives it
         tenure_expr = (
-            f"CASE WHEN end_date IS NOT NULL THEN date_diff('day', start_date, end_date) / {DAYS_PER_MONTH} "
-            f"WHEN {churned_expr} THEN tenure_given "
-            f"ELSE coalesce(date_diff('day', start_date, {obs}) / {DAYS_PER_MONTH}, tenure_given) END"
+            f"CASE WHEN start_date IS NULL THEN tenure_given "
+            f"WHEN churned AND end_seen IS NOT NULL THEN date_diff('day', start_date, end_seen) {per_unit} "
+            f"WHEN churned THEN tenure_given "
+            + (f"ELSE date_diff('day', start_date, {obs}) {per_unit} END" if obs else "ELSE tenure_given END")
         )
+        by_dates = (
+            f"WHEN start_date IS NOT NULL AND churned AND end_seen IS NOT NULL "
+            f"THEN {_periods_between('start_date', 'end_seen', months, True)} "
+        )
+        if obs:
+            by_dates += f"WHEN start_date IS NOT NULL AND NOT churned THEN {_periods_between('start_date', obs, months, False)} "
     else:
         tenure_expr = "tenure_given"
+        by_dates = ""
+    in_periods = f"(tenure_t * {unit_days / DAYS_PER_MONTH / months!r})"  # tenure in the unit -> periods
+    sbg_expr = (
+        f"CAST(CASE {by_dates}WHEN churned THEN greatest(1, ceil({in_periods} - 1e-9)) "
+        f"ELSE floor({in_periods} + 1e-9) END AS INTEGER)"
+    )
     con.execute(
-        f"CREATE TABLE customers AS SELECT *, {churned_expr} AS churned, {tenure_expr} AS tenure_months FROM base"
+        f"CREATE TABLE customers AS SELECT *, {sbg_expr} AS sbg_t FROM (SELECT *, {tenure_expr} AS tenure_t FROM "
+        f"(SELECT *, {churned_expr} AS churned FROM (SELECT *, {end_seen} AS end_seen FROM base WHERE {keep})))"
     )
     missing_tenure, churned_unknown = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE churned) FROM customers WHERE tenure_months IS NULL"
+        "SELECT count(*), count(*) FILTER (WHERE churned) FROM customers WHERE tenure_t IS NULL"
     ).fetchone()
     customers, churned = con.execute("SELECT count(*), count(*) FILTER (WHERE churned) FROM customers").fetchone()
+    if not customers:
+        raise DataError(
+            f"No customer is left to analyse: {'; '.join(n.partition(' / ')[0] for n in notes)}. Check as_of "
+            f"(--as-of) and the churn flag / 没有可分析的客户,请检查观察截止日与流失标记"
+        )
     report = ChurnReport(
         source=table.source,
         rows=table.rows,
         mode="subscriptions",
         columns=dict(roles) | ({"segments": ", ".join(mapping.segments)} if mapping.segments else {}),
         observation_end=str(observation_end) if observation_end else None,
+        period=period,
         customers=int(customers),
         active=int(customers - churned),
         churned=int(churned),
         churn_share=round(churned / customers, 6) if customers else None,
+        unknown_churn=int(unknown) if flags else None,
+        notes=notes,
     )
     active_unknown = missing_tenure - churned_unknown
     if active_unknown:
@@ -213,9 +422,20 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
                 reason=f"{active_unknown} customers have no start date or tenure / {active_unknown} 个客户没有开始日期或在网时长",
             )
         )
-    if roles.get("start_date") and roles.get("end_date") and observation_end is not None:
-        say("Monthly churn and cohorts")
-        _periods_and_cohorts(con, report, observation_end)
+    undated = (
+        con.execute("SELECT count(*) FROM customers WHERE churned AND end_seen IS NULL").fetchone()[0]
+        if roles.get("end_date")
+        else 0
+    )
+    if roles.get("start_date") and roles.get("end_date") and observation_end is not None and customers and not undated:
+        say("Churn per period and cohorts")
+        _periods_and_cohorts(con, report, observation_end, period)
+    elif roles.get("start_date") and undated:
+        reason = (
+            f"{undated} churned customers have no end date (on or before {observation_end}): when they left is "
+            f"unknown / {undated} 个已流失客户没有结束日期,不知道何时流失"
+        )
+        report.absent += [Absent(name="periods", reason=reason), Absent(name="cohorts", reason=reason)]
     elif roles.get("start_date"):
         report.absent += [
             Absent(
@@ -227,7 +447,7 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
         ]
     else:
         report.absent += [
-            Absent(name="periods", reason="no start date: churn per month needs one / 没有开始日期,无法计算月度流失"),
+            Absent(name="periods", reason="no start date: churn per period needs one / 没有开始日期,无法计算每期流失"),
             Absent(name="cohorts", reason="no start date: cohorts need one / 没有开始日期,无法划分同期群"),
         ]
     say("Segments and drivers")
@@ -247,18 +467,23 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
         )
     if churned_unknown:
         reason = (
-            f"{churned_unknown} churned customers have no end date or tenure, so lifetimes are unknown / "
+            f"{churned_unknown} churned customers have no end date (on or before the observation end) or tenure, so "
+            f"lifetimes are unknown / "
             f"{churned_unknown} 个已流失客户没有结束日期或在网时长,无法得知其生命周期"
         )
         report.absent += [Absent(name="survival", reason=reason), Absent(name="sbg", reason=reason)]
     else:
         say("Survival curves")
-        _survival(con, report, curves, keys)
+        _survival(con, report, curves, keys, unit)
         say("Retention model (sBG)")
-        _sbg(con, report)
-    if roles.get("amount"):
+        _sbg(con, report, period)
+    if roles.get("amount") and observation_end is not None:
         say("MRR movements")
         _mrr(con, report, observation_end)
+    elif roles.get("amount"):
+        report.absent.append(
+            Absent(name="mrr", reason="no dates: MRR needs an observation end / 没有日期,无法计算 MRR")
+        )
     else:
         report.absent.append(Absent(name="mrr", reason="no amount/MRR column / 没有金额或 MRR 列"))
     report.absent += [
@@ -276,7 +501,7 @@ def _check_ids(table: Table, cid: str) -> None:
     if nulls:
         raise DataError(f"{nulls} row(s) have no customer id / 有 {nulls} 行没有客户编号")
     duplicates = con.execute(
-        f"SELECT count(*), any_value(id) FROM (SELECT {cid} AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
+        f"SELECT count(*), min(id) FROM (SELECT CAST({cid} AS VARCHAR) AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
     ).fetchone()
     if duplicates[0]:
         raise DataError(
@@ -294,25 +519,35 @@ def _interval_expression(column: str | None) -> str:
     return f"(CASE {cases} ELSE 1 END)"
 
 
-def _months(first, last) -> list:
+def _months(first, last, step: int = 1) -> list:
+    """(year, month) of each period start from the period holding `first` to the one holding `last`."""
     months = []
-    y, m = first.year, first.month
+    y, m = first.year, first.month - (first.month - 1) % step
     while (y, m) <= (last.year, last.month):
         months.append((y, m))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        y, m = (y + 1, m + step - 12) if m + step > 12 else (y, m + step)
     return months
 
 
-def _periods_and_cohorts(con, report: ChurnReport, observation_end) -> None:
+def period_label(y: int, m: int, period: str) -> str:
+    if period == "quarter":
+        return f"{y:04d}-Q{(m - 1) // 3 + 1}"
+    if period == "year":
+        return f"{y:04d}"
+    return f"{y:04d}-{m:02d}"
+
+
+def _periods_and_cohorts(con, report: ChurnReport, observation_end, period: str = "month") -> None:
+    step = PERIOD_MONTHS[period]
     rows = con.execute(
-        "SELECT date_trunc('month', start_date) AS s, date_trunc('month', end_date) AS e, count(*) "
-        "FROM customers WHERE start_date IS NOT NULL GROUP BY ALL"
+        f"SELECT date_trunc('{period}', start_date) AS s, CASE WHEN churned THEN date_trunc('{period}', end_seen) END "
+        "AS e, count(*) FROM customers WHERE start_date IS NOT NULL GROUP BY ALL"
     ).fetchall()
     first = min(r[0] for r in rows)
-    months = _months(first, observation_end)
+    months = _months(first, observation_end, step)
     index = {ym: i for i, ym in enumerate(months)}
     n = len(months)
-    # grid[s, e]: customers who started in month s and ended in month e (column n: not ended)
+    # grid[s, e]: customers who started in period s and ended in period e (column n: not ended)
     grid = np.zeros((n, n + 1), dtype=np.int64)
     for s, e, count in rows:
         grid[index[(s.year, s.month)], n if e is None else index[(e.year, e.month)]] += count
@@ -323,13 +558,14 @@ def _periods_and_cohorts(con, report: ChurnReport, observation_end) -> None:
     ended_before = np.concatenate(([0], np.cumsum(ended)[:-1]))
     at_start = started_before - ended_before
     lost = ended - ended_same_month
-    last_full = _last_full_month(n, observation_end)
+    last_full = _last_full_month(n, observation_end, step)
     periods = []
     for i, (y, m) in enumerate(months):
         rate = float(lost[i] / at_start[i]) if at_start[i] else None
         periods.append(
             Period(
                 month=f"{y:04d}-{m:02d}",
+                period=period_label(y, m, period),
                 active_at_start=int(at_start[i]),
                 new=int(starts[i]),
                 churned=int(lost[i]),
@@ -341,17 +577,18 @@ def _periods_and_cohorts(con, report: ChurnReport, observation_end) -> None:
     full = slice(0, last_full + 1)
     if at_start[full].sum():
         report.churn_rate = round(float(lost[full].sum() / at_start[full].sum()), 6)
-    # cohorts: share of each signup cohort not yet ended at the start of its k-th month after signup
+    # cohorts: share of each signup cohort not yet ended at the start of its k-th period after signup
     retention: list[list[float | None]] = []
     for s in range(n):
         size = starts[s]
         retention.append([round(float(1 - grid[s, s : s + k].sum() / size), 4) if size else None for k in range(n - s)])
-    report.cohorts = Cohorts(months=[p.month for p in periods], sizes=[int(x) for x in starts], retention=retention)
+    report.cohorts = Cohorts(months=[p.period for p in periods], sizes=[int(x) for x in starts], retention=retention)
 
 
-def _last_full_month(months: int, observation_end) -> int:
-    """Index of the last month the data cover to its end (the final month counts only if the data reach its end)."""
-    return months - 1 if (observation_end + timedelta(days=1)).day == 1 else months - 2
+def _last_full_month(periods: int, observation_end, step: int = 1) -> int:
+    """Index of the last period the data cover to its end (the final one counts only if the data reach its end)."""
+    after = observation_end + timedelta(days=1)
+    return periods - 1 if after.day == 1 and (after.month - 1) % step == 0 else periods - 2
 
 
 # -- segments ---------------------------------------------------------------------------------------------------------
@@ -386,11 +623,13 @@ def _segment_key(column: str, kind: str, con) -> str:
     if kind == "category":
         return f"coalesce(CAST({quoted} AS VARCHAR), '(missing)')"
     cuts = con.execute(
-        f"SELECT quantile_cont({quoted}, [0.25, 0.5, 0.75]) FROM customers WHERE {quoted} IS NOT NULL"
+        f"SELECT quantile_cont({quoted}, [0.25, 0.5, 0.75]) FROM customers WHERE isfinite(CAST({quoted} AS DOUBLE))"
     ).fetchone()[0]
+    if cuts is None:  # no finite value: one group, never a segment
+        return "'(missing)'"
     q1, q2, q3 = (round(float(c), 4) for c in cuts)
     expr = (
-        f"CASE WHEN {quoted} IS NULL THEN '(missing)' WHEN {quoted} <= {q1} THEN 'Q1 (<= {q1:g})' "
+        f"CASE WHEN NOT coalesce(isfinite(CAST({quoted} AS DOUBLE)), false) THEN '(missing)' WHEN {quoted} <= {q1} THEN 'Q1 (<= {q1:g})' "
         f"WHEN {quoted} <= {q2} THEN 'Q2 ({q1:g}-{q2:g}]' WHEN {quoted} <= {q3} THEN 'Q3 ({q2:g}-{q3:g}]' "
         f"ELSE 'Q4 (> {q3:g})' END"
     )
@@ -507,13 +746,23 @@ def _risk_groups(con, report: ChurnReport, keys: dict[str, str]) -> list[RiskGro
 
 
 # -- models -----------------------------------------------------------------------------------------------------------
-def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str]) -> None:
-    """Kaplan-Meier and log-rank from counts aggregated in DuckDB (tenure rounded to 0.01 month)."""
+UNIT_PLURAL = {"day": "days", "week": "weeks", "month": "months", "year": "years"}
+GROUP_COMPARISONS = 8  # segments given a log-rank test, strongest first
+GROUP_CURVES = 3  # drivers given medians by value
+
+
+def _ranked(segments: list[Segment]) -> list[Segment]:
+    """Segments by the measure `drivers` uses (Cramér's V, strongest first; ties by column name)."""
+    return sorted(segments, key=lambda s: (-s.cramers_v, s.column))
+
+
+def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str], unit: str = "month") -> None:
+    """Kaplan-Meier and log-rank from counts aggregated in DuckDB (tenure rounded to 0.01 of the unit)."""
     from retention_mcp.analytics.survival import kaplan_meier_counts, log_rank_counts
 
     overall = con.execute(
-        "SELECT round(tenure_months, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
-        "FROM customers WHERE tenure_months IS NOT NULL GROUP BY 1 ORDER BY 1"
+        "SELECT round(tenure_t, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
+        "FROM customers WHERE tenure_t IS NOT NULL GROUP BY 1 ORDER BY 1"
     ).fetchnumpy()
     if overall["t"].size == 0 or not overall["d"].any():
         report.absent.append(
@@ -537,13 +786,16 @@ def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str]) -> N
         )
         for i in picks
     ]
-    survival = Survival(median=round(km.median, 2) if km.median is not None else None, points=points)
-    curves["all customers"] = (km.times, km.survival)
-    for segment in report.segments[:8]:
+    survival = Survival(
+        unit=UNIT_PLURAL[unit], median=round(km.median, 2) if km.median is not None else None, points=points
+    )
+    curves["all customers"] = km
+    curve_columns = [d.column for d in report.drivers[:GROUP_CURVES]]
+    for segment in _ranked(report.segments)[:GROUP_COMPARISONS]:
         key = keys[segment.column]
         rows = con.execute(
-            f"SELECT {key} AS g, round(tenure_months, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
-            f"FROM customers WHERE tenure_months IS NOT NULL GROUP BY ALL"
+            f"SELECT {key} AS g, round(tenure_t, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
+            f"FROM customers WHERE tenure_t IS NOT NULL GROUP BY ALL"
         ).fetchnumpy()
         values, group_index = np.unique(np.asarray(rows["g"], dtype=str), return_inverse=True)
         time_index = np.searchsorted(times, rows["t"].astype(float))
@@ -555,11 +807,12 @@ def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str]) -> N
         survival.log_rank.append(
             LogRankResult(column=segment.column, statistic=round(test.statistic, 4), dof=test.dof, p_value=test.p_value)
         )
-        if report.drivers and segment.column == report.drivers[0].column:
+        if segment.column in curve_columns:
             by_value = []
             for g, value in enumerate(values):
                 group_km = kaplan_meier_counts(times, events[:, g], removed[:, g])
-                curves[f"{segment.column} = {value}"] = (group_km.times, group_km.survival)
+                if segment.column == curve_columns[0]:
+                    curves[f"{segment.column} = {value}"] = group_km
                 by_value.append(
                     GroupSurvival(
                         value=str(value),
@@ -568,15 +821,20 @@ def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str]) -> N
                     )
                 )
             survival.by_segment[segment.column] = by_value
+    survival.by_segment = {c: survival.by_segment[c] for c in curve_columns if c in survival.by_segment}
     report.survival = survival
 
 
-def _sbg(con, report: ChurnReport) -> None:
+DEGENERATE_SIZE = 1e4  # alpha + beta beyond this: Beta(alpha, beta) is a point mass, the model a constant rate
+LIKELIHOOD_RATIO_5PCT = 3.841  # chi-square, 1 degree of freedom
+
+
+def _sbg(con, report: ChurnReport, period: str = "month") -> None:
     from retention_mcp.analytics.sbg import fit_sbg
 
     counts = con.execute(
-        "SELECT CAST(floor(tenure_months) AS INTEGER) AS p, count(*) FILTER (WHERE churned) AS lost, "
-        "count(*) FILTER (WHERE NOT churned) AS active FROM customers WHERE tenure_months IS NOT NULL GROUP BY 1"
+        "SELECT sbg_t AS p, count(*) FILTER (WHERE churned) AS lost, count(*) FILTER (WHERE NOT churned) AS active "
+        "FROM customers WHERE sbg_t IS NOT NULL GROUP BY 1 ORDER BY 1"
     ).fetchnumpy()
     periods = counts["p"].astype(int)
     if counts["lost"].sum() < 5 or (counts["lost"].sum() + counts["active"].sum()) < 20:
@@ -588,23 +846,54 @@ def _sbg(con, report: ChurnReport) -> None:
         )
         return
     horizon = int(periods.max()) + 1
-    # a customer who churned during period t (1-based) completed t - 1 whole periods; an active one survived p
+    # a customer who churned in period t (1-based) completed t - 1 whole periods; an active one survived p
     lost = np.zeros(horizon + 1)
-    np.add.at(lost, periods + 1, counts["lost"])
+    np.add.at(lost, periods, counts["lost"])
     survivors = np.zeros(horizon + 1)
     np.add.at(survivors, periods, counts["active"])
     fit = fit_sbg(lost[1:], survivors)
-    first_year = [float(x) for x in fit.retention_rate(np.arange(1, 13))]
-    survival = [float(x) for x in fit.survival(np.arange(1, 25))]
-    constant = [first_year[0] ** t for t in range(1, 25)]
+    t = np.arange(1, horizon + 1)
+    exposure = float(lost[1:] @ t + survivors @ np.arange(horizon + 1))
+    churn = float(lost.sum() / exposure) if exposure else 1.0
+    # the constant-rate (geometric) model is the sBG's limit as alpha + beta grows: when the fit runs that way, or
+    # does no better than it (likelihood-ratio test, 5%), rising retention is not something the data show
+    with np.errstate(divide="ignore", invalid="ignore"):
+        geometric = float(
+            lost[1:] @ (np.log(churn) + (t - 1) * np.log1p(-churn))
+            + survivors @ (np.arange(horizon + 1) * np.log1p(-churn))
+        )
+    no_better = 2 * (fit.log_likelihood - geometric) < LIKELIHOOD_RATIO_5PCT
+    degenerate = fit.alpha + fit.beta > DEGENERATE_SIZE or min(fit.alpha, fit.beta) < 1e-4 or no_better
+    discount = DISCOUNT[period]
+    if degenerate:
+        keep = 1.0 - churn
+        first_year = [keep] * 12
+        survival = [keep**k for k in range(1, 25)]
+        derl = {str(n): round(keep / (1 + discount - keep) * (1 + discount), 3) for n in range(13)}
+    else:
+        first_year = [float(x) for x in fit.retention_rate(np.arange(1, 13))]
+        survival = [float(x) for x in fit.survival(np.arange(1, 25))]
+        derl = {str(n): round(v, 3) for n in range(13) if math.isfinite(v := fit.derl(n, discount))}
+    constant = [first_year[0] ** k for k in range(1, 25)]
     report.sbg = SBG(
         alpha=round(fit.alpha, 6),
         beta=round(fit.beta, 6),
         log_likelihood=round(fit.log_likelihood, 4),
+        period=period,
         retention_rate=[round(x, 4) for x in first_year],
         projected_survival=[round(x, 4) for x in survival],
         constant_rate_projection=[round(x, 4) for x in constant],
-        derl={str(n): round(v, 3) for n in (1, 6, 12) if math.isfinite(v := fit.derl(n, 0.01))},
+        derl=derl,
+        discount_rate=discount,
+        degenerate=bool(degenerate),
+        reduces_to=(
+            f"constant retention of {1 - churn:.1%} per {period} (geometric model): the data show no sign that "
+            f"customers who stay longer are more loyal / 每{PERIOD_ZH[period]}固定留存率 {1 - churn:.1%}(几何模型):"
+            f"数据未显示留存越久越忠诚"
+            if degenerate
+            else None
+        ),
+        constant_retention=round(1 - churn, 6),
     )
 
 
@@ -641,12 +930,13 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
     current = con.execute(
         f"SELECT coalesce(sum(mrr), 0) FROM customers WHERE NOT churned AND (start_date IS NULL OR start_date <= {obs})"
     ).fetchone()[0]
-    if not report.periods:
+    first_start = con.execute(f"SELECT min(start_date) FROM customers WHERE start_date <= {obs}").fetchone()[0]
+    if first_start is None or not report.periods:
         report.absent.append(
             Absent(name="mrr_movements", reason="no start dates: movements need them / 没有开始日期,无法计算 MRR 变动")
         )
         return
-    months = [p.month for p in report.periods]
+    months = [f"{y:04d}-{m:02d}" for y, m in _months(first_start, observation_end)]
     last_full = _last_full_month(len(months), observation_end)
     first = max(0, last_full - 11)
     window_start = f"DATE '{months[first]}-01'"
@@ -654,8 +944,8 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
     y, m = map(int, window_end_month.split("-"))
     window_end = f"DATE '{y + (m == 12):04d}-{m % 12 + 1:02d}-01'"
     starting, churned, new = con.execute(
-        f"SELECT coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND (end_date IS NULL OR end_date >= {window_start})), 0),"
-        f" coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND end_date >= {window_start} AND end_date < {window_end}), 0),"
+        f"SELECT coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND NOT (churned AND end_seen < {window_start})), 0),"
+        f" coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND churned AND end_seen >= {window_start} AND end_seen < {window_end}), 0),"
         f" coalesce(sum(mrr) FILTER (WHERE start_date >= {window_start} AND start_date < {window_end}), 0) FROM customers"
     ).fetchone()
     if not starting:
@@ -680,13 +970,13 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
 
 
 # -- monthly revenue (one row per customer and month) -----------------------------------------------------------------
-def _panel_to_customers(table: Table, mapping: Mapping) -> Mapping:
+def _panel_to_customers(table: Table, mapping: Mapping, request: AnalysisRequest) -> Mapping:
     """Replace `data` by one row per customer: first paying month, the month after the last one (if they stopped
     before the data end), their latest MRR and the other columns; keep the monthly MRR as `panel`."""
     con = table.con
     roles = mapping.roles
     cid = quote(roles["customer_id"])
-    month = date_expression(table, roles["month"])
+    month = date_expression(table, roles["month"], request.date_format)
     monthly_already = normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
     interval = "1.0" if monthly_already else _interval_expression(roles.get("billing_interval"))
     con.execute(
@@ -787,41 +1077,91 @@ def _panel_mrr(con, report: ChurnReport) -> None:
 
 
 # -- transactions -----------------------------------------------------------------------------------------------------
-def _transactions(table: Table, mapping: Mapping, say: Progress) -> ChurnReport:
+def _transactions(table: Table, mapping: Mapping, say: Progress, request: AnalysisRequest) -> ChurnReport:
     from retention_mcp.analytics.repeat_buying import fit_bgnbd
 
     roles = mapping.roles
     con = table.con
     cid = quote(roles["customer_id"])
-    day = date_expression(table, roles["transaction_date"])
-    amount = f"TRY_CAST({quote(roles['amount'])} AS DOUBLE)" if roles.get("amount") else "1.0"
+    day = date_expression(table, roles["transaction_date"], request.date_format)
+    amount = _amount_expression(table, roles.get("amount")) if roles.get("amount") else "1.0"
     say("Summarising transactions (RFM)")
-    observation_end = con.execute(f"SELECT max({day}) FROM data").fetchone()[0]
-    end = f"DATE '{observation_end}'"
-    # one row per customer and purchase day (several orders on one day count as one transaction), then per customer
     con.execute(
-        f"CREATE TABLE rfm AS SELECT customer_id, count(*) - 1 AS x, date_diff('day', min(day), max(day)) AS tx_days, "
-        f"date_diff('day', min(day), {end}) AS T_days, date_diff('day', max(day), {end}) AS recency_days, "
-        f"sum(spent) AS monetary FROM (SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, "
-        f"sum({amount}) AS spent FROM data WHERE {day} IS NOT NULL GROUP BY 1, 2) GROUP BY customer_id"
+        f"CREATE TEMP VIEW orders AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, {amount} AS spent "
+        f"FROM data WHERE {day} IS NOT NULL"
     )
-    # customers with the same (x, t_x, T) share one likelihood term: fit on the pooled rows
-    pooled = con.execute("SELECT x, tx_days, T_days, count(*) AS n FROM rfm GROUP BY ALL").fetchnumpy()
-    x, t_x, T = pooled["x"].astype(float), pooled["tx_days"] / 7.0, pooled["T_days"] / 7.0
-    weights = pooled["n"].astype(float)
-    customers = int(weights.sum())
+    as_of = parse_day(request.as_of, "as_of")
+    today = request.today or date.today()
+    # one scan: the latest purchase not after the cut, and the orders after it (none lie between the two)
+    latest, later = con.execute(
+        "SELECT max(day) FILTER (WHERE day <= ?), count(*) FILTER (WHERE day > ?) FROM orders",
+        [as_of or today, as_of or today],
+    ).fetchone()
+    if as_of is None and latest is None:
+        raise DataError(
+            f"Every purchase date is after today ({today}); pass the observation end with --as-of YYYY-MM-DD "
+            f"(tool: as_of) / 所有购买日期都晚于今天,请用 --as-of 指定观察截止日"
+        )
+    observation_end = as_of or latest
+    notes = []
+    if later:
+        notes.append(
+            f"{later} order(s) after the observation end ({observation_end}) are left out / "
+            f"{later} 笔订单晚于观察截止日({observation_end}),未计入"
+        )
+    calibration_end = parse_day(request.calibration_end, "calibration_end")
+    fit_end = min(calibration_end, observation_end) if calibration_end else observation_end
+    end = f"DATE '{observation_end}'"
+    _cap_memory(con)
+    # per customer, straight from the orders: purchase days (several orders on one day are one transaction)
+    con.execute(
+        f"CREATE TABLE rfm AS SELECT customer_id, count(DISTINCT day) - 1 AS x, "
+        f"date_diff('day', min(day), max(day)) AS tx_days, date_diff('day', min(day), {end}) AS T_days, "
+        f"date_diff('day', max(day), {end}) AS recency_days, sum(spent) AS monetary FROM orders "
+        f"WHERE day <= {end} GROUP BY customer_id"
+    )
+    if calibration_end:
+        cal = f"DATE '{fit_end}'"
+        con.execute(
+            f"CREATE TABLE calibration AS SELECT customer_id, count(DISTINCT day) FILTER (WHERE day <= {cal}) - 1 AS x, "
+            f"date_diff('day', min(day), max(day) FILTER (WHERE day <= {cal})) AS tx_days, "
+            f"date_diff('day', min(day), {cal}) AS T_days, "
+            f"count(DISTINCT day) FILTER (WHERE day > {cal}) AS holdout FROM orders WHERE day <= {end} "
+            f"GROUP BY customer_id HAVING min(day) <= {cal}"
+        )
+    con.execute("DROP VIEW orders")
+    con.execute("DROP TABLE data")  # the fit below needs memory more than the orders
+    customers = con.execute("SELECT count(*) FROM rfm").fetchone()[0]
     report = ChurnReport(
         source=table.source,
         rows=table.rows,
         mode="transactions",
         columns=dict(roles),
         observation_end=str(observation_end),
-        customers=customers,
+        customers=int(customers),
+        notes=notes,
     )
     say("Fitting BG/NBD")
+    fit_table = "calibration" if calibration_end else "rfm"
+    # customers with the same (x, t_x, T) share one likelihood term: fit on the pooled rows
+    pooled = con.execute(
+        f"SELECT x, tx_days, T_days, count(*) AS n FROM {fit_table} GROUP BY ALL ORDER BY ALL"
+    ).fetchnumpy()
+    if pooled["n"].size == 0:
+        raise DataError(
+            f"calibration_end: no purchase on or before {fit_end} / calibration_end 之前(含当天)没有购买记录"
+        )
+    x, t_x, T = pooled["x"].astype(float), pooled["tx_days"] / 7.0, pooled["T_days"] / 7.0
+    weights = pooled["n"].astype(float)
     fit = fit_bgnbd(x, t_x, T, weights)
-    expected = fit.expected_purchases(12.0, x, t_x, T)
-    alive = fit.alive_probability(x, t_x, T)
+    now = (
+        con.execute("SELECT x, tx_days, T_days, count(*) AS n FROM rfm GROUP BY ALL ORDER BY ALL").fetchnumpy()
+        if calibration_end
+        else pooled
+    )
+    nx, ntx, nT, nw = now["x"].astype(float), now["tx_days"] / 7.0, now["T_days"] / 7.0, now["n"].astype(float)
+    expected = fit.expected_purchases(12.0, nx, ntx, nT)
+    alive = fit.alive_probability(nx, ntx, nT)
     report.bgnbd = BGNBD(
         r=round(fit.r, 6),
         alpha=round(fit.alpha, 6),
@@ -829,18 +1169,85 @@ def _transactions(table: Table, mapping: Mapping, say: Progress) -> ChurnReport:
         b=round(fit.b, 6),
         log_likelihood=round(fit.log_likelihood, 4),
         customers=fit.customers,
-        expected_purchases_next_12_weeks=round(float(weights @ expected), 2),
-        share_probably_inactive=round(float(weights @ (alive < 0.5) / customers), 4),
+        expected_purchases_next_12_weeks=round(float(nw @ expected), 2),
+        share_probably_inactive=round(float(nw @ (alive < 0.5) / customers), 4),
+        calibration_end=str(fit_end) if calibration_end else None,
     )
-    # RFM scores 1..5 by quintile: recent, frequent, high-spending customers score high
+    if calibration_end and fit_end < observation_end:
+        report.bgnbd.holdout = _holdout(con, fit, fit_end, observation_end)
+    elif calibration_end:
+        report.absent.append(
+            Absent(
+                name="bgnbd.holdout",
+                reason=f"no data after the calibration end ({calibration_end}) / 校准截止日之后没有数据",
+            )
+        )
+    # RFM scores 1..5 by rank: recent, frequent customers score high; tied customers share a score
     champions, at_risk, hibernating = con.execute(
-        "WITH s AS (SELECT ntile(5) OVER (ORDER BY recency_days DESC) AS r, ntile(5) OVER (ORDER BY x) AS f FROM rfm) "
+        "WITH s AS (SELECT 1 + (5 * (rank() OVER (ORDER BY recency_days DESC) - 1)) // n AS r, "
+        "1 + (5 * (rank() OVER (ORDER BY x) - 1)) // n AS f FROM rfm, (SELECT count(*) AS n FROM rfm)) "
         "SELECT count(*) FILTER (WHERE r = 5 AND f >= 4), count(*) FILTER (WHERE r <= 2 AND f >= 4), "
         "count(*) FILTER (WHERE r <= 2 AND f <= 2) FROM s"
     ).fetchone()
-    report.rfm = RFM(customers=customers, champions=champions, at_risk=at_risk, hibernating=hibernating)
+    report.rfm = RFM(customers=int(customers), champions=champions, at_risk=at_risk, hibernating=hibernating)
     report.absent += [
         Absent(name=name, reason="transaction data: no subscription start and end / 交易数据:没有订阅的开始与结束")
         for name in ("churn_rate", "periods", "cohorts", "survival", "segments", "sbg", "mrr")
     ]
     return report
+
+
+UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+MIN_AGGREGATION_MEMORY = 256 * 2**20
+
+
+def _cap_memory(con) -> None:
+    """Let the per-day aggregation of orders hold at most as much memory again as the orders themselves (it spills
+    to disk beyond that): the order table is already in memory, and the aggregation of ten million orders would
+    otherwise double the peak. A lower limit set before is kept."""
+    used = con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()[0]
+    limit = max(MIN_AGGREGATION_MEMORY, 2 * int(used))
+    current = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    number, _, unit = str(current).strip().partition(" ")
+    try:
+        if float(number) * UNITS[unit.lower() or "b"] <= limit:
+            return
+    except (ValueError, KeyError):
+        pass
+    con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+
+
+def _holdout(con, fit, calibration_end: date, holdout_end: date) -> Holdout:
+    """Predicted vs actual repeat purchases (purchase days) after the calibration end, for the customers who had
+    bought by then, overall and by their calibration frequency (as lifetimes' calibration/holdout plot)."""
+    rows = con.execute(
+        "SELECT x, tx_days, T_days, holdout AS actual, count(*) AS customers FROM calibration GROUP BY ALL ORDER BY ALL"
+    ).fetchnumpy()
+    weeks = (holdout_end - calibration_end).days / 7.0
+    x = rows["x"].astype(float)
+    n = rows["customers"].astype(float)
+    actual = rows["actual"].astype(float)
+    predicted = fit.expected_purchases(weeks, x, rows["tx_days"] / 7.0, rows["T_days"] / 7.0)
+    by_frequency = []
+    for k in range(HOLDOUT_FREQUENCIES + 1):
+        mine = x >= k if k == HOLDOUT_FREQUENCIES else x == k
+        if not mine.any():
+            continue
+        total = float(n[mine].sum())
+        by_frequency.append(
+            HoldoutRow(
+                frequency=f"{k}+" if k == HOLDOUT_FREQUENCIES else str(k),
+                customers=int(total),
+                predicted=round(float(n[mine] @ predicted[mine]) / total, 4),
+                actual=round(float(n[mine] @ actual[mine]) / total, 4),
+            )
+        )
+    return Holdout(
+        calibration_end=str(calibration_end),
+        holdout_end=str(holdout_end),
+        weeks=round(weeks, 4),
+        customers=int(n.sum()),
+        predicted=round(float(n @ predicted), 2),
+        actual=round(float(n @ actual), 2),
+        by_frequency=by_frequency,
+    )

@@ -167,8 +167,10 @@ class Table:
             Path(self._tmp).unlink(missing_ok=True)
 
 
-def open_table(path: Path | None = None, csv_text: str | None = None, delimiter: str | None = None) -> Table:
-    """A DuckDB table `data` read from a file or from inline CSV text."""
+def open_table(
+    path: Path | None = None, csv_text: str | None = None, delimiter: str | None = None, csv_options: str = ""
+) -> Table:
+    """A DuckDB table `data` read from a file or from inline CSV text; `csv_options` are passed on to read_csv."""
     import duckdb
 
     tmp = None
@@ -188,8 +190,9 @@ def open_table(path: Path | None = None, csv_text: str | None = None, delimiter:
             Path(tmp).unlink(missing_ok=True)
         raise DataError(f"{source}: the file is empty / 文件为空")
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: on stdio, that is the protocol
     literal = str(path).replace("'", "''")
-    options = f", delim='{delimiter}'" if delimiter else ""
+    options = (f", delim='{delimiter}'" if delimiter else "") + csv_options
     readers = {
         # types are sniffed from a sample; if a later row contradicts them, read again sniffing every row
         "csv": [
@@ -231,89 +234,6 @@ def open_table(path: Path | None = None, csv_text: str | None = None, delimiter:
             f"只识别出一列,请检查分隔符"
         )
     return table
-
-
-DATE_PATTERNS = [
-    (r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$", "%Y-%m-%d", "YYYY-MM-DD"),
-    (r"^\d{4}/\d{1,2}/\d{1,2}$", "%Y/%m/%d", "YYYY/MM/DD"),
-    (r"^\d{4}\.\d{1,2}\.\d{1,2}$", "%Y.%m.%d", "YYYY.MM.DD"),
-    (r"^\d{1,2}/\d{1,2}/\d{4}$", None, "DD/MM/YYYY or MM/DD/YYYY"),
-    (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%d.%m.%Y", "DD.MM.YYYY"),
-    (r"^\d{8}$", "%Y%m%d", "YYYYMMDD"),
-    (r"^\d{4}-\d{1,2}$", "%Y-%m", "YYYY-MM"),
-    (r"^\d{4}/\d{1,2}$", "%Y/%m", "YYYY/MM"),
-    (r"^\d{4}年\d{1,2}月$", "%Y年%m月", "YYYY年MM月"),
-    (r"^\d{4}年\d{1,2}月\d{1,2}日$", "%Y年%m月%d日", "YYYY年MM月DD日"),
-]
-
-
-def date_expression(table: Table, column: str) -> str:
-    """A SQL expression giving `column` as a DATE, or a DataError naming mixed or unreadable formats."""
-    quoted = quote(column)
-    kind = table.types[column].upper()
-    if kind.startswith(("DATE", "TIMESTAMP")):
-        return f"CAST({quoted} AS DATE)"
-    if kind in ("INTEGER", "BIGINT"):
-        sample = table.con.execute(f"SELECT min({quoted}), max({quoted}) FROM data").fetchone()
-        if sample[0] is not None and sample[0] >= 19000101 and sample[1] <= 21001231:
-            return f"CAST(strptime(CAST({quoted} AS VARCHAR), '%Y%m%d') AS DATE)"
-        raise DataError(f"{column}: holds numbers, not dates / 该列是数字而不是日期")
-    text = f"trim(CAST({quoted} AS VARCHAR))"
-    counts = []
-    for pattern, fmt, label in DATE_PATTERNS:
-        found = table.con.execute(
-            f"SELECT count(*), any_value({text}) FROM data WHERE regexp_matches({text}, ?)", [pattern]
-        ).fetchone()
-        if found[0]:
-            counts.append((found[0], fmt, label, found[1], pattern))
-    filled = table.con.execute(f"SELECT count(*) FROM data WHERE {text} <> ''").fetchone()[0]
-    if len(counts) > 1:
-        shown = "; ".join(f"{n} like {example!r} ({label})" for n, _, label, example, _ in counts)
-        raise DataError(
-            f"{column}: mixed date formats ({shown}); use one format for the whole column / 日期格式不统一:{shown}"
-        )
-    if not counts:
-        example = table.con.execute(f"SELECT any_value({text}) FROM data WHERE {text} <> ''").fetchone()[0]
-        if example is None:
-            return "CAST(NULL AS DATE)"
-        raise DataError(f"{column}: not a date column (e.g. {example!r}) / 不是日期列")
-    n, fmt, label, example, pattern = counts[0]
-    if n < filled:
-        bad = table.con.execute(
-            f"SELECT any_value({text}) FROM data WHERE {text} <> '' AND NOT regexp_matches({text}, ?)", [pattern]
-        ).fetchone()[0]
-        raise DataError(
-            f"{column}: {filled - n} value(s) are not dates in {label} (e.g. {bad!r}) / 有 {filled - n} 个值不是日期"
-        )
-    if fmt is None:  # day-first if any first part exceeds 12, else month-first
-        day_first = table.con.execute(
-            f"SELECT bool_or(CAST(split_part({text}, '/', 1) AS INTEGER) > 12) FROM data WHERE {text} <> ''"
-        ).fetchone()[0]
-        fmt = "%d/%m/%Y" if day_first else "%m/%d/%Y"
-    if fmt == "%Y-%m-%d":
-        return f"CAST(CAST(NULLIF({text}, '') AS TIMESTAMP) AS DATE)"
-    return f"CAST(strptime(NULLIF({text}, ''), '{fmt}') AS DATE)"
-
-
-TRUE_WORDS = ("1", "true", "yes", "y", "t", "churned", "是", "已流失", "流失", "取消")
-FALSE_WORDS = ("0", "false", "no", "n", "f", "active", "否", "未流失", "在网", "正常")
-
-
-def flag_expression(table: Table, column: str) -> str:
-    """`column` as a boolean, from yes/no, 1/0, true/false (and 是/否); other values are a DataError."""
-    quoted = quote(column)
-    text = f"lower(trim(CAST({quoted} AS VARCHAR)))"
-    words = ", ".join(f"'{w}'" for w in (*TRUE_WORDS, *FALSE_WORDS))
-    bad = table.con.execute(
-        f"SELECT count(*), any_value({quoted}) FROM data WHERE {quoted} IS NOT NULL AND {text} NOT IN ({words})"
-    ).fetchone()
-    if bad[0]:
-        raise DataError(
-            f"{column}: {bad[0]} value(s) are not yes/no, 1/0 or true/false (e.g. {bad[1]!r}) / "
-            f"有 {bad[0]} 个值不是 是/否、1/0 或 true/false"
-        )
-    trues = ", ".join(f"'{w}'" for w in TRUE_WORDS)
-    return f"coalesce({text} IN ({trues}), false)"
 
 
 def quote(column: str) -> str:

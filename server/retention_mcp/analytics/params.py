@@ -36,6 +36,31 @@ class AnalyzeParams(BaseModel):
     delimiter: str | None = Field(
         None, max_length=1, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"
     )
+    tenure_unit: Literal["day", "week", "month", "year"] = Field(
+        "month", description="Unit of a tenure column and of survival times / 在网时长列与生存时间的单位"
+    )
+    period: Literal["month", "quarter", "year"] = Field(
+        "month", description="Period of the churn rate, cohorts and the sBG model / 流失率、同期群与 sBG 模型的周期"
+    )
+    as_of: str | None = Field(
+        None,
+        max_length=10,
+        description="Observation end, YYYY-MM-DD (default: the latest date not after today) / 观察截止日"
+        "(默认:不晚于今天的最新日期)",
+    )
+    date_format: str | None = Field(
+        None, max_length=12, description="DD/MM/YYYY or MM/DD/YYYY, for dates that read both ways / 日期格式"
+    )
+    calibration_end: str | None = Field(
+        None,
+        max_length=10,
+        description="Fit BG/NBD on purchases up to this date (YYYY-MM-DD); later ones are the holdout / "
+        "BG/NBD 校准截止日,之后的购买作为验证期",
+    )
+    encoding: str | None = Field(
+        None, max_length=40, description="Text encoding, when detection fails (e.g. gb18030) / 文本编码(识别失败时)"
+    )
+    decimal: Literal[".", ","] | None = Field(None, description="Decimal separator of numbers / 数字的小数点符号")
     language: Literal["auto", "zh", "en"] = Field("auto", description="Language of the summary / 摘要语言")
     charts: bool = Field(True, description="Return PNG charts as images / 返回 PNG 图表")
     charts_dir: str | None = Field(
@@ -51,5 +76,9 @@ CLI_FLAGS: dict[str, tuple[str, str]] = {
     "columns": ("--map", "ROLE=COLUMN"),
     "segments": ("--segment", "COLUMN"),
     "delimiter": ("--delimiter", "CHAR"),
+    "as_of": ("--as-of", "YYYY-MM-DD"),
+    "calibration_end": ("--calibration-end", "YYYY-MM-DD"),
+    "date_format": ("--date-format", "FORMAT"),
+    "encoding": ("--encoding", "NAME"),
 }
 CLI_POSITIONAL = frozenset({"path", "csv", "charts", "charts_dir"})

@@ -8,24 +8,26 @@ from pydantic import BaseModel, Field
 
 
 class Period(BaseModel):
-    month: str = Field(description="YYYY-MM")
+    month: str = Field(description="YYYY-MM: the first month of the period")
+    period: str = Field("", description="The period: YYYY-MM, YYYY-Qn or YYYY (see the report's `period`)")
     active_at_start: int
     new: int
-    churned: int = Field(description="Customers active at the start of the month who left during it")
+    churned: int = Field(description="Customers active at the start of the period who left during it")
     churn_rate: float | None = Field(description="churned / active_at_start")
     active_at_end: int
 
 
 class Cohorts(BaseModel):
-    """Share of each monthly signup cohort still active k months later (null where not yet observable)."""
+    """Share of each signup cohort (by the report's period) still active k periods later (null where not yet
+    observable)."""
 
-    months: list[str]
+    months: list[str] = Field(description="Cohort labels: YYYY-MM, YYYY-Qn or YYYY")
     sizes: list[int]
     retention: list[list[float | None]]
 
 
 class SurvivalPoint(BaseModel):
-    month: float
+    month: float = Field(description="Time since start, in the survival's `unit` (months unless told otherwise)")
     survival: float
     lower: float
     upper: float
@@ -46,8 +48,8 @@ class LogRankResult(BaseModel):
 
 
 class Survival(BaseModel):
-    unit: str = "months"
-    median: float | None = Field(description="Median lifetime in months; null while over half are still active")
+    unit: str = Field("months", description="days, weeks, months or years: the tenure unit")
+    median: float | None = Field(description="Median lifetime in `unit`; null while over half are still active")
     points: list[SurvivalPoint]
     by_segment: dict[str, list[GroupSurvival]] = Field(default_factory=dict)
     log_rank: list[LogRankResult] = Field(default_factory=list)
@@ -118,11 +120,42 @@ class SBG(BaseModel):
     alpha: float
     beta: float
     log_likelihood: float
-    period: str = "month"
-    retention_rate: list[float] = Field(description="r(t) for t = 1..12")
-    projected_survival: list[float] = Field(description="S(t) for t = 1..24 (share of a new cohort)")
+    period: str = Field("month", description="The period t counts: month, quarter or year")
+    retention_rate: list[float] = Field(description="r(t) for t = 1..12 periods")
+    projected_survival: list[float] = Field(description="S(t) for t = 1..24 periods (share of a new cohort)")
     constant_rate_projection: list[float] = Field(description="What a constant first-period retention would give")
-    derl: dict[str, float] = Field(description="Discounted expected residual lifetime by renewals made (1%/month)")
+    derl: dict[str, float] = Field(
+        description="Discounted expected residual lifetime by renewals made (0..12), in multiples of the per-period "
+        "payment, at `discount_rate` per period"
+    )
+    discount_rate: float = Field(0.01, description="Per period: 1% a month, 3% a quarter, 10% a year")
+    degenerate: bool = Field(
+        False,
+        description="The fit ran to its bounds, or does no better than one constant rate for every customer "
+        "(likelihood-ratio test, 5%): the model reduces to the constant retention rate in `reduces_to` and "
+        "`constant_retention`, and retention_rate and projected_survival are that model's",
+    )
+    reduces_to: str | None = Field(None, description="The constant-rate model a degenerate fit reduces to")
+    constant_retention: float | None = Field(
+        None, description="Retention per period of the constant-rate (geometric) model fitted to the same counts"
+    )
+
+
+class HoldoutRow(BaseModel):
+    frequency: str = Field(description="Repeat purchases in the calibration period (0, 1, ... and the last as N+)")
+    customers: int
+    predicted: float = Field(description="Mean repeat purchases predicted for the holdout period")
+    actual: float = Field(description="Mean repeat purchases seen in the holdout period")
+
+
+class Holdout(BaseModel):
+    calibration_end: str
+    holdout_end: str
+    weeks: float
+    customers: int = Field(description="Customers who bought by the calibration end")
+    predicted: float = Field(description="Repeat purchases predicted for the holdout, all customers")
+    actual: float = Field(description="Repeat purchases seen in the holdout (purchase days), all customers")
+    by_frequency: list[HoldoutRow]
 
 
 class BGNBD(BaseModel):
@@ -135,6 +168,8 @@ class BGNBD(BaseModel):
     customers: int
     expected_purchases_next_12_weeks: float
     share_probably_inactive: float = Field(description="Customers with P(alive) < 0.5")
+    calibration_end: str | None = Field(None, description="The fit used purchases up to this date only")
+    holdout: Holdout | None = Field(None, description="Predicted vs actual repeat purchases after calibration_end")
 
 
 class RFM(BaseModel):
@@ -157,12 +192,20 @@ class ChurnReport(BaseModel):
         "transactions (orders)"
     )
     columns: dict[str, str] = Field(description="role -> column used")
-    observation_end: str | None
+    observation_end: str | None = Field(
+        description="The last day observed (as_of, or the latest date not in the future)"
+    )
+    period: str = Field("month", description="month, quarter or year: the period of churn_rate, periods and sBG")
     customers: int
     active: int | None = None
     churned: int | None = None
-    churn_rate: float | None = Field(None, description="Monthly customer churn: lost / active at start, pooled")
+    churn_rate: float | None = Field(
+        None, description="Customer churn per period (see `period`): lost / active at start, pooled over full periods"
+    )
     churn_share: float | None = Field(None, description="Share of all customers who churned")
+    unknown_churn: int | None = Field(
+        None, description="Customers whose churn flag is blank, NA or unreadable: left out of every rate"
+    )
     periods: list[Period] = Field(default_factory=list)
     cohorts: Cohorts | None = None
     survival: Survival | None = None
@@ -173,5 +216,8 @@ class ChurnReport(BaseModel):
     sbg: SBG | None = None
     bgnbd: BGNBD | None = None
     rfm: RFM | None = None
+    notes: list[str] = Field(
+        default_factory=list, description="How the data were read and what was left out, in English / 中文"
+    )
     absent: list[Absent] = Field(default_factory=list)
     charts: list[str] = Field(default_factory=list, description="PNG files written, when asked")

@@ -67,6 +67,13 @@ def request_for(params: AnalyzeParams) -> AnalysisRequest:
         segments=list(params.segments),
         delimiter=params.delimiter,
         charts=params.charts or bool(params.charts_dir),
+        tenure_unit=params.tenure_unit,
+        period=params.period,
+        as_of=params.as_of,
+        date_format=params.date_format,
+        calibration_end=params.calibration_end,
+        encoding=params.encoding,
+        decimal=params.decimal,
     )
 
 

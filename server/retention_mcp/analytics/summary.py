@@ -16,6 +16,9 @@ def _n(value: float | int | None) -> str:
 
 
 MODES_ZH = {"subscriptions": "订阅", "monthly": "月度收入", "transactions": "交易"}
+PERIOD_EN = {"month": "Monthly", "quarter": "Quarterly", "year": "Yearly"}
+PERIOD_ZH = {"month": "月", "quarter": "季度", "year": "年"}
+UNIT_ZH = {"days": "天", "weeks": "周", "months": "个月", "years": "年"}
 
 
 def facts(report: ChurnReport, language: str) -> list[str]:
@@ -31,20 +34,30 @@ def facts(report: ChurnReport, language: str) -> list[str]:
         f"Customers: {_n(report.customers)} ({report.mode}, data to {end})",
         f"客户数:{_n(report.customers)}({MODES_ZH.get(report.mode, report.mode)}数据,截至 {end})",
     )
+    for note in report.notes:
+        add(*_halves(note))
     if report.churned is not None:
         add(
             f"Churned: {_n(report.churned)} ({pct(report.churn_share)} of all customers); active: {_n(report.active)}",
             f"已流失:{_n(report.churned)}(占全部客户 {pct(report.churn_share)});在网:{_n(report.active)}",
         )
-    if report.churn_rate is not None:
+    if report.unknown_churn:
         add(
-            f"Monthly customer churn rate (lost / active at start of month, pooled): {pct(report.churn_rate, 2)}",
-            f"月度客户流失率(当月流失数 / 月初在网数,合并计算):{pct(report.churn_rate, 2)}",
+            f"Unknown churn flag: {_n(report.unknown_churn)} customers (blank, NA or unreadable), left out of every rate",
+            f"流失标记未知:{_n(report.unknown_churn)} 个客户(空白、NA 或无法识别),不计入任何比率",
+        )
+    if report.churn_rate is not None:
+        p = report.period
+        adjective, short = {"month": ("月度", "月"), "quarter": ("季度", "季"), "year": ("年度", "年")}.get(p, (p, p))
+        add(
+            f"{PERIOD_EN.get(p, p)} customer churn rate (lost / active at start of {p}, pooled): {pct(report.churn_rate, 2)}",
+            f"{adjective}客户流失率(当{short}流失数 / {short}初在网数,合并计算):{pct(report.churn_rate, 2)}",
         )
     if report.survival and report.survival.median is not None:
+        unit = report.survival.unit
         add(
-            f"Median customer lifetime (Kaplan-Meier): {report.survival.median:g} months",
-            f"客户生命周期中位数(Kaplan-Meier):{report.survival.median:g} 个月",
+            f"Median customer lifetime (Kaplan-Meier): {report.survival.median:g} {unit}",
+            f"客户生命周期中位数(Kaplan-Meier):{report.survival.median:g} {UNIT_ZH.get(unit, unit)}",
         )
     for driver in report.drivers[:4]:
         segment = next(s for s in report.segments if s.column == driver.column)
@@ -74,14 +87,25 @@ def facts(report: ChurnReport, language: str) -> list[str]:
             f"MRR now {_n(m.current)}; over {m.window}: GRR {pct(m.grr)}, NRR {pct(m.nrr)} (starting MRR {_n(m.starting)}, churned MRR {_n(m.churned)}{flows})",
             f"当前 MRR {_n(m.current)};{m.window} 期间:GRR {pct(m.grr)},NRR {pct(m.nrr)}(期初 MRR {_n(m.starting)},流失 MRR {_n(m.churned)}{flows_zh})",
         )
-    if report.sbg:
+    if report.sbg and report.sbg.degenerate:
         s = report.sbg
+        en, cn = _halves(s.reduces_to or "")
         add(
-            f"sBG retention model: alpha {s.alpha:.3f}, beta {s.beta:.3f}; monthly retention rises from {pct(s.retention_rate[0])} "
-            f"(month 1) to {pct(s.retention_rate[-1])} (month 12); a new cohort keeps {pct(s.projected_survival[11])} after "
-            f"12 months and {pct(s.projected_survival[23])} after 24 (constant-rate projection: {pct(s.constant_rate_projection[23])})",
-            f"sBG 留存模型:alpha {s.alpha:.3f},beta {s.beta:.3f};月留存率从第 1 个月的 {pct(s.retention_rate[0])} 升至第 12 个月的 "
-            f"{pct(s.retention_rate[-1])};新同期群 12 个月后留存 {pct(s.projected_survival[11])},24 个月后 "
+            f"sBG retention model: the fit is degenerate (alpha {s.alpha:.3g}, beta {s.beta:.3g}: no better than one "
+            f"constant rate for every customer); "
+            f"it reduces to {en}; a new cohort keeps {pct(s.projected_survival[11])} after 12 periods",
+            f"sBG 留存模型:拟合退化(alpha {s.alpha:.3g}、beta {s.beta:.3g}:并不优于所有客户同一固定留存率),等同于{cn};"
+            f"新同期群 12 期后留存 {pct(s.projected_survival[11])}",
+        )
+    elif report.sbg:
+        s = report.sbg
+        p, pz = s.period, PERIOD_ZH.get(s.period, s.period)
+        add(
+            f"sBG retention model: alpha {s.alpha:.3f}, beta {s.beta:.3f}; {PERIOD_EN.get(p, p).lower()} retention rises from {pct(s.retention_rate[0])} "
+            f"({p} 1) to {pct(s.retention_rate[-1])} ({p} 12); a new cohort keeps {pct(s.projected_survival[11])} after "
+            f"12 {p}s and {pct(s.projected_survival[23])} after 24 (constant-rate projection: {pct(s.constant_rate_projection[23])})",
+            f"sBG 留存模型:alpha {s.alpha:.3f},beta {s.beta:.3f};每{pz}留存率从第 1 {pz}的 {pct(s.retention_rate[0])} 升至第 12 {pz}的 "
+            f"{pct(s.retention_rate[-1])};新同期群 12 {pz}后留存 {pct(s.projected_survival[11])},24 {pz}后 "
             f"{pct(s.projected_survival[23])}(按固定留存率推算为 {pct(s.constant_rate_projection[23])})",
         )
     if report.bgnbd:
@@ -91,6 +115,14 @@ def facts(report: ChurnReport, language: str) -> list[str]:
             f"{_n(b.expected_purchases_next_12_weeks)}; {pct(b.share_probably_inactive)} of customers are probably inactive",
             f"BG/NBD:r {b.r:.3f},alpha {b.alpha:.3f},a {b.a:.3f},b {b.b:.3f};未来 12 周预计购买 "
             f"{_n(b.expected_purchases_next_12_weeks)} 次;{pct(b.share_probably_inactive)} 的客户很可能已不活跃",
+        )
+    if report.bgnbd and report.bgnbd.holdout:
+        h = report.bgnbd.holdout
+        add(
+            f"BG/NBD holdout ({h.calibration_end}..{h.holdout_end}, {h.weeks:g} weeks): predicted {_n(h.predicted)} repeat "
+            f"purchases, actual {_n(h.actual)}",
+            f"BG/NBD 验证期({h.calibration_end}..{h.holdout_end},{h.weeks:g} 周):预测重复购买 {_n(h.predicted)} 次,"
+            f"实际 {_n(h.actual)} 次",
         )
     if report.rfm:
         r = report.rfm
@@ -124,15 +156,18 @@ def report_markdown(report: ChurnReport, language: str) -> str:
         out += [f"- {t.column}: χ²={t.statistic:.1f}, df={t.dof}, p={t.p_value:.2g}" for t in report.survival.log_rank]
         out.append("")
     if report.periods:
-        out.append("## " + ("最近 6 个月" if zh else "Last 6 months"))
+        last_zh = {"month": "最近 6 个月", "quarter": "最近 6 个季度", "year": "最近 6 年"}.get(
+            report.period, "最近 6 期"
+        )
+        out.append("## " + (last_zh if zh else f"Last 6 {report.period}s"))
         head = (
-            "| 月份 | 月初在网 | 新增 | 流失 | 流失率 |"
+            "| 期间 | 期初在网 | 新增 | 流失 | 流失率 |"
             if zh
-            else "| month | active at start | new | churned | churn rate |"
+            else f"| {report.period} | active at start | new | churned | churn rate |"
         )
         out += [head, "|---|---|---|---|---|"]
         out += [
-            f"| {p.month} | {_n(p.active_at_start)} | {_n(p.new)} | {_n(p.churned)} | {pct(p.churn_rate, 2)} |"
+            f"| {p.period or p.month} | {_n(p.active_at_start)} | {_n(p.new)} | {_n(p.churned)} | {pct(p.churn_rate, 2)} |"
             for p in report.periods[-6:]
         ]
         out.append("")
@@ -140,6 +175,11 @@ def report_markdown(report: ChurnReport, language: str) -> str:
         out.append("## " + ("数据不支持的分析" if zh else "Not computed"))
         out += [f"- {a.name}: {_in_language(a.reason, zh)}" for a in report.absent]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _halves(text: str) -> tuple[str, str]:
+    en, sep, cn = text.partition(" / ")
+    return (en, cn) if sep else (text, text)
 
 
 def _in_language(text: str, zh: bool) -> str:

@@ -17,6 +17,15 @@ class KaplanMeier:
     at_risk: np.ndarray
     events: np.ndarray
     n: int
+    all_times: np.ndarray | None = None  # every distinct time, censored ones too (ascending)
+    removed: np.ndarray | None = None  # customers leaving the risk set at each of all_times
+
+    def at_risk_at(self, t: float) -> int:
+        """Customers still at risk just before time t (for the numbers under a chart)."""
+        if self.all_times is None or self.removed is None:
+            raise ValueError("at_risk_at needs the counts at every time")
+        gone = self.removed[self.all_times < t].sum()
+        return round(float(self.n - gone))
 
     @property
     def median(self) -> float | None:
@@ -42,6 +51,7 @@ def kaplan_meier(durations: np.ndarray, observed: np.ndarray, z: float = 1.95996
 def kaplan_meier_counts(times: np.ndarray, events: np.ndarray, removed: np.ndarray, z: float = 1.959964) -> KaplanMeier:
     """The same from counts per distinct time (ascending): churn events, and all who leave the risk set then."""
     times, events, removed = (np.asarray(v, dtype=float) for v in (times, events, removed))
+    all_times, all_removed = times, removed
     n = int(removed.sum())
     at_risk = n - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
     keep = events > 0
@@ -55,7 +65,7 @@ def kaplan_meier_counts(times: np.ndarray, events: np.ndarray, removed: np.ndarr
         upper = np.exp(-np.exp(np.log(-log_s) - z * se))
     lower = np.where(survival > 0, np.nan_to_num(lower, nan=0.0), 0.0)
     upper = np.where(survival > 0, np.nan_to_num(upper, nan=1.0), 0.0)
-    return KaplanMeier(times, survival, lower, upper, at_risk.astype(int), events, n)
+    return KaplanMeier(times, survival, lower, upper, at_risk.astype(int), events, n, all_times, all_removed)
 
 
 @dataclass

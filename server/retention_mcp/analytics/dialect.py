@@ -1,0 +1,175 @@
+"""How real exports are written: text encodings (GBK/GB18030 and UTF-16 are common from Chinese tools and Excel),
+Excel workbooks, missing-value markers and decimal commas. A file DuckDB cannot read as it is is turned into a
+temporary UTF-8 CSV first; DuckDB then reads that as usual."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from retention_mcp.analytics.loading import DataError
+
+EXCEL = (".xlsx", ".xlsm")
+BINARY = (".parquet", ".pq")
+SAMPLE_BYTES = 1 << 20
+CHUNK = 1 << 22
+# read as missing, not as a value: what spreadsheets and databases write for "no value"
+NA_STRINGS = ("", "NA", "N/A", "n/a", "na", "#N/A", "null", "NULL", "Null", "None", "-", "—")
+ENCODING_HELP = "e.g. gb18030, utf-16, latin-1"
+
+
+@dataclass
+class Prepared:
+    path: Path  # what DuckDB reads
+    tmp: Path | None = None  # a converted copy to delete afterwards
+    note: str | None = None  # how the file was read, when not plain UTF-8 / CSV
+
+    def close(self) -> None:
+        if self.tmp:
+            self.tmp.unlink(missing_ok=True)
+
+
+def csv_options(decimal: str | None = None) -> str:
+    """Extra read_csv options. Only ISO dates may be typed by DuckDB's sniffer: any other date-like column stays
+    text, so the project's own rule (which sees the whole column) decides day-first or month-first."""
+    if decimal not in (None, ".", ","):
+        raise DataError(f"decimal: {decimal[:5]!r} is not '.' or ',' / decimal 只能是 '.' 或 ','")
+    nulls = ", ".join("'" + s.replace("'", "''") + "'" for s in NA_STRINGS)
+    options = f", dateformat='%Y-%m-%d', timestampformat='%Y-%m-%d %H:%M:%S', nullstr=[{nulls}]"
+    if decimal == ",":
+        options += ", decimal_separator=','"
+    return options
+
+
+def prepare(path: Path, encoding: str | None = None) -> Prepared:
+    """The file as DuckDB can read it: Excel converted to CSV; UTF-16 and GB18030/GBK text converted to UTF-8; any
+    other non-UTF-8 text a DataError naming what was seen and `encoding`."""
+    if path.suffix.lower() in EXCEL:
+        return _excel(path)
+    if path.suffix.lower() in BINARY:
+        return Prepared(path)  # Parquet carries its own encoding
+    with open(path, "rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if encoding:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise DataError(
+                f"encoding: {encoding[:40]!r} is not a known text encoding ({ENCODING_HELP}) / 未知的文本编码"
+            ) from None
+        if name == "utf-8":
+            return Prepared(path)
+        return _transcode(path, name, f"read as {name} (as asked)")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _transcode(path, "utf-16", "read as UTF-16 (byte-order mark)")
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
+        return _transcode(path, "utf-16-le", "read as UTF-16 little-endian")
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) == 0:
+        return _transcode(path, "utf-16-be", "read as UTF-16 big-endian")
+    if _decodes(head, "utf-8", len(head) == SAMPLE_BYTES):
+        return Prepared(path)
+    if _decodes(head, "gb18030", len(head) == SAMPLE_BYTES) and _looks_chinese(head):
+        return _transcode(path, "gb18030", "read as GB18030 (GBK): the file is not UTF-8")
+    offset = 0
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start
+    raise DataError(
+        f"{path.name}: not UTF-8 text (an invalid byte at offset {offset}), and not GBK/GB18030 or UTF-16 either; "
+        f"say which encoding it uses with --encoding ({ENCODING_HELP}) (tool: encoding) / "
+        f"文件不是 UTF-8 编码,也不是 GBK/GB18030 或 UTF-16;请用 --encoding 指定编码"
+    )
+
+
+def _looks_chinese(data: bytes) -> bool:
+    """GBK text of real Chinese is mostly common characters (GB2312); Latin-1 or cp1252 bytes that happen to decode
+    as GB18030 give rare ones."""
+    han = [ch for ch in data.decode("gb18030", errors="ignore") if "\u4e00" <= ch <= "\u9fff"]
+    common = 0
+    for ch in han:
+        try:
+            ch.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return bool(han) and common >= 0.9 * len(han)
+
+
+def _decodes(data: bytes, encoding: str, truncated: bool) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        decoder.decode(data, final=not truncated)  # a character cut at the sample's end is not an error
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _temp(suffix: str = ".csv") -> Path:
+    """A temporary file; the suffix tells open_table the format (CSV, or JSON Lines transcoded)."""
+    with tempfile.NamedTemporaryFile(prefix="retention-mcp-", suffix=suffix, delete=False) as handle:
+        return Path(handle.name)
+
+
+def _transcode(path: Path, encoding: str, note: str) -> Prepared:
+    tmp = _temp(path.suffix.lower() if path.suffix.lower() in (".jsonl", ".ndjson", ".json", ".tsv") else ".csv")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as source, open(tmp, "w", encoding="utf-8", newline="") as target:
+            first = True
+            while chunk := source.read(CHUNK):
+                text = decoder.decode(chunk)
+                target.write(text.lstrip("\ufeff") if first else text)
+                first = False
+            target.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(
+            f"{path.name}: not valid {encoding} text ({exc.reason}); pass the right --encoding ({ENCODING_HELP}) "
+            f"(tool: encoding) / 文件不是有效的 {encoding} 文本,请用 --encoding 指定正确的编码"
+        ) from None
+    return Prepared(tmp, tmp, note + f" / 按 {encoding} 编码读取")
+
+
+def _excel(path: Path) -> Prepared:
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
+        raise DataError("Reading .xlsx needs openpyxl: pip install openpyxl / 读取 .xlsx 需要 openpyxl") from None
+    tmp = _temp()
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            with open(tmp, "w", encoding="utf-8", newline="") as target:
+                writer = csv.writer(target)
+                for row in sheet.iter_rows(values_only=True):
+                    if row and any(v is not None and v != "" for v in row):
+                        writer.writerow([_cell(v) for v in row])
+            name = sheet.title
+        finally:
+            workbook.close()
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or non-Excel file
+        tmp.unlink(missing_ok=True)
+        raise DataError(
+            f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}) / 无法作为 Excel 工作簿读取"
+        ) from None
+    return Prepared(tmp, tmp, f"read the first sheet ({name[:40]}) of the workbook / 读取工作簿的第一个工作表")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
