@@ -1,0 +1,183 @@
+"""The MCP Bundle for Claude Desktop: built by bundle/build.py, checked by the official `mcpb` CLI, unpacked and
+started exactly as its manifest says (variables substituted as the host substitutes them), then spoken to over stdio.
+
+Needs the mcpb CLI from npm in .tools/mcpb (`make mcpb`, which .ci/run does) and uv (the `test` extra). The first
+start lets uv install the locked dependencies, from its cache when warm, else from PyPI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from retention_mcp import settings
+from retention_mcp.paths import PACKAGE_DIR
+from tests.conftest import ROOT, TEMPLATE_NAMES
+from tests.standin_model import plan
+from tests.test_plan_generation import KEY, SAAS_ZH, fixture_plan
+
+pytestmark = pytest.mark.packaging
+
+MCPB_PACKAGE = ROOT / ".tools" / "mcpb" / "node_modules" / "@anthropic-ai" / "mcpb"
+MCPB = ROOT / ".tools" / "mcpb" / "node_modules" / ".bin" / ("mcpb.cmd" if os.name == "nt" else "mcpb")
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
+PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+
+def tool(name: str) -> str:
+    found = Path(sys.executable).parent / name
+    return str(found) if found.exists() else shutil.which(name) or ""
+
+
+def require(path: str | Path, what: str) -> None:
+    if not path or not Path(path).exists():
+        message = f"{what} is not installed; run 'make mcpb' (npm) and 'make .venv/.installed'"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(the .mcpb file, the staging folder) from bundle/build.py, run as `make bundle` runs it."""
+    require(tool("uv"), "uv")
+    out = tmp_path_factory.mktemp("dist")
+    stage = tmp_path_factory.mktemp("stage")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bundle" / "build.py"), "--out", str(out), "--stage", str(stage)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out / f"retention-mcp-{VERSION}.mcpb", stage
+
+
+@pytest.fixture(scope="module")
+def unpacked(built, tmp_path_factory):
+    """The bundle unpacked by the official CLI, as a host unpacks it on install."""
+    require(MCPB, "the mcpb CLI")
+    target = tmp_path_factory.mktemp("Claude Extensions") / "retention-mcp"
+    proc = subprocess.run([str(MCPB), "unpack", str(built[0]), str(target)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return target
+
+
+def substitute(value: str, variables: dict[str, str]) -> str:
+    """What the host does to mcp_config: ${__dirname}, ${HOME}, ${/} and ${user_config.KEY} replaced."""
+
+    def one(match: re.Match) -> str:
+        name = match.group(1)
+        assert name in variables, f"the manifest uses ${{{name}}}, which the host would not know"
+        return variables[name]
+
+    return PLACEHOLDER.sub(one, value)
+
+
+def test_bundle_is_a_zip_with_manifest_source_templates_and_lock(built):
+    bundle, _ = built
+    assert bundle.name == f"retention-mcp-{VERSION}.mcpb"
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+    assert {"manifest.json", "pyproject.toml", "uv.lock", "server/main.py", "server/retention_mcp/cli.py"} <= names
+    assert {f"templates/{name}.{lang}.prompty" for name in TEMPLATE_NAMES for lang in ("zh", "en")} <= names
+    assert "server/retention_mcp/examples/subscriptions.csv" in names
+    assert not [n for n in names if "__pycache__" in n or n.startswith(".venv/") or n.endswith(".pyc")]
+    lock = tomllib.loads(zipfile.ZipFile(bundle).read("uv.lock").decode())
+    locked = {p["name"] for p in lock["package"]}
+    assert {"mcp", "pydantic", "jinja2", "duckdb", "scipy", "numpy", "matplotlib"} <= locked
+    assert "pytest" not in locked and "pandas" not in locked  # the test extra stays out of the bundle
+
+
+def test_manifest_passes_the_official_validator_at_its_latest_version(built, unpacked):
+    manifest_file = unpacked / "manifest.json"
+    proc = subprocess.run([str(MCPB), "validate", str(manifest_file)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "validation passes" in proc.stdout, proc.stdout + proc.stderr
+    constants = (MCPB_PACKAGE / "dist" / "shared" / "constants.js").read_text("utf-8")
+    latest = re.search(r'LATEST_MANIFEST_VERSION = "([\d.]+)"', constants).group(1)
+    manifest = json.loads(manifest_file.read_text("utf-8"))
+    assert manifest["manifest_version"] == latest and manifest["version"] == VERSION
+    # the validator is not a rubber stamp: an unknown server type is refused
+    broken = unpacked.parent / "broken.json"
+    broken.write_text(json.dumps({**manifest, "server": {**manifest["server"], "type": "conda"}}), "utf-8")
+    refused = subprocess.run([str(MCPB), "validate", str(broken)], capture_output=True, text=True)
+    assert refused.returncode != 0
+
+
+def test_user_config_covers_model_key_folder_tools_and_language(unpacked):
+    manifest = json.loads((unpacked / "manifest.json").read_text("utf-8"))
+    options = manifest["user_config"]
+    assert set(options) == {"llm_provider", "llm_base_url", "llm_model", "llm_api_key", "data_dir", "tools", "language"}
+    assert options["llm_api_key"]["sensitive"] is True and options["data_dir"]["type"] == "directory"
+    assert not [k for k, o in options.items() if o.get("sensitive") and k != "llm_api_key"]
+    env = manifest["server"]["mcp_config"]["env"]
+    known = {value for key, value in vars(settings).items() if key.startswith("ENV_")} | {"RETENTION_MCP_LANGUAGE"}
+    assert set(env) <= known
+    assert sorted(PLACEHOLDER.findall("".join(env.values()))) == sorted(f"user_config.{k}" for k in options)
+    assert manifest["server"]["type"] == "uv" and manifest["compatibility"]["runtimes"]["python"] == ">=3.11"
+
+
+@pytest.mark.anyio
+async def test_unpacked_bundle_starts_as_the_manifest_says_and_serves(unpacked, standin, tmp_path):
+    from mcp import Client, StdioServerParameters
+
+    manifest = json.loads((unpacked / "manifest.json").read_text("utf-8"))
+    data = tmp_path / "Customer data"
+    data.mkdir()
+    shutil.copy(PACKAGE_DIR / "examples" / "subscriptions.csv", data / "exports.csv")
+    user_config = {
+        "llm_provider": "openai",
+        "llm_base_url": standin.url("openai"),
+        "llm_model": "stand-in-1",
+        "llm_api_key": KEY,
+        "data_dir": str(data),
+        "tools": "full",
+        "language": "en",
+    }
+    variables = {"__dirname": str(unpacked), "HOME": str(Path.home()), "/": os.sep, "pathSeparator": os.sep}
+    variables |= {f"user_config.{k}": v for k, v in user_config.items()}
+    config = manifest["server"]["mcp_config"]
+    command = substitute(config["command"], variables)
+    args = [substitute(a, variables) for a in config["args"]]
+    env = {name: substitute(value, variables) for name, value in config["env"].items()}
+    uv_dir = str(Path(tool("uv")).parent)
+    host_env = {
+        "PATH": uv_dir + os.pathsep + os.environ.get("PATH", ""),
+        "HOME": str(Path.home()),
+        "XDG_DATA_HOME": str(tmp_path / "user-data"),  # the plan store goes here, not into the real home
+        "UV_PYTHON": sys.executable,  # the host brings its own Python; here, the one running the tests
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_SYSTEM_CERTS": "1",  # this machine's trust store, for PyPI behind a proxy
+    }
+    workdir = tmp_path / "elsewhere"  # a desktop app starts servers outside the data folder
+    workdir.mkdir()
+    standin.queue(plan(fixture_plan("saas-collaboration-zh")))
+    executable = shutil.which(command, path=host_env["PATH"])
+    assert executable, f"{command} is not on the PATH"
+    params = StdioServerParameters(command=executable, args=args, env=host_env | env, cwd=str(workdir))
+    async with Client(params) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        analysis = await client.call_tool("analyze_churn", {"path": "exports.csv", "charts": False})
+        planned = await client.call_tool("retention_strategy", {**SAAS_ZH["arguments"], "mode": "plan"})
+    # tools mode "full": one tool per template, no compact tools
+    assert set(TEMPLATE_NAMES) <= names and "analyze_churn" in names and "render_template" not in names
+    # the data folder from user_config is readable
+    assert not analysis.is_error, analysis.content[0].text
+    assert (
+        "D3: Monthly customer churn rate (lost / active at start of month, pooled): 2.85%" in analysis.content[0].text
+    )
+    # provider, base URL, model and key from user_config reached the model endpoint
+    assert not planned.is_error, planned.content[0].text
+    assert planned.structured_content["validation"]["passed"] is True
+    (request,) = standin.received
+    assert request.headers["authorization"] == f"Bearer {KEY}" and request.body["model"] == "stand-in-1"
+    assert (unpacked / ".venv").is_dir()  # uv built the environment inside the extension's folder
