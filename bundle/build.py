@@ -55,8 +55,8 @@ USER_CONFIG = {
     "llm_api_key": {
         "type": "string",
         "title": "Model API key / 模型 API 密钥",
-        "description": "Stored by Claude Desktop in your system keychain; never shown or logged by the server. "
-        "/ 由 Claude Desktop 安全保存;服务器不会显示或记录。",
+        "description": "Masked, and stored securely by Claude Desktop; never shown or logged by the server. "
+        "/ 输入时隐藏,由 Claude Desktop 安全保存;服务器不会显示或记录。",
         "sensitive": True,
         "required": False,
         "default": "",
@@ -149,6 +149,21 @@ def declared_tools(stage: Path) -> list[dict[str, str]]:
     return [{"name": t.name, "description": (t.description or "").split("\n")[0][:300]} for t in tools]
 
 
+# Chinese is first-class: hosts that follow the manifest's localization read these for a Chinese interface.
+LOCALIZED = {
+    "zh-CN": {
+        "display_name": "Retention MCP:客户留存方案与流失分析",
+        "description": "五个客户留存提示词模板(中英文)作为类型化工具;可由你选择的模型生成经过约束检查的完整方案;"
+        "并用你自己的数据计算流失分析。",
+        "long_description": "五个模板(留存策略、会员忠诚计划、续费活动、流失分析、订阅运营手册),每个都有中文和英文版本,"
+        "以类型化工具提供。配置模型后(任何 OpenAI 兼容接口,或 Anthropic),方案模式返回按预算、折扣上限和周期检查过的"
+        "完整方案。analyze_churn 从你选择的数据文件夹中的 CSV、Parquet 或 JSON Lines 文件计算流失、留存和生存分析。",
+        "keywords": ["客户留存", "流失分析", "会员", "续费", "订阅", "提示词模板"],
+    }
+}
+LOCALE_RESOURCES = "mcpb-resources/${locale}.json"
+
+
 def manifest(meta: dict, tools: list[dict[str, str]]) -> dict:
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -174,6 +189,7 @@ def manifest(meta: dict, tools: list[dict[str, str]]) -> dict:
             "runtimes": {"python": meta["requires-python"]},
         },
         "user_config": USER_CONFIG,
+        "localization": {"resources": LOCALE_RESOURCES, "default_locale": "en-US"},
     }
 
 
@@ -192,6 +208,10 @@ def stage_bundle(stage: Path) -> dict:
     )
     if lock.returncode != 0:
         sys.exit(f"bundle: 'uv lock' failed (it needs PyPI):\n{lock.stderr}")
+    for locale, strings in LOCALIZED.items():
+        resource = stage / LOCALE_RESOURCES.replace("${locale}", locale)
+        resource.parent.mkdir(parents=True, exist_ok=True)
+        resource.write_text(json.dumps(strings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     data = manifest(meta, declared_tools(stage))
     (stage / "manifest.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return data

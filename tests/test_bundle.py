@@ -126,11 +126,38 @@ def test_user_config_covers_model_key_folder_tools_and_language(unpacked):
     assert manifest["server"]["type"] == "uv" and manifest["compatibility"]["runtimes"]["python"] == ">=3.11"
 
 
-@pytest.mark.anyio
-async def test_unpacked_bundle_starts_as_the_manifest_says_and_serves(unpacked, standin, tmp_path):
-    from mcp import Client, StdioServerParameters
+def host_params(unpacked: Path, user_config: dict[str, str], tmp_path: Path, cwd: Path | None = None):
+    """The stdio parameters a host derives from the manifest: command, arguments and environment with every variable
+    filled, on top of the host's own environment, started outside the data folder (as desktop apps do)."""
+    from mcp import StdioServerParameters
 
     manifest = json.loads((unpacked / "manifest.json").read_text("utf-8"))
+    assert set(user_config) == set(manifest["user_config"])
+    variables = {"__dirname": str(unpacked), "HOME": str(Path.home()), "/": os.sep, "pathSeparator": os.sep}
+    variables |= {f"user_config.{k}": v for k, v in user_config.items()}
+    config = manifest["server"]["mcp_config"]
+    command = substitute(config["command"], variables)
+    args = [substitute(a, variables) for a in config["args"]]
+    env = {name: substitute(value, variables) for name, value in config["env"].items()}
+    host_env = {
+        "PATH": str(Path(tool("uv")).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "HOME": str(Path.home()),
+        "XDG_DATA_HOME": str(tmp_path / "user-data"),  # the plan store goes here, not into the real home
+        "UV_PYTHON": sys.executable,  # the host brings its own Python; here, the one running the tests
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_SYSTEM_CERTS": "1",  # this machine's trust store, for PyPI behind a proxy
+    }
+    workdir = cwd or tmp_path / "elsewhere"
+    workdir.mkdir(exist_ok=True)
+    executable = shutil.which(command, path=host_env["PATH"])
+    assert executable, f"{command} is not on the PATH"
+    return StdioServerParameters(command=executable, args=args, env=host_env | env, cwd=str(workdir))
+
+
+@pytest.mark.anyio
+async def test_unpacked_bundle_starts_as_the_manifest_says_and_serves(unpacked, standin, tmp_path):
+    from mcp import Client
+
     data = tmp_path / "Customer data"
     data.mkdir()
     shutil.copy(PACKAGE_DIR / "examples" / "subscriptions.csv", data / "exports.csv")
@@ -143,28 +170,8 @@ async def test_unpacked_bundle_starts_as_the_manifest_says_and_serves(unpacked, 
         "tools": "full",
         "language": "en",
     }
-    variables = {"__dirname": str(unpacked), "HOME": str(Path.home()), "/": os.sep, "pathSeparator": os.sep}
-    variables |= {f"user_config.{k}": v for k, v in user_config.items()}
-    config = manifest["server"]["mcp_config"]
-    command = substitute(config["command"], variables)
-    args = [substitute(a, variables) for a in config["args"]]
-    env = {name: substitute(value, variables) for name, value in config["env"].items()}
-    uv_dir = str(Path(tool("uv")).parent)
-    host_env = {
-        "PATH": uv_dir + os.pathsep + os.environ.get("PATH", ""),
-        "HOME": str(Path.home()),
-        "XDG_DATA_HOME": str(tmp_path / "user-data"),  # the plan store goes here, not into the real home
-        "UV_PYTHON": sys.executable,  # the host brings its own Python; here, the one running the tests
-        "UV_PYTHON_DOWNLOADS": "never",
-        "UV_SYSTEM_CERTS": "1",  # this machine's trust store, for PyPI behind a proxy
-    }
-    workdir = tmp_path / "elsewhere"  # a desktop app starts servers outside the data folder
-    workdir.mkdir()
     standin.queue(plan(fixture_plan("saas-collaboration-zh")))
-    executable = shutil.which(command, path=host_env["PATH"])
-    assert executable, f"{command} is not on the PATH"
-    params = StdioServerParameters(command=executable, args=args, env=host_env | env, cwd=str(workdir))
-    async with Client(params) as client:
+    async with Client(host_params(unpacked, user_config, tmp_path)) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         analysis = await client.call_tool("analyze_churn", {"path": "exports.csv", "charts": False})
         planned = await client.call_tool("retention_strategy", {**SAAS_ZH["arguments"], "mode": "plan"})
@@ -180,4 +187,35 @@ async def test_unpacked_bundle_starts_as_the_manifest_says_and_serves(unpacked, 
     assert planned.structured_content["validation"]["passed"] is True
     (request,) = standin.received
     assert request.headers["authorization"] == f"Bearer {KEY}" and request.body["model"] == "stand-in-1"
+    assert KEY not in json.dumps(planned.structured_content)
     assert (unpacked / ".venv").is_dir()  # uv built the environment inside the extension's folder
+
+
+@pytest.mark.anyio
+async def test_bundle_with_every_setting_at_its_default_serves_prompts_and_only_the_example_data(unpacked, tmp_path):
+    from mcp import Client
+
+    manifest = json.loads((unpacked / "manifest.json").read_text("utf-8"))
+    defaults = {key: str(option.get("default", "")) for key, option in manifest["user_config"].items()}
+    private = tmp_path / "customers.csv"
+    shutil.copy(PACKAGE_DIR / "examples" / "subscriptions.csv", private)
+    root = Path(Path.cwd().anchor)  # Claude Desktop on macOS starts servers in the file-system root
+    async with Client(host_params(unpacked, defaults, tmp_path, cwd=root)) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        example = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts": False})
+        refused = await client.call_tool("analyze_churn", {"path": str(private), "charts": False})
+        no_model = await client.call_tool("retention_strategy", {**SAAS_ZH["arguments"], "mode": "plan"})
+        prompt = await client.call_tool("retention_strategy", SAAS_ZH["arguments"])
+    assert set(TEMPLATE_NAMES) | {"render_template", "list_templates", "analyze_churn"} <= names  # tools "all"
+    assert not example.is_error, example.content[0].text  # the bundled example data is always readable
+    assert refused.is_error and "RETENTION_MCP_DATA_DIRS" in refused.content[0].text  # nothing else without a folder
+    assert no_model.is_error and "RETENTION_MCP_LLM_PROVIDER" in no_model.content[0].text
+    assert not prompt.is_error and prompt.structured_content["language"] == "zh"
+
+
+def test_chinese_strings_for_hosts_that_localize(unpacked):
+    manifest = json.loads((unpacked / "manifest.json").read_text("utf-8"))
+    resource = manifest["localization"]["resources"].replace("${locale}", "zh-CN")
+    strings = json.loads((unpacked / resource).read_text("utf-8"))
+    assert set(strings) <= {"display_name", "description", "long_description", "keywords", "author", "tools"}
+    assert "客户留存" in strings["display_name"] and "流失" in strings["description"]
