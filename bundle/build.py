@@ -96,9 +96,10 @@ ENV = {
 }
 ENTRY_POINT = "server/main.py"
 MCP_CONFIG = {
-    # --project keeps the host's working directory (data access stays opt-in); --frozen installs exactly uv.lock
+    # --project keeps the host's working directory (data access stays opt-in); --frozen installs exactly uv.lock;
+    # uv reports what it installs on stderr, which the host keeps in the server's log
     "command": "uv",
-    "args": ["run", "--project", "${__dirname}", "--frozen", "--no-dev", "--quiet", "${__dirname}/" + ENTRY_POINT],
+    "args": ["run", "--project", "${__dirname}", "--frozen", "--no-dev", "${__dirname}/" + ENTRY_POINT],
     "env": ENV,
 }
 
