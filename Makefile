@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MCPB_VERSION ?= 2.1.2
 MCPB   := .tools/mcpb/node_modules/.bin/mcpb
+PACKAGING := build/packaging-deps.json
+NPM    := $(shell command -v npm 2>/dev/null)
 
-.PHONY: demo test lint schemas golden bench bundle mcpb dist clean
+.PHONY: demo test lint schemas golden bench bundle mcpb packaging-deps dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "retention-mcp needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
@@ -18,9 +20,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## start the server over stdio, list its tools, render every bundled example
 	$(BIN)/retention-mcp demo
 
-test: $(STAMP)  ## lint, then the whole test suite
+test: $(STAMP) packaging-deps  ## lint, then the whole test suite (which uses no network beyond loopback)
 	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/python -m pytest -q
+
+# Every download the packaging tests need, done before them (tests/packaging_deps.py); quick when nothing changed.
+$(PACKAGING): $(STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py
+	$(BIN)/python -m tests.packaging_deps
+
+packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB))  ## fill uv's cache for the packaging tests; the mcpb CLI (npm)
+	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI from npm (make mcpb)")
 
 lint: $(STAMP)
 	$(BIN)/ruff check server tests bench bundle

@@ -1,8 +1,9 @@
 """The MCP Bundle for Claude Desktop: built by bundle/build.py, checked by the official `mcpb` CLI, unpacked and
 started exactly as its manifest says (variables substituted as the host substitutes them), then spoken to over stdio.
 
-Needs the mcpb CLI from npm in .tools/mcpb (`make mcpb`, which .ci/run does) and uv (the `test` extra). The first
-start lets uv install the locked dependencies, from its cache when warm, else from PyPI.
+Needs the mcpb CLI from npm in .tools/mcpb and uv's cache filled for the bundle's dependencies: `make packaging-deps`
+does both, and `make test` runs it first. No network is used here: `uv lock` and the first start's install run with uv
+offline, from that cache (tests/packaging_deps.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from retention_mcp import settings
 from retention_mcp.paths import PACKAGE_DIR
 from tests.conftest import ROOT, TEMPLATE_NAMES
+from tests.packaging_deps import OFFLINE, TARGET, offline_env, require, require_prepared, uv_cache_dir
 from tests.standin_model import plan
 from tests.test_plan_generation import KEY, SAAS_ZH, fixture_plan
 
@@ -33,23 +35,10 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
 
-def tool(name: str) -> str:
-    found = Path(sys.executable).parent / name
-    return str(found) if found.exists() else shutil.which(name) or ""
-
-
-def require(path: str | Path, what: str) -> None:
-    if not path or not Path(path).exists():
-        message = f"{what} is not installed; run 'make mcpb' (npm) and 'make .venv/.installed'"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """(the .mcpb file, the staging folder) from bundle/build.py, run as `make bundle` runs it."""
-    require(tool("uv"), "uv")
+    """(the .mcpb file, the staging folder) from bundle/build.py, run as `make bundle` runs it (uv lock offline)."""
+    require_prepared()
     out = tmp_path_factory.mktemp("dist")
     stage = tmp_path_factory.mktemp("stage")
     proc = subprocess.run(
@@ -57,8 +46,9 @@ def built(tmp_path_factory):
         capture_output=True,
         text=True,
         timeout=300,
+        env=offline_env(),
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, f"{proc.stderr}\n(uv ran offline: '{TARGET}' fills its cache)"
     return out / f"retention-mcp-{VERSION}.mcpb", stage
 
 
@@ -139,13 +129,15 @@ def host_params(unpacked: Path, user_config: dict[str, str], tmp_path: Path, cwd
     command = substitute(config["command"], variables)
     args = [substitute(a, variables) for a in config["args"]]
     env = {name: substitute(value, variables) for name, value in config["env"].items()}
+    uv = require_prepared()
     host_env = {
-        "PATH": str(Path(tool("uv")).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "PATH": str(Path(uv).parent) + os.pathsep + os.environ.get("PATH", ""),
         "HOME": str(Path.home()),
         "XDG_DATA_HOME": str(tmp_path / "user-data"),  # the plan store goes here, not into the real home
         "UV_PYTHON": sys.executable,  # the host brings its own Python; here, the one running the tests
-        "UV_PYTHON_DOWNLOADS": "never",
-        "UV_SYSTEM_CERTS": "1",  # this machine's trust store, for PyPI behind a proxy
+        # where a host downloads the locked wheels, this test takes them from the cache `make packaging-deps` filled
+        "UV_CACHE_DIR": uv_cache_dir(uv),
+        **OFFLINE,
     }
     workdir = cwd or tmp_path / "elsewhere"
     workdir.mkdir(exist_ok=True)

@@ -1,7 +1,9 @@
 """The distribution as users install it: an sdist built from the checkout, a wheel built from that sdist alone,
 installed into a fresh virtual environment and run from an unrelated folder.
 
-pip installs the dependencies from its configured index (its cache when warm), as `pip install` and `pipx` do.
+The builds are isolated (the build backend comes from the declared build-system requirements) and the dependencies
+are resolved from the wheel's metadata, as `uvx` and `pipx` do, but with no network: uv runs offline from the cache
+`make packaging-deps` filled (make test runs it first; tests/packaging_deps.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SCENARIOS, TEMPLATE_NAMES
-from tests.test_bundle import require, tool
+from tests.packaging_deps import TARGET, offline_env, require_prepared
 
 pytestmark = pytest.mark.packaging
 
@@ -25,21 +27,20 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
 
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RETENTION_MCP_", "PYTHONPATH", "VIRTUAL_ENV"))}
-    env.setdefault("UV_SYSTEM_CERTS", "1")  # uv trusts this machine's certificate store, as pip does
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
-    assert proc.returncode == 0, f"{' '.join(args)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=offline_env())
+    assert proc.returncode == 0, (
+        f"{' '.join(args)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\n(offline: see {TARGET})"
+    )
     return proc
 
 
 def test_wheel_from_the_sdist_installs_into_a_fresh_venv_and_runs_the_demo_anywhere(tmp_path):
-    uv = tool("uv")
-    require(uv, "uv")
+    uv = require_prepared()
     dist = tmp_path / "dist"
-    run(uv, "build", "--sdist", "--out-dir", str(dist), str(ROOT))
+    run(uv, "build", "--sdist", "--python", sys.executable, "--out-dir", str(dist), str(ROOT))
     (sdist,) = dist.glob(f"retention_mcp-{VERSION}.tar.gz")
     # the wheel is built from the unpacked sdist only: the sdist holds everything a build needs
-    run(uv, "build", "--wheel", "--out-dir", str(dist), str(sdist))
+    run(uv, "build", "--wheel", "--python", sys.executable, "--out-dir", str(dist), str(sdist))
     (wheel,) = dist.glob(f"retention_mcp-{VERSION}-py3-none-any.whl")
 
     with tarfile.open(sdist) as archive:
@@ -56,9 +57,9 @@ def test_wheel_from_the_sdist_installs_into_a_fresh_venv_and_runs_the_demo_anywh
     assert "retention-mcp = retention_mcp.cli:main" in entry_points
 
     venv = tmp_path / "fresh venv"
-    run(sys.executable, "-m", "venv", str(venv))
+    run(sys.executable, "-m", "venv", "--without-pip", str(venv))
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
-    run(str(bindir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel))
+    run(uv, "pip", "install", "--quiet", "--python", str(bindir / "python"), str(wheel))
     elsewhere = tmp_path / "somewhere else"
     elsewhere.mkdir()
     where = run(str(bindir / "python"), "-c", "import retention_mcp; print(retention_mcp.__file__)", cwd=elsewhere)
