@@ -1,10 +1,14 @@
-# Bootstraps .venv on first use; every target works on a fresh machine with Python 3.11+.
+# Bootstraps .venv on first use; every target works on a fresh machine with Python 3.11+ (and npm for `mcpb`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+MCPB_VERSION ?= 2.1.2
+MCPB   := .tools/mcpb/node_modules/.bin/mcpb
+PACKAGING := build/packaging-deps.json
+NPM    := $(shell command -v npm 2>/dev/null)
 
-.PHONY: demo test lint schemas golden bench clean
+.PHONY: demo test lint schemas golden bench bundle mcpb packaging-deps dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "retention-mcp needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
@@ -18,14 +22,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## start the server over stdio, list its tools, render every bundled example
 	$(BIN)/retention-mcp demo
 
-test: $(STAMP)  ## lint and type-check, then the whole test suite
-	$(BIN)/ruff check server tests bench
+test: $(STAMP) packaging-deps  ## lint and type-check, then the whole test suite (no network beyond loopback)
+	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
+# Every download the packaging tests need, done before them (tests/packaging_deps.py); quick when nothing changed.
+$(PACKAGING): $(STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py
+	$(BIN)/python -m tests.packaging_deps
+
+packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB))  ## fill uv's cache for the packaging tests; the mcpb CLI (npm)
+	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI from npm (make mcpb)")
+
 lint: $(STAMP)  ## ruff, ruff format and mypy (over server/)
-	$(BIN)/ruff check server tests bench
-	$(BIN)/ruff format --check server tests bench
+	$(BIN)/ruff check server tests bench bundle
+	$(BIN)/ruff format --check server tests bench bundle
 	$(BIN)/mypy
 
 schemas: $(STAMP)  ## regenerate schemas/ from the models
@@ -39,6 +50,19 @@ bench: $(STAMP)
 	$(BIN)/python bench/call_overhead.py
 	$(BIN)/python bench/plan_overhead.py
 	$(BIN)/python bench/analytics_scale.py
+	$(BIN)/python bench/bundle_start.py
+
+$(MCPB):  ## the official MCP Bundle CLI, from npm, kept inside the checkout
+	npm install --silent --no-audit --no-fund --prefix .tools/mcpb @anthropic-ai/mcpb@$(MCPB_VERSION)
+
+mcpb: $(MCPB)
+
+bundle: $(STAMP) $(MCPB)  ## dist/retention-mcp-<version>.mcpb for Claude Desktop, validated by the mcpb CLI
+	$(BIN)/python bundle/build.py --out dist --stage build/bundle
+	$(MCPB) validate build/bundle/manifest.json
+
+dist: $(STAMP)  ## the sdist and the wheel in dist/
+	$(BIN)/uv build --out-dir dist
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) build dist .tools .pytest_cache .ruff_cache .mypy_cache

@@ -140,6 +140,7 @@ def test_settings_errors_are_reported():
 @pytest.mark.parametrize("client", ["claude-desktop", "cursor", "vscode", "codex"])
 def test_config_prints_an_absolute_command(client, tmp_path):
     data = tmp_path / "exports"
+    data.mkdir()
     proc = run("config", client, "--templates", str(tmp_path), "--data-dir", str(data))
     assert proc.returncode == 0
     if client == "codex":

@@ -229,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "compact or all; see 'retention-mcp serve --help'",
     )
     data_option(config)
+    config.add_argument("--llm-provider", choices=["openai", "anthropic"], help="plan mode: model API dialect")
+    config.add_argument("--llm-base-url", metavar="URL", help="plan mode: endpoint, e.g. https://api.deepseek.com/v1")
+    config.add_argument(
+        "--llm-model", metavar="NAME", help="plan mode: model name (the API key goes in as a placeholder to fill)"
+    )
 
     demo = commands.add_parser("demo", help="start the server over stdio and render every bundled example")
     demo.add_argument("--full", action="store_true", help="print every rendered prompt in full")
@@ -677,41 +682,20 @@ def _check(dirs: list[Path]) -> int:
 
 
 # -- config -----------------------------------------------------------------------------------------------------------
-def server_command(
-    templates: list[Path], tools: str | None, data_dirs: list[Path] | None = None
-) -> tuple[str, list[str]]:
-    """The absolute command and arguments that start this installation's server over stdio."""
-    script = Path(sys.executable).parent / ("retention-mcp.exe" if os.name == "nt" else "retention-mcp")
-    extra = [arg for d in templates for arg in ("--templates", str(d.expanduser().resolve()))]
-    extra += [arg for d in data_dirs or [] for arg in ("--data-dir", str(d.expanduser().resolve()))]
-    if tools:
-        extra += ["--tools", tools]
-    if script.exists():
-        return str(script), ["serve", *extra]
-    return str(Path(sys.executable)), ["-m", "retention_mcp", "serve", *extra]
-
-
-CONFIG_HINTS = {
-    "claude-desktop": "Add to claude_desktop_config.json (Settings > Developer > Edit Config), then restart Claude:\n"
-    "  macOS: ~/Library/Application Support/Claude/claude_desktop_config.json\n"
-    "  Windows: %APPDATA%\\Claude\\claude_desktop_config.json",
-    "cursor": "Add to ~/.cursor/mcp.json (all projects) or .cursor/mcp.json (one project).",
-    "vscode": "Add to .vscode/mcp.json in your workspace (or run 'MCP: Add Server' and paste it).",
-    "codex": "Add to ~/.codex/config.toml.",
-}
-
-
 def cmd_config(args: argparse.Namespace) -> int:
-    command, arguments = server_command(args.templates, args.tools, args.data_dir)
-    if args.client == "codex":
-        quoted = ", ".join(json.dumps(a) for a in arguments)
-        print(f"[mcp_servers.retention-mcp]\ncommand = {json.dumps(command)}\nargs = [{quoted}]")
-    elif args.client == "vscode":
-        entry = {"type": "stdio", "command": command, "args": arguments}
-        print(json.dumps({"servers": {"retention-mcp": entry}}, indent=2))
-    else:
-        print(json.dumps({"mcpServers": {"retention-mcp": {"command": command, "args": arguments}}}, indent=2))
-    print(CONFIG_HINTS[args.client], file=sys.stderr)
+    from retention_mcp.client_config import client_config
+
+    entry, instructions = client_config(
+        args.client,
+        templates=args.templates,
+        tools=args.tools,
+        data_dirs=args.data_dir,
+        provider=args.llm_provider,
+        base_url=args.llm_base_url,
+        model=args.llm_model,
+    )
+    print(entry)
+    print(instructions, file=sys.stderr)
     return 0
 
 
