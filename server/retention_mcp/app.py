@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from pydantic import BaseModel
 
 from retention_mcp.errors import UserError
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from retention_mcp.analytics.service import AnalysisOutcome
     from retention_mcp.generation.backends import Backend
     from retention_mcp.generation.service import PlanService
-    from retention_mcp.generation.store import PlanStore, PlanSummary, StoredPlan
+    from retention_mcp.generation.store import AuditEntry, PlanStore, PlanSummary, StoredPlan
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 _FROM_SETTINGS: Any = object()
@@ -132,10 +133,11 @@ class RetentionApp:
         *,
         backend: Backend | None = None,
         progress: Progress | None = None,
+        author: str | None = None,
     ) -> PlanResult:
         """A typed plan checked against the stated constraints, saved when plans are kept. `backend` stands in for
         the configured model (e.g. the client's sampling). Raises PlanError (carrying the prompt) or UserError."""
-        return await self.plans.generate(template, arguments, backend=backend, progress=progress)
+        return await self.plans.generate(template, arguments, backend=backend, progress=progress, author=author)
 
     async def analyze(self, params: AnalyzeParams, progress: Callable[[str], None] | None = None) -> AnalysisOutcome:
         """Churn facts from a file in the data directories (or inline CSV), in a worker thread."""
@@ -159,6 +161,28 @@ class RetentionApp:
 
     def get_plan(self, plan_id: str) -> StoredPlan:
         return self._plan_store().get(plan_id)  # PlanNotFoundError names the id
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Add to the audit log in the plan store (nothing is kept when plans are not), off the event loop."""
+        if self.keeps_plans:
+            await anyio.to_thread.run_sync(self._plan_store().record, entry)
+
+    def audit_log(self, limit: int = 100, who: str | None = None) -> list[AuditEntry]:
+        return self._plan_store().audit_log(limit=limit, who=who)
+
+    def migrate(self) -> list[int]:
+        """Bring the plan store's schema up to date; the versions applied."""
+        return self._plan_store().migrate()
+
+    def store_ready(self) -> bool:
+        """Whether the plan store answers (True when plans are not kept: nothing to wait for)."""
+        if not self.keeps_plans:
+            return True
+        try:
+            self._plan_store().ping()
+        except Exception:
+            return False
+        return True
 
     async def aclose(self) -> None:
         if self._plans is not None:

@@ -25,6 +25,7 @@ from retention_mcp.settings import (
     ENV_PLAN_STORE,
     ENV_TEMPLATES,
     ENV_TOKENS,
+    ENV_TOKENS_FILE,
     ENV_TOOLS,
     Settings,
     SettingsError,
@@ -144,7 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="TOKEN",
-        help=f"HTTP: require this bearer token (repeatable; also {ENV_TOKENS}, comma-separated)",
+        help=f"HTTP: require this bearer token (repeatable; also {ENV_TOKENS}, comma-separated); for a team, "
+        f"named tokens from {ENV_TOKENS_FILE} (see `retention-mcp token new`)",
+    )
+    serve.add_argument(
+        "--allow-no-auth",
+        action="store_true",
+        help="HTTP: serve on a non-loopback address without tokens (refused otherwise)",
     )
     serve.add_argument(
         "--allowed-host",
@@ -204,7 +211,37 @@ def build_parser() -> argparse.ArgumentParser:
     p_export.add_argument("--format", choices=["md", "json"], default="md", help="default: md")
     p_export.add_argument("--out", type=Path, metavar="FILE", help="default: plan-<id>.md or .json here; '-' prints")
     for p in (p_list, p_show, p_export):
-        p.add_argument("--plan-store", metavar="FILE", help=f"the SQLite file (also {ENV_PLAN_STORE})")
+        p.add_argument(
+            "--plan-store", metavar="FILE|URL", help=f"SQLite file or postgresql:// URL (also {ENV_PLAN_STORE})"
+        )
+
+    store = commands.add_parser("store", help="manage the plan store (SQLite file or PostgreSQL)")
+    store_commands = _described(store.add_subparsers(dest="store_command", metavar="ACTION", required=True))
+    s_migrate = store_commands.add_parser("migrate", help="apply the plan store's schema migrations now")
+    s_migrate.add_argument(
+        "--plan-store", metavar="FILE|URL", help=f"SQLite file or postgresql:// URL (also {ENV_PLAN_STORE})"
+    )
+
+    audit = commands.add_parser("audit", help="print the audit log of a team server: who called what, and the outcome")
+    audit.add_argument("--limit", type=int, default=50, help="how many entries, newest first (default 50)")
+    audit.add_argument("--who", metavar="NAME", help="only calls made with this token name")
+    audit.add_argument("--json", action="store_true", help="print as JSON")
+    audit.add_argument(
+        "--plan-store", metavar="FILE|URL", help=f"SQLite file or postgresql:// URL (also {ENV_PLAN_STORE})"
+    )
+
+    token = commands.add_parser("token", help="make named tokens for a shared HTTP server")
+    token_commands = _described(token.add_subparsers(dest="token_command", metavar="ACTION", required=True))
+    t_new = token_commands.add_parser(
+        "new", help="print a new random token for NAME, and the line for the tokens file (which keeps only its hash)"
+    )
+    t_new.add_argument("name", help="who the token is for, e.g. alice or growth-team")
+    t_new.add_argument(
+        "--file",
+        type=Path,
+        metavar="FILE",
+        help=f"append the line to FILE (created with mode 600) for {ENV_TOKENS_FILE}",
+    )
 
     templates = commands.add_parser("templates", help="list, show or check templates")
     templates_commands = _described(templates.add_subparsers(dest="templates_command", metavar="ACTION", required=True))
@@ -347,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
         "config": cmd_config,
         "demo": cmd_demo,
         "schemas": cmd_schemas,
+        "store": cmd_store,
+        "audit": cmd_audit,
+        "token": cmd_token,
     }[command]
     try:  # the command line's one conversion of errors into messages and exit codes
         code = handler(args)
@@ -419,17 +459,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     display_host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = f"http://{display_host}:{args.port}"
-    server = build_server(app, tokens=tokens, issuer_url=base_url)
-    http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin)
-    if args.host not in LOOPBACK and not tokens:
+    from retention_mcp.settings import team_limits
+    from retention_mcp.team import TeamGuard, TokenTable
+
+    table = TokenTable.load(plain=tokens, file=settings.tokens_file)
+    if args.host not in LOOPBACK and not table and not args.allow_no_auth:
+        return fail(
+            f"refusing to serve on {args.host} without authentication: set {ENV_TOKENS_FILE} or {ENV_TOKENS} (or "
+            f"--token), or pass --allow-no-auth / 拒绝在 {args.host} 上无认证地提供服务:请设置令牌,或加 --allow-no-auth",
+            code=2,
+        )
+    limits = team_limits()
+    server = build_server(app, tokens=table, issuer_url=base_url)
+    migrate_at_start_up(app)
+    http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin, limits)
+    http = TeamGuard(http, table, limits, args.path)
+    if args.host not in LOOPBACK and not table:
         print(
-            f"retention-mcp: warning: serving on {args.host} without authentication; "
-            f"set --token or {ENV_TOKENS} for a shared server",
+            f"retention-mcp: warning: serving on {args.host} without authentication (--allow-no-auth)",
             file=sys.stderr,
         )
     print(
         f"retention-mcp {__version__}: {len(app.registry)} templates at {base_url}{args.path}"
-        f"{' (stateless)' if args.stateless else ''}{' (token required)' if tokens else ''}"
+        f"{' (stateless)' if args.stateless else ''}"
+        f"{f' ({len(table.entries)} token(s) required)' if table else ''}"
         f"{' (watching templates)' if args.watch else ''}; Ctrl+C stops",
         file=sys.stderr,
         flush=True,
@@ -471,8 +524,32 @@ def _run(serve: Any, server: Any, args: argparse.Namespace) -> None:
     anyio.run(main)
 
 
-def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str], origins: list[str]):
-    """The streamable-HTTP app with DNS-rebinding protection always on, and a /healthz route without auth."""
+def migrate_at_start_up(app: Any) -> None:
+    """Apply the plan store's migrations before serving; a store that cannot be reached yet is reported, and
+    /readyz says so until it can (saving retries it then)."""
+    if not app.keeps_plans:
+        return
+    try:
+        applied = app.migrate()
+    except UserError as exc:
+        print(f"retention-mcp: warning: the plan store is not ready: {exc}", file=sys.stderr)
+        return
+    if applied:
+        print(f"retention-mcp: plan store migrated to version {applied[-1]}", file=sys.stderr)
+
+
+def http_app(
+    server: Any,
+    host: str,
+    path: str,
+    stateless: bool,
+    hosts: list[str],
+    origins: list[str],
+    limits: Any = None,
+):
+    """The streamable-HTTP app with DNS-rebinding protection always on, and /healthz (liveness) and /readyz (the
+    plan store answers) without auth. `limits` (team.TeamLimits) bounds the open stateful sessions."""
+    import anyio
     from mcp.server.transport_security import TransportSecuritySettings
     from starlette.responses import JSONResponse
 
@@ -486,6 +563,15 @@ def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str
     async def healthz(request):  # liveness, outside auth: says nothing about the server beyond "ok"
         return JSONResponse({"status": "ok"})
 
+    @server.custom_route("/readyz", methods=["GET"])
+    async def readyz(request):  # readiness, outside auth: can this replica save plans?
+        if await anyio.to_thread.run_sync(server.app.store_ready):
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "unavailable", "reason": "plan store unreachable"}, status_code=503)
+
+    sessions: dict[str, Any] = {}
+    if limits is not None and not stateless:
+        sessions = {"session_idle_timeout": limits.session_idle_seconds, "max_sessions": limits.max_sessions}
     return server.streamable_http_app(
         streamable_http_path=path,
         stateless_http=stateless,
@@ -494,6 +580,7 @@ def http_app(server: Any, host: str, path: str, stateless: bool, hosts: list[str
             enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
         ),
         host=host,
+        **sessions,
     )
 
 
@@ -583,6 +670,54 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for path in outcome.report.charts if args.charts else []:
         print(f"wrote {path}", file=sys.stderr)
     print(outcome.report.model_dump_json(indent=2) if args.json else outcome.markdown)
+    return 0
+
+
+def _store_app(args: argparse.Namespace) -> Any:
+    settings = _settings(args)
+    if settings.plan_store is None:
+        raise UserError(f"plans are not kept ({ENV_PLAN_STORE}=off); pass --plan-store FILE|URL")
+    return _app(args, settings)
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    app = _store_app(args)
+    applied = app.migrate()
+    where = app.plans.store.description
+    print(f"{where}: applied migration(s) {', '.join(map(str, applied))}" if applied else f"{where}: up to date")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    entries = _store_app(args).audit_log(limit=args.limit, who=args.who)
+    if args.json:
+        print(json.dumps([e.model_dump() for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    for e in entries:
+        print(f"{e.at}  {e.who:<16} {e.tool:<22} {e.template or '-':<22} {e.plan_id or '-':<12}  {e.outcome}")
+    if not entries:
+        print("no audit entries", file=sys.stderr)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from retention_mcp.team import new_token, parse_tokens_file
+
+    token, line = new_token(args.name)
+    if args.file is None:
+        print(token)
+        print(f"add this line to the file named by {ENV_TOKENS_FILE}:\n{line}", file=sys.stderr)
+        return 0
+    path = args.file.expanduser()
+    if path.exists() and args.name in {n for n, _ in parse_tokens_file(path)}:
+        return fail(f"{path} already has a token named {args.name!r} / 该名称已有令牌")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    print(token)
+    print(
+        f"added {args.name!r} to {path}; give the token above to {args.name} (it is shown only once)", file=sys.stderr
+    )
     return 0
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
-import hmac
 import inspect
 import json
 import logging
@@ -25,7 +23,6 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -49,12 +46,13 @@ from mcp_types import (
 )
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, create_model
 
-from retention_mcp import __version__, redaction
+from retention_mcp import __version__
 from retention_mcp.app import RetentionApp
 from retention_mcp.errors import ArgumentError, UnknownTemplateError, UserError, invalid_arguments
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
+from retention_mcp.team import NamedTokenVerifier, TokenTable
 
 log = logging.getLogger("retention_mcp")
 
@@ -229,9 +227,11 @@ class RetentionServer(MCPServer):
         app: RetentionApp,
         tools: ToolsMode | None = None,
         language: SurfaceLanguage | None = None,
+        audit: bool = False,
         **kwargs: Any,
     ):
         self.app = app
+        self.audit = audit  # record who called which tool, when, and how it ended (team servers with tokens)
         self.tools_mode: ToolsMode = tools or app.settings.tools
         # the language of the tool surface; None: both (the fuller `all` mode)
         self.surface_language: SurfaceLanguage | None = (
@@ -420,7 +420,7 @@ class RetentionServer(MCPServer):
                     log.debug("progress notification not delivered", exc_info=True)
 
         try:
-            result = await self.app.generate(template, values, backend=backend, progress=progress)
+            result = await self.app.generate(template, values, backend=backend, progress=progress, author=caller())
         except PlanError as exc:  # no plan: say why, and hand over the prompt to go on with
             content: list[Any] = [TextContent(type="text", text=str(exc))]
             structured = None
@@ -722,10 +722,13 @@ class RetentionServer(MCPServer):
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
             )
         unknown = set(arguments) - spec.allowed
+        outcome, result = "error", None
         try:
             if unknown:
                 spec.check(arguments, unknown)  # raises, naming the unknown and every other bad field
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
+            outcome = "error" if getattr(result, "is_error", False) else "ok"
+            return result
         except ToolError as exc:
             user = _user_error(exc)
             if user is None:
@@ -733,6 +736,35 @@ class RetentionServer(MCPServer):
             raise ToolError(str(user)) from None
         except UserError as exc:
             raise ToolError(str(exc)) from None
+        finally:
+            if self.audit and name in self._audited:
+                await self._record(name, arguments, outcome, result)
+
+    @property
+    def _audited(self) -> set[str]:
+        """Tools whose calls the audit log keeps: everything but the listings."""
+        return set(self._specs) - {"list_templates", "list_plans"}
+
+    async def _record(self, tool: str, arguments: dict[str, Any], outcome: str, result: Any) -> None:
+        """One audit entry: who, when, tool, template, plan id, outcome; never argument values."""
+        from retention_mcp.generation.store import AuditEntry, now_iso
+
+        structured = getattr(result, "structured_content", None) or {}
+        if structured.get("store_status") == "not_saved":
+            outcome = "not_saved"
+        template = tool if tool in self._template_tools else arguments.get("name") if tool != "analyze_churn" else None
+        entry = AuditEntry(
+            at=now_iso(),
+            who=caller(),
+            tool=tool,
+            template=template if isinstance(template, str) and template in self.registry else None,
+            plan_id=structured.get("plan_id"),
+            outcome=outcome,  # type: ignore[arg-type]
+        )
+        try:
+            await self.app.record(entry)
+        except Exception as exc:  # the call's own outcome stands; a store that cannot take the entry is logged
+            log.warning("audit entry not recorded: %s", exc)
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None):
         required = self._prompts.get(name)
@@ -854,6 +886,14 @@ def _is_text(annotation: Any) -> bool:
     return annotation is str
 
 
+def caller() -> str:
+    """The name of the token this request came with ('local' without tokens: stdio, or HTTP without auth)."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    return token.client_id if token is not None else "local"
+
+
 def _user_error(exc: BaseException) -> UserError | None:
     """The UserError an SDK error wraps, if it wraps one."""
     seen: BaseException | None = exc
@@ -904,7 +944,7 @@ def _shipped_schema(name: str) -> dict[str, Any]:
 def build_server(
     registry: Registry | RetentionApp | None = None,
     tools: ToolsMode | None = None,
-    tokens: Sequence[str] = (),
+    tokens: Sequence[str] | TokenTable = (),
     issuer_url: str = "http://127.0.0.1:8000",
     model: ModelSettings | None = None,
     plan_store: Path | None = None,
@@ -913,7 +953,8 @@ def build_server(
 ) -> RetentionServer:
     """The MCP server over an app (or over a registry, with settings from the other arguments).
 
-    `tokens` turns on bearer-token auth for HTTP; `model` configures plan mode (none: the client's sampling, if
+    `tokens` (plain tokens, or a TokenTable of named ones) turns on bearer-token auth for HTTP, and with it the
+    audit log of who called what; `model` configures plan mode (none: the client's sampling, if
     offered); `plan_store` keeps every plan. `tools` and `language` default to the app's settings.
     """
     if isinstance(registry, RetentionApp):
@@ -924,25 +965,10 @@ def build_server(
             settings.data_dirs = list(data_dirs)
         app = RetentionApp(settings, registry=registry)
     auth: dict[str, Any] = {}
-    if tokens:
+    table = tokens if isinstance(tokens, TokenTable) else TokenTable.load(plain=tokens)
+    if table:
         auth = {
-            "token_verifier": StaticTokenVerifier(tokens),
+            "token_verifier": NamedTokenVerifier(table),
             "auth": AuthSettings(issuer_url=issuer_url, resource_server_url=None),  # type: ignore[arg-type]
         }
-    return RetentionServer(app, tools=tools, language=language, **auth)
-
-
-# -- auth -------------------------------------------------------------------------------------------------------------
-class StaticTokenVerifier(TokenVerifier):
-    """Accepts a fixed set of bearer tokens (a team's shared secrets); compares digests in constant time."""
-
-    def __init__(self, tokens: Sequence[str]):
-        redaction.register(*tokens)  # tokens from --token too: never in an error or a log line
-        self._digests = [hashlib.sha256(t.encode()).digest() for t in tokens]
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        digest = hashlib.sha256(token.encode()).digest()
-        for index, known in enumerate(self._digests):
-            if hmac.compare_digest(digest, known):
-                return AccessToken(token=token, client_id=f"token-{index + 1}", scopes=[])
-        return None
+    return RetentionServer(app, tools=tools, language=language, audit=bool(table), **auth)

@@ -39,6 +39,12 @@ ENV_STORE_TIMEOUT = "RETENTION_MCP_STORE_TIMEOUT"
 DEFAULT_STORE_TIMEOUT = 30.0  # seconds a plan-store operation may wait on a lock held by another process
 ENV_HTTP_HEADER_TIMEOUT = "RETENTION_MCP_HTTP_HEADER_TIMEOUT"
 ENV_HTTP_BODY_TIMEOUT = "RETENTION_MCP_HTTP_BODY_TIMEOUT"
+ENV_TOKENS_FILE = "RETENTION_MCP_TOKENS_FILE"
+ENV_PLANS_PER_MINUTE = "RETENTION_MCP_PLANS_PER_MINUTE"
+ENV_ANALYSES_PER_MINUTE = "RETENTION_MCP_ANALYSES_PER_MINUTE"
+ENV_SESSIONS_PER_TOKEN = "RETENTION_MCP_SESSIONS_PER_TOKEN"
+ENV_MAX_SESSIONS = "RETENTION_MCP_MAX_SESSIONS"
+ENV_SESSION_IDLE_TIMEOUT = "RETENTION_MCP_SESSION_IDLE_TIMEOUT"
 
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
@@ -138,6 +144,7 @@ class Settings:
     language: SurfaceLanguage = "en"  # language of tool descriptions (errors stay bilingual)
     limits: Limits = field(default_factory=Limits)
     tokens: list[str] = field(default_factory=list)  # bearer tokens accepted over HTTP
+    tokens_file: Path | None = None  # name:sha256 lines (retention-mcp token new NAME)
     model: ModelSettings = field(default_factory=ModelSettings)
     plan_store: Path | str | None = None  # a SQLite file, a postgresql:// URL, or None: plans are not kept
     data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
@@ -152,6 +159,7 @@ class Settings:
         field_chars = _int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS, LIMIT_MINIMUMS["max_field_chars"])
         prompt_chars = _int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS, LIMIT_MINIMUMS["max_prompt_chars"])
         tokens = [t.strip() for t in env.get(ENV_TOKENS, "").split(",") if t.strip()]
+        tokens_file = env.get(ENV_TOKENS_FILE, "").strip()
         tools = env.get(ENV_TOOLS, "").strip() or DEFAULT_TOOLS
         if tools not in TOOLS_MODES:
             raise SettingsError(f"{ENV_TOOLS} must be full, compact or all, not {tools!r}")
@@ -174,6 +182,7 @@ class Settings:
             language=language,  # type: ignore[arg-type]
             limits=limits,
             tokens=tokens,
+            tokens_file=Path(tokens_file).expanduser() if tokens_file else None,
             model=ModelSettings.from_env(env),
             plan_store=plan_store,
             data_dirs=data_dirs or default_data_dirs(),
@@ -183,6 +192,20 @@ class Settings:
 def store_timeout(environ: Mapping[str, str] | None = None) -> float:
     """Seconds a plan-store operation may wait on a lock held by another process (RETENTION_MCP_STORE_TIMEOUT)."""
     return _float_env(os.environ if environ is None else environ, ENV_STORE_TIMEOUT, DEFAULT_STORE_TIMEOUT)
+
+
+def team_limits(environ: Mapping[str, str] | None = None):  # -> team.TeamLimits (imported only for HTTP)
+    """Per-token limits of a shared HTTP server: plans and analyses per minute, open sessions, idle time."""
+    from retention_mcp.team import TeamLimits
+
+    env = os.environ if environ is None else environ
+    return TeamLimits(
+        plans_per_minute=_int_env(env, ENV_PLANS_PER_MINUTE, 20, 0),
+        analyses_per_minute=_int_env(env, ENV_ANALYSES_PER_MINUTE, 30, 0),
+        sessions_per_token=_int_env(env, ENV_SESSIONS_PER_TOKEN, 20, 0),
+        max_sessions=_int_env(env, ENV_MAX_SESSIONS, 1000, 1),
+        session_idle_seconds=_float_env(env, ENV_SESSION_IDLE_TIMEOUT, 600.0),
+    )
 
 
 def http_timeouts(environ: Mapping[str, str] | None = None) -> tuple[float, float]:

@@ -85,6 +85,7 @@ class PlanService:
         *,
         backend: Backend | None = None,
         progress: Progress | None = None,
+        author: str | None = None,
     ) -> PlanResult:
         """A checked plan. `arguments` are raw (validated here) or already validated by the template's model."""
         backend = backend or self.backend
@@ -167,6 +168,7 @@ class PlanService:
                         plan=plan_data,
                         validation=report,
                         markdown=markdown,
+                        author=author,
                     )
                 )
             except UserError as exc:  # a locked or broken store: the plan goes back to the caller, marked unsaved
