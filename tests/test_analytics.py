@@ -122,7 +122,7 @@ BAD_FILES = {
             [["a", "2025-01-05", ""], ["b", "05/02/2025", ""], ["c", "2025-03-01", "2025-04-01"]],
         ),
         "mixed.csv",
-        "start_date: mixed date formats (2 like '2025-01-05' (YYYY-MM-DD); 1 like '05/02/2025'",
+        "start_date: mixed date formats (2 in YYYY-MM-DD (first on data row 1); 1 in DD/MM/YYYY or MM/DD/YYYY (first on data row 2))",
     ),
     "missing mapping": (
         lambda p: write_rows(p / "cols.csv", ["a", "b", "c"], [[1, 2, 3], [4, 5, 6]]),
@@ -148,7 +148,7 @@ BAD_FILES = {
             p / "dup.csv", ["customer_id", "start_date", "end_date"], [["a", "2025-01-01", ""], ["a", "2025-02-01", ""]]
         ),
         "dup.csv",
-        "1 customer id(s) appear on more than one row (e.g. a)",
+        "1 customer id(s) appear on more than one row (first repeat on data row 2)",
     ),
     "end before start": (
         lambda p: write_rows(
@@ -157,14 +157,14 @@ BAD_FILES = {
             [["a", "2025-03-01", "2025-02-01"], ["b", "2025-01-01", ""]],
         ),
         "order.csv",
-        "1 customer(s) end before they start (e.g. customer a)",
+        "1 customer(s) end before they start (first on data row 1)",
     ),
     "bad flag": (
         lambda p: write_rows(
             p / "flag.csv", ["customer_id", "tenure", "churned"], [["a", 3, "yes"], ["b", 5, "maybe"]]
         ),
         "flag.csv",
-        "churned: 1 value(s) are not yes/no, 1/0 or true/false (e.g. 'maybe')",
+        "churned: 1 value(s) are not yes/no, 1/0 or true/false (first on data row 2)",
     ),
 }
 
@@ -359,7 +359,11 @@ async def test_a_late_row_in_another_date_format_is_still_caught(data_server, tm
     rows = [[f"c{i}", f"2025-01-{1 + i % 28:02d}", ""] for i in range(30_000)] + [["x", "05/02/2025", ""]]
     write_rows(tmp_path / "late.csv", ["customer_id", "start_date", "end_date"], rows)
     result = await analyze(data_server, path="late.csv")
-    assert result.is_error and "start_date: mixed date formats (30000 like" in result.content[0].text
+    assert (
+        result.is_error
+        and "start_date: mixed date formats (30000 in YYYY-MM-DD (first on data row 1); 1 in DD/MM/YYYY or MM/DD/YYYY (first on data row 30001))"
+        in result.content[0].text
+    )
 
 
 def test_cli_render_with_a_dataset(tmp_path):

@@ -12,17 +12,19 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
+from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, Limits
 from retention_mcp.analytics.loading import (
     DataError,
     Mapping,
     Table,
+    check_data_path,
     date_expression,
     flag_expression,
     map_columns,
     normalise,
     open_table,
     quote,
-    resolve_data_path,
+    row_name,
 )
 from retention_mcp.analytics.report import (
     BGNBD,
@@ -71,14 +73,40 @@ class Analysis:
     charts: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG
 
 
-def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress | None = None) -> Analysis:
-    """Analyse a file or inline CSV; raise DataError with a clear message when the data cannot support it."""
-    say = progress or (lambda _message: None)
+def analyze(
+    request: AnalysisRequest,
+    data_dirs: list[Path],
+    progress: Progress | None = None,
+    cancel: Cancellation | None = None,
+    limits: Limits | None = None,
+) -> Analysis:
+    """Analyse a file or inline CSV; raise DataError with a clear message when the data cannot support it.
+
+    Bounded by `limits` (default: from the environment); `cancel` lets another thread stop it (AnalysisStopped)."""
+    limits = limits or Limits.from_env()
+    own = cancel is None
+    cancel = cancel or Cancellation(limits.timeout)
+    try:
+        return _analyze(request, data_dirs, progress or (lambda _message: None), cancel, limits)
+    except Exception as exc:
+        if cancel.reason is not None and not isinstance(exc, AnalysisStopped):
+            raise cancel.error() from None  # DuckDB interrupted mid-query
+        raise
+    finally:
+        if own:
+            cancel.close()
+
+
+def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress, cancel, limits) -> Analysis:
+    def say(message: str) -> None:
+        cancel.check()
+        progress(message)
+
     if bool(request.path) == bool(request.csv_text):
         raise DataError("Give either a file path or inline CSV text / 请提供文件路径或内联 CSV 文本(二选一)")
-    path = resolve_data_path(request.path, data_dirs) if request.path else None
+    checked = check_data_path(request.path, data_dirs) if request.path else None
     say("Reading the data")
-    table = open_table(path, request.csv_text, request.delimiter)
+    table = open_table(checked, request.csv_text, request.delimiter, limits, cancel)
     try:
         mapping = map_columns(table.columns, request.columns, request.segments)
         if not mapping.get("customer_id"):
@@ -167,10 +195,10 @@ def _subscriptions(table: Table, mapping: Mapping, say: Progress, curves: dict) 
         f"FROM data"
     )
     if roles.get("start_date") and roles.get("end_date"):
-        bad = con.execute("SELECT count(*), any_value(customer_id) FROM base WHERE end_date < start_date").fetchone()
+        bad = con.execute(f"SELECT count(*), min(rowid) FROM data WHERE {end} < {start}").fetchone()
         if bad[0]:
             raise DataError(
-                f"{bad[0]} customer(s) end before they start (e.g. customer {bad[1]}): check "
+                f"{bad[0]} customer(s) end before they start (first on {row_name(bad[1])}): check "
                 f"{roles['start_date']} and {roles['end_date']} / 有 {bad[0]} 个客户的结束日期早于开始日期"
             )
     observation_end = con.execute(
@@ -276,11 +304,13 @@ def _check_ids(table: Table, cid: str) -> None:
     if nulls:
         raise DataError(f"{nulls} row(s) have no customer id / 有 {nulls} 行没有客户编号")
     duplicates = con.execute(
-        f"SELECT count(*), any_value(id) FROM (SELECT {cid} AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
+        f"SELECT count(*), min(second) FROM (SELECT {cid}, list(rowid ORDER BY rowid)[2] AS second FROM data GROUP BY 1"
+        " HAVING count(*) > 1)"
     ).fetchone()
     if duplicates[0]:
         raise DataError(
-            f"{duplicates[0]} customer id(s) appear on more than one row (e.g. {duplicates[1]}); subscription data "
+            f"{duplicates[0]} customer id(s) appear on more than one row (first repeat on {row_name(duplicates[1])}); "
+            f"subscription data "
             f"needs one row per customer (for orders, name the transaction_date column) / "
             f"有 {duplicates[0]} 个客户编号重复出现"
         )

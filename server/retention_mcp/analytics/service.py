@@ -9,8 +9,9 @@ from typing import Any
 
 import anyio
 
+from retention_mcp.analytics.charts import chart_folder, save_charts
 from retention_mcp.analytics.engine import Analysis, AnalysisRequest, analyze
-from retention_mcp.analytics.loading import DataError
+from retention_mcp.analytics.limits import Cancellation, Limits
 from retention_mcp.analytics.summary import report_markdown
 from retention_mcp.grounding import readable_dirs
 
@@ -25,21 +26,12 @@ def pick_language(requested: str, columns: list[str]) -> str:
 
 def writable_dir(folder: str, data_dirs: list[Path]) -> Path:
     """A folder for charts: inside a data directory (created if missing), never elsewhere."""
-    roots = [Path(d).expanduser().resolve() for d in data_dirs]
-    raw = Path(folder).expanduser()
-    target = (raw if raw.is_absolute() else roots[0] / raw).resolve()
-    if not any(target == root or root in target.parents for root in roots):
-        raise DataError(f"{folder}: charts can only be written inside the data directories / 图表只能写入数据目录")
-    target.mkdir(parents=True, exist_ok=True)
-    return target
+    return chart_folder(folder, data_dirs)
 
 
-def write_charts(analysis: Analysis, folder: Path) -> list[str]:
-    written = []
-    for name, png in analysis.charts.items():
-        path = folder / name
-        path.write_bytes(png)
-        written.append(str(path))
+def write_charts(analysis: Analysis, folder: Path, data_dirs: list[Path] | None = None) -> list[str]:
+    """Write the PNGs with no-follow semantics (see charts.save_charts), inside `data_dirs` when given."""
+    written = save_charts(folder, analysis.charts, data_dirs)
     analysis.report.charts = written
     return written
 
@@ -66,10 +58,20 @@ async def run_analysis(
                 anyio.from_thread.run(ctx.report_progress, min(step, STEPS), STEPS, message)
 
     request.charts = images or bool(charts_dir)
-    analysis = await anyio.to_thread.run_sync(lambda: analyze(request, readable_dirs(data_dirs), say))
-    if charts_dir:
-        folder = writable_dir(charts_dir, data_dirs)
-        await anyio.to_thread.run_sync(write_charts, analysis, folder)
+    folder = writable_dir(charts_dir, data_dirs) if charts_dir else None  # a bad folder fails before the work
+    limits = Limits.from_env()
+    cancel = Cancellation(limits.timeout)
+    try:  # on the client's cancel the call returns at once, and the interrupted worker ends at its next step
+        analysis = await anyio.to_thread.run_sync(
+            lambda: analyze(request, readable_dirs(data_dirs), say, cancel, limits), abandon_on_cancel=True
+        )
+    except anyio.get_cancelled_exc_class():
+        cancel.cancel("cancelled")
+        raise
+    finally:
+        cancel.close()
+    if folder is not None:
+        await anyio.to_thread.run_sync(write_charts, analysis, folder, data_dirs)
     report = analysis.report
     chosen = pick_language(language, list(report.columns.values()))
     content: list[Any] = [TextContent(type="text", text=report_markdown(report, chosen))]
