@@ -543,8 +543,8 @@ def _add_analytics(server: RetentionServer) -> None:
             Field(description="Columns to segment by (default: every low-cardinality or numeric column) / 分群列"),
         ] = [],  # noqa: B006
         delimiter: Annotated[
-            str | None,
-            Field(max_length=1, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"),
+            Literal[",", ";", "\t", "|", "，"] | None,  # the same set as analytics.loading.DELIMITERS
+            Field(description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"),
         ] = None,
         language: Annotated[
             Literal["auto", "zh", "en"], Field(description="Language of the summary / 摘要语言")
