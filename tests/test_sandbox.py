@@ -254,3 +254,24 @@ async def test_errors_never_quote_the_file(registry, folders):
         text = text_of(result)
         assert result.is_error and message in text, (name, text)
         assert "BEGIN" not in text and "OPENSSH" not in text and "b3Bl" not in text, (name, text)
+
+
+DELIMITED = {",": "plain.csv", ";": "semi.csv", "\t": "tab.tsv", "|": "pipe.txt", "，": "wide.csv"}
+
+
+async def test_delimiter_is_one_of_a_small_set(registry, folders):
+    data, _ = folders
+    rows = subscriptions(data / "rows.csv", 20).read_text().splitlines()
+    for delimiter, name in DELIMITED.items():
+        (data / name).write_text("\n".join(line.replace(",", delimiter) for line in rows) + "\n")
+    server = build_server(registry, data_dirs=[data])
+    for delimiter, name in DELIMITED.items():
+        result = await call(server, path=name, delimiter=delimiter)
+        assert not result.is_error and result.structured_content["customers"] == 20, (delimiter, text_of(result))
+    for hostile in ("'", "x", "', header=false) --", ";;", "\x00"):
+        result = await call(server, path="rows.csv", delimiter=hostile)
+        message = detail(text_of(result))
+        assert result.is_error and message.startswith("Invalid arguments for 'analyze_churn'"), message
+        assert "- delimiter: must be one of" in message, message
+    with pytest.raises(DataError, match="delimiter: must be one of"):
+        engine.analyze(engine.AnalysisRequest(path="rows.csv", delimiter="');--"), [data])
