@@ -87,7 +87,11 @@ def analyze(
     own = cancel is None
     cancel = cancel or Cancellation(limits.timeout)
     try:
-        return _analyze(request, data_dirs, progress or (lambda _message: None), cancel, limits)
+        analysis = _analyze(request, data_dirs, progress or (lambda _message: None), cancel, limits)
+        # the report as it will be serialised: numbers that are not finite or break the schema's bounds are blanked
+        # with a reason in `absent` (see finite.py), so the summary never prints them either
+        analysis.report = ChurnReport.model_validate(analysis.report.model_dump())
+        return analysis
     except Exception as exc:
         if cancel.reason is not None and not isinstance(exc, AnalysisStopped):
             raise cancel.error() from None  # DuckDB interrupted mid-query
@@ -625,12 +629,21 @@ def _sbg(con, report: ChurnReport) -> None:
     np.add.at(survivors, periods, counts["active"])
     fit = fit_sbg(lost[1:], survivors)
     first_year = [float(x) for x in fit.retention_rate(np.arange(1, 13))]
-    survival = [float(x) for x in fit.survival(np.arange(1, 25))]
+    # S(t) as the product of r(1..t): the same function, without the betaln difference that loses every digit
+    # when alpha and beta are huge
+    survival = [float(x) for x in np.cumprod(fit.retention_rate(np.arange(1, 25)))]
     constant = [first_year[0] ** t for t in range(1, 25)]
+    degenerate = fit.degenerate
     report.sbg = SBG(
-        alpha=round(fit.alpha, 6),
-        beta=round(fit.beta, 6),
-        log_likelihood=round(fit.log_likelihood, 4),
+        alpha=None if degenerate else round(fit.alpha, 6),
+        beta=None if degenerate else round(fit.beta, 6),
+        degenerate=degenerate,
+        note="degenerate fit: no spread in churn propensity between customers, so the model reduces to a constant "
+        "churn rate; alpha and beta are not estimates / 拟合退化:客户之间的流失倾向没有差异,模型退化为固定流失率,"
+        "alpha 与 beta 不是有效估计"
+        if degenerate
+        else "",
+        log_likelihood=None if degenerate else round(fit.log_likelihood, 4),
         retention_rate=[round(x, 4) for x in first_year],
         projected_survival=[round(x, 4) for x in survival],
         constant_rate_projection=[round(x, 4) for x in constant],

@@ -4,7 +4,16 @@ is listed in `absent` with the reason, never silently left out."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import functools
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, model_serializer
+
+# A share in [0, 1], declared in the schema but not enforced on construction: a fit that runs off gives a number
+# outside it, which the report's serialiser then blanks with a reason (see finite.py) instead of failing.
+Share = Annotated[float, Field(json_schema_extra={"minimum": 0, "maximum": 1})]
+NonNegative = Annotated[float, Field(json_schema_extra={"minimum": 0})]
+NonPositive = Annotated[float, Field(json_schema_extra={"maximum": 0})]  # a log-likelihood
 
 
 class Period(BaseModel):
@@ -115,14 +124,24 @@ class MRR(BaseModel):
 
 
 class SBG(BaseModel):
-    alpha: float
-    beta: float
-    log_likelihood: float
+    alpha: float | None = Field(description="null when the fit is degenerate")
+    beta: float | None = Field(description="null when the fit is degenerate")
+    log_likelihood: NonPositive | None = Field(description="null when the fit is degenerate")
     period: str = "month"
-    retention_rate: list[float] = Field(description="r(t) for t = 1..12")
-    projected_survival: list[float] = Field(description="S(t) for t = 1..24 (share of a new cohort)")
-    constant_rate_projection: list[float] = Field(description="What a constant first-period retention would give")
-    derl: dict[str, float] = Field(description="Discounted expected residual lifetime by renewals made (1%/month)")
+    degenerate: bool = Field(
+        False,
+        description="True when alpha and beta ran to their bounds: the data show no spread in churn propensity, so "
+        "the model is a constant churn rate and alpha, beta are not estimates",
+    )
+    note: str = ""
+    retention_rate: list[Share | None] = Field(description="r(t) for t = 1..12")
+    projected_survival: list[Share | None] = Field(description="S(t) for t = 1..24 (share of a new cohort)")
+    constant_rate_projection: list[Share | None] = Field(
+        description="What a constant first-period retention would give"
+    )
+    derl: dict[str, NonNegative] = Field(
+        description="Discounted expected residual lifetime by renewals made (1%/month)"
+    )
 
 
 class BGNBD(BaseModel):
@@ -134,7 +153,7 @@ class BGNBD(BaseModel):
     time_unit: str = "weeks"
     customers: int
     expected_purchases_next_12_weeks: float
-    share_probably_inactive: float = Field(description="Customers with P(alive) < 0.5")
+    share_probably_inactive: Share = Field(description="Customers with P(alive) < 0.5")
 
 
 class RFM(BaseModel):
@@ -175,3 +194,19 @@ class ChurnReport(BaseModel):
     rfm: RFM | None = None
     absent: list[Absent] = Field(default_factory=list)
     charts: list[str] = Field(default_factory=list, description="PNG files written, when asked")
+
+    @model_serializer(mode="wrap")
+    def _conform(self, handler: Any) -> Any:
+        """Serialised, the report always fits its schema: bad numbers become null (or leave their list) and each
+        change is listed in `absent`."""
+        from retention_mcp.analytics.finite import conform
+
+        data, notes = conform(handler(self), _report_schema())
+        if notes and isinstance(data, dict):
+            data["absent"] = [*data.get("absent", []), *({"name": where, "reason": why} for where, why in notes)]
+        return data
+
+
+@functools.cache
+def _report_schema() -> dict[str, Any]:
+    return ChurnReport.model_json_schema()

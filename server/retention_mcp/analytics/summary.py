@@ -74,7 +74,16 @@ def facts(report: ChurnReport, language: str) -> list[str]:
             f"MRR now {_n(m.current)}; over {m.window}: GRR {pct(m.grr)}, NRR {pct(m.nrr)} (starting MRR {_n(m.starting)}, churned MRR {_n(m.churned)}{flows})",
             f"当前 MRR {_n(m.current)};{m.window} 期间:GRR {pct(m.grr)},NRR {pct(m.nrr)}(期初 MRR {_n(m.starting)},流失 MRR {_n(m.churned)}{flows_zh})",
         )
-    if report.sbg:
+    if report.sbg and report.sbg.degenerate:
+        s = report.sbg
+        add(
+            f"sBG retention model: degenerate fit (no spread in churn propensity between customers), so it reduces to "
+            f"a constant monthly retention of {pct(s.retention_rate[0])}; a new cohort keeps {pct(s.projected_survival[11])} "
+            f"after 12 months",
+            f"sBG 留存模型:拟合退化(客户之间的流失倾向没有差异),退化为固定月留存率 {pct(s.retention_rate[0])};新同期群 "
+            f"12 个月后留存 {pct(s.projected_survival[11])}",
+        )
+    elif report.sbg:
         s = report.sbg
         add(
             f"sBG retention model: alpha {s.alpha:.3f}, beta {s.beta:.3f}; monthly retention rises from {pct(s.retention_rate[0])} "
