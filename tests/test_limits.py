@@ -4,6 +4,7 @@ DuckDB memory and threads, wall time; and an analysis stops when its time runs o
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 
 import anyio
@@ -76,7 +77,7 @@ async def test_line_length_limit(registry, data, monkeypatch):
         result = await call(server, path=name)
         message = text_of(result)
         assert result.is_error and "is longer than 64 KB (RETENTION_MCP_MAX_LINE_KB)" in message, message
-        assert "near byte" in message and "xxx" not in message
+        assert "the line starting at byte" in message and "xxx" not in message
     fine = await call(server, path="rows.csv")
     assert not fine.is_error
 
@@ -192,3 +193,18 @@ def test_engine_default_limits_come_from_the_environment(data, monkeypatch):
     monkeypatch.setenv("RETENTION_MCP_MAX_FILE_MB", "0")
     with pytest.raises(Exception, match="RETENTION_MCP_MAX_FILE_MB: must be above 0"):
         engine.analyze(engine.AnalysisRequest(path="rows.csv"), [data])
+
+
+def test_limits_as_cli_flags(data, capsys):
+    from retention_mcp import cli
+
+    rows = subscriptions(data / "rows.csv", 30).read_text()
+    (data / "long.csv").write_text(rows + "c99,2025-01-01,,a" + "x" * 100_000 + "\n")
+    assert cli.main(["analyze", "long.csv", "--data-dir", str(data), "--max-line-kb", "64"]) == 2
+    assert "is longer than 64 KB (RETENTION_MCP_MAX_LINE_KB)" in capsys.readouterr().err
+    assert cli.main(["analyze", "long.csv", "--data-dir", str(data), "--json"]) == 0  # under the default 1024 KB
+    assert json.loads(capsys.readouterr().out)["customers"] == 31
+    assert cli.main(["analyze", "rows.csv", "--data-dir", str(data), "--memory", "plenty"]) == 2
+    assert "RETENTION_MCP_DUCKDB_MEMORY (--memory): 'plenty' is not a size" in capsys.readouterr().err
+    assert cli.main(["analyze", "rows.csv", "--data-dir", str(data), "--timeout", "0.000001"]) == 2
+    assert "The analysis took longer than 1e-06 s and was stopped" in capsys.readouterr().err

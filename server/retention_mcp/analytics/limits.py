@@ -72,8 +72,10 @@ class Limits:
             raw = environ.get(name, "").strip()
             if raw:
                 values[item.name] = _parse(item.name, name, raw)
-        values |= {k: v for k, v in overrides.items() if v is not None}
-        limits = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "memory" in given:
+            given["memory"] = _parse("memory", f"{ENV_PREFIX}{ENV['memory']} (--memory)", str(given["memory"]))
+        limits = cls(**(values | given))
         for item in fields(cls):
             value = getattr(limits, item.name)
             if item.name != "memory" and not value > 0:
@@ -166,3 +168,32 @@ class Cancellation:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+
+FLAGS = {  # field -> (flag, metavar, type, help)
+    "timeout": ("--timeout", "SECONDS", float, "wall time of the analysis"),
+    "memory": ("--memory", "SIZE", str, "DuckDB memory limit, e.g. 2GB"),
+    "threads": ("--threads", "N", int, "DuckDB threads"),
+    "max_file_mb": ("--max-file-mb", "MB", int, "largest file read"),
+    "max_decompressed_mb": ("--max-decompressed-mb", "MB", int, "largest .gz content or Parquet data"),
+    "max_compression_ratio": ("--max-compression-ratio", "N", int, "largest decompressed / compressed size"),
+    "max_line_kb": ("--max-line-kb", "KB", int, "longest CSV line or JSON Lines record"),
+}
+
+
+def add_flags(parser: Any) -> None:
+    """The limits as command-line flags (an argparse parser); each overrides its RETENTION_MCP_* variable."""
+    group = parser.add_argument_group("limits (each overrides its RETENTION_MCP_* variable)")
+    for name, (flag, metavar, kind, text) in FLAGS.items():
+        default = getattr(Limits, name)
+        group.add_argument(
+            flag,
+            dest=f"limit_{name}",
+            type=kind,
+            metavar=metavar,
+            help=f"{text} (default {default}; {ENV_PREFIX}{ENV[name]})",
+        )
+
+
+def from_flags(args: Any, environ: Mapping[str, str] | None = None) -> Limits:
+    return Limits.from_env(environ, **{name: getattr(args, f"limit_{name}", None) for name in FLAGS})
