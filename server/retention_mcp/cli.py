@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the structured result as JSON")
     analyze.add_argument("--charts", type=Path, metavar="DIR", help="write survival.png and cohorts.png to DIR")
     data_option(analyze)
+    from retention_mcp.analytics import limits
+
+    limits.add_flags(analyze)
 
     plans = commands.add_parser("plans", help="list, show or export saved plans")
     plans_commands = plans.add_subparsers(dest="plans_command", metavar="ACTION", required=True)
@@ -492,7 +495,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"... {message}", file=sys.stderr, flush=True)
 
-    analysis = analyze(request, readable_dirs(settings.data_dirs), progress)
+    from retention_mcp.analytics.limits import from_flags
+
+    analysis = analyze(request, readable_dirs(settings.data_dirs), progress, limits=from_flags(args))
     if args.charts:
         args.charts.mkdir(parents=True, exist_ok=True)
         for path in write_charts(analysis, args.charts):
