@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -207,9 +208,21 @@ def child(kind: str, path: Path) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "result": result}))
 
 
-def measure(kind: str, path: Path) -> dict:
+# The analysis limits (retention_mcp/analytics/limits.py) all but switched off, to measure what they cost.
+UNBOUNDED = {
+    "RETENTION_MCP_MAX_LINE_KB": str(10**9),  # no line-length scan
+    "RETENTION_MCP_MAX_FILE_MB": str(10**9),
+    "RETENTION_MCP_MAX_DECOMPRESSED_MB": str(10**9),
+    "RETENTION_MCP_DUCKDB_MEMORY": "1000GB",
+    "RETENTION_MCP_DUCKDB_THREADS": str(os.cpu_count() or 1),
+    "RETENTION_MCP_ANALYSIS_TIMEOUT": str(10**9),
+}
+
+
+def measure(kind: str, path: Path, limits: dict[str, str] | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")} | (limits or {})
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True, check=False
+        [sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True, check=False, env=env
     )
     if proc.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{proc.stderr}")
@@ -232,6 +245,16 @@ def main(customers: int, orders: int, keep: Path | None) -> None:
     print(f"\n{'data':<15}{'implementation':<40}{'seconds':>10}{'peak MB':>10}")
     for data, name, m in rows:
         print(f"{data:<15}{name:<40}{m['seconds']:>10.2f}{m['peak_mb']:>10.0f}")
+    # what the limits cost: default limits against limits off, alternating, best of three each (the machine is shared)
+    cost = {}
+    for data, path, first in (("subscriptions", subscriptions, rows[0][2]), ("transactions", transactions, rows[2][2])):
+        bounded, free = [first["seconds"]], []
+        for turn in range(3):
+            free.append(measure("ours", path, UNBOUNDED)["seconds"])
+            if turn < 2:
+                bounded.append(measure("ours", path)["seconds"])
+        cost[data] = (min(bounded), min(free))
+        print(f"{data:<15}{'retention-mcp, best of 3, limits on/off':<40}{min(bounded):>10.2f}{min(free):>10.2f}")
     ours_subs, pandas_subs, ours_tx, pandas_tx, lifetimes = (m for _, _, m in rows)
     ratios = {
         "subscriptions: retention-mcp / pandas": ours_subs["seconds"] / pandas_subs["seconds"],
@@ -241,6 +264,11 @@ def main(customers: int, orders: int, keep: Path | None) -> None:
     print()
     for label, ratio in ratios.items():
         print(f"  {label}: {ratio:.2f}x {'(faster: OK)' if ratio < 1 else '(SLOWER than the baseline)'}")
+    print(
+        "  cost of the default limits (line scan, memory and thread caps, gzip and size checks), best of 3: "
+        + ", ".join(f"{data} {on / off:.2f}x" for data, (on, off) in cost.items())
+        + " the same analysis with limits off"
+    )
     print(f"  BG/NBD parameters, lifetimes: {lifetimes['result']}")
     if keep is None:
         for path in folder.iterdir():
