@@ -45,6 +45,8 @@ def save_charts(folder: Path, charts: dict[str, bytes], roots: list[Path] | None
     """Write each PNG into `folder` without following a link: the folder is opened once (O_NOFOLLOW, checked to be
     inside `roots` when given), each chart is written to a new private file there and renamed over its name, which
     replaces a symlink planted at that name instead of writing through it."""
+    if os.open not in os.supports_dir_fd or os.replace not in os.supports_dir_fd:  # Windows: no directory handles
+        return _save_by_name(folder, charts)
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         folder_fd = os.open(folder, flags)
@@ -61,8 +63,7 @@ def save_charts(folder: Path, charts: dict[str, bytes], roots: list[Path] | None
                     f"{shown(folder)}: charts can only be written inside the data directories / 图表只能写入数据目录"
                 )
         for name, png in charts.items():
-            if name not in CHART_NAMES:
-                raise ValueError(f"unexpected chart name {name!r}")
+            _known(name)
             temporary = f".{name}.{secrets.token_hex(6)}.tmp"
             fd = os.open(
                 temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644, dir_fd=folder_fd
@@ -129,3 +130,22 @@ def _png(fig, plt) -> bytes:
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _known(name: str) -> None:
+    if name not in CHART_NAMES:
+        raise ValueError(f"unexpected chart name {name!r}")
+
+
+def _save_by_name(folder: Path, charts: dict[str, bytes]) -> list[str]:
+    """The same without directory handles: a new temp file (O_EXCL) renamed over the name, which replaces a link."""
+    written = []
+    for name, png in charts.items():
+        _known(name)
+        temporary = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(png)
+        os.replace(temporary, folder / name)
+        written.append(str(folder / name))
+    return written

@@ -10,6 +10,7 @@ import errno
 import os
 import re
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,7 +180,8 @@ def open_data_file(checked: DataPath) -> int:
     """Open a checked file without following a link or blocking on a FIFO, and make sure the opened file is the one
     that was checked: same device and inode, a regular file, no new hard link, and (Linux) still inside the
     sandbox. Returns the descriptor; the caller closes it."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_BINARY", 0)
     name = checked.shown
     try:
         fd = os.open(checked.real, flags)
@@ -212,9 +214,24 @@ def open_data_file(checked: DataPath) -> int:
     return fd
 
 
-def descriptor_path(fd: int) -> str:
-    """A name DuckDB opens as the file behind `fd`, with no glob characters in it."""
-    return f"/proc/self/fd/{fd}" if os.path.isdir("/proc/self/fd") else f"/dev/fd/{fd}"
+def descriptor_path(fd: int) -> str | None:
+    """A name DuckDB opens as the file behind `fd`, with no glob characters in it; None where the platform has no
+    such name (Windows): the caller then copies the open file to a private temp file."""
+    if os.path.isdir("/proc/self/fd"):
+        return f"/proc/self/fd/{fd}"
+    if sys.platform != "win32" and os.path.isdir("/dev/fd"):
+        return f"/dev/fd/{fd}"
+    return None
+
+
+def _copy_to_temp(fd: int, folder: str, suffix: str) -> tuple[int, str]:
+    import shutil
+
+    out_fd, out_path = _private_temp(folder, suffix)
+    with os.fdopen(os.dup(fd), "rb") as source, os.fdopen(os.dup(out_fd), "wb") as target:
+        source.seek(0)
+        shutil.copyfileobj(source, target, 4 * MB)
+    return out_fd, out_path
 
 
 # -- column roles -----------------------------------------------------------------------------------------------------
@@ -507,7 +524,13 @@ def open_table(
                     f"从第 {offset} 字节开始的一行超过 {limits.max_line_kb} KB 的上限"
                 )
         cancel.check()
-        table = _read(duckdb, descriptor_path(fd), kind, name, delimiter, limits, cancel, temps)
+        reader_path = descriptor_path(fd)
+        if reader_path is None:
+            fd, tmp = _copy_to_temp(fd, folder, ".parquet" if kind == "parquet" else ".data")
+            temps.append(tmp)
+            descriptors.append(fd)
+            reader_path = tmp
+        table = _read(duckdb, reader_path, kind, name, delimiter, limits, cancel, temps)
     finally:
         clean()
     return table
