@@ -208,3 +208,10 @@ def test_limits_as_cli_flags(data, capsys):
     assert "RETENTION_MCP_DUCKDB_MEMORY (--memory): 'plenty' is not a size" in capsys.readouterr().err
     assert cli.main(["analyze", "rows.csv", "--data-dir", str(data), "--timeout", "0.000001"]) == 2
     assert "The analysis took longer than 1e-06 s and was stopped" in capsys.readouterr().err
+
+
+async def test_memory_limit_is_named_when_hit(registry, data, monkeypatch):
+    monkeypatch.setenv("RETENTION_MCP_DUCKDB_MEMORY", "1MB")
+    result = await call(build_server(registry, data_dirs=[data]), path="subscriptions.csv")
+    message = text_of(result)
+    assert result.is_error and "more memory is needed than RETENTION_MCP_DUCKDB_MEMORY allows" in message, message

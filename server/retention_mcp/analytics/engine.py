@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
-from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, Limits
+from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, LimitError, Limits
 from retention_mcp.analytics.loading import (
     DataError,
     Mapping,
@@ -95,6 +95,11 @@ def analyze(
     except Exception as exc:
         if cancel.reason is not None and not isinstance(exc, AnalysisStopped):
             raise cancel.error() from None  # DuckDB interrupted mid-query
+        if type(exc).__name__ == "OutOfMemoryException":  # duckdb's, raised by a query after the file was read
+            raise LimitError(
+                f"The analysis needs more memory than {limits.memory} (RETENTION_MCP_DUCKDB_MEMORY) / "
+                f"分析所需内存超过 {limits.memory} 的上限(RETENTION_MCP_DUCKDB_MEMORY)"
+            ) from None
         raise
     finally:
         if own:
