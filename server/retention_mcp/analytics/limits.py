@@ -5,7 +5,7 @@ Every limit is a setting with a default that fits an ordinary laptop and a 1M-cu
 | env var                               | default | what it bounds                                               |
 | ------------------------------------- | ------- | ------------------------------------------------------------ |
 | RETENTION_MCP_ANALYSIS_TIMEOUT        | 300     | seconds of wall time per analysis, then DuckDB is interrupted |
-| RETENTION_MCP_DUCKDB_MEMORY           | 2GB     | DuckDB memory_limit (it spills to its temp folder beyond it)  |
+| RETENTION_MCP_DUCKDB_MEMORY           | 2GB     | DuckDB memory_limit, spilling beyond it (80% of a small RAM)  |
 | RETENTION_MCP_DUCKDB_THREADS          | 4       | DuckDB threads (never more than the machine's cores)          |
 | RETENTION_MCP_MAX_FILE_MB             | 2048    | size of the file as stored                                    |
 | RETENTION_MCP_MAX_DECOMPRESSED_MB     | 2048    | size of a .gz file once decompressed, and of Parquet data     |
@@ -95,7 +95,17 @@ class Limits:
         return int(self.max_line_kb * 1024)
 
     def duckdb_config(self) -> dict[str, Any]:
-        return {"memory_limit": self.memory, "threads": max(1, min(self.threads, os.cpu_count() or 1))}
+        memory = self.memory
+        if memory == Limits.memory and _physical_memory() < 2.5 * 1024 * MB:  # a small machine: DuckDB's own 80%
+            memory = "80%"
+        return {"memory_limit": memory, "threads": max(1, min(self.threads, os.cpu_count() or 1))}
+
+
+def _physical_memory() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return float("inf")
 
 
 def _parse(field: str, name: str, raw: str) -> Any:
