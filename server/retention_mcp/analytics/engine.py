@@ -313,12 +313,15 @@ def _check_ids(table: Table, cid: str) -> None:
     if nulls:
         raise DataError(f"{nulls} row(s) have no customer id / 有 {nulls} 行没有客户编号")
     duplicates = con.execute(
-        f"SELECT count(*), min(second) FROM (SELECT {cid}, list(rowid ORDER BY rowid)[2] AS second FROM data GROUP BY 1"
-        " HAVING count(*) > 1)"
+        f"SELECT count(*) FROM (SELECT {cid} AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
     ).fetchone()
     if duplicates[0]:
+        repeat = con.execute(
+            f"SELECT min(rowid) FROM (SELECT rowid, row_number() OVER (PARTITION BY {cid} ORDER BY rowid) AS k "
+            "FROM data) WHERE k = 2"
+        ).fetchone()[0]
         raise DataError(
-            f"{duplicates[0]} customer id(s) appear on more than one row (first repeat on {row_name(duplicates[1])}); "
+            f"{duplicates[0]} customer id(s) appear on more than one row (first repeat on {row_name(repeat)}); "
             f"subscription data "
             f"needs one row per customer (for orders, name the transaction_date column) / "
             f"有 {duplicates[0]} 个客户编号重复出现"
