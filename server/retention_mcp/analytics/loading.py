@@ -1,7 +1,12 @@
 """Reading a customer file safely: the data-directory sandbox, DuckDB readers, column roles and date parsing.
 
-A path is accepted only if, with every symlink resolved, it lies inside a configured data directory. The file is read
-by DuckDB (CSV, Parquet or JSON Lines; CSV dialect and types sniffed), so files larger than memory work.
+A path is accepted only if, with every symlink resolved, it names one regular file inside a configured data
+directory; the name is never a pattern. The file is then opened here (O_NOFOLLOW, O_NONBLOCK) and checked again on
+the open descriptor, and DuckDB reads that descriptor (CSV, Parquet or JSON Lines; CSV dialect and types sniffed), so
+files larger than memory work, within the limits of analytics/limits.py.
+
+Messages never quote the file: they give row numbers, counts, sizes and byte offsets. Column names are listed only
+for a file that parsed as a table of several columns (the one "column" of a one-column file is its first line).
 """
 
 from __future__ import annotations
