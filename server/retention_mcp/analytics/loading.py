@@ -5,8 +5,9 @@ directory; the name is never a pattern. The file is then opened here (O_NOFOLLOW
 the open descriptor, and DuckDB reads that descriptor (CSV, Parquet or JSON Lines; CSV dialect and types sniffed), so
 files larger than memory work, within the limits of analytics/limits.py.
 
-Messages never quote the file: they give row numbers, counts, sizes and byte offsets. Column names are listed only
-for a file that parsed as a table of several columns (the one "column" of a one-column file is its first line).
+Messages never quote the file's values: they give row numbers, counts, sizes and byte offsets. Column names are
+listed once the file parsed as a table; a CSV with one "column" is refused without showing it (that "column name" is
+the file's first line, which could be anything, a key included).
 """
 
 from __future__ import annotations
