@@ -391,14 +391,16 @@ def _gunzip(fd: int, source: str, size: int, limits: Limits, cancel: Cancellatio
             while chunk := packed.read(4 * MB):
                 written += len(chunk)
                 if written > cap:
-                    which = (
-                        f"{limits.max_decompressed_mb} MB (RETENTION_MCP_MAX_DECOMPRESSED_MB)"
-                        if cap == limits.max_decompressed_bytes
-                        else f"{limits.max_compression_ratio} times its size (RETENTION_MCP_MAX_COMPRESSION_RATIO)"
-                    )
+                    if cap == limits.max_decompressed_bytes:
+                        en = f"{limits.max_decompressed_mb} MB (RETENTION_MCP_MAX_DECOMPRESSED_MB)"
+                        zh = f"{limits.max_decompressed_mb} MB(RETENTION_MCP_MAX_DECOMPRESSED_MB)"
+                    else:
+                        ratio = limits.max_compression_ratio
+                        en = f"{ratio} times its size (RETENTION_MCP_MAX_COMPRESSION_RATIO)"
+                        zh = f"压缩文件大小的 {ratio} 倍(RETENTION_MCP_MAX_COMPRESSION_RATIO)"
                     raise LimitError(
-                        f"{source}: decompresses to more than {which}; decompress it yourself if it is genuine / "
-                        f"解压后超过上限({which});如确为正常数据,请先自行解压"
+                        f"{source}: decompresses to more than {en}; decompress it yourself if it is genuine / "
+                        f"解压后超过 {zh};如确为正常数据,请先自行解压"
                     )
                 out.write(chunk)
                 cancel.check()
