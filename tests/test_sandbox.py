@@ -275,3 +275,14 @@ async def test_delimiter_is_one_of_a_small_set(registry, folders):
         assert "- delimiter: must be one of" in message, message
     with pytest.raises(DataError, match="delimiter: must be one of"):
         engine.analyze(engine.AnalysisRequest(path="rows.csv", delimiter="');--"), [data])
+
+
+def test_a_tab_delimiter_from_the_command_line(folders, capsys):
+    data, _ = folders
+    rows = subscriptions(data / "rows.csv", 20).read_text().splitlines()
+    (data / "tab.txt").write_text("\n".join(line.replace(",", "\t") for line in rows) + "\n")
+    for typed in ("\\t", "tab"):
+        assert cli.main(["analyze", "tab.txt", "--delimiter", typed, "--json", "--data-dir", str(data)]) == 0
+        assert json.loads(capsys.readouterr().out)["customers"] == 20
+    assert cli.main(["analyze", "tab.txt", "--delimiter", "x", "--data-dir", str(data)]) == 2
+    assert "delimiter: must be one of" in capsys.readouterr().err

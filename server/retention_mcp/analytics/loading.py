@@ -358,6 +358,7 @@ COMPRESSED = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".bz2": "bzip2", "
 def check_delimiter(delimiter: str | None) -> str | None:
     if delimiter in (None, ""):
         return None
+    delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)  # as typed on a command line
     if delimiter not in DELIMITERS:
         allowed = " ".join(repr(d) for d in DELIMITERS)
         raise DataError(f"delimiter: must be one of {allowed} / delimiter 必须是以下之一:{allowed}")
