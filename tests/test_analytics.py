@@ -121,7 +121,7 @@ BAD_FILES = {
             [["a", "2025-01-05", ""], ["b", "05/02/2025", ""], ["c", "2025-03-01", "2025-04-01"]],
         ),
         "mixed.csv",
-        "start_date: mixed date formats (2 like '2025-01-05' (YYYY-MM-DD); 1 like '05/02/2025'",
+        "start_date: mixed date formats (2 in YYYY-MM-DD (first on data row 1); 1 in DD/MM/YYYY or MM/DD/YYYY (first on data row 2))",
     ),
     "missing mapping": (
         lambda p: write_rows(p / "cols.csv", ["a", "b", "c"], [[1, 2, 3], [4, 5, 6]]),
@@ -147,7 +147,7 @@ BAD_FILES = {
             p / "dup.csv", ["customer_id", "start_date", "end_date"], [["a", "2025-01-01", ""], ["a", "2025-02-01", ""]]
         ),
         "dup.csv",
-        "1 customer id(s) appear on more than one row (e.g. a)",
+        "1 customer id(s) appear on more than one row (first repeat on data row 2)",
     ),
     "end before start": (
         lambda p: write_rows(
@@ -156,7 +156,7 @@ BAD_FILES = {
             [["a", "2025-03-01", "2025-02-01"], ["b", "2025-01-01", ""]],
         ),
         "order.csv",
-        "1 customer(s) end before they start (e.g. customer a)",
+        "1 customer(s) end before they start (first on data row 1)",
     ),
     "all flags blank": (
         lambda p: write_rows(p / "flag.csv", ["customer_id", "tenure", "churned"], [["a", 3, ""], ["b", 5, "NA"]]),
@@ -177,8 +177,8 @@ BAD_FILES = {
             p / "dm.csv", ["customer_id", "start_date", "end_date"], [["a", "01/02/2025", ""], ["b", "03/04/2025", ""]]
         ),
         "dm.csv",
-        "start_date: dates like '01/02/2025' read both day-first and month-first, and no value tells which; pass "
-        "--date-format DD/MM/YYYY (day first) or MM/DD/YYYY (month first) (tool: date_format)",
+        "start_date: dates in DD/MM/YYYY or MM/DD/YYYY read both day-first and month-first, and no value tells which; "
+        "pass --date-format DD/MM/YYYY (day first) or MM/DD/YYYY (month first) (tool: date_format)",
     ),
     "decimal comma": (
         lambda p: (p / "comma.csv").write_text(
@@ -390,7 +390,11 @@ async def test_a_late_row_in_another_date_format_is_still_caught(data_server, tm
     rows = [[f"c{i}", f"2025-01-{1 + i % 28:02d}", ""] for i in range(30_000)] + [["x", "05/02/2025", ""]]
     write_rows(tmp_path / "late.csv", ["customer_id", "start_date", "end_date"], rows)
     result = await analyze(data_server, path="late.csv")
-    assert result.is_error and "start_date: mixed date formats (30000 like" in result.content[0].text
+    assert (
+        result.is_error
+        and "start_date: mixed date formats (30000 in YYYY-MM-DD (first on data row 1); 1 in DD/MM/YYYY or MM/DD/YYYY (first on data row 30001))"
+        in result.content[0].text
+    )
 
 
 def test_cli_render_with_a_dataset(tmp_path):

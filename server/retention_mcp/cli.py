@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the structured result as JSON")
     analyze.add_argument("--charts", type=Path, metavar="DIR", help="write survival.png and cohorts.png to DIR")
     data_option(analyze)
+    from retention_mcp.analytics import limits
+
+    limits.add_flags(analyze)
 
     plans = commands.add_parser("plans", help="list, show or export saved plans")
     plans_commands = _described(plans.add_subparsers(dest="plans_command", metavar="ACTION", required=True))
@@ -324,7 +327,7 @@ def analyze_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, dest=name, action="append", default=[], metavar=metavar, help=text + " (repeatable)")
         elif annotation is bool:
             p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
-        elif origin is Literal:
+        elif origin is Literal and name not in CLI_FLAGS:  # a spelled-out flag takes what the model normalises
             default = "" if info.default is None else f" (default {info.default})"
             p.add_argument(flag, dest=name, choices=list(get_args(annotation)), default=None, help=text + default)
         else:
@@ -666,7 +669,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"... {message}", file=sys.stderr, flush=True)
 
-    outcome = run_analysis(params, _settings(args).data_dirs, progress, charts_folder=args.charts)
+    from retention_mcp.analytics.limits import from_flags
+
+    outcome = run_analysis(
+        params, _settings(args).data_dirs, progress, charts_folder=args.charts, limits=from_flags(args)
+    )
     for path in outcome.report.charts if args.charts else []:
         print(f"wrote {path}", file=sys.stderr)
     print(outcome.report.model_dump_json(indent=2) if args.json else outcome.markdown)

@@ -3,7 +3,8 @@
 - Every template is compiled once in an immutable sandbox with StrictUndefined; a value holding `{{ ... }}` or
   `{% ... %}` is output as it is, because Jinja2 never evaluates what it outputs.
 - Role lines are parsed from the template source before any value exists, so a value can't create a message.
-- A value can't open or close a delimited block: a `<` that starts a tag (`<name`, `</name`) becomes `&lt;`.
+- A value can't open or close a delimited block: a `<` that starts a tag (`<name`, `</name`) becomes `&lt;`, and
+  so does a look-alike: a full-width or small `＜`, invisible characters or spaces around the slash.
   Control characters other than tab and newline are dropped; line endings become `\\n`.
 - Output is deterministic: the same template version and the same arguments give the same bytes.
 """
@@ -28,7 +29,21 @@ ENVIRONMENT = ImmutableSandboxedEnvironment(
 # Names a template may read that are not inputs: Jinja2's own globals and loop helpers.
 GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "caller"}
 
-_TAG_START = re.compile(r"<(?=/?[A-Za-z_])")
+# Characters that render as nothing (zero-width, bidi controls, joiners, soft hyphen, variation selectors, tags):
+# a model reads `<\u200b/user_facts>` as `</user_facts>`, so they are skipped when looking for a tag.
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+_LESS_THAN = "<\uff1c\ufe64\u2039\u2329\u3008\u27e8\u1438"  # < and what reads like it: full-width, small, angles
+_SLASH = "/\uff0f\u2044\u2215\u29f8\u2571"  # / and its look-alikes
+_NAME_START = "A-Za-z_\uff21-\uff3a\uff41-\uff5a\uff3f"  # ASCII or full-width letters, underscore
+# A `<` (or a look-alike) that starts a tag: `<name`, `</name`, with invisible characters anywhere in between and,
+# before a closing slash, spaces too (`< /name`, `</ name`). Case does not matter to [A-Za-z].
+_TAG_START = re.compile(
+    f"[{_LESS_THAN}](?=[{_INVISIBLE}]*(?:[{_SLASH}][\\s{_INVISIBLE}]*)?[{_NAME_START}]"
+    f"|[\\s{_INVISIBLE}]*[{_SLASH}][\\s{_INVISIBLE}]*[{_NAME_START}])"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import functools
 import io
+import os
+import secrets
 from pathlib import Path
 
 import numpy as np
 
+from retention_mcp.analytics.loading import DataError, check_path_text, shown
 from retention_mcp.analytics.report import ChurnReport, Survival
 
 CJK_FONT = Path(__file__).parent / "fonts" / "NotoSansSC-subset.otf"
@@ -32,6 +35,75 @@ def _font_families() -> tuple[str, ...]:
     installed = {f.name for f in font_manager.fontManager.ttflist}
     families += [name for name in SYSTEM_CJK if name in installed and name not in families]
     return tuple(families)
+
+
+CHART_NAMES = ("survival.png", "cohorts.png")
+
+
+def chart_folder(folder: str, data_dirs: list[Path]) -> Path:
+    """A folder for charts: inside a configured data directory (created if missing), never elsewhere; a relative
+    folder is taken inside the first data directory."""
+    check_path_text(folder, "charts_dir")
+    roots = [Path(d).expanduser().resolve() for d in data_dirs]
+    if not roots:
+        raise DataError(
+            "charts_dir: no data directory is configured, so there is nowhere charts may be written; set "
+            "RETENTION_MCP_DATA_DIRS (CLI: --data-dir) or leave charts_dir out / charts_dir:未配置数据目录,图表无处"
+            "可写;请设置 RETENTION_MCP_DATA_DIRS(命令行:--data-dir)或不传 charts_dir"
+        )
+    name = shown(folder)
+    raw = Path(folder)
+    try:
+        target = (raw if raw.is_absolute() else roots[0] / raw).resolve()
+    except (OSError, RuntimeError):
+        raise DataError(f"charts_dir: {name}: a broken or looping link / 链接无效") from None
+    if not any(target == root or root in target.parents for root in roots):
+        raise DataError(f"{name}: charts can only be written inside the data directories / 图表只能写入数据目录")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"charts_dir: {name}: cannot be created ({exc.strerror}) / 无法创建该目录") from None
+    return target
+
+
+def save_charts(folder: Path, charts: dict[str, bytes], roots: list[Path] | None = None) -> list[str]:
+    """Write each PNG into `folder` without following a link: the folder is opened once (O_NOFOLLOW, checked to be
+    inside `roots` when given), each chart is written to a new private file there and renamed over its name, which
+    replaces a symlink planted at that name instead of writing through it."""
+    if os.open not in os.supports_dir_fd or os.replace not in os.supports_dir_fd:  # Windows: no directory handles
+        return _save_by_name(folder, charts)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        folder_fd = os.open(folder, flags)
+    except OSError as exc:
+        raise DataError(f"charts_dir: {shown(folder)}: cannot be opened ({exc.strerror}) / 无法打开该目录") from None
+    written = []
+    try:
+        kernel = Path(f"/proc/self/fd/{folder_fd}")
+        if roots is not None and kernel.is_symlink():
+            where = Path(os.readlink(kernel))
+            resolved = [Path(r).expanduser().resolve() for r in roots]
+            if not any(where == r or r in where.parents for r in resolved):
+                raise DataError(
+                    f"{shown(folder)}: charts can only be written inside the data directories / 图表只能写入数据目录"
+                )
+        for name, png in charts.items():
+            _known(name)
+            temporary = f".{name}.{secrets.token_hex(6)}.tmp"
+            fd = os.open(
+                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644, dir_fd=folder_fd
+            )
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(png)
+                os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+            except BaseException:
+                os.unlink(temporary, dir_fd=folder_fd)
+                raise
+            written.append(str(folder / name))
+    finally:
+        os.close(folder_fd)
+    return written
 
 
 def _figure():
@@ -121,3 +193,22 @@ def _png(fig, plt, title: str, labels: list[str]) -> bytes:
     fig.savefig(buffer, format="png", metadata={"Title": title, "Description": "; ".join(labels)})
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _known(name: str) -> None:
+    if name not in CHART_NAMES:
+        raise ValueError(f"unexpected chart name {name!r}")
+
+
+def _save_by_name(folder: Path, charts: dict[str, bytes]) -> list[str]:
+    """The same without directory handles: a new temp file (O_EXCL) renamed over the name, which replaces a link."""
+    written = []
+    for name, png in charts.items():
+        _known(name)
+        temporary = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(png)
+        os.replace(temporary, folder / name)
+        written.append(str(folder / name))
+    return written

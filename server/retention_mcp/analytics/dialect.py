@@ -45,42 +45,46 @@ def csv_options(decimal: str | None = None) -> str:
     return options
 
 
-def prepare(path: Path, encoding: str | None = None) -> Prepared:
+def prepare(path: Path, encoding: str | None = None, name: str | None = None, shown: str | None = None) -> Prepared:
     """The file as DuckDB can read it: Excel converted to CSV; UTF-16 and GB18030/GBK text converted to UTF-8; any
-    other non-UTF-8 text a DataError naming what was seen and `encoding`."""
-    if path.suffix.lower() in EXCEL:
-        return _excel(path)
-    if path.suffix.lower() in BINARY:
+    other non-UTF-8 text a DataError naming what was seen and `encoding`. `path` may be the sandbox's open
+    descriptor (/proc/self/fd/N): `name` is then the real file name, whose suffix tells the format, and `shown` how
+    messages name the file."""
+    suffix = Path(name or path.name).suffix.lower()
+    shown = shown or Path(name or path.name).name
+    if suffix in EXCEL:
+        return _excel(path, shown)
+    if suffix in BINARY:
         return Prepared(path)  # Parquet carries its own encoding
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if encoding:
         try:
-            name = codecs.lookup(encoding).name
+            codec = codecs.lookup(encoding).name
         except LookupError:
             raise DataError(
                 f"encoding: {encoding[:40]!r} is not a known text encoding ({ENCODING_HELP}) / 未知的文本编码"
             ) from None
-        if name == "utf-8":
+        if codec == "utf-8":
             return Prepared(path)
-        return _transcode(path, name, f"read as {name} (as asked)")
+        return _transcode(path, suffix, shown, codec, f"read as {codec} (as asked)")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _transcode(path, "utf-16", "read as UTF-16 (byte-order mark)")
+        return _transcode(path, suffix, shown, "utf-16", "read as UTF-16 (byte-order mark)")
     if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
-        return _transcode(path, "utf-16-le", "read as UTF-16 little-endian")
+        return _transcode(path, suffix, shown, "utf-16-le", "read as UTF-16 little-endian")
     if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) == 0:
-        return _transcode(path, "utf-16-be", "read as UTF-16 big-endian")
+        return _transcode(path, suffix, shown, "utf-16-be", "read as UTF-16 big-endian")
     if _decodes(head, "utf-8", len(head) == SAMPLE_BYTES):
         return Prepared(path)
     if _decodes(head, "gb18030", len(head) == SAMPLE_BYTES) and _looks_chinese(head):
-        return _transcode(path, "gb18030", "read as GB18030 (GBK): the file is not UTF-8")
+        return _transcode(path, suffix, shown, "gb18030", "read as GB18030 (GBK): the file is not UTF-8")
     offset = 0
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         offset = exc.start
     raise DataError(
-        f"{path.name}: not UTF-8 text (an invalid byte at offset {offset}), and not GBK/GB18030 or UTF-16 either; "
+        f"{shown}: not UTF-8 text (an invalid byte at offset {offset}), and not GBK/GB18030 or UTF-16 either; "
         f"say which encoding it uses with --encoding ({ENCODING_HELP}) (tool: encoding) / "
         f"文件不是 UTF-8 编码,也不是 GBK/GB18030 或 UTF-16;请用 --encoding 指定编码"
     )
@@ -115,8 +119,8 @@ def _temp(suffix: str = ".csv") -> Path:
         return Path(handle.name)
 
 
-def _transcode(path: Path, encoding: str, note: str) -> Prepared:
-    tmp = _temp(path.suffix.lower() if path.suffix.lower() in (".jsonl", ".ndjson", ".json", ".tsv") else ".csv")
+def _transcode(path: Path, suffix: str, shown: str, encoding: str, note: str) -> Prepared:
+    tmp = _temp(suffix if suffix in (".jsonl", ".ndjson", ".json", ".tsv") else ".csv")
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with open(path, "rb") as source, open(tmp, "w", encoding="utf-8", newline="") as target:
@@ -129,34 +133,36 @@ def _transcode(path: Path, encoding: str, note: str) -> Prepared:
     except UnicodeDecodeError as exc:
         tmp.unlink(missing_ok=True)
         raise DataError(
-            f"{path.name}: not valid {encoding} text ({exc.reason}); pass the right --encoding ({ENCODING_HELP}) "
+            f"{shown}: not valid {encoding} text ({exc.reason}); pass the right --encoding ({ENCODING_HELP}) "
             f"(tool: encoding) / 文件不是有效的 {encoding} 文本,请用 --encoding 指定正确的编码"
         ) from None
     return Prepared(tmp, tmp, note + f" / 按 {encoding} 编码读取")
 
 
-def _excel(path: Path) -> Prepared:
+def _excel(path: Path, shown: str) -> Prepared:
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
         raise DataError("Reading .xlsx needs openpyxl: pip install openpyxl / 读取 .xlsx 需要 openpyxl") from None
     tmp = _temp()
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = workbook.worksheets[0]
-            with open(tmp, "w", encoding="utf-8", newline="") as target:
-                writer = csv.writer(target)
-                for row in sheet.iter_rows(values_only=True):
-                    if row and any(v is not None and v != "" for v in row):
-                        writer.writerow([_cell(v) for v in row])
-            name = sheet.title
-        finally:
-            workbook.close()
+        # a file object: openpyxl would judge a /proc/self/fd/N path by its missing suffix
+        with open(path, "rb") as handle:
+            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            try:
+                sheet = workbook.worksheets[0]
+                with open(tmp, "w", encoding="utf-8", newline="") as target:
+                    writer = csv.writer(target)
+                    for row in sheet.iter_rows(values_only=True):
+                        if row and any(v is not None and v != "" for v in row):
+                            writer.writerow([_cell(v) for v in row])
+                name = sheet.title
+            finally:
+                workbook.close()
     except Exception as exc:  # openpyxl raises many kinds for a damaged or non-Excel file
         tmp.unlink(missing_ok=True)
         raise DataError(
-            f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}) / 无法作为 Excel 工作簿读取"
+            f"{shown}: cannot be read as an Excel workbook ({type(exc).__name__}) / 无法作为 Excel 工作簿读取"
         ) from None
     return Prepared(tmp, tmp, f"read the first sheet ({name[:40]}) of the workbook / 读取工作簿的第一个工作表")
 

@@ -12,16 +12,19 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
-from retention_mcp.analytics.dialect import csv_options, prepare
+from retention_mcp.analytics.dialect import csv_options
+from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, LimitError, Limits
 from retention_mcp.analytics.loading import (
     DataError,
     Mapping,
     Table,
+    _duckdb_problem,
+    check_data_path,
     map_columns,
     normalise,
     open_table,
     quote,
-    resolve_data_path,
+    row_name,
 )
 from retention_mcp.analytics.report import (
     BGNBD,
@@ -114,28 +117,55 @@ def _check_request(request: AnalysisRequest) -> None:
     date_order(request.date_format)
 
 
-def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress | None = None) -> Analysis:
-    """Analyse a file or inline CSV; raise DataError with a clear message when the data cannot support it."""
+def analyze(
+    request: AnalysisRequest,
+    data_dirs: list[Path],
+    progress: Progress | None = None,
+    cancel: Cancellation | None = None,
+    limits: Limits | None = None,
+) -> Analysis:
+    """Analyse a file or inline CSV; raise DataError with a clear message when the data cannot support it.
+
+    Bounded by `limits` (default: from the environment); `cancel` lets another thread stop it (AnalysisStopped)."""
+    limits = limits or Limits.from_env()
+    own = cancel is None
+    cancel = cancel or Cancellation(limits.timeout)
+    try:
+        analysis = _analyze(request, data_dirs, progress or (lambda _message: None), cancel, limits)
+        # the report as it will be serialised: numbers that are not finite or break the schema's bounds are blanked
+        # with a reason in `absent` (see finite.py), so the summary never prints them either
+        analysis.report = ChurnReport.model_validate(analysis.report.model_dump())
+        return analysis
+    except Exception as exc:
+        if cancel.reason is not None and not isinstance(exc, AnalysisStopped):
+            raise cancel.error() from None  # DuckDB interrupted mid-query
+        if type(exc).__name__ == "OutOfMemoryException":  # duckdb's, raised by a query after the file was read
+            raise LimitError(
+                f"The analysis needs more memory than {limits.memory} (RETENTION_MCP_DUCKDB_MEMORY) / "
+                f"分析所需内存超过 {limits.memory} 的上限(RETENTION_MCP_DUCKDB_MEMORY)"
+            ) from None
+        raise
+    finally:
+        if own:
+            cancel.close()
+
+
+def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress, cancel, limits) -> Analysis:
     import duckdb
 
-    say = progress or (lambda _message: None)
+    def say(message: str) -> None:
+        cancel.check()
+        progress(message)
+
     if bool(request.path) == bool(request.csv_text):
         raise DataError("Give either a file path or inline CSV text / 请提供文件路径或内联 CSV 文本(二选一)")
     _check_request(request)
-    path = resolve_data_path(request.path, data_dirs) if request.path else None
+    checked = check_data_path(request.path, data_dirs) if request.path else None
     say("Reading the data")
-    prepared = prepare(path, request.encoding) if path else None
-    try:
-        table = open_table(
-            prepared.path if prepared else None, request.csv_text, request.delimiter, csv_options(request.decimal)
-        )
-    except BaseException:
-        if prepared:
-            prepared.close()
-        raise
-    if path:
-        table.source = path.name
-    notes = [prepared.note] if prepared and prepared.note else []
+    table = open_table(
+        checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding
+    )
+    notes = [table.note] if table.note else []
     try:
         mapping = map_columns(table.columns, request.columns, request.segments)
         _dates_are_ends(table, mapping)
@@ -163,12 +193,13 @@ def analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress 
             _draw(analysis, curves)
         return analysis
     except duckdb.Error as exc:  # a value the checks above did not foresee: say so, never a traceback
-        first_line = str(exc).strip().splitlines()[0][:200]
-        raise DataError(f"{table.source}: the data could not be processed ({first_line}) / 无法处理该数据") from None
+        if cancel.reason is not None or isinstance(exc, duckdb.OutOfMemoryException):
+            raise  # analyze() says why: stopped, or out of memory
+        raise DataError(
+            f"{table.source}: the data could not be processed ({_duckdb_problem(exc)}) / 无法处理该数据"
+        ) from None
     finally:
         table.close()
-        if prepared:
-            prepared.close()
 
 
 def _draw(analysis: Analysis, curves: dict) -> None:
@@ -326,10 +357,10 @@ def _subscriptions(
         f"* EXCLUDE ({cid}) FROM data"
     )
     if roles.get("start_date") and roles.get("end_date"):
-        bad = con.execute("SELECT count(*), min(customer_id) FROM base WHERE end_date < start_date").fetchone()
+        bad = con.execute(f"SELECT count(*), min(rowid) FROM data WHERE {end} < {start}").fetchone()
         if bad[0]:
             raise DataError(
-                f"{bad[0]} customer(s) end before they start (e.g. customer {bad[1]}): check "
+                f"{bad[0]} customer(s) end before they start (first on {row_name(bad[1])}): check "
                 f"{roles['start_date']} and {roles['end_date']} / 有 {bad[0]} 个客户的结束日期早于开始日期"
             )
     has_dates = bool(roles.get("start_date") or roles.get("end_date"))
@@ -349,10 +380,9 @@ def _subscriptions(
     if flags:
         unknown = con.execute(f"SELECT count(*) FROM base WHERE {keep} AND flag IS NULL").fetchone()[0]
         if unknown:
-            words = f" (e.g. {', '.join(map(repr, flags.examples))})" if flags.examples else ""
             notes.append(
                 f"{unknown} customer(s) have an unknown churn flag in {roles['churned']} (blank, NA or another "
-                f"word{words}) and are left out of every rate / {unknown} 个客户的流失标记未知(空白、NA 或其他取值),"
+                f"word) and are left out of every rate / {unknown} 个客户的流失标记未知(空白、NA 或其他取值),"
                 f"不计入任何比率"
             )
             keep += " AND flag IS NOT NULL"
@@ -501,11 +531,16 @@ def _check_ids(table: Table, cid: str) -> None:
     if nulls:
         raise DataError(f"{nulls} row(s) have no customer id / 有 {nulls} 行没有客户编号")
     duplicates = con.execute(
-        f"SELECT count(*), min(id) FROM (SELECT CAST({cid} AS VARCHAR) AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
+        f"SELECT count(*) FROM (SELECT {cid} AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
     ).fetchone()
     if duplicates[0]:
+        repeat = con.execute(
+            f"SELECT min(rowid) FROM (SELECT rowid, row_number() OVER (PARTITION BY {cid} ORDER BY rowid) AS k "
+            "FROM data) WHERE k = 2"
+        ).fetchone()[0]
         raise DataError(
-            f"{duplicates[0]} customer id(s) appear on more than one row (e.g. {duplicates[1]}); subscription data "
+            f"{duplicates[0]} customer id(s) appear on more than one row (first repeat on {row_name(repeat)}); "
+            f"subscription data "
             f"needs one row per customer (for orders, name the transaction_date column) / "
             f"有 {duplicates[0]} 个客户编号重复出现"
         )
@@ -865,6 +900,7 @@ def _sbg(con, report: ChurnReport, period: str = "month") -> None:
     no_better = 2 * (fit.log_likelihood - geometric) < LIKELIHOOD_RATIO_5PCT
     degenerate = fit.alpha + fit.beta > DEGENERATE_SIZE or min(fit.alpha, fit.beta) < 1e-4 or no_better
     discount = DISCOUNT[period]
+    runaway = fit.degenerate  # alpha or beta at its bounds: not estimates at all
     if degenerate:
         keep = 1.0 - churn
         first_year = [keep] * 12
@@ -872,14 +908,25 @@ def _sbg(con, report: ChurnReport, period: str = "month") -> None:
         derl = {str(n): round(keep / (1 + discount - keep) * (1 + discount), 3) for n in range(13)}
     else:
         first_year = [float(x) for x in fit.retention_rate(np.arange(1, 13))]
-        survival = [float(x) for x in fit.survival(np.arange(1, 25))]
+        # S(t) as the product of r(1..t): the same function, without the betaln difference that loses every digit
+        # when alpha and beta are huge
+        survival = [float(x) for x in np.cumprod(fit.retention_rate(np.arange(1, 25)))]
         derl = {str(n): round(v, 3) for n in range(13) if math.isfinite(v := fit.derl(n, discount))}
     constant = [first_year[0] ** k for k in range(1, 25)]
     report.sbg = SBG(
-        alpha=round(fit.alpha, 6),
-        beta=round(fit.beta, 6),
-        log_likelihood=round(fit.log_likelihood, 4),
+        alpha=None if runaway else round(fit.alpha, 6),
+        beta=None if runaway else round(fit.beta, 6),
+        log_likelihood=None if runaway else round(fit.log_likelihood, 4),
         period=period,
+        note=(
+            "degenerate fit: no spread in churn propensity between customers shows in the data, so the model reduces "
+            "to a constant churn rate"
+            + ("; alpha and beta ran to their bounds and are not estimates" if runaway else "")
+            + " / 拟合退化:数据未显示客户之间流失倾向的差异,模型退化为固定流失率"
+            + (";alpha 与 beta 已达边界,不是有效估计" if runaway else "")
+            if degenerate
+            else ""
+        ),
         retention_rate=[round(x, 4) for x in first_year],
         projected_survival=[round(x, 4) for x in survival],
         constant_rate_projection=[round(x, 4) for x in constant],

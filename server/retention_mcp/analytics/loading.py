@@ -1,18 +1,28 @@
 """Reading a customer file safely: the data-directory sandbox, DuckDB readers, column roles and date parsing.
 
-A path is accepted only if, with every symlink resolved, it lies inside a configured data directory. The file is read
-by DuckDB (CSV, Parquet or JSON Lines; CSV dialect and types sniffed), so files larger than memory work.
+A path is accepted only if, with every symlink resolved, it names one regular file inside a configured data
+directory; the name is never a pattern. The file is then opened here (O_NOFOLLOW, O_NONBLOCK) and checked again on
+the open descriptor, and DuckDB reads that descriptor (CSV, Parquet or JSON Lines; CSV dialect and types sniffed), so
+files larger than memory work, within the limits of analytics/limits.py.
+
+Messages never quote the file's values: they give row numbers, counts, sizes and byte offsets. Column names are
+listed once the file parsed as a table; a CSV with one "column" is refused without showing it (that "column name" is
+the file's first line, which could be anything, a key included).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retention_mcp.analytics.limits import MB, Cancellation, LimitError, Limits
 from retention_mcp.errors import UserError
 
 MAX_INLINE_CSV = 20_000_000  # characters of CSV text accepted inline
@@ -33,30 +43,201 @@ class DataError(UserError):
     """A data file or column mapping that cannot be analysed; the message says what and how to fix it."""
 
 
-def resolve_data_path(path: str | os.PathLike[str], data_dirs: list[Path]) -> Path:
-    """The real path of a file inside one of `data_dirs`, or a DataError that says why not."""
+MAX_NAME_BYTES = 255  # one file or folder name (NAME_MAX on Linux and macOS)
+MAX_PATH_BYTES = 4096  # the whole path (PATH_MAX)
+HARD_LINK_SEARCH = 20_000  # entries of a data directory walked to prove a hard link's other names are inside
+
+
+def shown(path: object, limit: int = 120) -> str:
+    """A user's path fit for a message: printable characters only, long ones cut in the middle."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(path))
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-(limit // 3) :]}"
+
+
+def check_path_text(path: str, field_name: str = "path") -> None:
+    """Refuse, naming the field, a path no file system can hold: NUL bytes, over-long names or paths."""
+    if "\x00" in path:
+        raise DataError(f"{field_name}: must not contain NUL characters / {field_name} 不能包含空字符(NUL)")
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeError:
+        raise DataError(
+            f"{field_name}: holds characters that are not valid text (lone surrogates) / {field_name} 含有无效字符"
+        ) from None
+    if len(encoded) > MAX_PATH_BYTES:
+        raise DataError(
+            f"{field_name}: is {len(encoded)} bytes long; the limit is {MAX_PATH_BYTES} bytes / "
+            f"{field_name} 长度为 {len(encoded)} 字节,超过 {MAX_PATH_BYTES} 字节上限"
+        )
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if longest > MAX_NAME_BYTES:
+        raise DataError(
+            f"{field_name}: a file or folder name in it is {longest} bytes long; the limit is {MAX_NAME_BYTES} bytes "
+            f"per name / {field_name} 中有一个文件或目录名长 {longest} 字节,超过每个名称 {MAX_NAME_BYTES} 字节的上限"
+        )
+
+
+@dataclass(frozen=True)
+class DataPath:
+    """A file checked inside the sandbox: its real path and the identity (device, inode, links) it had then.
+
+    `open_data_file` opens it and checks the opened file is still that one; DuckDB then reads the open descriptor
+    through /proc/self/fd (or /dev/fd), a name with nothing it could expand as a glob."""
+
+    real: Path
+    shown: str
+    device: int
+    inode: int
+    links: int
+    roots: tuple[Path, ...]
+
+
+def _inside(real: Path, roots: list[Path] | tuple[Path, ...]) -> bool:
+    return any(real == root or root in real.parents for root in roots)
+
+
+def _trusted_roots() -> list[Path]:
+    from retention_mcp.paths import shipped_dir
+
+    return [shipped_dir("examples").resolve()]
+
+
+def check_data_path(path: str | os.PathLike[str], data_dirs: list[Path]) -> DataPath:
+    """Check that `path` names one regular file inside one of `data_dirs` (every symlink resolved), or raise a
+    DataError that says why not. Nothing is expanded: `*`, `?`, `[1]` and `{a,b}` are ordinary characters."""
+    text = os.fspath(path)
+    check_path_text(text)
     roots = [Path(d).expanduser().resolve() for d in data_dirs]
     listed = ", ".join(str(r) for r in roots) or "(none)"
-    raw = Path(path).expanduser()
+    name = shown(text)
+    try:
+        raw = Path(text).expanduser()
+    except RuntimeError:  # ~user of an unknown user
+        raw = Path(text)
     candidates = [raw] if raw.is_absolute() else [root / raw for root in roots]
     for candidate in candidates:
-        if not (candidate.exists() or candidate.is_symlink()):
-            continue
+        try:
+            if not (candidate.exists() or candidate.is_symlink()):
+                continue
+        except OSError as exc:
+            raise DataError(f"{name}: cannot be looked up ({_errno_text(exc)}) / 无法访问该路径") from None
         try:
             real = candidate.resolve(strict=True)
         except (OSError, RuntimeError):
-            raise DataError(f"{path}: a broken or looping link / 链接无效") from None
-        if not any(real == root or root in real.parents for root in roots):
+            raise DataError(f"{name}: a broken or looping link / 链接无效") from None
+        if not _inside(real, roots):
             raise DataError(
-                f"{path}: outside the data directories ({listed}); set RETENTION_MCP_DATA_DIRS or --data-dir to "
+                f"{name}: outside the data directories ({listed}); set RETENTION_MCP_DATA_DIRS or --data-dir to "
                 f"allow its folder / 文件不在允许的数据目录内"
             )
-        if not real.is_file():
-            raise DataError(f"{path}: not a file / 不是文件")
+        try:
+            info = os.stat(real)
+        except OSError as exc:
+            raise DataError(f"{name}: cannot be looked up ({_errno_text(exc)}) / 无法访问该路径") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"{name}: not a file / 不是文件")
         if not os.access(real, os.R_OK):
-            raise DataError(f"{path}: not readable (permission denied) / 无读取权限")
-        return real
-    raise DataError(f"{path}: no such file in the data directories ({listed}) / 在数据目录中找不到该文件")
+            raise DataError(f"{name}: not readable (permission denied) / 无读取权限")
+        checked = DataPath(real, name, info.st_dev, info.st_ino, info.st_nlink, tuple(roots))
+        _check_hard_links(checked)
+        return checked
+    raise DataError(f"{name}: no such file in the data directories ({listed}) / 在数据目录中找不到该文件")
+
+
+def resolve_data_path(path: str | os.PathLike[str], data_dirs: list[Path]) -> Path:
+    """The real path of a file inside one of `data_dirs`, or a DataError that says why not."""
+    return check_data_path(path, data_dirs).real
+
+
+def _check_hard_links(checked: DataPath) -> None:
+    """A file with several names (hard links) is read only if every other name is inside the same data directory:
+    a walk of that directory (at most HARD_LINK_SEARCH entries) must find them all. The bundled examples are
+    trusted. Otherwise it could be a second name of a file from anywhere on the disk."""
+    if checked.links <= 1:
+        return
+    trusted = _trusted_roots()
+    if _inside(checked.real, trusted):
+        return
+    root = next(r for r in checked.roots if _inside(checked.real, [r]))
+    found = seen = 0
+    for folder, dirs, files in os.walk(root):
+        for entry in (*files, *dirs):
+            seen += 1
+            try:
+                info = os.lstat(os.path.join(folder, entry))
+            except OSError:
+                continue
+            found += (info.st_dev, info.st_ino) == (checked.device, checked.inode)
+        if found >= checked.links or seen > HARD_LINK_SEARCH:
+            break
+    if found < checked.links:
+        raise DataError(
+            f"{checked.shown}: has {checked.links} hard links and not all of them are in the data directory, so it "
+            f"may be a file from elsewhere; copy it instead of linking / 该文件有 {checked.links} 个硬链接,"
+            f"且并非都在数据目录内,可能指向目录外的文件;请复制而不是链接"
+        )
+
+
+def _errno_text(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, "error") if exc.errno else type(exc).__name__
+
+
+def open_data_file(checked: DataPath) -> int:
+    """Open a checked file without following a link or blocking on a FIFO, and make sure the opened file is the one
+    that was checked: same device and inode, a regular file, no new hard link, and (Linux) still inside the
+    sandbox. Returns the descriptor; the caller closes it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    name = checked.shown
+    try:
+        fd = os.open(checked.real, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"{name}: was replaced by a link while being opened / 文件在打开时被替换为链接") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise DataError(f"{name}: not readable (permission denied) / 无读取权限") from None
+        raise DataError(f"{name}: cannot be opened ({_errno_text(exc)}) / 无法打开文件") from None
+    try:
+        info = os.fstat(fd)
+        problem = None
+        if not stat.S_ISREG(info.st_mode):
+            problem = "is no longer a regular file (a FIFO, device or socket was put in its place) / 已不是普通文件"
+        elif (info.st_dev, info.st_ino) != (checked.device, checked.inode):
+            problem = "was replaced by another file while being opened / 文件在打开时被替换"
+        elif info.st_nlink > max(checked.links, 1):
+            problem = "gained a hard link while being opened / 文件在打开时新增了硬链接"
+        else:
+            kernel = Path(f"/proc/self/fd/{fd}")
+            if kernel.is_symlink():
+                where = Path(os.readlink(kernel))
+                if not _inside(where, checked.roots):
+                    problem = "was moved out of the data directories while being opened / 文件在打开时被移出数据目录"
+        if problem:
+            raise DataError(f"{name}: {problem}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def descriptor_path(fd: int) -> str | None:
+    """A name DuckDB opens as the file behind `fd`, with no glob characters in it; None where the platform has no
+    such name (Windows): the caller then copies the open file to a private temp file."""
+    if os.path.isdir("/proc/self/fd"):
+        return f"/proc/self/fd/{fd}"
+    if sys.platform != "win32" and os.path.isdir("/dev/fd"):
+        return f"/dev/fd/{fd}"
+    return None
+
+
+def _copy_to_temp(fd: int, folder: str, suffix: str) -> tuple[int, str]:
+    import shutil
+
+    out_fd, out_path = _private_temp(folder, suffix)
+    with os.fdopen(os.dup(fd), "rb") as source, os.fdopen(os.dup(out_fd), "wb") as target:
+        source.seek(0)
+        shutil.copyfileobj(source, target, 4 * MB)
+    return out_fd, out_path
 
 
 # -- column roles -----------------------------------------------------------------------------------------------------
@@ -160,80 +341,316 @@ class Table:
     rows: int
     source: str
     _tmp: str | None = None
+    _cancel: Cancellation | None = None
+    note: str | None = None  # how the file was read, when not as plain UTF-8 CSV (an encoding, a workbook)
 
     def close(self) -> None:
+        if self._cancel is not None:
+            self._cancel.detach(self.con)
         self.con.close()
         if self._tmp:
             Path(self._tmp).unlink(missing_ok=True)
 
 
+DELIMITERS = (",", ";", "\t", "|", "，")  # the full-width comma: Chinese exports
+COMPRESSED = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
+
+
+def check_delimiter(delimiter: str | None) -> str | None:
+    if delimiter in (None, ""):
+        return None
+    delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)  # as typed on a command line
+    if delimiter not in DELIMITERS:
+        allowed = " ".join(repr(d) for d in DELIMITERS)
+        raise DataError(f"delimiter: must be one of {allowed} / delimiter 必须是以下之一:{allowed}")
+    return delimiter
+
+
+def _kind(name: str) -> tuple[str, str | None]:
+    """(format, compression) from a file name: subscriptions.csv.gz -> (csv, gzip)."""
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    compression = COMPRESSED.get(suffixes[-1]) if suffixes else None
+    if compression and len(suffixes) > 1:
+        suffixes = suffixes[:-1]
+    return FORMATS.get(suffixes[-1] if suffixes else "", "csv"), compression
+
+
+def _private_temp(folder: str, suffix: str) -> tuple[int, str]:
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return tempfile.mkstemp(suffix=suffix, dir=folder)  # O_EXCL, mode 0600
+
+
+def _gunzip(fd: int, source: str, size: int, limits: Limits, cancel: Cancellation, folder: str) -> tuple[int, str]:
+    """Decompress a .gz file into a private temp file, stopping at the decompressed-size and ratio limits."""
+    import gzip
+    import zlib
+
+    cap = min(limits.max_decompressed_bytes, max(limits.max_compression_ratio * size, 64 * MB))
+    out_fd, out_path = _private_temp(folder, ".csv")
+    written = 0
+    try:
+        with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), "rb")) as packed, os.fdopen(os.dup(out_fd), "wb") as out:
+            while chunk := packed.read(4 * MB):
+                written += len(chunk)
+                if written > cap:
+                    if cap == limits.max_decompressed_bytes:
+                        en = f"{limits.max_decompressed_mb} MB (RETENTION_MCP_MAX_DECOMPRESSED_MB)"
+                        zh = f"{limits.max_decompressed_mb} MB(RETENTION_MCP_MAX_DECOMPRESSED_MB)"
+                    else:
+                        ratio = limits.max_compression_ratio
+                        en = f"{ratio} times its size (RETENTION_MCP_MAX_COMPRESSION_RATIO)"
+                        zh = f"压缩文件大小的 {ratio} 倍(RETENTION_MCP_MAX_COMPRESSION_RATIO)"
+                    raise LimitError(
+                        f"{source}: decompresses to more than {en}; decompress it yourself if it is genuine / "
+                        f"解压后超过 {zh};如确为正常数据,请先自行解压"
+                    )
+                out.write(chunk)
+                cancel.check()
+    except (OSError, EOFError, zlib.error):
+        os.close(out_fd)
+        Path(out_path).unlink(missing_ok=True)
+        raise DataError(f"{source}: not a valid gzip file / 不是有效的 gzip 文件") from None
+    except BaseException:
+        os.close(out_fd)
+        Path(out_path).unlink(missing_ok=True)
+        raise
+    return out_fd, out_path
+
+
+def _line_over_limit(fd: int, size: int, limit: int) -> int | None:
+    """The byte offset of a line longer than `limit` bytes, if any. Exact, at memchr speed over a memory map: the
+    file is taken in windows of `limit` bytes; a line within one window is shorter than the limit, and a line that
+    crosses a window's edge is measured from the last break before it to the first break after it."""
+    import mmap
+
+    if size <= limit:
+        return None
+    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as view:
+        newline = b"\n" if view.find(b"\n") >= 0 else b"\r"
+        previous = -1  # the last line break seen
+        for start in range(0, size, limit):
+            end = min(start + limit, size)
+            last = view.rfind(newline, start, end)
+            if last < 0:
+                if end - (previous + 1) > limit:
+                    return previous + 1
+                continue
+            if view.find(newline, start, end) - (previous + 1) > limit:
+                return previous + 1
+            previous = last
+        return previous + 1 if size - (previous + 1) > limit else None
+
+
+def _duckdb_problem(exc: Exception) -> str:
+    """What went wrong, without a word of DuckDB's message: it quotes lines and values of the file."""
+    text = str(exc)
+    line = re.search(r"on line:? ?(\d+)", text, re.IGNORECASE)
+    where = f" on line {line.group(1)}" if line else ""
+    for pattern, what in (
+        (r"maximum line size|max_line_size", "a line is longer than the line limit"),
+        (r"invalid unicode|not utf-8|byte sequence", "the text is not UTF-8"),
+        (r"out of memory|memory limit", "more memory is needed than RETENTION_MCP_DUCKDB_MEMORY allows"),
+        (r"expected \d+ fields?|too many columns|fewer columns|column count", "rows have different column counts"),
+        (r"convert|conversion", "a value does not fit the type of its column"),
+        (r"quote|unterminated", "a quoted value is not closed"),
+        (r"parquet|magic bytes", "the Parquet data is not valid"),
+        (r"json|malformed", "a record is not valid JSON"),
+    ):
+        if re.search(pattern, text, re.IGNORECASE):
+            return what + where
+    return f"DuckDB {type(exc).__name__}{where}"
+
+
 def open_table(
-    path: Path | None = None, csv_text: str | None = None, delimiter: str | None = None, csv_options: str = ""
+    source: DataPath | None = None,
+    csv_text: str | None = None,
+    delimiter: str | None = None,
+    limits: Limits | None = None,
+    cancel: Cancellation | None = None,
+    csv_options: str = "",
+    encoding: str | None = None,
 ) -> Table:
-    """A DuckDB table `data` read from a file or from inline CSV text; `csv_options` are passed on to read_csv."""
+    """A DuckDB table `data` read from a checked file or from inline CSV text, within `limits`.
+
+    The file is opened here (see open_data_file) and DuckDB reads the open descriptor; a .gz file is decompressed
+    first into a private temp file, and an export DuckDB cannot read as it is (Excel, GBK/GB18030, UTF-16) is turned
+    into a private UTF-8 CSV from that same descriptor (analytics/dialect.py). `csv_options` go to read_csv. Messages give sizes, counts, line numbers and byte offsets, never the file's
+    content."""
     import duckdb
 
-    tmp = None
-    if csv_text is not None:
-        if len(csv_text) > MAX_INLINE_CSV:
-            raise DataError(f"Inline CSV is {len(csv_text)} characters; the limit is {MAX_INLINE_CSV}. Pass a file.")
-        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as handle:
-            handle.write(csv_text)
-        tmp = handle.name
-        path, source = Path(tmp), "inline CSV"
-    else:
-        assert path is not None
-        source = path.name
-    kind = FORMATS.get(path.suffix.lower(), "csv")
-    if path.stat().st_size == 0:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise DataError(f"{source}: the file is empty / 文件为空")
-    con = duckdb.connect()
+    limits = limits or Limits()
+    cancel = cancel or Cancellation()
+    delimiter = check_delimiter(delimiter)
+    folder = f"{tempfile.gettempdir()}/retention-mcp-duckdb"
+    temps: list[str] = []
+    descriptors: list[int] = []
+
+    def clean() -> None:
+        for fd in descriptors:
+            os.close(fd)
+        for name in temps:
+            Path(name).unlink(missing_ok=True)
+
+    try:
+        if csv_text is not None:
+            if len(csv_text) > MAX_INLINE_CSV:
+                raise DataError(
+                    f"csv: inline CSV is {len(csv_text)} characters; the limit is {MAX_INLINE_CSV}. Pass a file / "
+                    f"内联 CSV 为 {len(csv_text)} 个字符,超过上限 {MAX_INLINE_CSV};请改用文件"
+                )
+            fd, tmp = _private_temp(folder, ".csv")
+            temps.append(tmp)
+            descriptors.append(fd)
+            with os.fdopen(os.dup(fd), "w", encoding="utf-8", errors="surrogatepass") as handle:
+                handle.write(csv_text)
+            name, kind, compression = "inline CSV", "csv", None
+        else:
+            assert source is not None
+            fd = open_data_file(source)
+            descriptors.append(fd)
+            name = source.shown
+            kind, compression = _kind(source.real.name)
+        size = os.fstat(fd).st_size
+        if size == 0:
+            raise DataError(f"{name}: the file is empty / 文件为空")
+        if size > limits.max_file_bytes:
+            raise LimitError(
+                f"{name}: the file is {size / MB:.0f} MB; the limit is {limits.max_file_mb} MB "
+                f"(RETENTION_MCP_MAX_FILE_MB) / 文件大小 {size / MB:.0f} MB,超过上限 {limits.max_file_mb} MB"
+            )
+        if compression == "gzip" and kind != "parquet":
+            fd, tmp = _gunzip(fd, name, size, limits, cancel, folder)
+            temps.append(tmp)
+            descriptors.append(fd)
+            size = os.fstat(fd).st_size
+        elif compression:
+            raise DataError(
+                f"{name}: {compression}-compressed files are not read; decompress it, or use gzip (.gz) / "
+                f"不支持 {compression} 压缩文件,请先解压或改用 gzip(.gz)"
+            )
+        reader_path = descriptor_path(fd)
+        if reader_path is None:  # no /proc or /dev/fd (Windows): a private copy of what was opened
+            fd, tmp = _copy_to_temp(fd, folder, ".parquet" if kind == "parquet" else ".data")
+            temps.append(tmp)
+            descriptors.append(fd)
+            reader_path = tmp
+        note = None
+        if kind != "parquet" and csv_text is None:
+            from retention_mcp.analytics.dialect import prepare
+
+            real_name = source.real.name if source is not None else name
+            prepared = prepare(Path(reader_path), encoding, name=real_name, shown=name)
+            note = prepared.note
+            if prepared.tmp is not None:  # converted from the opened file: read the private UTF-8 copy
+                temps.append(str(prepared.tmp))
+                fd = os.open(prepared.tmp, os.O_RDONLY)
+                descriptors.append(fd)
+                size = os.fstat(fd).st_size
+                reader_path = str(prepared.tmp)
+                if size > limits.max_decompressed_bytes:  # a workbook is a zip: its cells can unpack to far more
+                    raise LimitError(
+                        f"{name}: holds {size / MB:.0f} MB of text once converted; the limit is "
+                        f"{limits.max_decompressed_mb} MB (RETENTION_MCP_MAX_DECOMPRESSED_MB) / 转换后超过上限"
+                    )
+                kind = "json" if prepared.tmp.suffix in (".jsonl", ".ndjson", ".json") else "csv"
+        if kind in ("csv", "json"):
+            offset = _line_over_limit(fd, size, limits.max_line_bytes)
+            if offset is not None:
+                raise LimitError(
+                    f"{name}: the line starting at byte {offset} is longer than {limits.max_line_kb} KB "
+                    f"(RETENTION_MCP_MAX_LINE_KB); is this a CSV or JSON Lines file? / "
+                    f"从第 {offset} 字节开始的一行超过 {limits.max_line_kb} KB 的上限"
+                )
+        cancel.check()
+        table = _read(duckdb, reader_path, kind, name, delimiter, limits, cancel, temps, csv_options)
+        table.note = note
+    finally:
+        clean()
+    return table
+
+
+def _read(
+    duckdb, path: str, kind: str, name: str, delimiter, limits: Limits, cancel: Cancellation, temps, extra: str = ""
+) -> Table:
+    con = duckdb.connect(config=limits.duckdb_config())
     con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: on stdio, that is the protocol
-    literal = str(path).replace("'", "''")
-    options = (f", delim='{delimiter}'" if delimiter else "") + csv_options
+    cancel.attach(con)
+    line = max(limits.max_line_bytes * 2, 2 * MB)  # a backstop: the scan in _line_over_limit is exact
+    csv_options = (", delim=?" if delimiter else "") + extra  # extra: constant options of dialect.csv_options
+    csv_args = [path, line, *([delimiter] if delimiter else [])]
     readers = {
         # types are sniffed from a sample; if a later row contradicts them, read again sniffing every row
         "csv": [
-            f"read_csv('{literal}', header=true{options})",
-            f"read_csv('{literal}', header=true, sample_size=-1{options})",
+            (f"read_csv(?, header=true, max_line_size=?{csv_options})", csv_args),
+            (f"read_csv(?, header=true, max_line_size=?, sample_size=-1{csv_options})", csv_args),
         ],
-        "parquet": [f"read_parquet('{literal}')"],
-        "json": [f"read_json_auto('{literal}', format='newline_delimited')"],
+        "parquet": [("read_parquet(?)", [path])],
+        "json": [("read_json_auto(?, format='newline_delimited', maximum_object_size=?)", [path, line])],
     }[kind]
-    # DuckDB spills to its temp directory when the table outgrows memory.
-    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/retention-mcp-duckdb'")
-    for attempt, reader in enumerate(readers, 1):
-        try:
-            con.execute(f"CREATE OR REPLACE TABLE data AS SELECT * FROM {reader}")  # read the file once
-            described = con.execute("DESCRIBE data").fetchall()
-            rows = con.execute("SELECT count(*) FROM data").fetchone()[0]
-            break
-        except duckdb.Error as exc:
-            if attempt < len(readers):
-                continue
-            con.close()
-            if tmp:
-                Path(tmp).unlink(missing_ok=True)
-            first_line = str(exc).strip().splitlines()[0][:300]
-            raise DataError(f"{source}: cannot be read as {kind.upper()} ({first_line}) / 无法读取文件") from None
+    try:
+        # DuckDB spills to its temp directory when the table outgrows memory.
+        con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/retention-mcp-duckdb'")
+        if kind == "parquet":
+            _check_parquet_size(con, path, name, limits)
+        for attempt, (reader, arguments) in enumerate(readers, 1):
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE data AS SELECT * FROM {reader}", arguments)  # read once
+                described = con.execute("DESCRIBE data").fetchall()
+                rows = con.execute("SELECT count(*) FROM data").fetchone()[0]
+                break
+            except duckdb.Error as exc:
+                cancel.check()
+                if attempt < len(readers) and not isinstance(exc, duckdb.OutOfMemoryException):
+                    continue
+                raise DataError(
+                    f"{name}: cannot be read as {kind.upper()} ({_duckdb_problem(exc)}) / 无法读取文件"
+                ) from None
+        con.execute("SET enable_external_access = false")  # the table is read: no other file can be
+    except BaseException:
+        cancel.detach(con)
+        con.close()
+        raise
     columns = [row[0] for row in described]
     types = {row[0]: row[1] for row in described}
-    table = Table(con, columns, types, int(rows), source, tmp)
+    table = Table(con, columns, types, int(rows), name, None, cancel)
     if rows == 0:
         table.close()
-        raise DataError(f"{source}: has a header but no rows / 只有表头,没有数据")
+        raise DataError(f"{name}: has a header but no rows / 只有表头,没有数据")
     if len(columns) == 1 and kind == "csv":
-        name = columns[0]
-        guess = next((d for d in (";", "\t", "|", ",", "，") if d in name), None)
+        # one "column" is a file's first line, not a table's header: its text is never shown
+        header = columns[0]
+        guess = next((d for d in (";", "\t", "|", ",", "，") if d in header), None)
         table.close()
-        hint = f" the header contains '{guess}'; is that the delimiter? Pass delimiter='{guess}'" if guess else ""
+        shown_guess = "\\t" if guess == "\t" else guess
+        hint = (
+            f" the header contains '{shown_guess}'; is that the delimiter? Pass delimiter='{shown_guess}'"
+            if guess
+            else ""
+        )
         raise DataError(
-            f"{source}: only one column was found ({name[:80]!r});{hint or ' check the delimiter'} / "
-            f"只识别出一列,请检查分隔符"
+            f"{name}: only one column was found (a first line of {len(header)} characters);"
+            f"{hint or ' check the delimiter'} / 只识别出一列,请检查分隔符"
         )
     return table
+
+
+def _check_parquet_size(con, path: str, name: str, limits: Limits) -> None:
+    import duckdb
+
+    try:
+        total = con.execute("SELECT sum(total_uncompressed_size) FROM parquet_metadata(?)", [path]).fetchone()[0]
+    except duckdb.Error as exc:
+        raise DataError(f"{name}: cannot be read as PARQUET ({_duckdb_problem(exc)}) / 无法读取文件") from None
+    if total is not None and total > limits.max_decompressed_bytes:
+        raise LimitError(
+            f"{name}: holds {total / MB:.0f} MB of data once decompressed; the limit is {limits.max_decompressed_mb} "
+            f"MB (RETENTION_MCP_MAX_DECOMPRESSED_MB) / 解压后数据为 {total / MB:.0f} MB,超过上限"
+        )
+
+
+def row_name(rowid: int | None) -> str:
+    """Where a value is, for a message: errors name rows, never the values (a file may hold a secret)."""
+    return "an unknown row" if rowid is None else f"data row {int(rowid) + 1}"
 
 
 def quote(column: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ROLE_HELP = "customer_id, start_date, end_date, churned, tenure, plan, amount, billing_interval, transaction_date"
 
@@ -33,8 +33,8 @@ class AnalyzeParams(BaseModel):
         description="Columns to segment by (default: every low-cardinality or numeric column) / 分群所用的列(默认:所有取值较少"
         "的列或数值列)",
     )
-    delimiter: str | None = Field(
-        None, max_length=1, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"
+    delimiter: Literal[",", ";", "\t", "|", "，"] | None = Field(
+        None, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"
     )
     tenure_unit: Literal["day", "week", "month", "year"] = Field(
         "month", description="Unit of a tenure column and of survival times / 在网时长列与生存时间的单位"
@@ -62,6 +62,13 @@ class AnalyzeParams(BaseModel):
     )
     decimal: Literal[".", ","] | None = Field(None, description="Decimal separator of numbers / 数字的小数点符号")
     language: Literal["auto", "zh", "en"] = Field("auto", description="Language of the summary / 摘要语言")
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _tab_as_typed(cls, value: object) -> object:
+        """A tab as a command line types it: \\t or the word tab."""
+        return "\t" if value in ("\\t", "tab") else value
+
     charts: bool = Field(True, description="Return PNG charts as images / 返回 PNG 图表")
     charts_dir: str | None = Field(
         None,

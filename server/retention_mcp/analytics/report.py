@@ -4,7 +4,16 @@ is listed in `absent` with the reason, never silently left out."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import functools
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, model_serializer
+
+# A share in [0, 1], declared in the schema but not enforced on construction: a fit that runs off gives a number
+# outside it, which the report's serialiser then blanks with a reason (see finite.py) instead of failing.
+Share = Annotated[float, Field(json_schema_extra={"minimum": 0, "maximum": 1})]
+NonNegative = Annotated[float, Field(json_schema_extra={"minimum": 0})]
+NonPositive = Annotated[float, Field(json_schema_extra={"maximum": 0})]  # a log-likelihood
 
 
 class Period(BaseModel):
@@ -117,26 +126,29 @@ class MRR(BaseModel):
 
 
 class SBG(BaseModel):
-    alpha: float
-    beta: float
-    log_likelihood: float
+    alpha: float | None = Field(description="null when the fit ran to its bounds (see degenerate)")
+    beta: float | None = Field(description="null when the fit ran to its bounds (see degenerate)")
+    log_likelihood: NonPositive | None = Field(description="null when the fit ran to its bounds (see degenerate)")
     period: str = Field("month", description="The period t counts: month, quarter or year")
-    retention_rate: list[float] = Field(description="r(t) for t = 1..12 periods")
-    projected_survival: list[float] = Field(description="S(t) for t = 1..24 periods (share of a new cohort)")
-    constant_rate_projection: list[float] = Field(description="What a constant first-period retention would give")
-    derl: dict[str, float] = Field(
+    retention_rate: list[Share | None] = Field(description="r(t) for t = 1..12 periods")
+    projected_survival: list[Share | None] = Field(description="S(t) for t = 1..24 periods (share of a new cohort)")
+    constant_rate_projection: list[Share | None] = Field(
+        description="What a constant first-period retention would give"
+    )
+    derl: dict[str, NonNegative] = Field(
         description="Discounted expected residual lifetime by renewals made (0..12), in multiples of the per-period "
         "payment, at `discount_rate` per period"
     )
     discount_rate: float = Field(0.01, description="Per period: 1% a month, 3% a quarter, 10% a year")
     degenerate: bool = Field(
         False,
-        description="The fit ran to its bounds, or does no better than one constant rate for every customer "
-        "(likelihood-ratio test, 5%): the model reduces to the constant retention rate in `reduces_to` and "
-        "`constant_retention`, and retention_rate and projected_survival are that model's",
+        description="The fit ran to its bounds (alpha, beta then null: not estimates), or does no better than one "
+        "constant rate for every customer (likelihood-ratio test, 5%): the model reduces to the constant retention "
+        "rate in `reduces_to` and `constant_retention`, and retention_rate and projected_survival are that model's",
     )
+    note: str = Field("", description="Why the fit is degenerate, when it is")
     reduces_to: str | None = Field(None, description="The constant-rate model a degenerate fit reduces to")
-    constant_retention: float | None = Field(
+    constant_retention: Share | None = Field(
         None, description="Retention per period of the constant-rate (geometric) model fitted to the same counts"
     )
 
@@ -167,7 +179,7 @@ class BGNBD(BaseModel):
     time_unit: str = "weeks"
     customers: int
     expected_purchases_next_12_weeks: float
-    share_probably_inactive: float = Field(description="Customers with P(alive) < 0.5")
+    share_probably_inactive: Share = Field(description="Customers with P(alive) < 0.5")
     calibration_end: str | None = Field(None, description="The fit used purchases up to this date only")
     holdout: Holdout | None = Field(None, description="Predicted vs actual repeat purchases after calibration_end")
 
@@ -221,3 +233,19 @@ class ChurnReport(BaseModel):
     )
     absent: list[Absent] = Field(default_factory=list)
     charts: list[str] = Field(default_factory=list, description="PNG files written, when asked")
+
+    @model_serializer(mode="wrap")
+    def _conform(self, handler: Any) -> Any:
+        """Serialised, the report always fits its schema: bad numbers become null (or leave their list) and each
+        change is listed in `absent`."""
+        from retention_mcp.analytics.finite import conform
+
+        data, notes = conform(handler(self), _report_schema())
+        if notes and isinstance(data, dict):
+            data["absent"] = [*data.get("absent", []), *({"name": where, "reason": why} for where, why in notes)]
+        return data
+
+
+@functools.cache
+def _report_schema() -> dict[str, Any]:
+    return ChurnReport.model_json_schema()

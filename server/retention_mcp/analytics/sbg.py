@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+DEGENERATE_BOUND = 1e4  # alpha or beta past this (or below 1 / this): the likelihood has no interior maximum
+
 
 @dataclass
 class SBGFit:
@@ -20,6 +22,13 @@ class SBGFit:
     beta: float
     log_likelihood: float
     periods: int  # periods observed in the fit
+
+    @property
+    def degenerate(self) -> bool:
+        """The parameters ran to their bounds: every customer looks alike (alpha + beta without limit, the Beta
+        collapses to a point) or the optimiser left the usable range; alpha and beta are then not estimates."""
+        values = (self.alpha, self.beta)
+        return not all(np.isfinite(values)) or any(v > DEGENERATE_BOUND or v < 1 / DEGENERATE_BOUND for v in values)
 
     def survival(self, t: np.ndarray | float) -> np.ndarray:
         """S(t): share still active after t periods."""

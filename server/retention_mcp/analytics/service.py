@@ -11,8 +11,9 @@ from pathlib import Path
 
 import anyio
 
+from retention_mcp.analytics.charts import chart_folder, save_charts
 from retention_mcp.analytics.engine import Analysis, AnalysisRequest, analyze
-from retention_mcp.analytics.loading import DataError
+from retention_mcp.analytics.limits import Cancellation, Limits
 from retention_mcp.analytics.params import AnalyzeParams
 from retention_mcp.analytics.report import ChurnReport
 from retention_mcp.analytics.summary import report_markdown
@@ -36,25 +37,12 @@ def pick_language(requested: str, columns: list[str]) -> str:
 
 def writable_dir(folder: str, data_dirs: list[Path]) -> Path:
     """A folder for charts: inside a data directory (created if missing), never elsewhere."""
-    roots = [Path(d).expanduser().resolve() for d in data_dirs]
-    if not roots:
-        raise DataError(
-            f"{folder}: no data directory is set, so charts cannot be written / 未设置数据目录,无法写入图表"
-        )
-    raw = Path(folder).expanduser()
-    target = (raw if raw.is_absolute() else roots[0] / raw).resolve()
-    if not any(target == root or root in target.parents for root in roots):
-        raise DataError(f"{folder}: charts can only be written inside the data directories / 图表只能写入数据目录")
-    target.mkdir(parents=True, exist_ok=True)
-    return target
+    return chart_folder(folder, data_dirs)
 
 
-def write_charts(analysis: Analysis, folder: Path) -> list[str]:
-    written = []
-    for name, png in analysis.charts.items():
-        path = folder / name
-        path.write_bytes(png)
-        written.append(str(path))
+def write_charts(analysis: Analysis, folder: Path, data_dirs: list[Path] | None = None) -> list[str]:
+    """Write the PNGs with no-follow semantics (see charts.save_charts), inside `data_dirs` when given."""
+    written = save_charts(folder, analysis.charts, data_dirs)
     analysis.report.charts = written
     return written
 
@@ -82,16 +70,21 @@ def run_analysis(
     data_dirs: list[Path],
     progress: Callable[[str], None] | None = None,
     charts_folder: Path | None = None,
+    cancel: Cancellation | None = None,
+    limits: Limits | None = None,
 ) -> AnalysisOutcome:
-    """Analyse (blocking). Charts go to `charts_dir` inside a data directory, or to `charts_folder` (the command
-    line's own choice), and come back as PNGs when `params.charts`."""
+    """Analyse (blocking), within `limits` (default: from the environment); `cancel` lets another thread stop it.
+    Charts go to `charts_dir` inside a data directory, or to `charts_folder` (the command line's own choice), and
+    come back as PNGs when `params.charts`."""
     request = request_for(params)
     request.charts = request.charts or charts_folder is not None
-    analysis = analyze(request, readable_dirs(data_dirs), progress)
-    folder = writable_dir(params.charts_dir, data_dirs) if params.charts_dir else charts_folder
+    folder = writable_dir(params.charts_dir, data_dirs) if params.charts_dir else None  # a bad folder fails first
+    analysis = analyze(request, readable_dirs(data_dirs), progress, cancel, limits)
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        write_charts(analysis, folder)
+        write_charts(analysis, folder, data_dirs)
+    elif charts_folder is not None:
+        charts_folder.mkdir(parents=True, exist_ok=True)
+        write_charts(analysis, charts_folder)
     report = analysis.report
     chosen = pick_language(params.language, list(report.columns.values()))
     return AnalysisOutcome(
@@ -104,5 +97,17 @@ def run_analysis(
 async def run_analysis_async(
     params: AnalyzeParams, data_dirs: list[Path], progress: Callable[[str], None] | None = None
 ) -> AnalysisOutcome:
-    """`run_analysis` in a worker thread, so the event loop keeps serving; `progress` is called from that thread."""
-    return await anyio.to_thread.run_sync(lambda: run_analysis(params, data_dirs, progress))
+    """`run_analysis` in a worker thread, so the event loop keeps serving; `progress` is called from that thread.
+    When the caller is cancelled (the client cancels the call) the call returns at once and the analysis is
+    interrupted, ending at its next step."""
+    limits = Limits.from_env()
+    cancel = Cancellation(limits.timeout)
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: run_analysis(params, data_dirs, progress, cancel=cancel, limits=limits), abandon_on_cancel=True
+        )
+    except anyio.get_cancelled_exc_class():
+        cancel.cancel("cancelled")
+        raise
+    finally:
+        cancel.close()

@@ -90,12 +90,15 @@ def facts(report: ChurnReport, language: str) -> list[str]:
     if report.sbg and report.sbg.degenerate:
         s = report.sbg
         en, cn = _halves(s.reduces_to or "")
+        if s.alpha is None or s.beta is None:  # ran to its bounds: no estimates to show
+            why_en, why_zh = "alpha and beta ran to their bounds", "alpha 与 beta 已达边界"
+        else:
+            why_en = f"alpha {s.alpha:.3g}, beta {s.beta:.3g}: no better than one constant rate for every customer"
+            why_zh = f"alpha {s.alpha:.3g}、beta {s.beta:.3g}:并不优于所有客户同一固定留存率"
         add(
-            f"sBG retention model: the fit is degenerate (alpha {s.alpha:.3g}, beta {s.beta:.3g}: no better than one "
-            f"constant rate for every customer); "
-            f"it reduces to {en}; a new cohort keeps {pct(s.projected_survival[11])} after 12 periods",
-            f"sBG 留存模型:拟合退化(alpha {s.alpha:.3g}、beta {s.beta:.3g}:并不优于所有客户同一固定留存率),等同于{cn};"
-            f"新同期群 12 期后留存 {pct(s.projected_survival[11])}",
+            f"sBG retention model: the fit is degenerate ({why_en}); it reduces to {en}; a new cohort keeps "
+            f"{pct(s.projected_survival[11])} after 12 periods",
+            f"sBG 留存模型:拟合退化({why_zh}),等同于{cn};新同期群 12 期后留存 {pct(s.projected_survival[11])}",
         )
     elif report.sbg:
         s = report.sbg

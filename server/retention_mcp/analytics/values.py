@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from retention_mcp.analytics.loading import DataError, Table, quote
+from retention_mcp.analytics.loading import DataError, Table, quote, row_name
 
 TIME = r"( \d{1,2}:\d{2}(:\d{2})?)?"  # a time of day after the date is read and dropped
 # (regex, strptime format or None when day/month order is ambiguous, label, separator)
@@ -58,47 +58,49 @@ def date_expression(table: Table, column: str, date_format: str | None = None) -
     counts = []
     for pattern, fmt, label, separator in DATE_PATTERNS:
         found = table.con.execute(
-            f"SELECT count(*), min({text}) FROM data WHERE regexp_matches({text}, ?)", [pattern]
+            f"SELECT count(*), min(rowid) FROM data WHERE regexp_matches({text}, ?)", [pattern]
         ).fetchone()
         if found[0]:
             counts.append((found[0], fmt, label, found[1], pattern, separator))
     filled = table.con.execute(f"SELECT count(*) FROM data WHERE {text} <> ''").fetchone()[0]
     if len(counts) > 1:
-        shown = "; ".join(f"{n} like {example!r} ({label})" for n, _, label, example, _, _ in counts)
+        shown_en = "; ".join(f"{n} in {label} (first on {row_name(first)})" for n, _, label, first, _, _ in counts)
+        shown_zh = "; ".join(f"{n} 个为 {label}" for n, _, label, _, _, _ in counts)
         raise DataError(
-            f"{column}: mixed date formats ({shown}); use one format for the whole column / 日期格式不统一:{shown}"
+            f"{column}: mixed date formats ({shown_en}); use one format for the whole column / 日期格式不统一:{shown_zh}"
         )
     if not counts:
-        example = table.con.execute(f"SELECT min({text}) FROM data WHERE {text} <> ''").fetchone()[0]
-        if example is None:
+        first = table.con.execute(f"SELECT min(rowid) FROM data WHERE {text} <> ''").fetchone()[0]
+        if first is None:
             return "CAST(NULL AS DATE)"
-        raise DataError(f"{column}: not a date column (e.g. {example!r}) / 不是日期列")
-    n, fmt, label, example, pattern, separator = counts[0]
+        raise DataError(f"{column}: not a date column (first value on {row_name(first)}) / 不是日期列")
+    n, fmt, label, _, pattern, separator = counts[0]
     if n < filled:
-        bad = table.con.execute(
-            f"SELECT min({text}) FROM data WHERE {text} <> '' AND NOT regexp_matches({text}, ?)", [pattern]
+        first = table.con.execute(
+            f"SELECT min(rowid) FROM data WHERE {text} <> '' AND NOT regexp_matches({text}, ?)", [pattern]
         ).fetchone()[0]
         raise DataError(
-            f"{column}: {filled - n} value(s) are not dates in {label} (e.g. {bad!r}) / 有 {filled - n} 个值不是日期"
+            f"{column}: {filled - n} value(s) are not dates in {label} (first on {row_name(first)}) / "
+            f"有 {filled - n} 个值不是日期"
         )
     if fmt == "%Y-%m-%d":
         return f"CAST(CAST(NULLIF({text}, '') AS TIMESTAMP) AS DATE)"
     text = f"split_part({text}, ' ', 1)"  # the date without a time of day
     if fmt is None:  # only the day/month patterns leave the format open, and they all have a separator
         assert separator is not None
-        fmt = _day_or_month_first(table, column, text, separator, example, date_format)
+        fmt = _day_or_month_first(table, column, text, separator, label, date_format)
     unreadable = table.con.execute(
-        f"SELECT count(*), min({text}) FROM data WHERE {text} <> '' AND try_strptime({text}, '{fmt}') IS NULL"
+        f"SELECT count(*), min(rowid) FROM data WHERE {text} <> '' AND try_strptime({text}, '{fmt}') IS NULL"
     ).fetchone()
     if unreadable[0]:
         raise DataError(
-            f"{column}: {unreadable[0]} value(s) are not real dates in {fmt} (e.g. {unreadable[1]!r}) / "
+            f"{column}: {unreadable[0]} value(s) are not real dates in {fmt} (first on {row_name(unreadable[1])}) / "
             f"有 {unreadable[0]} 个值不是有效日期"
         )
     return f"CAST(strptime(NULLIF({text}, ''), '{fmt}') AS DATE)"
 
 
-def _day_or_month_first(table: Table, column: str, text: str, separator: str, example: str, given: str | None) -> str:
+def _day_or_month_first(table: Table, column: str, text: str, separator: str, label: str, given: str | None) -> str:
     """Decide from every value of the column: a first part above 12 means day-first, a second part above 12
     month-first; when neither occurs both readings are possible and the caller must say which."""
     first = f"TRY_CAST(split_part({text}, '{separator}', 1) AS INTEGER)"
@@ -125,8 +127,8 @@ def _day_or_month_first(table: Table, column: str, text: str, separator: str, ex
     if order:
         return formats[order]
     raise DataError(
-        f"{column}: dates like {example!r} read both day-first and month-first, and no value tells which; pass "
-        f"--date-format {DATE_FORMAT_HELP} (tool: date_format) / 日期(如 {example!r})既可按日在前也可按月在前解读,"
+        f"{column}: dates in {label} read both day-first and month-first, and no value tells which; pass "
+        f"--date-format {DATE_FORMAT_HELP} (tool: date_format) / 该列日期既可按日在前也可按月在前解读,"
         f"请用 --date-format 指定 DD/MM/YYYY 或 MM/DD/YYYY"
     )
 
@@ -140,8 +142,7 @@ MISSING_WORDS = ("", "na", "n/a", "#n/a", "null", "none", "nan", "-", "—", "un
 class Flags:
     expression: str  # SQL: true, false, or NULL when unknown
     unknown: int  # rows whose flag is blank, NA or an unknown word
-    blank: int  # of which blank or NA
-    examples: list[str]  # a few of the unknown words
+    blank: int  # of which blank or NA (the other words are never shown: a file's values stay out of messages)
 
 
 def flag_expression(table: Table, column: str) -> Flags:
@@ -157,21 +158,14 @@ def flag_expression(table: Table, column: str) -> Flags:
         f"SELECT count(*) FILTER (WHERE {expression} IS NULL), "
         f"count(*) FILTER (WHERE {quoted} IS NULL OR {text} IN ({missing})) FROM data"
     ).fetchone()
-    examples = [
-        row[0][:20]
-        for row in table.con.execute(
-            f"SELECT DISTINCT {text} AS w FROM data WHERE {expression} IS NULL AND {quoted} IS NOT NULL "
-            f"AND {text} NOT IN ({missing}) ORDER BY w LIMIT 3"
-        ).fetchall()
-    ]
     if unknown == table.rows:
         raise DataError(
             f"{column}: no value is a readable churn flag ({blank} blank or NA"
-            + (f", {unknown - blank} other, e.g. {', '.join(map(repr, examples))}" if unknown > blank else "")
+            + (f", {unknown - blank} other words" if unknown > blank else "")
             + "); churn cannot be measured from it. Use yes/no, 1/0 or true/false, or map another column "
             f"(--map churned=COLUMN) / 该列没有可识别的流失标记(空白或 NA {blank} 个),无法计算流失"
         )
-    return Flags(expression, int(unknown), int(blank), examples)
+    return Flags(expression, int(unknown), int(blank))
 
 
 def bad_durations(con, expression: str, column: str, relation: str = "data") -> None:
