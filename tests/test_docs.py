@@ -244,3 +244,24 @@ def test_every_command_in_the_docs_runs(page, tmp_path, standin):
         assert proc.stdout.strip(), f"{page_id(page)}: retention-mcp {' '.join(argv)} printed nothing"
         ran += 1
     assert ran
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("page", READMES + TOOL_PAGES, ids=page_id)
+async def test_tools_mode_sizes_are_the_measured_ones(page, registry):
+    """The tools-mode table states what bench/surface_size.py measures: tool counts and model-visible characters."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("surface_size", ROOT / "bench" / "surface_size.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = page.read_text("utf-8")
+    for mode, languages in (("full", ("en", "zh")), ("compact", ("en", "zh")), ("all", ("en",))):
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{mode}`"))
+        measured = [await bench.size(registry, mode, language) for language in languages]
+        stated = [int(n.replace(",", "")) for n in re.findall(r"\b\d{1,3},\d{3}\b", row)]
+        assert stated == [visible for visible, _ in measured], f"{page_id(page)}, {mode}: measured {measured}"
+        counts = re.findall(r"[((](\d+)(?: 个)?[))]", row)
+        if counts:  # the READMEs give the number of tools too
+            assert [int(c) for c in counts] == [measured[0][1]], f"{page_id(page)}, {mode}: {counts}"
