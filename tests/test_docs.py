@@ -265,3 +265,23 @@ async def test_tools_mode_sizes_are_the_measured_ones(page, registry):
         counts = re.findall(r"[((](\d+)(?: 个)?[))]", row)
         if counts:  # the READMEs give the number of tools too
             assert [int(c) for c in counts] == [measured[0][1]], f"{page_id(page)}, {mode}: {counts}"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("readme", READMES, ids=page_id)
+async def test_example_conversation_shows_what_the_tool_returns(readme, server):
+    """The README's example conversation quotes lines of the real `analyze_churn` summary, and says so."""
+    from mcp import Client
+
+    text = readme.read_text("utf-8")
+    call = re.search(r"`analyze_churn`[^{]*(\{.*?\})", text)
+    assert call, f"{readme.name}: no analyze_churn call in the example"
+    arguments = json.loads(call.group(1))
+    (quoted,) = re.findall(r"```text\n(.*?)```", text, flags=re.S)
+    async with Client(server) as client:
+        result = await client.call_tool("analyze_churn", arguments)
+    assert not result.is_error
+    summary = next(block.text for block in result.content if block.type == "text").splitlines()
+    assert [block.type for block in result.content].count("image") == 2  # "two charts"
+    for line in quoted.strip().splitlines():
+        assert line in summary, f"{readme.name}: {line!r} is not in the tool's output"
