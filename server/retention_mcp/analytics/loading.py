@@ -311,7 +311,7 @@ def map_columns(columns: list[str], given: dict[str, str] | None, segments: list
         )
     mapping = Mapping(roles=dict(given))
     taken = set(given.values())
-    by_normal = {}
+    by_normal: dict[str, list[str]] = {}
     for column in columns:
         by_normal.setdefault(normalise(column), []).append(column)
     for role, synonyms in ROLES.items():

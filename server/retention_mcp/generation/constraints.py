@@ -335,7 +335,7 @@ def read_discount_cap(text: str) -> float | None:
 def _zhe_to_discount(token: str) -> float:
     if re.fullmatch(r"[一二三四五六七八九]{1,2}", token):
         digits = [_CN_DIGITS[c] for c in token]
-        price = digits[0] * 10 + (digits[1] if len(digits) > 1 else 0)
+        price: float = digits[0] * 10 + (digits[1] if len(digits) > 1 else 0)
     else:
         value = float(token)
         price = value * 10 if value < 10 else value
