@@ -72,10 +72,11 @@ USER_CONFIG = {
     "tools": {
         "type": "string",
         "title": "Tools mode / 工具模式",
-        "description": "all (default), full (one tool per template) or compact (two generic tools, fewer tokens). "
-        "/ all(默认)、full(每个模板一个工具)或 compact(两个通用工具,更省 token)。",
+        "description": "full (default: one typed tool per template, descriptions in one language), compact (any "
+        "template by name, fewest tokens) or all (both, bilingual). / full(默认:每个模板一个带类型的工具,说明为单一语言)、"
+        "compact(按名称调用任一模板,最省 token)或 all(两者兼有,中英双语)。",
         "required": False,
-        "default": "all",
+        "default": "full",
     },
     "language": {
         "type": "string",
