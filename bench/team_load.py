@@ -292,18 +292,26 @@ def bench_plans(args: argparse.Namespace, tmp: Path) -> None:
                         stack.enter_context(ours(port, env, stateless=True))
                     deadline = time.monotonic() + args.max_seconds
 
-                    async def warm_up() -> list[Run]:  # one plan per replica and token, not timed
-                        return [
-                            await drive(f"http://127.0.0.1:{port}/mcp", tokens[name][0],
-                                        [tools_call(0, example["tool"], arguments)], 1, deadline)
-                            for port in ports for name in names
-                        ]  # fmt: skip
+                    share = max(1, args.plan_clients // len(ports) // len(names))  # clients per replica and token
+
+                    async def warm_up() -> list[Run]:  # as many plans per replica and token as clients: not timed
+                        runs: list[Run] = []
+                        body = [tools_call(0, example["tool"], arguments)] * share
+
+                        async def group(port: int, name: str) -> None:
+                            runs.append(await drive(f"http://127.0.0.1:{port}/mcp", tokens[name][0], body, share,
+                                                    deadline))  # fmt: skip
+
+                        async with anyio.create_task_group() as tg:
+                            for port in ports:
+                                for name in names:
+                                    tg.start_soon(group, port, name)
+                        return runs
 
                     warm = anyio.run(warm_up)
 
                     async def clients() -> list[Run]:
                         runs: list[Run] = []
-                        share = max(1, args.plan_clients // len(ports) // len(names))
                         per_group = max(1, args.plans // (len(ports) * len(names)))
 
                         async def group(port: int, name: str, offset: int) -> None:
