@@ -271,9 +271,9 @@ def bench_plans(args: argparse.Namespace, tmp: Path) -> None:
     cluster = Cluster().start()
     try:
         with process([sys.executable, str(Path(__file__).resolve()), "--serve-standin", str(standin_port)], ENV,
-                     standin_port):  # fmt: skip
+                     standin_port) as standin:  # fmt: skip
 
-            def measure(replicas: int) -> tuple[Run, str]:
+            def measure(replicas: int) -> tuple[Run, Run, str, dict[str, float]]:
                 url = cluster.fresh_database(f"bench_plans_{replicas}")
                 env = {
                     "RETENTION_MCP_TOKENS_FILE": str(tmp / "team-tokens"),
@@ -288,8 +288,7 @@ def bench_plans(args: argparse.Namespace, tmp: Path) -> None:
                 ports = [free_port() for _ in range(replicas)]
                 arguments = {**example["arguments"], "mode": "plan"}
                 with contextlib.ExitStack() as stack:
-                    for port in ports:
-                        stack.enter_context(ours(port, env, stateless=True))
+                    pids = [stack.enter_context(ours(port, env, stateless=True)).pid for port in ports]
                     deadline = time.monotonic() + args.max_seconds
 
                     share = max(1, args.plan_clients // len(ports) // len(names))  # clients per replica and token
@@ -325,15 +324,25 @@ def bench_plans(args: argparse.Namespace, tmp: Path) -> None:
                                     tg.start_soon(group, port, name, (i * len(names) + j) * per_group)
                         return runs
 
+                    def cpu() -> dict[str, float]:
+                        times = os.times()
+                        return {
+                            "replicas": sum(cpu_seconds(pid) for pid in pids),
+                            "stand-in": cpu_seconds(standin.pid),
+                            "client": times.user + times.system,
+                        }
+
+                    before = cpu()
                     started = time.perf_counter()
                     runs = anyio.run(clients)
                     wall = time.perf_counter() - started
+                    after = cpu()
                 run = merge(runs)
                 run.seconds = wall  # the groups ran side by side: the wall time is the measure
-                return run, merge(warm), url
+                return run, merge(warm), url, {k: (after[k] - before[k]) / max(1, run.calls) for k in after}
 
-            one, _, _ = measure(1)
-            two, warm, url = measure(2)
+            one, _, _, one_cpu = measure(1)
+            two, warm, url, two_cpu = measure(2)
             listed = subprocess.run(
                 [sys.executable, "-m", "retention_mcp", "plans", "list", "--json", "--limit", str(two.calls + warm.calls + 100),
                  "--plan-store", url],
@@ -351,6 +360,10 @@ def bench_plans(args: argparse.Namespace, tmp: Path) -> None:
     report("one replica", one, "plans")
     report("two replicas", two, "plans")
     print(f"  ratio of two replicas to one: plans/s {two.rate / one.rate:.2f}x")
+    for label, cpu in (("one replica", one_cpu), ("two replicas", two_cpu)):
+        parts = ", ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in cpu.items())
+        print(f"  CPU per plan (user + system), {label}: {parts}")
+    print(f"  ({os.cpu_count()} cores here for all of them and PostgreSQL)")
     print(
         f"  saved once (two replicas): {'yes' if once else 'NO'} ({len(answered)} plans answered, warm-up "
         f"included, {len(saved)} saved, {len(set(saved))} distinct)"
@@ -358,6 +371,15 @@ def bench_plans(args: argparse.Namespace, tmp: Path) -> None:
 
 
 # -- sessions -----------------------------------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
