@@ -50,6 +50,7 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")
 JSONRPC = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 SCENARIO_ID = "saas-collaboration-zh"
 PLAN_FILE = ROOT / "tests" / "fixtures" / "plans" / f"{SCENARIO_ID}.json"
+PROBLEMS: list[str] = []  # checks that failed: reported at the end, and the exit status is 1
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -254,6 +255,8 @@ def bench_load(args: argparse.Namespace, tmp: Path) -> None:
     report("the same, plan store off (no audit)", bare_run)
     ratios(our_run, base_run, "the bare MCPServer (token + audit)")
     ratios(bare_run, base_run, "the bare MCPServer (store off)")
+    if base_run.errors or our_run.errors or bare_run.errors:
+        PROBLEMS.append("load: some calls failed")
 
 
 # -- plans --------------------------------------------------------------------------------------------------------------
@@ -368,6 +371,8 @@ def bench_plans(args: argparse.Namespace, tmp: Path) -> None:
         f"  saved once (two replicas): {'yes' if once else 'NO'} ({len(answered)} plans answered, warm-up "
         f"included, {len(saved)} saved, {len(set(saved))} distinct)"
     )
+    if not once or one.errors or two.errors:
+        PROBLEMS.append("plans: a call failed, or a plan was lost or saved twice")
 
 
 # -- sessions -----------------------------------------------------------------------------------------------------------
@@ -454,6 +459,8 @@ def bench_sessions(args: argparse.Namespace, tmp: Path) -> None:
     print(f"  ratio to the bare MCPServer: {ratio}")
     retry = extra.headers.get("retry-after", "none")
     print(f"  session {args.sessions + 1} for the same token: HTTP {extra.status_code} (Retry-After {retry})")
+    if extra.status_code != 429:
+        PROBLEMS.append("sessions: the session beyond the per-token cap was not refused with 429")
     if expiry is None:
         print(f"  idle expiry: not checked (opening took {opening:.1f} s, over --idle-seconds {args.idle_seconds:g})")
     else:
@@ -461,6 +468,8 @@ def bench_sessions(args: argparse.Namespace, tmp: Path) -> None:
             f"  after {args.idle_seconds:g} s idle: a request on the first session HTTP {expiry[0]}, "
             f"a new session for the token HTTP {expiry[1]}"
         )
+        if expiry != (404, 200):
+            PROBLEMS.append("sessions: an idle session was not closed, or the token could not open a new one")
 
 
 def main() -> None:
@@ -495,6 +504,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="team-load-") as scratch:
         for name in chosen:
             phases[name](args, Path(scratch))
+    if PROBLEMS:
+        raise SystemExit("\n".join(PROBLEMS))
 
 
 if __name__ == "__main__":
