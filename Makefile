@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_overhead.py
 	$(BIN)/python bench/analytics_scale.py
 	$(BIN)/python bench/bundle_start.py
+	$(BIN)/python bench/team_load.py
 
 $(MCPB):  ## the official MCP Bundle CLI, from npm, kept inside the checkout
 	npm install --silent --no-audit --no-fund --prefix .tools/mcpb @anthropic-ai/mcpb@$(MCPB_VERSION)

@@ -7,11 +7,14 @@
                                     installs it, as the bundle's first start does
   the build backend                 `uv build` of the sdist, then of the wheel from that sdist (isolated builds
                                     fetch hatchling, as `pip install git+...` and `uvx` do)
-  the wheel's dependencies          the wheel installed into a fresh virtual environment with `uv pip install`
+  the wheel's dependencies          the wheel with its `postgres` extra (psycopg, its binary build and its pool, as
+                                    the container image installs it) into a fresh virtual environment with
+                                    `uv pip install`
 
 and records in build/packaging-deps.json what it filled the cache for. The tests (tests/test_bundle.py,
 tests/test_wheel.py) compare that record with the checkout, then repeat these steps with uv offline and every
 other HTTP(S) access sent to a closed loopback port (OFFLINE below): what is not in the cache fails, never downloads.
+tests/test_deploy.py runs the image's install script (deploy/install.sh) the same way, with uv as its installer.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ OFFLINE = {
     "no_proxy": "127.0.0.1,localhost",
     "UV_PYTHON_DOWNLOADS": "never",
 }
+DEPLOY_EXTRA = "postgres"  # the extra the container image installs (deploy/install.sh)
 
 
 def tool(name: str) -> str:
@@ -62,6 +66,7 @@ def fingerprint(uv: str) -> dict:
         "dependencies": pyproject["project"]["dependencies"],
         "requires-python": pyproject["project"]["requires-python"],
         "build-system": pyproject["build-system"]["requires"],
+        f"{DEPLOY_EXTRA} extra": pyproject["project"]["optional-dependencies"][DEPLOY_EXTRA],
         "bundle/build.py": hashlib.sha256((ROOT / "bundle" / "build.py").read_bytes()).hexdigest(),
         "python": f"{sys.implementation.name}-{sys.version_info.major}.{sys.version_info.minor}",
         "platform": sysconfig.get_platform(),
@@ -103,6 +108,11 @@ def offline_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(skip)} | OFFLINE | extra
 
 
+def wheel_build(uv: str, source: Path, out_dir: Path) -> list[str]:
+    """The command that builds the wheel from `source` (the checkout or an sdist): isolated, for this Python."""
+    return [uv, "build", "--wheel", "--python", sys.executable, "--out-dir", str(out_dir), str(source)]
+
+
 def run(*args: str, env: dict[str, str], cwd: Path | None = None) -> None:
     print("+", " ".join(args), flush=True)
     proc = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True)
@@ -124,11 +134,11 @@ def main() -> int:
         run(uv, "sync", "--project", str(stage), "--frozen", "--no-dev", "--quiet", env=env)
         run(uv, "build", "--sdist", "--python", sys.executable, "--out-dir", str(dist), str(ROOT), env=env)
         (sdist,) = dist.glob("*.tar.gz")
-        run(uv, "build", "--wheel", "--python", sys.executable, "--out-dir", str(dist), str(sdist), env=env)
+        run(*wheel_build(uv, sdist, dist), env=env)
         (wheel,) = dist.glob("*.whl")
         run(sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv"), env=env)
         python = tmp / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        run(uv, "pip", "install", "--quiet", "--python", str(python), str(wheel), env=env)
+        run(uv, "pip", "install", "--quiet", "--python", str(python), f"{wheel}[{DEPLOY_EXTRA}]", env=env)
     STAMP.parent.mkdir(parents=True, exist_ok=True)
     STAMP.write_text(json.dumps(fingerprint(uv), indent=2) + "\n", encoding="utf-8")
     print(f"{TARGET}: uv's cache ({uv_cache_dir(uv)}) holds what the packaging tests need; wrote {STAMP}")
