@@ -8,7 +8,7 @@ import pytest
 
 from retention_mcp.generation.pg_store import PostgresPlanStore, safe_dsn
 from retention_mcp.generation.sqlite_store import SQLitePlanStore
-from retention_mcp.generation.store import AuditEntry, PlanNotFoundError, now_iso, open_store
+from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanNotFoundError, now_iso, open_store
 from retention_mcp.models import Check, ValidationReport
 
 
@@ -69,9 +69,9 @@ def test_unknown_plan_is_a_clear_error(store):
 
 def test_audit_log_keeps_who_what_and_outcome_without_arguments(store):
     saved = save(store, author="alice")
-    store.record(AuditEntry(at=now_iso(), who="alice", tool="retention_strategy", template="retention_strategy",
-                            plan_id=saved.id, outcome="ok"))  # fmt: skip
-    store.record(AuditEntry(at=now_iso(), who="bob", tool="analyze_churn", outcome="error"))
+    store.record([AuditEntry(at=now_iso(), who="alice", tool="retention_strategy", template="retention_strategy",
+                             plan_id=saved.id, outcome="ok")])  # fmt: skip
+    store.record([AuditEntry(at=now_iso(), who="bob", tool="analyze_churn", outcome="error")])
     log = store.audit_log()
     assert [(e.who, e.tool, e.outcome) for e in log] == [("bob", "analyze_churn", "error"),
                                                          ("alice", "retention_strategy", "ok")]  # fmt: skip
@@ -139,3 +139,25 @@ def test_unreachable_postgres_is_a_bounded_clear_error():
         store.list()
     assert "unreachable" in str(caught.value) and "pw@" not in str(caught.value)
     store.close()
+
+
+def test_audit_entries_are_written_in_the_background_in_batches(store, caplog):
+    writer = AuditWriter(store, batch=50)
+    for i in range(120):
+        writer.put(AuditEntry(at=now_iso(), who=f"user{i % 3}", tool="analyze_churn", outcome="ok"))
+    writer.flush()
+    assert len(store.audit_log(limit=500)) == 120
+    assert len(store.audit_log(limit=500, who="user1")) == 40
+
+
+def test_an_audit_log_that_fails_never_fails_the_caller(tmp_path, caplog):
+    class Broken:
+        def record(self, entries):
+            raise OSError("disk full")
+
+    writer = AuditWriter(Broken())  # type: ignore[arg-type]
+    writer.put(AuditEntry(at=now_iso(), who="alice", tool="analyze_churn", outcome="ok"))
+    writer.flush()
+    assert "1 entries not written: disk full" in caplog.text
+    writer.put(AuditEntry(at=now_iso(), who="alice", tool="analyze_churn", outcome="ok"))  # still accepts entries
+    writer.flush()

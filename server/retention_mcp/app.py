@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from retention_mcp.analytics.service import AnalysisOutcome
     from retention_mcp.generation.backends import Backend
     from retention_mcp.generation.service import PlanService
-    from retention_mcp.generation.store import AuditEntry, PlanStore, PlanSummary, StoredPlan
+    from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanStore, PlanSummary, StoredPlan
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 _FROM_SETTINGS: Any = object()
@@ -57,6 +57,7 @@ class RetentionApp:
         self._store = plan_store
         self._backend = backend
         self._plans: PlanService | None = None
+        self._audit_writer: AuditWriter | None = None
 
     # -- templates --------------------------------------------------------------------------------------------------
     @property
@@ -162,12 +163,22 @@ class RetentionApp:
     def get_plan(self, plan_id: str) -> StoredPlan:
         return self._plan_store().get(plan_id)  # PlanNotFoundError names the id
 
-    async def record(self, entry: AuditEntry) -> None:
-        """Add to the audit log in the plan store (nothing is kept when plans are not), off the event loop."""
+    def record(self, entry: AuditEntry) -> None:
+        """Add to the audit log in the plan store (nothing is kept when plans are not). Returns at once: the entry
+        is written in the background, in a batch (see AuditWriter)."""
         if self.keeps_plans:
-            await anyio.to_thread.run_sync(self._plan_store().record, entry)
+            self._audit().put(entry)
+
+    def _audit(self) -> AuditWriter:
+        if self._audit_writer is None:
+            from retention_mcp.generation.store import AuditWriter
+
+            self._audit_writer = AuditWriter(self._plan_store())
+        return self._audit_writer
 
     def audit_log(self, limit: int = 100, who: str | None = None) -> list[AuditEntry]:
+        if self._audit_writer is not None:
+            self._audit_writer.flush()  # what this process recorded so far is in the log
         return self._plan_store().audit_log(limit=limit, who=who)
 
     def migrate(self) -> list[int]:
@@ -185,5 +196,7 @@ class RetentionApp:
         return True
 
     async def aclose(self) -> None:
+        if self._audit_writer is not None:
+            await anyio.to_thread.run_sync(self._audit_writer.flush)  # what was recorded is written before we stop
         if self._plans is not None:
             await self._plans.aclose()

@@ -762,7 +762,7 @@ class RetentionServer(MCPServer):
             outcome=outcome,  # type: ignore[arg-type]
         )
         try:
-            await self.app.record(entry)
+            self.app.record(entry)
         except Exception as exc:  # the call's own outcome stands; a store that cannot take the entry is logged
             log.warning("audit entry not recorded: %s", exc)
 

@@ -14,7 +14,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from retention_mcp.errors import UserError
@@ -251,11 +251,11 @@ class PostgresPlanStore:
         return [PlanSummary(**_summary_fields(r)) for r in rows]
 
     # -- audit ------------------------------------------------------------------------------------------------------
-    def record(self, entry: AuditEntry) -> None:
-        row = (entry.at, entry.who, entry.tool, entry.template, entry.plan_id, entry.outcome)
+    def record(self, entries: Sequence[AuditEntry]) -> None:
+        rows = [(e.at, e.who, e.tool, e.template, e.plan_id, e.outcome) for e in entries]
         self._run(
-            lambda c: c.execute(
-                "INSERT INTO audit (at, who, tool, template, plan_id, outcome) VALUES (%s,%s,%s,%s,%s,%s)", row
+            lambda c: c.cursor().executemany(
+                "INSERT INTO audit (at, who, tool, template, plan_id, outcome) VALUES (%s,%s,%s,%s,%s,%s)", rows
             )
         )
 

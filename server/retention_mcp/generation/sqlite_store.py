@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -240,12 +240,14 @@ class SQLitePlanStore:
         return [PlanSummary(**_summary_fields(r)) for r in rows]
 
     # -- audit ------------------------------------------------------------------------------------------------------
-    def record(self, entry: AuditEntry) -> None:
-        row = (entry.at, entry.who, entry.tool, entry.template, entry.plan_id, entry.outcome)
+    def record(self, entries: Sequence[AuditEntry]) -> None:
+        rows = [(e.at, e.who, e.tool, e.template, e.plan_id, e.outcome) for e in entries]
 
         def insert(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("INSERT INTO audit (at, who, tool, template, plan_id, outcome) VALUES (?,?,?,?,?,?)", row)
+            with conn:  # the batch in one transaction
+                conn.executemany(
+                    "INSERT INTO audit (at, who, tool, template, plan_id, outcome) VALUES (?,?,?,?,?,?)", rows
+                )
 
         self._run(insert)
 

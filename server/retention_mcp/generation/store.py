@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
@@ -117,7 +118,7 @@ class PlanStore(Protocol):
         self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
     ) -> Summaries: ...
 
-    def record(self, entry: AuditEntry) -> None: ...
+    def record(self, entries: Sequence[AuditEntry]) -> None: ...  # a batch, in one transaction
 
     def audit_log(self, limit: int = 100, who: str | None = None) -> AuditEntries: ...
 
@@ -205,3 +206,56 @@ def open_store(spec: str | Path, timeout: float = DEFAULT_WRITE_TIMEOUT) -> Plan
     from retention_mcp.generation.sqlite_store import SQLitePlanStore
 
     return SQLitePlanStore(Path(spec), write_timeout=timeout)
+
+
+class AuditWriter:
+    """Audit entries written in the background, in batches, so a call never waits on the audit log.
+
+    `put` returns at once; a daemon thread writes what has queued up, one transaction per batch. `flush` waits until
+    everything queued before it is written (before the log is read, and when the server stops). A store that fails is
+    retried within its own bounded time; a batch it still cannot take is logged with its size and dropped, so calls
+    never fail for the audit log's sake. A process killed outright loses what was still queued: at most one batch.
+    """
+
+    def __init__(self, store: PlanStore, batch: int = 200):
+        import queue
+
+        self.store = store
+        self.batch = batch
+        self._queue: queue.Queue[AuditEntry | threading.Event] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, entry: AuditEntry) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="retention-mcp-audit", daemon=True)
+                self._thread.start()
+        self._queue.put(entry)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        if self._thread is None:
+            return
+        done = threading.Event()
+        self._queue.put(done)  # set by the writer once everything queued before it is written
+        done.wait(timeout)
+
+    def _run(self) -> None:
+        import queue
+
+        while True:
+            items = [self._queue.get()]
+            while len(items) < self.batch:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            entries = [i for i in items if isinstance(i, AuditEntry)]
+            if entries:
+                try:
+                    self.store.record(entries)
+                except Exception as exc:
+                    log.error("audit log: %d entries not written: %s", len(entries), exc)
+            for item in items:
+                if isinstance(item, threading.Event):
+                    item.set()
