@@ -10,7 +10,6 @@ the same bytes. A database that is restarting or unreachable is retried within t
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -19,18 +18,24 @@ from typing import Any, TypeVar
 
 from retention_mcp.errors import UserError
 from retention_mcp.generation.store import (
+    AUDIT_COLUMNS,
     DEFAULT_WRITE_TIMEOUT,
+    PLAN_COLUMNS,
+    SUMMARY_COLUMNS,
     AuditEntries,
     AuditEntry,
     PlanNotFoundError,
-    PlanSummary,
     StoredPlan,
     Summaries,
     Versions,
+    audit_from_row,
+    audit_row,
     new_record,
+    plan_row,
     retrying,
+    stored_from_row,
+    summary_from_row,
 )
-from retention_mcp.models import ValidationReport
 
 T = TypeVar("T")
 MIGRATION_LOCK = 0x72657465  # pg_advisory_xact_lock key: "rete"
@@ -70,7 +75,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
 ]
-SUMMARY_COLUMNS = "id, created_at, template, version, language, model, passed, title, author"
+SUMMARY = ", ".join(SUMMARY_COLUMNS)
 
 
 def safe_dsn(dsn: str) -> str:
@@ -191,45 +196,17 @@ class PostgresPlanStore:
     # -- plans ------------------------------------------------------------------------------------------------------
     def save(self, **fields: Any) -> StoredPlan:
         record = new_record(**fields)
-        row = (
-            record.id,
-            record.created_at,
-            record.template,
-            record.version,
-            record.language,
-            record.model,
-            record.passed,
-            record.title,
-            json.dumps(record.arguments, ensure_ascii=False),
-            json.dumps(record.plan, ensure_ascii=False),
-            record.validation.model_dump_json(),
-            record.markdown,
-            record.author,
-        )
-        self._run(
-            lambda c: c.execute(
-                "INSERT INTO plans (id, created_at, template, version, language, model, passed, title, arguments, "
-                "plan, validation, markdown, author) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                row,
-            )
-        )
+        row = plan_row(record)
+        marks = ", ".join(["%s"] * len(row))
+        self._run(lambda c: c.execute(f"INSERT INTO plans ({', '.join(PLAN_COLUMNS)}) VALUES ({marks})", row))
         return record
 
     def get(self, plan_id: str) -> StoredPlan:
-        query = (
-            f"SELECT {SUMMARY_COLUMNS}, arguments::text, plan::text, validation::text, markdown FROM plans "
-            "WHERE id = %s"
-        )
+        query = f"SELECT {SUMMARY}, arguments::text, plan::text, validation::text, markdown FROM plans WHERE id = %s"
         row = self._run(lambda c: c.execute(query, (plan_id.strip(),)).fetchone())
         if row is None:
             raise PlanNotFoundError(plan_id)
-        return StoredPlan(
-            **_summary_fields(row),
-            arguments=json.loads(row[9]),
-            plan=json.loads(row[10]),
-            validation=ValidationReport.model_validate_json(row[11]),
-            markdown=row[12],
-        )
+        return stored_from_row(row)
 
     def list(
         self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
@@ -245,41 +222,22 @@ class PostgresPlanStore:
             clauses.append("author = %s")
             params.append(author)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        query = f"SELECT {SUMMARY_COLUMNS} FROM plans{where} ORDER BY created_at DESC, seq DESC LIMIT %s"
+        query = f"SELECT {SUMMARY} FROM plans{where} ORDER BY created_at DESC, seq DESC LIMIT %s"
         params.append(max(1, limit))
         rows = self._run(lambda c: c.execute(query, params).fetchall())
-        return [PlanSummary(**_summary_fields(r)) for r in rows]
+        return [summary_from_row(r) for r in rows]
 
     # -- audit ------------------------------------------------------------------------------------------------------
     def record(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [(e.at, e.who, e.tool, e.template, e.plan_id, e.outcome) for e in entries]
+        rows = [audit_row(e) for e in entries]
         self._run(
             lambda c: c.cursor().executemany(
-                "INSERT INTO audit (at, who, tool, template, plan_id, outcome) VALUES (%s,%s,%s,%s,%s,%s)", rows
+                f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES (%s,%s,%s,%s,%s,%s)", rows
             )
         )
 
     def audit_log(self, limit: int = 100, who: str | None = None) -> AuditEntries:
         where, params = ("", []) if not who else (" WHERE who = %s", [who])
-        query = (
-            f"SELECT at, who, tool, template, plan_id, outcome FROM audit{where} ORDER BY at DESC, seq DESC LIMIT %s"
-        )
+        query = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit{where} ORDER BY at DESC, seq DESC LIMIT %s"
         rows = self._run(lambda c: c.execute(query, [*params, max(1, limit)]).fetchall())
-        names = ("at", "who", "tool", "template", "plan_id", "outcome")
-        return [AuditEntry(**dict(zip(names, r, strict=True))) for r in rows]
-
-
-def _summary_fields(row: Any) -> dict[str, Any]:
-    plan_id, created_at, template, version, language, model, passed, title, author = row[:9]
-    return {
-        "id": plan_id,
-        "uri": f"plan://{plan_id}",
-        "created_at": created_at,
-        "template": template,
-        "version": version,
-        "language": language,
-        "model": model,
-        "passed": bool(passed),
-        "title": title,
-        "author": author,
-    }
+        return [audit_from_row(r) for r in rows]

@@ -7,7 +7,6 @@ plans works while a writer holds the file. The schema version is SQLite's `user_
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -17,18 +16,24 @@ from typing import Any, TypeVar
 
 from retention_mcp.errors import UserError
 from retention_mcp.generation.store import (
+    AUDIT_COLUMNS,
     DEFAULT_WRITE_TIMEOUT,
+    PLAN_COLUMNS,
+    SUMMARY_COLUMNS,
     AuditEntries,
     AuditEntry,
     PlanNotFoundError,
-    PlanSummary,
     StoredPlan,
     Summaries,
     Versions,
+    audit_from_row,
+    audit_row,
     new_record,
+    plan_row,
     retrying,
+    stored_from_row,
+    summary_from_row,
 )
-from retention_mcp.models import ValidationReport
 
 T = TypeVar("T")
 BUSY_TIMEOUT = 0.25  # seconds SQLite itself waits on one attempt before we back off and try again
@@ -72,7 +77,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 LATEST = MIGRATIONS[-1][0]
-SUMMARY_COLUMNS = "id, created_at, template, version, language, model, passed, title, author"
+SUMMARY = ", ".join(SUMMARY_COLUMNS)
 
 
 def _is_busy(exc: Exception) -> bool:
@@ -179,49 +184,26 @@ class SQLitePlanStore:
     # -- plans ------------------------------------------------------------------------------------------------------
     def save(self, **fields: Any) -> StoredPlan:
         record = new_record(**fields)
-        row = (
-            record.id,
-            record.created_at,
-            record.template,
-            record.version,
-            record.language,
-            record.model,
-            int(record.passed),
-            record.title,
-            json.dumps(record.arguments, ensure_ascii=False),
-            json.dumps(record.plan, ensure_ascii=False),
-            record.validation.model_dump_json(),
-            record.markdown,
-            record.author,
-        )
+        row = plan_row(record)
 
         def insert(conn: sqlite3.Connection) -> None:
             with conn:  # one transaction: committed, or rolled back and retried
-                conn.execute(
-                    "INSERT INTO plans (id, created_at, template, version, language, model, passed, title, "
-                    "arguments, plan, validation, markdown, author) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    row,
-                )
+                conn.execute(f"INSERT INTO plans ({', '.join(PLAN_COLUMNS)}) VALUES ({', '.join('?' * len(row))})", row)
 
         self._run(insert)
         return record
 
     def get(self, plan_id: str) -> StoredPlan:
-        row = self._run(lambda c: c.execute("SELECT * FROM plans WHERE id = ?", (plan_id.strip(),)).fetchone())
+        query = f"SELECT {SUMMARY}, arguments, plan, validation, markdown FROM plans WHERE id = ?"
+        row = self._run(lambda c: c.execute(query, (plan_id.strip(),)).fetchone())
         if row is None:
             raise PlanNotFoundError(plan_id)
-        return StoredPlan(
-            **_summary_fields(row),
-            arguments=json.loads(row["arguments"]),
-            plan=json.loads(row["plan"]),
-            validation=ValidationReport.model_validate_json(row["validation"]),
-            markdown=row["markdown"],
-        )
+        return stored_from_row(tuple(row))
 
     def list(
         self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
     ) -> Summaries:
-        query = f"SELECT {SUMMARY_COLUMNS} FROM plans"
+        query = f"SELECT {SUMMARY} FROM plans"
         clauses: list[str] = []
         params: list[Any] = []
         if template:
@@ -237,22 +219,20 @@ class SQLitePlanStore:
         query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         params.append(max(1, limit))
         rows = self._run(lambda c: c.execute(query, params).fetchall())
-        return [PlanSummary(**_summary_fields(r)) for r in rows]
+        return [summary_from_row(tuple(r)) for r in rows]
 
     # -- audit ------------------------------------------------------------------------------------------------------
     def record(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [(e.at, e.who, e.tool, e.template, e.plan_id, e.outcome) for e in entries]
+        rows = [audit_row(e) for e in entries]
 
         def insert(conn: sqlite3.Connection) -> None:
             with conn:  # the batch in one transaction
-                conn.executemany(
-                    "INSERT INTO audit (at, who, tool, template, plan_id, outcome) VALUES (?,?,?,?,?,?)", rows
-                )
+                conn.executemany(f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES (?,?,?,?,?,?)", rows)
 
         self._run(insert)
 
     def audit_log(self, limit: int = 100, who: str | None = None) -> AuditEntries:
-        query = "SELECT at, who, tool, template, plan_id, outcome FROM audit"
+        query = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit"
         params: list[Any] = []
         if who:
             query += " WHERE who = ?"
@@ -260,7 +240,7 @@ class SQLitePlanStore:
         query += " ORDER BY at DESC, rowid DESC LIMIT ?"
         params.append(max(1, limit))
         rows = self._run(lambda c: c.execute(query, params).fetchall())
-        return [AuditEntry(**dict(r)) for r in rows]
+        return [audit_from_row(tuple(r)) for r in rows]
 
 
 def _already_there(conn: sqlite3.Connection, statement: str) -> bool:
@@ -270,18 +250,3 @@ def _already_there(conn: sqlite3.Connection, statement: str) -> bool:
         return False
     columns = {row[1] for row in conn.execute(f"PRAGMA table_info({words[2]})")}
     return words[5] in columns
-
-
-def _summary_fields(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "uri": f"plan://{row['id']}",
-        "created_at": row["created_at"],
-        "template": row["template"],
-        "version": row["version"],
-        "language": row["language"],
-        "model": row["model"],
-        "passed": bool(row["passed"]),
-        "title": row["title"],
-        "author": row["author"],
-    }

@@ -13,6 +13,7 @@ do with a plan that could not be saved; it is never dropped here.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import secrets
@@ -163,6 +164,57 @@ def new_record(
         validation=validation,
         markdown=markdown,
     )
+
+
+PLAN_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "arguments", "plan",
+                "validation", "markdown", "author")  # fmt: skip
+SUMMARY_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "author")
+AUDIT_COLUMNS = ("at", "who", "tool", "template", "plan_id", "outcome")
+
+
+def plan_row(record: StoredPlan) -> tuple[Any, ...]:
+    """A plan as its row, in PLAN_COLUMNS order; JSON as written, so every backend reads back the same bytes."""
+    return (
+        record.id,
+        record.created_at,
+        record.template,
+        record.version,
+        record.language,
+        record.model,
+        record.passed,
+        record.title,
+        json.dumps(record.arguments, ensure_ascii=False),
+        json.dumps(record.plan, ensure_ascii=False),
+        record.validation.model_dump_json(),
+        record.markdown,
+        record.author,
+    )
+
+
+def summary_from_row(row: Sequence[Any]) -> PlanSummary:
+    """A PlanSummary from a row whose first values are SUMMARY_COLUMNS, in that order."""
+    fields = dict(zip(SUMMARY_COLUMNS, row[: len(SUMMARY_COLUMNS)], strict=True))
+    return PlanSummary(**fields, uri=f"plan://{fields['id']}")
+
+
+def stored_from_row(row: Sequence[Any]) -> StoredPlan:
+    """A StoredPlan from SUMMARY_COLUMNS followed by arguments, plan and validation as JSON text, and markdown."""
+    arguments, plan, validation, markdown = row[len(SUMMARY_COLUMNS) :]
+    return StoredPlan(
+        **summary_from_row(row).model_dump(),
+        arguments=json.loads(arguments),
+        plan=json.loads(plan),
+        validation=ValidationReport.model_validate_json(validation),
+        markdown=markdown,
+    )
+
+
+def audit_row(entry: AuditEntry) -> tuple[Any, ...]:
+    return tuple(getattr(entry, name) for name in AUDIT_COLUMNS)
+
+
+def audit_from_row(row: Sequence[Any]) -> AuditEntry:
+    return AuditEntry(**dict(zip(AUDIT_COLUMNS, row, strict=True)))
 
 
 def retrying(
