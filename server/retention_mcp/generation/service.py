@@ -22,7 +22,6 @@ from retention_mcp.generation.backends import (
     NoSamplingError,
     NotJSONError,
     extract_json,
-    make_backend,
 )
 from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
 from retention_mcp.generation.markdown import plan_markdown
@@ -34,13 +33,13 @@ from retention_mcp.generation.plans import (
     plan_schema_text,
     unknown_keys,
 )
-from retention_mcp.generation.store import PlanStore, open_store
+from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import DATASET_FIELD, ground_async
 from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
-from retention_mcp.settings import ModelSettings, default_data_dirs, store_timeout
+from retention_mcp.settings import default_data_dirs
 
 log = logging.getLogger("retention_mcp.generation")
 
@@ -66,13 +65,6 @@ class PlanService:
         self.backend = backend
         self.store = store
         self.data_dirs = list(data_dirs) if data_dirs is not None else default_data_dirs()
-
-    @classmethod
-    def from_settings(cls, model: ModelSettings, store: Path | str | None, data_dirs: list[Path]) -> PlanService:
-        """The configured backend (none without a provider: sampling or an error), the store if plans are kept."""
-        backend = make_backend(model) if model.configured else None
-        kept = open_store(store, store_timeout()) if store is not None else None
-        return cls(backend, kept, data_dirs)
 
     async def aclose(self) -> None:
         if self.backend is not None and hasattr(self.backend, "aclose"):
