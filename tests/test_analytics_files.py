@@ -529,3 +529,24 @@ async def test_every_new_tool_parameter_reaches_the_analysis(registry, tmp_path)
     assert reports["eu"]["mrr"]["current"] == pytest.approx(30 * 12.5)
     assert reports["gbk"]["customers"] == 60 and any("gb18030" in n for n in reports["gbk"]["notes"])
     assert reports["days"]["survival"]["unit"] == "days"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["a,2025-01-01,2025-03-01,x", "b,2025-01-05,,y"],  # the only churn happens with one customer at risk
+        ["a,2025-01-01,2025-03-01,x", "b,2025-01-05,,y", "c,2025-02-01,2025-04-01,z"],  # a singular log-rank system
+    ],
+    ids=["two", "three"],
+)
+async def test_a_tiny_file_is_analysed_and_says_what_it_cannot_test(registry, tmp_path, rows):
+    (tmp_path / "tiny.csv").write_text("customer_id,start_date,end_date,plan\n" + "\n".join(rows) + "\n")
+    async with Client(build_server(registry, data_dirs=[tmp_path])) as client:
+        result = await client.call_tool("analyze_churn", {"path": "tiny.csv", "charts": False})
+    assert not result.is_error, result.content[0].text
+    report = result.structured_content
+    tested = {t["column"] for t in report["survival"]["log_rank"]}
+    absent = {a["name"] for a in report["absent"]}
+    assert "plan" in tested or "survival.log_rank.plan" in absent  # a statistic only where the data carry one
+    for test in report["survival"]["log_rank"]:
+        assert 1 <= test["dof"] <= len(rows) - 1 and 0 <= test["p_value"] <= 1

@@ -3,6 +3,7 @@ there, and fit the models on the aggregates with numpy and scipy."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from retention_mcp.analytics.report import (
     SurvivalPoint,
 )
 from retention_mcp.analytics.values import bad_durations, date_expression, date_order, flag_expression
+from retention_mcp.errors import UserError
 
 DAYS_PER_MONTH = 365.25 / 12
 MAX_SEGMENT_VALUES = 20
@@ -63,6 +65,7 @@ PERIOD_ZH = {"month": "月", "quarter": "季度", "year": "年"}
 ROW_ID = "(row number)"
 HOLDOUT_FREQUENCIES = 7  # by_frequency rows 0..6, the last one 7+
 
+log = logging.getLogger("retention_mcp.analytics")
 Progress = Callable[[str], None]
 
 
@@ -144,7 +147,15 @@ def analyze(
                 f"The analysis needs more memory than {limits.memory} (RETENTION_MCP_DUCKDB_MEMORY) / "
                 f"分析所需内存超过 {limits.memory} 的上限(RETENTION_MCP_DUCKDB_MEMORY)"
             ) from None
-        raise
+        if isinstance(exc, UserError):
+            raise
+        # a case the checks did not foresee: the user gets a clear error (no traceback, no file content), the log
+        # gets the traceback to report
+        log.exception("analysis failed unexpectedly")
+        raise DataError(
+            f"The analysis could not be completed ({type(exc).__name__}): a case retention-mcp does not handle yet; "
+            f"please report it, with the server log / 分析未能完成({type(exc).__name__}):这是尚未处理的情况,请附上服务器日志反馈"
+        ) from None
     finally:
         if own:
             cancel.close()
@@ -839,6 +850,15 @@ def _survival(con, report: ChurnReport, curves: dict, keys: dict[str, str], unit
         np.add.at(events, (time_index, group_index), rows["d"])
         np.add.at(removed, (time_index, group_index), rows["n"])
         test = log_rank_counts(events, removed)
+        if test is None:
+            report.absent.append(
+                Absent(
+                    name=f"survival.log_rank.{segment.column}",
+                    reason="no churn while two or more customers were at risk: the log-rank test has nothing to "
+                    "compare / 没有在两名及以上客户处于风险期时发生的流失,log-rank 检验无从比较",
+                )
+            )
+            continue
         survival.log_rank.append(
             LogRankResult(column=segment.column, statistic=round(test.statistic, 4), dof=test.dof, p_value=test.p_value)
         )

@@ -75,7 +75,7 @@ class LogRank:
     p_value: float
 
 
-def log_rank(durations: np.ndarray, observed: np.ndarray, groups: np.ndarray) -> LogRank:
+def log_rank(durations: np.ndarray, observed: np.ndarray, groups: np.ndarray) -> LogRank | None:
     """The log-rank test that all groups share one survival curve (Mantel-Haenszel, k groups)."""
     durations = np.asarray(durations, dtype=float)
     observed = np.asarray(observed, dtype=float)
@@ -89,9 +89,10 @@ def log_rank(durations: np.ndarray, observed: np.ndarray, groups: np.ndarray) ->
     return log_rank_counts(events, removed)
 
 
-def log_rank_counts(events: np.ndarray, removed: np.ndarray) -> LogRank:
+def log_rank_counts(events: np.ndarray, removed: np.ndarray) -> LogRank | None:
     """The same from counts: rows are distinct times (ascending), columns groups; `removed` counts events and
-    censored customers together."""
+    censored customers together. None when the data hold no information for the test (no event while two or more
+    customers were at risk): a statistic of 0 would claim "no difference" without any evidence."""
     events = np.asarray(events, dtype=float)
     removed = np.asarray(removed, dtype=float)
     k = events.shape[1]
@@ -108,7 +109,15 @@ def log_rank_counts(events: np.ndarray, removed: np.ndarray) -> LogRank:
     share = at_risk * factor[:, None]
     # V = sum_t f_t (n_t diag(n_gt) - n_gt n_ht)
     variance = np.diag((share * n[:, None]).sum(axis=0)) - (at_risk.T * factor) @ at_risk
-    # drop one group: the remaining k-1 form a full-rank system
-    stat = float(observed_minus_expected[:-1] @ np.linalg.solve(variance[:-1, :-1], observed_minus_expected[:-1]))
-    dof = k - 1
+    # drop one group: the remaining k-1 form a full-rank system when every group was at risk at some event; with
+    # groups that never were (tiny files), the test is on the groups that carry information (rank of V, as with a
+    # generalized inverse)
+    reduced = variance[:-1, :-1]
+    dof = int(np.linalg.matrix_rank(reduced)) if reduced.size else 0
+    if dof == 0:
+        return None
+    if dof == k - 1:
+        stat = float(observed_minus_expected[:-1] @ np.linalg.solve(reduced, observed_minus_expected[:-1]))
+    else:
+        stat = float(observed_minus_expected[:-1] @ np.linalg.pinv(reduced) @ observed_minus_expected[:-1])
     return LogRank(stat, dof, float(special.chdtrc(dof, stat)))
