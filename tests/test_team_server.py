@@ -201,3 +201,15 @@ async def test_two_replicas_share_one_postgres_store(team, standin, postgres_url
     assert len(ids) == 12 and saved == {plan_id, *ids}  # nothing lost, nothing doubled
     code, out = cli("plans", "export", plan_id, "--format", "json", "--out", "-", "--plan-store", postgres_url)
     assert code == 0 and json.loads(out)["id"] == plan_id
+
+
+async def test_over_http_the_folder_the_server_starts_in_is_not_readable(team, tmp_path):
+    """A shared server reads only the data folders it is given: not whatever folder it was started from."""
+    (tmp_path / "creds.csv").write_text("customer_id,password\na,hunter2\nb,Winter2026!\n")
+    env = server_env(team, tmp_path / "plans.sqlite3")
+    with http_server("--stateless", env=env, cwd=tmp_path) as base:
+        refused = call(base, team["alice"], "analyze_churn", {"path": "creds.csv", "charts": False})
+        example = call(base, team["alice"], "analyze_churn", {"path": "subscriptions.csv", "charts": False})
+    assert "hunter2" not in refused.text
+    assert "no such file in the data directories" in refused.text or "outside the data directories" in refused.text
+    assert example.status_code == 200 and '"isError":true' not in example.text.replace(" ", "")

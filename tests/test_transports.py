@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -49,7 +50,7 @@ def test_broken_template_stops_start_up_with_file_and_line(tmp_path):
 
 
 @contextmanager
-def http_server(*extra: str, env: dict | None = None):
+def http_server(*extra: str, env: dict | None = None, cwd: Path | None = None):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "retention_mcp", "serve", "--transport", "http", "--port", str(port), *extra],
@@ -57,6 +58,7 @@ def http_server(*extra: str, env: dict | None = None):
         stderr=subprocess.PIPE,
         text=True,
         env=env or ENV,
+        cwd=cwd,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
             type=Path,
             default=[],
             metavar="DIR",
-            help=f"folder that analyses may read (repeatable; also {ENV_DATA_DIRS}; default: the current folder; "
-            "the bundled example data is always readable)",
+            help=f"folder that analyses may read (repeatable; also {ENV_DATA_DIRS}; default: the current folder, "
+            "except for serve --transport http, which reads none unless told; the bundled example data is always "
+            "readable)",
         )
 
     def arguments_options(p: argparse.ArgumentParser) -> None:
@@ -450,6 +451,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.watch_interval <= 0:
         return fail("--watch-interval must be a positive number of seconds")
+    if args.transport == "http" and not (args.data_dir or os.environ.get(ENV_DATA_DIRS, "").strip()):
+        # everyone with a token could read the folder the server happens to start in: HTTP reads only what is named
+        settings.data_dirs = []
+        print(
+            f"retention-mcp: no data folder set ({ENV_DATA_DIRS} or --data-dir): analyze_churn reads only the "
+            f"bundled example over HTTP / 未设置数据目录,HTTP 模式下 analyze_churn 只能读取内置示例",
+            file=sys.stderr,
+        )
     app = _app(args, settings)
     tokens = [*settings.tokens, *args.token]
     from retention_mcp.server import build_server
