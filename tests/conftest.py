@@ -19,10 +19,10 @@ SCENARIOS = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))["scenarios"]
 # Shipped template versions: minor bumps for content, a major one when the parameters change (loyalty_program
 # gained competitor_programs in 2.0.0).
 TEMPLATE_VERSIONS = {
-    "churn_analysis": "1.2.0",
+    "churn_analysis": "1.2.1",
     "loyalty_program": "2.0.0",
     "renewal_campaign": "1.1.0",
-    "retention_strategy": "1.2.0",
+    "retention_strategy": "1.2.1",
     "subscription_playbook": "1.1.0",
 }
 TEMPLATE_NAMES = [

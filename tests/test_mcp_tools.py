@@ -85,7 +85,7 @@ async def test_list_templates_tool(server):
     strategy = templates[TEMPLATE_NAMES.index("retention_strategy")]
     assert strategy["languages"] == ["en", "zh"]
     assert [p["name"] for p in strategy["parameters"] if p["required"]] == REQUIRED["retention_strategy"]
-    assert "retention_strategy (en, zh, v1.2.0)" in result.content[0].text
+    assert f"retention_strategy (en, zh, v{TEMPLATE_VERSIONS['retention_strategy']})" in result.content[0].text
 
 
 async def test_render_template_matches_the_dedicated_tool(server, registry):

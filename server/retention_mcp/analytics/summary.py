@@ -34,8 +34,6 @@ def facts(report: ChurnReport, language: str) -> list[str]:
         f"Customers: {_n(report.customers)} ({report.mode}, data to {end})",
         f"客户数:{_n(report.customers)}({MODES_ZH.get(report.mode, report.mode)}数据,截至 {end})",
     )
-    for note in report.notes:
-        add(*_halves(note))
     if report.churned is not None:
         add(
             f"Churned: {_n(report.churned)} ({pct(report.churn_share)} of all customers); active: {_n(report.active)}",
@@ -133,6 +131,8 @@ def facts(report: ChurnReport, language: str) -> list[str]:
             f"RFM: {_n(r.champions)} champions, {_n(r.at_risk)} valuable customers going quiet, {_n(r.hibernating)} hibernating",
             f"RFM:核心客户 {_n(r.champions)} 个,正在沉默的高价值客户 {_n(r.at_risk)} 个,休眠客户 {_n(r.hibernating)} 个",
         )
+    for note in report.notes:  # how the file was read, last: the numbers above keep their ids whatever the encoding
+        add(*_halves(note))
     return [f"D{i}: {line}" for i, line in enumerate(lines, 1)]
 
 
