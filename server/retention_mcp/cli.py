@@ -186,11 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, metavar="FILE", help="also write the plan's Markdown to FILE")
 
     analyze = commands.add_parser(
-        "analyze", help="compute churn facts and retention models from a customer file (CSV, Parquet, JSON Lines)"
+        "analyze", help="compute churn facts and retention models from a customer file (CSV, Parquet, JSON Lines, .xlsx)"
     )
     analyze.add_argument(
         "file",
-        help="the file, inside a data directory ('subscriptions.csv' is the bundled example); '-' reads CSV from stdin",
+        help="the file, named relative to a data directory, not to the current folder ('subscriptions.csv' is the "
+        "bundled example); '-' reads CSV from stdin",
     )
     analyze_options(analyze)
     analyze.add_argument("--json", action="store_true", help="print the structured result as JSON")
