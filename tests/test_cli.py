@@ -78,6 +78,10 @@ def test_render_args_file_and_json_match_the_golden_file(tmp_path):
         (["render", "churn_analysis", "--arg", "business_context=x"], "data_summary: is required but missing"),
         (["render", "churn_analysis", "--arg", "oops"], "--arg takes KEY=VALUE"),
         (["render", "churn_analysis", "--args-file", "/nonexistent.json"], "cannot read it"),
+        (
+            ["render", "churn_analysis", "--arg", "business_context=a", "--arg", "business_context=b"],
+            "--arg business_context is given 2 times; only list inputs take several values",
+        ),
     ],
 )
 def test_render_errors_are_clear(args, fragment):

@@ -102,6 +102,10 @@ async def test_named_tokens_record_the_author_and_an_audit_log_without_argument_
     for value in EXAMPLE["arguments"].values():  # who, when, what and how it ended: never what was asked
         if isinstance(value, str) and len(value) > 3:
             assert value not in out
+    code, out = cli("audit", "--plan-store", str(store))
+    head, *rows = out.splitlines()
+    assert head.split() == ["when", "(UTC)", "who", "tool", "template", "plan", "outcome"] and len(rows) == 3
+    assert rows[-1].split()[1:] == ["alice", EXAMPLE["tool"], EXAMPLE["tool"], plan_id, "ok"]
     code, out = cli("plans", "list", "--json", "--plan-store", str(store))
     assert json.loads(out)[0]["author"] == "alice"
 

@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, metavar="FILE", help="also write the plan's Markdown to FILE")
 
     analyze = commands.add_parser(
-        "analyze", help="compute churn facts and retention models from a customer file (CSV, Parquet, JSON Lines, .xlsx)"
+        "analyze",
+        help="compute churn facts and retention models from a customer file (CSV, Parquet, JSON Lines, .xlsx)",
     )
     analyze.add_argument(
         "file",
@@ -617,6 +618,13 @@ def _arguments(args: argparse.Namespace, template: Any) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UserError(f"--arg takes KEY=VALUE, got {item!r}")
         repeated.setdefault(key.strip(), []).append(value)
+    kinds = {spec.name: spec.kind for spec in template.inputs}
+    for key, values in repeated.items():
+        if len(values) > 1 and kinds.get(key) != "array":
+            raise UserError(
+                f"--arg {key} is given {len(values)} times; only list inputs take several values / "
+                f"--arg {key} 出现了 {len(values)} 次;只有列表类参数可以给多个值"
+            )
     arguments.update({k: v[0] if len(v) == 1 else v for k, v in repeated.items()})
     arguments = template.coerce_strings(arguments)
     if args.language:
@@ -710,10 +718,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([e.model_dump() for e in entries], ensure_ascii=False, indent=2))
         return 0
-    for e in entries:
-        print(f"{e.at}  {e.who:<16} {e.tool:<22} {e.template or '-':<22} {e.plan_id or '-':<12}  {e.outcome}")
     if not entries:
         print("no audit entries", file=sys.stderr)
+        return 0
+    print(f"{'when (UTC)':<25}  {'who':<16} {'tool':<22} {'template':<22} {'plan':<12}  outcome")
+    for e in entries:
+        print(f"{e.at:<25}  {e.who:<16} {e.tool:<22} {e.template or '-':<22} {e.plan_id or '-':<12}  {e.outcome}")
     return 0
 
 
