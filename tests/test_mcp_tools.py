@@ -192,3 +192,11 @@ async def test_user_template_adds_and_overrides(tmp_path):
         result = await client.call_tool("churn_analysis", {"topic": "why customers leave"})
     assert result.structured_content["version"] == "9.0.0"
     assert result.structured_content["language"] == "en"
+
+
+async def test_an_enum_error_lists_the_choices_in_each_language(server):
+    async with Client(server) as client:
+        result = await client.call_tool("retention_strategy", {"language": "fr"})
+    text = result.content[0].text
+    assert result.is_error and "language: must be one of 'auto', 'en' or 'zh'" in text
+    assert "必须是以下之一:'auto'、'en'、'zh'" in text

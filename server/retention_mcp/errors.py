@@ -85,7 +85,8 @@ def _rule(err: Any, allowed: list[str]) -> tuple[str, str | None]:
         return "must be an object (key-value pairs)", "必须是对象(键值对)"
     if kind in ("literal_error", "enum"):
         expected = ctx.get("expected", "")
-        return f"must be one of {expected}", f"必须是以下之一:{expected}"
+        listed_zh = str(expected).replace(" or ", ", ").replace(", ", "、")  # 'a', 'b' or 'c' -> 'a'、'b'、'c'
+        return f"must be one of {expected}", f"必须是以下之一:{listed_zh}"
     if kind == "extra_forbidden":
         allowed_text = ", ".join(allowed)
         return f"is not a parameter; allowed: {allowed_text}", f"不是有效参数;可用参数:{allowed_text}"
