@@ -31,6 +31,7 @@ from retention_mcp.generation.store import (
     audit_from_row,
     audit_row,
     new_record,
+    plan_filter,
     plan_row,
     retrying,
     stored_from_row,
@@ -211,17 +212,7 @@ class PostgresPlanStore:
     def list(
         self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
     ) -> Summaries:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if template:
-            clauses.append("template = %s")
-            params.append(template)
-        if failed_only:
-            clauses.append("NOT passed")
-        if author:
-            clauses.append("author = %s")
-            params.append(author)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = plan_filter(template, failed_only, author, "%s")
         query = f"SELECT {SUMMARY} FROM plans{where} ORDER BY created_at DESC, seq DESC LIMIT %s"
         params.append(max(1, limit))
         rows = self._run(lambda c: c.execute(query, params).fetchall())

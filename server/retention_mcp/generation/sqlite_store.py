@@ -29,6 +29,7 @@ from retention_mcp.generation.store import (
     audit_from_row,
     audit_row,
     new_record,
+    plan_filter,
     plan_row,
     retrying,
     stored_from_row,
@@ -203,20 +204,8 @@ class SQLitePlanStore:
     def list(
         self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
     ) -> Summaries:
-        query = f"SELECT {SUMMARY} FROM plans"
-        clauses: list[str] = []
-        params: list[Any] = []
-        if template:
-            clauses.append("template = ?")
-            params.append(template)
-        if failed_only:
-            clauses.append("passed = 0")
-        if author:
-            clauses.append("author = ?")
-            params.append(author)
-        if clauses:
-            query += " WHERE " + " AND ".join(clauses)
-        query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        where, params = plan_filter(template, failed_only, author, "?")
+        query = f"SELECT {SUMMARY} FROM plans{where} ORDER BY created_at DESC, rowid DESC LIMIT ?"
         params.append(max(1, limit))
         rows = self._run(lambda c: c.execute(query, params).fetchall())
         return [summary_from_row(tuple(r)) for r in rows]

@@ -209,6 +209,21 @@ def stored_from_row(row: Sequence[Any]) -> StoredPlan:
     )
 
 
+def plan_filter(template: str | None, failed_only: bool, author: str | None, mark: str) -> tuple[str, list[Any]]:
+    """The WHERE clause (or "") and its parameters for listing plans; `mark` is the driver's placeholder."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if template:
+        clauses.append(f"template = {mark}")
+        params.append(template)
+    if failed_only:
+        clauses.append("NOT passed")
+    if author:
+        clauses.append(f"author = {mark}")
+        params.append(author)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 def audit_row(entry: AuditEntry) -> tuple[Any, ...]:
     return tuple(getattr(entry, name) for name in AUDIT_COLUMNS)
 
