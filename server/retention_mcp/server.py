@@ -648,44 +648,42 @@ class RetentionServer(MCPServer):
         """Resources read the app's current templates, so a reload needs no new objects for the same URIs."""
         name = template.name
         for language, file in template.files.items():
-            uri = f"template://{name}/{language}"
-            if uri not in self._resource_owner:
 
-                async def source(language: str = language) -> str:
-                    current = self.app.template(name)
-                    if language not in current.files:
-                        raise UnknownTemplateError(f"{name}/{language}", self._resource_uris())
-                    return current.files[language].source
+            async def source(language: str = language) -> str:
+                current = self.app.template(name)
+                if language not in current.files:
+                    raise UnknownTemplateError(f"{name}/{language}", self._resource_uris())
+                return current.files[language].source
 
-                self.add_resource(
-                    FunctionResource(
-                        fn=source,
-                        uri=uri,
-                        name=f"{name}.{language}",
-                        title=f"{file.title} ({language})",
-                        description=f"Source of the '{name}' template in {language} (Prompty) / 模板源文件",
-                        mime_type="text/x-prompty",
-                    )
-                )
-            self._resource_owner[uri] = (name, language)
+            self._add_owned(
+                (name, language),
+                fn=source,
+                uri=f"template://{name}/{language}",
+                name=f"{name}.{language}",
+                title=f"{file.title} ({language})",
+                description=f"Source of the '{name}' template in {language} (Prompty) / 模板源文件",
+                mime_type="text/x-prompty",
+            )
         for kind, label in (("input", "输入"), ("output", "输出"), ("plan", "方案")):
-            uri = f"schema://{name}/{kind}"
-            if uri not in self._resource_owner:
 
-                async def schema(kind: str = kind) -> str:
-                    return json.dumps(self._schema_of(name, kind), ensure_ascii=False, indent=2)
+            async def schema(kind: str = kind) -> str:
+                return json.dumps(self._schema_of(name, kind), ensure_ascii=False, indent=2)
 
-                self.add_resource(
-                    FunctionResource(
-                        fn=schema,
-                        uri=uri,
-                        name=f"{name}.{kind}.schema",
-                        title=f"{name} {kind} JSON Schema",
-                        description=f"JSON Schema of the '{name}' tool's {kind} / 工具{label}的 JSON Schema",
-                        mime_type="application/schema+json",
-                    )
-                )
-            self._resource_owner[uri] = (name, None)
+            self._add_owned(
+                (name, None),
+                fn=schema,
+                uri=f"schema://{name}/{kind}",
+                name=f"{name}.{kind}.schema",
+                title=f"{name} {kind} JSON Schema",
+                description=f"JSON Schema of the '{name}' tool's {kind} / 工具{label}的 JSON Schema",
+                mime_type="application/schema+json",
+            )
+
+    def _add_owned(self, owner: tuple[str, str | None], uri: str, **fields: Any) -> None:
+        """A template's resource, added once (the SDK has no public remove: a reload re-owns it instead)."""
+        if uri not in self._resource_owner:
+            self.add_resource(FunctionResource(uri=uri, **fields))
+        self._resource_owner[uri] = owner
 
     def _schema_of(self, name: str, kind: str) -> dict[str, Any]:
         template = self.app.template(name)
