@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))  # the stand-in model and the throwaway PostgreSQL
 
 import anyio  # noqa: E402
 import httpx2  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, wait_until_serving  # noqa: E402
 
 from retention_mcp.paths import EXAMPLES_FILE  # noqa: E402
 from retention_mcp.team import new_token  # noqa: E402
@@ -91,17 +91,10 @@ def process(args: list[str], env: dict[str, str], port: int) -> Iterator[subproc
     """A server process on 127.0.0.1:port, once it answers HTTP; stopped at exit."""
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break  # any answer, 404 included: it listens
-            except httpx2.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit(f"{' '.join(args)} did not start: {proc.communicate()[1][-2000:]}")
-            time.sleep(0.1)
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}", proc, any_answer=True)  # 404 included: it listens
+        except RuntimeError as exc:
+            raise SystemExit(f"{' '.join(args)}: {exc}") from None
         yield proc
     finally:
         proc.terminate()

@@ -80,6 +80,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_serving(base: str, proc, seconds: float = 60, any_answer: bool = False) -> None:
+    """Return once `base`/healthz answers 200 (with `any_answer`, answers at all: a bare server has no route); raise
+    with the end of the server's stderr if the process ends or the time runs out first."""
+    import subprocess
+    import time
+
+    import httpx2
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            status = httpx2.get(f"{base}/healthz", timeout=1).status_code
+            if any_answer or status == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            try:
+                err = proc.communicate(timeout=10)[1] or ""
+            except (subprocess.TimeoutExpired, ValueError):
+                err = ""
+            raise RuntimeError(f"the server at {base} did not start: {str(err)[-3000:]}")
+        time.sleep(0.1)
+
+
 def write_template(directory: Path, filename: str, text: str) -> Path:
     path = directory / filename
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx2
@@ -22,7 +21,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import ROOT, SCENARIOS, TEMPLATE_NAMES, free_port
+from tests.conftest import ROOT, SCENARIOS, TEMPLATE_NAMES, free_port, wait_until_serving
 from tests.packaging_deps import TARGET, offline_env, require_prepared, wheel_build
 
 pytestmark = [pytest.mark.packaging, pytest.mark.anyio]
@@ -83,20 +82,6 @@ def image_env(prefix: Path, data: Path, **extra: str) -> dict[str, str]:
     return offline_env(PATH=path, RETENTION_MCP_DATA_DIRS=str(data), PYTHONUNBUFFERED="1", **extra)
 
 
-def wait_until_healthy(base: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"the entrypoint did not start serving: {proc.communicate()[1][-3000:]}")
-        time.sleep(0.2)
-
-
 async def test_the_entrypoint_serves_with_tokens_and_postgres_from_the_installed_wheel(image, tmp_path, postgres_url):
     data = tmp_path / "data"
     data.mkdir()
@@ -115,7 +100,7 @@ async def test_the_entrypoint_serves_with_tokens_and_postgres_from_the_installed
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(base, proc)
+        wait_until_serving(base, proc)
         # the entrypoint execs the venv's command: the process the container's PID 1 would be
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert str(image / "bin" / "retention-mcp").encode() in cmdline

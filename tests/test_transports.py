@@ -15,7 +15,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import SCENARIOS, TEMPLATE_NAMES, free_port, write_template
+from tests.conftest import SCENARIOS, TEMPLATE_NAMES, free_port, wait_until_serving, write_template
 
 pytestmark = pytest.mark.anyio
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")}
@@ -62,16 +62,7 @@ def http_server(*extra: str, env: dict | None = None, cwd: Path | None = None):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"HTTP server did not start: {proc.stderr.read()}")
-            time.sleep(0.1)
+        wait_until_serving(base, proc, 30)
         yield base
     finally:
         proc.terminate()
