@@ -735,13 +735,8 @@ class RetentionServer(MCPServer):
         except UserError as exc:
             raise ToolError(str(exc)) from None
         finally:
-            if self.audit and name in self._audited:
+            if self.audit and name not in NOT_AUDITED:
                 await self._record(name, arguments, outcome, result)
-
-    @property
-    def _audited(self) -> set[str]:
-        """Tools whose calls the audit log keeps: everything but the listings."""
-        return set(self._specs) - {"list_templates", "list_plans"}
 
     async def _record(self, tool: str, arguments: dict[str, Any], outcome: str, result: Any) -> None:
         """One audit entry: who, when, tool, template, plan id, outcome; never argument values."""
@@ -847,6 +842,7 @@ class RetentionServer(MCPServer):
 
 
 MAX_SESSIONS = 1024
+NOT_AUDITED = frozenset({"list_templates", "list_plans"})  # listings: who looked is not worth a log line
 
 
 class ListPlansParams(BaseModel):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from retention_mcp.analytics.limits import MB, Cancellation, LimitError, Limits
+from retention_mcp.analytics.params import DELIMITERS, TYPED_TAB
 from retention_mcp.errors import UserError
 
 MAX_INLINE_CSV = 20_000_000  # characters of CSV text accepted inline
@@ -352,14 +353,13 @@ class Table:
             Path(self._tmp).unlink(missing_ok=True)
 
 
-DELIMITERS = (",", ";", "\t", "|", "，")  # the full-width comma: Chinese exports
 COMPRESSED = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
 
 
 def check_delimiter(delimiter: str | None) -> str | None:
     if delimiter in (None, ""):
         return None
-    delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)  # as typed on a command line
+    delimiter = TYPED_TAB.get(delimiter, delimiter)
     if delimiter not in DELIMITERS:
         allowed = " ".join(repr(d) for d in DELIMITERS)
         raise DataError(f"delimiter: must be one of {allowed} / delimiter 必须是以下之一:{allowed}")

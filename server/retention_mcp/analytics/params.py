@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+DELIMITERS = (",", ";", "\t", "|", "，")  # the full-width comma: Chinese exports
+TYPED_TAB = {"\\t": "\t", "tab": "\t"}  # a tab as a command line types it
 ROLE_HELP = "customer_id, start_date, end_date, churned, tenure, plan, amount, billing_interval, transaction_date"
 
 
@@ -67,7 +69,7 @@ class AnalyzeParams(BaseModel):
     @classmethod
     def _tab_as_typed(cls, value: object) -> object:
         """A tab as a command line types it: \\t or the word tab."""
-        return "\t" if value in ("\\t", "tab") else value
+        return TYPED_TAB.get(value, value) if isinstance(value, str) else value
 
     charts: bool = Field(True, description="Return PNG charts as images / 返回 PNG 图表")
     charts_dir: str | None = Field(
