@@ -23,39 +23,102 @@ class RenderResult(BaseModel):
     language: Language = Field(description="Language the prompt was rendered in")
     messages: list[PromptMessage] = Field(description="The prompt as chat messages, in order")
     prompt: str = Field(description="The whole prompt as one text, messages separated by blank lines")
+    constraints: EffectiveConstraints | None = Field(
+        None, description="The effective constraints the prompt states and a plan is checked against / 生效的约束"
+    )
+
+
+CheckStatus = Literal["passed", "failed", "unverified"]
+Source = Literal["typed", "text", "model"]
 
 
 class Check(BaseModel):
     name: str = Field(description="Check id, e.g. budget_lines_sum, discount_cap / 检查项")
-    passed: bool
+    passed: bool = Field(description="True only when status is passed")
+    status: CheckStatus = Field(
+        "passed", description="passed, failed, or unverified (could not be checked: see detail) / 检查结果"
+    )
     detail: str = Field(description="What was compared, in the plan's language / 比较内容")
 
 
 class ValidationReport(BaseModel):
-    """The plan checked against the constraints the user stated and against its own arithmetic."""
+    """The plan checked against the effective constraints and against its own arithmetic."""
 
-    passed: bool = Field(description="True when every check passed / 全部检查通过时为 true")
+    status: CheckStatus = Field(
+        "passed",
+        description="passed: every check passed and nothing stated was left unread; failed: a check failed; "
+        "unverified: something could not be checked (see to_fill) / passed 全部通过;failed 有检查未通过;"
+        "unverified 有内容无法核验(见 to_fill)",
+    )
+    passed: bool = Field(description="True only when status is passed / 仅当 status 为 passed 时为 true")
     checks: list[Check]
+    to_fill: list[str] = Field(
+        default_factory=list,
+        description="What to fill in (typed constraints) so that everything can be checked / 需补充的约束",
+    )
 
 
-class StatedGoal(BaseModel):
+class EffectiveBudget(BaseModel):
+    amount: float = Field(description="Budget per period (upper end of a range) / 每期预算")
+    currency: str | None = None
+    period: Literal["total", "month", "quarter", "year"] = "total"
+    min: float | None = Field(None, description="Lower end of a range / 区间下限")
+    total: float | None = Field(
+        None, description="What the plan may spend over its horizon: amount times the periods in it / 计划期内总额"
+    )
+    source: Source
+
+
+class EffectiveGoal(BaseModel):
     id: str = Field(description="G1, G2, ... as KPIs cite them in goal_id")
     text: str
+    metric: str | None = None
+    baseline: float | None = None
+    target: float | None = None
+    unit: str | None = None
+    deadline_day: int | None = None
+    source: Source
 
 
-class StatedConstraints(BaseModel):
-    """The hard constraints read from the user's facts; the plan was checked against these."""
+class ReadFrom(BaseModel):
+    input: str = Field(description="The free-text field it was read from / 来源字段")
+    text: str = Field(description="The words it stands on / 依据的原文")
 
-    budget_total: float | None = Field(None, description="Stated budget (upper end of a range)")
-    currency: str | None = None
-    budget_period: Literal["month", "quarter", "year"] | None = None
-    budget_cap: float | None = Field(None, description="What the plan may spend over its horizon")
-    revenue_share_cap_pct: float | None = Field(None, description="Cost cap as % of sales")
-    discount_cap_pct: float | None = None
+
+class UnreadSpan(BaseModel):
+    input: str = Field(description="Free-text field / 字段")
+    text: str = Field(description="The words holding a number that was not turned into a constraint / 未识别的原文")
+    kind: Literal["amount", "percent", "duration", "headcount"]
+    fill: list[str] = Field(description="Typed constraints that would settle it / 可填写的类型化约束")
+
+
+class ConstraintConflict(BaseModel):
+    field: str
+    typed: str = Field(description="The typed value, which is used / 类型化值(采用)")
+    text: str = Field(description="What the free text says / 文字中的值")
+
+
+class EffectiveConstraints(BaseModel):
+    """The constraints of this call: typed values first, then what the free text says; each with its source."""
+
+    budget: EffectiveBudget | None = None
     horizon_days: int | None = None
+    discount_cap_pct: float | None = Field(None, description="Deepest discount allowed, percent off / 折扣上限")
+    cost_cap_pct_of_revenue: float | None = Field(None, description="Cost cap as % of revenue / 成本占收入上限")
     team_size: int | None = None
-    excluded_channels: list[str] = Field(default_factory=list)
-    goals: list[StatedGoal] = Field(default_factory=list)
+    channels_allowed: list[str] = Field(default_factory=list, description="Allow-list of channel kinds / 仅可用渠道")
+    channels_excluded: list[str] = Field(default_factory=list, description="Channel kinds ruled out / 禁用渠道")
+    goals: list[EffectiveGoal] = Field(default_factory=list)
+    sources: dict[str, Source] = Field(default_factory=dict, description="Where each value came from / 来源")
+    read_from: dict[str, ReadFrom] = Field(
+        default_factory=dict, description="For values read from the text: where / 从文字读出的值的出处"
+    )
+    unread: list[UnreadSpan] = Field(
+        default_factory=list, description="Numbers in the constraint text the server could not place / 未能识别的数字"
+    )
+    conflicts: list[ConstraintConflict] = Field(
+        default_factory=list, description="Typed values that disagree with the text / 与文字不一致的类型化值"
+    )
 
 
 class PlanResult(RenderResult):
@@ -67,7 +130,6 @@ class PlanResult(RenderResult):
         None, description="Plan mode: the typed plan; its JSON Schema is schema://NAME/plan / 方案(结构化)"
     )
     validation: ValidationReport | None = Field(None, description="Plan mode: constraint checks / 约束检查结果")
-    constraints: StatedConstraints | None = Field(None, description="Plan mode: constraints read from the facts")
     markdown: str | None = Field(None, description="Plan mode: the plan as Markdown, in its language")
     plan_id: str | None = Field(None, description="Plan mode: id in the plan store, when plans are kept")
     plan_uri: str | None = Field(None, description="Plan mode: plan://ID resource, when plans are kept")

@@ -19,9 +19,18 @@ from pydantic.fields import FieldInfo
 from retention_mcp.errors import ArgumentError, UnknownTemplateError, invalid_arguments
 from retention_mcp.models import ParameterInfo, PromptMessage, RenderResult, TemplateSummary
 from retention_mcp.paths import shipped_dir
-from retention_mcp.rendering import defuse, detect_language, strings_in
+from retention_mcp.rendering import STATED_CONSTRAINTS, defuse, detect_language, strings_in
 from retention_mcp.settings import Limits
 from retention_mcp.template import InputSpec, TemplateError, TemplateFile, find_template_files, load_file
+from retention_mcp.typed_constraints import (
+    CONSTRAINTS_DESCRIPTION,
+    CONSTRAINTS_FIELD,
+    GOALS_DESCRIPTION,
+    GOALS_FIELD,
+    MAX_GOALS,
+    ConstraintsInput,
+    GoalInput,
+)
 
 LANGUAGE_ORDER = ("en", "zh")
 LANGUAGE_FIELD = "language"
@@ -110,6 +119,10 @@ class Template:
             )
             for spec in self.inputs
         ]
+        params += [
+            ParameterInfo(name=CONSTRAINTS_FIELD, kind="object", required=False, description=CONSTRAINTS_DESCRIPTION),
+            ParameterInfo(name=GOALS_FIELD, kind="array", required=False, description=GOALS_DESCRIPTION),
+        ]
         params.append(
             ParameterInfo(
                 name=LANGUAGE_FIELD,
@@ -134,6 +147,11 @@ class Template:
         fields: dict[str, Any] = {}
         for spec in self.inputs:
             fields[spec.name] = self._field_for(spec)
+        fields[CONSTRAINTS_FIELD] = (ConstraintsInput | None, Field(None, description=CONSTRAINTS_DESCRIPTION))
+        fields[GOALS_FIELD] = (
+            list[GoalInput] | None,
+            Field(None, max_length=MAX_GOALS, description=GOALS_DESCRIPTION),
+        )
         language_type = Literal[("auto", *self.languages)]  # type: ignore[valid-type]
         fields[LANGUAGE_FIELD] = (language_type, Field("auto", description=LANGUAGE_DESCRIPTION))
         model_name = "".join(part.capitalize() for part in self.name.split("_")) + "Arguments"
@@ -170,7 +188,7 @@ class Template:
         Arrays and objects are parsed as JSON; an array that is not JSON is read one item per line. Numbers and
         booleans are left to the parameter model, which accepts "3", "2.5", "true" and "no".
         """
-        kinds = {s.name: s.kind for s in self.inputs}
+        kinds = {s.name: s.kind for s in self.inputs} | {CONSTRAINTS_FIELD: "object", GOALS_FIELD: "array"}
         values: dict[str, Any] = {}
         for name, raw in arguments.items():
             kind = kinds.get(name)
@@ -182,7 +200,11 @@ class Template:
                 try:
                     values[name] = json.loads(raw)
                 except json.JSONDecodeError:
-                    values[name] = [ln.strip() for ln in raw.splitlines() if ln.strip()] if kind == "array" else raw
+                    lines = [ln.strip() for ln in raw.splitlines() if ln.strip()]
+                    if name == GOALS_FIELD:  # one goal per line
+                        values[name] = [{"text": line} for line in lines]
+                    else:
+                        values[name] = lines if kind == "array" else raw
             else:
                 values[name] = raw.strip()
         return values
@@ -226,12 +248,21 @@ class Template:
         """Validate the arguments and render the prompt. Deterministic for a given version and arguments."""
         return self.render_validated(self.validate(arguments))
 
-    def render_validated(self, model: BaseModel) -> RenderResult:
-        """Render arguments already validated by `validate` (the parameter model), without checking them again."""
-        values = {spec.name: getattr(model, spec.name) for spec in self.inputs}
+    def text_values(self, model: BaseModel) -> dict[str, Any]:
+        """The template's own inputs (what its body renders), without the typed constraints and the switches."""
+        return {spec.name: getattr(model, spec.name) for spec in self.inputs}
+
+    def render_validated(self, model: BaseModel, stated_constraints: str = "") -> RenderResult:
+        """Render arguments already validated by `validate` (the parameter model), without checking them again.
+
+        `stated_constraints` is the server's block of effective constraints (already safe to show): it goes where the
+        template writes {{ stated_constraints }}, or at the end of the last user message of a template that does not.
+        """
+        values = self.text_values(model)
         language = self.resolve_language(getattr(model, LANGUAGE_FIELD), values)
         file = self.files[language]
-        safe = defuse(values)
+        safe = defuse(values) | {STATED_CONSTRAINTS: stated_constraints}
+        placed = any(STATED_CONSTRAINTS in m.variables for m in file.messages)
         messages: list[PromptMessage] = []
         for message in file.messages:
             try:
@@ -240,6 +271,9 @@ class Template:
                 raise TemplateError(file.path, message.line, f"rendering failed: {exc}") from None
             if text:
                 messages.append(PromptMessage(role=message.role, content=text))
+        if stated_constraints and not placed:
+            last = max(i for i, m in enumerate(messages) if m.role == "user")
+            messages[last] = PromptMessage(role="user", content=f"{messages[last].content}\n\n{stated_constraints}")
         prompt = "\n\n".join(m.content for m in messages)
         if len(prompt) > self.limits.max_prompt_chars:
             raise ArgumentError(self._prompt_too_long(len(prompt), values))

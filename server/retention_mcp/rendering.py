@@ -28,6 +28,11 @@ ENVIRONMENT = ImmutableSandboxedEnvironment(
 
 # Names a template may read that are not inputs: Jinja2's own globals and loop helpers.
 GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "caller"}
+# Names the server fills for every template: the stated-constraints block built from the effective constraints. A
+# template places it with {{ stated_constraints }} in a user message; one that does not gets it at the end of its
+# last user message.
+STATED_CONSTRAINTS = "stated_constraints"
+SERVER_NAMES = frozenset({STATED_CONSTRAINTS})
 
 # Characters that render as nothing (zero-width, bidi controls, joiners, soft hyphen, variation selectors, tags):
 # a model reads `<\u200b/user_facts>` as `</user_facts>`, so they are skipped when looking for a tag.

@@ -53,6 +53,7 @@ from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
 from retention_mcp.team import NamedTokenVerifier, TokenTable
+from retention_mcp.typed_constraints import LEAN_DESCRIPTIONS, LEAN_REQUIRED_ONLY
 
 log = logging.getLogger("retention_mcp")
 
@@ -72,20 +73,16 @@ MODE_DESCRIPTION = (
     "生成完整方案,按预算、折扣上限、周期、目标与渠道约束检查后返回并保存。"
 )
 # The lean surface says the same in fewer words: every tools/list costs every conversation its context.
-LEAN_MODE_DESCRIPTION = (
-    "prompt (default): the filled prompt. plan: the server's model writes the plan, checked and saved / "
-    "prompt(默认):填好的提示词;plan:由服务端模型撰写方案,检查后保存"
-)
+LEAN_MODE_DESCRIPTION = "prompt (default), or plan: the server's model writes a checked plan / prompt(默认)或 plan:服务端模型撰写经检查的方案"
 LEAN_LANGUAGE_DESCRIPTION = "auto (default) follows the values / auto(默认)跟随所填内容"
 LEAN_TEMPLATE_RETURNS = (
     "Returns the filled prompt, or with mode='plan' a checked plan. / 返回填好的提示词;mode='plan' 时返回经检查的方案。"
 )
 LEAN_ANALYZE_DESCRIPTION = (
-    "Churn facts from the customer's own data (CSV, Parquet, JSON Lines or .xlsx in the data directories, or inline "
-    "CSV): churn rate per month, quarter or year, cohorts, survival, segments and drivers, high-risk groups, MRR, a "
-    "retention model, a Markdown summary and PNG charts. Try path='subscriptions.csv'. / 用客户自己的数据(数据目录中的 "
-    "CSV、Parquet、JSON Lines、.xlsx 或内联 CSV)计算流失事实:按月/季度/年的流失率、同期群、生存分析、分群与驱动因素、"
-    "高风险客群、MRR、留存模型、Markdown 摘要与 PNG 图表。可试 path='subscriptions.csv'。"
+    "Churn facts from the customer's own data file (CSV, Parquet, JSON Lines, .xlsx) or inline CSV: churn rates, "
+    "cohorts, survival, drivers, high-risk groups, MRR, retention models, summary and charts. Try "
+    "path='subscriptions.csv'. / 用客户自己的数据文件(CSV、Parquet、JSON Lines、.xlsx)或内联 CSV 计算流失事实:流失率、"
+    "同期群、生存分析、驱动因素、高风险客群、MRR、留存模型、摘要与图表。可试 path='subscriptions.csv'。"
 )
 TEMPLATE_RETURNS = (
     "Returns the filled prompt (structured: messages and prompt); with mode='plan', the full plan, typed and checked "
@@ -169,7 +166,7 @@ class ToolSpec:
 def _lean_property(prop: dict[str, Any], description: str | None) -> dict[str, Any]:
     """A property of the published input schema without what a model does not need: titles, examples, the
     `null` branch of optional values (leaving a value out is how to say "none")."""
-    prop = {k: v for k, v in prop.items() if k not in ("title", "examples")}
+    prop = {k: v for k, v in prop.items() if k not in ("title", "examples", "maxLength")}
     branches = prop.get("anyOf")
     if isinstance(branches, list) and {"type": "null"} in branches:
         rest = [b for b in branches if b != {"type": "null"}]
@@ -178,11 +175,49 @@ def _lean_property(prop: dict[str, Any], description: str | None) -> dict[str, A
             prop = {**rest[0], **prop}
             if prop.get("default", 0) is None:
                 del prop["default"]
-            if prop.get("minLength") == 1:
-                del prop["minLength"]  # a blank optional value counts as left out
-    if description is not None:
+    if prop.get("minLength") == 1:
+        del prop["minLength"]  # a blank optional value counts as left out; a blank required one gets a clear error
+    if description:
         prop["description"] = description
+    elif description == "":
+        prop.pop("description", None)
+    if "enum" in prop and prop.get("type") == "string":
+        del prop["type"]  # the values say it
     return dict(sorted(prop.items()))
+
+
+_LEAN_DROPS = frozenset(
+    {"title", "examples", "maxLength", "minLength", "maxItems", "minimum", "maximum", "additionalProperties", "default"}
+)
+
+
+def _inline(node: Any, defs: dict[str, Any], language: SurfaceLanguage) -> Any:
+    """A nested part of a lean schema: references resolved in place, each description in one language, and what a
+    model does not need left out: titles and the limits the server checks and names in its errors (lengths, ranges,
+    unknown keys)."""
+    if isinstance(node, list):
+        return [_inline(item, defs, language) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = defs[node["$ref"].rsplit("/", 1)[-1]]
+        return _inline({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs, language)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _LEAN_DROPS or key == "$defs":
+            continue
+        if key == "description":
+            continue  # the field's own description (given by the caller) says what the nested keys mean
+        if key == "properties":
+            keep = node.get("required") if node.get("title") in LEAN_REQUIRED_ONLY else None
+            out[key] = {
+                name: _lean_property(_inline(p, defs, language), None)
+                for name, p in value.items()
+                if keep is None or name in keep
+            }
+        else:
+            out[key] = _inline(value, defs, language)
+    return out
 
 
 def published_schema(
@@ -192,20 +227,25 @@ def published_schema(
     extra: Extra | None = None,
 ) -> dict[str, Any]:
     """The input schema tools/list shows for `model`: pydantic's own in full detail (language None), else lean and
-    in one language. `describe(name, description)` gives a field's description in that language."""
+    in one language, nested models inlined. `describe(name, description)` gives a field's description in that
+    language."""
     schema = copy.deepcopy(model.model_json_schema())
     schema.pop("title", None)
     props = schema.setdefault("properties", {})
     if language is not None:
+        schema.pop("additionalProperties", None)  # an unknown argument gets an error that names it
+        defs = schema.pop("$defs", {})
         for name, prop in list(props.items()):
             text = prop.get("description", "")
+            prop = _inline(prop, defs, language) if defs else prop
             props[name] = _lean_property(prop, describe(name, text) if describe else pick(text, language))
     for name, (prop, _allowed) in (extra or {}).items():
         props[name] = copy.deepcopy(prop)  # already in the surface's language
     return schema
 
 
-def _mode_property(language: SurfaceLanguage | None) -> dict[str, Any]:
+def _mode_property(language: SurfaceLanguage | None, described: bool = True) -> dict[str, Any]:
+    """The `mode` argument; a template tool's lean surface leaves its description to the tool's own."""
     prop = {
         "default": "prompt",
         "description": MODE_DESCRIPTION,
@@ -215,6 +255,8 @@ def _mode_property(language: SurfaceLanguage | None) -> dict[str, Any]:
     }
     if language is not None:
         prop = _lean_property(prop, pick(LEAN_MODE_DESCRIPTION, language))
+        if not described:
+            del prop["description"]
     return prop
 
 
@@ -378,10 +420,12 @@ class RetentionServer(MCPServer):
 
         def describe(field_name: str, text: str) -> str:
             if field_name == LANGUAGE_FIELD:
-                return pick(LEAN_LANGUAGE_DESCRIPTION, language)
+                return ""  # said in the tool's description
+            if field_name in LEAN_DESCRIPTIONS:  # the typed constraints and goals every template has
+                return pick(LEAN_DESCRIPTIONS[field_name], language)
             return template.input_description(field_name, language)
 
-        extra: Extra = {"mode": (_mode_property(language), MODES)}
+        extra: Extra = {"mode": (_mode_property(language, described=False), MODES)}
         title = template.files[language].title if language in template.files else template.title
         description = (
             _headline(template.description_in(language))

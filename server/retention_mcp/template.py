@@ -19,14 +19,16 @@ import yaml
 from jinja2 import nodes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from retention_mcp.rendering import ENVIRONMENT, GLOBAL_NAMES
+from retention_mcp.rendering import ENVIRONMENT, GLOBAL_NAMES, SERVER_NAMES
 
 Kind = Literal["string", "number", "integer", "boolean", "array", "object"]
 Role = Literal["system", "user", "assistant"]
 Language = Literal["zh", "en"]
 
 FILE_SUFFIX = ".prompty"
-RESERVED_INPUTS = frozenset({"language", "mode", "arguments", "name"})
+# Names every template tool has besides its own inputs (typed constraints and goals, the language switch, the mode of a
+# call, the compact tools' arguments) and the block the server fills: a template cannot declare them.
+RESERVED_INPUTS = frozenset({"language", "mode", "arguments", "name", "constraints", "goals", *SERVER_NAMES})
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: 10x faster
 _ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$")
@@ -311,7 +313,7 @@ def _loaded_names(tree: nodes.Template) -> dict[str, int]:
 def _check_variables(front: FrontMatter, messages: tuple[MessageTemplate, ...], front_text: str, path: Path) -> None:
     declared = {spec.name for spec in front.inputs}
     for message in messages:
-        for name in sorted(message.variables - declared - GLOBAL_NAMES):
+        for name in sorted(message.variables - declared - GLOBAL_NAMES - SERVER_NAMES):
             line = _first_use_line(message, name)
             raise TemplateError(
                 path, line, f"'{name}' is used in the body but not declared in inputs (declared: {_names(declared)})"

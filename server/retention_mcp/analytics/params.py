@@ -32,23 +32,21 @@ class AnalyzeParams(BaseModel):
     )
     segments: list[str] = Field(
         default_factory=list,
-        description="Columns to segment by (default: every low-cardinality or numeric column) / 分群所用的列(默认:所有取值较少"
-        "的列或数值列)",
+        description="Columns to segment by (default: low-cardinality and numeric ones) / 分群所用的列(默认:取值较少的列与数值列)",
     )
     delimiter: Literal[",", ";", "\t", "|", "，"] | None = Field(
         None, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"
     )
     tenure_unit: Literal["day", "week", "month", "year"] = Field(
-        "month", description="Unit of a tenure column and of survival times / 在网时长列与生存时间的单位"
+        "month", description="Unit of tenure and survival times / 在网时长与生存时间的单位"
     )
     period: Literal["month", "quarter", "year"] = Field(
-        "month", description="Period of the churn rate, cohorts and the sBG model / 流失率、同期群与 sBG 模型的周期"
+        "month", description="Period of churn rates, cohorts and sBG / 流失率、同期群与 sBG 的周期"
     )
     as_of: str | None = Field(
         None,
         max_length=10,
-        description="Observation end, YYYY-MM-DD (default: the latest date not after today) / 观察截止日"
-        "(默认:不晚于今天的最新日期)",
+        description="Observation end, YYYY-MM-DD (default: latest date up to today) / 观察截止日(默认:不晚于今天的最新日期)",
     )
     date_format: str | None = Field(
         None, max_length=12, description="DD/MM/YYYY or MM/DD/YYYY, for dates that read both ways / 日期格式"
@@ -56,8 +54,7 @@ class AnalyzeParams(BaseModel):
     calibration_end: str | None = Field(
         None,
         max_length=10,
-        description="Fit BG/NBD on purchases up to this date (YYYY-MM-DD); later ones are the holdout / "
-        "BG/NBD 校准截止日,之后的购买作为验证期",
+        description="BG/NBD fit ends here (YYYY-MM-DD); later purchases are the holdout / BG/NBD 校准截止日,之后为验证期",
     )
     encoding: str | None = Field(
         None, max_length=40, description="Text encoding, when detection fails (e.g. gb18030) / 文本编码(识别失败时)"
@@ -74,7 +71,7 @@ class AnalyzeParams(BaseModel):
     charts: bool = Field(True, description="Return PNG charts as images / 返回 PNG 图表")
     charts_dir: str | None = Field(
         None,
-        description="Also write the PNGs to this folder inside a data directory / 同时把 PNG 写入数据目录中的此文件夹",
+        description="Also write the PNGs to this folder in a data directory / 同时把 PNG 写入数据目录中的此文件夹",
     )
 
 

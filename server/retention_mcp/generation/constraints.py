@@ -12,6 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from retention_mcp.vocabulary import CHANNELS, PERIOD_DAYS, channel_label, channels_in
+
+__all__ = ["CHANNELS", "PERIOD_DAYS", "channel_label", "channels_in"]  # re-exported for the checker and the Markdown
+
 # -- numbers ----------------------------------------------------------------------------------------------------------
 _CN_DIGITS = {
     "零": 0,
@@ -138,7 +142,6 @@ _PERIOD_WORDS = [
     (r"每月|月度|月预算|/\s*月|monthly|per month|/\s*mo(?:nth)?|a month", "month"),
     (r"年度|每年|全年|annual(?:ly)?|yearly|per year|/\s*y(?:ea)?r|a year", "year"),
 ]
-PERIOD_DAYS = {"month": 30, "quarter": 91, "year": 365}
 _UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365 / 12, "quarter": 365 / 4, "year": 365.0}
 
 
@@ -159,72 +162,102 @@ def to_days(count: float, unit: str) -> int:
     return round(count * _UNIT_DAYS[unit])
 
 
-# -- channels ---------------------------------------------------------------------------------------------------------
-CHANNELS: dict[str, tuple[str, str, str]] = {
-    # id: (English name, Chinese name, pattern)
-    "outbound_calls": (
-        "outbound calls", "外呼/电话",
-        r"外呼|电销|电话|致电|cold[- ]?calls?|outbound(?: calls?| dialing)?|phone(?: calls?)?|telemarketing|\bcalls?\b",
-    ),
-    "offline_events": ("offline events", "线下活动", r"线下|地推|offline|in[- ]person|on[- ]site events?|field events?"),
-    "sms": ("SMS", "短信", r"短信|\bsms\b|text messages?"),
-    "email": ("email", "邮件", r"邮件|邮箱|\bedm\b|e-?mails?|newsletters?"),
-    "in_app": ("in-app messages", "应用内消息", r"应用内|app内|站内信|in[- ]app"),
-    "push": ("push notifications", "推送", r"推送|\bpush\b"),
-    "wechat": ("WeChat", "微信", r"微信|企微|公众号|wechat|wecom"),
-    "social": ("social media and communities", "社群/社交媒体", r"社群|社交媒体|微博|小红书|抖音|social media|communit(?:y|ies)"),
-    "paid_ads": ("paid ads", "付费广告", r"付费广告|广告投放|信息流|paid (?:ads|media|search|social)|advertising|\bads\b"),
-    "live_training": ("live training and webinars", "直播/培训", r"直播|网络研讨会|webinars?|live (?:training|sessions?|streams?)"),
-    "webhooks": ("webhooks", "Webhook", r"webhooks?"),
-    "direct_mail": ("direct mail", "直邮", r"直邮|direct mail|mailers?"),
-}  # fmt: skip
-_CHANNEL_RES = {cid: re.compile(pattern, re.IGNORECASE) for cid, (_, _, pattern) in CHANNELS.items()}
-
-
-def channels_in(text: str) -> list[str]:
-    """Channel ids named in a text, in vocabulary order."""
-    return [cid for cid, pattern in _CHANNEL_RES.items() if pattern.search(text)]
-
-
-def channel_label(cid: str, language: str) -> str:
-    en, zh, _ = CHANNELS[cid]
-    return zh if language == "zh" else en
-
-
 # -- the result -------------------------------------------------------------------------------------------------------
+Source = str  # "typed" (a typed parameter or the user's answer to a form), "text" (read here) or "model" (extracted)
+
+
 @dataclass
 class Goal:
     id: str  # G1, G2, ...
     text: str
+    metric: str | None = None
+    baseline: float | None = None
+    target: float | None = None
+    unit: str | None = None
+    deadline_day: int | None = None
+    source: Source = "text"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a constraint read from the free text was found: the input and the words it stands on."""
+
+    input: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A span of constraint-bearing free text that holds a number the reader did not turn into a constraint."""
+
+    input: str
+    text: str
+    kind: str  # amount | percent | duration | headcount
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A typed value and the free text disagree; the typed value is used."""
+
+    field: str
+    typed: str
+    text: str
+
+
+# The constraint fields a kind of unread number could stand for: once they are all known, the span is accounted for.
+UNREAD_FIELDS = {
+    "amount": ("budget",),
+    "percent": ("discount_cap_pct", "cost_cap_pct_of_revenue"),
+    "duration": ("horizon_days",),
+    "headcount": ("team_size",),
+}
 
 
 @dataclass
 class Constraints:
-    """Hard constraints read from a user's facts. Absent ones are None or empty."""
+    """The effective constraints of one call. Absent ones are None or empty.
+
+    `budget` is the amount per `budget_period` (None: for the whole plan). `sources` says, per field name (budget,
+    horizon_days, discount_cap_pct, cost_cap_pct_of_revenue, team_size, channels_allowed, channels_excluded, goals),
+    where the value came from; `evidence` where text-read values stand; `unread` what the reader could not place.
+    `channels_allowed` is an allow-list (the user said "only"); `channels_excluded` the kinds ruled out.
+    """
 
     budget: Money | None = None
-    budget_period: str | None = None  # month | quarter | year
-    revenue_share_cap_pct: float | None = None  # e.g. incentive cost at most 4.5% of sales
-    discount_cap_pct: float | None = None
+    budget_period: str | None = None  # month | quarter | year; None or "total": the whole plan
+    cost_cap_pct_of_revenue: float | None = None  # e.g. incentive cost at most 4.5% of sales
+    discount_cap_pct: float | None = None  # percent off
     horizon_days: int | None = None
     team_size: int | None = None
-    excluded_channels: list[str] = field(default_factory=list)
-    allowed_channels: list[str] = field(default_factory=list)
+    channels_excluded: list[str] = field(default_factory=list)
+    channels_allowed: list[str] = field(default_factory=list)
     goals: list[Goal] = field(default_factory=list)
+    sources: dict[str, Source] = field(default_factory=dict)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    unread: list[Unread] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    @property
+    def per_period(self) -> bool:
+        return self.budget_period in PERIOD_DAYS
+
+    def periods(self) -> float | None:
+        """How many budget periods the horizon spans (one decimal, at least 1); None without a period or horizon."""
+        if not self.per_period or not self.horizon_days:
+            return None
+        return max(1.0, round(self.horizon_days / PERIOD_DAYS[self.budget_period or ""], 1))
 
     def budget_cap(self) -> float | None:
         """The total a plan may spend: the stated budget, times the periods the horizon spans."""
         if self.budget is None:
             return None
-        if self.budget_period and self.horizon_days:
-            periods = max(1.0, self.horizon_days / PERIOD_DAYS[self.budget_period])
-            return round(self.budget.amount * periods, 2)
-        return self.budget.amount
+        periods = self.periods()
+        return round(self.budget.amount * periods, 2) if periods else self.budget.amount
 
     def is_empty(self) -> bool:
         return not any(
-            (self.budget, self.revenue_share_cap_pct, self.discount_cap_pct, self.horizon_days, self.team_size)
-        ) and not (self.excluded_channels or self.goals)
+            (self.budget, self.cost_cap_pct_of_revenue, self.discount_cap_pct, self.horizon_days, self.team_size)
+        ) and not (self.channels_excluded or self.channels_allowed or self.goals)
 
 
 # -- readers ----------------------------------------------------------------------------------------------------------
@@ -478,14 +511,14 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
     return Constraints(
         budget=budget,
         budget_period=period,
-        revenue_share_cap_pct=read_revenue_share_cap(everything),
+        cost_cap_pct_of_revenue=read_revenue_share_cap(everything),
         discount_cap_pct=read_discount_cap(everything),
         horizon_days=max(
             (h for h in (read_horizon(everything), read_horizon(timeline_text, bare=True)) if h), default=None
         ),
         team_size=read_team_size(everything),
-        excluded_channels=excluded,
-        allowed_channels=[c for c in allowed if c not in excluded],
+        channels_excluded=excluded,
+        channels_allowed=[c for c in allowed if c not in excluded],
         goals=goals,
     )
 

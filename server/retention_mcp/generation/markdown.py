@@ -13,7 +13,7 @@ from typing import Any
 
 from retention_mcp.generation.constraints import channel_label
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, PlanBase, Section, sections_for
-from retention_mcp.models import StatedConstraints, ValidationReport
+from retention_mcp.models import EffectiveConstraints, ValidationReport
 
 LABELS: dict[str, tuple[str, str]] = {
     # sections and fields
@@ -248,11 +248,12 @@ TITLE_KEYS = (
 DAY_LISTS = {"sequence": "renewal", "cadence": "renewal", "notice_checks": "renewal", "steps": "after"}
 STATED_CHECKS = {
     "budget": ("budget_present", "budget_within_stated"),
-    "revenue_share_cap_pct": ("budget_share_of_revenue",),
+    "cost_cap_pct_of_revenue": ("budget_share_of_revenue",),
     "discount_cap_pct": ("discount_cap",),
     "horizon_days": ("timeline_within_horizon", "kpi_deadlines_within_horizon"),
     "team_size": ("team_size",),
-    "excluded_channels": ("excluded_channels",),
+    "channels_allowed": ("channels_allowed",),
+    "channels_excluded": ("excluded_channels",),
     "goals": ("goals_have_kpis",),
 }
 DATA_CHECKS = ("data_figures_match",)
@@ -438,7 +439,7 @@ def _fields(
 
 
 # -- sections -----------------------------------------------------------------------------------------------------------
-def _field(key: str, value: Any, zh: bool, level: int, alone: bool, stated: StatedConstraints | None) -> list[str]:
+def _field(key: str, value: Any, zh: bool, level: int, alone: bool, stated: EffectiveConstraints | None) -> list[str]:
     """One plan field under its section. `alone`: the only field there, so it needs no heading of its own."""
     colon = ":" if zh else ": "
     if key == "goals":
@@ -470,7 +471,7 @@ def _field(key: str, value: Any, zh: bool, level: int, alone: bool, stated: Stat
     return [*heading, _text(value, zh), ""]
 
 
-def _goals(goals: list[dict[str, Any]], zh: bool, level: int, stated: StatedConstraints | None) -> list[str]:
+def _goals(goals: list[dict[str, Any]], zh: bool, level: int, stated: EffectiveConstraints | None) -> list[str]:
     lines = [f"**{_label('goals', zh)}**", ""]
     if goals:
         lines += [f"- **{g['id']}** {g['text']}" for g in goals]
@@ -483,7 +484,7 @@ def _goals(goals: list[dict[str, Any]], zh: bool, level: int, stated: StatedCons
     return [*lines, ""]
 
 
-def _section(section: Section, data: dict[str, Any], zh: bool, stated: StatedConstraints | None) -> list[str]:
+def _section(section: Section, data: dict[str, Any], zh: bool, stated: EffectiveConstraints | None) -> list[str]:
     body: list[str] = []
     fields = [f for f in section.fields if f in data]
     for key in fields:
@@ -502,7 +503,7 @@ def plan_markdown(
     plan: PlanBase,
     language: str,
     validation: ValidationReport | None = None,
-    constraints: StatedConstraints | None = None,
+    constraints: EffectiveConstraints | None = None,
 ) -> str:
     zh = language == "zh"
     data = plan.model_dump()
@@ -571,7 +572,7 @@ def _budget(budget: dict[str, Any], zh: bool) -> list[str]:
 
 
 # -- validation ---------------------------------------------------------------------------------------------------------
-def validation_status(validation: ValidationReport, constraints: StatedConstraints | None = None) -> str:
+def validation_status(validation: ValidationReport, constraints: EffectiveConstraints | None = None) -> str:
     """passed, failed, or unverified: no check compared the plan with anything the user stated or the data gave."""
     status = getattr(validation, "status", None)
     if status in ("passed", "failed", "unverified"):
@@ -584,21 +585,25 @@ def validation_status(validation: ValidationReport, constraints: StatedConstrain
     return "passed"
 
 
-def _stated_rows(constraints: StatedConstraints, zh: bool) -> list[tuple[str, str, str]]:
+def _stated_rows(constraints: EffectiveConstraints, zh: bool) -> list[tuple[str, str, str]]:
     """(key, label, stated value) for every constraint kind, stated or not."""
     none = "未声明" if zh else "none stated"
     period = PERIODS
     budget = none
-    if constraints.budget_total is not None:
-        budget = f"{format_number(constraints.budget_total)} {constraints.currency or ''}".strip()
-        if constraints.budget_period in period:
-            budget += f"({period[constraints.budget_period][1]})" if zh else f" {period[constraints.budget_period][0]}"
-        if constraints.budget_cap is not None and constraints.budget_cap != constraints.budget_total:
-            cap = format_number(constraints.budget_cap)
+    b = constraints.budget
+    if b is not None:
+        amount = f"{format_number(b.min)}–{format_number(b.amount)}" if b.min is not None else format_number(b.amount)
+        budget = f"{amount} {b.currency or ''}".strip()
+        if b.period in period:
+            budget += f"({period[b.period][1]})" if zh else f" {period[b.period][0]}"
+        if b.total is not None and b.total != b.amount:
+            cap = format_number(b.total)
             budget += f",计划期内上限 {cap}" if zh else f", {cap} over the horizon"
     pct = lambda v: none if v is None else f"{format_number(v)}%"  # noqa: E731
     language = "zh" if zh else "en"
-    channels = ("、" if zh else ", ").join(channel_label(c, language) for c in constraints.excluded_channels) or none
+    sep = "、" if zh else ", "
+    allowed = sep.join(channel_label(c, language) for c in constraints.channels_allowed) or none
+    channels = sep.join(channel_label(c, language) for c in constraints.channels_excluded) or none
     goals = ("、" if zh else ", ").join(g.id for g in constraints.goals) or none
     days = (
         none
@@ -612,26 +617,28 @@ def _stated_rows(constraints: StatedConstraints, zh: bool) -> list[tuple[str, st
     )
     labels = {
         "budget": ("Budget", "预算"),
-        "revenue_share_cap_pct": ("Cost cap, % of sales", "成本上限(占销售额)"),
+        "cost_cap_pct_of_revenue": ("Cost cap, % of revenue", "成本上限(占收入)"),
         "discount_cap_pct": ("Discount cap", "折扣上限"),
         "horizon_days": ("Horizon", "时间范围"),
         "team_size": ("Team", "团队"),
-        "excluded_channels": ("Excluded channels", "禁用渠道"),
+        "channels_allowed": ("Allowed channels (only)", "仅可用渠道"),
+        "channels_excluded": ("Excluded channels", "禁用渠道"),
         "goals": ("Goals", "目标"),
     }
     values = {
         "budget": budget,
-        "revenue_share_cap_pct": pct(constraints.revenue_share_cap_pct),
+        "cost_cap_pct_of_revenue": pct(constraints.cost_cap_pct_of_revenue),
         "discount_cap_pct": pct(constraints.discount_cap_pct),
         "horizon_days": days,
         "team_size": team,
-        "excluded_channels": channels,
+        "channels_allowed": allowed,
+        "channels_excluded": channels,
         "goals": goals,
     }
     return [(key, labels[key][1 if zh else 0], values[key]) for key in STATED_CHECKS]
 
 
-def status_line(validation: ValidationReport, constraints: StatedConstraints | None, zh: bool) -> str:
+def status_line(validation: ValidationReport, constraints: EffectiveConstraints | None, zh: bool) -> str:
     status = validation_status(validation, constraints)
     total = len(validation.checks)
     failed = [c.name for c in validation.checks if not c.passed]
@@ -665,7 +672,7 @@ def status_line(validation: ValidationReport, constraints: StatedConstraints | N
     return "> " + text
 
 
-def _unchecked(validation: ValidationReport, constraints: StatedConstraints | None, zh: bool) -> list[str]:
+def _unchecked(validation: ValidationReport, constraints: EffectiveConstraints | None, zh: bool) -> list[str]:
     if constraints is None:
         return []
     names = {c.name for c in validation.checks}
@@ -675,7 +682,7 @@ def _unchecked(validation: ValidationReport, constraints: StatedConstraints | No
 
 
 def validation_markdown(
-    validation: ValidationReport, zh: bool, constraints: StatedConstraints | None = None
+    validation: ValidationReport, zh: bool, constraints: EffectiveConstraints | None = None
 ) -> list[str]:
     title = "服务器校验" if zh else "Checks by the server"
     lines = [f"## {title}", ""]

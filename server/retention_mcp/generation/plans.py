@@ -661,15 +661,6 @@ PLAN_MODELS: dict[str, type[PlanBase]] = {
     "subscription_playbook": SubscriptionPlaybookPlan,
 }
 
-# The argument that holds the goals each KPI must trace to, per template (others: any input ending in "_goals").
-GOAL_FIELDS = {
-    "retention_strategy": "retention_goals",
-    "loyalty_program": "business_goals",
-    "renewal_campaign": "campaign_goals",
-    "churn_analysis": None,
-    "subscription_playbook": None,
-}
-
 
 # -- the structure each template shares with its prompt ----------------------------------------------------------------
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from retention_mcp.generation.backends import (
     NotJSONError,
     extract_json,
 )
-from retention_mcp.generation.constraints import Constraints, channel_label, read_constraints
+from retention_mcp.generation.constraints import Constraints, channel_label
+from retention_mcp.generation.effective import effective_constraints, goal_field, render_stated
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import (
-    GOAL_FIELDS,
     PlanBase,
     plan_model_for,
     plan_schema,
@@ -35,8 +35,8 @@ from retention_mcp.generation.plans import (
 )
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
-from retention_mcp.grounding import DATASET_FIELD, ground_async
-from retention_mcp.models import PlanResult, RenderResult, StatedConstraints, StatedGoal
+from retention_mcp.grounding import ground_async
+from retention_mcp.models import PlanResult, RenderResult
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
 from retention_mcp.settings import default_data_dirs
@@ -83,7 +83,8 @@ class PlanService:
         backend = backend or self.backend
         values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
         grounded, data_facts = await ground_async(template, values, self.data_dirs)
-        rendered = template.render_validated(grounded)
+        constraints = effective_constraints(values, goal_field(template))
+        rendered = render_stated(template, grounded, constraints)
         zh = rendered.language == "zh"
 
         async def step(n: float, en: str, cn: str) -> None:
@@ -93,7 +94,6 @@ class PlanService:
         if backend is None:
             raise PlanError(no_backend_message(), rendered)
         model_cls = plan_model_for(template.name)
-        constraints = read_constraints(values.model_dump(exclude={DATASET_FIELD}), goal_field(template))
         await step(1, "Read the constraints in your facts", "已读取资料中的约束")
         schema = plan_schema(model_cls)
         messages = [Message(m.role, m.content) for m in rendered.messages]
@@ -133,7 +133,7 @@ class PlanService:
             else:
                 raise PlanError(invalid_plan_message(problems, zh), rendered)
         assert plan is not None and report is not None
-        markdown = plan_markdown(plan, rendered.language, report, stated(constraints))
+        markdown = plan_markdown(plan, rendered.language, report, rendered.constraints)
         plan_data = plan.model_dump(mode="json")
         result = PlanResult(
             **rendered.model_dump(),
@@ -141,7 +141,6 @@ class PlanService:
             model=completion.model,
             plan=plan_data,
             validation=report,
-            constraints=stated(constraints),
             markdown=markdown,
             repaired=repaired,
         )
@@ -186,12 +185,6 @@ class PlanService:
             raise PlanError(str(exc), rendered) from None
 
 
-def goal_field(template: Template) -> str | None:
-    if template.name in GOAL_FIELDS:
-        return GOAL_FIELDS[template.name]
-    return next((s.name for s in template.inputs if s.name.endswith("goals")), None)
-
-
 def parse_plan(model_cls: type[PlanBase], completion: Completion) -> tuple[PlanBase | None, list[str]]:
     """The typed plan, or the list of problems that kept the answer from being one."""
     try:
@@ -204,21 +197,6 @@ def parse_plan(model_cls: type[PlanBase], completion: Completion) -> tuple[PlanB
         return None, [
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors(include_url=False)
         ][:30]
-
-
-def stated(c: Constraints) -> StatedConstraints:
-    return StatedConstraints(
-        budget_total=c.budget.amount if c.budget else None,
-        currency=c.budget.currency if c.budget else None,
-        budget_period=c.budget_period,  # type: ignore[arg-type]
-        budget_cap=c.budget_cap(),
-        revenue_share_cap_pct=c.revenue_share_cap_pct,
-        discount_cap_pct=c.discount_cap_pct,
-        horizon_days=c.horizon_days,
-        team_size=c.team_size,
-        excluded_channels=list(c.excluded_channels),
-        goals=[StatedGoal(id=g.id, text=g.text) for g in c.goals],
-    )
 
 
 # -- what the model is told -------------------------------------------------------------------------------------------
@@ -271,8 +249,8 @@ def _constraint_lines(c: Constraints, zh: bool) -> list[str]:
     language = "zh" if zh else "en"
     cap = c.budget_cap()
     currency = (c.budget.currency or "") if c.budget else ""
-    names = ("、" if zh else ", ").join(channel_label(x, language) for x in c.excluded_channels)
-    share, discount = c.revenue_share_cap_pct, c.discount_cap_pct
+    names = ("、" if zh else ", ").join(channel_label(x, language) for x in c.channels_excluded)
+    share, discount = c.cost_cap_pct_of_revenue, c.discount_cap_pct
     lines = [
         (
             c.budget is not None,
@@ -301,7 +279,7 @@ def _constraint_lines(c: Constraints, zh: bool) -> list[str]:
             f"- 团队:team_size_needed 不超过 {c.team_size}。",
         ),
         (
-            bool(c.excluded_channels),
+            bool(c.channels_excluded),
             f"- Channels: no channel/channels field or budget line may use: {names}.",
             f"- 渠道:任何 channel/channels 字段和预算科目都不得使用:{names}。",
         ),

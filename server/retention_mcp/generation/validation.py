@@ -25,14 +25,15 @@ class _Checks:
         self.items: list[Check] = []
 
     def add(self, name: str, passed: bool, en: str, zh: str) -> None:
-        self.items.append(Check(name=name, passed=passed, detail=zh if self.zh else en))
+        status = "passed" if passed else "failed"
+        self.items.append(Check(name=name, passed=passed, status=status, detail=zh if self.zh else en))
 
 
 def validate_plan(
     plan: PlanBase, constraints: Constraints, language: str, data_facts: list[str] | None = None
 ) -> ValidationReport:
     checks = _Checks(language)
-    dumped = plan.model_dump() if constraints.discount_cap_pct is not None or constraints.excluded_channels else {}
+    dumped = plan.model_dump() if constraints.discount_cap_pct is not None or constraints.channels_excluded else {}
     _check_budget(plan, constraints, checks)
     _check_discounts(dumped, constraints, checks)
     _check_timeline(plan, constraints, checks)
@@ -41,13 +42,19 @@ def validate_plan(
     _check_team(plan, constraints, checks)
     if data_facts:
         _check_data_figures(plan, data_facts, checks)
-    return ValidationReport(passed=all(c.passed for c in checks.items), checks=checks.items)
+    if any(not c.passed for c in checks.items):
+        status = "failed"
+    elif constraints.unread or (constraints.is_empty() and not data_facts):
+        status = "unverified"
+    else:
+        status = "passed"
+    return ValidationReport(status=status, passed=status == "passed", checks=checks.items)
 
 
 def _check_budget(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
     budget = getattr(plan, "budget", None)
     if budget is None:
-        if c.budget is not None or c.revenue_share_cap_pct is not None:
+        if c.budget is not None or c.cost_cap_pct_of_revenue is not None:
             checks.add(
                 "budget_present",
                 False,
@@ -95,16 +102,16 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
                 f"({stated}{per} over the horizon).",
                 f"方案支出 {_fmt(spent)} {budget.currency};用户预算{per_zh}为 {stated},在计划期内上限为 {_fmt(cap)}。",
             )
-    if c.revenue_share_cap_pct is not None:
+    if c.cost_cap_pct_of_revenue is not None:
         share = budget.share_of_revenue_pct
-        ok = share is not None and share <= c.revenue_share_cap_pct
+        ok = share is not None and share <= c.cost_cap_pct_of_revenue
         shown = "not stated" if share is None else f"{_fmt(share)}%"
         shown_zh = "未说明" if share is None else f"{_fmt(share)}%"
         checks.add(
             "budget_share_of_revenue",
             ok,
-            f"Cost as a share of sales: {shown}; the cap is {_fmt(c.revenue_share_cap_pct)}%.",
-            f"成本占销售额比例:{shown_zh};上限为 {_fmt(c.revenue_share_cap_pct)}%。",
+            f"Cost as a share of sales: {shown}; the cap is {_fmt(c.cost_cap_pct_of_revenue)}%.",
+            f"成本占销售额比例:{shown_zh};上限为 {_fmt(c.cost_cap_pct_of_revenue)}%。",
         )
 
 
@@ -233,16 +240,16 @@ def _channel_texts(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _check_channels(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
-    if not c.excluded_channels:
+    if not c.channels_excluded:
         return
-    excluded = set(c.excluded_channels)
+    excluded = set(c.channels_excluded)
     hits: dict[str, list[str]] = {}
     for _, text in _channel_texts(plan):
         for cid in channels_in(text):
             if cid in excluded:
                 hits.setdefault(cid, []).append(text)
     language = "zh" if checks.zh else "en"
-    ruled_out = ("、" if checks.zh else ", ").join(channel_label(cid, language) for cid in c.excluded_channels)
+    ruled_out = ("、" if checks.zh else ", ").join(channel_label(cid, language) for cid in c.channels_excluded)
     if hits:
         used = "; ".join(
             f"{channel_label(cid, language)}: {', '.join(dict.fromkeys(texts))}" for cid, texts in hits.items()

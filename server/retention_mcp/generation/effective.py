@@ -1,0 +1,313 @@
+"""The effective constraints of one call: typed values first, then what the free text says, then what is unread.
+
+`effective_constraints(template, values)` merges the typed `constraints` and `goals` parameters with the free-text
+reader; `constraints_result` is the typed form every render and plan result carries; `stated_block` is the short
+block every rendered prompt carries, so a model never has to re-read prose for a budget, a cap or a horizon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from retention_mcp.generation.constraints import (
+    UNREAD_FIELDS,
+    Conflict,
+    Constraints,
+    Goal,
+    Money,
+    read_constraints,
+)
+from retention_mcp.models import (
+    ConstraintConflict,
+    EffectiveBudget,
+    EffectiveConstraints,
+    EffectiveGoal,
+    ReadFrom,
+    RenderResult,
+    UnreadSpan,
+)
+from retention_mcp.registry import Template
+from retention_mcp.rendering import defuse
+from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, ConstraintsInput, GoalInput
+from retention_mcp.vocabulary import channel_label
+
+# Inputs that are not free text about the business: the language switch and the data file (its facts are data, and a
+# data window is never a plan horizon).
+NOT_TEXT = frozenset({"language", "dataset", CONSTRAINTS_FIELD, GOALS_FIELD})
+SCALARS = ("horizon_days", "discount_cap_pct", "cost_cap_pct_of_revenue", "team_size")
+CHANNEL_LISTS = ("channels_allowed", "channels_excluded")
+
+
+# The argument that holds the goals each KPI must trace to, per template (others: the first input ending in "goals").
+GOAL_FIELDS = {
+    "retention_strategy": "retention_goals",
+    "loyalty_program": "business_goals",
+    "renewal_campaign": "campaign_goals",
+    "churn_analysis": None,
+    "subscription_playbook": None,
+}
+
+
+def goal_field(template: Template) -> str | None:
+    if template.name in GOAL_FIELDS:
+        return GOAL_FIELDS[template.name]
+    return next((s.name for s in template.inputs if s.name.endswith("goals")), None)
+
+
+def render_stated(template: Template, values: BaseModel, constraints: Constraints | None = None) -> RenderResult:
+    """The prompt with its stated-constraints block, and the effective constraints in the result. `values` are
+    validated (and, with a dataset, grounded) arguments; `constraints` are computed from them when not given."""
+    if constraints is None:
+        constraints = effective_constraints(values, goal_field(template))
+    language = template.resolve_language(getattr(values, "language", "auto"), template.text_values(values))
+    rendered = template.render_validated(values, stated_block(constraints, language))
+    rendered.constraints = constraints_result(constraints)
+    return rendered
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _money_text(amount: float, currency: str | None, period: str | None) -> str:
+    per = f" per {period}" if period and period != "total" else ""
+    return f"{_fmt(amount)} {currency or ''}".strip() + per
+
+
+def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str | None) -> Constraints:
+    """Typed values win; the free text fills what they leave out; a disagreement between them is listed."""
+    data = values.model_dump() if isinstance(values, BaseModel) else dict(values)
+    typed = _typed(data.get(CONSTRAINTS_FIELD), ConstraintsInput)
+    goals = [_typed(g, GoalInput) for g in data.get(GOALS_FIELD) or []]
+    text = {k: v for k, v in data.items() if k not in NOT_TEXT and v is not None}
+    read = read_constraints(text, goal_field)
+    c = read
+    for name in list(c.sources):
+        c.sources[name] = "text"
+    for name in (*SCALARS, *CHANNEL_LISTS, "budget", "goals"):
+        if name not in c.sources and _present(c, name):
+            c.sources[name] = "text"
+    if typed is not None:
+        _apply_typed(c, typed)
+    if goals:
+        c.goals = [
+            Goal(
+                id=f"G{i}",
+                text=g.text,
+                metric=g.metric,
+                baseline=g.baseline,
+                target=g.target,
+                unit=g.unit,
+                deadline_day=g.deadline_day,
+                source="typed",
+            )
+            for i, g in enumerate(goals, 1)
+        ]
+        c.sources["goals"] = "typed"
+        c.evidence.pop("goals", None)
+    settle_unread(c)
+    return c
+
+
+def _typed(value: Any, model: type[BaseModel]) -> Any:
+    if value is None or isinstance(value, model):
+        return value
+    return model.model_validate(value)
+
+
+def _present(c: Constraints, name: str) -> bool:
+    value = getattr(c, name)
+    return bool(value) if isinstance(value, list) else value is not None
+
+
+def _apply_typed(c: Constraints, typed: ConstraintsInput) -> None:
+    if typed.budget is not None:
+        b = typed.budget
+        period = None if b.period == "total" else b.period
+        if c.budget is not None and c.sources.get("budget") == "text":
+            said = _money_text(c.budget.amount, c.budget.currency, c.budget_period)
+            given = _money_text(b.amount, b.currency, b.period)
+            same = (
+                abs(c.budget.amount - b.amount) < 0.005
+                and (c.budget.currency in (None, b.currency) or b.currency is None)
+                and (c.budget_period or None) == period
+            )
+            if not same:
+                c.conflicts.append(Conflict("budget", given, said))
+        c.budget = Money(b.amount, b.currency or (c.budget.currency if c.budget else None), b.min)
+        c.budget_period = period
+        c.sources["budget"] = "typed"
+        c.evidence.pop("budget", None)
+    for name in SCALARS:
+        value = getattr(typed, name)
+        if value is None:
+            continue
+        old = getattr(c, name)
+        if old is not None and c.sources.get(name) == "text" and abs(float(old) - float(value)) > 1e-9:
+            c.conflicts.append(Conflict(name, _fmt(value), _fmt(old)))
+        setattr(c, name, value)
+        c.sources[name] = "typed"
+        c.evidence.pop(name, None)
+    for name in CHANNEL_LISTS:
+        kinds = getattr(typed, name)
+        if kinds is None:
+            continue
+        old = getattr(c, name)
+        if old and c.sources.get(name) == "text" and set(old) != set(kinds):
+            c.conflicts.append(Conflict(name, ", ".join(kinds), ", ".join(old)))
+        setattr(c, name, list(kinds))
+        c.sources[name] = "typed"
+        c.evidence.pop(name, None)
+    if c.channels_allowed:
+        c.channels_excluded = [k for k in c.channels_excluded if k not in c.channels_allowed]
+
+
+def settle_unread(c: Constraints) -> None:
+    """Drop the unread spans every field they could stand for now holds a typed or extracted value for."""
+    c.unread = [
+        u
+        for u in c.unread
+        if not all(_present(c, f) and c.sources.get(f) in ("typed", "model") for f in UNREAD_FIELDS.get(u.kind, ()))
+    ]
+
+
+def fill_hint(kind: str) -> list[str]:
+    return [f"constraints.{f}" for f in UNREAD_FIELDS.get(kind, ())]
+
+
+def constraints_result(c: Constraints) -> EffectiveConstraints:
+    budget = None
+    if c.budget is not None:
+        budget = EffectiveBudget(
+            amount=c.budget.amount,
+            currency=c.budget.currency,
+            period=c.budget_period if c.per_period else "total",  # type: ignore[arg-type]
+            min=c.budget.low,
+            total=c.budget_cap() if (not c.per_period or c.periods()) else None,
+            source=c.sources.get("budget", "text"),  # type: ignore[arg-type]
+        )
+    return EffectiveConstraints(
+        budget=budget,
+        horizon_days=c.horizon_days,
+        discount_cap_pct=c.discount_cap_pct,
+        cost_cap_pct_of_revenue=c.cost_cap_pct_of_revenue,
+        team_size=c.team_size,
+        channels_allowed=list(c.channels_allowed),
+        channels_excluded=list(c.channels_excluded),
+        goals=[
+            EffectiveGoal(
+                id=g.id,
+                text=g.text,
+                metric=g.metric,
+                baseline=g.baseline,
+                target=g.target,
+                unit=g.unit,
+                deadline_day=g.deadline_day,
+                source=g.source,  # type: ignore[arg-type]
+            )
+            for g in c.goals
+        ],
+        sources={k: v for k, v in c.sources.items() if _present(c, k)},  # type: ignore[misc]
+        read_from={k: ReadFrom(input=e.input, text=e.text) for k, e in c.evidence.items() if _present(c, k)},
+        unread=[UnreadSpan(input=u.input, text=u.text, kind=u.kind, fill=fill_hint(u.kind)) for u in c.unread],  # type: ignore[arg-type]
+        conflicts=[ConstraintConflict(field=x.field, typed=x.typed, text=x.text) for x in c.conflicts],
+    )
+
+
+# -- the block every prompt carries -------------------------------------------------------------------------------------
+_PERIOD = {"month": ("per month", "每月", "months", "个月"), "quarter": ("per quarter", "每季度", "quarters", "个季度"),
+           "year": ("per year", "每年", "years", "年")}  # fmt: skip
+
+
+def stated_block(c: Constraints, language: str) -> str:
+    """The constraints a plan is held to, one line each, in the prompt's language, inside <stated_constraints>."""
+    zh = language == "zh"
+    lines = ["<stated_constraints>"]
+    lines.append(
+        "以下约束由用户以类型化参数给出或从上文资料中读出,方案必须逐条遵守;未声明的项请提出建议值并标注【假设】。"
+        if zh
+        else "The plan is checked against these constraints (typed by the user or read from the facts above). "
+        "Respect each one; where one is not stated, propose a value and mark it [Assumption]."
+    )
+    none = "未声明:请提出建议值并标注为【假设】" if zh else "none stated: propose one and mark it as an assumption"
+    lines.append(("- 预算:" if zh else "- Budget: ") + (_budget_line(c, zh) if c.budget is not None else none))
+    if c.cost_cap_pct_of_revenue is not None:
+        share = _fmt(c.cost_cap_pct_of_revenue)
+        lines.append(f"- 成本上限:不超过收入的 {share}%" if zh else f"- Cost cap: at most {share}% of revenue")
+    if c.discount_cap_pct is not None:
+        v = c.discount_cap_pct
+        paid = _fmt(round((100 - v) / 10, 2))
+        lines.append(
+            f"- 折扣上限:优惠幅度不超过 {_fmt(v)}%(即不低于 {paid} 折);方案中任何位置的折扣都适用"
+            if zh
+            else f"- Discount cap: at most {_fmt(v)}% off the list price, for every discount anywhere in the plan"
+        )
+    else:
+        lines.append(("- 折扣上限:" if zh else "- Discount cap: ") + none)
+    if c.horizon_days is not None:
+        d = c.horizon_days
+        lines.append(
+            f"- 时间范围:{d} 天(第 0 天至第 {d} 天),全部阶段与 KPI 截止日在此之内"
+            if zh
+            else f"- Horizon: {d} days (day 0 to day {d}); every phase and KPI deadline falls within it"
+        )
+    else:
+        lines.append(("- 时间范围:" if zh else "- Horizon: ") + none)
+    if c.team_size is not None:
+        lines.append(f"- 团队:{c.team_size} 人" if zh else f"- Team: {c.team_size} people")
+    else:
+        lines.append(("- 团队:" if zh else "- Team: ") + none)
+    language = "zh" if zh else "en"
+    sep = "、" if zh else ", "
+    if c.channels_allowed:
+        names = sep.join(channel_label(k, language) for k in c.channels_allowed)
+        lines.append(
+            f"- 渠道:仅限 {names}(产品内功能不受限)"
+            if zh
+            else f"- Channels: only {names} (in-product features are not channels)"
+        )
+    if c.channels_excluded:
+        names = sep.join(channel_label(k, language) for k in c.channels_excluded)
+        lines.append(f"- 禁用渠道:{names}" if zh else f"- Channels ruled out: {names}")
+    if c.goals:
+        lines.append(
+            "- 目标(每个目标各有一个 KPI,goal_id 写编号):" if zh else "- Goals (each gets its own KPI, by id):"
+        )
+        lines += [f"  {g.id}: {defuse(g.text)}" for g in c.goals]
+    if c.unread:
+        lines.append(
+            "- 服务器未能识别的约束原文(请自行阅读并遵守):"
+            if zh
+            else "- Constraint text the server could not read (read and respect it yourself):"
+        )
+        lines += [f"  {defuse(u.text)}" for u in c.unread]
+    lines.append("</stated_constraints>")
+    return "\n".join(lines)
+
+
+def _budget_line(c: Constraints, zh: bool) -> str:
+    assert c.budget is not None
+    amount, currency = c.budget.amount, c.budget.currency or ("(币种见资料)" if zh else "(currency as in the facts)")
+    low = c.budget.low
+    shown = f"{_fmt(low)}–{_fmt(amount)}" if low is not None else _fmt(amount)
+    if not c.per_period:
+        return f"总额不超过 {shown} {currency}" if zh else f"at most {shown} {currency} in total"
+    per_en, per_zh, many_en, many_zh = _PERIOD[c.budget_period or ""]
+    periods = c.periods()
+    if periods is None:
+        return (
+            f"{per_zh}不超过 {shown} {currency}(时间范围未声明,按每期核算)"
+            if zh
+            else f"at most {shown} {currency} {per_en} (no horizon stated: checked per period)"
+        )
+    total = _fmt(c.budget_cap() or 0)
+    return (
+        f"{per_zh}不超过 {shown} {currency};计划期共 {_fmt(periods)}{many_zh},总额不超过 {total} {currency};"
+        f"每期支出分别核算,预算科目注明所属期(period)或阶段(phase)"
+        if zh
+        else f"at most {shown} {currency} {per_en}; {_fmt(periods)} {many_en} in the horizon, so at most {total} "
+        f"{currency} in total; spending is checked per period, so give each budget line its period or phase"
+    )

@@ -1,0 +1,116 @@
+"""The typed constraints and goals every template tool accepts besides its free-text fields.
+
+A client's model reads "EUR 25k for the quarter, two ops staff, the coming half-year" far better than any pattern,
+so it fills these; the server checks them (and reads the free text only for what is left). They are the same model
+for tools, MCP prompts (as JSON strings), the command line (`--arg constraints='{...}'`) and schemas/.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from retention_mcp.vocabulary import CHANNEL_KINDS, ISO_4217, channel_kind
+
+CONSTRAINTS_FIELD = "constraints"
+GOALS_FIELD = "goals"
+TYPED_FIELDS = (CONSTRAINTS_FIELD, GOALS_FIELD)
+MAX_GOALS = 20
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+_Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class _Typed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BudgetInput(_Typed):
+    amount: float = Field(ge=0, le=1e15, description="Budget per period (upper end of a range) / 每期预算(区间上限)")
+    currency: str | None = Field(None, description="ISO 4217 code: CNY, USD, EUR… / 币种代码")
+    period: Literal["total", "month", "quarter", "year"] = Field(
+        "total", description="What the amount covers: the whole plan, or each month, quarter or year / 预算周期"
+    )
+    min: float | None = Field(None, ge=0, description="Lower end, for a range / 区间下限")
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if code not in ISO_4217:
+            raise ValueError(
+                "must be an ISO 4217 currency code such as CNY, USD or EUR / 必须是 ISO 4217 币种代码,如 CNY、USD、EUR"
+            )
+        return code
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> BudgetInput:
+        if self.min is not None and self.min > self.amount:
+            raise ValueError("budget.min must not exceed budget.amount / budget.min 不能大于 budget.amount")
+        return self
+
+
+def _kinds(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    kinds: list[str] = []
+    for value in values:
+        kind = channel_kind(value) if isinstance(value, str) else None
+        if kind is None:
+            listed = ", ".join(CHANNEL_KINDS)
+            raise ValueError(f"must name channel kinds: {listed} / 必须是以下渠道类型:{listed.replace(', ', '、')}")
+        if kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
+class ConstraintsInput(_Typed):
+    """Hard limits the plan must respect. Typed values win over what the free text says."""
+
+    budget: BudgetInput | None = None
+    horizon_days: int | None = Field(None, ge=1, le=3650, description="Plan horizon in days / 计划周期(天)")
+    discount_cap_pct: float | None = Field(
+        None, ge=0, le=100, description="Deepest discount, as percent off (7折 = 30) / 最大优惠幅度(7折填30)"
+    )
+    cost_cap_pct_of_revenue: float | None = Field(
+        None, ge=0, le=100, description="Cost cap as % of revenue (sales, GMV, paid amount) / 成本占收入上限%"
+    )
+    team_size: int | None = Field(None, ge=1, le=100_000, description="People available / 可用人数")
+    channels_allowed: list[_Short] | None = Field(
+        None, max_length=len(CHANNEL_KINDS), description="Only these channel kinds / 仅可用的渠道类型"
+    )
+    channels_excluded: list[_Short] | None = Field(
+        None, max_length=len(CHANNEL_KINDS), description="Channel kinds ruled out / 禁用的渠道类型"
+    )
+
+    _allowed = field_validator("channels_allowed")(classmethod(lambda cls, v: _kinds(v)))
+    _excluded = field_validator("channels_excluded")(classmethod(lambda cls, v: _kinds(v)))
+
+
+class GoalInput(_Typed):
+    text: _Text = Field(description="The goal in the user's words / 目标原文")
+    metric: _Short | None = Field(None, description="Metric, e.g. monthly churn / 指标")
+    baseline: float | None = None
+    target: float | None = None
+    unit: _Short | None = Field(None, description="%, pp, count, CNY… / 单位")
+    deadline_day: int | None = Field(None, ge=0, le=3650, description="Due by day N of the plan / 截止日(第几天)")
+
+
+CONSTRAINTS_DESCRIPTION = (
+    "Typed limits the plan is checked against; they win over the free text. Channel kinds: "
+    + ", ".join(CHANNEL_KINDS)
+    + " / 类型化约束,优先于文字描述;渠道类型见左"
+)
+GOALS_DESCRIPTION = "Goals, one per item (each gets its own KPI) / 目标,每项一个(各自对应 KPI)"
+# What the lean tool surface says instead (its nested fields carry no descriptions: every tools/list costs context).
+LEAN_DESCRIPTIONS = {
+    CONSTRAINTS_FIELD: "Checked; wins over the text. budget {amount per period, currency, period: total|month|quarter|"
+    "year, min}; discount_cap_pct = % off (30 = pay 70%); channels: sms, email, push… / 逐条检查,优先于文字。budget {amount "
+    "每期金额, currency, period: total|month|quarter|year, min};discount_cap_pct 为优惠幅度(7折填30);渠道如 sms、email、push",
+    GOALS_FIELD: "One per goal (own KPI); also metric, baseline, target, unit, deadline_day / 每项一个目标(各对应 KPI);"
+    "另有 metric、baseline、target、unit、deadline_day",
+}
+# Nested models the lean surface shows with their required keys only (the description names the optional ones).
+LEAN_REQUIRED_ONLY = frozenset({"GoalInput", "BudgetInput"})
