@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SCENARIOS = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))["scenarios"]
 # Shipped template versions: minor bumps for content, a major one when the parameters change (loyalty_program
-# gained competitor_programs in 2.0.0).
+# gained competitor_programs in 2.0.0; every template gained the typed constraints and goals, and the stated-constraints
+# block, in the next major).
 TEMPLATE_VERSIONS = {
-    "churn_analysis": "1.2.1",
-    "loyalty_program": "2.0.0",
-    "renewal_campaign": "1.1.0",
-    "retention_strategy": "1.2.1",
-    "subscription_playbook": "1.1.0",
+    "churn_analysis": "2.0.0",
+    "loyalty_program": "3.0.0",
+    "renewal_campaign": "2.0.0",
+    "retention_strategy": "2.0.0",
+    "subscription_playbook": "2.0.0",
 }
 TEMPLATE_NAMES = [
     "churn_analysis",

@@ -38,7 +38,15 @@ async def test_tools_are_listed_with_typed_schemas(server):
     for name in TEMPLATE_NAMES:
         tool = tools[name]
         schema = tool.input_schema
-        assert list(schema["properties"]) == [*REQUIRED[name], *OPTIONAL[name], "language", "mode"]
+        assert list(schema["properties"]) == [
+            *REQUIRED[name],
+            *OPTIONAL[name],
+            "constraints",
+            "goals",
+            "language",
+            "mode",
+        ]
+        assert "budget" in schema["$defs"]["ConstraintsInput"]["properties"]
         assert schema["properties"]["mode"]["enum"] == ["prompt", "plan"]
         assert schema["properties"]["mode"]["default"] == "prompt"
         assert schema["required"] == REQUIRED[name]

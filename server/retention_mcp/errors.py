@@ -88,8 +88,25 @@ def _rule(err: Any, allowed: list[str]) -> tuple[str, str | None]:
         listed_zh = str(expected).replace(" or ", ", ").replace(", ", "、")  # 'a', 'b' or 'c' -> 'a'、'b'、'c'
         return f"must be one of {expected}", f"必须是以下之一:{listed_zh}"
     if kind == "extra_forbidden":
+        if len(err["loc"]) > 1:  # a key inside an object parameter (constraints, goals)
+            return (
+                "is not a known key of this object; see the tool's input schema",
+                "不是此对象的有效键,请参阅工具的输入格式",
+            )
         allowed_text = ", ".join(allowed)
         return f"is not a parameter; allowed: {allowed_text}", f"不是有效参数;可用参数:{allowed_text}"
+    bounds = {
+        "greater_than_equal": ("ge", "at least", "不能小于"),
+        "greater_than": ("gt", "more than", "必须大于"),
+        "less_than_equal": ("le", "at most", "不能大于"),
+        "less_than": ("lt", "less than", "必须小于"),
+    }
+    if kind in bounds:
+        key, en, zh = bounds[kind]
+        limit = ctx.get(key)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"must be {en} {limit}", f"{zh} {limit}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"])), None  # our own validators write both languages
     return err["msg"], None

@@ -53,7 +53,7 @@ from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
 from retention_mcp.team import NamedTokenVerifier, TokenTable
-from retention_mcp.typed_constraints import LEAN_DESCRIPTIONS, LEAN_REQUIRED_ONLY
+from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, LEAN_DESCRIPTIONS, LEAN_REQUIRED_ONLY
 
 log = logging.getLogger("retention_mcp")
 
@@ -678,7 +678,15 @@ class RetentionServer(MCPServer):
             PromptArgument(name=s.name, description=template.input_description(s.name), required=s.required)
             for s in template.inputs
         ]
-        args.append(PromptArgument(name=LANGUAGE_FIELD, description="auto | " + " | ".join(template.languages)))
+        args += [
+            PromptArgument(
+                name=CONSTRAINTS_FIELD, description="JSON object: " + pick(LEAN_DESCRIPTIONS[CONSTRAINTS_FIELD], "en")
+            ),
+            PromptArgument(
+                name=GOALS_FIELD, description="JSON list of {text, …}, or one goal per line / JSON 列表,或每行一个目标"
+            ),
+            PromptArgument(name=LANGUAGE_FIELD, description="auto | " + " | ".join(template.languages)),
+        ]
         return Prompt(
             name=name,
             title=template.title,

@@ -239,7 +239,7 @@ def stated_block(c: Constraints, language: str) -> str:
         lines.append(f"- 成本上限:不超过收入的 {share}%" if zh else f"- Cost cap: at most {share}% of revenue")
     if c.discount_cap_pct is not None:
         v = c.discount_cap_pct
-        paid = _fmt(round((100 - v) / 10, 2))
+        paid = f"{round((100 - v) / 10, 2):g}"
         lines.append(
             f"- 折扣上限:优惠幅度不超过 {_fmt(v)}%(即不低于 {paid} 折);方案中任何位置的折扣都适用"
             if zh
@@ -304,6 +304,13 @@ def _budget_line(c: Constraints, zh: bool) -> str:
             else f"at most {shown} {currency} {per_en} (no horizon stated: checked per period)"
         )
     total = _fmt(c.budget_cap() or 0)
+    if periods <= 1:
+        return (
+            f"{per_zh}不超过 {shown} {currency};计划期在一{many_zh}之内,总额不超过 {total} {currency}"
+            if zh
+            else f"at most {shown} {currency} {per_en}; the horizon is within one {c.budget_period}, so at most "
+            f"{total} {currency} in total"
+        )
     return (
         f"{per_zh}不超过 {shown} {currency};计划期共 {_fmt(periods)}{many_zh},总额不超过 {total} {currency};"
         f"每期支出分别核算,预算科目注明所属期(period)或阶段(phase)"
