@@ -64,6 +64,13 @@ class Received:
     def dialect(self) -> str:
         return "anthropic" if self.path.endswith("/messages") else "openai"
 
+    @property
+    def is_extraction(self) -> bool:
+        """A constraint-extraction call (answered from its own queue), not a plan call."""
+        schema = self.body.get("response_format", {}).get("json_schema", {})
+        tools = self.body.get("tools") or [{}]
+        return schema.get("name") == "extract_constraints" or "(extract_constraints)" in tools[0].get("description", "")
+
     def prompt_text(self) -> str:
         """Every message text of the request, the Anthropic system prompt included."""
         parts = [self.body.get("system", "")] if isinstance(self.body.get("system"), str) else []
@@ -77,6 +84,10 @@ class StandInModel:
         self.replies: deque[Reply] = deque()
         self.default: Callable[[Received], Reply] | None = None
         self.received: list[Received] = []
+        # constraint-extraction calls: answered from their own queue (an empty object when it is empty), and kept
+        # apart from `received`, so a plan test sees only its plan calls
+        self.extraction_replies: deque[Reply] = deque()
+        self.extractions: list[Received] = []
         self.disconnects = 0
         self.active = 0
         self.peak = 0
@@ -121,6 +132,8 @@ class StandInModel:
     def reset(self) -> None:
         self.replies.clear()
         self.received.clear()
+        self.extraction_replies.clear()
+        self.extractions.clear()
         self.handler_seconds.clear()
         self.disconnects = self.peak = 0
         self.default = None
@@ -129,6 +142,11 @@ class StandInModel:
         started = time.perf_counter()
         body = await request.json()
         received = Received(request.url.path, dict(request.headers), body, time.monotonic())
+        if received.is_extraction:
+            with self._lock:
+                self.extractions.append(received)
+                reply = self.extraction_replies.popleft() if self.extraction_replies else plan({})
+            return await self._answer(request, received, reply)
         with self._lock:
             self.received.append(received)
             self.active += 1

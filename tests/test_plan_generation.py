@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from mcp_types import CreateMessageResult, TextContent
 
+from retention_mcp.models import EffectiveConstraints
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
 from tests.conftest import SCENARIOS, TEMPLATE_VERSIONS
@@ -93,7 +94,9 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         data = result.structured_content
         assert data["mode"] == "plan" and data["template"] == example["tool"]
         assert data["language"] == example["language"]
-        assert data["validation"]["passed"] is True, data["validation"]
+        unverified = example["id"] == "subscription-playbook-en"  # no budget, cap, horizon, team or goal to check
+        assert data["validation"]["status"] == ("unverified" if unverified else "passed"), data["validation"]
+        assert data["validation"]["passed"] is not unverified
         assert data["repaired"] is False and data["model"] == "stand-in-1"
         assert data["plan"]["kpis"] and data["plan"]["timeline"]["phases"]
         # the Markdown is in the plan's language: the status first, the server's checks at the end
@@ -101,7 +104,7 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         assert markdown == data["markdown"]
         zh = example["language"] == "zh"
         status = markdown.split("\n")[2]
-        if example["id"] == "subscription-playbook-en":  # no budget, cap, horizon, team or goal stated to check
+        if unverified:
             assert status.startswith("> **Validation: unverified**"), status
         else:
             assert status.startswith("> **校验结果:通过**" if zh else "> **Validation: passed**"), status
@@ -109,7 +112,10 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         # saved, and readable as a resource
         stored = await client.read_resource(data["plan_uri"])
     record = json.loads(stored.contents[0].text)
-    assert record["plan"] == data["plan"] and record["validation"]["passed"] is True
+    assert record["plan"] == data["plan"] and record["validation"] == data["validation"]
+    assert record["status"] == data["validation"]["status"] and record["repaired"] is False
+    # the store keeps the effective constraints and their sources (the result leaves out empty values)
+    assert EffectiveConstraints.model_validate(record["constraints"]) == EffectiveConstraints(**data["constraints"])
     # the result and the stored plan carry the template version they were written with
     assert data["version"] == record["version"] == TEMPLATE_VERSIONS[example["tool"]]
     assert record["arguments"]["language"] == "auto" or record["arguments"] == {

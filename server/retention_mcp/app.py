@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from retention_mcp.analytics.params import AnalyzeParams
     from retention_mcp.analytics.service import AnalysisOutcome
     from retention_mcp.generation.backends import Backend
+    from retention_mcp.generation.fill import Ask
     from retention_mcp.generation.service import PlanService
     from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanStore, PlanSummary, StoredPlan
 
@@ -138,10 +139,14 @@ class RetentionApp:
         backend: Backend | None = None,
         progress: Progress | None = None,
         author: str | None = None,
+        ask: Ask | None = None,
     ) -> PlanResult:
-        """A typed plan checked against the stated constraints, saved when plans are kept. `backend` stands in for
-        the configured model (e.g. the client's sampling). Raises PlanError (carrying the prompt) or UserError."""
-        return await self.plans.generate(template, arguments, backend=backend, progress=progress, author=author)
+        """A typed plan checked against the effective constraints, saved when plans are kept. `backend` stands in for
+        the configured model (e.g. the client's sampling); `ask` puts a form to the user for missing constraints
+        (elicitation). Raises PlanError (carrying the prompt) or UserError."""
+        return await self.plans.generate(
+            template, arguments, backend=backend, progress=progress, author=author, ask=ask
+        )
 
     async def analyze(self, params: AnalyzeParams, progress: Callable[[str], None] | None = None) -> AnalysisOutcome:
         """Churn facts from a file in the data directories (or inline CSV), in a worker thread."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
 Language = Literal["zh", "en"]
@@ -56,6 +56,14 @@ class ValidationReport(BaseModel):
         default_factory=list,
         description="What to fill in (typed constraints) so that everything can be checked / 需补充的约束",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_of_older_reports(cls, data: Any) -> Any:
+        """A report saved before statuses existed: it passed or it did not."""
+        if isinstance(data, dict) and "status" not in data and "passed" in data:
+            data = {**data, "status": "passed" if data["passed"] else "failed"}
+        return data
 
 
 class EffectiveBudget(BaseModel):
@@ -121,6 +129,17 @@ class EffectiveConstraints(BaseModel):
     )
 
 
+class ConstraintFill(BaseModel):
+    """How constraints missing from the brief were filled in before the plan was written."""
+
+    method: Literal["elicitation", "extraction"] = Field(
+        description="elicitation: the user answered a form; extraction: the model read them from the brief / 填补方式"
+    )
+    outcome: Literal["filled", "nothing_found", "declined", "cancelled", "failed"]
+    fields: list[str] = Field(default_factory=list, description="Constraints filled / 已填补的约束")
+    detail: str | None = Field(None, description="Why it failed, when it did / 失败原因")
+
+
 class PlanResult(RenderResult):
     """A template tool's result. In prompt mode only the rendered prompt; in plan mode also the generated plan."""
 
@@ -134,6 +153,9 @@ class PlanResult(RenderResult):
     plan_id: str | None = Field(None, description="Plan mode: id in the plan store, when plans are kept")
     plan_uri: str | None = Field(None, description="Plan mode: plan://ID resource, when plans are kept")
     repaired: bool | None = Field(None, description="Plan mode: whether a repair round was needed")
+    constraint_fill: ConstraintFill | None = Field(
+        None, description="Plan mode: how missing constraints were filled in, when they were / 缺失约束的填补"
+    )
     store_status: Literal["saved", "not_saved", "off"] | None = Field(
         None,
         description="Plan mode: saved (see plan_id), not_saved (the store failed: keep this result, it is the only "

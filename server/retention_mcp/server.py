@@ -39,6 +39,7 @@ from mcp_types import (
     INVALID_PARAMS,
     CallToolResult,
     ClientCapabilities,
+    ElicitationCapability,
     ImageContent,
     SamplingCapability,
     TextContent,
@@ -463,8 +464,18 @@ class RetentionServer(MCPServer):
                 except Exception:  # a client that cannot take progress still gets its plan
                     log.debug("progress notification not delivered", exc_info=True)
 
+        ask = None
+        if ctx is not None and _client_elicits(ctx):
+
+            async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
+                answer = await ctx.elicit(message, form)
+                data = getattr(answer, "data", None)
+                return answer.action, data.model_dump(exclude_none=True) if data is not None else None
+
         try:
-            result = await self.app.generate(template, values, backend=backend, progress=progress, author=caller())
+            result = await self.app.generate(
+                template, values, backend=backend, progress=progress, author=caller(), ask=ask
+            )
         except PlanError as exc:  # no plan: say why, and hand over the prompt to go on with
             content: list[Any] = [TextContent(type="text", text=str(exc))]
             structured = None
@@ -970,6 +981,13 @@ def _client_samples(ctx: Context) -> bool:
     try:
         return ctx.session.check_client_capability(ClientCapabilities(sampling=SamplingCapability()))
     except Exception:  # no session capabilities (stateless HTTP): no sampling
+        return False
+
+
+def _client_elicits(ctx: Context) -> bool:
+    try:
+        return ctx.session.check_client_capability(ClientCapabilities(elicitation=ElicitationCapability()))
+    except Exception:  # no session capabilities (stateless HTTP): nobody to ask
         return False
 
 

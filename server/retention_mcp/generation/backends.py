@@ -302,7 +302,9 @@ class AnthropicBackend(HTTPBackend):
             "tools": [
                 {
                     "name": PLAN_TOOL,
-                    "description": f"Submit the complete plan ({schema_name}) / 提交完整方案",
+                    "description": f"Submit the complete plan ({schema_name}) / 提交完整方案"
+                    if schema_name.endswith("_plan")
+                    else f"Submit the result ({schema_name}) / 提交结果",
                     "input_schema": schema,
                 }
             ],

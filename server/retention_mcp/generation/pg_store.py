@@ -75,6 +75,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX IF NOT EXISTS audit_at ON audit (at DESC, seq DESC);
         """,
     ),
+    (
+        2,
+        """
+        ALTER TABLE plans ADD COLUMN IF NOT EXISTS status TEXT;
+        ALTER TABLE plans ADD COLUMN IF NOT EXISTS repaired BOOLEAN;
+        ALTER TABLE plans ADD COLUMN IF NOT EXISTS constraints JSON;
+        ALTER TABLE plans ADD COLUMN IF NOT EXISTS constraint_fill JSON;
+        """,
+    ),
 ]
 SUMMARY = ", ".join(SUMMARY_COLUMNS)
 
@@ -203,7 +212,10 @@ class PostgresPlanStore:
         return record
 
     def get(self, plan_id: str) -> StoredPlan:
-        query = f"SELECT {SUMMARY}, arguments::text, plan::text, validation::text, markdown FROM plans WHERE id = %s"
+        query = (
+            f"SELECT {SUMMARY}, arguments::text, plan::text, validation::text, markdown, constraints::text, "
+            "constraint_fill::text FROM plans WHERE id = %s"
+        )
         row = self._run(lambda c: c.execute(query, (plan_id.strip(),)).fetchone())
         if row is None:
             raise PlanNotFoundError(plan_id)

@@ -25,6 +25,19 @@ from retention_mcp.generation.backends import (
 )
 from retention_mcp.generation.constraints import Constraints, channel_label
 from retention_mcp.generation.effective import effective_constraints, goal_field, render_stated
+from retention_mcp.generation.fill import (
+    EXTRACTION_SCHEMA_NAME,
+    Ask,
+    apply_answer,
+    apply_extracted,
+    extraction_prompt,
+    extraction_schema,
+    fill_record,
+    form_for,
+    form_message,
+    missing,
+    needs_filling,
+)
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import (
     PlanBase,
@@ -36,7 +49,8 @@ from retention_mcp.generation.plans import (
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import ground_async
-from retention_mcp.models import PlanResult, RenderResult
+from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
+from retention_mcp.redaction import scrub
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
 from retention_mcp.settings import default_data_dirs
@@ -78,8 +92,13 @@ class PlanService:
         backend: Backend | None = None,
         progress: Progress | None = None,
         author: str | None = None,
+        ask: Ask | None = None,
     ) -> PlanResult:
-        """A checked plan. `arguments` are raw (validated here) or already validated by the template's model."""
+        """A checked plan. `arguments` are raw (validated here) or already validated by the template's model.
+
+        `ask` puts a form to the user (MCP elicitation); with it, missing constraints are asked for before the plan
+        is written; without it, one extraction call to the model reads them from the brief.
+        """
         backend = backend or self.backend
         values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
         grounded, data_facts = await ground_async(template, values, self.data_dirs)
@@ -91,15 +110,6 @@ class PlanService:
             if progress is not None:
                 await progress(n, STEPS, cn if zh else en)
 
-        if backend is None:
-            raise PlanError(no_backend_message(), rendered)
-        model_cls = plan_model_for(template.name)
-        await step(1, "Read the constraints in your facts", "已读取资料中的约束")
-        schema = plan_schema(model_cls)
-        messages = [Message(m.role, m.content) for m in rendered.messages]
-        instructions = plan_instructions(constraints, plan_schema_text(model_cls), rendered.language, bool(data_facts))
-        messages.append(Message("system", instructions))
-
         async def on_retry(attempt: int, delay: float, reason: str) -> None:
             await step(
                 2,
@@ -107,13 +117,27 @@ class PlanService:
                 f"模型繁忙({reason}),{delay:.1f} 秒后第 {attempt} 次重试",
             )
 
+        if backend is None:
+            raise PlanError(no_backend_message(), rendered)
+        model_cls = plan_model_for(template.name)
+        await step(1, "Read the constraints in your facts", "已读取资料中的约束")
+        fill = None
+        if needs_filling(constraints):
+            fill = await self._fill(template, values, constraints, ask, backend, zh, step, on_retry)
+            if fill.fields:  # the prompt states what was filled in
+                rendered = render_stated(template, grounded, constraints)
+        schema = plan_schema(model_cls)
+        messages = [Message(m.role, m.content) for m in rendered.messages]
+        instructions = plan_instructions(constraints, plan_schema_text(model_cls), rendered.language, bool(data_facts))
+        messages.append(Message("system", instructions))
+
         await step(2, f"Asking the model ({backend.label}) for the plan", f"正在请模型({backend.label})撰写方案")
         completion = await self._ask(backend, messages, schema, template.name, on_retry, rendered)
         plan, problems = parse_plan(model_cls, completion)
         report = validate_plan(plan, constraints, rendered.language, data_facts) if plan is not None else None
         await step(3, "Checked the plan", "已检查方案")
         repaired = False
-        if problems or (report is not None and not report.passed):
+        if problems or (report is not None and report.status == "failed"):  # unverified: nothing to repair
             failures = problems or [f"{c.name}: {c.detail}" for c in report.checks if not c.passed]  # type: ignore[union-attr]
             failures += unknown_keys_note(plan, zh)
             await step(
@@ -143,6 +167,7 @@ class PlanService:
             validation=report,
             markdown=markdown,
             repaired=repaired,
+            constraint_fill=fill,
         )
         result.store_status = "off"
         if self.store is not None:
@@ -160,6 +185,9 @@ class PlanService:
                         validation=report,
                         markdown=markdown,
                         author=author,
+                        constraints=rendered.constraints,
+                        repaired=repaired,
+                        constraint_fill=fill,
                     )
                 )
             except UserError as exc:  # a locked or broken store: the plan goes back to the caller, marked unsaved
@@ -171,10 +199,46 @@ class PlanService:
                 result.store_status = "saved"
         await step(
             5,
-            "Plan ready" + ("" if report.passed else " (some checks failed)"),
-            "方案已生成" + ("" if report.passed else "(部分检查未通过)"),
+            "Plan ready"
+            + {"passed": "", "failed": " (some checks failed)", "unverified": " (not all verified)"}[report.status],
+            "方案已生成"
+            + {"passed": "", "failed": "(部分检查未通过)", "unverified": "(部分约束未能核验)"}[report.status],
         )
         return result
+
+    async def _fill(self, template, values, c, ask, backend, zh, step, on_retry) -> ConstraintFill:
+        """Ask the user (elicitation) for missing constraints, or have the model extract them; never fatal."""
+        fields = missing(c)
+        if ask is not None and fields:
+            await step(1.2, "Asking you for the missing constraints", "正在请你补充缺失的约束")
+            try:
+                action, data = await ask(form_message(c, fields, zh), form_for(fields))
+            except Exception as exc:  # a client that fails to answer still gets its plan
+                log.info("elicitation failed: %s", exc)
+                return fill_record("elicitation", "failed", [], scrub(str(exc))[:300])
+            if action != "accept":
+                return fill_record("elicitation", "declined" if action == "decline" else "cancelled", [])
+            try:
+                filled = apply_answer(c, data or {})
+            except ValidationError as exc:
+                detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+                return fill_record("elicitation", "failed", [], detail[:300])
+            return fill_record("elicitation", "filled" if filled else "nothing_found", filled)
+        await step(1.2, "Reading the constraints with the model", "正在请模型读取约束")
+        texts = {k: v for k, v in template.text_values(values).items() if isinstance(v, str) and k != "dataset"}
+        system, user = extraction_prompt(texts, zh)
+        try:
+            completion = await backend.complete(
+                [Message("system", system), Message("user", user)],
+                extraction_schema(),
+                EXTRACTION_SCHEMA_NAME,
+                on_retry,
+            )
+            filled = apply_extracted(c, extract_json(completion))
+        except (ModelError, NotJSONError, ValueError) as exc:
+            log.info("constraint extraction failed: %s", exc)
+            return fill_record("extraction", "failed", [], scrub(str(exc))[:300])
+        return fill_record("extraction", "filled" if filled else "nothing_found", filled)
 
     async def _ask(self, backend, messages, schema, name, on_retry, rendered) -> Completion:
         try:

@@ -18,6 +18,7 @@ from retention_mcp.errors import UserError
 from retention_mcp.generation.store import (
     AUDIT_COLUMNS,
     DEFAULT_WRITE_TIMEOUT,
+    DETAIL_COLUMNS,
     PLAN_COLUMNS,
     SUMMARY_COLUMNS,
     AuditEntries,
@@ -74,6 +75,15 @@ MIGRATIONS: list[tuple[int, str]] = [
             outcome TEXT NOT NULL
         );
         CREATE INDEX audit_at ON audit (at DESC);
+        """,
+    ),
+    (
+        3,
+        """
+        ALTER TABLE plans ADD COLUMN status TEXT;
+        ALTER TABLE plans ADD COLUMN repaired INTEGER;
+        ALTER TABLE plans ADD COLUMN constraints TEXT;
+        ALTER TABLE plans ADD COLUMN constraint_fill TEXT;
         """,
     ),
 ]
@@ -195,7 +205,7 @@ class SQLitePlanStore:
         return record
 
     def get(self, plan_id: str) -> StoredPlan:
-        query = f"SELECT {SUMMARY}, arguments, plan, validation, markdown FROM plans WHERE id = ?"
+        query = f"SELECT {SUMMARY}, {', '.join(DETAIL_COLUMNS)} FROM plans WHERE id = ?"
         row = self._run(lambda c: c.execute(query, (plan_id.strip(),)).fetchone())
         if row is None:
             raise PlanNotFoundError(plan_id)

@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, Field
 
 from retention_mcp.errors import UserError
-from retention_mcp.models import ValidationReport
+from retention_mcp.models import ConstraintFill, EffectiveConstraints, ValidationReport
 
 log = logging.getLogger("retention_mcp.store")
 T = TypeVar("T")
@@ -46,9 +46,13 @@ class PlanSummary(BaseModel):
     version: str
     language: str
     model: str
-    passed: bool = Field(description="Whether every constraint check passed")
+    passed: bool = Field(description="Whether the plan passed (status passed)")
     title: str
     author: str | None = Field(None, description="Name of the token that generated it (team servers) / 生成者")
+    status: Literal["passed", "failed", "unverified"] | None = Field(
+        None, description="passed, failed or unverified (None: saved before statuses existed) / 校验结果"
+    )
+    repaired: bool | None = Field(None, description="Whether a repair round was needed / 是否经过一轮修正")
 
 
 class StoredPlan(PlanSummary):
@@ -56,6 +60,10 @@ class StoredPlan(PlanSummary):
     plan: dict[str, Any]
     validation: ValidationReport
     markdown: str
+    constraints: EffectiveConstraints | None = Field(
+        None, description="The effective constraints the plan was checked against, with their sources / 生效的约束"
+    )
+    constraint_fill: ConstraintFill | None = Field(None, description="How missing constraints were filled / 约束填补")
 
 
 class PlanList(BaseModel):
@@ -111,6 +119,9 @@ class PlanStore(Protocol):
         validation: ValidationReport,
         markdown: str,
         author: str | None = None,
+        constraints: EffectiveConstraints | None = None,
+        repaired: bool | None = None,
+        constraint_fill: ConstraintFill | None = None,
     ) -> StoredPlan: ...
 
     def get(self, plan_id: str) -> StoredPlan: ...
@@ -145,6 +156,9 @@ def new_record(
     validation: ValidationReport,
     markdown: str,
     author: str | None = None,
+    constraints: EffectiveConstraints | None = None,
+    repaired: bool | None = None,
+    constraint_fill: ConstraintFill | None = None,
 ) -> StoredPlan:
     """A plan record with a fresh id and time, as every backend saves it."""
     plan_id = secrets.token_hex(6)
@@ -163,12 +177,19 @@ def new_record(
         plan=plan,
         validation=validation,
         markdown=markdown,
+        status=validation.status,
+        repaired=repaired,
+        constraints=constraints,
+        constraint_fill=constraint_fill,
     )
 
 
 PLAN_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "arguments", "plan",
-                "validation", "markdown", "author")  # fmt: skip
-SUMMARY_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "author")
+                "validation", "markdown", "author", "status", "repaired", "constraints", "constraint_fill")  # fmt: skip
+SUMMARY_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "author",
+                   "status", "repaired")  # fmt: skip
+# What `get` selects after SUMMARY_COLUMNS; the JSON ones as text
+DETAIL_COLUMNS = ("arguments", "plan", "validation", "markdown", "constraints", "constraint_fill")
 AUDIT_COLUMNS = ("at", "who", "tool", "template", "plan_id", "outcome")
 
 
@@ -188,24 +209,34 @@ def plan_row(record: StoredPlan) -> tuple[Any, ...]:
         record.validation.model_dump_json(),
         record.markdown,
         record.author,
+        record.status,
+        record.repaired,
+        record.constraints.model_dump_json() if record.constraints is not None else None,
+        record.constraint_fill.model_dump_json() if record.constraint_fill is not None else None,
     )
 
 
 def summary_from_row(row: Sequence[Any]) -> PlanSummary:
     """A PlanSummary from a row whose first values are SUMMARY_COLUMNS, in that order."""
     fields = dict(zip(SUMMARY_COLUMNS, row[: len(SUMMARY_COLUMNS)], strict=True))
+    if fields["status"] is None:  # saved before statuses: it passed or it did not
+        fields["status"] = "passed" if fields["passed"] else "failed"
+    if fields["repaired"] is not None:
+        fields["repaired"] = bool(fields["repaired"])
     return PlanSummary(**fields, uri=f"plan://{fields['id']}")
 
 
 def stored_from_row(row: Sequence[Any]) -> StoredPlan:
-    """A StoredPlan from SUMMARY_COLUMNS followed by arguments, plan and validation as JSON text, and markdown."""
-    arguments, plan, validation, markdown = row[len(SUMMARY_COLUMNS) :]
+    """A StoredPlan from SUMMARY_COLUMNS followed by DETAIL_COLUMNS (JSON as text)."""
+    arguments, plan, validation, markdown, constraints, fill = row[len(SUMMARY_COLUMNS) :]
     return StoredPlan(
         **summary_from_row(row).model_dump(),
         arguments=json.loads(arguments),
         plan=json.loads(plan),
         validation=ValidationReport.model_validate_json(validation),
         markdown=markdown,
+        constraints=EffectiveConstraints.model_validate_json(constraints) if constraints else None,
+        constraint_fill=ConstraintFill.model_validate_json(fill) if fill else None,
     )
 
 
