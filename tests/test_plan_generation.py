@@ -148,7 +148,12 @@ async def test_checks_cover_every_stated_constraint(registry, standin, store):
     ]
     stated = data["constraints"]
     budget = stated["budget"]
-    assert (budget["amount"], budget["currency"], budget["period"], budget["source"]) == (120000, "CNY", "quarter", "text")
+    assert (budget["amount"], budget["currency"], budget["period"], budget["source"]) == (
+        120000,
+        "CNY",
+        "quarter",
+        "text",
+    )
     assert (stated["discount_cap_pct"], stated["horizon_days"], stated["team_size"]) == (15, 90, 3)
     assert [g["id"] for g in stated["goals"]] == ["G1", "G2", "G3", "G4", "G5"]
     assert all("。" in c["detail"] for c in data["validation"]["checks"])  # details in the plan's language

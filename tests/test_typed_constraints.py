@@ -109,7 +109,9 @@ async def test_typed_values_win_and_a_conflict_is_listed(server):
 
 
 async def test_no_constraints_says_none_stated(server, registry):
-    args = {k: v for k, v in example_arguments(registry, "subscription_playbook", "en").items() if k != "team_resources"}
+    args = {
+        k: v for k, v in example_arguments(registry, "subscription_playbook", "en").items() if k != "team_resources"
+    }
     args = {k: v for k, v in args.items() if k in ("product_description", "pricing_plans")}
     async with Client(server) as client:
         data = await call(client, "subscription_playbook", {**args, "language": "en"})

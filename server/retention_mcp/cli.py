@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     plans_commands = _described(plans.add_subparsers(dest="plans_command", metavar="ACTION", required=True))
     p_list = plans_commands.add_parser("list", help="saved plans, newest first")
     p_list.add_argument("--template", metavar="NAME", help="only plans of this template")
-    p_list.add_argument("--failed", action="store_true", help="only plans with failed checks")
+    p_list.add_argument("--failed", action="store_true", help="only plans that did not pass (failed or unverified)")
     p_list.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     p_list.add_argument("--json", action="store_true", help="print as JSON")
     p_show = plans_commands.add_parser("show", help="print one plan")
@@ -667,10 +667,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     print(result.model_dump_json(indent=2, exclude_none=True) if args.json else result.markdown)
     if result.plan_uri:
         print(f"saved as {result.plan_uri} (retention-mcp plans show {result.plan_id})", file=sys.stderr)
-    if result.validation and not result.validation.passed:
-        failed = ", ".join(c.name for c in result.validation.checks if not c.passed)
+    if result.validation and result.validation.status == "failed":
+        failed = ", ".join(c.name for c in result.validation.checks if c.status == "failed")
         print(f"retention-mcp: the plan still fails these checks: {failed}", file=sys.stderr)
         return 3
+    if result.validation and result.validation.status == "unverified":
+        todo = "; ".join(result.validation.to_fill) or "no constraint was stated"
+        print(f"retention-mcp: the plan is unverified: {todo}", file=sys.stderr)
+        return 4
     return 0
 
 
@@ -762,8 +766,8 @@ def cmd_plans(args: argparse.Namespace) -> int:
             print(json.dumps([p.model_dump() for p in found], ensure_ascii=False, indent=2))
             return 0
         for p in found:
-            verdict = "passed" if p.passed else "FAILED"
-            print(f"{p.id}  {p.created_at}  {p.template:<22} {p.language}  {verdict:<6}  {p.model}  {p.title}")
+            verdict = {"passed": "passed", "failed": "FAILED", "unverified": "UNVERIFIED"}[p.status or "failed"]
+            print(f"{p.id}  {p.created_at}  {p.template:<22} {p.language}  {verdict:<10}  {p.model}  {p.title}")
         if not found:
             print("no plans", file=sys.stderr)
         return 0

@@ -468,7 +468,14 @@ class RetentionServer(MCPServer):
         if ctx is not None and _client_elicits(ctx):
 
             async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
-                answer = await ctx.elicit(message, form)
+                from mcp.shared.exceptions import NoBackChannelError
+
+                from retention_mcp.generation.fill import CannotAsk
+
+                try:
+                    answer = await ctx.elicit(message, form)
+                except NoBackChannelError:
+                    raise CannotAsk() from None
                 data = getattr(answer, "data", None)
                 return answer.action, data.model_dump(exclude_none=True) if data is not None else None
 
@@ -607,7 +614,8 @@ class RetentionServer(MCPServer):
             listing = PlanListResult(plans=[p.model_dump() for p in found])
             lines = [
                 f"- {p.uri} {p.created_at} {p.template} ({p.language}, {p.model}) "
-                f"{'passed' if p.passed else 'FAILED checks'}: {p.title}"
+                f"{ {'passed': 'passed', 'failed': 'FAILED checks', 'unverified': 'unverified'}[p.status or 'failed'] }: "
+                f"{p.title}"
                 for p in found
             ]
             return CallToolResult(
@@ -912,7 +920,7 @@ class ListPlansParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     template: str | None = Field(None, description="Only plans of this template / 仅此模板的方案")
-    failed_only: bool = Field(False, description="Only plans with failed checks / 仅含未通过检查的方案")
+    failed_only: bool = Field(False, description="Only plans that did not pass / 仅含未通过的方案")
     limit: int = Field(20, ge=1, le=200, description="How many, newest first / 数量(最新在前)")
 
 

@@ -20,6 +20,12 @@ from retention_mcp.rendering import defuse
 from retention_mcp.typed_constraints import ConstraintsInput
 
 ASKED = ("budget", "horizon_days", "discount_cap_pct")
+
+
+class CannotAsk(Exception):
+    """The connection cannot carry a request to the client (a stateless 2026-07-28 session): extract instead."""
+
+
 EXTRACTION_SCHEMA_NAME = "extract_constraints"
 # (action, data): action is accept, decline or cancel; data the form's values when accepted
 Ask = Callable[[str, type[BaseModel]], Awaitable[tuple[str, dict[str, Any] | None]]]
@@ -138,7 +144,7 @@ def apply_extracted(c: Constraints, raw: Any) -> list[str]:
 
 def _fill(c: Constraints, typed: ConstraintsInput, source: str, overwrite: bool) -> list[str]:
     filled: list[str] = []
-    for name in typed.model_fields_set:
+    for name in (n for n in ConstraintsInput.model_fields if n in typed.model_fields_set):
         value = getattr(typed, name)
         if value is None or (not overwrite and _known(c, name)):
             continue

@@ -28,6 +28,7 @@ from retention_mcp.generation.effective import effective_constraints, goal_field
 from retention_mcp.generation.fill import (
     EXTRACTION_SCHEMA_NAME,
     Ask,
+    CannotAsk,
     apply_answer,
     apply_extracted,
     extraction_prompt,
@@ -209,13 +210,18 @@ class PlanService:
     async def _fill(self, template, values, c, ask, backend, zh, step, on_retry) -> ConstraintFill:
         """Ask the user (elicitation) for missing constraints, or have the model extract them; never fatal."""
         fields = missing(c)
+        answer: tuple[str, dict[str, Any] | None] | None = None
         if ask is not None and fields:
             await step(1.2, "Asking you for the missing constraints", "正在请你补充缺失的约束")
             try:
-                action, data = await ask(form_message(c, fields, zh), form_for(fields))
+                answer = await ask(form_message(c, fields, zh), form_for(fields))
+            except CannotAsk:  # the session cannot carry the form: read the brief with the model instead
+                answer = None
             except Exception as exc:  # a client that fails to answer still gets its plan
                 log.info("elicitation failed: %s", exc)
                 return fill_record("elicitation", "failed", [], scrub(str(exc))[:300])
+        if answer is not None:
+            action, data = answer
             if action != "accept":
                 return fill_record("elicitation", "declined" if action == "decline" else "cancelled", [])
             try:
