@@ -22,7 +22,7 @@ async def test_one_prompt_per_template_with_the_same_arguments(server, registry)
     for name in TEMPLATE_NAMES:
         template = registry.get(name)
         args = prompts[name].arguments
-        assert [a.name for a in args] == [s.name for s in template.inputs] + ["language"]
+        assert [a.name for a in args] == [s.name for s in template.inputs] + ["constraints", "goals", "language"]
         assert [a.name for a in args if a.required] == [s.name for s in template.inputs if s.required]
         assert all(a.description for a in args)
 

@@ -184,6 +184,8 @@ def _lean_property(prop: dict[str, Any], description: str | None) -> dict[str, A
         prop.pop("description", None)
     if "enum" in prop and prop.get("type") == "string":
         del prop["type"]  # the values say it
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict) and prop["items"].get("type") == "object":
+        prop.pop("maxItems", None)  # a list of objects (goals): the server names its limit when it is passed
     return dict(sorted(prop.items()))
 
 
