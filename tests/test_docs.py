@@ -77,7 +77,8 @@ def test_tool_table_lists_every_parameter(page, registry):
         template = registry.get(name)
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |") and "language" in line)
         params = [p.strip().replace("\\*", "*") for p in row.split("|")[2].split(",")]
-        expected = [s.name + ("*" if s.required else "") for s in template.inputs] + ["language", "mode"]
+        expected = [s.name + ("*" if s.required else "") for s in template.inputs]
+        expected += ["constraints", "goals", "language", "mode"]
         assert params == expected, name
 
 
