@@ -18,7 +18,6 @@ import anyio
 from pydantic import BaseModel
 
 from retention_mcp.errors import UserError
-from retention_mcp.models import PlanResult, RenderResult, TemplateList
 from retention_mcp.paths import readable_dirs
 from retention_mcp.registry import Registry, Template
 from retention_mcp.settings import ENV_PLAN_STORE, Settings, store_timeout
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from retention_mcp.generation.fill import Ask
     from retention_mcp.generation.service import PlanService
     from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanStore, PlanSummary, StoredPlan
+    from retention_mcp.models import PlanResult, RenderResult, TemplateList
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 _FROM_SETTINGS: Any = object()
@@ -79,6 +79,8 @@ class RetentionApp:
         return self.registry.get(name)  # UnknownTemplateError lists the names there are
 
     def template_list(self) -> TemplateList:
+        from retention_mcp.models import TemplateList
+
         return TemplateList(templates=[t.summary() for t in self.registry])
 
     # -- data sandbox -----------------------------------------------------------------------------------------------

@@ -10,14 +10,13 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 
 from retention_mcp.errors import ArgumentError, UnknownTemplateError, invalid_arguments
-from retention_mcp.models import ParameterInfo, PromptMessage, RenderResult, TemplateSummary
 from retention_mcp.paths import shipped_dir
 from retention_mcp.rendering import STATED_CONSTRAINTS, defuse, detect_language, strings_in
 from retention_mcp.settings import Limits
@@ -31,6 +30,9 @@ from retention_mcp.typed_constraints import (
     ConstraintsInput,
     GoalInput,
 )
+
+if TYPE_CHECKING:  # result models are imported on first use: start-up does not need them
+    from retention_mcp.models import RenderResult, TemplateSummary
 
 LANGUAGE_ORDER = ("en", "zh")
 LANGUAGE_FIELD = "language"
@@ -108,6 +110,8 @@ class Template:
         return file.front.description.strip()
 
     def summary(self) -> TemplateSummary:
+        from retention_mcp.models import ParameterInfo, TemplateSummary
+
         params = [
             ParameterInfo(
                 name=spec.name,
@@ -258,6 +262,8 @@ class Template:
         `stated_constraints` is the server's block of effective constraints (already safe to show): it goes where the
         template writes {{ stated_constraints }}, or at the end of the last user message of a template that does not.
         """
+        from retention_mcp.models import PromptMessage, RenderResult
+
         values = self.text_values(model)
         language = self.resolve_language(getattr(model, LANGUAGE_FIELD), values)
         file = self.files[language]

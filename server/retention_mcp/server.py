@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import anyio
 from mcp.server import MCPServer
@@ -53,8 +53,10 @@ from retention_mcp.errors import ArgumentError, UnknownTemplateError, UserError,
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
-from retention_mcp.team import NamedTokenVerifier, TokenTable
 from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, LEAN_DESCRIPTIONS, LEAN_REQUIRED_ONLY
+
+if TYPE_CHECKING:
+    from retention_mcp.team import TokenTable
 
 log = logging.getLogger("retention_mcp")
 
@@ -396,6 +398,7 @@ class RetentionServer(MCPServer):
         )(self._read_plan)
 
     def output_schema(self, file: str, make: Callable[[], type[BaseModel]]) -> dict[str, Any]:
+        # `make` imports the result model only when the shipped file is missing: tools/list needs no models
         """An output schema, read from the shipped schemas/ (kept equal to the models by a test) so start-up never
         builds it; from the model when the file is missing."""
         if file not in self._output_schemas:
@@ -406,9 +409,7 @@ class RetentionServer(MCPServer):
         return self._output_schemas[file]
 
     def _plan_output(self) -> dict[str, Any]:
-        from retention_mcp.models import PlanResult
-
-        return self.output_schema("plan_result.json", lambda: PlanResult)
+        return self.output_schema("plan_result.json", lambda: _model("PlanResult"))
 
     # -- template tools -------------------------------------------------------------------------------------------
     def _template_spec(self, template: Template) -> ToolSpec:
@@ -546,9 +547,7 @@ class RetentionServer(MCPServer):
             )
 
         def listing_schema() -> dict[str, Any]:
-            from retention_mcp.models import TemplateList
-
-            return self.output_schema("template_list.json", lambda: TemplateList)
+            return self.output_schema("template_list.json", lambda: _model("TemplateList"))
 
         mode: Extra = {"mode": (_mode_property(language), MODES)}
         return [
@@ -626,9 +625,7 @@ class RetentionServer(MCPServer):
             )
 
         def listing_schema() -> dict[str, Any]:
-            from retention_mcp.models import PlanListResult
-
-            return self.output_schema("plan_list.json", lambda: PlanListResult)
+            return self.output_schema("plan_list.json", lambda: _model("PlanListResult"))
 
         return ToolSpec(
             name="list_plans",
@@ -994,6 +991,12 @@ def _client_samples(ctx: Context) -> bool:
         return False
 
 
+def _model(name: str) -> type[BaseModel]:
+    from retention_mcp import models
+
+    return getattr(models, name)
+
+
 def _client_elicits(ctx: Context) -> bool:
     try:
         return ctx.session.check_client_capability(ClientCapabilities(elicitation=ElicitationCapability()))
@@ -1039,7 +1042,11 @@ def build_server(
             settings.data_dirs = list(data_dirs)
         app = RetentionApp(settings, registry=registry)
     auth: dict[str, Any] = {}
-    table = tokens if isinstance(tokens, TokenTable) else TokenTable.load(plain=tokens)
+    table: TokenTable | None = None
+    if tokens:  # the token machinery is imported only for a server that checks tokens
+        from retention_mcp.team import NamedTokenVerifier, TokenTable
+
+        table = tokens if isinstance(tokens, TokenTable) else TokenTable.load(plain=tokens)
     if table:
         auth = {
             "token_verifier": NamedTokenVerifier(table),
