@@ -212,3 +212,21 @@ def test_a_template_cannot_declare_a_reserved_name(tmp_path):
     )
     with pytest.raises(TemplateError, match="reserved"):
         load_file(path)
+
+
+async def test_typed_constraints_through_a_stdio_subprocess():
+    import os
+    import sys
+
+    from mcp import StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "retention_mcp", "serve"], env=env)
+    typed = {"budget": {"amount": 300000, "currency": "CNY", "period": "quarter"}, "horizon_days": 182}
+    async with Client(params) as client:
+        good = await client.call_tool("retention_strategy", {**BRIEF, "constraints": typed})
+        bad = await client.call_tool("retention_strategy", {**BRIEF, "constraints": {"horizon_days": -5}})
+    c = good.structured_content["constraints"]
+    assert c["budget"]["total"] == 600000 and c["sources"]["budget"] == "typed" and c["conflicts"]
+    assert "at most 600,000 CNY in total" in good.structured_content["prompt"]
+    assert bad.is_error and "constraints.horizon_days: must be at least 1" in bad.content[0].text
