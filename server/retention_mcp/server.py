@@ -980,7 +980,7 @@ def _render_result(result: Any) -> CallToolResult:
     """Both structured content and a text block: some clients reject a typed tool that returns only one."""
     return CallToolResult(
         content=[TextContent(type="text", text=result.prompt)],
-        structured_content=result.model_dump(mode="json"),
+        structured_content=result.model_dump(mode="json", exclude_none=True),
     )
 
 
