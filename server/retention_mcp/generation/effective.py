@@ -79,7 +79,10 @@ def _money_text(amount: float, currency: str | None, period: str | None) -> str:
 
 def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str | None) -> Constraints:
     """Typed values win; the free text fills what they leave out; a disagreement between them is listed."""
-    data = values.model_dump() if isinstance(values, BaseModel) else dict(values)
+    if isinstance(values, BaseModel):  # validated arguments: the typed parts are models already
+        data = {name: getattr(values, name) for name in type(values).model_fields}
+    else:
+        data = dict(values)
     typed = _typed(data.get(CONSTRAINTS_FIELD), ConstraintsInput)
     goals = [_typed(g, GoalInput) for g in data.get(GOALS_FIELD) or []]
     text = {k: v for k, v in data.items() if k not in NOT_TEXT and v is not None}
