@@ -93,7 +93,10 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         data = result.structured_content
         assert data["mode"] == "plan" and data["template"] == example["tool"]
         assert data["language"] == example["language"]
-        assert data["validation"]["passed"] is True, data["validation"]
+        # no budget, cap, horizon, team or goal stated to check: unverified, never "passed", and nothing to repair
+        expected = "unverified" if example["id"] == "subscription-playbook-en" else "passed"
+        assert data["validation"]["status"] == expected, data["validation"]
+        assert data["validation"]["passed"] is (expected == "passed")
         assert data["repaired"] is False and data["model"] == "stand-in-1"
         assert data["plan"]["kpis"] and data["plan"]["timeline"]["phases"]
         # the Markdown is in the plan's language: the status first, the server's checks at the end
@@ -101,15 +104,16 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         assert markdown == data["markdown"]
         zh = example["language"] == "zh"
         status = markdown.split("\n")[2]
-        if example["id"] == "subscription-playbook-en":  # no budget, cap, horizon, team or goal stated to check
+        if expected == "unverified":
             assert status.startswith("> **Validation: unverified**"), status
+            assert data["validation"]["to_fill"] and "### To fill in" in markdown
         else:
             assert status.startswith("> **校验结果:通过**" if zh else "> **Validation: passed**"), status
         assert ("## 服务器校验" if zh else "## Checks by the server") in markdown
         # saved, and readable as a resource
         stored = await client.read_resource(data["plan_uri"])
     record = json.loads(stored.contents[0].text)
-    assert record["plan"] == data["plan"] and record["validation"]["passed"] is True
+    assert record["plan"] == data["plan"] and record["validation"] == data["validation"]
     # the result and the stored plan carry the template version they were written with
     assert data["version"] == record["version"] == TEMPLATE_VERSIONS[example["tool"]]
     assert record["arguments"]["language"] == "auto" or record["arguments"] == {
@@ -129,7 +133,9 @@ async def test_checks_cover_every_stated_constraint(registry, standin, store):
     async with Client(plan_server(registry, standin, store)) as client:
         data = (await call_plan(client, SAAS_ZH)).structured_content
     names = [c["name"] for c in data["validation"]["checks"]]
-    assert names == [
+    stated = data["constraints"]
+    assert ("channels_allowed" in names) is bool(stated["channels_allowed"])  # an allow-list is checked when stated
+    assert [n for n in names if n != "channels_allowed"] == [
         "budget_lines_sum",
         "budget_within_stated",
         "discount_cap",
@@ -140,9 +146,13 @@ async def test_checks_cover_every_stated_constraint(registry, standin, store):
         "excluded_channels",
         "team_size",
     ]
-    stated = data["constraints"]
     budget = stated["budget"]
-    assert (budget["amount"], budget["currency"], budget["period"], budget["source"]) == (120000, "CNY", "quarter", "text")
+    assert (budget["amount"], budget["currency"], budget["period"], budget["source"]) == (
+        120000,
+        "CNY",
+        "quarter",
+        "text",
+    )
     assert (stated["discount_cap_pct"], stated["horizon_days"], stated["team_size"]) == (15, 90, 3)
     assert [g["id"] for g in stated["goals"]] == ["G1", "G2", "G3", "G4", "G5"]
     assert all("。" in c["detail"] for c in data["validation"]["checks"])  # details in the plan's language
@@ -366,8 +376,12 @@ async def test_a_plan_that_stays_broken_is_reported_not_dropped(registry, standi
     data = result.structured_content
     assert data["repaired"] is True and data["validation"]["passed"] is False
     failed = {c["name"]: c["detail"] for c in data["validation"]["checks"] if not c["passed"]}
-    assert set(failed) == {"timeline_within_horizon", "excluded_channels"}
-    assert "第 90 天" in failed["timeline_within_horizon"] and "电话外呼" in failed["excluded_channels"]
+    # outbound calls are ruled out (and, with the allow-list, not among the allowed channels either)
+    assert {"timeline_within_horizon", "excluded_channels"} <= set(failed)
+    assert set(failed) <= {"timeline_within_horizon", "excluded_channels", "channels_allowed"}
+    assert "第 90 天" in failed["timeline_within_horizon"]
+    assert "外呼/电话" in failed["excluded_channels"] and "initiatives.0.channels" in failed["excluded_channels"]
+    assert data["plan"]["initiatives"][0]["channels"][-1] == "outbound_calls"  # "电话外呼" is stored as its kind
     assert "❌ `timeline_within_horizon`" in data["markdown"]
     assert [p["id"] for p in listing.structured_content["plans"]] == [data["plan_id"]]
     assert len(standin.received) == 2  # one repair round, no more
