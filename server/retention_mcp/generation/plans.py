@@ -14,7 +14,13 @@ renewal count from the renewal date: T-30 is -30, the renewal day 0, a week afte
 `cadence[].day`, touchpoints with relative_to = renewal). Win-back and dunning steps count from the churn or the
 failed payment.
 
-Stable keys for integrations: budget.total, budget.currency, budget.lines[].item, budget.lines[].amount;
+Budget lines say where they are spent: `period` (1-based, in the budget's period: quarter 1, 2...) or `phase` (a
+timeline phase, placed by its start_day), so spending can be checked per period. Channel fields hold a channel kind
+(vocabulary.CHANNEL_KINDS; `product` for an in-product feature that sends no message), never a free name. Every part
+that can hold an incentive has `discount_pct`, the percent off (7折 = 30).
+
+Stable keys for integrations: budget.total, budget.currency, budget.lines[].item, budget.lines[].amount,
+budget.lines[].period, budget.lines[].phase;
 timeline.phases[].name, .start_day, .end_day; kpis[].metric, .baseline, .target, .deadline_day, .goal_id;
 offers[].description, .discount_pct (percent off the list price: 7折 = 30); goals[].id.
 """
