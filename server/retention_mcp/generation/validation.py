@@ -290,6 +290,10 @@ _DISCOUNT_TEXT: list[tuple[re.Pattern[str], str | float]] = [
 ]  # fmt: skip
 
 
+# Every discount expression holds one of these: texts without any are not scanned further.
+_DISCOUNT_HINT = re.compile(r"%|折|半价|买一|half|bogo|buy one", re.I)
+
+
 def zhe_to_off(token: str) -> float:
     """Chinese N折 is the share paid: 7折 -> 30% off, 8.5折 / 85折 / 八五折 -> 15% off."""
     if token[0] in _CN_DIGIT:
@@ -303,6 +307,8 @@ def zhe_to_off(token: str) -> float:
 def text_discounts(text: str) -> list[tuple[str, float]]:
     """Discount expressions in a text, each as (the words, percent off): '5折' -> 50, '40% off' -> 40."""
     found: list[tuple[str, float]] = []
+    if not _DISCOUNT_HINT.search(text):
+        return found
     taken: list[tuple[int, int]] = []
     for pattern, reading in _DISCOUNT_TEXT:
         for match in pattern.finditer(text):
@@ -324,32 +330,36 @@ def _title(value: dict[str, Any], fallback: str) -> str:
     return next((str(value[k]) for k in _TITLE_KEYS if isinstance(value.get(k), str) and value.get(k)), fallback)
 
 
-def _discounts(value: Any, path: str = "") -> Iterator[tuple[str, float]]:
+def _where(path: tuple[str | int, ...]) -> str:
+    return ".".join(map(str, path))
+
+
+def _discounts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, float]]:
     """Every typed discount in the plan, wherever it stands, named by its part and where it is."""
     if isinstance(value, dict):
         for key in DISCOUNT_KEYS:
-            if isinstance(value.get(key), int | float) and not isinstance(value.get(key), bool):
-                yield f"{_title(value, key)} ({path.rstrip('.') or key})", float(value[key])
+            pct = value.get(key)
+            if isinstance(pct, int | float) and not isinstance(pct, bool):
+                yield f"{_title(value, key)} ({_where(path) or key})", float(pct)
         for k, item in value.items():
-            if k not in _NOT_INCENTIVE_TEXT:
-                yield from _discounts(item, f"{path}{k}.")
+            if isinstance(item, dict | list) and k not in _NOT_INCENTIVE_TEXT:
+                yield from _discounts(item, (*path, k))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _discounts(item, f"{path}{index}.")
+            if isinstance(item, dict | list):
+                yield from _discounts(item, (*path, index))
 
 
-def _text_discounts(value: Any, path: str = "") -> Iterator[tuple[str, float]]:
+def _text_discounts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, float]]:
     """Discounts written in the plan's free text (outside the rows that restate the cap)."""
-    if isinstance(value, dict):
-        for k, item in value.items():
-            if k not in _NOT_INCENTIVE_TEXT:
-                yield from _text_discounts(item, f"{path}{k}.")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _text_discounts(item, f"{path}{index}.")
-    elif isinstance(value, str):
-        for words, pct in text_discounts(value):
-            yield f"{path.rstrip('.')}: '{words}'", pct
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, item in items:
+        if isinstance(item, str):
+            if _DISCOUNT_HINT.search(item):
+                for words, pct in text_discounts(item):
+                    yield f"{_where((*path, k))}: '{words}'", pct
+        elif isinstance(item, dict | list) and k not in _NOT_INCENTIVE_TEXT:
+            yield from _text_discounts(item, (*path, k))
 
 
 def _check_discounts(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
@@ -496,22 +506,25 @@ def _check_goals(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
 
 
 # -- channels ----------------------------------------------------------------------------------------------------------
-def channel_uses(value: Any, path: str = "", title: str = "") -> Iterator[tuple[str, str]]:
+def channel_uses(
+    value: Any, path: tuple[str | int, ...] = (), parents: tuple[dict[str, Any], ...] = ()
+) -> Iterator[tuple[str, str]]:
     """(kind, where) for every channel field in the plan: the fields named channel or channels, which hold kinds.
     Names of budget lines, initiatives or features are never read for channel words."""
     if isinstance(value, dict):
-        here = _title(value, title)
+        parents = (*parents, value)
         for key, item in value.items():
             if key in CHANNEL_FIELDS:
-                kinds = item if isinstance(item, list) else [item]
-                for kind in kinds:
+                title = next((t for d in reversed(parents) if (t := _title(d, ""))), "")
+                for kind in item if isinstance(item, list) else [item]:
                     if isinstance(kind, str):
-                        yield kind, f"{path}{key}" + (f" ({here})" if here else "")
-            else:
-                yield from channel_uses(item, f"{path}{key}.", here)
+                        yield kind, _where((*path, key)) + (f" ({title})" if title else "")
+            elif isinstance(item, dict | list):
+                yield from channel_uses(item, (*path, key), parents)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from channel_uses(item, f"{path}{index}.", title)
+            if isinstance(item, dict | list):
+                yield from channel_uses(item, (*path, index), parents)
 
 
 def _check_channels(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
@@ -645,10 +658,10 @@ def constraint_rules(c: Constraints, zh: bool) -> list[str]:
     currency = (c.budget.currency or "") if c.budget else ""
     if c.budget is not None:
         cap = c.budget_cap() or 0.0
-        if c.per_period:
+        periods = c.periods()
+        if c.per_period and (periods is None or periods > 1):  # spending is checked per period
             unit, unit_zh = _UNIT[c.budget_period or ""]
             amount = c.budget.amount
-            periods = c.periods()
             total_en = f" and at most {_fmt(cap)} {currency} over the plan" if periods else ""
             total_zh = f",整个计划期合计不超过 {_fmt(cap)} {currency}" if periods else ""
             lines.append(
@@ -669,7 +682,7 @@ def constraint_rules(c: Constraints, zh: bool) -> list[str]:
                 f"{currency or 'as in the facts'}."
             )
     if c.cost_cap_pct_of_revenue is not None:
-        share = _fmt(c.cost_cap_pct_of_revenue)
+        share = f"{c.cost_cap_pct_of_revenue:g}"
         lines.append(
             f"- 成本占销售额:budget.share_of_revenue_pct 必须填写且不超过 {share}%。"
             if zh
@@ -677,14 +690,14 @@ def constraint_rules(c: Constraints, zh: bool) -> list[str]:
         )
     if c.discount_cap_pct is not None:
         v = c.discount_cap_pct
-        paid = _fmt(round((100 - v) / 10, 2))
+        paid = f"{round((100 - v) / 10, 2):g}"
         lines.append(
             f"- 折扣:方案中任何位置的优惠(offers、召回、增购、会员权益、挽留、个性化权益)都填 discount_pct,"
-            f"即减免的百分比(7折 = 30,半价 = 50),都不超过 {_fmt(v)}(不低于 {paid} 折);正文中写的折扣同样受此限制。"
+            f"即减免的百分比(7折 = 30,半价 = 50),都不超过 {v:g}(不低于 {paid} 折);正文中写的折扣同样受此限制。"
             if zh
             else f"- Discounts: every incentive anywhere in the plan (offers, win-back, expansion, loyalty and tier "
             f"benefits, save offers, triggers) fills discount_pct as the percent OFF the list price (7折 = 30, half "
-            f"price = 50), at most {_fmt(v)}; discounts written in the text are held to the same cap."
+            f"price = 50), at most {v:g}; discounts written in the text are held to the same cap."
         )
     if c.horizon_days is not None:
         lines.append(
