@@ -382,3 +382,17 @@ async def test_a_plan_over_a_quarter_and_the_cap_in_text_is_repaired_through_the
     assert checks["channels_allowed"]["status"] == "passed"
     assert data["plan"]["initiatives"][1]["channels"] == ["sms"]
     assert "| Community challenge prizes | 60,000 |" in data["markdown"]
+
+
+def test_a_report_stored_before_reports_had_a_status_reads_as_it_was():
+    from retention_mcp.models import ValidationReport
+
+    failed = ValidationReport.model_validate(
+        {"passed": False, "checks": [{"name": "discount_cap", "passed": False, "detail": "40% > 15%"}]}
+    )
+    assert failed.status == "failed" and failed.checks[0].status == "failed"
+    nothing = ValidationReport.model_validate(
+        {"passed": False, "checks": [{"name": "phase_order", "passed": True, "detail": "ok"}]}
+    )
+    assert nothing.status == "unverified" and nothing.checks[0].status == "passed"
+    assert ValidationReport.model_validate({"passed": True, "checks": []}).status == "passed"

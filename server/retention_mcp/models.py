@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
 Language = Literal["zh", "en"]
@@ -40,6 +40,15 @@ class Check(BaseModel):
     )
     detail: str = Field(description="What was compared, in the plan's language / 比较内容")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _status_from_passed(cls, data: Any) -> Any:
+        """A check recorded before checks had a status (a stored plan) reads as passed or failed, never as passed
+        when it failed."""
+        if isinstance(data, dict) and "status" not in data and "passed" in data:
+            return {**data, "status": "passed" if data["passed"] else "failed"}
+        return data
+
 
 class ValidationReport(BaseModel):
     """The plan checked against the effective constraints and against its own arithmetic."""
@@ -56,6 +65,18 @@ class ValidationReport(BaseModel):
         default_factory=list,
         description="What to fill in (typed constraints) so that everything can be checked / 需补充的约束",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_from_checks(cls, data: Any) -> Any:
+        """A report recorded before reports had a status: passed when it passed, else failed when a check failed,
+        else unverified."""
+        if isinstance(data, dict) and "status" not in data and "passed" in data:
+            checks = data.get("checks") or []
+            failed = any(isinstance(c, dict) and not c.get("passed", True) for c in checks)
+            status = "passed" if data["passed"] else "failed" if failed else "unverified"
+            return {**data, "status": status}
+        return data
 
 
 class EffectiveBudget(BaseModel):
