@@ -138,6 +138,7 @@ CAP_10 = Constraints(discount_cap_pct=10)
         ("立减15%", 15),
         ("up to 30% off", 30),
         ("10-20% off", 20),
+        ("25 percent off renewals", 25),
     ],
 )
 def test_discount_expressions_in_text_read_as_percent_off(text, off):

@@ -279,7 +279,7 @@ _N = r"\d+(?:\.\d+)?"
 _RANGE = rf"(?:{_N}\s*%?\s*(?:-|–|~|～|至|到|to)\s*)?"
 # (pattern, how the number reads): "off" = percent off; "zhe" = Chinese N折, the share paid; a fixed value otherwise
 _DISCOUNT_TEXT: list[tuple[re.Pattern[str], str | float]] = [
-    (re.compile(rf"{_RANGE}(?P<n>{_N})\s*%\s*(?:off\b|的?折扣|的?优惠|discount)", re.I), "off"),
+    (re.compile(rf"{_RANGE}(?P<n>{_N})\s*(?:%|percent\b)\s*(?:off\b|的?折扣|的?优惠|discount)", re.I), "off"),
     (re.compile(rf"(?:立减|直减|优惠|折扣|让利|减免|降价|打折|discount(?:ed)?(?: of| by)?|save|markdown of)\s*"
                 rf"(?:up to\s*|高达\s*)?{_RANGE}(?P<n>{_N})\s*%", re.I), "off"),
     (re.compile(r"打\s*(?P<z>\d+(?:\.\d+)?|[一二两三四五六七八九]{1,2})\s*折"), "zhe"),
@@ -291,7 +291,7 @@ _DISCOUNT_TEXT: list[tuple[re.Pattern[str], str | float]] = [
 
 
 # Every discount expression holds one of these: texts without any are not scanned further.
-_DISCOUNT_HINT = re.compile(r"%|折|半价|买一|half|bogo|buy one", re.I)
+_DISCOUNT_HINT = re.compile(r"%|percent|折|半价|买一|half|bogo|buy one", re.I)
 
 
 def zhe_to_off(token: str) -> float:
