@@ -397,3 +397,10 @@ def test_a_report_stored_before_reports_had_a_status_reads_as_it_was():
     )
     assert nothing.status == "unverified" and nothing.checks[0].status == "passed"
     assert ValidationReport.model_validate({"passed": True, "checks": []}).status == "passed"
+
+
+def test_lines_counted_in_another_period_than_the_users_fail():
+    lines = ({"item": "Ads", "amount": 30_000, "period": 1}, {"item": "Ads", "amount": 30_000, "period": 2})
+    _, checks = check(strategy(budget=budget(*lines, period="month")), Constraints(**PER_QUARTER))
+    assert checks["budget_per_period"].status == "failed"
+    assert "set budget.period to quarter" in checks["budget_per_period"].detail

@@ -213,6 +213,16 @@ def _check_per_period(plan: PlanBase, budget: Any, c: Constraints, checks: _Chec
     unit, unit_zh = _UNIT[period]
     phases = {p.name.strip().casefold(): p.start_day for p in plan.timeline.phases}
     amount, currency = c.budget.amount, budget.currency
+    if budget.period not in ("total", period):
+        checks.add(
+            "budget_per_period",
+            False,
+            f"The plan counts its budget per {budget.period}; the user's budget is per {unit}: set budget.period to "
+            f"{period} and give each line its {unit} (1 = the first).",
+            f"方案按{_UNIT[budget.period][1]}编列预算,而用户预算按{unit_zh}计:请把 budget.period 设为 {period},"
+            f"并按{unit_zh}填写每个科目的 period(1 = 第一个)。",
+        )
+        return
     unplaced = [line.item for line in budget.lines if line_period(line, phases, period) is None]
     if unplaced:
         checks.add(
