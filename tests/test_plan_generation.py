@@ -106,6 +106,7 @@ async def test_public_scenarios_get_plans_that_pass_validation(registry, standin
         status = markdown.split("\n")[2]
         if unverified:
             assert status.startswith("> **Validation: unverified**"), status
+            assert data["validation"]["to_fill"] and "### To fill in" in markdown
         else:
             assert status.startswith("> **校验结果:通过**" if zh else "> **Validation: passed**"), status
         assert ("## 服务器校验" if zh else "## Checks by the server") in markdown
@@ -135,7 +136,9 @@ async def test_checks_cover_every_stated_constraint(registry, standin, store):
     async with Client(plan_server(registry, standin, store)) as client:
         data = (await call_plan(client, SAAS_ZH)).structured_content
     names = [c["name"] for c in data["validation"]["checks"]]
-    assert names == [
+    stated = data["constraints"]
+    assert ("channels_allowed" in names) is bool(stated["channels_allowed"])  # an allow-list is checked when stated
+    assert [n for n in names if n != "channels_allowed"] == [
         "budget_lines_sum",
         "budget_within_stated",
         "discount_cap",
@@ -146,7 +149,6 @@ async def test_checks_cover_every_stated_constraint(registry, standin, store):
         "excluded_channels",
         "team_size",
     ]
-    stated = data["constraints"]
     budget = stated["budget"]
     assert (budget["amount"], budget["currency"], budget["period"], budget["source"]) == (
         120000,
@@ -377,8 +379,12 @@ async def test_a_plan_that_stays_broken_is_reported_not_dropped(registry, standi
     data = result.structured_content
     assert data["repaired"] is True and data["validation"]["passed"] is False
     failed = {c["name"]: c["detail"] for c in data["validation"]["checks"] if not c["passed"]}
-    assert set(failed) == {"timeline_within_horizon", "excluded_channels"}
-    assert "第 90 天" in failed["timeline_within_horizon"] and "电话外呼" in failed["excluded_channels"]
+    # outbound calls are ruled out (and, with the allow-list, not among the allowed channels either)
+    assert {"timeline_within_horizon", "excluded_channels"} <= set(failed)
+    assert set(failed) <= {"timeline_within_horizon", "excluded_channels", "channels_allowed"}
+    assert "第 90 天" in failed["timeline_within_horizon"]
+    assert "外呼/电话" in failed["excluded_channels"] and "initiatives.0.channels" in failed["excluded_channels"]
+    assert data["plan"]["initiatives"][0]["channels"][-1] == "outbound_calls"  # "电话外呼" is stored as its kind
     assert "❌ `timeline_within_horizon`" in data["markdown"]
     assert [p["id"] for p in listing.structured_content["plans"]] == [data["plan_id"]]
     assert len(standin.received) == 2  # one repair round, no more

@@ -12,10 +12,12 @@ import pytest
 from mcp import Client
 from pydantic import BaseModel
 
+from retention_mcp.generation.constraints import channel_label
 from retention_mcp.generation.markdown import ENUM_ZH, PERIODS, format_number
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, SECTIONS, plan_model_for
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
+from retention_mcp.vocabulary import CHANNEL_KINDS
 from tests.conftest import TEMPLATE_NAMES, example_arguments
 from tests.standin_model import plan as plan_answer
 
@@ -101,11 +103,17 @@ def test_a_new_prompt_section_without_a_place_fails(registry):
 
 # -- a plan that uses every section ------------------------------------------------------------------------------------
 class _Values:
-    """Distinct, recognisable values for every field: strings name their path, numbers count up."""
+    """Distinct, recognisable values for every field: strings name their path, numbers count up, channel fields take
+    the channel kinds in turn (a channel field holds a kind, not a free name)."""
 
     def __init__(self) -> None:
         self.ints = 100
         self.floats = 0
+        self.kinds = 0
+
+    def kind(self) -> str:
+        self.kinds += 1
+        return CHANNEL_KINDS[self.kinds % len(CHANNEL_KINDS)]
 
     def integer(self) -> int:
         self.ints += 1
@@ -117,6 +125,8 @@ class _Values:
 
 
 def _fill(annotation: Any, path: str, values: _Values) -> Any:
+    if path.rsplit(".", 1)[-1] == "channel" or path.rsplit(".", 2)[-2:-1] == ["channels"]:
+        return values.kind()
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if origin in (typing.Union, types.UnionType):
@@ -165,6 +175,8 @@ def shown(key: str, value: Any, language: str) -> str | None:
     """How a leaf value reads in the Markdown; None for the few that are shown through another one."""
     if key == "relative_to":
         return None  # shown through the day: T-30 or day 3
+    if key in ("channel", "channels"):
+        return channel_label(value, language)  # a channel kind reads as its name
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
@@ -244,7 +256,7 @@ async def test_markdown_sorts_sequences_by_day_and_keeps_terms_apart(registry, s
     # actions are a list, not one cell joined with 、
     assert "- 行动:\n  - 第1、3、7天发送邀请提示\n  - 邀请3人解锁看板模板" in text
     # the server's table of constraints: stated values with their result, and the kinds nobody stated
-    assert "| 折扣上限 | 15% | ✅ |" in text and "| 成本上限(占销售额) | 未声明 | — |" in text
+    assert "| 折扣上限 | 15% | ✅ |" in text and "| 成本上限(占收入) | 未声明 | — |" in text
     assert "| 禁用渠道 | 外呼/电话、线下活动 | ✅ |" in text
 
 
@@ -257,12 +269,16 @@ async def test_status_says_failed_and_what_was_not_checked(registry, standin):
     del bad["team_size_needed"]
     data = await _plan_call(registry, standin, "saas-collaboration-en", bad, bad)
     assert data["repaired"] is True and data["validation"]["passed"] is False
-    failed = [c for c in data["validation"]["checks"] if not c["passed"]]
-    assert [c["name"] for c in failed] == ["discount_cap"] and "Reason unknown (40%)" in failed[0]["detail"]
+    failed = [c for c in data["validation"]["checks"] if c["status"] == "failed"]
+    assert [c["name"] for c in failed] == ["discount_cap"]
+    assert "Reason unknown (win_back.1) = 40% off" in failed[0]["detail"]
+    # stated, but the plan gives no headcount to check: that check is unverified, not passed and not failed
+    (team,) = [c for c in data["validation"]["checks"] if c["name"] == "team_size"]
+    assert team["status"] == "unverified" and team["passed"] is False and "team_size_needed" in team["detail"]
     status = data["markdown"].split("\n")[2]
     assert status.startswith("> **Validation: failed** — 1 of ") and "`discount_cap`" in status
-    assert "Not checked: Team 3 people." in status  # stated, but the plan gives no headcount to check
-    assert "| Team | 3 people | not checked |" in data["markdown"]
+    assert "| Team | 3 people | ⚠️ unverified |" in data["markdown"]
+    assert "- ⚠️ `team_size`: The team has 3 people" in data["markdown"]
 
 
 @pytest.mark.anyio

@@ -103,8 +103,12 @@ async def _plan_mode(client: Any, scenario: dict[str, Any], say: Any) -> None:
         say("  " + result.content[0].text.replace("\n", "\n  "))
         return
     data = result.structured_content or {}
+    say(f"  validation: {data['validation']['status']}")
     for check in data["validation"]["checks"]:
-        say(f"  {'ok ' if check['passed'] else 'FAIL'} {check['name']}: {check['detail']}")
+        mark = {"passed": "ok  ", "failed": "FAIL", "unverified": "??  "}[check.get("status", "failed")]
+        say(f"  {mark} {check['name']}: {check['detail']}")
+    for item in data["validation"].get("to_fill", []):
+        say(f"  to fill: {item}")
     say(f"  saved as {data.get('plan_uri', '(not kept)')}")
 
 

@@ -40,6 +40,15 @@ class Check(BaseModel):
     )
     detail: str = Field(description="What was compared, in the plan's language / 比较内容")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _status_from_passed(cls, data: Any) -> Any:
+        """A check recorded before checks had a status (a stored plan) reads as passed or failed, never as passed
+        when it failed."""
+        if isinstance(data, dict) and "status" not in data and "passed" in data:
+            return {**data, "status": "passed" if data["passed"] else "failed"}
+        return data
+
 
 class ValidationReport(BaseModel):
     """The plan checked against the effective constraints and against its own arithmetic."""
@@ -59,10 +68,14 @@ class ValidationReport(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _status_of_older_reports(cls, data: Any) -> Any:
-        """A report saved before statuses existed: it passed or it did not."""
+    def _status_from_checks(cls, data: Any) -> Any:
+        """A report recorded before reports had a status: passed when it passed, else failed when a check failed,
+        else unverified."""
         if isinstance(data, dict) and "status" not in data and "passed" in data:
-            data = {**data, "status": "passed" if data["passed"] else "failed"}
+            checks = data.get("checks") or []
+            failed = any(isinstance(c, dict) and not c.get("passed", True) for c in checks)
+            status = "passed" if data["passed"] else "failed" if failed else "unverified"
+            return {**data, "status": status}
         return data
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from retention_mcp.generation.constraints import channel_label
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, PlanBase, Section, sections_for
-from retention_mcp.models import EffectiveConstraints, ValidationReport
+from retention_mcp.models import Check, EffectiveConstraints, ValidationReport
+from retention_mcp.vocabulary import CHANNEL_KINDS
 
 LABELS: dict[str, tuple[str, str]] = {
     # sections and fields
@@ -176,6 +177,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "partner": ("Partner", "合作方"),
     "pause": ("Pause", "暂停"),
     "period": ("Period", "周期"),
+    "phase": ("Phase", "阶段"),
     "plays": ("Plays", "动作"),
     "point_value": ("Point value", "积分价值"),
     "points_cost": ("Points", "所需积分"),
@@ -237,6 +239,7 @@ ENUM_ZH = {
     "billing": "账单", "support": "客服", "relationship": "关系", "monthly": "月付", "annual": "年付", "all": "全部",
     "logo": "按客户数", "dollar": "按金额", "both": "客户数与金额",
 }  # fmt: skip
+CHANNEL_KEYS = {"channel", "channels"}
 ENUM_FIELDS = {"confidence", "source", "severity", "kind", "term", "basis"}
 INLINE_LISTS = {"channels", "goal_ids", "variants", "fields", "motions"}  # short names: one line, comma-separated
 TITLE_KEYS = (
@@ -247,7 +250,7 @@ TITLE_KEYS = (
 # Lists of steps with a day: how the day reads. renewal: T-30; start: day 3 from the start; after: day 3 after.
 DAY_LISTS = {"sequence": "renewal", "cadence": "renewal", "notice_checks": "renewal", "steps": "after"}
 STATED_CHECKS = {
-    "budget": ("budget_present", "budget_within_stated"),
+    "budget": ("budget_present", "budget_within_stated", "budget_per_period"),
     "cost_cap_pct_of_revenue": ("budget_share_of_revenue",),
     "discount_cap_pct": ("discount_cap",),
     "horizon_days": ("timeline_within_horizon", "kpi_deadlines_within_horizon"),
@@ -296,10 +299,12 @@ def _text(value: Any, zh: bool, key: str = "") -> str:
     if isinstance(value, int | float):
         return format_number(value)
     if isinstance(value, list):
-        return ("、" if zh else ", ").join(_text(v, zh) for v in value) or "—"
+        return ("、" if zh else ", ").join(_text(v, zh, key) for v in value) or "—"
     if isinstance(value, dict):
         return "; ".join(f"{_label(k, zh)}: {_text(v, zh, k)}" for k, v in value.items() if not _empty(v))
     text = str(value)
+    if key in CHANNEL_KEYS and text in CHANNEL_KINDS:  # a channel kind reads as its name, in the plan's language
+        return channel_label(text, "zh" if zh else "en")
     if zh and key in ENUM_FIELDS:
         text = ENUM_ZH.get(text, text)
     return text.replace("\n", " ")
@@ -638,10 +643,19 @@ def _stated_rows(constraints: EffectiveConstraints, zh: bool) -> list[tuple[str,
     return [(key, labels[key][1 if zh else 0], values[key]) for key in STATED_CHECKS]
 
 
+ICONS = {"passed": "✅", "failed": "❌", "unverified": "⚠️"}
+
+
+def _status(check: Check) -> str:
+    return getattr(check, "status", None) or ("passed" if check.passed else "failed")
+
+
 def status_line(validation: ValidationReport, constraints: EffectiveConstraints | None, zh: bool) -> str:
     status = validation_status(validation, constraints)
     total = len(validation.checks)
-    failed = [c.name for c in validation.checks if not c.passed]
+    failed = [c.name for c in validation.checks if _status(c) == "failed"]
+    open_checks = [c.name for c in validation.checks if _status(c) == "unverified"]
+    sep = "、" if zh else ", "
     if status == "failed":
         names = ", ".join(f"`{n}`" for n in failed)
         text = (
@@ -650,13 +664,45 @@ def status_line(validation: ValidationReport, constraints: EffectiveConstraints 
             else f"**Validation: failed** — {len(failed)} of {total} checks failed: {names}."
         )
     elif status == "unverified":
+        reasons: list[str] = []
+        if open_checks:
+            names = ", ".join(f"`{n}`" for n in open_checks)
+            reasons.append(
+                f"{len(open_checks)} 项检查无法完成({names})"
+                if zh
+                else f"{len(open_checks)} check(s) could not be carried out ({names})"
+            )
+        unread = constraints.unread if constraints is not None else []
+        if unread:
+            reasons.append(
+                f"资料中有 {len(unread)} 处约束未能识别"
+                if zh
+                else f"{len(unread)} span(s) of the constraint text could not be read"
+            )
+        stated = {n for names in STATED_CHECKS.values() for n in names} | set(DATA_CHECKS)
+        if not any(c.name in stated for c in validation.checks):
+            reasons.append(
+                "资料中没有读到可检查的约束(预算、折扣上限、时间范围、团队、渠道、目标),只核对了方案自身的算术"
+                if zh
+                else "no constraint (budget, discount cap, horizon, team, channels, goals) was stated or read, so "
+                "only the plan's own arithmetic was checked"
+            )
+        if not reasons and validation.to_fill:
+            reasons.append("部分约束无法核验" if zh else "some constraints could not be checked")
+        fill = (
+            (
+                "请补充下方「需补充的约束」中的各项,才能逐条检查。"
+                if zh
+                else " Fill in what is listed under 'To fill in' below to have everything checked."
+            )
+            if validation.to_fill
+            else ""
+        )
         text = (
-            "**校验结果:未核验** —— 资料中没有读到可检查的约束(预算、折扣上限、时间范围、团队、渠道、目标),"
-            "只核对了方案自身的算术;把这些约束写明,才能逐条检查。"
+            f"**校验结果:未核验** —— 没有检查未通过,但并非全部可以核验:{';'.join(reasons)}。{fill}"
             if zh
-            else "**Validation: unverified** — no constraint (budget, discount cap, horizon, team, channels, goals) "
-            "could be read from the facts, so only the plan's own arithmetic was checked; state them to have them "
-            "checked."
+            else f"**Validation: unverified** — no check failed, but not everything could be checked: "
+            f"{'; '.join(reasons)}.{fill}"
         )
     else:
         text = (
@@ -665,10 +711,8 @@ def status_line(validation: ValidationReport, constraints: EffectiveConstraints 
             else f"**Validation: passed** — all {total} checks passed."
         )
     unchecked = _unchecked(validation, constraints, zh)
-    if unchecked and status != "unverified":
-        text += (
-            (" 未检查:" if zh else " Not checked: ") + ("、" if zh else ", ").join(unchecked) + ("。" if zh else ".")
-        )
+    if unchecked:
+        text += (" 未检查:" if zh else " Not checked: ") + sep.join(unchecked) + ("。" if zh else ".")
     return "> " + text
 
 
@@ -692,14 +736,28 @@ def validation_markdown(
         head = ("约束", "资料中的值", "结果") if zh else ("Constraint", "Stated", "Result")
         lines += [f"| {head[0]} | {head[1]} | {head[2]} |", "|---|---|---|"]
         for key, label, value in _stated_rows(constraints, zh):
-            checks = [by_name[n] for n in STATED_CHECKS[key] if n in by_name]
+            statuses = {_status(by_name[n]) for n in STATED_CHECKS[key] if n in by_name}
             if value == none:
                 result = "—"
-            elif not checks:
+            elif not statuses:
                 result = "未检查" if zh else "not checked"
+            elif "failed" in statuses:
+                result = ICONS["failed"]
+            elif "unverified" in statuses:
+                result = f"{ICONS['unverified']} " + ("未核验" if zh else "unverified")
             else:
-                result = "❌" if any(not c.passed for c in checks) else "✅"
+                result = ICONS["passed"]
             lines.append(f"| {label} | {_cell(value, zh)} | {result} |")
         lines.append("")
-    lines += [f"- {'✅' if c.passed else '❌'} `{c.name}`: {c.detail}" for c in validation.checks]
+    lines += [f"- {ICONS[_status(c)]} `{c.name}`: {c.detail}" for c in validation.checks]
+    if validation.to_fill:
+        lines += ["", f"### {'需补充的约束' if zh else 'To fill in'}", ""]
+        lines.append(
+            "以下内容服务器未能核验;把它们填入类型化参数(constraints、goals)后重新生成即可逐条检查:"
+            if zh
+            else "The server could not check these; give them as typed parameters (constraints, goals) and "
+            "generate again to have them checked:"
+        )
+        lines.append("")
+        lines += [f"- {line}" for line in validation.to_fill]
     return lines

@@ -14,7 +14,13 @@ renewal count from the renewal date: T-30 is -30, the renewal day 0, a week afte
 `cadence[].day`, touchpoints with relative_to = renewal). Win-back and dunning steps count from the churn or the
 failed payment.
 
-Stable keys for integrations: budget.total, budget.currency, budget.lines[].item, budget.lines[].amount;
+Budget lines say where they are spent: `period` (1-based, in the budget's period: quarter 1, 2...) or `phase` (a
+timeline phase, placed by its start_day), so spending can be checked per period. Channel fields hold a channel kind
+(vocabulary.CHANNEL_KINDS; `product` for an in-product feature that sends no message), never a free name. Every part
+that can hold an incentive has `discount_pct`, the percent off (7折 = 30).
+
+Stable keys for integrations: budget.total, budget.currency, budget.lines[].item, budget.lines[].amount,
+budget.lines[].period, budget.lines[].phase;
 timeline.phases[].name, .start_day, .end_day; kpis[].metric, .baseline, .target, .deadline_day, .goal_id;
 offers[].description, .discount_pct (percent off the list price: 7折 = 30); goals[].id.
 """
@@ -24,14 +30,75 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PRODUCT, channel_kind, channels_in
 
 EXTRAS = "extras"
 DISCOUNT_HELP = (
     "Percent off the list price (20% off = 20; 7折 = 30), never the share paid / 优惠幅度:减免的百分比(7折填30)"
 )
+
+
+# Channel fields hold a channel KIND (sms, email, push, product...), not a free name: the checker compares kinds, never
+# words in names. A name that stands for exactly one kind ('短信', 'App push', 'WeChat service account') is stored as
+# that kind; anything else is rejected with the list of kinds, so the repair round can fix it.
+CHANNEL_HELP = (
+    "Channel kind: " + ", ".join(CHANNEL_KINDS) + "; product = a feature inside the product that sends no message "
+    "(badge, community challenge, pause button) / 渠道类型(见左);product 为不发消息的产品内功能"
+)
+_KIND_ALIASES = {
+    "in_product": PRODUCT, "product_feature": PRODUCT, "in_product_feature": PRODUCT, "产品内": PRODUCT,
+    "产品内功能": PRODUCT, "产品功能": PRODUCT, "other_channel": OTHER, "其他": OTHER, "其他渠道": OTHER,
+}  # fmt: skip
+
+
+def _kind_error(value: object, found: list[str]) -> ValueError:
+    kinds = ", ".join(CHANNEL_KINDS)
+    why = f"names several kinds ({', '.join(found)}): give one" if found else "names no channel kind"
+    return ValueError(
+        f"{str(value)[:60]!r} {why}; a channel is one of: {kinds} (product = in-product feature, no message) / "
+        f"渠道必须是以下类型之一:{kinds.replace(', ', '、')}(product 为产品内功能)"
+    )
+
+
+def to_channel_kind(value: object) -> object:
+    """A channel field's value as its kind id; a name that maps to no kind, or to several, is an error."""
+    if not isinstance(value, str):
+        return value
+    token = value.strip().lower().replace("-", "_").replace(" ", "_")
+    kind = _KIND_ALIASES.get(token) or channel_kind(value)
+    if kind is None:
+        raise _kind_error(value, channels_in(value))
+    return kind
+
+
+def to_channel_kinds(value: object) -> object:
+    """A channel list as kind ids, in order, each once; an item naming several kinds stands for each of them."""
+    if not isinstance(value, list):
+        return value
+    kinds: list[object] = []
+    for item in value:
+        if isinstance(item, str) and not _KIND_ALIASES.get(item.strip().lower()) and channel_kind(item) is None:
+            found = channels_in(item)
+            if not found:
+                raise _kind_error(item, [])
+            kinds += [k for k in found if k not in kinds]
+            continue
+        kind = to_channel_kind(item)
+        if kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
+_KIND_SCHEMA = {"type": "string", "enum": list(CHANNEL_KINDS)}
+ChannelKind = Annotated[str, BeforeValidator(to_channel_kind), WithJsonSchema(_KIND_SCHEMA)]
+ChannelKinds = Annotated[
+    list[str], BeforeValidator(to_channel_kinds), WithJsonSchema({"type": "array", "items": _KIND_SCHEMA})
+]
+CHANNEL_FIELDS = ("channel", "channels")
 
 
 class _Part(BaseModel):
@@ -50,6 +117,16 @@ class BudgetLine(_Part):
     item: str = Field(min_length=1, description="Line item / 预算科目")
     amount: float = Field(ge=0, description="Amount in the budget currency / 金额(预算币种)")
     purpose: str = Field("", description="What it pays for / 用途")
+    period: int | None = Field(
+        None,
+        ge=1,
+        description="Budget period it is spent in, counted from the plan's start in the budget's period (quarter 1, "
+        "2…; month 1, 2…) / 支出所属预算期(从方案开始起算的第几个月/季度/年)",
+    )
+    phase: str | None = Field(
+        None, description="Timeline phase it is spent in (its start_day places it in a period) / 支出所属阶段名称"
+    )
+    channel: ChannelKind | None = Field(None, description="Channel kind it pays for, if any / 对应的渠道类型")
 
 
 class RoiLine(_Part):
@@ -66,11 +143,15 @@ class RoiLine(_Part):
 
 class Budget(_Part):
     total: float | None = Field(
-        ge=0, description="Total budget of the plan; null only when it is set as a share of sales / 方案总预算"
+        ge=0,
+        description="Total spend over the whole plan (every period); null only when it is set as a share of sales / "
+        "整个方案的总支出(全部周期合计)",
     )
     currency: str = Field(min_length=1, description="ISO 4217 code, e.g. CNY, USD / 币种代码,如 CNY、USD")
     period: Literal["month", "quarter", "year", "total"] = Field(
-        "total", description="What the total covers: a month, a quarter, a year, or the whole plan / 预算周期"
+        "total",
+        description="The user's budget period, in which lines count their period: month, quarter, year, or total "
+        "(one budget for the whole plan) / 用户预算的周期,预算科目的 period 按此计",
     )
     share_of_revenue_pct: float | None = Field(
         None,
@@ -78,7 +159,11 @@ class Budget(_Part):
         le=100,
         description="Cost as a percentage of sales, when the user capped it that way / 占销售额百分比",
     )
-    lines: list[BudgetLine] = Field(default_factory=list, description="Budget lines; they add up to at most the total")
+    lines: list[BudgetLine] = Field(
+        default_factory=list,
+        description="Budget lines; they add up to at most the total, and each period's lines to at most the budget "
+        "per period / 预算明细:合计不超过总额,每期合计不超过每期预算",
+    )
     roi: RoiLine | None = Field(None, description="Expected return on the budget / 投入产出估算")
 
 
@@ -134,7 +219,7 @@ class Initiative(_Part):
     name: str = Field(min_length=1, description="Initiative / 举措")
     goal_ids: list[str] = Field(default_factory=list, description="Goals it serves, e.g. [G1] / 服务的目标编号")
     segment: str | None = Field(None, description="Target segment / 目标客群")
-    channels: list[str] = Field(default_factory=list, description="Channels used / 使用的渠道")
+    channels: ChannelKinds = Field(default_factory=list, description=CHANNEL_HELP)
     actions: list[str] = Field(default_factory=list, description="Concrete steps / 具体动作")
     owner: str | None = Field(None, description="Owner (role) / 负责人(角色)")
 
@@ -181,7 +266,7 @@ class ConstraintRow(_Part):
 
 class DayStep(_Part):
     day: int = Field(description="Day of the step, counted as the section says / 第几天(按所在部分的基准)")
-    channel: str = Field(min_length=1, description="Channel / 渠道")
+    channel: ChannelKind = Field(description=CHANNEL_HELP)
     message: str = Field(min_length=1, description="Message or action / 信息或动作")
 
 
@@ -246,7 +331,7 @@ class Touchpoint(_Part):
         "renewal (T-30 = -30) / 发生日:从注册起算,或相对到期日(到期前30天 = -30)"
     )
     relative_to: Literal["signup", "renewal"] = Field("signup", description="What day counts from / 天数的基准")
-    channel: str = Field(min_length=1, description="Channel / 渠道")
+    channel: ChannelKind = Field(description=CHANNEL_HELP)
     message: str = Field(min_length=1, description="Message / 信息")
     metric: str | None = Field(None, description="How we know it worked / 效果指标")
 
@@ -306,6 +391,7 @@ class Tier(_Part):
     retention_rule: str | None = Field(
         None, description="What keeps the tier next period, and the downgrade / 保级规则"
     )
+    discount_pct: float | None = Field(None, ge=0, le=100, description="Member price discount. " + DISCOUNT_HELP)
 
 
 class Redemption(_Part):
@@ -331,7 +417,8 @@ class Trigger(_Part):
     moment: str = Field(min_length=1, description="Moment or trigger / 关键时刻或触发条件")
     segment: str | None = Field(None, description="Who / 客群")
     offer: str = Field(min_length=1, description="What they get / 权益或内容")
-    channel: str | None = Field(None, description="Channel / 渠道")
+    discount_pct: float | None = Field(None, ge=0, le=100, description=DISCOUNT_HELP)
+    channel: ChannelKind | None = Field(None, description=CHANNEL_HELP)
     data_needed: str | None = Field(None, description="Data needed, and from which system / 所需数据及来源系统")
 
 
@@ -396,7 +483,7 @@ class RenewalBasis(_Part):
 
 class Messaging(_Part):
     segment: str = Field(min_length=1, description="Segment / 客群")
-    channels: list[str] = Field(default_factory=list, description="Channels in order / 渠道顺序")
+    channels: ChannelKinds = Field(default_factory=list, description="In order. " + CHANNEL_HELP)
     key_message: str = Field(min_length=1, description="Key message / 核心信息")
     sample: str | None = Field(None, description="Sample: subject line and first sentence / 示例:标题与首句")
     call_to_action: str | None = Field(None, description="Call to action / 行动号召")
@@ -407,7 +494,7 @@ class CampaignStep(_Part):
         description="Day relative to the renewal date: T-30 = -30, renewal day 0 / 相对到期日:到期前30天 = -30"
     )
     segment: str = Field(min_length=1, description="Segment / 客群")
-    channel: str = Field(min_length=1, description="Channel / 渠道")
+    channel: ChannelKind = Field(description=CHANNEL_HELP)
     message: str = Field(min_length=1, description="Action and message / 动作与信息")
     owner: str | None = Field(None, description="Owner (role) / 负责人(角色)")
 
@@ -501,6 +588,7 @@ class RetentionAction(_Part):
     owner: str | None = Field(None, description="Owner (role) / 负责人(角色)")
     metric: str | None = Field(None, description="Metric it moves / 影响的指标")
     expected_effect: str | None = Field(None, description="Expected effect as a range / 预期效果(区间)")
+    discount_pct: float | None = Field(None, ge=0, le=100, description="Incentive it offers, if any. " + DISCOUNT_HELP)
     measurement: str | None = Field(None, description="Holdout or A/B design / 对照组或 A/B 设计")
 
 
@@ -571,7 +659,7 @@ class CadenceStep(_Part):
     day: int = Field(description="Day relative to the renewal date: T-30 = -30, renewal day 0 / 相对续费日的天数")
     term: Literal["monthly", "annual", "all"] = Field("all", description="Billing term / 计费周期")
     audience: str = Field(min_length=1, description="Audience rule / 人群规则")
-    channel: str = Field(min_length=1, description="Channel / 渠道")
+    channel: ChannelKind = Field(description=CHANNEL_HELP)
     purpose: str = Field(min_length=1, description="Purpose of the message / 沟通目的")
     owner: str | None = Field(None, description="Owner (role) / 负责人(角色)")
 
@@ -603,8 +691,9 @@ class ExpansionPlay(_Part):
     trigger: str = Field(min_length=1, description="Trigger that shows readiness / 触发信号")
     offer: str = Field(min_length=1, description="Offer / 权益")
     price_effect_per_month: str | None = Field(None, description="Price effect per month / 每月价格变化")
+    discount_pct: float | None = Field(None, ge=0, le=100, description=DISCOUNT_HELP)
     owner: str | None = Field(None, description="Owner (role) / 负责人(角色)")
-    channels: list[str] = Field(default_factory=list, description="Channels / 渠道")
+    channels: ChannelKinds = Field(default_factory=list, description=CHANNEL_HELP)
 
 
 class MetricDefinition(_Part):

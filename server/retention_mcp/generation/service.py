@@ -23,7 +23,7 @@ from retention_mcp.generation.backends import (
     NotJSONError,
     extract_json,
 )
-from retention_mcp.generation.constraints import Constraints, channel_label
+from retention_mcp.generation.constraints import Constraints
 from retention_mcp.generation.effective import effective_constraints, goal_field, render_stated
 from retention_mcp.generation.fill import (
     EXTRACTION_SCHEMA_NAME,
@@ -48,7 +48,7 @@ from retention_mcp.generation.plans import (
     unknown_keys,
 )
 from retention_mcp.generation.store import PlanStore
-from retention_mcp.generation.validation import validate_plan
+from retention_mcp.generation.validation import constraint_rules, validate_plan
 from retention_mcp.grounding import ground_async
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
 from retention_mcp.redaction import scrub
@@ -298,7 +298,7 @@ def plan_instructions(c: Constraints, schema_text: str, language: str, data_fact
             "",
             "# Hard constraints (a program checks each one)",
         ]
-    lines += _constraint_lines(c, zh)
+    lines += constraint_rules(c, zh)
     if data_facts:
         lines.append(
             "- 数据事实:凡取自 <computed_facts> 的数字保持原值,并在 data_ref 中写出事实编号(如 D3);这类发现的 source 写 data。"
@@ -312,56 +312,6 @@ def plan_instructions(c: Constraints, schema_text: str, language: str, data_fact
         lines.append("</stated_goals>")
     lines += ["<plan_schema>", schema_text, "</plan_schema>"]
     return "\n".join(lines)
-
-
-def _constraint_lines(c: Constraints, zh: bool) -> list[str]:
-    """One line per constraint that was read, in the plan's language: (applies, English, Chinese)."""
-    language = "zh" if zh else "en"
-    cap = c.budget_cap()
-    currency = (c.budget.currency or "") if c.budget else ""
-    names = ("、" if zh else ", ").join(channel_label(x, language) for x in c.channels_excluded)
-    share, discount = c.cost_cap_pct_of_revenue, c.discount_cap_pct
-    lines = [
-        (
-            c.budget is not None,
-            f"- Budget: budget.total and the sum of budget.lines at most {cap or 0:,.0f} {currency}; "
-            f"currency {currency or 'as in the facts'}.",
-            f"- 预算:budget.total 与全部 budget.lines 之和不超过 {cap or 0:,.0f} {currency};币种用 {currency or '资料中的币种'}。",
-        ),
-        (
-            share is not None,
-            f"- Cost as a share of sales: fill budget.share_of_revenue_pct, at most {share or 0:g}%.",
-            f"- 成本占销售额:budget.share_of_revenue_pct 必须填写且不超过 {share or 0:g}%。",
-        ),
-        (
-            discount is not None,
-            f"- Discounts: every discount_pct in the plan (percent off) at most {discount or 0:g}.",
-            f"- 折扣:方案中每个 discount_pct(减免的百分比)都不超过 {discount or 0:g}。",
-        ),
-        (
-            c.horizon_days is not None,
-            f"- Horizon: every phase end_day and KPI deadline_day at most {c.horizon_days}.",
-            f"- 时间:每个阶段的 end_day 和每个 KPI 的 deadline_day 不超过 {c.horizon_days}。",
-        ),
-        (
-            c.team_size is not None,
-            f"- Team: team_size_needed at most {c.team_size}.",
-            f"- 团队:team_size_needed 不超过 {c.team_size}。",
-        ),
-        (
-            bool(c.channels_excluded),
-            f"- Channels: no channel/channels field or budget line may use: {names}.",
-            f"- 渠道:任何 channel/channels 字段和预算科目都不得使用:{names}。",
-        ),
-    ]
-    out = [zh_text if zh else en_text for applies, en_text, zh_text in lines if applies]
-    if not out:
-        out.append(
-            "- 资料中没有可检查的数值约束;仍须遵守资料中的全部说明。"
-            if zh
-            else "- No checkable numeric constraint was found; still respect everything the facts say."
-        )
-    return out
 
 
 def unknown_keys_note(plan: PlanBase | None, zh: bool) -> list[str]:
