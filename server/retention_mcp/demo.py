@@ -105,7 +105,7 @@ async def _plan_mode(client: Any, scenario: dict[str, Any], say: Any) -> None:
     data = result.structured_content or {}
     say(f"  validation: {data['validation']['status']}")
     for check in data["validation"]["checks"]:
-        mark = {"passed": "ok  ", "failed": "FAIL", "unverified": "??  "}[check.get("status", "failed")]
+        mark = {"passed": "ok ", "failed": "FAIL", "unverified": "????"}[check.get("status", "failed")]
         say(f"  {mark} {check['name']}: {check['detail']}")
     for item in data["validation"].get("to_fill", []):
         say(f"  to fill: {item}")
