@@ -120,6 +120,8 @@ async def test_without_elicitation_one_extraction_call_fills_what_is_missing(reg
     if c["sources"].get("team_size") == "text":  # what the text said is kept: the model only fills what is missing
         assert c["team_size"] == 3 and "team_size" not in fill["fields"]
     assert "at most 25,000 EUR per quarter" in block(standin.received[0].prompt_text())
+    assert "extracted by the model: `budget`" in data["markdown"]  # the Markdown says where each one came from
+    assert "Missing constraints (extraction): filled in" in data["markdown"]
 
 
 async def test_an_extraction_that_fails_is_reported_and_the_plan_still_comes(registry, standin, store):

@@ -13,7 +13,7 @@ from typing import Any
 
 from retention_mcp.generation.constraints import channel_label
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, PlanBase, Section, sections_for
-from retention_mcp.models import Check, EffectiveConstraints, ValidationReport
+from retention_mcp.models import Check, ConstraintFill, EffectiveConstraints, ValidationReport
 from retention_mcp.vocabulary import CHANNEL_KINDS
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -509,6 +509,7 @@ def plan_markdown(
     language: str,
     validation: ValidationReport | None = None,
     constraints: EffectiveConstraints | None = None,
+    fill: ConstraintFill | None = None,
 ) -> str:
     zh = language == "zh"
     data = plan.model_dump()
@@ -527,6 +528,8 @@ def plan_markdown(
         out += [f"## {_label(key, zh)}", "", *_field(key, value, zh, 3, True, constraints)]
     if validation is not None:
         out += validation_markdown(validation, zh, constraints)
+    if constraints is not None:
+        out += provenance_markdown(constraints, fill, zh)
     if data.get(EXTRAS):
         out += ["", f"## {_label(EXTRAS, zh)}", ""]
         out.append(
@@ -761,3 +764,50 @@ def validation_markdown(
         lines.append("")
         lines += [f"- {line}" for line in validation.to_fill]
     return lines
+
+
+_SOURCE_LABELS = {
+    "typed": ("typed by the user", "用户以参数给出"),
+    "text": ("read from the facts", "从资料中读出"),
+    "model": ("extracted by the model", "由模型提取"),
+}
+_FILL_OUTCOMES = {
+    "filled": ("filled in", "已补充"),
+    "nothing_found": ("nothing found", "未找到"),
+    "declined": ("declined", "用户拒绝"),
+    "cancelled": ("cancelled", "用户取消"),
+    "failed": ("failed", "失败"),
+}
+
+
+def provenance_markdown(constraints: EffectiveConstraints, fill: ConstraintFill | None, zh: bool) -> list[str]:
+    """Where each constraint came from, typed values that disagree with the text, and how missing ones were filled."""
+    by_source: dict[str, list[str]] = {}
+    for key, source in constraints.sources.items():
+        by_source.setdefault(source, []).append(f"`{key}`")
+    lines: list[str] = []
+    if by_source:
+        lines.append("**约束来源**:" if zh else "**Where the constraints came from**: ")
+        sep = "、" if zh else ", "
+        lines[-1] += (";" if zh else "; ").join(
+            f"{_SOURCE_LABELS[src][1 if zh else 0]}:{sep.join(keys)}"
+            if zh
+            else f"{_SOURCE_LABELS[src][0]}: {sep.join(keys)}"
+            for src, keys in by_source.items()
+        )
+    for c in constraints.conflicts:
+        lines.append(
+            f"- `{c.field}`:采用参数值 {c.typed},资料中写的是 {c.text}"
+            if zh
+            else f"- `{c.field}`: the typed value {c.typed} is used; the facts say {c.text}"
+        )
+    if fill is not None:
+        method = ("表单询问" if fill.method == "elicitation" else "模型提取") if zh else fill.method
+        outcome = _FILL_OUTCOMES[fill.outcome][1 if zh else 0]
+        fields = ("、" if zh else ", ").join(f"`{f}`" for f in fill.fields)
+        lines.append(
+            f"- 缺失约束的补充({method}):{outcome}" + (f":{fields}" if fields else "")
+            if zh
+            else f"- Missing constraints ({method}): {outcome}" + (f": {fields}" if fields else "")
+        )
+    return ["", *lines] if lines else []

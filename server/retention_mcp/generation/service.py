@@ -158,7 +158,7 @@ class PlanService:
             else:
                 raise PlanError(invalid_plan_message(problems, zh), rendered)
         assert plan is not None and report is not None
-        markdown = plan_markdown(plan, rendered.language, report, rendered.constraints)
+        markdown = plan_markdown(plan, rendered.language, report, rendered.constraints, fill)
         plan_data = plan.model_dump(mode="json")
         result = PlanResult(
             **rendered.model_dump(),
