@@ -142,7 +142,7 @@ _AMOUNT_RE = re.compile(AMOUNT, _I)
 # after a number with a multiplier but no currency: it counts something other than money
 _COUNT_NOUN = re.compile(
     r"\s*(?:人|名|位|个|家|户|单|次|条|份|笔|张|件|台|套|门店|店|会员|用户|客户|粉丝|订单|席位|账号|账户|次数|"
-    r"(?:active |paying |new )?(?:users?|customers?|members?|accounts?|subscribers?|seats?|orders?|people|visits?|"
+    r"(?:active |paying |new )?(?:paying|payers?|付费|users?|customers?|members?|accounts?|subscribers?|seats?|orders?|people|visits?|"
     r"sessions?|downloads?|installs?|followers?|fans?|stores?|shops?|transactions?|messages?|emails?|skus?|leads?|"
     r"sign-?ups?|trials?|units?|clients?|logos?|mau|dau|wau|views?|impressions?|clicks?|opens?))",
     _I,
@@ -221,17 +221,17 @@ _NOT_COUNTED = r"(?<![个第下上两二三四五六七八九十\d])"
 _PERIOD_WORDS = [
     (
         rf"{_NOT_COUNTED}季度(?!内)|每季|/\s*季|quarterly|(?:per|a|each|every|for the|this|the) quarter(?! of)|"
-        r"/\s*q(?:tr|uarter)?\b",
+        r"/\s*q(?:tr|uarter)?\b|(?<![个\d])季(?=预算|费用|投入)",
         "quarter",
     ),
     (
         r"每月|月度|每个月|/\s*月|月均|monthly|(?:per|a|each|every|for the|this) month(?! of)|/\s*mo(?:nth)?\b|"
-        r"\bp\.?m\.?(?=[\s,;.]|$)",
+        r"\bp\.?m\.?(?=[\s,;.]|$)|(?<![个\d])月(?=预算|费用|投入)",
         "month",
     ),
     (
         r"年度|每年|全年|/\s*年|annual(?:ly)?|yearly|(?:per|a|each|every|for the|this) year(?! of)|per annum|"
-        r"\bp\.a\.|/\s*y(?:ea)?r\b",
+        r"\bp\.a\.|/\s*y(?:ea)?r\b|(?<![\d])年(?=预算|费用|投入)",
         "year",
     ),
 ]
@@ -438,10 +438,15 @@ def _is_price(text: str, amount: _Amount) -> bool:
 def _period_near(text: str, spans: list[Span]) -> tuple[str | None, Span | None]:
     """The period word closest to the amount, within the sub-clauses of the amount and its budget word; a total word
     ("in total", "总计") closer than any period word makes it a total."""
-    regions = sorted({_subclause(text, s, e) for s, e in spans})
+    regions = {_subclause(text, s, e) for s, e in spans}
+    last = max(e for _, e in regions)
+    if last < len(text) and text[last] in ",，":  # "¥50万元,全年", "HK$300k, quarterly": a period word on its own
+        ns, ne = _subclause(text, last + 1, last + 1)
+        if re.fullmatch(rf"\s*(?:{'|'.join(p for p, _ in _PERIOD_WORDS)})\s*", text[ns:ne], _I):
+            regions.add((ns, ne))
     anchor = spans[0]
     best: tuple[int, str | None, Span] | None = None
-    for rs, re_ in regions:
+    for rs, re_ in sorted(regions):
         region = text[rs:re_]
         for pattern, period in [*_PERIOD_WORDS, (_TOTAL_WORDS, None)]:
             for match in re.finditer(pattern, region, _I):
@@ -515,12 +520,15 @@ def _budget_hit(text: str, amount: _Amount, keyword: Span | None, amounts: list[
         if other is amount or other.start < cs or other.end > ce or not money.amount:
             continue
         ratio = other.money.amount / money.amount
-        said_period, _ = _period_near(text, [(other.start, other.end)])
+        said_period, _ = _period_near(text, [(other.start, other.end)])  # a period, or None for a total
         near_total = re.search(_TOTAL_WORDS, text[max(cs, other.start - 12) : other.end + 12], _I)
         if abs(ratio - 1) < 1e-9 or (
             (said_period or near_total) and any(abs(ratio - k) < 1e-6 for k in (2, 3, 4, 6, 12, 1 / 3, 1 / 4, 1 / 12))
         ):
             consumed.append((other.start, other.end))
+            _, said_span = _period_near(text, [(other.start, other.end)])
+            if said_span:
+                consumed.append(said_span)
     return _Hit((money, period), start, end, consumed)
 
 
@@ -774,7 +782,7 @@ _ROLE_ZH = (
     r"客户成功经理|客户成功|客户经理|运营专员|运营|客服|销售|工程师|开发|研发|设计师|设计|数据分析师|分析师|市场|产品经理|"
     r"产品|专员|同事|员工|人员|文案|美工|店长|顾问|实习生|兼职"
 )
-_MODIFIER = r"(?:(?!of\b|the\b|and\b|or\b|to\b|for\b|per\b|few\b|lot\b|couple\b|number\b|handful\b|bunch\b|dozen\b|customers?\b|users?\b)[a-z][a-z-]*\s+)"
+_MODIFIER = r"(?:(?!of\b|the\b|and\b|or\b|to\b|for\b|per\b|few\b|lot\b|couple\b|number\b|handful\b|bunch\b|dozen\b)[a-z][a-z-]*\s+)"
 _CUSTOMER_BEFORE = re.compile(
     r"(?:用户|客户|会员|粉丝|触达|覆盖|服务|reach|customers?|users?|members|accounts?|subscribers|audience|companies|"
     r"businesses|of)\s*(?:约|about|around|of)?\s*$",
@@ -782,7 +790,7 @@ _CUSTOMER_BEFORE = re.compile(
 )
 
 
-def _team_totals(text: str) -> list[_Hit]:
+def _team_totals(text: str, bearing: bool = True) -> list[_Hit]:
     patterns = [
         rf"(?:团队|人手|小组|编制|人员|人力)(?:规模|共|总共|一共|合计|为|是|有|:|：|\s)*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
         rf"(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?:的)?[^\s,，;；。\n]{{0,4}}?(?:团队|小组)",
@@ -798,6 +806,8 @@ def _team_totals(text: str) -> list[_Hit]:
     hits = []
     for pattern in patterns:
         for match in re.finditer(pattern, text, _I):
+            if not bearing and _CUSTOMER_BEFORE.search(text[max(0, match.start() - 12) : match.start()]):
+                continue  # "ops leads of 3 people teams": the customers' teams
             value = parse_number(match["n"])
             if 0 < value < 10_000 and float(value).is_integer():
                 hits.append(_Hit(int(value), match.start(), match.end()))
@@ -828,7 +838,7 @@ def _team_roles(text: str) -> list[_Hit]:
 def _team_hits(text: str, bearing: bool) -> list[_Hit]:
     """The team in one input: a stated total wins and accounts for its breakdown ("团队3人(运营1、客服2)"); in a
     constraint-bearing input the head-counts of every role are summed ("1名运营+2名客服" -> 3)."""
-    totals = _team_totals(text)
+    totals = _team_totals(text, bearing)
     roles = _team_roles(text) if bearing else []
     if totals:
         first = totals[0]
@@ -934,7 +944,7 @@ _GOAL_HEADER = re.compile(
     re.IGNORECASE,
 )
 _GOAL_VERB = (
-    r"提升|提高|降低|降至|降到|减少|增加|增长|达到|达成|达标|实现|突破|控制|维持|保持|拉升|缩短|扩大|进入|获得|转化|避免|"
+    r"提升|提高|降低|降至|降到|减少|增加|增长|达到|达成|达标|实现|突破|控制|维持|保持|拉升|缩短|扩大|进入|获得|转化|"
     r"\b(?:improve|increase|reduce|cut|lift|raise|grow|reach|hit|get|drive|achieve|lower|boost|keep|hold|win|"
     r"double|halve|bring|move|convert|recover|expand|launch|rank|size|choose)\w*"
 )
@@ -958,7 +968,10 @@ def _split_goal_text(text: str) -> list[str]:
     """Split at ; 。 line breaks and numbering, then at commas, 、 and 'and' where both sides read as goals; never
     inside a number ('1,200') or a 'from 4.8% to 3.2%' phrase."""
     text = re.sub(
-        r"(?:^|(?<=\s))\(?(?:\d{1,2}|[a-z])[.)、](?=\s)|(?<![\d.%])\d{1,2}[)、]|[①②③④⑤⑥⑦⑧⑨⑩]", "\n", text, flags=_I
+        r"(?:^|(?<=\s))\(?(?:\d{1,2}|[a-z])[.)、](?=\s)|(?:^|(?<=[\s;；,，]))[1-9][)、]|[①②③④⑤⑥⑦⑧⑨⑩]",
+        "\n",
+        text,
+        flags=_I,
     )
     pieces: list[str] = []
     for part in re.split(r"[;；。\n]+|\.\s+(?=[A-Z])", text):
@@ -1038,7 +1051,8 @@ _METRIC_WORDS = re.compile(
     r"churn|retention|retain|nps|csat|ces\b|conversion|open rate|click|ctr|arpu|arpa|arppu|\barr\b|\bmrr\b|ltv|cac|"
     r"price|pricing|priced|per seat|margin|renewal rate|growth rate|engagement|usage|trial|login|active|repeat|"
     r"流失|留存|复购|转化|打开率|点击率|满意度|毛利|利润率|客单价|单价|售价|价格|定价|续费率|增长率|渗透率|活跃|试用|"
-    r"revenue|销售额|营收|收入|gmv|arr",
+    r"revenue|销售额|营收|收入|gmv|arr|growing|growth|grew|yoy|mom\b|qoq|同比|环比|增长了|月活|日活|周活|mau|dau|wau|"
+    r"users?|用户数",
     _I,
 )
 _UNREAD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -1059,8 +1073,8 @@ def _unread_in(name: str, text: str, consumed: list[Span]) -> list[Unread]:
     candidates: list[tuple[str, int, int]] = [("amount", a.start, a.end) for a in _amounts(text)]
     for kind, pattern in _UNREAD_PATTERNS:
         for match in pattern.finditer(text):
-            if kind == "duration" and re.match(r"(?:19|20)\d\d\s*年", match.group(0)):
-                continue  # a year, not a duration
+            if kind == "duration" and re.match(r"(?:19|20)\d\d\s*年|(?:a|an)\s", match.group(0), _I):
+                continue  # a year, not a duration; "a year", "a month": a rate ("20% a year")
             candidates.append((kind, match.start(), match.end()))
     candidates += [("headcount", h.start, h.end) for h in _team_roles(text)]
     windows = _data_windows(text)
