@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from retention_mcp.vocabulary import CHANNELS, ISO_4217, PERIOD_DAYS, channel_label, channels_in
@@ -38,6 +39,13 @@ from retention_mcp.vocabulary import CHANNELS, ISO_4217, PERIOD_DAYS, channel_la
 __all__ = ["CHANNELS", "PERIOD_DAYS", "channel_label", "channels_in"]  # re-exported for the checker and the Markdown
 
 _I = re.IGNORECASE
+
+
+@lru_cache(maxsize=None)
+def _rx(pattern: str) -> re.Pattern[str]:
+    """The compiled, case-insensitive form of a pattern: the reader runs on every render, so each compiles once."""
+    return re.compile(pattern, _I)
+
 
 # -- numbers ----------------------------------------------------------------------------------------------------------
 _CN_DIGITS = {
@@ -184,7 +192,8 @@ class _Amount:
     multiplier: bool  # 万, k, M…
 
 
-def _amounts(text: str) -> list[_Amount]:
+@lru_cache(maxsize=256)
+def _amounts(text: str) -> tuple[_Amount, ...]:
     """Every amount of money in a text: a number with a currency, or with 万/亿/k/M and no count noun after it."""
     found: list[_Amount] = []
     for match in _AMOUNT_RE.finditer(text):
@@ -213,7 +222,7 @@ def _amounts(text: str) -> list[_Amount]:
         if any(a.start <= match.start() < a.end for a in found):
             continue
         found.append(_Amount(match.start(), match.end(), money, "元" in match.group(0), True))
-    return sorted(found, key=lambda a: a.start)
+    return tuple(sorted(found, key=lambda a: a.start))
 
 
 # -- periods and durations --------------------------------------------------------------------------------------------
@@ -235,9 +244,7 @@ _PERIOD_WORDS = [
         "year",
     ),
 ]
-_TOTAL_WORDS = (
-    r"总计|总额|合计|总共|共计|总预算|一共|整体|in total|\btotal\b|overall|all-in|for the whole|across the whole"
-)
+_TOTAL_WORDS = r"总计|总额|合计|总共|共计|总预算|一共|整体|共(?=\s*[\d¥￥$一二两三四五六七八九十])|in total|\btotal\b|overall|all-in|for the whole|across the whole"
 _UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365 / 12, "quarter": 365 / 4, "year": 365.0}
 
 
@@ -449,7 +456,7 @@ def _period_near(text: str, spans: list[Span]) -> tuple[str | None, Span | None]
     for rs, re_ in sorted(regions):
         region = text[rs:re_]
         for pattern, period in [*_PERIOD_WORDS, (_TOTAL_WORDS, None)]:
-            for match in re.finditer(pattern, region, _I):
+            for match in _rx(pattern).finditer(region):
                 s, e = rs + match.start(), rs + match.end()
                 distance = max(anchor[0] - e, s - anchor[1], 0)
                 if best is None or distance < best[0]:
@@ -464,7 +471,7 @@ def _budget_hits(text: str, bearing: bool) -> list[_Hit]:
     currency amount with no budget word ("EUR 25k for the quarter", "¥30万, two ops staff")."""
     amounts = _amounts(text)
     hits: list[_Hit] = []
-    for keyword in re.finditer(_BUDGET_WORD, text, _I):
+    for keyword in _rx(_BUDGET_WORD).finditer(text):
         cs, ce = _clause(text, keyword.start(), keyword.end())
         after = [a for a in amounts if keyword.end() <= a.start <= keyword.end() + 40 and a.end <= ce]
         after = [a for a in after if not _is_price(text, a)]
@@ -507,7 +514,7 @@ def _budget_hits(text: str, bearing: bool) -> list[_Hit]:
     return hits
 
 
-def _budget_hit(text: str, amount: _Amount, keyword: Span | None, amounts: list[_Amount]) -> _Hit:
+def _budget_hit(text: str, amount: _Amount, keyword: Span | None, amounts: Iterable[_Amount]) -> _Hit:
     spans = [(amount.start, amount.end)] + ([keyword] if keyword else [])
     period, period_span = _period_near(text, spans)
     if period_span:
@@ -563,6 +570,8 @@ _CAP_BEFORE = (
 
 
 def _cost_cap_hits(text: str) -> list[_Hit]:
+    if "%" not in text and "％" not in text:  # every cap is a percentage: most inputs are skipped here
+        return []
     patterns = [
         rf"(?:{_REVENUE_ZH})\s*(?:的|之)?\s*(?:比例|比重|占比)?\s*(?:{_CAP_BEFORE})?\s*(?:的)?\s*{_PCT}",
         rf"(?:占|为|是)\s*(?:{_REVENUE_ZH})\s*(?:的)?\s*(?:比例|比重|占比)?\s*(?:{_CAP_BEFORE})?\s*{_PCT}",
@@ -570,7 +579,7 @@ def _cost_cap_hits(text: str) -> list[_Hit]:
     ]
     hits: list[_Hit] = []
     for pattern in patterns:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             cs, ce = _clause(text, match.start(), match.end())
             if re.search(_COST_WORD, text[cs:ce], _I):
                 hits.append(_Hit(parse_number(match["high"] or match["low"]), match.start(), match.end()))
@@ -594,6 +603,8 @@ _ZHE = r"(?P<z>\d+(?:\.\d+)?|[一二三四五六七八九](?:[一二三四五六
 
 
 def _discount_hits(text: str) -> list[_Hit]:
+    if not any(c in text for c in "%％折"):  # every cap is a percentage or an N折
+        return []
     off = [
         rf"(?:{_DISCOUNT_WORD})(?:幅度|力度|上限|率|额度|cap|rates?|depth)?{_GAP}(?:{_CAP_BEFORE})\s*{_V}",
         rf"(?:{_DISCOUNT_WORD})(?:幅度|力度|上限)?\s*{_V}\s*(?:以内|以下|之内|封顶|为上限|为限|max(?:imum)?\b|at most|or less|tops\b)",
@@ -608,14 +619,14 @@ def _discount_hits(text: str) -> list[_Hit]:
     ]
     hits: list[_Hit] = []
     for pattern in off:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             hits.append(_Hit(parse_number(match["v"]), match.start(), match.end()))
     price_floor = [  # the price paid may not go below N% of list: at most 100-N off
         rf"(?:不低于|不得低于|不能低于|不少于|至少为?)\s*(?:原价|标价|定价|零售价)的?\s*{_V}",
         rf"(?:(?:no|never|not)\s+(?:lower|less|below)\s+than|at least)\s*{_V}\s+of\s+(?:the\s+)?(?:list|full|regular)\s+price",
     ]
     for pattern in price_floor:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             hits.append(_Hit(round(100 - parse_number(match["v"]), 2), match.start(), match.end()))
     zhe = [  # Chinese "N折" is the price paid: 不低于8.5折 / 最低八五折 / 最多打9折 / 8折封顶
         rf"(?:不低于|不得低于|不能低于|不少于|最低|最多|最大|最高|低至|至多)\s*(?:打|到|至|为|是)?\s*(?:原价的?)?\s*{_ZHE}",
@@ -623,7 +634,7 @@ def _discount_hits(text: str) -> list[_Hit]:
         rf"(?:折扣|优惠)(?:力度|幅度)?\s*(?:不超过|不低于|最多|最低|上限为?|为|是|:|：)\s*{_ZHE}",
     ]
     for pattern in zhe:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             hits.append(_Hit(_zhe_to_discount(match["z"]), match.start(), match.end()))
     hits.sort(key=lambda h: h.start)
     return hits
@@ -664,7 +675,8 @@ _DATA_WORD = (
 _QUARTER_NO = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
 
 
-def _data_windows(text: str) -> list[Span]:
+@lru_cache(maxsize=256)
+def _data_windows(text: str) -> tuple[Span, ...]:
     """Spans that describe the data, not the plan: 'last 12 months of data', '过去12个月', 'data covers Q1-Q2 2024'."""
     patterns = [
         rf"\b(?:the\s+)?(?:last|past|previous|prior|trailing|preceding|historical)\s+(?:{_N_EN}\s+)?(?:{_UNIT_EN})\b",
@@ -672,17 +684,20 @@ def _data_windows(text: str) -> list[Span]:
         rf"{_N_EN}\s+(?:{_UNIT_EN})\s+(?:of|worth of)\s+(?:data|history|orders|transactions|usage|records|logs|events)",
         rf"(?:{COUNT})\s*(?:{_UNIT_ZH_STRICT})\s*(?:的)?(?:数据|订单|记录|历史|交易|日志|样本)",
     ]
-    spans = [(m.start(), m.end()) for p in patterns for m in re.finditer(p, text, _I)]
-    for match in re.finditer(_DATA_WORD, text, _I):  # a whole sub-clause about the data: "数据为2025年7-12月"
+    spans = [(m.start(), m.end()) for p in patterns for m in _rx(p).finditer(text)]
+    for match in _rx(_DATA_WORD).finditer(text):  # a whole sub-clause about the data: "数据为2025年7-12月"
         s, e = _subclause(text, match.start(), match.end())
         if not re.search(_PROJECTION, text[s:e], _I):
             spans.append((s, e))
-    return spans
+    return tuple(spans)
 
 
-def _horizon_hits(text: str, timeline: bool) -> list[_Hit]:
-    """Horizons stated in one input. `timeline`: the input holds the timeline, so a bare duration is one too."""
+def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit]:
+    """Horizons stated in one input. `timeline`: the input holds the timeline, so a bare duration is one too;
+    `bearing`: the input holds constraints, so 'for 6 months' and 'max 3 months' are the plan's too."""
     found: list[_Hit] = []
+    if not _rx(r"[天日周月季年]|day|week|wk|mo|quarter|year|yr|q\s*[1-4]|half").search(text):
+        return found
 
     def add(days: int, match: re.Match[str]) -> None:
         if days > 0:
@@ -699,7 +714,7 @@ def _horizon_hits(text: str, timeline: bool) -> list[_Hit]:
         rf"(?:horizon|timeline|timeframe|time frame|duration)\s*(?:of|is|:|-)?\s*(?:about\s+|roughly\s+)?(?P<n>{_N_EN})\s+(?P<u>{_UNIT_EN})\b",
     ]
     for pattern in counted:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             if _METRIC_AFTER.match(text, match.end()) and not _goal_within(text, match):
                 continue  # "90-day retention", "90天内流失率是整体的2.1倍": a metric's window
             add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
@@ -719,24 +734,32 @@ def _horizon_hits(text: str, timeline: bool) -> list[_Hit]:
         (r"下个月|下一个月|本月内|(?:within|for|over) (?:a|one|the (?:next|coming)) month|(?:next|the coming) month", 30),
     ]  # fmt: skip
     for pattern, days in exact:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             add(days, match)
     q = r"(?:Q\s*(?P<{0}>[1-4])|第\s*(?P<{0}z>[一二三四1-4])\s*(?:季度)?|(?P<{0}c>[一二三四])(?=\s*(?:、|和|与|至|到|-|–)?\s*[一二三四]?\s*季度))"
     q_range = rf"{q.format('a')}\s*(?:-|–|—|~|～|至|到|to|through|、|和|与|and|&|/)\s*{q.format('b')}\s*(?:季度)?"
-    for match in re.finditer(q_range, text, _I):
+    for match in _rx(q_range).finditer(text):
         if _about_data(text, match):
             continue
         a = _QUARTER_NO[match["a"] or match["az"] or match["ac"]]
         b = _QUARTER_NO[match["b"] or match["bz"] or match["bc"]]
         if b >= a:
             add(to_days(b - a + 1, "quarter"), match)
-    single = rf"(?:{_PROJECTION})\s*[^,，;；。\n]{{0,10}}?(?:\bQ[1-4]\b|第[一二三四1-4]季度)(?!\s*(?:-|–|至|到|、|和|to)\s*(?:Q|第))"
-    for match in re.finditer(single, text, _I):
-        if not _about_data(text, match):
+    quarter = r"(?:(?<![A-Za-z0-9])Q[1-4](?![0-9])|第[一二三四1-4]季度)(?!\s*(?:-|–|至|到|、|和|to|through)\s*(?:Q|第))"
+    single = rf"(?:{_PROJECTION})\s*[^,，;；。\n]{{0,10}}?{quarter}"
+    for match in _rx(single if not timeline else quarter).finditer(text):  # "计划Q4执行"; in a timeline: "Q4 2026"
+        if not _about_data(text, match) and not _overlaps(
+            [(h.start, h.end) for h in found], match.start(), match.end()
+        ):
             add(91, match)
+    if bearing or timeline:
+        limited = rf"\b(?:for|max(?:imum)?|at most|up to|no (?:more|longer) than|最多|最长|不超过)\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH_STRICT}|(?:{_UNIT_EN})\b)"
+        for match in _rx(limited).finditer(text):
+            if not _METRIC_AFTER.match(text, match.end()) and not re.fullmatch(r"(?:19|20)\d\d", match["n"]):
+                add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
     if timeline:
         bare = rf"(?<![第\d.])(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH_STRICT}|{_UNIT_EN})\b|(?P<half>半年|half[- ]year|six months)"
-        for match in re.finditer(bare, text, _I):
+        for match in _rx(bare).finditer(text):
             if match["half"]:
                 add(182, match)
             elif not re.fullmatch(r"(?:19|20)\d\d", match["n"] or "") and not _METRIC_AFTER.match(text, match.end()):
@@ -757,7 +780,7 @@ def _about_data(text: str, match: re.Match[str]) -> bool:
     """A date range in a sub-clause about the data ('data covers Q1-Q2 2024') with no projection word before it."""
     s, _ = _subclause(text, match.start(), match.end())
     before = text[s : match.start()]
-    return bool(re.search(_DATA_WORD, before, _I)) and not re.search(_PROJECTION, before, _I)
+    return bool(_rx(_DATA_WORD).search(before)) and not _rx(_PROJECTION).search(before)
 
 
 def read_horizon(text: str, bare: bool = False) -> int | None:
@@ -805,7 +828,7 @@ def _team_totals(text: str, bearing: bool = True) -> list[_Hit]:
     ]
     hits = []
     for pattern in patterns:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             if not bearing and _CUSTOMER_BEFORE.search(text[max(0, match.start() - 12) : match.start()]):
                 continue  # "ops leads of 3 people teams": the customers' teams
             value = parse_number(match["n"])
@@ -814,7 +837,8 @@ def _team_totals(text: str, bearing: bool = True) -> list[_Hit]:
     return sorted(hits, key=lambda h: h.start)
 
 
-def _team_roles(text: str) -> list[_Hit]:
+@lru_cache(maxsize=256)
+def _team_roles(text: str) -> tuple[_Hit, ...]:
     """Head-counts of a role: 'two ops staff', '3 CSMs', '1名运营', '运营2人', '3人'."""
     patterns = [
         rf"(?<![\d.])(?P<n>{_N_EN})\s+{_MODIFIER}{{0,2}}(?:{_ROLE_EN})\b",
@@ -824,7 +848,7 @@ def _team_roles(text: str) -> list[_Hit]:
     ]
     hits: list[_Hit] = []
     for pattern in patterns:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             if _overlaps([h.spans()[0] for h in hits], match.start(), match.end()):
                 continue
             if _CUSTOMER_BEFORE.search(text[max(0, match.start() - 12) : match.start()]):
@@ -832,14 +856,14 @@ def _team_roles(text: str) -> list[_Hit]:
             value = parse_number(match["n"])
             if 0 < value < 500 and float(value).is_integer():
                 hits.append(_Hit(int(value), match.start(), match.end()))
-    return sorted(hits, key=lambda h: h.start)
+    return tuple(sorted(hits, key=lambda h: h.start))
 
 
 def _team_hits(text: str, bearing: bool) -> list[_Hit]:
     """The team in one input: a stated total wins and accounts for its breakdown ("团队3人(运营1、客服2)"); in a
     constraint-bearing input the head-counts of every role are summed ("1名运营+2名客服" -> 3)."""
     totals = _team_totals(text, bearing)
-    roles = _team_roles(text) if bearing else []
+    roles = _team_roles(text) if bearing else ()
     if totals:
         first = totals[0]
         cs, ce = _clause(text, first.start, first.end)
@@ -847,11 +871,30 @@ def _team_hits(text: str, bearing: bool) -> list[_Hit]:
             (t.start, t.end) for t in totals[1:] if t.value == first.value
         ]
         return [first]
+    roles = _without_breakdowns(text, roles)
     if roles:
         first, last = roles[0], roles[-1]
         end = last.end if _clause(text, first.start, first.end) == _clause(text, last.start, last.end) else first.end
         return [_Hit(sum(r.value for r in roles), first.start, end, [s for r in roles for s in r.spans()])]
     return []
+
+
+def _without_breakdowns(text: str, roles: tuple[_Hit, ...]) -> tuple[_Hit, ...]:
+    """'two people (one CSM, one marketer)' is two people: a breakdown in brackets that adds up to the count before it
+    is part of that count, not more people."""
+    kept = list(roles)
+    for role in roles:
+        inside = re.match(r"\s*[(（]([^)）]*)[)）]", text[role.end :])
+        if not inside or role not in kept:
+            continue
+        s, e = role.end + inside.start(1), role.end + inside.end(1)
+        parts = [r for r in kept if s <= r.start and r.end <= e]
+        if parts and sum(r.value for r in parts) == role.value:
+            kept = [r for r in kept if r not in parts]
+            kept[kept.index(role)] = _Hit(
+                role.value, role.start, role.end, [*role.consumed, *((r.start, r.end) for r in parts)]
+            )
+    return tuple(kept)
 
 
 def read_team_size(text: str) -> int | None:
@@ -863,7 +906,7 @@ def read_team_size(text: str) -> int | None:
 # -- channels ---------------------------------------------------------------------------------------------------------
 _NEGATION = (
     r"不新增|不增加|不使用|不用|不做|不打|不发|不投放|不开展|不考虑|不能用|不可用|不允许|不得|不走|禁止|禁用|避免|不含|不包括|"
-    r"杜绝|拒绝|\bno\b|\bnot\b|\bnever\b|without|excluding|exclude[sd]?|avoid|don't use|do not use|ruled out|banned|ban\b"
+    r"杜绝|拒绝|\bno\b|\bnot\b|\bnever\b|can't|cannot|won't|without|excluding|exclude[sd]?|avoid|don't use|do not use|ruled out|banned|ban\b"
 )
 _NEGATION_AFTER = (
     r"不可用|不能用|不允许|禁止|禁用|不做|不考虑|除外|are not allowed|is not allowed|not allowed|are off[- ]limits|"
@@ -876,7 +919,7 @@ _ONLY = (
 
 def _excluded_hits(text: str) -> list[_Hit]:
     hits: list[_Hit] = []
-    for match in re.finditer(_NEGATION, text, _I):
+    for match in _rx(_NEGATION).finditer(text):
         span = re.match(r"[^;；。\n]*", text[match.end() :])
         clause = span.group(0) if span else ""
         clause = re.split(r"[,，]\s*(?=[a-z]*\s*(?:only|仅|只))|\bonly\b|仅|只", clause, flags=_I)[0][:60]
@@ -910,9 +953,9 @@ def _allowed_hits(text: str) -> list[_Hit]:
     ]
     hits: list[_Hit] = []
     for pattern in patterns:
-        for match in re.finditer(pattern, text, _I):
+        for match in _rx(pattern).finditer(text):
             listed = match["list"]
-            negation = re.search(_NEGATION, listed, _I)
+            negation = _rx(_NEGATION).search(listed)
             if negation:
                 listed = listed[: negation.start()]
             found = channels_in(re.split(r"[:：]", listed)[-1])
@@ -930,7 +973,7 @@ def read_allowed_channels(text: str) -> tuple[list[str], bool]:
     match = re.search(r"(?:渠道|触点|channels?)\s*(?:为|是|包括|:|：|are|include)\s*(?P<list>[^;；。\n]+)", text, _I)
     if match:
         listed = match["list"]
-        negation = re.search(_NEGATION, listed, _I)
+        negation = _rx(_NEGATION).search(listed)
         found = channels_in(listed[: negation.start()] if negation else listed)
         if found:
             return found, False
@@ -961,7 +1004,7 @@ _TO_TARGET = re.compile(
 
 
 def _goal_like(piece: str) -> bool:
-    return bool(re.search(r"\d|[%％]", piece) or re.search(_GOAL_VERB, piece, _I))
+    return bool(re.search(r"\d|[%％]", piece) or _rx(_GOAL_VERB).search(piece))
 
 
 def _split_goal_text(text: str) -> list[str]:
@@ -994,7 +1037,7 @@ def _split_soft(part: str) -> list[str]:
                     right
                 )
             elif sep in ("and", "&") or sep in ("以及", "并且", "并", "同时"):
-                ok = bool(re.match(_GOAL_VERB, right, _I)) or (
+                ok = bool(_rx(_GOAL_VERB).match(right)) or (
                     bool(re.search(r"\d", left)) and bool(re.search(r"\d", right))
                 )
             else:
@@ -1068,9 +1111,10 @@ _UNREAD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
-def _unread_in(name: str, text: str, consumed: list[Span]) -> list[Unread]:
+def _unread_in(name: str, text: str, consumed: list[Span], raw: str | None = None) -> list[Unread]:
     """Numbers in a constraint-bearing input that no constraint accounts for, each with its short clause."""
-    candidates: list[tuple[str, int, int]] = [("amount", a.start, a.end) for a in _amounts(text)]
+    amounts = {a.start: a for a in _amounts(text)}
+    candidates: list[tuple[str, int, int]] = [("amount", a.start, a.end) for a in amounts.values()]
     for kind, pattern in _UNREAD_PATTERNS:
         for match in pattern.finditer(text):
             if kind == "duration" and re.match(r"(?:19|20)\d\d\s*年|(?:a|an)\s", match.group(0), _I):
@@ -1086,13 +1130,13 @@ def _unread_in(name: str, text: str, consumed: list[Span]) -> list[Unread]:
         s, e = _subclause(text, start, end)
         if _is_metric(text, s, start, end):
             continue
-        if kind == "amount" and _is_price(text, next(a for a in _amounts(text) if a.start == start)):
+        if kind == "amount" and _is_price(text, amounts[start]):
             continue
         taken.append((start, end))
         if e - s > 80:  # a long sub-clause: the words around the number
             s = max(s, start - 35)
             e = min(e, max(end + 35, s + 80))
-        unread = Unread(name, _short(text, s, e), kind)
+        unread = Unread(name, _short(raw or text, s, e), kind)
         if unread not in found:
             found.append(unread)
     return found
@@ -1120,9 +1164,20 @@ def constraint_bearing(name: str, goal_field: str | None = None) -> bool:
 @dataclass
 class _Input:
     name: str
-    text: str
+    raw: str  # as the user wrote it: evidence and unread spans quote it
     bearing: bool
     consumed: list[Span] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The text the patterns read: an English sentence end ('. ', '! ') is a clause end like '。' (same length,
+        so every span is a span of `raw` too)."""
+        return _sentence_ends(self.raw)
+
+
+@lru_cache(maxsize=256)
+def _sentence_ends(text: str) -> str:
+    return re.sub(r"[.!?](?=\s|$)", "。", text)
 
 
 def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None) -> Constraints:
@@ -1141,7 +1196,7 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
             if h is best or h.value == best.value or choose_max:
                 i.consumed += h.spans()
         c.sources[name] = "text"
-        c.evidence[name] = Evidence(owner.name, _short(owner.text, best.start, best.end))
+        c.evidence[name] = Evidence(owner.name, _short(owner.raw, best.start, best.end))
         return best
 
     budget = pick("budget", lambda i: _budget_hits(i.text, i.bearing))
@@ -1153,7 +1208,9 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
     discount = pick("discount_cap_pct", lambda i: [] if NO_CAPS_FIELD.search(i.name) else _discount_hits(i.text))
     if discount:
         c.discount_cap_pct = discount.value
-    horizon = pick("horizon_days", lambda i: _horizon_hits(i.text, bool(TIMELINE_FIELD.search(i.name))), True)
+    horizon = pick(
+        "horizon_days", lambda i: _horizon_hits(i.text, bool(TIMELINE_FIELD.search(i.name)), i.bearing), True
+    )
     if horizon:
         c.horizon_days = horizon.value
     team = pick("team_size", lambda i: _team_hits(i.text, i.bearing))
@@ -1170,12 +1227,12 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
                 target += [k for k in hit.value if k not in target]
                 i.consumed += hit.spans()
                 c.sources[name] = "text"
-                c.evidence.setdefault(name, Evidence(i.name, _short(i.text, hit.start, hit.end)))
+                c.evidence.setdefault(name, Evidence(i.name, _short(i.raw, hit.start, hit.end)))
     c.channels_excluded = [k for k in c.channels_excluded if k not in c.channels_allowed]
     if not c.channels_excluded:
         c.sources.pop("channels_excluded", None)
         c.evidence.pop("channels_excluded", None)
-    goal_text = next((i.text for i in inputs if i.name == goal_field), None)
+    goal_text = next((i.raw for i in inputs if i.name == goal_field), None)
     if goal_text:
         c.goals = read_goals(goal_text)
         if c.goals:
@@ -1183,7 +1240,7 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
             c.evidence["goals"] = Evidence(goal_field or "", _short(goal_text, 0, len(goal_text)))
     for i in inputs:
         if i.bearing:
-            c.unread += _unread_in(i.name, i.text, i.consumed)
+            c.unread += _unread_in(i.name, i.text, i.consumed, i.raw)
     return c
 
 
