@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from retention_mcp.vocabulary import CHANNELS, ISO_4217, PERIOD_DAYS, channel_label, channels_in
@@ -41,7 +41,7 @@ __all__ = ["CHANNELS", "PERIOD_DAYS", "channel_label", "channels_in"]  # re-expo
 _I = re.IGNORECASE
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rx(pattern: str) -> re.Pattern[str]:
     """The compiled, case-insensitive form of a pattern: the reader runs on every render, so each compiles once."""
     return re.compile(pattern, _I)
