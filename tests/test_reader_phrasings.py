@@ -65,6 +65,13 @@ def read(text: str, name: str = BUDGET_FIELD) -> Constraints:
         ("quarterly budget of $30-40k", 40_000, "USD", "quarter", 30_000),
         ("总预算50万元,分两个季度使用", 500_000, "CNY", None, None),
         ("投入30w/季度", 300_000, None, "quarter", None),
+        ("We have roughly $60k to spend this quarter", 60_000, "USD", "quarter", None),
+        ("Budget: 20k/month for 6 months", 20_000, None, "month", None),
+        ("预算每月5万元,为期3个月,共15万元", 50_000, "CNY", "month", None),
+        ("季度预算不超过20万元", 200_000, "CNY", "quarter", None),
+        ("Spend ≤ ¥50万/年", 500_000, "CNY", "year", None),
+        ("预算100万以内", 1_000_000, None, None, None),
+        ("$30,000 total", 30_000, "USD", None, None),
     ],
 )
 def test_budgets(text, amount, currency, period, low):
@@ -258,6 +265,9 @@ def test_a_discount_that_is_no_cap_is_unread():
         ("paid ads are not allowed", [], ["paid_ads"]),
         ("外呼禁止", [], ["outbound_calls"]),
         ("渠道:邮件、应用内Banner、Webhook", [], []),  # a list of channels used, not an allow-list
+        ("Can't use SMS. Email and push only.", ["email", "push"], ["sms"]),  # a full stop ends the clause
+        ("only in-app messages, nothing else", ["in_app"], []),
+        ("不打电话; 不发短信", [], ["outbound_calls", "sms"]),
     ],
 )
 def test_channel_allow_lists_and_exclusions(text, allowed, excluded):
@@ -309,6 +319,10 @@ def test_channels_are_read_from_constraint_bearing_inputs_only():
         ("可由3人运营团队执行", 3),
         ("1名运营+2名客服,共3人", 3),
         ("人手:4人", 4),
+        ("two people (one CSM, one marketer)", 2),
+        ("2 CSMs + 1 analyst", 3),
+        ("Our team is 5 people", 5),
+        ("团队2名运营", 2),
     ],
 )
 def test_head_counts_of_any_role(text, size):
@@ -371,6 +385,12 @@ def test_a_team_stated_outside_a_constraint_field_needs_a_team_word():
         ("本季度", 91),
         ("周期为60天", 60),
         ("分两个季度执行", 182),
+        ("Budget: 20k/month for 6 months", 182),
+        ("£10k per month, max 3 months", 91),
+        ("launch within 4 weeks", 28),
+        ("为期3个月", 91),
+        ("计划Q4执行", 91),
+        ("8-week sprint", 56),
     ],
 )
 def test_relative_horizons(text, days):
@@ -382,7 +402,18 @@ def test_relative_horizons(text, days):
 
 @pytest.mark.parametrize(
     ("text", "days"),
-    [("90天", 90), ("6 weeks", 42), ("Q1, about 3 months", 91), ("半年", 182), ("two quarters", 182)],
+    [
+        ("90天", 90),
+        ("6 weeks", 42),
+        ("Q1, about 3 months", 91),
+        ("半年", 182),
+        ("two quarters", 182),
+        ("Q4 2026", 91),
+        ("2026年Q3", 91),
+        ("3-6个月", 182),
+        ("starting in July, 6 months", 182),
+        ("90 days, reviewed every 2 weeks", 90),
+    ],
 )
 def test_a_bare_duration_in_a_timeline_field_is_the_horizon(text, days):
     assert read(text, "timeline").horizon_days == days
@@ -459,6 +490,17 @@ def test_a_data_window_is_never_a_plan_horizon(text, days):
         ("提升邮件、短信打开率", ["提升邮件、短信打开率"]),  # 、 inside one goal's object
         ("grow seats and revenue by 10%", ["grow seats and revenue by 10%"]),
         ("keep churn between 2% and 3%", ["keep churn between 2% and 3%"]),
+        (
+            "Increase retention by 10pp; reduce tickets by 20%; and double referrals",
+            ["Increase retention by 10pp", "reduce tickets by 20%", "double referrals"],
+        ),
+        (
+            "increase renewals, reduce discounts, and improve onboarding",
+            ["increase renewals", "reduce discounts", "improve onboarding"],
+        ),
+        ("会员数达到10万、活跃率达到60%、复购率提升15%", ["会员数达到10万", "活跃率达到60%", "复购率提升15%"]),
+        ("- churn under 3%\n- NPS 45\n- 500 upgrades", ["churn under 3%", "NPS 45", "500 upgrades"]),
+        ("短期续费率环比提升,中长期进入行业前三", ["续费率环比提升", "进入行业前三"]),
         ("90天内:月度流失率从4.8%降至3.2%;NPS提升至45", ["月度流失率从4.8%降至3.2%", "NPS提升至45"]),
         ("Within 90 days: churn from 4.8% to 3.2%; NPS 45", ["churn from 4.8% to 3.2%", "NPS 45"]),
     ],
@@ -468,6 +510,28 @@ def test_goals_are_split_into_one_per_kpi(text, goals):
     assert [g.text for g in c.goals] == goals
     assert [g.id for g in c.goals] == [f"G{i}" for i in range(1, len(goals) + 1)]
     assert c.unread == []  # goal fields are not constraint-bearing: their numbers are goals
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "baseline", "target", "unit"),
+    [
+        ("Reduce monthly churn from 4.8% to 3.2%", "monthly churn", 4.8, 3.2, "%"),
+        ("lift NPS to 45", "NPS", None, 45, None),
+        ("降低月流失率至3%", "月流失率", None, 3, "%"),
+        ("续费率提升至75%", "续费率", None, 75, "%"),
+        ("NPS≥40", "NPS", None, 40, None),
+        ("30天留存率从40%提升到55%", "30天留存率", 40, 55, "%"),
+        ("Grow MRR from $1,200,000 to $1,500,000", "MRR", 1_200_000, 1_500_000, None),
+        # a change is no target
+        ("投诉率下降20%", None, None, None, None),
+        ("reduce support tickets by 20%", None, None, None, None),
+        ("新付费用户90日留存+10个百分点", None, None, None, None),
+        ("客单价+8-12%", None, None, None, None),
+    ],
+)
+def test_a_goal_s_metric_and_target_when_plainly_stated(text, metric, baseline, target, unit):
+    (goal,) = read_constraints({"retention_goals": text}, "retention_goals").goals
+    assert (goal.metric, goal.baseline, goal.target, goal.unit) == (metric, baseline, target, unit)
 
 
 def test_goal_baselines_targets_and_deadlines_when_plainly_stated():

@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import islice
 from typing import Any
 
 from retention_mcp.vocabulary import CHANNELS, ISO_4217, PERIOD_DAYS, channel_label, channels_in
@@ -68,8 +69,10 @@ _EN_WORDS = {
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "eighteen": 18, "twenty": 20,
     "thirty": 30, "sixty": 60, "ninety": 90,
 }  # fmt: skip
-NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-CN_NUM = r"[零〇一二两三四五六七八九十百]+"
+# A number starts where a run of digits (or of Chinese numerals) starts: no pattern retries inside one, which keeps
+# every scan linear in the text.
+NUM = r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+CN_NUM = r"(?<![零〇一二两三四五六七八九十百])[零〇一二两三四五六七八九十百]+"
 EN_WORD = r"\b(?:" + "|".join(sorted(_EN_WORDS, key=len, reverse=True)) + r")\b"
 COUNT = rf"(?:{NUM}|{CN_NUM}|{EN_WORD}|半)"
 DASH = r"\s*(?:-|–|—|~|～|至|到|to)\s*"
@@ -365,6 +368,8 @@ class Constraints:
 
 # -- spans and clauses ------------------------------------------------------------------------------------------------
 Span = tuple[int, int]
+_REACH = 300
+_MAX_HITS = 12  # per input and kind: what a brief states is a handful; more is noise, or an attack
 _CLAUSE_END = ";；。\n"
 _SUBCLAUSE_END = ",，;；。\n()（）、"
 
@@ -383,9 +388,12 @@ class _Hit:
 
 
 def _bounds(text: str, start: int, end: int, stops: str) -> Span:
-    left = max((text.rfind(c, 0, start) for c in stops), default=-1)
-    rights = [i for i in (text.find(c, end) for c in stops) if i != -1]
-    return left + 1, min(rights) if rights else len(text)
+    """The span between the stops around [start, end); a clause reaches at most _REACH characters either side, which
+    keeps every look-around bounded however long a field without punctuation is."""
+    lo, hi = max(0, start - _REACH), min(len(text), end + _REACH)
+    left = max((text.rfind(c, lo, start) for c in stops), default=-1)
+    rights = [i for i in (text.find(c, end, hi) for c in stops) if i != -1]
+    return (left + 1 if left != -1 else lo), (min(rights) if rights else hi)
 
 
 def _clause(text: str, start: int, end: int) -> Span:
@@ -417,6 +425,21 @@ def _short(text: str, start: int, end: int, limit: int = 80) -> str:
 
 def _overlaps(spans: Iterable[Span], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
+
+
+class _Mask:
+    """The characters some spans cover, so that 'does this span touch one of them' costs the span's length only."""
+
+    def __init__(self, size: int, spans: Iterable[Span] = ()) -> None:
+        self.covered = bytearray(size + 1)
+        for s, e in spans:
+            self.add(s, e)
+
+    def add(self, start: int, end: int) -> None:
+        self.covered[start:end] = b"\x01" * max(0, end - start)
+
+    def touches(self, start: int, end: int) -> bool:
+        return 1 in self.covered[start:end]
 
 
 # -- budget -----------------------------------------------------------------------------------------------------------
@@ -471,7 +494,7 @@ def _budget_hits(text: str, bearing: bool) -> list[_Hit]:
     currency amount with no budget word ("EUR 25k for the quarter", "¥30万, two ops staff")."""
     amounts = _amounts(text)
     hits: list[_Hit] = []
-    for keyword in _rx(_BUDGET_WORD).finditer(text):
+    for keyword in islice(_rx(_BUDGET_WORD).finditer(text), _MAX_HITS):
         cs, ce = _clause(text, keyword.start(), keyword.end())
         after = [a for a in amounts if keyword.end() <= a.start <= keyword.end() + 40 and a.end <= ce]
         after = [a for a in after if not _is_price(text, a)]
@@ -504,7 +527,7 @@ def _budget_hits(text: str, bearing: bool) -> list[_Hit]:
             )
         hits.append(_budget_hit(text, chosen, (keyword.start(), keyword.end()), amounts))
     if bearing:
-        for amount in amounts:
+        for amount in amounts[: _MAX_HITS * 2]:
             if not amount.currency or amount.money.amount < 1000 or _is_price(text, amount):
                 continue
             if any(_overlaps(h.spans(), amount.start, amount.end) for h in hits):
@@ -524,7 +547,7 @@ def _budget_hit(text: str, amount: _Amount, keyword: Span | None, amounts: Itera
     consumed: list[Span] = []
     cs, ce = _clause(text, start, end)
     for other in amounts:  # a restated equivalent of the same budget: "每月2万(季度合计6万)", "$45k in total"
-        if other is amount or other.start < cs or other.end > ce or not money.amount:
+        if other is amount or other.start < cs or other.end > ce or not money.amount or abs(other.start - start) > 160:
             continue
         ratio = other.money.amount / money.amount
         said_period, _ = _period_near(text, [(other.start, other.end)])  # a period, or None for a total
@@ -847,15 +870,17 @@ def _team_roles(text: str) -> tuple[_Hit, ...]:
         rf"(?<![\d.])(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?![次均民天])",
     ]
     hits: list[_Hit] = []
+    seen = _Mask(len(text))
     for pattern in patterns:
         for match in _rx(pattern).finditer(text):
-            if _overlaps([h.spans()[0] for h in hits], match.start(), match.end()):
+            if seen.touches(match.start(), match.end()):
                 continue
             if _CUSTOMER_BEFORE.search(text[max(0, match.start() - 12) : match.start()]):
                 continue
             value = parse_number(match["n"])
             if 0 < value < 500 and float(value).is_integer():
                 hits.append(_Hit(int(value), match.start(), match.end()))
+                seen.add(match.start(), match.end())
     return tuple(sorted(hits, key=lambda h: h.start))
 
 
@@ -947,9 +972,9 @@ def _allowed_hits(text: str) -> list[_Hit]:
     stop = r"(?=渠道|触达|进行|开展|投放|沟通|发送|联系|[,，;；。\n]|$)"
     patterns = [
         rf"(?:{_ONLY})\s*(?:use|using|via|through|on|over|用|使用|通过|走|发)?\s*(?P<list>[^;；。\n]+?){stop}",
-        r"(?P<list>[^;；。\n]+?)\s+only\b",
+        r"(?:^|(?<=[;；。\n]))(?P<list>[^;；。\n]+?)\s+only\b",
         r"(?:channels?|触点|渠道)\s*(?:are|is|:|：|为|是)?\s*(?:limited to|restricted to|仅限|限于|限定为)\s*(?P<list>[^;；。\n]+)",
-        r"(?P<list>[\w-]+)-only\b",
+        r"(?<![\w-])(?P<list>[\w-]+)-only\b",
     ]
     hits: list[_Hit] = []
     for pattern in patterns:
@@ -992,12 +1017,14 @@ _GOAL_VERB = (
     r"double|halve|bring|move|convert|recover|expand|launch|rank|size|choose)\w*"
 )
 _FROM_TO = re.compile(
-    rf"^(?P<metric>.+?)\s*(?:from|从|由)\s*(?P<b>{NUM})\s*(?P<bu>%|pp)?\s*"
-    rf"(?:to|降至|降到|降低至|降低到|提升至|提升到|提高到|提高至|增至|增长至|增加到|增加至|升至|到|至|->|→)\s*(?P<t>{NUM})\s*(?P<u>%)?",
+    rf"^(?P<metric>.+?)\s*(?:from|从|由)\s*[$¥￥€£]?\s*(?P<b>{NUM})\s*(?P<bu>%|pp)?\s*"
+    rf"(?:to|降至|降到|降低至|降低到|提升至|提升到|提高到|提高至|增至|增长至|增加到|增加至|升至|到|至|->|→)\s*[$¥￥€£]?\s*"
+    rf"(?P<t>{NUM})\s*(?P<u>%)?(?![\d万千亿kKmM])",
     _I,
 )
 _TO_TARGET = re.compile(
-    rf"^(?P<metric>.+?)\s*(?:提升至|提升到|提高到|提高至|降至|降到|降低至|降低到|达到|达|增至|升至|to|reach(?:es)?|of|at|≥|>=|≤|<=|:|：)?\s*"
+    rf"^(?P<metric>.+?)\s*(?:提升至|提升到|提高到|提高至|降至|降到|降低至|降低到|达到|达|增至|升至|到|至|to|reach(?:es)?|of|at|"
+    r"under|below|above|at least|at most|≥|>=|≤|<=|<|>|:|：)?\s*"
     rf"(?P<t>{NUM})\s*(?P<u>%)?$",
     _I,
 )
@@ -1060,7 +1087,7 @@ def read_goals(text: str) -> list[Goal]:
     goals: list[Goal] = []
     deadline: int | None = None
     for part in _split_goal_text(text):
-        part = part.strip(" \t-•*·、,，")
+        part = re.sub(r"^(?:and|then|以及|并且|并|同时)\s+", "", part.strip(" \t-•*·、,，"), flags=_I)
         header = _GOAL_HEADER.match(part)
         if header:
             if header["n1"] or header["n2"]:
@@ -1075,16 +1102,30 @@ def read_goals(text: str) -> list[Goal]:
     return goals
 
 
+_CHANGE_WORDS = re.compile(r"(?:[+＋\-]|\bby|\bup|\bdown|下降|降低|减少|增加|增长|提升|提高|环比|同比)\s*$", _I)
+_LEADING_VERB = re.compile(
+    r"^(?:reduce|lower|cut|lift|raise|grow|increase|improve|boost|get|bring|drive|keep|hold|降低|提升|提高|增加|减少|"
+    r"保持|控制)\s*",
+    _I,
+)
+
+
+def _metric_name(text: str) -> str | None:
+    name = _LEADING_VERB.sub("", text.strip(" :：")).strip(" :：")
+    return name or None
+
+
 def _fill_goal(goal: Goal) -> None:
+    """Metric, baseline, target and unit, when a goal states them plainly; a change ('+10pp', 'by 20%') is no target."""
     match = _FROM_TO.match(goal.text)
     if match:
-        goal.metric = match["metric"].strip(" :：") or None
+        goal.metric = _metric_name(match["metric"])
         goal.baseline, goal.target = parse_number(match["b"]), parse_number(match["t"])
         goal.unit = "%" if (match["u"] or match["bu"] == "%") else None
         return
     match = _TO_TARGET.match(goal.text)
-    if match and not re.search(r"[+＋-]\s*$|增长|提升$|提高$|\+", match["metric"]):
-        goal.metric = match["metric"].strip(" :：") or None
+    if match and not _CHANGE_WORDS.search(match["metric"]):
+        goal.metric = _metric_name(match["metric"])
         goal.target = parse_number(match["t"])
         goal.unit = "%" if match["u"] else None
 
@@ -1121,24 +1162,25 @@ def _unread_in(name: str, text: str, consumed: list[Span], raw: str | None = Non
                 continue  # a year, not a duration; "a year", "a month": a rate ("20% a year")
             candidates.append((kind, match.start(), match.end()))
     candidates += [("headcount", h.start, h.end) for h in _team_roles(text)]
-    windows = _data_windows(text)
+    taken = _Mask(len(text), [*consumed, *_data_windows(text)])
     found: list[Unread] = []
-    taken: list[Span] = []
     for kind, start, end in sorted(candidates, key=lambda c: c[1]):
-        if _overlaps(consumed, start, end) or _overlaps(windows, start, end) or _overlaps(taken, start, end):
+        if taken.touches(start, end):
             continue
         s, e = _subclause(text, start, end)
         if _is_metric(text, s, start, end):
             continue
         if kind == "amount" and _is_price(text, amounts[start]):
             continue
-        taken.append((start, end))
+        taken.add(start, end)
         if e - s > 80:  # a long sub-clause: the words around the number
             s = max(s, start - 35)
             e = min(e, max(end + 35, s + 80))
         unread = Unread(name, _short(raw or text, s, e), kind)
         if unread not in found:
             found.append(unread)
+        if len(found) == _MAX_HITS:  # enough to say the input is unverified and what to fill in
+            break
     return found
 
 
