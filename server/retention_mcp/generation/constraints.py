@@ -195,11 +195,29 @@ class _Amount:
     multiplier: bool  # 万, k, M…
 
 
+_DIGIT_RUN = re.compile(r"(?<![\d.,])\d")
+_CURRENCY_BEFORE = re.compile(rf"(?:{_CURRENCY})\s*$", _I)
+
+
+def _amount_matches(text: str) -> Iterable[re.Match[str]]:
+    """AMOUNT at every run of digits, starting at a currency written just before it: the same matches as scanning
+    the text with AMOUNT, without trying the currency words at every character."""
+    end = 0
+    for digit in _DIGIT_RUN.finditer(text):
+        if digit.start() < end:
+            continue
+        before = _CURRENCY_BEFORE.search(text, max(end, digit.start() - 10), digit.start())
+        match = _AMOUNT_RE.match(text, before.start() if before else digit.start())
+        if match and match["low"]:
+            end = match.end()
+            yield match
+
+
 @lru_cache(maxsize=256)
 def _amounts(text: str) -> tuple[_Amount, ...]:
     """Every amount of money in a text: a number with a currency, or with 万/亿/k/M and no count noun after it."""
     found: list[_Amount] = []
-    for match in _AMOUNT_RE.finditer(text):
+    for match in _amount_matches(text):
         currency = bool(
             _currency_code(match["pre"]) or _currency_code(match["precur2"]) or _currency_code(match["post"])
         )
@@ -218,7 +236,8 @@ def _amounts(text: str) -> tuple[_Amount, ...]:
             while end > start and text[end - 1].isspace():
                 end -= 1
         found.append(_Amount(start, end, _money(match), currency, multiplier))
-    for match in re.finditer(r"[零〇一二两三四五六七八九十百千万亿]+\s*(?:元|块|人民币)?", text):
+    chinese = any(c in text for c in "万亿元块币")
+    for match in re.finditer(r"[零〇一二两三四五六七八九十百千万亿]+\s*(?:元|块|人民币)?", text) if chinese else ():
         money = parse_chinese_amount(match.group(0))
         if money is None or _COUNT_NOUN.match(text, match.end()) or money.amount < 100:
             continue
@@ -641,14 +660,17 @@ def _discount_hits(text: str) -> list[_Hit]:
         rf"\bnothing\s+(?:deeper|more|bigger)\s+than\s*{_V}\s*off",
     ]
     hits: list[_Hit] = []
-    for pattern in off:
+    low = text.lower()
+    words = ("折扣", "优惠", "让利", "降价", "减价", "打折", "discount", "price cut", "markdown", "promo", "coupon",
+             "voucher", "rebate", "off")  # fmt: skip
+    for pattern in off if any(w in low for w in words) else ():
         for match in _rx(pattern).finditer(text):
             hits.append(_Hit(parse_number(match["v"]), match.start(), match.end()))
     price_floor = [  # the price paid may not go below N% of list: at most 100-N off
         rf"(?:不低于|不得低于|不能低于|不少于|至少为?)\s*(?:原价|标价|定价|零售价)的?\s*{_V}",
         rf"(?:(?:no|never|not)\s+(?:lower|less|below)\s+than|at least)\s*{_V}\s+of\s+(?:the\s+)?(?:list|full|regular)\s+price",
     ]
-    for pattern in price_floor:
+    for pattern in price_floor if any(w in low for w in ("原价", "标价", "定价", "零售价", "price")) else ():
         for match in _rx(pattern).finditer(text):
             hits.append(_Hit(round(100 - parse_number(match["v"]), 2), match.start(), match.end()))
     zhe = [  # Chinese "N折" is the price paid: 不低于8.5折 / 最低八五折 / 最多打9折 / 8折封顶
@@ -656,7 +678,7 @@ def _discount_hits(text: str) -> list[_Hit]:
         rf"{_ZHE}\s*(?:封顶|为限|是底线|为底线|为下限|以上|起)",
         rf"(?:折扣|优惠)(?:力度|幅度)?\s*(?:不超过|不低于|最多|最低|上限为?|为|是|:|：)\s*{_ZHE}",
     ]
-    for pattern in zhe:
+    for pattern in zhe if "折" in text else ():
         for match in _rx(pattern).finditer(text):
             hits.append(_Hit(_zhe_to_discount(match["z"]), match.start(), match.end()))
     hits.sort(key=lambda h: h.start)
@@ -707,7 +729,15 @@ def _data_windows(text: str) -> tuple[Span, ...]:
         rf"{_N_EN}\s+(?:{_UNIT_EN})\s+(?:of|worth of)\s+(?:data|history|orders|transactions|usage|records|logs|events)",
         rf"(?:{COUNT})\s*(?:{_UNIT_ZH_STRICT})\s*(?:的)?(?:数据|订单|记录|历史|交易|日志|样本)",
     ]
-    spans = [(m.start(), m.end()) for p in patterns for m in _rx(p).finditer(text)]
+    low = text.lower()
+    triggers = [("last", "past", "previous", "prior", "trailing", "preceding", "historical"),
+                ("过去", "近", "以往", "历史", "前"), (" of ",), ("数据", "订单", "记录", "历史", "交易", "日志", "样本")]  # fmt: skip
+    spans = [
+        (m.start(), m.end())
+        for p, words in zip(patterns, triggers, strict=True)
+        if any(w in low for w in words)
+        for m in _rx(p).finditer(text)
+    ]
     for match in _rx(_DATA_WORD).finditer(text):  # a whole sub-clause about the data: "数据为2025年7-12月"
         s, e = _subclause(text, match.start(), match.end())
         if not re.search(_PROJECTION, text[s:e], _I):
@@ -722,9 +752,15 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
     if not _rx(r"[天日周月季年]|day|week|wk|mo|quarter|year|yr|q\s*[1-4]|half").search(text):
         return found
 
+    low = text.lower()
+
     def add(days: int, match: re.Match[str]) -> None:
         if days > 0:
             found.append(_Hit(days, match.start(), match.end()))
+
+    def scan(pattern: str, *triggers: str) -> Iterable[re.Match[str]]:
+        """The matches of a pattern, skipped outright when none of the words it needs is in the text."""
+        return _rx(pattern).finditer(text) if any(t in low for t in triggers) else ()
 
     counted = [
         rf"(?:未来|为期|周期为?|计划期为?|接下来(?:的)?|今后|往后|之后的|时间范围为?|时长)\s*[:：]?\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH})",
@@ -736,12 +772,21 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
         r"push|sprint|pilot|initiative|effort|roadmap|project|timeline|run|engagement|period)",
         rf"(?:horizon|timeline|timeframe|time frame|duration)\s*(?:of|is|:|-)?\s*(?:about\s+|roughly\s+)?(?P<n>{_N_EN})\s+(?P<u>{_UNIT_EN})\b",
     ]
-    for pattern in counted:
-        for match in _rx(pattern).finditer(text):
+    triggers = [
+        ("未来", "为期", "周期", "计划期", "接下来", "今后", "往后", "之后", "时间范围", "时长"),
+        ("内", "期间", "计划", "方案", "周期", "冲刺", "项目", "时间"),
+        ("分",),
+        ("within", "next", "coming"),
+        ("plan", "campaign", "program", "horizon", "window", "push", "sprint", "pilot", "initiative", "effort",
+         "roadmap", "project", "timeline", "run", "engagement", "period"),
+        ("horizon", "timeline", "timeframe", "time frame", "duration"),
+    ]  # fmt: skip
+    for pattern, words in zip(counted, triggers, strict=True):
+        for match in scan(pattern, *words):
             if _METRIC_AFTER.match(text, match.end()) and not _goal_within(text, match):
                 continue  # "90-day retention", "90天内流失率是整体的2.1倍": a metric's window
             add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
-    for match in re.finditer(rf"\bover\s+(?P<n>{_N_EN})\s+(?P<u>{_UNIT_EN})\b", text, _I):  # "over 6 months"
+    for match in scan(rf"\bover\s+(?P<n>{_N_EN})\s+(?P<u>{_UNIT_EN})\b", "over"):  # "over 6 months"
         s, _ = _subclause(text, match.start(), match.end())
         if not re.search(
             r"[%％]|down|up|drop|declin|fall|rise|grow|usage|churn|retention", text[s : match.start()], _I
@@ -749,19 +794,20 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
             add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
     exact = [
         (r"未来半年|接下来(?:的)?半年|半年内|半年之内|下半年|(?:the\s+)?(?:coming|next)\s+half[- ]year|"
-         r"(?:within|over|in|for)\s+(?:the\s+next\s+)?half a year|second half of the year", 182),
+         r"(?:within|over|in|for)\s+(?:the\s+next\s+)?half a year|second half of the year", 182, ("半年", "half")),
         (r"一年内|未来一年|接下来(?:的)?一年|(?:within|over|in|for)\s+(?:the\s+next\s+|the\s+coming\s+)(?:year|12 months)|"
-         r"within (?:a|one) year|the coming year|next twelve months", 365),
+         r"within (?:a|one) year|the coming year|next twelve months", 365, ("一年", "year", "twelve")),
         (r"本季度|下季度|下个季度|下一季度|这个季度|(?:this|next|the coming|the next) quarter|"
-         r"(?:within|for|over) (?:a|one|the) quarter", 91),
-        (r"下个月|下一个月|本月内|(?:within|for|over) (?:a|one|the (?:next|coming)) month|(?:next|the coming) month", 30),
+         r"(?:within|for|over) (?:a|one|the) quarter", 91, ("季度", "quarter")),
+        (r"下个月|下一个月|本月内|(?:within|for|over) (?:a|one|the (?:next|coming)) month|(?:next|the coming) month", 30,
+         ("月", "month")),
     ]  # fmt: skip
-    for pattern, days in exact:
-        for match in _rx(pattern).finditer(text):
+    for pattern, days, words in exact:
+        for match in scan(pattern, *words):
             add(days, match)
     q = r"(?:Q\s*(?P<{0}>[1-4])|第\s*(?P<{0}z>[一二三四1-4])\s*(?:季度)?|(?P<{0}c>[一二三四])(?=\s*(?:、|和|与|至|到|-|–)?\s*[一二三四]?\s*季度))"
     q_range = rf"{q.format('a')}\s*(?:-|–|—|~|～|至|到|to|through|、|和|与|and|&|/)\s*{q.format('b')}\s*(?:季度)?"
-    for match in _rx(q_range).finditer(text):
+    for match in scan(q_range, "q", "季度"):
         if _about_data(text, match):
             continue
         a = _QUARTER_NO[match["a"] or match["az"] or match["ac"]]
@@ -770,14 +816,14 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
             add(to_days(b - a + 1, "quarter"), match)
     quarter = r"(?:(?<![A-Za-z0-9])Q[1-4](?![0-9])|第[一二三四1-4]季度)(?!\s*(?:-|–|至|到|、|和|to|through)\s*(?:Q|第))"
     single = rf"(?:{_PROJECTION})\s*[^,，;；。\n]{{0,10}}?{quarter}"
-    for match in _rx(single if not timeline else quarter).finditer(text):  # "计划Q4执行"; in a timeline: "Q4 2026"
+    for match in scan(single if not timeline else quarter, "q", "季度"):  # "计划Q4执行"; in a timeline: "Q4 2026"
         if not _about_data(text, match) and not _overlaps(
             [(h.start, h.end) for h in found], match.start(), match.end()
         ):
             add(91, match)
     if bearing or timeline:
         limited = rf"\b(?:for|max(?:imum)?|at most|up to|no (?:more|longer) than|最多|最长|不超过)\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH_STRICT}|(?:{_UNIT_EN})\b)"
-        for match in _rx(limited).finditer(text):
+        for match in scan(limited, "for", "max", "most", "up to", "no ", "最多", "最长", "不超过"):
             if not _METRIC_AFTER.match(text, match.end()) and not re.fullmatch(r"(?:19|20)\d\d", match["n"]):
                 add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
     if timeline:
@@ -836,7 +882,14 @@ _CUSTOMER_BEFORE = re.compile(
 )
 
 
+_TEAM_WORDS = ("团队", "人手", "小组", "编制", "人员", "人力", "共", "合计", "team", "staff", "person", "people", "member",
+               "strong", "man", "headcount", "fte", "full-time", "total", "altogether")  # fmt: skip
+
+
 def _team_totals(text: str, bearing: bool = True) -> list[_Hit]:
+    low = text.lower()
+    if not any(w in low for w in _TEAM_WORDS):
+        return []
     patterns = [
         rf"(?:团队|人手|小组|编制|人员|人力)(?:规模|共|总共|一共|合计|为|是|有|:|：|\s)*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
         rf"(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?:的)?[^\s,，;；。\n]{{0,4}}?(?:团队|小组)",
