@@ -586,6 +586,13 @@ def test_every_value_read_says_where_it_stands():
         ({"budget_resources": "预算30万元;其中20%用于奖品"}, [("其中20%用于奖品", "percent")]),
         ({"budget_constraints": "churn is 4.8%, NPS 45, ARPU $45/mo, 14-day trial"}, []),  # metrics, not limits
         ({"budget_constraints": "流失率4.8%,复购率30%,客单价599元,留存率60%"}, []),
+        ({"budget_resources": "现有会员20万,客服团队10人,日均处理500单;小程序月活3万"}, []),  # counts, not money
+        ({"team_resources": "1 PM, 2 engineers at 50% capacity"}, []),  # a capacity, not a cap
+        ({"budget_constraints": "Budget $80k/yr; 40% of customers are on annual plans"}, []),  # a share of the base
+        ({"budget_resources": "奖品库存价值约5万元"}, [("奖品库存价值约5万元", "amount")]),  # worth, not a budget
+        ({"budget_resources": "每位会员每年积分成本不超过30元"}, [("每位会员每年积分成本不超过30元", "amount")]),
+        ({"budget_resources": "预算三十万元,另有两万元机动"}, [("另有两万元机动", "amount")]),
+        ({"budget_constraints": "Quarterly budget 50k USD; annual cap 180k USD"}, [("annual cap 180k USD", "amount")]),
     ],
 )
 def test_unread_spans(arguments, unread):

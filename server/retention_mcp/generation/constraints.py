@@ -195,6 +195,12 @@ class _Amount:
     multiplier: bool  # 万, k, M…
 
 
+# before a number with no currency: what it counts ("现有会员20万", "MAU 30k")
+_COUNT_BEFORE = re.compile(
+    r"(?:会员|用户|客户|粉丝|门店|订单|月活|日活|账号|members?|users?|customers?|accounts?|subscribers?|stores?|orders?|"
+    r"mau|dau|followers?)(?:数|数量|量|规模|总数)?\s*(?:约|有|达|共|:|：|of|is|are|at|about|around|~)?\s*$",
+    _I,
+)
 _DIGIT_RUN = re.compile(r"(?<![\d.,])\d")
 _CURRENCY_BEFORE = re.compile(rf"(?:{_CURRENCY})\s*$", _I)
 
@@ -225,7 +231,7 @@ def _amounts(text: str) -> tuple[_Amount, ...]:
         tail = text[match.end() : match.end() + 3]
         if not (currency or multiplier) or re.match(r"\s*[%％]|\s*折", tail):
             continue
-        if not currency and _COUNT_NOUN.match(text, match.end()):
+        if not currency and (_COUNT_NOUN.match(text, match.end()) or _COUNT_BEFORE.search(text, 0, match.start())):
             continue
         start = match.start("pre") if _currency_code(match["pre"]) else match.start("low")
         end = match.end()
@@ -237,7 +243,8 @@ def _amounts(text: str) -> tuple[_Amount, ...]:
                 end -= 1
         found.append(_Amount(start, end, _money(match), currency, multiplier))
     chinese = any(c in text for c in "万亿元块币")
-    for match in re.finditer(r"[零〇一二两三四五六七八九十百千万亿]+\s*(?:元|块|人民币)?", text) if chinese else ():
+    numerals = r"(?<![\d.零〇一二两三四五六七八九十百千万亿])[零〇一二两三四五六七八九十百千][零〇一二两三四五六七八九十百千万亿]*"
+    for match in _rx(numerals + r"\s*(?:元|块|人民币)?").finditer(text) if chinese else ():
         money = parse_chinese_amount(match.group(0))
         if money is None or _COUNT_NOUN.match(text, match.end()) or money.amount < 100:
             continue
@@ -548,6 +555,10 @@ def _budget_hits(text: str, bearing: bool) -> list[_Hit]:
     if bearing:
         for amount in amounts[: _MAX_HITS * 2]:
             if not amount.currency or amount.money.amount < 1000 or _is_price(text, amount):
+                continue
+            if _rx(r"(?:价值|估值|worth|valued at|value of)\s*(?:约|about|around|~)?\s*$").search(
+                text, 0, amount.start
+            ):
                 continue
             if any(_overlaps(h.spans(), amount.start, amount.end) for h in hits):
                 continue
@@ -1237,11 +1248,22 @@ def _unread_in(name: str, text: str, consumed: list[Span], raw: str | None = Non
     return found
 
 
+_SHARE_OF_SOMETHING = re.compile(
+    r"\s*(?:of\s+(?:our\s+|the\s+|all\s+|their\s+|his\s+|her\s+)?(?:customers|users|accounts|members|clients|base|"
+    r"time|revenue|sales)|capacity|utili[sz]ation|time\b|的(?:客户|用户|会员|时间|精力)|时间|精力|产能)",
+    _I,
+)
+
+
 def _is_metric(text: str, clause_start: int, start: int, end: int) -> bool:
+    """A number that describes the business (a rate, a price, a share of the customers, a capacity), not a limit."""
     before = text[max(clause_start, start - 24) : start]
     after = text[end : end + 12]
     return bool(
-        _METRIC_WORDS.search(before) or _METRIC_AFTER.match(text, end) or re.match(r"\s*(?:churn|流失)", after, _I)
+        _METRIC_WORDS.search(before)
+        or _METRIC_AFTER.match(text, end)
+        or _SHARE_OF_SOMETHING.match(text, end)
+        or re.match(r"\s*(?:churn|流失)", after, _I)
     )
 
 
