@@ -72,6 +72,8 @@ def read(text: str, name: str = BUDGET_FIELD) -> Constraints:
         ("Spend ≤ ¥50万/年", 500_000, "CNY", "year", None),
         ("预算100万以内", 1_000_000, None, None, None),
         ("$30,000 total", 30_000, "USD", None, None),
+        ("预算五十万到八十万", 800_000, "CNY", None, 500_000),
+        ("预算三十万至五十万元/季", 500_000, "CNY", "quarter", 300_000),
     ],
 )
 def test_budgets(text, amount, currency, period, low):
@@ -136,6 +138,13 @@ def test_no_budget_where_none_is_stated(text):
     assert c.unread == [], c.unread  # prices and metrics are not constraints waiting to be read
 
 
+@pytest.mark.parametrize("text", ["$5k per week", "每周预算5000元", "daily budget $300", "每天500元"])
+def test_a_budget_per_week_or_day_is_unread_not_taken_for_the_whole_plan(text):
+    c = read(text)
+    assert c.budget is None
+    assert [u.kind for u in c.unread] == ["amount"]
+
+
 def test_an_amount_the_reader_cannot_place_is_unread():
     c = read("Budget $50k; $5k reserved for a pilot agency")
     assert c.budget is not None and c.budget.amount == 50_000
@@ -169,6 +178,7 @@ def test_an_amount_the_reader_cannot_place_is_unread():
         ("奖励成本占流水的2%以内", 2),
         ("让利不超过营业额的3%", 3),
         ("会员激励费用为实付金额的1%-2%", 2),
+        ("cap spend at 4 percent of GMV", 4),
         ("激励预算占营收的3%", 3),
     ],
 )
@@ -222,6 +232,9 @@ def test_a_share_of_revenue_that_is_no_cost_is_no_cap(text):
         ("折扣不低于85折", 15),
         ("售价不低于原价的80%", 20),
         ("最低九五折", 5),
+        ("折扣不超过两成", 20),
+        ("折扣力度控制在八折以内", 20),
+        ("discounts at most 15 percent", 15),
     ],
 )
 def test_discount_caps_are_percent_off(text, cap):
@@ -267,6 +280,7 @@ def test_a_discount_that_is_no_cap_is_unread():
         ("渠道:邮件、应用内Banner、Webhook", [], []),  # a list of channels used, not an allow-list
         ("Can't use SMS. Email and push only.", ["email", "push"], ["sms"]),  # a full stop ends the clause
         ("only in-app messages, nothing else", ["in_app"], []),
+        ("SMS and app push only, email for receipts", ["sms", "push"], []),
         ("不打电话; 不发短信", [], ["outbound_calls", "sms"]),
     ],
 )
@@ -391,6 +405,9 @@ def test_a_team_stated_outside_a_constraint_field_needs_a_team_word():
         ("为期3个月", 91),
         ("计划Q4执行", 91),
         ("8-week sprint", 56),
+        ("2026年7月至12月执行", 182),
+        ("run the campaign from July to December", 182),
+        ("data covers Jan–Jun 2024; the plan runs Jul–Dec", 182),  # the data's months are not the plan's
     ],
 )
 def test_relative_horizons(text, days):
@@ -460,6 +477,7 @@ def test_by_end_of_year_is_unread_not_guessed():
         ("Data covers Jan-Dec 2025; project Q1-Q2 2026", 182),
         ("数据为2025年7-12月;预测2026年第一季度", 91),
         ("last 12 months of data, forecast the next two quarters", 182),
+        ("2025年7-12月", None),  # months with no plan word: not a plan's window
     ],
 )
 def test_a_data_window_is_never_a_plan_horizon(text, days):

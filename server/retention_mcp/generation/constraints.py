@@ -251,7 +251,21 @@ def _amounts(text: str) -> tuple[_Amount, ...]:
         if any(a.start <= match.start() < a.end for a in found):
             continue
         found.append(_Amount(match.start(), match.end(), money, "元" in match.group(0), True))
-    return tuple(sorted(found, key=lambda a: a.start))
+    return tuple(_ranges(text, sorted(found, key=lambda a: a.start)))
+
+
+def _ranges(text: str, amounts: list[_Amount]) -> list[_Amount]:
+    """'五十万到八十万元': two Chinese amounts joined by a dash are one range (the digit form is one AMOUNT match)."""
+    merged: list[_Amount] = []
+    for amount in amounts:
+        last = merged[-1] if merged else None
+        if last and last.money.low is None and _rx(rf"{DASH}").fullmatch(text, last.end, amount.start):
+            currency = amount.money.currency or last.money.currency
+            money = Money(amount.money.amount, currency, last.money.amount)
+            merged[-1] = _Amount(last.start, amount.end, money, last.currency or amount.currency, True)
+        else:
+            merged.append(amount)
+    return merged
 
 
 # -- periods and durations --------------------------------------------------------------------------------------------
@@ -551,6 +565,8 @@ def _budget_hits(text: str, bearing: bool) -> list[_Hit]:
                 False,
                 False,
             )
+        if _per_unsupported_period(text, chosen):
+            continue
         hits.append(_budget_hit(text, chosen, (keyword.start(), keyword.end()), amounts))
     if bearing:
         for amount in amounts[: _MAX_HITS * 2]:
@@ -562,9 +578,25 @@ def _budget_hits(text: str, bearing: bool) -> list[_Hit]:
                 continue
             if any(_overlaps(h.spans(), amount.start, amount.end) for h in hits):
                 continue
+            if _per_unsupported_period(text, amount):
+                continue
             hits.append(_budget_hit(text, amount, None, amounts))
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+_UNSUPPORTED_PERIOD = re.compile(
+    r"\s*(?:weekly|per week|a week|each week|every week|/\s*w(?:ee)?k\b|每周|每星期|/\s*周|daily|per day|a day|each day|"
+    r"/\s*day\b|每天|每日|/\s*天|per hour|/\s*h(?:ou)?r\b)",
+    _I,
+)
+
+
+def _per_unsupported_period(text: str, amount: _Amount) -> bool:
+    """'$5k per week', '每天预算500元': a budget per week or day has no period the checker knows, so it stays unread
+    rather than be taken for the whole plan's."""
+    s, e = _subclause(text, amount.start, amount.end)
+    return bool(_UNSUPPORTED_PERIOD.match(text, amount.end) or _UNSUPPORTED_PERIOD.search(text[s : amount.start] + " "))
 
 
 def _budget_hit(text: str, amount: _Amount, keyword: Span | None, amounts: Iterable[_Amount]) -> _Hit:
@@ -602,7 +634,8 @@ def read_budget(text: str) -> tuple[Money | None, str | None]:
 
 
 # -- cost cap against revenue -----------------------------------------------------------------------------------------
-_PCT = rf"(?P<low>{NUM})\s*[%％]?(?:{DASH}(?P<high>{NUM}))?\s*[%％]"
+_PERCENT = r"(?:[%％]|\s*percent\b|\s*per cent\b)"
+_PCT = rf"(?P<low>{NUM})\s*[%％]?(?:{DASH}(?P<high>{NUM}))?\s*{_PERCENT}"
 _REVENUE_ZH = (
     r"销售额|销售收入|营业收入|营业额|营收|总收入|收入|实收金额|实收|实付金额|实付|成交额|成交金额|交易额|流水|GMV"
 )
@@ -623,7 +656,7 @@ _CAP_BEFORE = (
 
 
 def _cost_cap_hits(text: str) -> list[_Hit]:
-    if "%" not in text and "％" not in text:  # every cap is a percentage: most inputs are skipped here
+    if not _has_percent(text):  # every cap is a percentage: most inputs are skipped here
         return []
     patterns = [
         rf"(?:{_REVENUE_ZH})\s*(?:的|之)?\s*(?:比例|比重|占比)?\s*(?:{_CAP_BEFORE})?\s*(?:的)?\s*{_PCT}",
@@ -651,12 +684,12 @@ _DISCOUNT_WORD = (
     r"折扣|优惠|让利|降价|减价|打折|discounts?|price cuts?|markdowns?|promo(?:tion)?s?|coupons?|vouchers?|rebates?"
 )
 _GAP = r"(?:\s*(?:must|should|can|may|will|are|is|of|to be|be|kept|keep|stay|remain|always|all|any|均|都|一律|须|需|要|应|必须|为|是|:|：))*\s*"
-_V = rf"(?P<v>{NUM})\s*[%％]"
+_V = rf"(?P<v>{NUM})\s*{_PERCENT}"
 _ZHE = r"(?P<z>\d+(?:\.\d+)?|[一二三四五六七八九](?:[一二三四五六七八九]|点[一二三四五六七八九])?)\s*折"
 
 
 def _discount_hits(text: str) -> list[_Hit]:
-    if not any(c in text for c in "%％折"):  # every cap is a percentage or an N折
+    if not (_has_percent(text) or "折" in text or "成" in text):  # every cap is a percentage, an N折 or N成
         return []
     off = [
         rf"(?:{_DISCOUNT_WORD})(?:幅度|力度|上限|率|额度|cap|rates?|depth)?{_GAP}(?:{_CAP_BEFORE})\s*{_V}",
@@ -688,12 +721,20 @@ def _discount_hits(text: str) -> list[_Hit]:
         rf"(?:不低于|不得低于|不能低于|不少于|最低|最多|最大|最高|低至|至多)\s*(?:打|到|至|为|是)?\s*(?:原价的?)?\s*{_ZHE}",
         rf"{_ZHE}\s*(?:封顶|为限|是底线|为底线|为下限|以上|起)",
         rf"(?:折扣|优惠)(?:力度|幅度)?\s*(?:不超过|不低于|最多|最低|上限为?|为|是|:|：)\s*{_ZHE}",
+        rf"(?:折扣|优惠)(?:力度|幅度)?\s*(?:控制在|限制在|保持在)\s*{_ZHE}\s*(?:以内|以上)?",
     ]
     for pattern in zhe if "折" in text else ():
         for match in _rx(pattern).finditer(text):
             hits.append(_Hit(_zhe_to_discount(match["z"]), match.start(), match.end()))
+    tenths = rf"(?:{_DISCOUNT_WORD})(?:幅度|力度)?{_GAP}(?:{_CAP_BEFORE})\s*(?P<c>[一二两三四五])成"  # 两成 = 20% off
+    for match in _rx(tenths).finditer(text) if "成" in text else ():
+        hits.append(_Hit(float(_CN_DIGITS[match["c"]] * 10), match.start(), match.end()))
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _has_percent(text: str) -> bool:
+    return "%" in text or "％" in text or "percent" in text.lower() or "per cent" in text.lower()
 
 
 def read_discount_cap(text: str) -> float | None:
@@ -710,7 +751,7 @@ def _zhe_to_discount(token: str) -> float:
     else:
         value = float(token)
         price = value * 10 if value < 10 else value
-    return round(100 - price, 2)
+    return float(round(100 - price, 2))
 
 
 # -- horizon ----------------------------------------------------------------------------------------------------------
@@ -760,7 +801,9 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
     """Horizons stated in one input. `timeline`: the input holds the timeline, so a bare duration is one too;
     `bearing`: the input holds constraints, so 'for 6 months' and 'max 3 months' are the plan's too."""
     found: list[_Hit] = []
-    if not _rx(r"[天日周月季年]|day|week|wk|mo|quarter|year|yr|q\s*[1-4]|half").search(text):
+    if not _rx(
+        r"[天日周月季年]|day|week|wk|mo|quarter|year|yr|q\s*[1-4]|half|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+    ).search(text):
         return found
 
     low = text.lower()
@@ -833,6 +876,10 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
         ):
             add(91, match)
     if bearing or timeline:
+        for match in scan(_MONTH_RANGE_ZH, "月"):
+            _month_range(text, match, add)
+        for match in scan(_MONTH_RANGE_EN, *_MONTHS):
+            _month_range(text, match, add)
         limited = rf"\b(?:for|max(?:imum)?|at most|up to|no (?:more|longer) than|最多|最长|不超过)\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH_STRICT}|(?:{_UNIT_EN})\b)"
         for match in scan(limited, "for", "max", "most", "up to", "no ", "最多", "最长", "不超过"):
             if not _METRIC_AFTER.match(text, match.end()) and not re.fullmatch(r"(?:19|20)\d\d", match["n"]):
@@ -846,6 +893,37 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
                 add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
     windows = _data_windows(text)
     return [h for h in found if not _overlaps(windows, h.start, h.end)]
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_RANGE_ZH = r"(?:(?P<y1>\d{4})\s*年\s*)?(?<!\d)(?P<m1>\d{1,2})\s*月?\s*(?:至|到|-|~|～|–)\s*(?:(?P<y2>\d{4})\s*年\s*)?(?P<m2>\d{1,2})\s*月"
+_MONTH_RANGE_EN = (
+    rf"\b(?P<n1>{'|'.join(_MONTHS)})[a-z]*\.?(?:\s+(?P<y1>\d{{4}}))?\s*(?:to|through|until|till|-|–|—)\s*"
+    rf"(?P<n2>{'|'.join(_MONTHS)})[a-z]*\.?(?:\s+(?P<y2>\d{{4}}))?\b"
+)
+_PLAN_WORD = (
+    r"执行|开展|进行|上线|推进|活动|投放|计划|项目|促销|运营期|campaign|\brun|plan|launch|program|execut|roll(?:ing)? out|"
+    r"pilot|deliver"
+)
+
+
+def _month_range(text: str, match: re.Match[str], add: Callable[[int, re.Match[str]], None]) -> None:
+    """'2026年7月至12月执行', 'run the campaign from July to December': months of a plan (never of the data)."""
+    s, e = _subclause(text, match.start(), match.end())
+    if _about_data(text, match) or not _rx(_PLAN_WORD).search(text[s:e]):
+        return
+    if match.groupdict().get("n1"):
+        m1, m2 = _MONTHS.index(match["n1"][:3].lower()) + 1, _MONTHS.index(match["n2"][:3].lower()) + 1
+    else:
+        m1, m2 = int(match["m1"]), int(match["m2"])
+    if not (1 <= m1 <= 12 and 1 <= m2 <= 12):
+        return
+    years = int(match["y2"]) - int(match["y1"]) if match["y1"] and match["y2"] else 0
+    months = years * 12 + m2 - m1 + 1
+    if years == 0 and m2 < m1:  # "Nov to Feb"
+        months += 12
+    if 0 < months <= 36:
+        add(to_days(months, "month"), match)
 
 
 def _goal_within(text: str, match: re.Match[str]) -> bool:
@@ -1035,7 +1113,7 @@ def _allowed_hits(text: str) -> list[_Hit]:
     """Allow-lists: 'X only', 'only X and Y', '仅限短信和App推送', '只用企微', 'channels limited to email', 'email-only'."""
     stop = r"(?=渠道|触达|进行|开展|投放|沟通|发送|联系|[,，;；。\n]|$)"
     patterns = [
-        rf"(?:{_ONLY})\s*(?:use|using|via|through|on|over|用|使用|通过|走|发)?\s*(?P<list>[^;；。\n]+?){stop}",
+        rf"(?:{_ONLY})\s*(?:use|using|via|through|on|over|用|使用|通过|走|发)?\s*(?P<list>[^;；。\n,，][^;；。\n]*?){stop}",
         r"(?:^|(?<=[;；。\n]))(?P<list>[^;；。\n]+?)\s+only\b",
         r"(?:channels?|触点|渠道)\s*(?:are|is|:|：|为|是)?\s*(?:limited to|restricted to|仅限|限于|限定为)\s*(?P<list>[^;；。\n]+)",
         r"(?<![\w-])(?P<list>[\w-]+)-only\b",
