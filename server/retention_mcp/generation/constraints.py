@@ -595,7 +595,7 @@ _UNSUPPORTED_PERIOD = re.compile(
 def _per_unsupported_period(text: str, amount: _Amount) -> bool:
     """'$5k per week', '每天预算500元': a budget per week or day has no period the checker knows, so it stays unread
     rather than be taken for the whole plan's."""
-    s, e = _subclause(text, amount.start, amount.end)
+    s, _ = _subclause(text, amount.start, amount.end)
     return bool(_UNSUPPORTED_PERIOD.match(text, amount.end) or _UNSUPPORTED_PERIOD.search(text[s : amount.start] + " "))
 
 
