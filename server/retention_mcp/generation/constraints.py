@@ -1180,7 +1180,7 @@ def _split_goal_text(text: str) -> list[str]:
     """Split at ; 。 line breaks and numbering, then at commas, 、 and 'and' where both sides read as goals; never
     inside a number ('1,200') or a 'from 4.8% to 3.2%' phrase."""
     text = re.sub(
-        r"(?:^|(?<=\s))\(?(?:\d{1,2}|[a-z])[.)、](?=\s)|(?:^|(?<=[\s;；,，]))[1-9][)、]|[①②③④⑤⑥⑦⑧⑨⑩]",
+        r"(?:^|(?<=\n))\s*\(?(?:\d{1,2}|[a-z])[.)、](?=\s)|(?:^|(?<=[\s;；,，]))\(?(?:[1-9]|[a-z])[)、]|[(（][1-9][)）]|[①②③④⑤⑥⑦⑧⑨⑩]",
         "\n",
         text,
         flags=_I,
@@ -1230,6 +1230,7 @@ def read_goals(text: str) -> list[Goal]:
     deadline: int | None = None
     for part in _split_goal_text(text):
         part = re.sub(r"^(?:and|then|以及|并且|并|同时)\s+", "", part.strip(" \t-•*·、,，"), flags=_I)
+        part = re.sub(r"^(?:goals?|targets?|objectives?|kpis?|目标|指标)\s*[:：]\s*", "", part, flags=_I)
         header = _GOAL_HEADER.match(part)
         if header:
             if header["n1"] or header["n2"]:
