@@ -430,6 +430,8 @@ def test_relative_horizons(text, days):
         ("3-6个月", 182),
         ("starting in July, 6 months", 182),
         ("90 days, reviewed every 2 weeks", 90),
+        ("July–December 2026", 182),
+        ("2026年7月至12月", 182),
     ],
 )
 def test_a_bare_duration_in_a_timeline_field_is_the_horizon(text, days):
@@ -450,6 +452,13 @@ def test_a_bare_duration_in_a_timeline_field_is_the_horizon(text, days):
 )
 def test_durations_that_are_no_horizon(text):
     assert read_constraints({"data_summary": text}).horizon_days is None
+
+
+def test_a_range_of_months_in_a_data_window_input_is_the_data_s():
+    for name in ("time_window", "data_summary"):
+        assert read_constraints({name: "2025年7-12月"}).horizon_days is None
+        assert read_constraints({name: "Jul–Dec 2025"}).horizon_days is None
+    assert read_constraints({"timeline": "2025年7-12月"}).horizon_days == 182  # the plan's own timeline
 
 
 def test_by_end_of_year_is_unread_not_guessed():
@@ -477,7 +486,6 @@ def test_by_end_of_year_is_unread_not_guessed():
         ("Data covers Jan-Dec 2025; project Q1-Q2 2026", 182),
         ("数据为2025年7-12月;预测2026年第一季度", 91),
         ("last 12 months of data, forecast the next two quarters", 182),
-        ("2025年7-12月", None),  # months with no plan word: not a plan's window
     ],
 )
 def test_a_data_window_is_never_a_plan_horizon(text, days):

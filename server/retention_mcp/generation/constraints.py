@@ -797,9 +797,10 @@ def _data_windows(text: str) -> tuple[Span, ...]:
     return tuple(spans)
 
 
-def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit]:
+def _horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timeline: bool = False) -> list[_Hit]:
     """Horizons stated in one input. `timeline`: the input holds the timeline, so a bare duration is one too;
-    `bearing`: the input holds constraints, so 'for 6 months' and 'max 3 months' are the plan's too."""
+    `bearing`: the input holds constraints, so 'for 6 months' and 'max 3 months' are the plan's too; `plan_timeline`:
+    it is the plan's own timeline (not a data window), so a range of months is the plan's."""
     found: list[_Hit] = []
     if not _rx(
         r"[天日周月季年]|day|week|wk|mo|quarter|year|yr|q\s*[1-4]|half|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
@@ -877,9 +878,9 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False) -> list[_Hit
             add(91, match)
     if bearing or timeline:
         for match in scan(_MONTH_RANGE_ZH, "月"):
-            _month_range(text, match, add)
+            _month_range(text, match, add, plan_timeline)
         for match in scan(_MONTH_RANGE_EN, *_MONTHS):
-            _month_range(text, match, add)
+            _month_range(text, match, add, plan_timeline)
         limited = rf"\b(?:for|max(?:imum)?|at most|up to|no (?:more|longer) than|最多|最长|不超过)\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH_STRICT}|(?:{_UNIT_EN})\b)"
         for match in scan(limited, "for", "max", "most", "up to", "no ", "最多", "最长", "不超过"):
             if not _METRIC_AFTER.match(text, match.end()) and not re.fullmatch(r"(?:19|20)\d\d", match["n"]):
@@ -907,10 +908,11 @@ _PLAN_WORD = (
 )
 
 
-def _month_range(text: str, match: re.Match[str], add: Callable[[int, re.Match[str]], None]) -> None:
-    """'2026年7月至12月执行', 'run the campaign from July to December': months of a plan (never of the data)."""
+def _month_range(text: str, match: re.Match[str], add: Callable[[int, re.Match[str]], None], plan: bool) -> None:
+    """'2026年7月至12月执行', 'run the campaign from July to December': months of a plan (never of the data). `plan`:
+    the input is the plan's timeline, so no plan word is needed ('July–December 2026')."""
     s, e = _subclause(text, match.start(), match.end())
-    if _about_data(text, match) or not _rx(_PLAN_WORD).search(text[s:e]):
+    if _about_data(text, match) or not (plan or _rx(_PLAN_WORD).search(text[s:e])):
         return
     if match.groupdict().get("n1"):
         m1, m2 = _MONTHS.index(match["n1"][:3].lower()) + 1, _MONTHS.index(match["n2"][:3].lower()) + 1
@@ -1352,6 +1354,12 @@ CONSTRAINT_FIELD = re.compile(r"budget|constraint|resource|channel|team|timeline
 NO_CAPS_FIELD = re.compile(r"competitor|竞品|竞争", re.IGNORECASE)
 
 
+def _timeline_kind(name: str) -> tuple[bool, bool]:
+    """Whether an input holds a timeline, and whether it is the plan's own (a 'time_window' may be the data's)."""
+    timeline = bool(TIMELINE_FIELD.search(name))
+    return timeline, timeline and not re.search(r"window|data|数据", name, re.IGNORECASE)
+
+
 def constraint_bearing(name: str, goal_field: str | None = None) -> bool:
     """Whether an input holds constraints (its unread numbers are listed): see the module docstring."""
     return name != goal_field and bool(CONSTRAINT_FIELD.search(name) or TIMELINE_FIELD.search(name))
@@ -1404,9 +1412,12 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
     discount = pick("discount_cap_pct", lambda i: [] if NO_CAPS_FIELD.search(i.name) else _discount_hits(i.text))
     if discount:
         c.discount_cap_pct = discount.value
-    horizon = pick(
-        "horizon_days", lambda i: _horizon_hits(i.text, bool(TIMELINE_FIELD.search(i.name)), i.bearing), True
-    )
+
+    def horizons(i: _Input) -> list[_Hit]:
+        timeline, plan_timeline = _timeline_kind(i.name)
+        return _horizon_hits(i.text, timeline, bearing=i.bearing, plan_timeline=plan_timeline)
+
+    horizon = pick("horizon_days", horizons, True)
     if horizon:
         c.horizon_days = horizon.value
     team = pick("team_size", lambda i: _team_hits(i.text, i.bearing))
