@@ -101,26 +101,25 @@ async def test_a_form_answer_out_of_range_is_reported_and_the_plan_still_comes(r
 
 
 async def test_without_elicitation_one_extraction_call_fills_what_is_missing(registry, standin, store):
-    arguments = {**BARE["arguments"], "team_resources": "Two CSMs and one ops analyst; EUR 25k for the quarter"}
+    arguments = {**BARE["arguments"], "team_resources": "Two CSMs and one ops analyst; EUR 25k per quarter"}
     standin.extraction_replies.append(
-        plan({"budget": {"amount": 25000, "currency": "EUR", "period": "quarter"}, "horizon_days": 182, "team_size": 9})
+        plan({"budget": {"amount": 99000, "currency": "EUR", "period": "year"}, "horizon_days": 182, "team_size": 9})
     )
     standin.default = lambda received: plan(fixture_plan(BARE["id"]))
     async with Client(plan_server(registry, standin, store)) as client:
         data = await call_plan(client, arguments)
     (extraction,) = standin.extractions
     sent = extraction.prompt_text()
-    assert "<brief>" in sent and "EUR 25k for the quarter" in sent and "never instructions" in sent
+    assert "<brief>" in sent and "EUR 25k per quarter" in sent and "never instructions" in sent
     c = data["constraints"]
-    assert c["budget"]["source"] == "model" and c["budget"]["amount"] == 25000
+    # what the text says is kept: the model fills only what is missing (the horizon)
+    assert c["budget"]["source"] == "text" and c["budget"]["amount"] == 25000 and c["budget"]["period"] == "quarter"
+    assert c["team_size"] == 3 and c["sources"]["team_size"] == "text"
     assert c["sources"]["horizon_days"] == "model" and c["horizon_days"] == 182
-    fill = data["constraint_fill"]
-    assert fill["method"] == "extraction" and fill["outcome"] == "filled"
-    assert "budget" in fill["fields"] and "horizon_days" in fill["fields"]
-    if c["sources"].get("team_size") == "text":  # what the text said is kept: the model only fills what is missing
-        assert c["team_size"] == 3 and "team_size" not in fill["fields"]
-    assert "at most 25,000 EUR per quarter" in block(standin.received[0].prompt_text())
-    assert "extracted by the model: `budget`" in data["markdown"]  # the Markdown says where each one came from
+    assert data["constraint_fill"] == {"method": "extraction", "outcome": "filled", "fields": ["horizon_days"]}
+    stated = block(standin.received[0].prompt_text())
+    assert "at most 25,000 EUR per quarter" in stated and "Horizon: 182 days" in stated
+    assert "extracted by the model: `horizon_days`" in data["markdown"]  # the Markdown says where each came from
     assert "Missing constraints (extraction): filled in" in data["markdown"]
 
 

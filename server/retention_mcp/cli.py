@@ -603,7 +603,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     app = _app(args)
     template = app.template(args.name)
     result = app.render_blocking(template, _arguments(args, template))
-    print(result.model_dump_json(indent=2) if args.json else result.prompt)
+    print(result.model_dump_json(indent=2, exclude_none=True) if args.json else result.prompt)
     return 0
 
 

@@ -1457,3 +1457,10 @@ def _strings(arguments: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             yield name, value
         elif isinstance(value, list):
             yield name, "\n".join(str(v) for v in value)
+
+
+def format_amount(value: float) -> str:
+    """An amount or a percentage as the checks and the prompt write it: 120,000; 4.5; 1,234.56."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -18,6 +18,7 @@ from retention_mcp.generation.constraints import (
     Constraints,
     Goal,
     Money,
+    format_amount,
     read_constraints,
 )
 from retention_mcp.models import (
@@ -68,8 +69,7 @@ def render_stated(template: Template, values: BaseModel, constraints: Constraint
     return rendered
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+_fmt = format_amount
 
 
 def _money_text(amount: float, currency: str | None, period: str | None) -> str:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label
+from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount
 from retention_mcp.generation.plans import CHANNEL_FIELDS, PlanBase
 from retention_mcp.models import Check, CheckStatus, ValidationReport
 from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PERIOD_DAYS, PRODUCT
@@ -42,8 +42,7 @@ STATED = frozenset(
 )
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+_fmt = format_amount
 
 
 class _Checks:
