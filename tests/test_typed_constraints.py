@@ -229,3 +229,26 @@ async def test_typed_constraints_through_a_stdio_subprocess():
     assert c["budget"]["total"] == 600000 and c["sources"]["budget"] == "typed" and c["conflicts"]
     assert "at most 600,000 CNY in total" in good.structured_content["prompt"]
     assert bad.is_error and "constraints.horizon_days: must be at least 1" in bad.content[0].text
+
+
+async def test_a_long_brief_is_read_off_the_event_loop(server, monkeypatch):
+    import threading
+
+    from retention_mcp.generation import effective
+
+    threads: list[str] = []
+    read = effective.read_text
+
+    def recording(text, goal_field):
+        threads.append(threading.current_thread().name)
+        return read(text, goal_field)
+
+    monkeypatch.setattr(effective, "read_text", recording)
+    long = {**BRIEF, "retention_history": "Monthly churn 4.8%, reasons vary. " * 120}
+    async with Client(server) as client:
+        short_result = await client.call_tool("retention_strategy", BRIEF)
+        long_result = await client.call_tool("retention_strategy", long)
+    assert not short_result.is_error and not long_result.is_error
+    loop_thread = threading.main_thread().name
+    assert threads[0] == loop_thread and threads[1] != loop_thread  # other calls go on while a long brief is read
+    assert long_result.structured_content["constraints"]["budget"]["amount"] == 120000

@@ -95,12 +95,12 @@ class RetentionApp:
     # -- render, generate, analyze ----------------------------------------------------------------------------------
     async def render(self, template: Template, arguments: Mapping[str, Any] | BaseModel) -> RenderResult:
         """The filled prompt; a `dataset` file is analysed (in a worker thread) and its facts take its place."""
-        from retention_mcp.generation.effective import effective_constraints, goal_field, render_stated
+        from retention_mcp.generation.effective import effective_constraints_async, goal_field, render_stated
         from retention_mcp.grounding import ground_async
 
         values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
         grounded, _ = await ground_async(template, values, self.data_dirs)
-        return render_stated(template, grounded, effective_constraints(values, goal_field(template)))
+        return render_stated(template, grounded, await effective_constraints_async(values, goal_field(template)))
 
     def render_blocking(self, template: Template, arguments: Mapping[str, Any]) -> RenderResult:
         """`render` without an event loop (the command line)."""

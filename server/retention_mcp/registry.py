@@ -256,16 +256,19 @@ class Template:
         """The template's own inputs (what its body renders), without the typed constraints and the switches."""
         return {spec.name: getattr(model, spec.name) for spec in self.inputs}
 
-    def render_validated(self, model: BaseModel, stated_constraints: str = "") -> RenderResult:
+    def render_validated(
+        self, model: BaseModel, stated_constraints: str = "", language: str | None = None
+    ) -> RenderResult:
         """Render arguments already validated by `validate` (the parameter model), without checking them again.
 
         `stated_constraints` is the server's block of effective constraints (already safe to show): it goes where the
         template writes {{ stated_constraints }}, or at the end of the last user message of a template that does not.
+        `language` is the one `resolve_language` gave for these values, when the caller has it already.
         """
         from retention_mcp.models import PromptMessage, RenderResult
 
         values = self.text_values(model)
-        language = self.resolve_language(getattr(model, LANGUAGE_FIELD), values)
+        language = language or self.resolve_language(getattr(model, LANGUAGE_FIELD), values)
         file = self.files[language]
         safe = defuse(values) | {STATED_CONSTRAINTS: stated_constraints}
         placed = any(STATED_CONSTRAINTS in m.variables for m in file.messages)

@@ -8,6 +8,7 @@ from pathlib import Path
 from retention_mcp.generation.plans import plan_model_for
 from retention_mcp.models import PlanListResult, PlanResult, RenderResult, TemplateList
 from retention_mcp.registry import Registry
+from retention_mcp.schema_forms import checkable
 from retention_mcp.settings import Limits
 
 
@@ -15,10 +16,11 @@ def generate() -> dict[str, str]:
     """File name -> JSON text, for the shipped templates with the default limits (never the environment's)."""
     registry = Registry.load(limits=Limits())
     files: dict[str, dict] = {
-        "render_result.json": RenderResult.model_json_schema(),
-        "template_list.json": TemplateList.model_json_schema(),
-        "plan_result.json": PlanResult.model_json_schema(),
-        "plan_list.json": PlanListResult.model_json_schema(),
+        # what the tools return: in the form their clients check quickly (see schema_forms)
+        "render_result.json": checkable(RenderResult.model_json_schema()),
+        "template_list.json": checkable(TemplateList.model_json_schema()),
+        "plan_result.json": checkable(PlanResult.model_json_schema()),
+        "plan_list.json": checkable(PlanListResult.model_json_schema()),
         "churn_report.json": _churn_report_schema(),
     }
     for template in registry:

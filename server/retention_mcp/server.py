@@ -405,7 +405,9 @@ class RetentionServer(MCPServer):
             try:
                 self._output_schemas[file] = _shipped_schema(file)
             except (FileNotFoundError, OSError):
-                self._output_schemas[file] = make().model_json_schema()
+                from retention_mcp.schema_forms import checkable
+
+                self._output_schemas[file] = checkable(make().model_json_schema())
         return self._output_schemas[file]
 
     def _plan_output(self) -> dict[str, Any]:

@@ -1095,11 +1095,15 @@ def _excluded_hits(text: str) -> list[_Hit]:
         found = channels_in(clause)
         if found:
             hits.append(_Hit(found, match.start(), match.end() + len(clause)))
-    for match in re.finditer(rf"(?P<list>[^;；。\n,，]{{1,40}}?)\s*(?:{_NEGATION_AFTER})", text, _I):
-        found = channels_in(match["list"])
+    for match in _rx(_NEGATION_AFTER).finditer(text):  # "外呼禁止", "SMS is not allowed": the words before the ban
+        start = max(match.start() - 40, *(text.rfind(sep, 0, match.start()) + 1 for sep in _LIST_ENDS))
+        found = channels_in(text[start : match.start()])
         if found:
-            hits.append(_Hit(found, match.start(), match.end()))
+            hits.append(_Hit(found, start, match.end()))
     return hits
+
+
+_LIST_ENDS = (";", "；", "。", "\n", ",", "，")
 
 
 def read_excluded_channels(text: str) -> list[str]:

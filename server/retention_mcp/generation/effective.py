@@ -7,6 +7,8 @@ block every rendered prompt carries, so a model never has to re-read prose for a
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,7 +66,7 @@ def render_stated(template: Template, values: BaseModel, constraints: Constraint
     if constraints is None:
         constraints = effective_constraints(values, goal_field(template))
     language = template.resolve_language(getattr(values, "language", "auto"), template.text_values(values))
-    rendered = template.render_validated(values, stated_block(constraints, language))
+    rendered = template.render_validated(values, stated_block(constraints, language), language)
     rendered.constraints = constraints_result(constraints)
     return rendered
 
@@ -86,8 +88,7 @@ def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str
     typed = _typed(data.get(CONSTRAINTS_FIELD), ConstraintsInput)
     goals = [_typed(g, GoalInput) for g in data.get(GOALS_FIELD) or []]
     text = {k: v for k, v in data.items() if k not in NOT_TEXT and v is not None}
-    read = read_constraints(text, goal_field)
-    c = read
+    c = read_text(text, goal_field)
     for name in list(c.sources):
         c.sources[name] = "text"
     for name in (*SCALARS, *CHANNEL_LISTS, "budget", "goals"):
@@ -113,6 +114,45 @@ def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str
         c.evidence.pop("goals", None)
     settle_unread(c)
     return c
+
+
+# Above this many characters of free text, the reading runs in a worker thread: the event loop keeps serving other
+# calls while a long (or hostile) brief is read, which can take a good part of a second.
+THREAD_ABOVE_CHARS = 2_000
+
+
+async def effective_constraints_async(values: BaseModel, goal_field: str | None) -> Constraints:
+    """`effective_constraints`, in a worker thread when the brief is long."""
+    size = sum(len(v) for v in (getattr(values, n) for n in type(values).model_fields) if isinstance(v, str))
+    if size <= THREAD_ABOVE_CHARS:
+        return effective_constraints(values, goal_field)
+    import anyio
+
+    return await anyio.to_thread.run_sync(effective_constraints, values, goal_field)
+
+
+def read_text(text: Mapping[str, Any], goal_field: str | None) -> Constraints:
+    """What the free text says: a fresh copy of a reading kept for the last briefs read. Reading is deterministic and
+    costs up to a millisecond, and a brief is often read more than once (rendered, then generated; retried)."""
+    key = tuple(
+        (k, v if isinstance(v, str) else tuple(map(str, v))) for k, v in text.items() if isinstance(v, str | list)
+    )
+    read = _read_once(key, goal_field)
+    return dataclasses.replace(  # the containers a merge changes are the copy's own; their items are never changed
+        read,
+        channels_excluded=list(read.channels_excluded),
+        channels_allowed=list(read.channels_allowed),
+        goals=list(read.goals),
+        sources=dict(read.sources),
+        evidence=dict(read.evidence),
+        unread=list(read.unread),
+        conflicts=list(read.conflicts),
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _read_once(key: tuple[tuple[str, Any], ...], goal_field: str | None) -> Constraints:
+    return read_constraints({k: list(v) if isinstance(v, tuple) else v for k, v in key}, goal_field)
 
 
 def _typed(value: Any, model: type[BaseModel]) -> Any:

@@ -24,7 +24,7 @@ from retention_mcp.generation.backends import (
     extract_json,
 )
 from retention_mcp.generation.constraints import Constraints
-from retention_mcp.generation.effective import effective_constraints, goal_field, render_stated
+from retention_mcp.generation.effective import effective_constraints_async, goal_field, render_stated
 from retention_mcp.generation.fill import (
     EXTRACTION_SCHEMA_NAME,
     Ask,
@@ -103,7 +103,7 @@ class PlanService:
         backend = backend or self.backend
         values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
         grounded, data_facts = await ground_async(template, values, self.data_dirs)
-        constraints = effective_constraints(values, goal_field(template))
+        constraints = await effective_constraints_async(values, goal_field(template))
         rendered = render_stated(template, grounded, constraints)
         zh = rendered.language == "zh"
 
