@@ -46,7 +46,7 @@ async def test_tools_are_listed_with_typed_schemas(server):
             "language",
             "mode",
         ]
-        assert "budget" in schema["$defs"]["ConstraintsInput"]["properties"]
+        assert "budget" in schema["properties"]["constraints"]["anyOf"][0]["properties"]
         assert schema["properties"]["mode"]["enum"] == ["prompt", "plan"]
         assert schema["properties"]["mode"]["default"] == "prompt"
         assert schema["required"] == REQUIRED[name]

@@ -15,6 +15,7 @@ def test_shipped_schemas_match_the_models():
         {f"{n}.input.json" for n in TEMPLATE_NAMES}
         | {f"{n}.plan.json" for n in TEMPLATE_NAMES}
         | {"render_result.json", "template_list.json", "plan_result.json", "plan_list.json", "churn_report.json"}
+        | {"typed_constraints.json"}
     )
 
 

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import jinja2
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from retention_mcp.errors import ArgumentError, UnknownTemplateError, invalid_arguments
@@ -29,6 +38,7 @@ from retention_mcp.typed_constraints import (
     MAX_GOALS,
     ConstraintsInput,
     GoalInput,
+    typed_json_schemas,
 )
 
 if TYPE_CHECKING:  # result models are imported on first use: start-up does not need them
@@ -151,9 +161,13 @@ class Template:
         fields: dict[str, Any] = {}
         for spec in self.inputs:
             fields[spec.name] = self._field_for(spec)
-        fields[CONSTRAINTS_FIELD] = (ConstraintsInput | None, Field(None, description=CONSTRAINTS_DESCRIPTION))
+        constraints_schema, goals_schema = typed_json_schemas()  # built once, not once per template
+        fields[CONSTRAINTS_FIELD] = (
+            Annotated[ConstraintsInput | None, WithJsonSchema(constraints_schema)],
+            Field(None, description=CONSTRAINTS_DESCRIPTION),
+        )
         fields[GOALS_FIELD] = (
-            list[GoalInput] | None,
+            Annotated[list[GoalInput] | None, WithJsonSchema(goals_schema)],
             Field(None, max_length=MAX_GOALS, description=GOALS_DESCRIPTION),
         )
         language_type = Literal[("auto", *self.languages)]  # type: ignore[valid-type]

@@ -10,12 +10,16 @@ from typing import Any
 
 def checkable(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` with its `$defs` inlined (where nothing refers to itself) and nullable scalars flattened."""
+    return _flatten_nullable(inline_definitions(schema))
+
+
+def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its `$defs` inlined; unchanged when a definition refers to itself."""
     defs = schema.get("$defs", {})
     try:
-        inlined = _inline({k: v for k, v in schema.items() if k != "$defs"}, defs, ())
+        return _inline({k: v for k, v in schema.items() if k != "$defs"}, defs, ())
     except _SelfReference:
-        inlined = schema  # a recursive model keeps its definitions
-    return _flatten_nullable(inlined)
+        return schema
 
 
 class _SelfReference(Exception):

@@ -242,7 +242,7 @@ def published_schema(
         defs = schema.pop("$defs", {})
         for name, prop in list(props.items()):
             text = prop.get("description", "")
-            prop = _inline(prop, defs, language) if defs else prop
+            prop = _inline(prop, defs, language) if defs or "anyOf" in prop else prop
             props[name] = _lean_property(prop, describe(name, text) if describe else pick(text, language))
     for name, (prop, _allowed) in (extra or {}).items():
         props[name] = copy.deepcopy(prop)  # already in the surface's language

@@ -7,7 +7,8 @@ for tools, MCP prompts (as JSON strings), the command line (`--arg constraints='
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import functools
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -114,3 +115,38 @@ LEAN_DESCRIPTIONS = {
 }
 # Nested models the lean surface shows with their required keys only (the description names the optional ones).
 LEAN_REQUIRED_ONLY = frozenset({"GoalInput", "BudgetInput"})
+
+
+SHIPPED_SCHEMAS = "typed_constraints.json"  # in schemas/, kept equal to `build_typed_json_schemas()` by a test
+
+
+@functools.cache
+def typed_json_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON Schemas of the `constraints` and `goals` parameters, shared by every template's parameter model
+    (definitions inlined). Read from the shipped schemas/ so that start-up does not build them; built when the
+    file is missing."""
+    import json
+
+    from retention_mcp.paths import shipped_dir
+
+    try:
+        shipped = json.loads((shipped_dir("schemas") / SHIPPED_SCHEMAS).read_text(encoding="utf-8"))
+        return shipped["constraints"], shipped["goals"]
+    except (OSError, ValueError, KeyError):
+        built = build_typed_json_schemas()
+        return built["constraints"], built["goals"]
+
+
+def build_typed_json_schemas() -> dict[str, dict[str, Any]]:
+    from retention_mcp.schema_forms import inline_definitions
+
+    constraints = inline_definitions(ConstraintsInput.model_json_schema())
+    goals = {"type": "array", "items": inline_definitions(GoalInput.model_json_schema()), "maxItems": MAX_GOALS}
+    return {
+        "constraints": {
+            "anyOf": [constraints, {"type": "null"}],
+            "default": None,
+            "description": CONSTRAINTS_DESCRIPTION,
+        },
+        "goals": {"anyOf": [goals, {"type": "null"}], "default": None, "description": GOALS_DESCRIPTION},
+    }

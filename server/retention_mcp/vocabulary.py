@@ -4,6 +4,7 @@ ISO 4217 currency codes. Pure data and small lookups; cheap to import.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # -- channel kinds ----------------------------------------------------------------------------------------------------
@@ -31,12 +32,17 @@ PRODUCT = "product"
 OTHER = "other"
 CHANNEL_KINDS: tuple[str, ...] = (*CHANNELS, PRODUCT, OTHER)
 _EXTRA_LABELS = {PRODUCT: ("in-product feature", "产品内功能"), OTHER: ("other channel", "其他渠道")}
-_CHANNEL_RES = {cid: re.compile(pattern, re.IGNORECASE) for cid, (_, _, pattern) in CHANNELS.items()}
+
+
+@functools.cache
+def _channel_patterns() -> dict[str, re.Pattern[str]]:
+    """Compiled on first use: start-up reads the vocabulary, only a call that reads text needs the patterns."""
+    return {cid: re.compile(pattern, re.IGNORECASE) for cid, (_, _, pattern) in CHANNELS.items()}
 
 
 def channels_in(text: str) -> list[str]:
     """Contact-channel kinds named in a text, in vocabulary order."""
-    return [cid for cid, pattern in _CHANNEL_RES.items() if pattern.search(text)]
+    return [cid for cid, pattern in _channel_patterns().items() if pattern.search(text)]
 
 
 def channel_label(cid: str, language: str) -> str:
