@@ -280,29 +280,34 @@ def stated_block(c: Constraints, language: str) -> str:
     if c.cost_cap_pct_of_revenue is not None:
         share = _fmt(c.cost_cap_pct_of_revenue)
         lines.append(f"- 成本上限:不超过收入的 {share}%" if zh else f"- Cost cap: at most {share}% of revenue")
-    if c.discount_cap_pct is not None:
-        v = c.discount_cap_pct
-        paid = f"{round((100 - v) / 10, 2):g}"
-        lines.append(
-            f"- 折扣上限:优惠幅度不超过 {_fmt(v)}%(即不低于 {paid} 折);方案中任何位置的折扣都适用"
-            if zh
-            else f"- Discount cap: at most {_fmt(v)}% off the list price, for every discount anywhere in the plan"
-        )
-    else:
-        lines.append(("- 折扣上限:" if zh else "- Discount cap: ") + none)
-    if c.horizon_days is not None:
-        d = c.horizon_days
-        lines.append(
-            f"- 时间范围:{d} 天(第 0 天至第 {d} 天),全部阶段与 KPI 截止日在此之内"
-            if zh
-            else f"- Horizon: {d} days (day 0 to day {d}); every phase and KPI deadline falls within it"
-        )
-    else:
-        lines.append(("- 时间范围:" if zh else "- Horizon: ") + none)
-    if c.team_size is not None:
-        lines.append(f"- 团队:{c.team_size} 人" if zh else f"- Team: {c.team_size} people")
-    else:
-        lines.append(("- 团队:" if zh else "- Team: ") + none)
+    cap = c.discount_cap_pct
+    days = c.horizon_days
+    for label_en, label_zh, stated in (
+        (
+            "Discount cap",
+            "折扣上限",
+            None
+            if cap is None
+            else (
+                f"优惠幅度不超过 {_fmt(cap)}%(即不低于 {round((100 - cap) / 10, 2):g} 折);方案中任何位置的折扣都适用"
+                if zh
+                else f"at most {_fmt(cap)}% off the list price, for every discount anywhere in the plan"
+            ),
+        ),
+        (
+            "Horizon",
+            "时间范围",
+            None
+            if days is None
+            else (
+                f"{days} 天(第 0 天至第 {days} 天),全部阶段与 KPI 截止日在此之内"
+                if zh
+                else f"{days} days (day 0 to day {days}); every phase and KPI deadline falls within it"
+            ),
+        ),
+        ("Team", "团队", None if c.team_size is None else (f"{c.team_size} 人" if zh else f"{c.team_size} people")),
+    ):
+        lines.append(f"- {label_zh}:{stated or none}" if zh else f"- {label_en}: {stated or none}")
     language = "zh" if zh else "en"
     sep = "、" if zh else ", "
     if c.channels_allowed:
