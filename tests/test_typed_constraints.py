@@ -252,3 +252,15 @@ async def test_a_long_brief_is_read_off_the_event_loop(server, monkeypatch):
     loop_thread = threading.main_thread().name
     assert threads[0] == loop_thread and threads[1] != loop_thread  # other calls go on while a long brief is read
     assert long_result.structured_content["constraints"]["budget"]["amount"] == 120000
+
+
+async def test_render_template_takes_the_typed_constraints_inside_arguments(server):
+    arguments = {**BRIEF, "constraints": {"team_size": 5}, "goals": [{"text": "NPS 50"}]}
+    async with Client(server) as client:
+        data = await call(client, "render_template", {"name": "retention_strategy", "arguments": arguments})
+        bad = await client.call_tool(
+            "render_template", {"name": "retention_strategy", "arguments": {**BRIEF, "constraints": {"team_size": 0}}}
+        )
+    assert data["constraints"]["team_size"] == 5 and data["constraints"]["sources"]["team_size"] == "typed"
+    assert "G1: NPS 50" in stated(data["prompt"]) and "Team: 5 people" in stated(data["prompt"])
+    assert bad.is_error and "constraints.team_size" in bad.content[0].text
