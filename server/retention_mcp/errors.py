@@ -77,6 +77,8 @@ def _rule(err: Any, allowed: list[str]) -> tuple[str, str | None]:
         return "must be a whole number", "必须是整数"
     if kind in ("float_type", "float_parsing"):
         return "must be a number", "必须是数字"
+    if kind == "finite_number":
+        return "must be a finite number", "必须是有限的数字"
     if kind in ("bool_type", "bool_parsing"):
         return "must be true or false", "必须是 true 或 false"
     if kind == "list_type":

@@ -10,7 +10,14 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from retention_mcp.vocabulary import CHANNEL_KINDS, ISO_4217, channel_kind
 
@@ -20,6 +27,13 @@ TYPED_FIELDS = (CONSTRAINTS_FIELD, GOALS_FIELD)
 MAX_GOALS = 20
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 _Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+def not_boolean(value: Any) -> Any:
+    """JSON's true and false are not numbers (Python would take them as 1 and 0: a 1-day horizon, a 1% cap)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false / 必须是数字,不能是 true 或 false")
+    return value
 
 
 class _Typed(BaseModel):
@@ -33,6 +47,8 @@ class BudgetInput(_Typed):
         "total", description="What the amount covers: the whole plan, or each month, quarter or year / 预算周期"
     )
     min: float | None = Field(None, ge=0, description="Lower end, for a range / 区间下限")
+
+    _numbers = field_validator("amount", "min", mode="before")(classmethod(lambda cls, v: not_boolean(v)))
 
     @field_validator("currency")
     @classmethod
@@ -88,15 +104,34 @@ class ConstraintsInput(_Typed):
 
     _allowed = field_validator("channels_allowed")(classmethod(lambda cls, v: _kinds(v)))
     _excluded = field_validator("channels_excluded")(classmethod(lambda cls, v: _kinds(v)))
+    _numbers = field_validator(
+        "horizon_days", "discount_cap_pct", "cost_cap_pct_of_revenue", "team_size", mode="before"
+    )(classmethod(lambda cls, v: not_boolean(v)))
+
+    @model_validator(mode="after")
+    def _not_allowed_and_excluded(self) -> ConstraintsInput:
+        both = [k for k in self.channels_allowed or () if k in (self.channels_excluded or ())]
+        if both:
+            listed = ", ".join(both)
+            raise ValueError(
+                f"channels_allowed and channels_excluded both name {listed}: a channel kind is allowed or ruled out, "
+                f"not both / channels_allowed 与 channels_excluded 同时包含 {listed.replace(', ', '、')}:"
+                "同一渠道类型不能既允许又禁用"
+            )
+        return self
 
 
 class GoalInput(_Typed):
     text: _Text = Field(description="The goal in the user's words / 目标原文")
     metric: _Short | None = Field(None, description="Metric, e.g. monthly churn / 指标")
-    baseline: float | None = None
-    target: float | None = None
+    baseline: float | None = Field(None, allow_inf_nan=False)
+    target: float | None = Field(None, allow_inf_nan=False)
     unit: _Short | None = Field(None, description="%, pp, count, CNY… / 单位")
     deadline_day: int | None = Field(None, ge=0, le=3650, description="Due by day N of the plan / 截止日(第几天)")
+
+    _numbers = field_validator("baseline", "target", "deadline_day", mode="before")(
+        classmethod(lambda cls, v: not_boolean(v))
+    )
 
 
 CONSTRAINTS_DESCRIPTION = (

@@ -409,4 +409,6 @@ def extract_json(completion: Completion) -> Any:
             return json.loads(candidate)
         except json.JSONDecodeError as exc:
             last_error = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        except RecursionError:  # valid JSON nested deeper than the parser goes: no answer we could use
+            last_error = "the JSON is nested too deeply"
     raise NotJSONError(last_error)

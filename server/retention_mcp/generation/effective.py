@@ -324,16 +324,22 @@ def stated_block(c: Constraints, language: str) -> str:
         lines.append(
             "- 目标(每个目标各有一个 KPI,goal_id 写编号):" if zh else "- Goals (each gets its own KPI, by id):"
         )
-        lines += [f"  {g.id}: {defuse(g.text)}" for g in c.goals]
+        lines += [f"  {g.id}: {_one_line(g.text)}" for g in c.goals]
     if c.unread:
         lines.append(
             "- 服务器未能识别的约束原文(请自行阅读并遵守):"
             if zh
             else "- Constraint text the server could not read (read and respect it yourself):"
         )
-        lines += [f"  {defuse(u.text)}" for u in c.unread]
+        lines += [f"  {_one_line(u.text)}" for u in c.unread]
     lines.append("</stated_constraints>")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """User words on one line of the block: a line break in a goal must not start a line that reads as the server's
+    (a second "- Discount cap:", a "G9:", a role line)."""
+    return " ".join(defuse(text).split())
 
 
 def _budget_line(c: Constraints, zh: bool) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from retention_mcp.generation.constraints import Constraints, Money
 from retention_mcp.generation.effective import settle_unread
 from retention_mcp.models import ConstraintFill
 from retention_mcp.rendering import defuse
-from retention_mcp.typed_constraints import ConstraintsInput
+from retention_mcp.typed_constraints import ConstraintsInput, not_boolean
 
 ASKED = ("budget", "horizon_days", "discount_cap_pct")
 
@@ -58,13 +58,18 @@ def form_for(fields: list[str]) -> type[BaseModel]:
             Field(None, description="The amount is for: total, month, quarter or year / 金额对应的周期"),
         )
     if "horizon_days" in fields:
-        spec["horizon_days"] = (int | None, Field(None, ge=1, le=3650, description="Plan horizon in days / 计划天数"))
+        spec["horizon_days"] = (
+            int | None,
+            Field(None, ge=1, le=3650, description="Plan horizon in days / 计划天数"),
+        )
     if "discount_cap_pct" in fields:
         spec["discount_cap_pct"] = (
             float | None,
             Field(None, ge=0, le=100, description="Deepest discount, percent off (7折 = 30) / 最大优惠幅度"),
         )
-    return create_model("MissingConstraints", __config__=ConfigDict(extra="ignore"), **spec)
+    numbers = [name for name in spec if name != "budget_currency" and name != "budget_period"]
+    validators = {"numbers": field_validator(*numbers, mode="before")(not_boolean)} if numbers else {}
+    return create_model("MissingConstraints", __config__=ConfigDict(extra="ignore"), __validators__=validators, **spec)
 
 
 def form_message(c: Constraints, fields: list[str], zh: bool) -> str:
