@@ -48,6 +48,7 @@ golden: $(STAMP)  ## rewrite the golden renderings after an intended template ch
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/call_overhead.py
+	$(BIN)/python bench/reader_hostile.py
 	$(BIN)/python bench/plan_overhead.py
 	$(BIN)/python bench/analytics_scale.py
 	$(BIN)/python bench/bundle_start.py

@@ -443,11 +443,18 @@ def _clause(text: str, start: int, end: int) -> Span:
 def _subclause(text: str, start: int, end: int) -> Span:
     """The comma-delimited part of a clause around a span (a thousands comma between digits does not end it)."""
     left, right = _clause(text, start, end)
-    s, e = start, end
-    while s > left and not (text[s - 1] in _SUBCLAUSE_END and not _thousands_comma(text, s - 1)):
-        s -= 1
-    while e < right and not (text[e] in _SUBCLAUSE_END and not _thousands_comma(text, e)):
-        e += 1
+    s, e = left, right
+    for stop in _SUBCLAUSE_END:  # the nearest stop on each side, found by str.find rather than a step at a time
+        i = text.rfind(stop, left, start)
+        while i != -1 and _thousands_comma(text, i):
+            i = text.rfind(stop, left, i)
+        if i != -1:
+            s = max(s, i + 1)
+        i = text.find(stop, end, right)
+        while i != -1 and _thousands_comma(text, i):
+            i = text.find(stop, i + 1, right)
+        if i != -1:
+            e = min(e, i)
     return s, e
 
 
@@ -1086,12 +1093,31 @@ _ONLY = (
 )
 
 
+_BAN_ENDS = re.compile(r"[;；。\n]")
+_BAN_STOP = r"[,，]\s*(?=[a-z]*\s*(?:only|仅|只))|\bonly\b|仅|只"  # where the ruled-out list ends
+_BAN_STOP_AT = re.compile(_BAN_STOP, _I)
+_ONLY_AT = re.compile(r"only\b", _I)  # "only" right after the negation, where the slice would see a word start
+_BAN_STOP_WITHIN = re.compile(rf"(?s:.{{1,59}}?)(?={_BAN_STOP})", _I)
+
+
+def _banned_words(text: str, start: int, end: int) -> str:
+    """The words after a negation: `text[start:end]` (the rest of its clause) up to an allow-list, at most 60
+    characters. Searched in place, never sliced to the clause's end: a brief with a thousand negations in one
+    clause stays linear."""
+    if _BAN_STOP_AT.match(text, start, end) or _ONLY_AT.match(text, start, end):  # a list that ends at once
+        return ""
+    within = _BAN_STOP_WITHIN.match(text, start, end)
+    return text[start : within.end()] if within else text[start : min(start + 60, end)]
+
+
 def _excluded_hits(text: str) -> list[_Hit]:
     hits: list[_Hit] = []
+    clause_end = -1
     for match in _rx(_NEGATION).finditer(text):
-        span = re.match(r"[^;；。\n]*", text[match.end() :])
-        clause = span.group(0) if span else ""
-        clause = re.split(r"[,，]\s*(?=[a-z]*\s*(?:only|仅|只))|\bonly\b|仅|只", clause, flags=_I)[0][:60]
+        if clause_end < match.end():
+            stop = _BAN_ENDS.search(text, match.end())
+            clause_end = stop.start() if stop else len(text)
+        clause = _banned_words(text, match.end(), clause_end)
         found = channels_in(clause)
         if found:
             hits.append(_Hit(found, match.start(), match.end() + len(clause)))
@@ -1120,14 +1146,16 @@ def _allowed_hits(text: str) -> list[_Hit]:
     stop = r"(?=渠道|触达|进行|开展|投放|沟通|发送|联系|[,，;；。\n]|$)"
     patterns = [
         rf"(?:{_ONLY})\s*(?:use|using|via|through|on|over|用|使用|通过|走|发)?\s*(?P<list>[^;；。\n,，][^;；。\n]*?){stop}",
-        r"(?:^|(?<=[;；。\n]))(?P<list>[^;；。\n]+?)\s+only\b",
+        # the shortest list before "only": a blank at the clause's start, else one that ends at a word (which keeps
+        # the search linear: a lazy list that may end in a space rescans every run of spaces)
+        r"(?:^|(?<=[;；。\n]))(?:[^\S\n]|(?P<list>[^;；。\n]+?)(?<!\s))\s+only\b",
         r"(?:channels?|触点|渠道)\s*(?:are|is|:|：|为|是)?\s*(?:limited to|restricted to|仅限|限于|限定为)\s*(?P<list>[^;；。\n]+)",
         r"(?<![\w-])(?P<list>[\w-]+)-only\b",
     ]
     hits: list[_Hit] = []
     for pattern in patterns:
         for match in _rx(pattern).finditer(text):
-            listed = match["list"]
+            listed = match["list"] or ""
             negation = _rx(_NEGATION).search(listed)
             if negation:
                 listed = listed[: negation.start()]
@@ -1186,7 +1214,7 @@ def _split_goal_text(text: str) -> list[str]:
     """Split at ; 。 line breaks and numbering, then at commas, 、 and 'and' where both sides read as goals; never
     inside a number ('1,200') or a 'from 4.8% to 3.2%' phrase."""
     text = re.sub(
-        r"(?:^|(?<=\n))\s*\(?(?:\d{1,2}|[a-z])[.)、](?=\s)|(?:^|(?<=[\s;；,，]))\(?(?:[1-9]|[a-z])[)、]|[(（][1-9][)）]|[①②③④⑤⑥⑦⑧⑨⑩]",
+        r"(?:^|(?<=\n))[^\S\n]*\(?(?:\d{1,2}|[a-z])[.)、](?=\s)|(?:^|(?<=[\s;；,，]))\(?(?:[1-9]|[a-z])[)、]|[(（][1-9][)）]|[①②③④⑤⑥⑦⑧⑨⑩]",
         "\n",
         text,
         flags=_I,
@@ -1197,26 +1225,82 @@ def _split_goal_text(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+_SOFT_SEP = re.compile(r"(?<!\d),|,(?!\d)|，|、|\s+and\s+|\s*&\s*|以及|并且|并|同时")
+_GOAL_LIKE = re.compile(rf"\d|[%％]|{_GOAL_VERB}", _I)  # what `_goal_like` looks for, in one pattern
+_DIGIT_OR_PCT = re.compile(r"[\d%％]")
+_DIGIT = re.compile(r"\d")
+_GOAL_END_ZH = ("提升", "降低", "达标", "增长", "减少", "提高", "改善", "优化")
+_BETWEEN_END = re.compile(r"\bbetween\s+\S+$", _I)
+_WORD_CHAR = re.compile(r"\w")
+
+
+class _Before:
+    """Whether `text[:k]` holds a match of `pattern`, for a k that only grows: each character is searched about once
+    (the text is never sliced). `reach` is at least the longest shortest match, so one straddling `k` is found."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str, reach: int = 16):
+        self.pattern, self.text, self.reach = pattern, text, reach
+        self.checked = 0
+        self.found = False
+
+    def upto(self, k: int) -> bool:
+        if not self.found and k > self.checked:
+            self.found = self.pattern.search(self.text, max(0, self.checked - self.reach), k) is not None
+            self.checked = k
+        return self.found
+
+
+class _After:
+    """Whether `text[start:]` holds a match of `pattern`, for a start that only grows, as `pattern.search(text[start:])`
+    says it (at the slice's start, a word boundary holds whatever comes before it)."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str):
+        self.pattern, self.text = pattern, text
+        self.like_until = -1  # a match begins at or after every start up to here
+        self.dead_from = len(text) + 1  # no match begins at or after here
+
+    def at(self, start: int) -> bool:
+        if start <= self.like_until:
+            return True
+        if start < self.dead_from:
+            match = self.pattern.search(self.text, start)
+            if match is not None:
+                self.like_until = match.start()
+                return True
+            self.dead_from = start
+        return self._on_the_slice_only(start)
+
+    def _on_the_slice_only(self, start: int) -> bool:
+        """No match begins at `start` or after it in the text; on the slice one may begin at its start, where a word
+        boundary holds even after a word character (its shortest match is a few characters long)."""
+        return (
+            start > 0
+            and _WORD_CHAR.match(self.text, start - 1) is not None
+            and (self.pattern.match(self.text[start : start + 64]) is not None)
+        )
+
+
 def _split_soft(part: str) -> list[str]:
     result: list[str] = []
     rest = part
     while rest:
         best = None
-        for match in re.finditer(r"(?<!\d),|,(?!\d)|，|、|\s+and\s+|\s*&\s*|以及|并且|并|同时", rest):
-            left, right = rest[: match.start()].strip(), rest[match.end() :].strip()
-            if not left or not right or re.search(r"\bbetween\s+\S+$", left, _I):
+        left_like, left_digit_pct, left_digit = (_Before(p, rest) for p in (_GOAL_LIKE, _DIGIT_OR_PCT, _DIGIT))
+        right_like, right_digit = _After(_GOAL_LIKE, rest), _After(_DIGIT, rest)
+        for match in _SOFT_SEP.finditer(rest):
+            # rest[:k] and rest[r:] are `left` and `right` without their surrounding spaces (rest is stripped)
+            k = len(rest[: match.start()].rstrip())
+            r = len(rest) - len(rest[match.end() :].lstrip())
+            if not k or r >= len(rest) or _BETWEEN_END.search(rest, max(0, k - 200), k):
                 continue
             sep = match.group(0).strip()
             if sep == "、":
-                ok = bool(re.search(r"[\d%％]|(?:提升|降低|达标|增长|减少|提高|改善|优化)$", left)) and _goal_like(
-                    right
-                )
+                left = rest[:k]
+                ok = (left_digit_pct.upto(k) or left.endswith(_GOAL_END_ZH)) and right_like.at(r)
             elif sep in ("and", "&") or sep in ("以及", "并且", "并", "同时"):
-                ok = bool(_rx(_GOAL_VERB).match(right)) or (
-                    bool(re.search(r"\d", left)) and bool(re.search(r"\d", right))
-                )
+                ok = bool(_rx(_GOAL_VERB).match(rest[r : r + 64])) or (left_digit.upto(k) and right_digit.at(r))
             else:
-                ok = _goal_like(left) and _goal_like(right)
+                ok = left_like.upto(k) and right_like.at(r)
             if ok:
                 best = match
                 break
@@ -1289,7 +1373,8 @@ _METRIC_WORDS = re.compile(
     _I,
 )
 _UNREAD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("percent", re.compile(rf"(?:{NUM})\s*(?:[%％]|percent\b|per cent\b)|百分之{COUNT}|{_ZHE}", _I)),
+    # a 折 starts where a number starts (without the look-behind, a long digit run is scanned from every digit)
+    ("percent", re.compile(rf"(?:{NUM})\s*(?:[%％]|percent\b|per cent\b)|百分之{COUNT}|(?<!\d){_ZHE}", _I)),
     (
         "duration",
         re.compile(
