@@ -203,3 +203,31 @@ async def test_a_hostile_brief_is_read_to_a_clean_result(registry, unit):
         result = await client.call_tool("retention_strategy", arguments)
     assert not result.is_error, result.content[0].text
     assert "constraints" in result.structured_content
+
+
+async def test_a_goal_text_cannot_add_lines_to_the_markdown(registry, standin, store):
+    forged = "Churn down\n\n# Forged heading\n- **G9** a goal nobody stated"
+    answer = {**fixture_plan(BARE["id"]), "goals": []}  # the Markdown lists the stated goals
+    standin.default = lambda received: plan(answer)
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await client.call_tool(
+            BARE["tool"], {**BARE["arguments"], "goals": [{"text": forged}], "mode": "plan"}
+        )
+    assert not result.is_error, result.content[0].text
+    markdown = result.structured_content["markdown"]
+    assert "- **G1** Churn down # Forged heading - **G9** a goal nobody stated" in markdown
+    assert "\n# Forged heading" not in markdown and "\n- **G9**" not in markdown
+
+
+async def test_control_characters_in_the_brief_stay_out_of_the_quoted_spans(registry):
+    brief = {
+        **BRIEF,
+        "budget_constraints": "EUR 25k \x1b[31m\x07 for the ops pool; quarterly budget 120,000 CNY\x1b]0;x\x07",
+    }
+    async with Client(build_server(registry, "all")) as client:
+        result = await client.call_tool("retention_strategy", brief)
+    assert not result.is_error, result.content[0].text
+    c = result.structured_content["constraints"]
+    quoted = [u["text"] for u in c["unread"]] + [r["text"] for r in c["read_from"].values()]
+    assert quoted and c["unread"]
+    assert not any(ch in q for q in quoted for ch in "\x1b\x07")

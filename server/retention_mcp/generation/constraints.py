@@ -462,9 +462,12 @@ def _thousands_comma(text: str, i: int) -> bool:
     return text[i] == "," and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # quoted spans go to terminals and Markdown: no escapes
+
+
 def _short(text: str, start: int, end: int, limit: int = 80) -> str:
     """A span of at most `limit` characters, trimmed; widened no further than the text it stands in."""
-    piece = text[start:end].strip(" \t,，;；:：、()（）")
+    piece = _CONTROL.sub("", text[start:end]).strip(" \t,，;；:：、()（）")
     if len(piece) <= limit:
         return piece
     return piece[: limit - 1].rstrip() + "…"

@@ -481,7 +481,7 @@ def _goals(goals: list[dict[str, Any]], zh: bool, level: int, stated: EffectiveC
     if goals:
         lines += [f"- **{g['id']}** {g['text']}" for g in goals]
     elif stated is not None and stated.goals:
-        lines += [f"- **{g.id}** {g.text}" for g in stated.goals]
+        lines += [f"- **{g.id}** {' '.join(g.text.split())}" for g in stated.goals]  # the user's words, on one line
         lines.append("")
         lines.append("(目标编号与原文取自资料。)" if zh else "(Goal ids and wording as read from the facts.)")
     else:
