@@ -206,7 +206,7 @@ async def test_a_hostile_brief_is_read_to_a_clean_result(registry, unit):
 
 
 async def test_a_goal_text_cannot_add_lines_to_the_markdown(registry, standin, store):
-    forged = "Churn down\n\n# Forged heading\n- **G9** a goal nobody stated"
+    forged = "Churn down\x1b[2J\n\n# Forged heading\n- **G9** a goal nobody stated"
     answer = {**fixture_plan(BARE["id"]), "goals": []}  # the Markdown lists the stated goals
     standin.default = lambda received: plan(answer)
     async with Client(plan_server(registry, standin, store)) as client:
@@ -215,8 +215,8 @@ async def test_a_goal_text_cannot_add_lines_to_the_markdown(registry, standin, s
         )
     assert not result.is_error, result.content[0].text
     markdown = result.structured_content["markdown"]
-    assert "- **G1** Churn down # Forged heading - **G9** a goal nobody stated" in markdown
-    assert "\n# Forged heading" not in markdown and "\n- **G9**" not in markdown
+    assert "- **G1** Churn down[2J # Forged heading - **G9** a goal nobody stated" in markdown
+    assert "\n# Forged heading" not in markdown and "\n- **G9**" not in markdown and "\x1b" not in markdown
 
 
 async def test_control_characters_in_the_brief_stay_out_of_the_quoted_spans(registry):

@@ -9,6 +9,7 @@ A/B hypothesis (实验假设) is never called an assumption (前提假设).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from retention_mcp.generation.constraints import channel_label
@@ -476,12 +477,18 @@ def _field(key: str, value: Any, zh: bool, level: int, alone: bool, stated: Effe
     return [*heading, _text(value, zh), ""]
 
 
+def _one_line(text: str) -> str:
+    """The user's words on one line, without control characters: a line break in a stated goal must not start a
+    heading or a list item of its own, and the Markdown goes to terminals too."""
+    return " ".join(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text).split())
+
+
 def _goals(goals: list[dict[str, Any]], zh: bool, level: int, stated: EffectiveConstraints | None) -> list[str]:
     lines = [f"**{_label('goals', zh)}**", ""]
     if goals:
         lines += [f"- **{g['id']}** {g['text']}" for g in goals]
     elif stated is not None and stated.goals:
-        lines += [f"- **{g.id}** {' '.join(g.text.split())}" for g in stated.goals]  # the user's words, on one line
+        lines += [f"- **{g.id}** {_one_line(g.text)}" for g in stated.goals]
         lines.append("")
         lines.append("(目标编号与原文取自资料。)" if zh else "(Goal ids and wording as read from the facts.)")
     else:
