@@ -231,3 +231,26 @@ async def test_control_characters_in_the_brief_stay_out_of_the_quoted_spans(regi
     quoted = [u["text"] for u in c["unread"]] + [r["text"] for r in c["read_from"].values()]
     assert quoted and c["unread"]
     assert not any(ch in q for q in quoted for ch in "\x1b\x07")
+
+
+def test_generate_exits_4_for_an_unverified_plan_and_says_why(standin, tmp_path):
+    from tests.test_cli import run
+    from tests.test_plan_cli import args_file, model_env
+
+    env = model_env(standin, tmp_path / "plans.sqlite3")
+    standin.default = lambda received: plan(fixture_plan(BARE["id"]))
+    # a budget this kind of plan has no section for: the check cannot be carried out (it was stated, though)
+    stated = {**BARE, "arguments": {**BARE["arguments"], "team_resources": "Two CSMs; reserve of EUR 25k"}}
+    proc = run("generate", BARE["tool"], "--args-file", args_file(tmp_path, stated), env=env)
+    assert proc.returncode == 4, proc.stderr
+    assert "the plan is unverified: could not be checked: budget_present" in proc.stderr
+    assert "no constraint was stated" not in proc.stderr
+    # a span it could not read, with terminal escapes in it: named without them
+    unread = {**BARE, "arguments": {**BARE["arguments"], "team_resources": "Two CSMs; 25k \x1b[2J\x07 in reserve"}}
+    proc = run("generate", BARE["tool"], "--args-file", args_file(tmp_path, unread), env=env)
+    assert proc.returncode == 4, proc.stderr
+    assert "the plan is unverified: team_resources: '25k [2J in reserve' → fill constraints.budget" in proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
+    assert KEY not in proc.stdout + proc.stderr
+    listed = run("plans", "list", "--failed", env=env)
+    assert listed.returncode == 0 and listed.stdout.count("UNVERIFIED") == 2

@@ -672,7 +672,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"retention-mcp: the plan still fails these checks: {failed}", file=sys.stderr)
         return 3
     if result.validation and result.validation.status == "unverified":
-        todo = "; ".join(result.validation.to_fill) or "no constraint was stated"
+        unchecked = [c.name for c in result.validation.checks if c.status == "unverified"]
+        reasons = [
+            *result.validation.to_fill,
+            *([f"could not be checked: {', '.join(unchecked)}"] if unchecked else []),
+        ]
+        todo = "; ".join(reasons) or "no constraint was stated"
         print(f"retention-mcp: the plan is unverified: {todo}", file=sys.stderr)
         return 4
     return 0
