@@ -89,6 +89,14 @@ def test_a_number_that_is_not_finite_is_refused_in_both_languages(capsys, arg, f
     assert f"- {field}: must be a finite number / " in err
 
 
+async def test_a_negative_zero_is_stated_as_zero(registry):
+    async with Client(build_server(registry, "all")) as client:
+        result = await client.call_tool("retention_strategy", {**BRIEF, "constraints": {"discount_cap_pct": -0.0}})
+    assert not result.is_error, result.content[0].text
+    assert "- Discount cap: at most 0% off the list price" in stated(result.structured_content["prompt"])
+    assert str(result.structured_content["constraints"]["discount_cap_pct"]) == "0.0"
+
+
 # -- the stated-constraints block -------------------------------------------------------------------------------------
 async def test_a_goal_text_cannot_add_lines_to_the_block(registry):
     goals = [

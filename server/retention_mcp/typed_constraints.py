@@ -30,9 +30,12 @@ _Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 
 def not_boolean(value: Any) -> Any:
-    """JSON's true and false are not numbers (Python would take them as 1 and 0: a 1-day horizon, a 1% cap)."""
+    """JSON's true and false are not numbers (Python would take them as 1 and 0: a 1-day horizon, a 1% cap); a
+    negative zero is zero."""
     if isinstance(value, bool):
         raise ValueError("must be a number, not true or false / 必须是数字,不能是 true 或 false")
+    if isinstance(value, float) and value == 0:
+        return 0.0  # -0.0 is zero: never "-0% off"
     return value
 
 
