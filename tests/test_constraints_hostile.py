@@ -97,6 +97,22 @@ async def test_a_negative_zero_is_stated_as_zero(registry):
     assert str(result.structured_content["constraints"]["discount_cap_pct"]) == "0.0"
 
 
+@pytest.mark.parametrize(
+    ("arg", "field", "rule"),
+    [
+        ('goals=[{"text": "NPS 45", "target": 45}', "goals", "must be a list"),
+        ('goals={"text": "NPS 45"', "goals", "must be a list"),
+        ('constraints={"horizon_days": 90', "constraints", "must be an object (key-value pairs)"),
+    ],
+)
+def test_broken_json_on_the_command_line_is_refused_not_taken_as_text(capsys, arg, field, rule):
+    brief = ["--arg", "service_type=SaaS", "--arg", "target_customers=SMB", "--arg", "retention_goals=NPS up"]
+    code = main(["render", "retention_strategy", *brief, "--arg", arg])
+    captured = capsys.readouterr()
+    assert code == 2, captured.out[-300:]
+    assert f"- {field}: {rule} / " in captured.err
+
+
 # -- the stated-constraints block -------------------------------------------------------------------------------------
 async def test_a_goal_text_cannot_add_lines_to_the_block(registry):
     goals = [

@@ -7,6 +7,7 @@ the pydantic parameter model (the single source of truth for tools, prompts, the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ from retention_mcp.typed_constraints import (
 
 if TYPE_CHECKING:  # result models are imported on first use: start-up does not need them
     from retention_mcp.models import RenderResult, TemplateSummary
+
+_JSON_START = re.compile(r'\s*(?:\{|\[\s*[{"\]])')  # how a JSON list or object of goals starts
 
 LANGUAGE_ORDER = ("en", "zh")
 LANGUAGE_FIELD = "language"
@@ -219,7 +222,9 @@ class Template:
                     values[name] = json.loads(raw)
                 except json.JSONDecodeError:
                     lines = [ln.strip() for ln in raw.splitlines() if ln.strip()]
-                    if name == GOALS_FIELD:  # one goal per line
+                    if name == GOALS_FIELD and _JSON_START.match(raw):  # JSON with a typo: refused, not a goal
+                        values[name] = raw
+                    elif name == GOALS_FIELD:  # one goal per line
                         values[name] = [{"text": line} for line in lines]
                     else:
                         values[name] = lines if kind == "array" else raw
