@@ -278,3 +278,23 @@ def test_generate_exits_4_for_an_unverified_plan_and_says_why(standin, tmp_path)
     assert KEY not in proc.stdout + proc.stderr
     listed = run("plans", "list", "--failed", env=env)
     assert listed.returncode == 0 and listed.stdout.count("UNVERIFIED") == 2
+
+
+async def test_full_width_names_read_as_their_ascii_forms(server):
+    """A Chinese input method types full-width letters: 'ＳＭＳ' is sms and 'ｃｎｙ' is CNY, as typed in ASCII."""
+    from mcp import Client
+
+    arguments = {
+        "service_type": "协作 SaaS",
+        "target_customers": "小团队",
+        "retention_goals": "90天内月流失率降到3.2%",
+        "constraints": {
+            "budget": {"amount": 50000, "currency": "ｃｎｙ", "period": "month"},
+            "channels_allowed": ["ＳＭＳ", "Ａｐｐ ｐｕｓｈ"],
+        },
+    }
+    async with Client(server) as client:
+        result = await client.call_tool("retention_strategy", arguments)
+    assert not result.is_error, result.content[0].text
+    c = result.structured_content["constraints"]
+    assert c["budget"]["currency"] == "CNY" and c["channels_allowed"] == ["sms", "push"]

@@ -8,6 +8,7 @@ for tools, MCP prompts (as JSON strings), the command line (`--arg constraints='
 from __future__ import annotations
 
 import functools
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -58,7 +59,7 @@ class BudgetInput(_Typed):
     def _iso_code(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        code = value.strip().upper()
+        code = unicodedata.normalize("NFKC", value).strip().upper()  # 'ｃｎｙ' from a Chinese input method
         if code not in ISO_4217:
             raise ValueError(
                 "must be an ISO 4217 currency code such as CNY, USD or EUR / 必须是 ISO 4217 币种代码,如 CNY、USD、EUR"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 # -- channel kinds ----------------------------------------------------------------------------------------------------
 # id: (English name, Chinese name, pattern that names it in free text)
@@ -55,7 +56,9 @@ def channel_label(cid: str, language: str) -> str:
 
 def channel_kind(value: str) -> str | None:
     """The kind a user's or a model's channel name stands for: the id itself ('sms', 'in-app' -> in_app), or the one
-    kind its words name ('短信' -> sms, 'WeChat service account' -> wechat); None when it names none or several."""
+    kind its words name ('短信' -> sms, 'WeChat service account' -> wechat); None when it names none or several.
+    Full-width letters, as a Chinese input method types them ('ＳＭＳ'), read as their ASCII forms."""
+    value = unicodedata.normalize("NFKC", value)
     token = value.strip().lower().replace("-", "_").replace(" ", "_")
     if token in CHANNEL_KINDS:
         return token
