@@ -298,3 +298,25 @@ async def test_full_width_names_read_as_their_ascii_forms(server):
     assert not result.is_error, result.content[0].text
     c = result.structured_content["constraints"]
     assert c["budget"]["currency"] == "CNY" and c["channels_allowed"] == ["sms", "push"]
+
+
+async def test_goals_past_twenty_in_the_text_are_said_to_be_unread(server):
+    """A goals field listing more than a call numbers: G1..G20 are stated, the rest is unread with what to fill."""
+    from mcp import Client
+
+    many = "; ".join(f"segment {n} repeat rate +{n}pp" for n in range(1, 26))
+    brief = {
+        "service_type": "Salad chain",
+        "target_customers": "Office workers",
+        "retention_goals": many,
+        "language": "en",
+    }
+    async with Client(server) as client:
+        listed = (await client.call_tool("retention_strategy", brief)).structured_content
+        typed = await client.call_tool("retention_strategy", {**brief, "goals": [{"text": "segment 1 +1pp"}]})
+    c = listed["constraints"]
+    assert [g["id"] for g in c["goals"]] == [f"G{n}" for n in range(1, 21)]
+    (unread,) = c["unread"]
+    assert unread["kind"] == "goal" and unread["fill"] == ["goals"] and unread["text"].startswith("5 more: segment 21")
+    assert "5 more: segment 21" in listed["prompt"]  # the block says so too
+    assert typed.structured_content["constraints"].get("unread", []) == []  # typed goals settle it

@@ -109,7 +109,10 @@ class ReadFrom(BaseModel):
 class UnreadSpan(BaseModel):
     input: str = Field(description="Free-text field / 字段")
     text: str = Field(description="The words holding a number that was not turned into a constraint / 未识别的原文")
-    kind: Literal["amount", "percent", "duration", "headcount"]
+    kind: Literal["amount", "percent", "duration", "headcount", "goal"] = Field(
+        description="What the words hold: an amount, a percentage, a duration, a head-count, or goals past the 20 a "
+        "call numbers / 原文内容的类型"
+    )
     fill: list[str] = Field(description="Typed constraints that would settle it / 可填写的类型化约束")
 
 

@@ -356,7 +356,13 @@ UNREAD_FIELDS = {
     "percent": ("discount_cap_pct", "cost_cap_pct_of_revenue"),
     "duration": ("horizon_days",),
     "headcount": ("team_size",),
+    "goal": ("goals",),  # goals past the most a call numbers (20): give the goals typed
 }
+
+
+def parameter_of(field_name: str) -> str:
+    """The typed parameter that holds a field: constraints.budget, ..., or goals."""
+    return field_name if field_name == "goals" else f"constraints.{field_name}"
 
 
 @dataclass

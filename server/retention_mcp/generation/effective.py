@@ -20,7 +20,9 @@ from retention_mcp.generation.constraints import (
     Constraints,
     Goal,
     Money,
+    Unread,
     format_amount,
+    parameter_of,
     read_constraints,
 )
 from retention_mcp.models import (
@@ -34,7 +36,7 @@ from retention_mcp.models import (
 )
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
-from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, ConstraintsInput, GoalInput
+from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, MAX_GOALS, ConstraintsInput, GoalInput
 from retention_mcp.vocabulary import channel_label
 
 # Inputs that are not free text about the business: the language switch and the data file (its facts are data, and a
@@ -89,6 +91,12 @@ def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str
     goals = [_typed(g, GoalInput) for g in data.get(GOALS_FIELD) or []]
     text = {k: v for k, v in data.items() if k not in NOT_TEXT and v is not None}
     c = read_text(text, goal_field)
+    if len(c.goals) > MAX_GOALS:  # numbered up to the most a call takes; the rest is said to be unread
+        rest = c.goals[MAX_GOALS:]
+        c.goals = c.goals[:MAX_GOALS]
+        c.unread.append(
+            Unread(goal_field or GOALS_FIELD, f"{len(rest)} more: " + "; ".join(g.text for g in rest)[:70], "goal")
+        )
     for name in list(c.sources):
         c.sources[name] = "text"
     for name in (*SCALARS, *CHANNEL_LISTS, "budget", "goals"):
@@ -218,7 +226,7 @@ def settle_unread(c: Constraints) -> None:
 
 
 def fill_hint(kind: str) -> list[str]:
-    return [f"constraints.{f}" for f in UNREAD_FIELDS.get(kind, ())]
+    return [parameter_of(f) for f in UNREAD_FIELDS.get(kind, ())]
 
 
 def constraints_result(c: Constraints) -> EffectiveConstraints:

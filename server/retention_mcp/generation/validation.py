@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount
+from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount, parameter_of
 from retention_mcp.generation.plans import CHANNEL_FIELDS, PlanBase
 from retention_mcp.models import Check, CheckStatus, ValidationReport
 from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PERIOD_DAYS, PRODUCT
@@ -79,8 +79,8 @@ def validate_plan(
         _check_data_figures(plan, data_facts, checks)
     for span in constraints.unread:
         fields = UNREAD_FIELDS.get(span.kind, ())
-        en_fields = " or ".join(f"constraints.{f}" for f in fields) or "constraints"
-        zh_fields = " 或 ".join(f"constraints.{f}" for f in fields) or "constraints"
+        en_fields = " or ".join(parameter_of(f) for f in fields) or "constraints"
+        zh_fields = " 或 ".join(parameter_of(f) for f in fields) or "constraints"
         checks.fill(
             f"{span.input}: '{span.text}' → fill {en_fields}", f"{span.input}:「{span.text}」→ 请填写 {zh_fields}"
         )
