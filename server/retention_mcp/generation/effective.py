@@ -42,8 +42,9 @@ from retention_mcp.vocabulary import channel_label
 # Inputs that are not free text about the business: the language switch and the data file (its facts are data, and a
 # data window is never a plan horizon).
 NOT_TEXT = frozenset({"language", "dataset", CONSTRAINTS_FIELD, GOALS_FIELD})
-SCALARS = ("horizon_days", "discount_cap_pct", "cost_cap_pct_of_revenue", "team_size")
-CHANNEL_LISTS = ("channels_allowed", "channels_excluded")
+# Every field the effective constraints hold, as the result and the sources name them.
+FIELDS = ("budget", "horizon_days", "discount_cap_pct", "cost_cap_pct_of_revenue", "team_size", "channels_allowed",
+          "channels_excluded", "goals")  # fmt: skip
 
 
 # The argument that holds the goals each KPI must trace to, per template (others: the first input ending in "goals").
@@ -97,27 +98,13 @@ def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str
         c.unread.append(
             Unread(goal_field or GOALS_FIELD, f"{len(rest)} more: " + "; ".join(g.text for g in rest)[:70], "goal")
         )
-    for name in list(c.sources):
-        c.sources[name] = "text"
-    for name in (*SCALARS, *CHANNEL_LISTS, "budget", "goals"):
-        if name not in c.sources and _present(c, name):
-            c.sources[name] = "text"
+    for name in FIELDS:  # the reader marks what it read; anything else it left is from the text too
+        if known(c, name):
+            c.sources.setdefault(name, "text")
     if typed is not None:
-        _apply_typed(c, typed)
+        apply_constraints(c, typed, "typed")
     if goals:
-        c.goals = [
-            Goal(
-                id=f"G{i}",
-                text=g.text,
-                metric=g.metric,
-                baseline=g.baseline,
-                target=g.target,
-                unit=g.unit,
-                deadline_day=g.deadline_day,
-                source="typed",
-            )
-            for i, g in enumerate(goals, 1)
-        ]
+        c.goals = [Goal(id=f"G{i}", source="typed", **g.model_dump()) for i, g in enumerate(goals, 1)]
         c.sources["goals"] = "typed"
         c.evidence.pop("goals", None)
     settle_unread(c)
@@ -169,51 +156,54 @@ def _typed(value: Any, model: type[BaseModel]) -> Any:
     return model.model_validate(value)
 
 
-def _present(c: Constraints, name: str) -> bool:
+def known(c: Constraints, name: str) -> bool:
+    """Whether a constraint field holds a value (a list: any item)."""
     value = getattr(c, name)
     return bool(value) if isinstance(value, list) else value is not None
 
 
-def _apply_typed(c: Constraints, typed: ConstraintsInput) -> None:
-    if typed.budget is not None:
-        b = typed.budget
-        period = None if b.period == "total" else b.period
-        if c.budget is not None and c.sources.get("budget") == "text":
-            said = _money_text(c.budget.amount, c.budget.currency, c.budget_period)
-            given = _money_text(b.amount, b.currency, b.period)
-            same = (
-                abs(c.budget.amount - b.amount) < 0.005
-                and (c.budget.currency in (None, b.currency) or b.currency is None)
-                and (c.budget_period or None) == period
-            )
-            if not same:
-                c.conflicts.append(Conflict("budget", given, said))
-        c.budget = Money(b.amount, b.currency or (c.budget.currency if c.budget else None), b.min)
-        c.budget_period = period
-        c.sources["budget"] = "typed"
-        c.evidence.pop("budget", None)
-    for name in SCALARS:
+def apply_constraints(c: Constraints, typed: ConstraintsInput, source: str, overwrite: bool = True) -> list[str]:
+    """Put typed values on the constraints with their source (typed, or model for an extraction), and return the
+    fields set. With `overwrite` a value replaces what the text said, and a disagreement is listed; without it only
+    empty fields are filled."""
+    filled: list[str] = []
+    for name in ConstraintsInput.model_fields:
         value = getattr(typed, name)
-        if value is None:
+        if value is None or (not overwrite and known(c, name)):
             continue
-        old = getattr(c, name)
-        if old is not None and c.sources.get(name) == "text" and abs(float(old) - float(value)) > 1e-9:
-            c.conflicts.append(Conflict(name, _fmt(value), _fmt(old)))
-        setattr(c, name, value)
-        c.sources[name] = "typed"
+        if c.sources.get(name) == "text" and known(c, name):
+            conflict = _conflict(c, name, value)
+            if conflict is not None:
+                c.conflicts.append(conflict)
+        if name == "budget":
+            c.budget = Money(value.amount, value.currency or (c.budget.currency if c.budget else None), value.min)
+            c.budget_period = None if value.period == "total" else value.period
+        else:
+            setattr(c, name, list(value) if isinstance(value, list) else value)
+        c.sources[name] = source
         c.evidence.pop(name, None)
-    for name in CHANNEL_LISTS:
-        kinds = getattr(typed, name)
-        if kinds is None:
-            continue
-        old = getattr(c, name)
-        if old and c.sources.get(name) == "text" and set(old) != set(kinds):
-            c.conflicts.append(Conflict(name, ", ".join(kinds), ", ".join(old)))
-        setattr(c, name, list(kinds))
-        c.sources[name] = "typed"
-        c.evidence.pop(name, None)
+        filled.append(name)
     if c.channels_allowed:
         c.channels_excluded = [k for k in c.channels_excluded if k not in c.channels_allowed]
+    return filled
+
+
+def _conflict(c: Constraints, name: str, value: Any) -> Conflict | None:
+    """What the text said of a field, when a typed value differs from it."""
+    if name == "budget":
+        assert c.budget is not None
+        period = None if value.period == "total" else value.period
+        same = (
+            abs(c.budget.amount - value.amount) < 0.005
+            and (c.budget.currency in (None, value.currency) or value.currency is None)
+            and (c.budget_period or None) == period
+        )
+        said = _money_text(c.budget.amount, c.budget.currency, c.budget_period)
+        return None if same else Conflict(name, _money_text(value.amount, value.currency, value.period), said)
+    old = getattr(c, name)
+    if isinstance(value, list):
+        return None if set(old) == set(value) else Conflict(name, ", ".join(value), ", ".join(old))
+    return None if abs(float(old) - float(value)) <= 1e-9 else Conflict(name, _fmt(value), _fmt(old))
 
 
 def settle_unread(c: Constraints) -> None:
@@ -221,7 +211,7 @@ def settle_unread(c: Constraints) -> None:
     c.unread = [
         u
         for u in c.unread
-        if not all(_present(c, f) and c.sources.get(f) in ("typed", "model") for f in UNREAD_FIELDS.get(u.kind, ()))
+        if not all(known(c, f) and c.sources.get(f) in ("typed", "model") for f in UNREAD_FIELDS.get(u.kind, ()))
     ]
 
 
@@ -248,21 +238,9 @@ def constraints_result(c: Constraints) -> EffectiveConstraints:
         team_size=c.team_size,
         channels_allowed=list(c.channels_allowed),
         channels_excluded=list(c.channels_excluded),
-        goals=[
-            EffectiveGoal(
-                id=g.id,
-                text=g.text,
-                metric=g.metric,
-                baseline=g.baseline,
-                target=g.target,
-                unit=g.unit,
-                deadline_day=g.deadline_day,
-                source=g.source,  # type: ignore[arg-type]
-            )
-            for g in c.goals
-        ],
-        sources={k: v for k, v in c.sources.items() if _present(c, k)},  # type: ignore[misc]
-        read_from={k: ReadFrom(input=e.input, text=e.text) for k, e in c.evidence.items() if _present(c, k)},
+        goals=[EffectiveGoal(**dataclasses.asdict(g)) for g in c.goals],
+        sources={k: v for k, v in c.sources.items() if known(c, k)},  # type: ignore[misc]
+        read_from={k: ReadFrom(input=e.input, text=e.text) for k, e in c.evidence.items() if known(c, k)},
         unread=[UnreadSpan(input=u.input, text=u.text, kind=u.kind, fill=fill_hint(u.kind)) for u in c.unread],  # type: ignore[arg-type]
         conflicts=[ConstraintConflict(field=x.field, typed=x.typed, text=x.text) for x in c.conflicts],
     )

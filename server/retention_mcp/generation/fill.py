@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from retention_mcp.generation.constraints import Constraints, Money
-from retention_mcp.generation.effective import settle_unread
+from retention_mcp.generation.constraints import Constraints
+from retention_mcp.generation.effective import apply_constraints, settle_unread
 from retention_mcp.models import ConstraintFill
 from retention_mcp.rendering import defuse
 from retention_mcp.typed_constraints import ConstraintsInput, not_boolean
@@ -148,28 +148,9 @@ def apply_extracted(c: Constraints, raw: Any) -> list[str]:
 
 
 def _fill(c: Constraints, typed: ConstraintsInput, source: str, overwrite: bool) -> list[str]:
-    filled: list[str] = []
-    for name in (n for n in ConstraintsInput.model_fields if n in typed.model_fields_set):
-        value = getattr(typed, name)
-        if value is None or (not overwrite and _known(c, name)):
-            continue
-        if name == "budget":
-            c.budget = Money(value.amount, value.currency, value.min)
-            c.budget_period = None if value.period == "total" else value.period
-        else:
-            setattr(c, name, list(value) if isinstance(value, list) else value)
-        c.sources[name] = source
-        c.evidence.pop(name, None)
-        filled.append(name)
-    if c.channels_allowed:
-        c.channels_excluded = [k for k in c.channels_excluded if k not in c.channels_allowed]
+    filled = apply_constraints(c, typed, source, overwrite)
     settle_unread(c)
     return filled
-
-
-def _known(c: Constraints, name: str) -> bool:
-    value = getattr(c, name)
-    return bool(value) if isinstance(value, list) else value is not None
 
 
 def fill_record(method: str, outcome: str, fields: list[str], detail: str | None = None) -> ConstraintFill:
