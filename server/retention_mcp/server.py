@@ -459,7 +459,11 @@ class RetentionServer(MCPServer):
         from retention_mcp.generation.service import PlanError
 
         backend = None
-        if not self.app.model_configured and ctx is not None and _client_samples(ctx):
+        if (
+            not self.app.model_configured
+            and ctx is not None
+            and _client_offers(ctx, ClientCapabilities(sampling=SamplingCapability()))
+        ):
             backend = SamplingBackend(ctx.session)
 
         async def progress(done: float, total: float, message: str) -> None:
@@ -470,7 +474,7 @@ class RetentionServer(MCPServer):
                     log.debug("progress notification not delivered", exc_info=True)
 
         ask = None
-        if ctx is not None and _client_elicits(ctx):
+        if ctx is not None and _client_offers(ctx, ClientCapabilities(elicitation=ElicitationCapability())):
 
             async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
                 from mcp.shared.exceptions import NoBackChannelError
@@ -986,10 +990,11 @@ def _render_result(result: Any) -> CallToolResult:
     )
 
 
-def _client_samples(ctx: Context) -> bool:
+def _client_offers(ctx: Context, capability: ClientCapabilities) -> bool:
+    """Whether the client declared a capability (sampling, elicitation) on this session."""
     try:
-        return ctx.session.check_client_capability(ClientCapabilities(sampling=SamplingCapability()))
-    except Exception:  # no session capabilities (stateless HTTP): no sampling
+        return ctx.session.check_client_capability(capability)
+    except Exception:  # no session capabilities (stateless HTTP): nothing to ask the client for
         return False
 
 
@@ -997,13 +1002,6 @@ def _model(name: str) -> type[BaseModel]:
     from retention_mcp import models
 
     return getattr(models, name)
-
-
-def _client_elicits(ctx: Context) -> bool:
-    try:
-        return ctx.session.check_client_capability(ClientCapabilities(elicitation=ElicitationCapability()))
-    except Exception:  # no session capabilities (stateless HTTP): nobody to ask
-        return False
 
 
 def _churn_report_model() -> type[BaseModel]:

@@ -24,7 +24,6 @@ from retention_mcp.vocabulary import CHANNEL_KINDS, ISO_4217, channel_kind
 
 CONSTRAINTS_FIELD = "constraints"
 GOALS_FIELD = "goals"
-TYPED_FIELDS = (CONSTRAINTS_FIELD, GOALS_FIELD)
 MAX_GOALS = 20
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 _Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -52,7 +51,7 @@ class BudgetInput(_Typed):
     )
     min: float | None = Field(None, ge=0, description="Lower end, for a range / 区间下限")
 
-    _numbers = field_validator("amount", "min", mode="before")(classmethod(lambda cls, v: not_boolean(v)))
+    _numbers = field_validator("amount", "min", mode="before")(not_boolean)
 
     @field_validator("currency")
     @classmethod
@@ -106,11 +105,10 @@ class ConstraintsInput(_Typed):
         None, max_length=len(CHANNEL_KINDS), description="Channel kinds ruled out / 禁用的渠道类型"
     )
 
-    _allowed = field_validator("channels_allowed")(classmethod(lambda cls, v: _kinds(v)))
-    _excluded = field_validator("channels_excluded")(classmethod(lambda cls, v: _kinds(v)))
+    _channel_kinds = field_validator("channels_allowed", "channels_excluded")(_kinds)
     _numbers = field_validator(
         "horizon_days", "discount_cap_pct", "cost_cap_pct_of_revenue", "team_size", mode="before"
-    )(classmethod(lambda cls, v: not_boolean(v)))
+    )(not_boolean)
 
     @model_validator(mode="after")
     def _not_allowed_and_excluded(self) -> ConstraintsInput:
@@ -133,9 +131,7 @@ class GoalInput(_Typed):
     unit: _Short | None = Field(None, description="%, pp, count, CNY… / 单位")
     deadline_day: int | None = Field(None, ge=0, le=3650, description="Due by day N of the plan / 截止日(第几天)")
 
-    _numbers = field_validator("baseline", "target", "deadline_day", mode="before")(
-        classmethod(lambda cls, v: not_boolean(v))
-    )
+    _numbers = field_validator("baseline", "target", "deadline_day", mode="before")(not_boolean)
 
 
 CONSTRAINTS_DESCRIPTION = (

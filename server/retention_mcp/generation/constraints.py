@@ -406,11 +406,6 @@ class Constraints:
         periods = self.periods()
         return round(self.budget.amount * periods, 2) if periods else self.budget.amount
 
-    def is_empty(self) -> bool:
-        return not any(
-            (self.budget, self.cost_cap_pct_of_revenue, self.discount_cap_pct, self.horizon_days, self.team_size)
-        ) and not (self.channels_excluded or self.channels_allowed or self.goals)
-
 
 # -- spans and clauses ------------------------------------------------------------------------------------------------
 Span = tuple[int, int]
