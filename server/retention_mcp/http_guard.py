@@ -162,7 +162,7 @@ class ThrottledLog(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         if suppressed:
-            record.msg = f"{record.getMessage()} ({suppressed} more like it suppressed since the last line)"
+            record.msg = f"{record.getMessage()} ({suppressed} more lines from this logger suppressed since the last one)"
             record.args = None
         return True
 
