@@ -162,7 +162,9 @@ class ThrottledLog(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         if suppressed:
-            record.msg = f"{record.getMessage()} ({suppressed} more lines from this logger suppressed since the last one)"
+            record.msg = (
+                f"{record.getMessage()} ({suppressed} more lines from this logger suppressed since the last one)"
+            )
             record.args = None
         return True
 

@@ -52,7 +52,8 @@ def serve_http(args: argparse.Namespace, app: Any, tokens: list[str], run: Calla
     server = build_server(app, tokens=table, issuer_url=base_url)
     migrate_at_start_up(app)
     http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin, limits)
-    http = TeamGuard(http, table, limits, args.path, audit=refusal_recorder(server) if table else None)
+    audit = refusal_recorder(server) if table else None
+    http = TeamGuard(http, table, limits, args.path, audit=audit, stateful=not args.stateless)
     if args.host not in LOOPBACK and not table:
         print(
             f"retention-mcp: warning: serving on {args.host} without authentication (--allow-no-auth)",

@@ -113,7 +113,9 @@ class TeamGuard:
         path: str,
         clock: Callable[[], float] = time.monotonic,
         audit: AuditRefusal | None = None,
+        stateful: bool = True,
     ):
+        """`audit` records the calls answered 429; `stateful` False (a stateless server) keeps no session book."""
         self.app = app
         self.table = table
         self.limits = limits
@@ -122,6 +124,7 @@ class TeamGuard:
         self.book = SessionBook(limits, clock)
         self.max_body = limits.max_body_mb * 1024 * 1024
         self.audit = audit
+        self.stateful = stateful
 
     def _caller(self, headers: dict[bytes, bytes]) -> str | None:
         """The token's name; ANONYMOUS on a server without tokens; None for a missing or unknown token."""
@@ -156,7 +159,7 @@ class TeamGuard:
                 message = None  # the app answers with a JSON-RPC parse error
             if await self._over_limits(send, caller, message):
                 return
-        opening = sid is None and _method(message) == "initialize"
+        opening = self.stateful and sid is None and _method(message) == "initialize"
         if opening and not self.book.reserve(caller):
             await self._too_many_sessions(send, caller, message)
             return
