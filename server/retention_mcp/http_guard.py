@@ -37,7 +37,10 @@ REFUSED = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\nretry-after: 1\r\n"
     b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
 )
-REFUSED_TEXT = "Too many open connections; retry shortly / 连接数已达上限,请稍后重试".encode()
+REFUSED_TEXT = (
+    "Too many open connections (RETENTION_MCP_MAX_CONNECTIONS_PER_ADDRESS, RETENTION_MCP_MAX_CONNECTIONS); retry "
+    "shortly / 连接数已达上限,请稍后重试"
+).encode()
 
 
 @dataclass(frozen=True)

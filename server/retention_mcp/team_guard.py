@@ -30,7 +30,11 @@ from retention_mcp.team import ANONYMOUS, RateLimiter, TeamLimits, TokenTable
 
 # who, tool (or method), template name as given (checked by the recorder): one audit entry for a refused call
 AuditRefusal = Callable[[str, str, str | None], None]
-WHAT = {PLAN: ("plans", "方案"), ANALYSIS: ("analyses", "分析"), "render": ("renders", "渲染")}
+WHAT = {  # kind: English, Chinese, the setting
+    PLAN: ("plans", "方案", "RETENTION_MCP_PLANS_PER_MINUTE"),
+    ANALYSIS: ("analyses", "分析", "RETENTION_MCP_ANALYSES_PER_MINUTE"),
+    "render": ("renders", "渲染", "RETENTION_MCP_RENDERS_PER_MINUTE"),
+}
 
 
 @dataclass
@@ -172,10 +176,10 @@ class TeamGuard:
             wait = self.limiters[kind].wait(caller, count)
             if wait is not None:
                 limit = self.limits.per_minute(kind)
-                english, chinese = WHAT[kind]
+                english, chinese, setting = WHAT[kind]
                 retry = math.ceil(wait)
                 text = (
-                    f"Rate limit: {limit} {english} per minute for '{caller}'; retry in {retry} s / "
+                    f"Rate limit: {limit} {english} per minute ({setting}) for '{caller}'; retry in {retry} s / "
                     f"已达速率上限:每分钟 {limit} 次{chinese},请 {retry} 秒后重试"
                 )
                 self._audit(caller, message)
