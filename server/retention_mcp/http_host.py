@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import math
@@ -158,8 +157,8 @@ def migrate_at_start_up(app: Any) -> None:
 
 class Readiness:
     """Whether the plan store answers, from a cached result: refreshed at most once per `max_age` seconds by one
-    check at a time, in a thread of its own, so a flood of /readyz never holds the worker threads analyses use.
-    A request waits at most `timeout` seconds for a check in flight, then answers with what is known."""
+    check at a time, in a daemon thread of its own, so a flood of /readyz never holds the worker threads analyses
+    use. A request waits at most `timeout` seconds for a check in flight, then answers with what is known."""
 
     def __init__(self, check: Callable[[], bool], max_age: float = 1.0, timeout: float = 2.0):
         self.check = check
@@ -170,7 +169,6 @@ class Readiness:
         self._checked_at = -math.inf
         self._done: asyncio.Event | None = None  # set when the check in flight ends
         self._lock = threading.Lock()
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz")
 
     async def ready(self) -> bool | None:
         """True or False; None when no check has finished yet (the first is still running)."""
@@ -179,7 +177,8 @@ class Readiness:
             done = self._done
             if done is None and time.monotonic() - self._checked_at >= self.max_age:
                 done = self._done = asyncio.Event()
-                self._executor.submit(self._run, loop, done)
+                # a daemon thread: a check hanging on the store never delays the server's exit
+                threading.Thread(target=self._run, args=(loop, done), name="readyz", daemon=True).start()
         if done is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), self.timeout)
