@@ -211,7 +211,11 @@ def bench_load(args: argparse.Namespace, tmp: Path) -> None:
     example = scenario()
     token, line = new_token("bench")
     (tmp / "tokens").write_text(line + "\n", encoding="utf-8")
-    env = {"RETENTION_MCP_TOKENS_FILE": str(tmp / "tokens"), "RETENTION_MCP_PLAN_STORE": str(tmp / "load.sqlite3")}
+    env = {
+        "RETENTION_MCP_TOKENS_FILE": str(tmp / "tokens"),
+        "RETENTION_MCP_PLAN_STORE": str(tmp / "load.sqlite3"),
+        "RETENTION_MCP_RENDERS_PER_MINUTE": "0",  # the bench measures throughput, not the limit
+    }
     render = [tools_call(i, example["tool"], example["arguments"]) for i in range(args.calls)]
     echo = [tools_call(i, "echo", {"text": "retention"}) for i in range(args.calls)]
     per_round = max(1, args.calls // args.rounds)

@@ -6,18 +6,10 @@ import json
 
 import pytest
 
+from retention_mcp.call_costs import request_costs
 from retention_mcp.settings import SettingsError
-from retention_mcp.team import (
-    ANONYMOUS,
-    RateLimiter,
-    SessionBook,
-    TeamLimits,
-    TokenTable,
-    call_kind,
-    new_token,
-    parse_tokens_file,
-    token_hash,
-)
+from retention_mcp.team import ANONYMOUS, RateLimiter, TeamLimits, TokenTable, new_token, parse_tokens_file, token_hash
+from retention_mcp.team_guard import SessionBook
 
 
 def test_new_token_gives_a_line_holding_only_the_hash(tmp_path):
@@ -93,15 +85,15 @@ def test_session_book_caps_each_token_and_forgets_idle_sessions():
         ({"method": "tools/call", "id": 3, "params": {"name": "analyze_churn", "arguments": {"path": "x.csv"}}},
          "analysis"),
         ({"method": "tools/call", "id": 4, "params": {"name": "churn_analysis", "arguments": {"dataset": "x.csv"}}},
-         "analysis"),
-        ({"method": "tools/call", "id": 5, "params": {"name": "retention_strategy", "arguments": {}}}, None),
+         "analysis render"),
+        ({"method": "tools/call", "id": 5, "params": {"name": "retention_strategy", "arguments": {}}}, "render"),
         ({"method": "tools/list", "id": 6}, None),
         ({"method": "tools/call", "id": 7, "params": "junk"}, None),
         (["not", "an", "object"], None),
     ],
 )  # fmt: skip
-def test_call_kind_reads_only_the_envelope(message, kind):
-    assert call_kind(json.loads(json.dumps(message)))[0] == kind
+def test_call_costs_read_only_the_envelope(message, kind):
+    assert " ".join(sorted(request_costs(json.loads(json.dumps(message))))) == (kind or "")
 
 
 def test_limits_refuse_nonsense():

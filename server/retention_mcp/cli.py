@@ -33,7 +33,6 @@ from retention_mcp.settings import (
 from retention_mcp.template import TemplateError
 
 EXIT_USAGE = 2
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TOOLS_HELP = (
     "which tools to offer: full (default): one typed tool per template, plus list_plans and analyze_churn; "
     "compact: list_templates, render_template and generate_plan (any template by name) instead of the per-template "
@@ -471,52 +470,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = build_server(app)
         _run(server.run_stdio_async, server, args)
         return 0
-    display_host = f"[{args.host}]" if ":" in args.host else args.host
-    base_url = f"http://{display_host}:{args.port}"
-    from retention_mcp.settings import team_limits
-    from retention_mcp.team import TeamGuard, TokenTable
+    from retention_mcp.http_host import serve_http
 
-    table = TokenTable.load(plain=tokens, file=settings.tokens_file)
-    if args.host not in LOOPBACK and not table and not args.allow_no_auth:
-        return fail(
-            f"refusing to serve on {args.host} without authentication: set {ENV_TOKENS_FILE} or {ENV_TOKENS} (or "
-            f"--token), or pass --allow-no-auth / 拒绝在 {args.host} 上无认证地提供服务:请设置令牌,或加 --allow-no-auth",
-            code=2,
-        )
-    limits = team_limits()
-    server = build_server(app, tokens=table, issuer_url=base_url)
-    migrate_at_start_up(app)
-    http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin, limits)
-    http = TeamGuard(http, table, limits, args.path)
-    if args.host not in LOOPBACK and not table:
-        print(
-            f"retention-mcp: warning: serving on {args.host} without authentication (--allow-no-auth)",
-            file=sys.stderr,
-        )
-    print(
-        f"retention-mcp {__version__}: {len(app.registry)} templates at {base_url}{args.path}"
-        f"{' (stateless)' if args.stateless else ''}"
-        f"{f' ({len(table.entries)} token(s) required)' if table else ''}"
-        f"{' (watching templates)' if args.watch else ''}; Ctrl+C stops",
-        file=sys.stderr,
-        flush=True,
-    )
-    import uvicorn
-
-    from retention_mcp.http_guard import BodyDeadline, guarded_h11
-    from retention_mcp.settings import http_timeouts
-
-    header_timeout, body_timeout = http_timeouts()
-    config = uvicorn.Config(
-        BodyDeadline(http, body_timeout),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        http=guarded_h11(header_timeout),
-    )
-    http_server = uvicorn.Server(config)
-    _run(http_server.serve, server, args)
-    return 0
+    return serve_http(args, app, tokens, lambda serve, server: _run(serve, server, args))
 
 
 def _run(serve: Any, server: Any, args: argparse.Namespace) -> None:
@@ -538,67 +494,6 @@ def _run(serve: Any, server: Any, args: argparse.Namespace) -> None:
     anyio.run(main)
 
 
-def migrate_at_start_up(app: Any) -> None:
-    """Apply the plan store's migrations before serving; a store that cannot be reached yet is reported, and
-    /readyz says so until it can (saving retries it then)."""
-    if not app.keeps_plans:
-        return
-    try:
-        applied = app.migrate()
-    except UserError as exc:
-        print(f"retention-mcp: warning: the plan store is not ready: {exc}", file=sys.stderr)
-        return
-    if applied:
-        print(f"retention-mcp: plan store migrated to version {applied[-1]}", file=sys.stderr)
-
-
-def http_app(
-    server: Any,
-    host: str,
-    path: str,
-    stateless: bool,
-    hosts: list[str],
-    origins: list[str],
-    limits: Any = None,
-):
-    """The streamable-HTTP app with DNS-rebinding protection always on, and /healthz (liveness) and /readyz (the
-    plan store answers) without auth. `limits` (team.TeamLimits) bounds the open stateful sessions."""
-    import anyio
-    from mcp.server.transport_security import TransportSecuritySettings
-    from starlette.responses import JSONResponse
-
-    allowed_hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
-    if host not in LOOPBACK and host not in ("0.0.0.0", "::"):
-        allowed_hosts.append(f"{host}:*")
-    allowed_hosts += hosts
-    allowed_origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *origins]
-
-    @server.custom_route("/healthz", methods=["GET"])
-    async def healthz(request):  # liveness, outside auth: says nothing about the server beyond "ok"
-        return JSONResponse({"status": "ok"})
-
-    @server.custom_route("/readyz", methods=["GET"])
-    async def readyz(request):  # readiness, outside auth: can this replica save plans?
-        if await anyio.to_thread.run_sync(server.app.store_ready):
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "unavailable", "reason": "plan store unreachable"}, status_code=503)
-
-    sessions: dict[str, Any] = {}
-    if limits is not None and not stateless:
-        sessions = {"session_idle_timeout": limits.session_idle_seconds, "max_sessions": limits.max_sessions}
-    return server.streamable_http_app(
-        streamable_http_path=path,
-        stateless_http=stateless,
-        json_response=stateless,
-        transport_security=TransportSecuritySettings(
-            enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
-        ),
-        host=host,
-        **sessions,
-    )
-
-
-# -- render -----------------------------------------------------------------------------------------------------------
 def cmd_render(args: argparse.Namespace) -> int:
     app = _app(args)
     template = app.template(args.name)

@@ -45,6 +45,12 @@ ENV_ANALYSES_PER_MINUTE = "RETENTION_MCP_ANALYSES_PER_MINUTE"
 ENV_SESSIONS_PER_TOKEN = "RETENTION_MCP_SESSIONS_PER_TOKEN"
 ENV_MAX_SESSIONS = "RETENTION_MCP_MAX_SESSIONS"
 ENV_SESSION_IDLE_TIMEOUT = "RETENTION_MCP_SESSION_IDLE_TIMEOUT"
+ENV_RENDERS_PER_MINUTE = "RETENTION_MCP_RENDERS_PER_MINUTE"
+ENV_HTTP_MAX_BODY_MB = "RETENTION_MCP_HTTP_MAX_BODY_MB"
+ENV_HTTP_MAX_JSON_DEPTH = "RETENTION_MCP_HTTP_MAX_JSON_DEPTH"
+ENV_HTTP_FIRST_BYTE_TIMEOUT = "RETENTION_MCP_HTTP_FIRST_BYTE_TIMEOUT"
+ENV_MAX_CONNECTIONS_PER_ADDRESS = "RETENTION_MCP_MAX_CONNECTIONS_PER_ADDRESS"
+ENV_MAX_CONNECTIONS = "RETENTION_MCP_MAX_CONNECTIONS"
 
 DEFAULT_MAX_FIELD_CHARS = 8_000
 DEFAULT_MAX_PROMPT_CHARS = 100_000
@@ -195,16 +201,20 @@ def store_timeout(environ: Mapping[str, str] | None = None) -> float:
 
 
 def team_limits(environ: Mapping[str, str] | None = None):  # -> team.TeamLimits (imported only for HTTP)
-    """Per-token limits of a shared HTTP server: plans and analyses per minute, open sessions, idle time."""
+    """Per-token limits of a shared HTTP server: plans, analyses and renders per minute, open sessions, idle time;
+    and what one request body to the MCP endpoint may be (size, JSON nesting)."""
     from retention_mcp.team import TeamLimits
 
     env = os.environ if environ is None else environ
     return TeamLimits(
         plans_per_minute=_int_env(env, ENV_PLANS_PER_MINUTE, 20, 0),
         analyses_per_minute=_int_env(env, ENV_ANALYSES_PER_MINUTE, 30, 0),
+        renders_per_minute=_int_env(env, ENV_RENDERS_PER_MINUTE, 120, 0),
         sessions_per_token=_int_env(env, ENV_SESSIONS_PER_TOKEN, 20, 0),
         max_sessions=_int_env(env, ENV_MAX_SESSIONS, 1000, 1),
         session_idle_seconds=_float_env(env, ENV_SESSION_IDLE_TIMEOUT, 600.0),
+        max_body_mb=_int_env(env, ENV_HTTP_MAX_BODY_MB, 32, 1),
+        max_json_depth=_int_env(env, ENV_HTTP_MAX_JSON_DEPTH, 64, 8),
     )
 
 
@@ -212,6 +222,20 @@ def http_timeouts(environ: Mapping[str, str] | None = None) -> tuple[float, floa
     """Seconds a client may take to send a request's headers, and then its body (HTTP transport only)."""
     env = os.environ if environ is None else environ
     return _float_env(env, ENV_HTTP_HEADER_TIMEOUT, 10.0), _float_env(env, ENV_HTTP_BODY_TIMEOUT, 30.0)
+
+
+def connection_limits(environ: Mapping[str, str] | None = None):  # -> http_guard.ConnectionLimits (HTTP only)
+    """Open connections per client address and in all, and the first-byte and header deadlines of a connection."""
+    from retention_mcp.http_guard import ConnectionLimits
+
+    env = os.environ if environ is None else environ
+    header_timeout, _ = http_timeouts(env)
+    return ConnectionLimits(
+        per_address=_int_env(env, ENV_MAX_CONNECTIONS_PER_ADDRESS, 64, 1),
+        total=_int_env(env, ENV_MAX_CONNECTIONS, 512, 1),
+        first_byte_timeout=_float_env(env, ENV_HTTP_FIRST_BYTE_TIMEOUT, 5.0),
+        header_timeout=header_timeout,
+    )
 
 
 def _float_env(env: Mapping[str, str], name: str, default: float) -> float:

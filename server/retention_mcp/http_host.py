@@ -1,0 +1,245 @@
+"""Hosting the MCP server over streamable HTTP: the Starlette app with /healthz and a cached /readyz, the team guard
+in front of it (always, with or without tokens), uvicorn with the connection limits and deadlines of http_guard.py,
+descriptors raised to what the process may hold, and the loggers a flood writes to throttled.
+
+`serve_http` is what `retention-mcp serve --transport http` runs once the app and its settings are ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from retention_mcp.errors import UserError
+from retention_mcp.settings import ENV_MAX_CONNECTIONS, ENV_TOKENS, ENV_TOKENS_FILE
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+log = logging.getLogger("retention_mcp.http")
+
+
+def serve_http(args: argparse.Namespace, app: Any, tokens: list[str], run: Callable[[Any, Any], None]) -> int:
+    """Serve `app` over HTTP as `args` say; `run(serve, server)` drives the server (cli._run). Exit status."""
+    from retention_mcp import __version__
+    from retention_mcp.server import build_server
+    from retention_mcp.settings import connection_limits, team_limits
+    from retention_mcp.team import TokenTable
+    from retention_mcp.team_guard import TeamGuard
+
+    display_host = f"[{args.host}]" if ":" in args.host else args.host
+    base_url = f"http://{display_host}:{args.port}"
+    table = TokenTable.load(plain=tokens, file=app.settings.tokens_file)
+    if args.host not in LOOPBACK and not table and not args.allow_no_auth:
+        print(
+            f"retention-mcp: refusing to serve on {args.host} without authentication: set {ENV_TOKENS_FILE} or "
+            f"{ENV_TOKENS} (or --token), or pass --allow-no-auth / 拒绝在 {args.host} 上无认证地提供服务:请设置令牌,"
+            "或加 --allow-no-auth",
+            file=sys.stderr,
+        )
+        return 2
+    limits = team_limits()
+    connections = within_descriptors(connection_limits())
+    server = build_server(app, tokens=table, issuer_url=base_url)
+    migrate_at_start_up(app)
+    http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin, limits)
+    audit = refusal_recorder(server) if table else None
+    http = TeamGuard(http, table, limits, args.path, audit=audit, stateful=not args.stateless)
+    if args.host not in LOOPBACK and not table:
+        print(
+            f"retention-mcp: warning: serving on {args.host} without authentication (--allow-no-auth)",
+            file=sys.stderr,
+        )
+    print(
+        f"retention-mcp {__version__}: {len(app.registry)} templates at {base_url}{args.path}"
+        f"{' (stateless)' if args.stateless else ''}"
+        f"{f' ({len(table.entries)} token(s) required)' if table else ''}"
+        f"{' (watching templates)' if args.watch else ''}; Ctrl+C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    import uvicorn
+
+    from retention_mcp.http_guard import BodyDeadline, guarded_h11, throttle_flooding_loggers
+    from retention_mcp.settings import http_timeouts
+
+    _, body_timeout = http_timeouts()
+    config = uvicorn.Config(
+        BodyDeadline(http, body_timeout),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        http=guarded_h11(connections),
+    )
+    throttle_flooding_loggers()  # after uvicorn configured its loggers
+    run(uvicorn.Server(config).serve, server)
+    return 0
+
+
+def within_descriptors(limits: Any) -> Any:
+    """`limits` (http_guard.ConnectionLimits) with the total kept well under the descriptors this process may open,
+    after raising its soft RLIMIT_NOFILE to the hard limit. The rest is left for files, the plan store and logs."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to mind
+        return limits
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return limits
+    budget = soft - max(64, soft // 8)
+    if limits.total <= budget:
+        return limits
+    total = max(1, budget)
+    print(
+        f"retention-mcp: warning: {ENV_MAX_CONNECTIONS}={limits.total} is more than this process can hold open "
+        f"(RLIMIT_NOFILE {soft}); serving at most {total} connections / 警告:连接上限超过进程可用的文件描述符,"
+        f"改为最多 {total} 个连接",
+        file=sys.stderr,
+    )
+    return replace(limits, total=total, per_address=min(limits.per_address, total))
+
+
+def refusal_recorder(server: Any) -> Callable[[str, str, str | None], None]:
+    """Record a call the guard answered 429 in the audit log: who, when, the tool, the template if there is one by
+    that name, and the outcome `rate_limited`; never argument values."""
+
+    def record(who: str, tool: str, template: str | None) -> None:
+        from retention_mcp.generation.store import AuditEntry, now_iso
+
+        app = server.app
+        known = template is not None and template in app.registry
+        entry = AuditEntry(
+            at=now_iso(),
+            who=who,
+            tool=tool if TOOL_NAME.match(tool) else "(unreadable tool name)",
+            template=template if known else None,
+            outcome="rate_limited",
+        )
+        try:
+            app.record(entry)
+        except Exception as exc:  # the refusal stands; a store that cannot take the entry is logged
+            log.warning("audit entry not recorded: %s", exc)
+
+    return record
+
+
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_./-]{1,64}$")  # a tool or method name fit for the log, not text to forge lines
+
+
+def migrate_at_start_up(app: Any) -> None:
+    """Apply the plan store's migrations before serving; a store that cannot be reached yet is reported, and
+    /readyz says so until it can (saving retries it then)."""
+    if not app.keeps_plans:
+        return
+    try:
+        applied = app.migrate()
+    except UserError as exc:
+        print(f"retention-mcp: warning: the plan store is not ready: {exc}", file=sys.stderr)
+        return
+    if applied:
+        print(f"retention-mcp: plan store migrated to version {applied[-1]}", file=sys.stderr)
+
+
+class Readiness:
+    """Whether the plan store answers, from a cached result: refreshed at most once per `max_age` seconds by one
+    check at a time, in a daemon thread of its own, so a flood of /readyz never holds the worker threads analyses
+    use. A request waits at most `timeout` seconds for a check in flight, then answers with what is known."""
+
+    def __init__(self, check: Callable[[], bool], max_age: float = 1.0, timeout: float = 2.0):
+        self.check = check
+        self.max_age = max_age
+        self.timeout = timeout
+        self.checks = 0  # store checks run so far
+        self._result: bool | None = None
+        self._checked_at = -math.inf
+        self._done: asyncio.Event | None = None  # set when the check in flight ends
+        self._lock = threading.Lock()
+
+    async def ready(self) -> bool | None:
+        """True or False; None when no check has finished yet (the first is still running)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            done = self._done
+            if done is None and time.monotonic() - self._checked_at >= self.max_age:
+                done = self._done = asyncio.Event()
+                # a daemon thread: a check hanging on the store never delays the server's exit
+                threading.Thread(target=self._run, args=(loop, done), name="readyz", daemon=True).start()
+        if done is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.timeout)
+        return self._result
+
+    def _run(self, loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> None:
+        try:
+            result = bool(self.check())
+        except Exception:
+            result = False
+        with self._lock:
+            self.checks += 1
+            self._result = result
+            self._checked_at = time.monotonic()
+            self._done = None
+        loop.call_soon_threadsafe(done.set)
+
+
+def http_app(
+    server: Any,
+    host: str,
+    path: str,
+    stateless: bool,
+    hosts: list[str],
+    origins: list[str],
+    limits: Any = None,
+):
+    """The streamable-HTTP app with DNS-rebinding protection always on, and /healthz (liveness) and /readyz (the
+    plan store answers) without auth. `limits` (team.TeamLimits) bounds the open stateful sessions."""
+    from mcp.server.transport_security import TransportSecuritySettings
+    from starlette.responses import JSONResponse
+
+    allowed_hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    if host not in LOOPBACK and host not in ("0.0.0.0", "::"):
+        allowed_hosts.append(f"{host}:*")
+    allowed_hosts += hosts
+    allowed_origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *origins]
+    readiness = Readiness(server.app.store_ready)
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(request):  # liveness, outside auth: says nothing about the server beyond "ok"
+        return JSONResponse({"status": "ok"})
+
+    @server.custom_route("/readyz", methods=["GET"])
+    async def readyz(request):  # readiness, outside auth: can this replica save plans?
+        ready = await readiness.ready()
+        if ready:
+            return JSONResponse({"status": "ready"})
+        reason = "plan store unreachable" if ready is False else "plan store check still running"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+
+    sessions: dict[str, Any] = {}
+    if limits is not None and not stateless:
+        sessions = {"session_idle_timeout": limits.session_idle_seconds, "max_sessions": limits.max_sessions}
+    return server.streamable_http_app(
+        streamable_http_path=path,
+        stateless_http=stateless,
+        json_response=stateless,
+        transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
+        ),
+        host=host,
+        **sessions,
+    )

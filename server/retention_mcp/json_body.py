@@ -1,0 +1,67 @@
+"""A request body read as JSON under limits: at most so many bytes, nested at most so deep.
+
+The team guard parses each POST to the MCP endpoint before the SDK does (to tell what it costs); a body nested
+millions of levels deep must then be a short 400, not a RecursionError with a traceback in the log and a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+DEFAULT_MAX_DEPTH = 64  # MCP requests nest a handful of levels; a template's arguments a few more
+
+
+class BodyRefused(Exception):
+    """A request body the server will not read: `status` is the HTTP status to answer, the message is bilingual."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class NotJSON(Exception):
+    """A body that is not JSON at all: left to the MCP app, which answers it with a JSON-RPC parse error."""
+
+
+def parse(body: bytes, max_depth: int) -> Any:
+    """`body` as JSON; BodyRefused when nested deeper than `max_depth`, NotJSON when it does not parse."""
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        raise too_deep(max_depth) from None
+    except ValueError:
+        raise NotJSON() from None
+    if depth_exceeds(value, max_depth):
+        raise too_deep(max_depth)
+    return value
+
+
+def depth_exceeds(value: Any, max_depth: int) -> bool:
+    """Whether arrays and objects in `value` nest more than `max_depth` levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def too_deep(max_depth: int) -> BodyRefused:
+    return BodyRefused(
+        400,
+        f"Request body: JSON nested more than {max_depth} levels deep (RETENTION_MCP_HTTP_MAX_JSON_DEPTH) / "
+        f"请求体 JSON 嵌套超过 {max_depth} 层",
+    )
+
+
+def too_large(max_bytes: int) -> BodyRefused:
+    return BodyRefused(
+        413,
+        f"Request body: larger than {max_bytes // (1024 * 1024)} MB (RETENTION_MCP_HTTP_MAX_BODY_MB) / "
+        f"请求体超过 {max_bytes // (1024 * 1024)} MB",
+    )
