@@ -7,11 +7,13 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import tempfile
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from retention_mcp.analytics.loading import DataError
+from retention_mcp.analytics import scratch
+from retention_mcp.analytics.intake import grew_error
+from retention_mcp.analytics.limits import DataError
 
 EXCEL = (".xlsx", ".xlsm")
 BINARY = (".parquet", ".pq")
@@ -30,7 +32,7 @@ class Prepared:
 
     def close(self) -> None:
         if self.tmp:
-            self.tmp.unlink(missing_ok=True)
+            scratch.remove_tree(self.tmp)
 
 
 def csv_options(decimal: str | None = None) -> str:
@@ -45,11 +47,13 @@ def csv_options(decimal: str | None = None) -> str:
     return options
 
 
-def prepare(path: Path, encoding: str | None = None, name: str | None = None, shown: str | None = None) -> Prepared:
+def prepare(
+    path: Path, encoding: str | None = None, name: str | None = None, shown: str | None = None, size: int | None = None
+) -> Prepared:
     """The file as DuckDB can read it: Excel converted to CSV; UTF-16 and GB18030/GBK text converted to UTF-8; any
     other non-UTF-8 text a DataError naming what was seen and `encoding`. `path` may be the sandbox's open
     descriptor (/proc/self/fd/N): `name` is then the real file name, whose suffix tells the format, and `shown` how
-    messages name the file."""
+    messages name the file. `size` is what was checked: a conversion reads no more than that."""
     suffix = Path(name or path.name).suffix.lower()
     shown = shown or Path(name or path.name).name
     if suffix in EXCEL:
@@ -67,17 +71,17 @@ def prepare(path: Path, encoding: str | None = None, name: str | None = None, sh
             ) from None
         if codec == "utf-8":
             return Prepared(path)
-        return _transcode(path, suffix, shown, codec, f"read as {codec} (as asked)")
+        return _transcode(path, suffix, shown, codec, f"read as {codec} (as asked)", size)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _transcode(path, suffix, shown, "utf-16", "read as UTF-16 (byte-order mark)")
+        return _transcode(path, suffix, shown, "utf-16", "read as UTF-16 (byte-order mark)", size)
     if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
-        return _transcode(path, suffix, shown, "utf-16-le", "read as UTF-16 little-endian")
+        return _transcode(path, suffix, shown, "utf-16-le", "read as UTF-16 little-endian", size)
     if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) == 0:
-        return _transcode(path, suffix, shown, "utf-16-be", "read as UTF-16 big-endian")
+        return _transcode(path, suffix, shown, "utf-16-be", "read as UTF-16 big-endian", size)
     if _decodes(head, "utf-8", len(head) == SAMPLE_BYTES):
         return Prepared(path)
     if _decodes(head, "gb18030", len(head) == SAMPLE_BYTES) and _looks_chinese(head):
-        return _transcode(path, suffix, shown, "gb18030", "read as GB18030 (GBK): the file is not UTF-8")
+        return _transcode(path, suffix, shown, "gb18030", "read as GB18030 (GBK): the file is not UTF-8", size)
     offset = 0
     try:
         head.decode("utf-8")
@@ -114,28 +118,36 @@ def _decodes(data: bytes, encoding: str, truncated: bool) -> bool:
 
 
 def _temp(suffix: str = ".csv") -> Path:
-    """A temporary file; the suffix tells open_table the format (CSV, or JSON Lines transcoded)."""
-    with tempfile.NamedTemporaryFile(prefix="retention-mcp-", suffix=suffix, delete=False) as handle:
-        return Path(handle.name)
+    """A private file (analytics/scratch.py); the suffix tells open_table the format (CSV, or JSON Lines)."""
+    fd, name = scratch.private_file(suffix)
+    os.close(fd)
+    return Path(name)
 
 
-def _transcode(path: Path, suffix: str, shown: str, encoding: str, note: str) -> Prepared:
+def _transcode(path: Path, suffix: str, shown: str, encoding: str, note: str, size: int | None = None) -> Prepared:
     tmp = _temp(suffix if suffix in (".jsonl", ".ndjson", ".json", ".tsv") else ".csv")
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with open(path, "rb") as source, open(tmp, "w", encoding="utf-8", newline="") as target:
             first = True
-            while chunk := source.read(CHUNK):
+            left = size if size is not None else -1
+            while left and (chunk := source.read(CHUNK if left < 0 else min(CHUNK, left))):
+                left -= len(chunk) if left > 0 else 0
                 text = decoder.decode(chunk)
                 target.write(text.lstrip("\ufeff") if first else text)
                 first = False
             target.write(decoder.decode(b"", final=True))
+            if size is not None and source.read(1):
+                raise grew_error(shown, size, os.fstat(source.fileno()).st_size)
     except UnicodeDecodeError as exc:
-        tmp.unlink(missing_ok=True)
+        scratch.remove_tree(tmp)
         raise DataError(
             f"{shown}: not valid {encoding} text ({exc.reason}); pass the right --encoding ({ENCODING_HELP}) "
             f"(tool: encoding) / 文件不是有效的 {encoding} 文本,请用 --encoding 指定正确的编码"
         ) from None
+    except BaseException:
+        scratch.remove_tree(tmp)
+        raise
     return Prepared(tmp, tmp, note + f" / 按 {encoding} 编码读取")
 
 
@@ -160,7 +172,7 @@ def _excel(path: Path, shown: str) -> Prepared:
             finally:
                 workbook.close()
     except Exception as exc:  # openpyxl raises many kinds for a damaged or non-Excel file
-        tmp.unlink(missing_ok=True)
+        scratch.remove_tree(tmp)
         raise DataError(
             f"{shown}: cannot be read as an Excel workbook ({type(exc).__name__}) / 无法作为 Excel 工作簿读取"
         ) from None

@@ -44,6 +44,10 @@ ENV = {  # field -> environment variable (after RETENTION_MCP_)
 }
 
 
+class DataError(UserError):
+    """A data file or column mapping that cannot be analysed; the message says what and how to fix it."""
+
+
 class LimitError(UserError):
     """A file or an analysis over one of the limits; the message names the limit and its setting."""
 

@@ -17,14 +17,14 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retention_mcp.analytics.limits import MB, Cancellation, LimitError, Limits
+from retention_mcp.analytics import scratch
+from retention_mcp.analytics.intake import GrowthWatch, copy_checked, gunzip, line_over_limit
+from retention_mcp.analytics.limits import MB, Cancellation, DataError, LimitError, Limits
 from retention_mcp.analytics.params import DELIMITERS, TYPED_TAB
-from retention_mcp.errors import UserError
 
 MAX_INLINE_CSV = 20_000_000  # characters of CSV text accepted inline
 
@@ -38,10 +38,6 @@ FORMATS = {
     ".ndjson": "json",
     ".json": "json",
 }
-
-
-class DataError(UserError):
-    """A data file or column mapping that cannot be analysed; the message says what and how to fix it."""
 
 
 MAX_NAME_BYTES = 255  # one file or folder name (NAME_MAX on Linux and macOS)
@@ -231,16 +227,6 @@ def descriptor_path(fd: int) -> str | None:
     return None
 
 
-def _copy_to_temp(fd: int, folder: str, suffix: str) -> tuple[int, str]:
-    import shutil
-
-    out_fd, out_path = _private_temp(folder, suffix)
-    with os.fdopen(os.dup(fd), "rb") as source, os.fdopen(os.dup(out_fd), "wb") as target:
-        source.seek(0)
-        shutil.copyfileobj(source, target, 4 * MB)
-    return out_fd, out_path
-
-
 # -- column roles -----------------------------------------------------------------------------------------------------
 ROLES: dict[str, list[str]] = {
     "customer_id": [
@@ -341,7 +327,7 @@ class Table:
     types: dict[str, str]
     rows: int
     source: str
-    _tmp: str | None = None
+    _spill: str | None = None  # the connection's private folder for DuckDB's spill files
     _cancel: Cancellation | None = None
     note: str | None = None  # how the file was read, when not as plain UTF-8 CSV (an encoding, a workbook)
 
@@ -349,8 +335,7 @@ class Table:
         if self._cancel is not None:
             self._cancel.detach(self.con)
         self.con.close()
-        if self._tmp:
-            Path(self._tmp).unlink(missing_ok=True)
+        scratch.remove_tree(self._spill)
 
 
 COMPRESSED = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
@@ -373,72 +358,6 @@ def _kind(name: str) -> tuple[str, str | None]:
     if compression and len(suffixes) > 1:
         suffixes = suffixes[:-1]
     return FORMATS.get(suffixes[-1] if suffixes else "", "csv"), compression
-
-
-def _private_temp(folder: str, suffix: str) -> tuple[int, str]:
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    return tempfile.mkstemp(suffix=suffix, dir=folder)  # O_EXCL, mode 0600
-
-
-def _gunzip(fd: int, source: str, size: int, limits: Limits, cancel: Cancellation, folder: str) -> tuple[int, str]:
-    """Decompress a .gz file into a private temp file, stopping at the decompressed-size and ratio limits."""
-    import gzip
-    import zlib
-
-    cap = min(limits.max_decompressed_bytes, max(limits.max_compression_ratio * size, 64 * MB))
-    out_fd, out_path = _private_temp(folder, ".csv")
-    written = 0
-    try:
-        with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), "rb")) as packed, os.fdopen(os.dup(out_fd), "wb") as out:
-            while chunk := packed.read(4 * MB):
-                written += len(chunk)
-                if written > cap:
-                    if cap == limits.max_decompressed_bytes:
-                        en = f"{limits.max_decompressed_mb} MB (RETENTION_MCP_MAX_DECOMPRESSED_MB)"
-                        zh = f"{limits.max_decompressed_mb} MB(RETENTION_MCP_MAX_DECOMPRESSED_MB)"
-                    else:
-                        ratio = limits.max_compression_ratio
-                        en = f"{ratio} times its size (RETENTION_MCP_MAX_COMPRESSION_RATIO)"
-                        zh = f"压缩文件大小的 {ratio} 倍(RETENTION_MCP_MAX_COMPRESSION_RATIO)"
-                    raise LimitError(
-                        f"{source}: decompresses to more than {en}; decompress it yourself if it is genuine / "
-                        f"解压后超过 {zh};如确为正常数据,请先自行解压"
-                    )
-                out.write(chunk)
-                cancel.check()
-    except (OSError, EOFError, zlib.error):
-        os.close(out_fd)
-        Path(out_path).unlink(missing_ok=True)
-        raise DataError(f"{source}: not a valid gzip file / 不是有效的 gzip 文件") from None
-    except BaseException:
-        os.close(out_fd)
-        Path(out_path).unlink(missing_ok=True)
-        raise
-    return out_fd, out_path
-
-
-def _line_over_limit(fd: int, size: int, limit: int) -> int | None:
-    """The byte offset of a line longer than `limit` bytes, if any. Exact, at memchr speed over a memory map: the
-    file is taken in windows of `limit` bytes; a line within one window is shorter than the limit, and a line that
-    crosses a window's edge is measured from the last break before it to the first break after it."""
-    import mmap
-
-    if size <= limit:
-        return None
-    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as view:
-        newline = b"\n" if view.find(b"\n") >= 0 else b"\r"
-        previous = -1  # the last line break seen
-        for start in range(0, size, limit):
-            end = min(start + limit, size)
-            last = view.rfind(newline, start, end)
-            if last < 0:
-                if end - (previous + 1) > limit:
-                    return previous + 1
-                continue
-            if view.find(newline, start, end) - (previous + 1) > limit:
-                return previous + 1
-            previous = last
-        return previous + 1 if size - (previous + 1) > limit else None
 
 
 def _duckdb_problem(exc: Exception) -> str:
@@ -481,7 +400,6 @@ def open_table(
     limits = limits or Limits()
     cancel = cancel or Cancellation()
     delimiter = check_delimiter(delimiter)
-    folder = f"{tempfile.gettempdir()}/retention-mcp-duckdb"
     temps: list[str] = []
     descriptors: list[int] = []
 
@@ -489,7 +407,7 @@ def open_table(
         for fd in descriptors:
             os.close(fd)
         for name in temps:
-            Path(name).unlink(missing_ok=True)
+            scratch.remove_tree(name)
 
     try:
         if csv_text is not None:
@@ -498,7 +416,7 @@ def open_table(
                     f"csv: inline CSV is {len(csv_text)} characters; the limit is {MAX_INLINE_CSV}. Pass a file / "
                     f"内联 CSV 为 {len(csv_text)} 个字符,超过上限 {MAX_INLINE_CSV};请改用文件"
                 )
-            fd, tmp = _private_temp(folder, ".csv")
+            fd, tmp = scratch.private_file(".csv")
             temps.append(tmp)
             descriptors.append(fd)
             with os.fdopen(os.dup(fd), "w", encoding="utf-8", errors="surrogatepass") as handle:
@@ -519,7 +437,7 @@ def open_table(
                 f"(RETENTION_MCP_MAX_FILE_MB) / 文件大小 {size / MB:.0f} MB,超过上限 {limits.max_file_mb} MB"
             )
         if compression == "gzip" and kind != "parquet":
-            fd, tmp = _gunzip(fd, name, size, limits, cancel, folder)
+            fd, tmp = gunzip(fd, name, size, limits, cancel)
             temps.append(tmp)
             descriptors.append(fd)
             size = os.fstat(fd).st_size
@@ -530,7 +448,7 @@ def open_table(
             )
         reader_path = descriptor_path(fd)
         if reader_path is None:  # no /proc or /dev/fd (Windows): a private copy of what was opened
-            fd, tmp = _copy_to_temp(fd, folder, ".parquet" if kind == "parquet" else ".data")
+            fd, tmp = copy_checked(fd, size, ".parquet" if kind == "parquet" else ".data")
             temps.append(tmp)
             descriptors.append(fd)
             reader_path = tmp
@@ -539,7 +457,7 @@ def open_table(
             from retention_mcp.analytics.dialect import prepare
 
             real_name = source.real.name if source is not None else name
-            prepared = prepare(Path(reader_path), encoding, name=real_name, shown=name)
+            prepared = prepare(Path(reader_path), encoding, name=real_name, shown=name, size=size)
             note = prepared.note
             if prepared.tmp is not None:  # converted from the opened file: read the private UTF-8 copy
                 temps.append(str(prepared.tmp))
@@ -554,7 +472,7 @@ def open_table(
                     )
                 kind = "json" if prepared.tmp.suffix in (".jsonl", ".ndjson", ".json") else "csv"
         if kind in ("csv", "json"):
-            offset = _line_over_limit(fd, size, limits.max_line_bytes)
+            offset = line_over_limit(fd, size, limits.max_line_bytes)
             if offset is not None:
                 raise LimitError(
                     f"{name}: the line starting at byte {offset} is longer than {limits.max_line_kb} KB "
@@ -562,7 +480,7 @@ def open_table(
                     f"从第 {offset} 字节开始的一行超过 {limits.max_line_kb} KB 的上限"
                 )
         cancel.check()
-        table = _read(duckdb, reader_path, kind, name, delimiter, limits, cancel, temps, csv_options)
+        table = _read(duckdb, reader_path, (fd, size), kind, name, delimiter, limits, cancel, csv_options)
         table.note = note
     finally:
         clean()
@@ -570,12 +488,29 @@ def open_table(
 
 
 def _read(
-    duckdb, path: str, kind: str, name: str, delimiter, limits: Limits, cancel: Cancellation, temps, extra: str = ""
+    duckdb,
+    path: str,
+    checked: tuple[int, int],
+    kind: str,
+    name: str,
+    delimiter,
+    limits: Limits,
+    cancel: Cancellation,
+    extra: str = "",
 ) -> Table:
-    con = duckdb.connect(config=limits.duckdb_config())
+    """Read `path` (the descriptor and size in `checked`) into the table `data` of a new DuckDB connection. DuckDB
+    spills to a private folder of its own (analytics/scratch.py) when the table outgrows memory; if the file grows
+    past the checked size while it is read, the read stops (analytics/intake.py)."""
+    spill = scratch.private_dir()
+    try:
+        con = duckdb.connect(config=limits.duckdb_config() | {"temp_directory": spill})
+    except BaseException:
+        scratch.remove_tree(spill)
+        raise
     con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: on stdio, that is the protocol
     cancel.attach(con)
-    line = max(limits.max_line_bytes * 2, 2 * MB)  # a backstop: the scan in _line_over_limit is exact
+    watch = GrowthWatch(checked[0], checked[1], name, con)
+    line = max(limits.max_line_bytes * 2, 2 * MB)  # a backstop: the scan in line_over_limit is exact
     csv_options = (", delim=?" if delimiter else "") + extra  # extra: constant options of dialect.csv_options
     csv_args = [path, line, *([delimiter] if delimiter else [])]
     readers = {
@@ -588,8 +523,6 @@ def _read(
         "json": [("read_json_auto(?, format='newline_delimited', maximum_object_size=?)", [path, line])],
     }[kind]
     try:
-        # DuckDB spills to its temp directory when the table outgrows memory.
-        con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/retention-mcp-duckdb'")
         if kind == "parquet":
             _check_parquet_size(con, path, name, limits)
         for attempt, (reader, arguments) in enumerate(readers, 1):
@@ -600,19 +533,24 @@ def _read(
                 break
             except duckdb.Error as exc:
                 cancel.check()
+                watch.check()
                 if attempt < len(readers) and not isinstance(exc, duckdb.OutOfMemoryException):
                     continue
                 raise DataError(
                     f"{name}: cannot be read as {kind.upper()} ({_duckdb_problem(exc)}) / 无法读取文件"
                 ) from None
+        watch.stop()
+        watch.check()
         con.execute("SET enable_external_access = false")  # the table is read: no other file can be
     except BaseException:
+        watch.stop()
         cancel.detach(con)
         con.close()
+        scratch.remove_tree(spill)
         raise
     columns = [row[0] for row in described]
     types = {row[0]: row[1] for row in described}
-    table = Table(con, columns, types, int(rows), name, None, cancel)
+    table = Table(con, columns, types, int(rows), name, spill, cancel)
     if rows == 0:
         table.close()
         raise DataError(f"{name}: has a header but no rows / 只有表头,没有数据")
