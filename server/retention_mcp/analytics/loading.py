@@ -366,6 +366,7 @@ def _duckdb_problem(exc: Exception) -> str:
     line = re.search(r"on line:? ?(\d+)", text, re.IGNORECASE)
     where = f" on line {line.group(1)}" if line else ""
     for pattern, what in (
+        (r"state machine reached an invalid state", "the rows do not keep one CSV layout (line endings or quotes)"),
         (r"maximum line size|max_line_size", "a line is longer than the line limit"),
         (r"invalid unicode|not utf-8|byte sequence", "the text is not UTF-8"),
         (r"out of memory|memory limit", "more memory is needed than RETENTION_MCP_DUCKDB_MEMORY allows"),

@@ -56,15 +56,17 @@ def folder() -> Path:
     """This process's private folder, created (and stale ones of this user swept) on first use."""
     global _folder, _owner_pid
     with _lock:
-        if _folder is not None and _owner_pid == os.getpid() and _folder.is_dir():
-            return _folder
         base = parent()
+        if _folder is not None and _owner_pid == os.getpid() and _folder.parent == base and _folder.is_dir():
+            return _folder
         _check_parent(base)
         sweep(base)
         made = Path(tempfile.mkdtemp(prefix=f"{_stem()}{os.getpid()}-", dir=base))
         _check_private(made)
         if _folder is None:
             atexit.register(remove)
+        elif _owner_pid == os.getpid():
+            remove_tree(_folder)  # the parent setting changed: the old folder is no longer used
         _folder, _owner_pid = made, os.getpid()
         return made
 
