@@ -18,6 +18,10 @@ caps DuckDB's memory for its per-day aggregation, which spills beyond that). Nee
 lifetimes): make bench.
 
     python bench/analytics_scale.py [--customers 1000000] [--orders 10000000] [--keep DIR] [--repeat 3]
+                                    [--against CHECKOUT]
+
+With --against, only retention-mcp's two analyses run, from this checkout and from another one (an earlier commit,
+say), taking turns so that both see the same machine; the ratios say what the changes in between cost.
 
 Each measurement is the fastest of --repeat runs. The default limits of the analysis (analytics/limits.py) are
 measured against the same analysis with the limits all but switched off.
@@ -224,8 +228,10 @@ UNBOUNDED = {
 }
 
 
-def measure(kind: str, path: Path, limits: dict[str, str] | None = None) -> dict:
+def measure(kind: str, path: Path, limits: dict[str, str] | None = None, tree: Path | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")} | (limits or {})
+    if tree is not None:  # retention_mcp from that checkout's server/ folder, ahead of the installed one
+        env["PYTHONPATH"] = os.pathsep.join([str(tree / "server"), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True, check=False, env=env
     )
@@ -239,12 +245,41 @@ def best(kind: str, path: Path, repeat: int, limits: dict[str, str] | None = Non
     return min((measure(kind, path, limits) for _ in range(repeat)), key=lambda m: m["seconds"])
 
 
-def main(customers: int, orders: int, keep: Path | None, repeat: int = 3) -> None:
+def against(other: Path, subscriptions: Path, transactions: Path, repeat: int) -> None:
+    """This checkout's analyses against another checkout's, runs taking turns; the fastest of each counts."""
+    here = Path(__file__).resolve().parents[1]
+    for label, path in (("subscriptions", subscriptions), ("transactions", transactions)):
+        runs: dict[str, list[float]] = {"this": [], "other": []}
+        for _ in range(repeat):
+            runs["other"].append(measure("ours", path, tree=other)["seconds"])
+            runs["this"].append(measure("ours", path, tree=here)["seconds"])
+        this, that = min(runs["this"]), min(runs["other"])
+        print(
+            f"{label:<15} this checkout {this:6.2f} s, {other} {that:6.2f} s (best of {repeat}): "
+            f"{this / that:.2f}x  [all runs: this {', '.join(f'{v:.2f}' for v in runs['this'])}; "
+            f"other {', '.join(f'{v:.2f}' for v in runs['other'])}]",
+            flush=True,
+        )
+
+
+def main(customers: int, orders: int, keep: Path | None, repeat: int = 3, other: Path | None = None) -> None:
     folder = keep or Path(tempfile.mkdtemp(prefix="retention-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"generating {customers:,} customers and {orders:,} orders in {folder} ...", flush=True)
-    subprocess.run([sys.executable, __file__, "--generate", str(folder), str(customers), str(orders)], check=True)
     subscriptions, transactions, summary = folder / "subscriptions.csv", folder / "transactions.csv", folder / "rfm.npy"
+    if not (keep and subscriptions.exists() and transactions.exists() and summary.exists()):
+        print(f"generating {customers:,} customers and {orders:,} orders in {folder} ...", flush=True)
+        subprocess.run([sys.executable, __file__, "--generate", str(folder), str(customers), str(orders)], check=True)
+    if other is not None:
+        against(other.resolve(), subscriptions, transactions, repeat)
+    else:
+        compare(subscriptions, transactions, summary, repeat)
+    if keep is None:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+
+
+def compare(subscriptions: Path, transactions: Path, summary: Path, repeat: int) -> None:
     rows = [
         ("subscriptions", "retention-mcp (full analysis)", best("ours", subscriptions, repeat)),
         (
@@ -285,10 +320,6 @@ def main(customers: int, orders: int, keep: Path | None, repeat: int = 3) -> Non
         "the same analysis with limits off"
     )
     print(f"  BG/NBD parameters, lifetimes: {lifetimes['result']}")
-    if keep is None:
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
 
 
 if __name__ == "__main__":
@@ -305,5 +336,8 @@ if __name__ == "__main__":
     parser.add_argument("--orders", type=int, default=10_000_000)
     parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the fastest counts")
+    parser.add_argument(
+        "--against", type=Path, metavar="CHECKOUT", help="compare with the analysis of another checkout"
+    )
     options = parser.parse_args()
-    main(options.customers, options.orders, options.keep, options.repeat)
+    main(options.customers, options.orders, options.keep, options.repeat, options.against)
