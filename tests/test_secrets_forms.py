@@ -304,3 +304,43 @@ def test_cli_generate_and_plans_show_no_key(model, tmp_path, form):
     for ran in (made, listed, shown, markdown, refused):
         assert leaks(LONG, ran.stdout + ran.stderr) == [], (form, ran.stdout[:1500], ran.stderr[:1500])
     assert leaks(LONG, stored_rows(store)) == []
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("code", [401, 500])
+async def test_short_key_broken_over_lines_in_an_error_body_is_scrubbed(registry, model, tmp_path, provider, code):
+    """The error text is put on one line for the message: the key is found before its line breaks become spaces."""
+    model.queue(status(code, f"rejected credential {SHORT[:2]}\n{SHORT[2:]} / bad {SHORT[:1]}\r\n{SHORT[1:]}"))
+    server = build_server(registry, "all", model=settings(model, provider, SHORT), plan_store=tmp_path / "p.sqlite3")
+    async with Client(server) as client:
+        result = await client.call_tool("generate_plan", {"name": EXAMPLE["tool"], "arguments": EXAMPLE["arguments"]})
+    text = tool_text(result)
+    assert result.is_error and "rejected credential ***" in text, text[:600]
+    assert leaks(SHORT, text) == [], text[:1500]
+
+
+@pytest.mark.parametrize("form", ["plain", "hex", "split-line", "masked-dots"])
+async def test_the_client_models_name_and_answer_are_scrubbed_too(registry, tmp_path, form):
+    """Plan mode through the client's own model (sampling): its model name and plan are untrusted as well."""
+    from mcp_types import CreateMessageResult, TextContent
+
+    from retention_mcp.settings import Settings
+
+    Settings(tokens=[LONG])  # a team token is a secret like the API key
+    shown = disguises(LONG)[form]
+
+    async def sampling(context, params):
+        text = TextContent(type="text", text=json.dumps(hostile_plan(shown), ensure_ascii=False))
+        return CreateMessageResult(role="assistant", content=text, model=shown)
+
+    store = tmp_path / "plans.sqlite3"
+    async with Client(build_server(registry, plan_store=store), mode="legacy", sampling_callback=sampling) as client:
+        result = await client.call_tool(EXAMPLE["tool"], {**EXAMPLE["arguments"], "mode": "plan"})
+        listing = await client.call_tool("list_plans", {})
+    assert not result.is_error and result.structured_content["model"].startswith("sampling:")
+    for where, text in {
+        "result": tool_text(result),
+        "list_plans": tool_text(listing),
+        "row": stored_rows(store),
+    }.items():
+        assert leaks(LONG, text) == [], (where, form, text[:1500])

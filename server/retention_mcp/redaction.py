@@ -42,7 +42,7 @@ _GAP = re.compile(rf"[\s{_ZW_CLASS}]+")  # what may sit between the parts of a s
 _LINE_GAP = re.compile(rf"[\s{_ZW_CLASS}]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029][\s{_ZW_CLASS}]*|[{_ZW_CLASS}]+")
 _DROP_ZERO_WIDTH = {ord(c): None for c in _ZERO_WIDTH}
 _MASK_CHARS = "*.…•xX"
-_TOKEN_STOP = frozenset(" \t\r\n\"'`<>()[]{},;=|")  # where a masked token ends
+_TOKEN_STOP = frozenset(" \t\r\n\"'`<>()[]{},;:=|")  # where a masked token ends
 _TOKEN_REACH = 64  # how far a mask run, and the token around it, are followed
 
 _lock = threading.Lock()

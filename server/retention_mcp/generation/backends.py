@@ -186,7 +186,8 @@ class HTTPBackend:
             text = error.get("message", "") if isinstance(error, dict) else str(error)
         except ValueError:
             text = response.text
-        return redaction.cut(" ".join(str(text).split()), MAX_ERROR_CHARS)  # scrubbed before it is cut
+        # scrubbed while its line breaks still show where a key was broken, again once cut (cut scrubs first)
+        return redaction.cut(" ".join(redaction.scrub(str(text)).split()), MAX_ERROR_CHARS)
 
     def _client_error(self, response: httpx2.Response) -> ModelError:
         status = response.status_code
