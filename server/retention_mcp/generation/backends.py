@@ -4,7 +4,9 @@ own model through sampling.
 Every HTTP call is retried on 429, 5xx, timeouts and dropped connections, with exponential backoff and jitter,
 honouring Retry-After, inside a bound on the total time. Cancelling the caller cancels the request in flight.
 The API key is sent in a header and nowhere else: errors are scrubbed of it (and of every other configured secret)
-before they are shortened and before anyone sees them.
+before they are shortened and before anyone sees them. Everything an endpoint answers is untrusted, a successful
+answer included: its model name, id, stop reason, usage and every string of the plan are scrubbed as they arrive,
+before anything reads them, so a key echoed (or encoded, split, masked) in any field is never kept or shown.
 """
 
 from __future__ import annotations
@@ -172,9 +174,10 @@ class HTTPBackend:
         if status >= 400:
             raise self._client_error(response)
         try:
-            return response.json()
+            data = response.json()
         except ValueError:
             raise _Retryable(f"HTTP {status} with a body that is not JSON") from None
+        return redaction.scrub_data(data)  # every field, from here on
 
     def _error_text(self, response: httpx2.Response) -> str:
         try:
@@ -183,7 +186,8 @@ class HTTPBackend:
             text = error.get("message", "") if isinstance(error, dict) else str(error)
         except ValueError:
             text = response.text
-        return redaction.cut(" ".join(str(text).split()), MAX_ERROR_CHARS)  # scrubbed before it is cut
+        # scrubbed while its line breaks still show where a key was broken, again once cut (cut scrubs first)
+        return redaction.cut(" ".join(redaction.scrub(str(text)).split()), MAX_ERROR_CHARS)
 
     def _client_error(self, response: httpx2.Response) -> ModelError:
         status = response.status_code
@@ -322,6 +326,7 @@ class AnthropicBackend(HTTPBackend):
                 payload = block.get("input")
                 return Completion(text=json.dumps(payload, ensure_ascii=False), data=payload, model=model)
         text = "".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+        text = redaction.scrub(text)  # blocks, each scrubbed, may join into what was not
         if not text:
             raise ModelError(f"The model gave no plan (stop reason: {data.get('stop_reason')}) / 模型没有给出方案")
         return Completion(text=text, data=None, model=model)
@@ -376,8 +381,9 @@ class SamplingBackend:
             ) from None
         content = result.content
         blocks = content if isinstance(content, list) else [content]
-        text = "".join(getattr(b, "text", "") for b in blocks)
-        return Completion(text=text, data=None, model=f"sampling:{result.model}", seconds=time.perf_counter() - started)
+        text = redaction.scrub("".join(getattr(b, "text", "") for b in blocks))
+        model = redaction.scrub(f"sampling:{result.model}")
+        return Completion(text=text, data=None, model=model, seconds=time.perf_counter() - started)
 
 
 def make_backend(settings: ModelSettings, client: httpx2.AsyncClient | None = None) -> HTTPBackend:
@@ -392,9 +398,10 @@ class NotJSONError(ValueError):
 
 
 def extract_json(completion: Completion) -> Any:
-    """The JSON object in an answer: as given, inside a ``` fence, or between the first '{' and the last '}'."""
+    """The JSON object in an answer: as given, inside a ``` fence, or between the first '{' and the last '}'; every
+    string in it scrubbed of secrets."""
     if completion.data is not None:
-        return completion.data
+        return redaction.scrub_data(completion.data)
     text = completion.text.strip()
     candidates = [text]
     fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
@@ -406,7 +413,7 @@ def extract_json(completion: Completion) -> Any:
     last_error = "no JSON object found"
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            return redaction.scrub_data(json.loads(candidate))  # escapes in the JSON may spell out what was scrubbed
         except json.JSONDecodeError as exc:
             last_error = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
         except RecursionError:  # valid JSON nested deeper than the parser goes: no answer we could use

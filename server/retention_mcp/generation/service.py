@@ -158,7 +158,8 @@ class PlanService:
             else:
                 raise PlanError(invalid_plan_message(problems, zh), rendered)
         assert plan is not None and report is not None
-        markdown = plan_markdown(plan, rendered.language, report, rendered.constraints, fill)
+        # the plan's strings are scrubbed one by one; joined into Markdown, parts of a secret could meet again
+        markdown = scrub(plan_markdown(plan, rendered.language, report, rendered.constraints, fill))
         plan_data = plan.model_dump(mode="json")
         result = PlanResult(
             **rendered.model_dump(),

@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from retention_mcp import redaction
 from retention_mcp.errors import UserError
 from retention_mcp.models import ConstraintFill, EffectiveConstraints, ValidationReport
 
@@ -160,8 +161,10 @@ def new_record(
     repaired: bool | None = None,
     constraint_fill: ConstraintFill | None = None,
 ) -> StoredPlan:
-    """A plan record with a fresh id and time, as every backend saves it."""
+    """A plan record with a fresh id and time, as every backend saves it. What the model wrote (its name, the plan,
+    the Markdown) is scrubbed of secrets once more here, the last step before anything is kept."""
     plan_id = secrets.token_hex(6)
+    model, plan, markdown = redaction.scrub(model), redaction.scrub_data(plan), redaction.scrub(markdown)
     return StoredPlan(
         id=plan_id,
         uri=f"plan://{plan_id}",
