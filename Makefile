@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/call_overhead.py
 	$(BIN)/python bench/reader_hostile.py
+	$(BIN)/python bench/scrub_cost.py
 	$(BIN)/python bench/plan_overhead.py
 	$(BIN)/python bench/analytics_scale.py
 	$(BIN)/python bench/bundle_start.py
