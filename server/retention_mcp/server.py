@@ -54,6 +54,7 @@ from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
 from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, LEAN_DESCRIPTIONS, LEAN_REQUIRED_ONLY
+from retention_mcp.untrusted import one_line
 
 if TYPE_CHECKING:
     from retention_mcp.team import TokenTable
@@ -619,10 +620,11 @@ class RetentionServer(MCPServer):
                 )
             )
             listing = PlanListResult(plans=[p.model_dump() for p in found])
-            lines = [
-                f"- {p.uri} {p.created_at} {p.template} ({p.language}, {p.model}) "
-                f"{ {'passed': 'passed', 'failed': 'FAILED checks', 'unverified': 'unverified'}[p.status or 'failed'] }: "
-                f"{p.title}"
+            verdicts = {"passed": "passed", "failed": "FAILED checks", "unverified": "unverified"}
+            lines = [  # one plan per line: a title (or any stored field) with a line break can't forge another
+                f"- {p.uri} {one_line(p.created_at)} {one_line(p.template)} ({one_line(p.language)}, "
+                f"{one_line(p.model)}) {verdicts[p.status or 'failed']}"
+                f": {one_line(p.title)}"
                 for p in found
             ]
             return CallToolResult(
