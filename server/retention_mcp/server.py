@@ -14,6 +14,7 @@ import functools
 import inspect
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -793,6 +794,8 @@ class RetentionServer(MCPServer):
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         spec = self._specs.get(name)
         if spec is None:
+            if self.audit:  # a probe for tools that do not exist is worth a line: who tried what
+                await self._record(audited_name(name), {}, "unknown_tool", None)
             available = ", ".join(self._specs)
             raise ToolError(
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
@@ -920,6 +923,16 @@ class RetentionServer(MCPServer):
 
 
 MAX_SESSIONS = 1024
+AUDITED_NAME_CHARS = 64
+
+
+def audited_name(name: str) -> str:
+    """A tool name a caller sent, as the audit log keeps it: letters, digits and `_./-` only (anything else becomes
+    `?`), at most AUDITED_NAME_CHARS characters (a longer one ends with `…`)."""
+    cleaned = re.sub(r"[^\w./-]", "?", one_line(name)[:AUDITED_NAME_CHARS], flags=re.ASCII) or "?"
+    return cleaned + ("…" if len(name) > AUDITED_NAME_CHARS else "")
+
+
 NOT_AUDITED = frozenset({"list_templates", "list_plans"})  # listings: who looked is not worth a log line
 
 
