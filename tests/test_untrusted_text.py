@@ -175,3 +175,56 @@ def test_calls_to_unknown_tools_are_audited_with_a_clean_name(tmp_path):
         ("x" * 64 + "…", "unknown_tool", None),
     ]
     assert "secret-argument-value" not in json.dumps(entries)
+
+
+# -- unparseable lines over stdio -------------------------------------------------------------------------------------
+def test_over_stdio_an_unparseable_line_gets_an_error_reply_and_the_server_keeps_serving():
+    import select
+    import subprocess
+    import sys
+
+    from tests.test_transports import ENV
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retention_mcp", "serve", "--plan-store", "off"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=ENV,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def exchange(line: str) -> dict:
+        proc.stdin.write(line.encode("utf-8") + b"\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, f"no reply to {line!r}"
+        return json.loads(proc.stdout.readline())
+
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    try:
+        garbage = exchange("this is not JSON {")
+        assert garbage["id"] is None and garbage["error"]["code"] == -32700
+        assert "this is not JSON" not in garbage["error"]["message"]  # the line is never echoed
+        assert exchange("[1, 2, 3]")["error"]["code"] == -32600
+        assert exchange('"just a string"') == {**exchange("42"), "id": None}
+        wrong = exchange('{"jsonrpc": "2.0", "id": 7, "method": 5}')
+        assert wrong["id"] == 7 and wrong["error"]["code"] == -32600
+        assert exchange('{"id": 8, "method": "ping"}')["error"]["code"] == -32600  # no jsonrpc: "2.0"
+        assert "result" in exchange(json.dumps(initialize))  # and the server still serves
+        proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+        assert exchange("{broken")["error"]["code"] == -32700
+        tools = exchange(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        assert tools["id"] == 2 and any(t["name"] == "list_plans" for t in tools["result"]["tools"])
+        proc.stdin.close()  # the end of the input ends the server, cleanly
+        assert proc.wait(timeout=60) == 0
+        assert proc.stdout.read() == b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

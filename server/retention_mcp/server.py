@@ -889,6 +889,13 @@ class RetentionServer(MCPServer):
         owners = self._resource_owner
         return [r for r in resources if str(r.uri) not in owners or self._serves(owners[str(r.uri)])]
 
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio transport, with a JSON-RPC error reply to each line that is not a message (see stdio.py)."""
+        from retention_mcp.stdio import answering_unparseable_lines
+
+        with answering_unparseable_lines():
+            await super().run_stdio_async()
+
     # -- hot reload -----------------------------------------------------------------------------------------------
     async def _remember_session(self, ctx: Any, call_next: Any) -> Any:
         """Keep the session of each handshake, to tell that client when the templates change."""
