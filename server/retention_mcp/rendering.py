@@ -4,7 +4,7 @@
   `{% ... %}` is output as it is, because Jinja2 never evaluates what it outputs.
 - Role lines are parsed from the template source before any value exists, so a value can't create a message.
 - A value can't open or close a delimited block: a `<` that starts a tag (`<name`, `</name`) becomes `&lt;`, and
-  so does a look-alike, found once the value is folded as a reader sees it (untrusted.fold): a full-width, small or
+  so does a look-alike, found once the value is folded as a reader sees it (untrusted.starts_tag): a full-width, small or
   arrowhead `<` (＜ ﹤ ‹ ˂ ❮), look-alike slashes and letters (Cyrillic `с`, Greek `ο`, full-width `ｕ`), invisible
   characters anywhere and spaces around the slash.
   Control characters other than tab and newline are dropped; line endings become `\\n`.
@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from retention_mcp.untrusted import fold
+from retention_mcp.untrusted import LESS_THAN_LIKE, starts_tag
 
 ENVIRONMENT = ImmutableSandboxedEnvironment(
     undefined=StrictUndefined,
@@ -38,9 +38,6 @@ GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "c
 STATED_CONSTRAINTS = "stated_constraints"
 SERVER_NAMES = frozenset({STATED_CONSTRAINTS})
 
-# A `<` that starts a tag once look-alikes are folded (untrusted.fold): `<name`, `</name`, and before a closing slash
-# spaces too (`< /name`, `</ name`). Case does not matter.
-_TAG_START = re.compile(r"<(?=[A-Za-z_]|\s*/\s*[A-Za-z_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -58,12 +55,13 @@ def defuse(value: Any) -> Any:
 
 
 def _defuse_text(text: str) -> str:
-    if text.isascii():
-        return _TAG_START.sub("&lt;", text)
-    folded, where = fold(text)  # look-alikes read as what they look like, each folded character tied to its source
-    starts = {where[m.start()] for m in _TAG_START.finditer(folded)}
-    # the character read as `<` becomes `&lt;`; the rest is kept as typed
-    return "".join("&lt;" if i in starts else char for i, char in enumerate(text)) if starts else text
+    """Each `<` (or look-alike) that starts a tag as read becomes `&lt;`; the rest is kept as typed."""
+    pieces, done = [], 0
+    for match in LESS_THAN_LIKE.finditer(text):
+        if starts_tag(text, match.start()):
+            pieces += [text[done : match.start()], "&lt;"]
+            done = match.end()
+    return "".join([*pieces, text[done:]]) if pieces else text
 
 
 def detect_language(texts: Iterable[str]) -> str | None:

@@ -1,6 +1,6 @@
 """Text from users and models, made safe for the places it is shown: character rules only, no project imports.
 
-- `fold`: what a reader (or a model) would take a string to say: Unicode compatibility forms (NFKD: full-width,
+- `fold` and `starts_tag`: what a reader (or a model) would take a string to say: Unicode compatibility forms (NFKD: full-width,
   mathematical and circled letters, ligatures), letters of other scripts that look like Latin ones (Cyrillic `с`,
   Greek `ο`, Armenian `ս`...), and look-alikes of `<` and `/` become the ASCII character; invisible characters and
   combining marks vanish. Each folded character remembers where it came from, so a caller can change the original.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 # Characters that render as nothing (zero-width, bidi controls, joiners, soft hyphen, variation selectors, tags):
 # a model reads `<\u200b/user_facts>` as `</user_facts>`.
@@ -63,8 +62,20 @@ for _latin, _others in _LETTERS.items():
     _LOOK_ALIKES.update(dict.fromkeys(_others, _latin))
 
 
-@lru_cache(maxsize=4096)
+_FOLDED: dict[str, str] = {}  # non-ASCII characters folded so far
+_FOLDED_MAX = 1 << 16
+
+
 def _fold_char(char: str) -> str:
+    folded = _FOLDED.get(char)
+    if folded is None:
+        if len(_FOLDED) >= _FOLDED_MAX:  # text made of every code point does not grow it without bound
+            _FOLDED.clear()
+        folded = _FOLDED[char] = _fold_uncached(char)
+    return folded
+
+
+def _fold_uncached(char: str) -> str:
     if _INVISIBLE.match(char):
         return ""
     folded = []
@@ -82,14 +93,38 @@ def fold(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     where: list[int] = []
     for index, char in enumerate(text):
-        if char.isascii():
-            out.append(char)
-            where.append(index)
-            continue
-        folded = _fold_char(char)
+        folded = char if char.isascii() else _fold_char(char)
         out.append(folded)
         where.extend([index] * len(folded))
     return "".join(out), where
+
+
+# Every character read as `<`: ASCII, what folds to it under NFKD (≮ ﹤ ＜), and the look-alikes above.
+LESS_THAN_LIKE = re.compile(
+    "[<\u226e\ufe64\uff1c" + "".join(c for c, folded in _LOOK_ALIKES.items() if folded == "<") + "]"
+)
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+
+
+def starts_tag(text: str, at: int) -> bool:
+    """Whether the `<` (or look-alike) at `at` starts a tag as read: `<name`, `</name`, or with spaces around the
+    slash (`< /name`, `</ name`); invisible characters anywhere in between. Reads only as far as it must."""
+    state = "open"  # open: just after `<`; spaced: spaces, no slash yet; slash: after the slash
+    first = True
+    for index in range(at, len(text)):
+        char = text[index]
+        folded = char if char.isascii() else _fold_char(char)
+        if first:  # the `<` itself: what follows its `<` when it folds to more (≮ is `<` and a slash)
+            folded, first = folded[1:], False
+        for part in folded:
+            if part.isspace():
+                if state == "open":
+                    state = "spaced"
+            elif part == "/" and state != "slash":
+                state = "slash"
+            else:
+                return part in _NAME_START and state != "spaced"
+    return False
 
 
 # -- one line ---------------------------------------------------------------------------------------------------------
