@@ -5,13 +5,16 @@ in-memory MCP client with a stand-in model, both plan stores, and a real HTTP te
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 from mcp import Client
 
+from retention_mcp.cli import main
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
 from tests.standin_model import plan
@@ -96,6 +99,10 @@ TITLES = [
 async def test_a_title_with_line_breaks_or_controls_stays_on_its_line(registry, standin, tmp_path, title):
     data = copy.deepcopy(SAAS) | {"title": title}
     out = await generate(registry, standin, tmp_path / "plans.sqlite3", data)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        assert main(["plans", "list", "--plan-store", str(tmp_path / "plans.sqlite3")]) == 0
+    assert len(printed.getvalue().splitlines()) == 1 and printed.getvalue().rstrip().endswith("Forged")
     listing = out["listing"]
     assert len(listing.splitlines()) == 1 and listing.startswith(f"- {out['result']['plan_uri']} ")
     assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", listing)

@@ -1,9 +1,10 @@
 """Text from users and models, made safe for the places it is shown: character rules only, no project imports.
 
-- `fold` and `starts_tag`: what a reader (or a model) would take a string to say: Unicode compatibility forms (NFKD: full-width,
-  mathematical and circled letters, ligatures), letters of other scripts that look like Latin ones (Cyrillic `с`,
-  Greek `ο`, Armenian `ս`...), and look-alikes of `<` and `/` become the ASCII character; invisible characters and
-  combining marks vanish. Each folded character remembers where it came from, so a caller can change the original.
+- `starts_tag`: whether a `<` starts a tag as a reader (or a model) would read it, once each character is folded:
+  Unicode compatibility forms (NFKD: full-width, mathematical and circled letters, ligatures), letters of other
+  scripts that look like Latin ones (Cyrillic `с`, Greek `ο`, Armenian `ս`...) and look-alikes of `<` and `/` become
+  the ASCII character; invisible characters and combining marks vanish. Only what follows a `<` (or look-alike,
+  `LESS_THAN_LIKE`) is folded, and only as far as needed.
 - `one_line`: a field shown one per line (a title in a listing) can't start a line of its own: line breaks, control
   characters (C0, C1), line and paragraph separators and bidi overrides become a space or vanish.
 - `inert_markdown`: Markdown written from model text loads nothing and runs nothing: raw HTML (`<img>`, `<iframe>`,
@@ -86,17 +87,6 @@ def _fold_uncached(char: str) -> str:
         lowered = part.lower() if not part.isascii() else part
         folded.append(_LOOK_ALIKES.get(lowered, _LOOK_ALIKES.get(part, part)))
     return "".join(folded)
-
-
-def fold(text: str) -> tuple[str, list[int]]:
-    """The text as read, and for each folded character the index of the original character it came from."""
-    out: list[str] = []
-    where: list[int] = []
-    for index, char in enumerate(text):
-        folded = char if char.isascii() else _fold_char(char)
-        out.append(folded)
-        where.extend([index] * len(folded))
-    return "".join(out), where
 
 
 # Every character read as `<`: ASCII, what folds to it under NFKD (≮ ﹤ ＜), and the look-alikes above.
