@@ -147,7 +147,7 @@ def _fill(annotation: Any, path: str, values: _Values) -> Any:
         return values.integer()
     if annotation is float:
         return values.number()
-    return f"<{path}>"
+    return f"«{path}»"  # placeholders that read as no HTML tag
 
 
 def full_plan(template: str) -> dict[str, Any]:
@@ -155,8 +155,8 @@ def full_plan(template: str) -> dict[str, Any]:
     data["title"] = f"Full {template} plan"
     for phase in data["timeline"]["phases"]:  # a valid timeline: days within any horizon, in order
         phase["start_day"], phase["end_day"] = sorted((phase["start_day"] - 100, phase["end_day"] - 100))
-    data["kpis"][0]["owner_note"] = "<kpis.0.owner_note: a key the schema does not know>"
-    data["launch_checklist"] = ["<launch_checklist.0>", "<launch_checklist.1>"]
+    data["kpis"][0]["owner_note"] = "«kpis.0.owner_note: a key the schema does not know»"
+    data["launch_checklist"] = ["«launch_checklist.0»", "«launch_checklist.1»"]
     return data
 
 

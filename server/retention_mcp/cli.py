@@ -31,6 +31,7 @@ from retention_mcp.settings import (
     SettingsError,
 )
 from retention_mcp.template import TemplateError
+from retention_mcp.untrusted import one_line
 
 EXIT_USAGE = 2
 TOOLS_HELP = (
@@ -627,7 +628,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     print(f"{'when (UTC)':<25}  {'who':<16} {'tool':<22} {'template':<22} {'plan':<12}  outcome")
     for e in entries:
-        print(f"{e.at:<25}  {e.who:<16} {e.tool:<22} {e.template or '-':<22} {e.plan_id or '-':<12}  {e.outcome}")
+        who, tool = one_line(e.who), one_line(e.tool)  # one entry a line, whatever a name holds
+        print(f"{e.at:<25}  {who:<16} {tool:<22} {e.template or '-':<22} {e.plan_id or '-':<12}  {e.outcome}")
     return 0
 
 
@@ -667,7 +669,8 @@ def cmd_plans(args: argparse.Namespace) -> int:
             return 0
         for p in found:
             verdict = {"passed": "passed", "failed": "FAILED", "unverified": "UNVERIFIED"}[p.status or "failed"]
-            print(f"{p.id}  {p.created_at}  {p.template:<22} {p.language}  {verdict:<10}  {p.model}  {p.title}")
+            template, model, title = one_line(p.template), one_line(p.model), one_line(p.title)  # one plan a line
+            print(f"{p.id}  {p.created_at}  {template:<22} {p.language}  {verdict:<10}  {model}  {title}")
         if not found:
             print("no plans", file=sys.stderr)
         return 0

@@ -4,7 +4,9 @@
   `{% ... %}` is output as it is, because Jinja2 never evaluates what it outputs.
 - Role lines are parsed from the template source before any value exists, so a value can't create a message.
 - A value can't open or close a delimited block: a `<` that starts a tag (`<name`, `</name`) becomes `&lt;`, and
-  so does a look-alike: a full-width or small `＜`, invisible characters or spaces around the slash.
+  so does a look-alike, found once the value is folded as a reader sees it (untrusted.starts_tag): a full-width, small or
+  arrowhead `<` (＜ ﹤ ‹ ˂ ❮), look-alike slashes and letters (Cyrillic `с`, Greek `ο`, full-width `ｕ`), invisible
+  characters anywhere and spaces around the slash.
   Control characters other than tab and newline are dropped; line endings become `\\n`.
 - Output is deterministic: the same template version and the same arguments give the same bytes.
 """
@@ -17,6 +19,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from retention_mcp.untrusted import LESS_THAN_LIKE, starts_tag
 
 ENVIRONMENT = ImmutableSandboxedEnvironment(
     undefined=StrictUndefined,
@@ -34,21 +38,6 @@ GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "c
 STATED_CONSTRAINTS = "stated_constraints"
 SERVER_NAMES = frozenset({STATED_CONSTRAINTS})
 
-# Characters that render as nothing (zero-width, bidi controls, joiners, soft hyphen, variation selectors, tags):
-# a model reads `<\u200b/user_facts>` as `</user_facts>`, so they are skipped when looking for a tag.
-_INVISIBLE = (
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
-    "\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
-)
-_LESS_THAN = "<\uff1c\ufe64\u2039\u2329\u3008\u27e8\u1438"  # < and what reads like it: full-width, small, angles
-_SLASH = "/\uff0f\u2044\u2215\u29f8\u2571"  # / and its look-alikes
-_NAME_START = "A-Za-z_\uff21-\uff3a\uff41-\uff5a\uff3f"  # ASCII or full-width letters, underscore
-# A `<` (or a look-alike) that starts a tag: `<name`, `</name`, with invisible characters anywhere in between and,
-# before a closing slash, spaces too (`< /name`, `</ name`). Case does not matter to [A-Za-z].
-_TAG_START = re.compile(
-    f"[{_LESS_THAN}](?=[{_INVISIBLE}]*(?:[{_SLASH}][\\s{_INVISIBLE}]*)?[{_NAME_START}]"
-    f"|[\\s{_INVISIBLE}]*[{_SLASH}][\\s{_INVISIBLE}]*[{_NAME_START}])"
-)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -57,13 +46,22 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 def defuse(value: Any) -> Any:
     """Return the value with every string made safe to place inside a delimited block."""
     if isinstance(value, str):
-        text = value.replace("\r\n", "\n").replace("\r", "\n")
-        return _TAG_START.sub("&lt;", _CONTROL.sub("", text))
+        return _defuse_text(_CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")))
     if isinstance(value, list):
         return [defuse(item) for item in value]
     if isinstance(value, dict):
         return {str(defuse(k)): defuse(v) for k, v in value.items()}
     return value
+
+
+def _defuse_text(text: str) -> str:
+    """Each `<` (or look-alike) that starts a tag as read becomes `&lt;`; the rest is kept as typed."""
+    pieces, done = [], 0
+    for match in LESS_THAN_LIKE.finditer(text):
+        if starts_tag(text, match.start()):
+            pieces += [text[done : match.start()], "&lt;"]
+            done = match.end()
+    return "".join([*pieces, text[done:]]) if pieces else text
 
 
 def detect_language(texts: Iterable[str]) -> str | None:

@@ -14,6 +14,7 @@ import functools
 import inspect
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
 from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, LEAN_DESCRIPTIONS, LEAN_REQUIRED_ONLY
+from retention_mcp.untrusted import one_line
 
 if TYPE_CHECKING:
     from retention_mcp.team import TokenTable
@@ -619,10 +621,11 @@ class RetentionServer(MCPServer):
                 )
             )
             listing = PlanListResult(plans=[p.model_dump() for p in found])
-            lines = [
-                f"- {p.uri} {p.created_at} {p.template} ({p.language}, {p.model}) "
-                f"{ {'passed': 'passed', 'failed': 'FAILED checks', 'unverified': 'unverified'}[p.status or 'failed'] }: "
-                f"{p.title}"
+            verdicts = {"passed": "passed", "failed": "FAILED checks", "unverified": "unverified"}
+            lines = [  # one plan per line: a title (or any stored field) with a line break can't forge another
+                f"- {p.uri} {one_line(p.created_at)} {one_line(p.template)} ({one_line(p.language)}, "
+                f"{one_line(p.model)}) {verdicts[p.status or 'failed']}"
+                f": {one_line(p.title)}"
                 for p in found
             ]
             return CallToolResult(
@@ -791,6 +794,8 @@ class RetentionServer(MCPServer):
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         spec = self._specs.get(name)
         if spec is None:
+            if self.audit:  # a probe for tools that do not exist is worth a line: who tried what
+                await self._record(audited_name(name), {}, "unknown_tool", None)
             available = ", ".join(self._specs)
             raise ToolError(
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
@@ -884,6 +889,13 @@ class RetentionServer(MCPServer):
         owners = self._resource_owner
         return [r for r in resources if str(r.uri) not in owners or self._serves(owners[str(r.uri)])]
 
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio transport, with a JSON-RPC error reply to each line that is not a message (see stdio.py)."""
+        from retention_mcp.stdio import answering_unparseable_lines
+
+        with answering_unparseable_lines():
+            await super().run_stdio_async()
+
     # -- hot reload -----------------------------------------------------------------------------------------------
     async def _remember_session(self, ctx: Any, call_next: Any) -> Any:
         """Keep the session of each handshake, to tell that client when the templates change."""
@@ -918,6 +930,16 @@ class RetentionServer(MCPServer):
 
 
 MAX_SESSIONS = 1024
+AUDITED_NAME_CHARS = 64
+
+
+def audited_name(name: str) -> str:
+    """A tool name a caller sent, as the audit log keeps it: letters, digits and `_./-` only (anything else becomes
+    `?`), at most AUDITED_NAME_CHARS characters (a longer one ends with `…`)."""
+    cleaned = re.sub(r"[^\w./-]", "?", one_line(name)[:AUDITED_NAME_CHARS], flags=re.ASCII) or "?"
+    return cleaned + ("…" if len(name) > AUDITED_NAME_CHARS else "")
+
+
 NOT_AUDITED = frozenset({"list_templates", "list_plans"})  # listings: who looked is not worth a log line
 
 

@@ -4,7 +4,8 @@ The validation status comes first (passed, failed, or unverified when nothing co
 constraints); then the template's sections, in the order and with the headings of its prompt (plans.SECTIONS);
 then the constraints the server read with the result of each check; last, anything the model wrote that the schema
 does not know. Goals are printed with their ids, lists stay lists, steps are sorted by day (T-30 before T-7), and an
-A/B hypothesis (实验假设) is never called an assumption (前提假设).
+A/B hypothesis (实验假设) is never called an assumption (前提假设). What the model wrote is untrusted: the title stays
+on one line, and raw HTML and image syntax are shown as text (untrusted.inert_markdown), never loaded or run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from retention_mcp.generation.constraints import channel_label
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, PlanBase, Section, sections_for
 from retention_mcp.models import Check, ConstraintFill, EffectiveConstraints, ValidationReport
+from retention_mcp.untrusted import inert_markdown, one_line
 from retention_mcp.vocabulary import CHANNEL_KINDS
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -521,7 +523,7 @@ def plan_markdown(
     zh = language == "zh"
     data = plan.model_dump()
     template = next((name for name, model in PLAN_MODELS.items() if type(plan) is model), "")
-    out = [f"# {plan.title}", ""]
+    out = [f"# {one_line(plan.title)}", ""]  # a line break in the title must not write a status line of its own
     if validation is not None:
         out += [status_line(validation, constraints, zh), ""]
     sections = sections_for(template) or tuple(
@@ -555,7 +557,7 @@ def plan_markdown(
     text = "\n".join(out).rstrip() + "\n"
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
-    return text
+    return inert_markdown(text)  # other tokens read it: what the model wrote loads and runs nothing
 
 
 def _budget(budget: dict[str, Any], zh: bool) -> list[str]:

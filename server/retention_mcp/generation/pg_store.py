@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from retention_mcp.errors import UserError
+from retention_mcp.generation.storable import storable
 from retention_mcp.generation.store import (
     AUDIT_COLUMNS,
     DEFAULT_WRITE_TIMEOUT,
@@ -205,7 +206,7 @@ class PostgresPlanStore:
 
     # -- plans ------------------------------------------------------------------------------------------------------
     def save(self, **fields: Any) -> StoredPlan:
-        record = new_record(**fields)
+        record = storable(new_record(**fields))  # NUL kept as U+FFFD, as every store keeps it
         row = plan_row(record)
         marks = ", ".join(["%s"] * len(row))
         self._run(lambda c: c.execute(f"INSERT INTO plans ({', '.join(PLAN_COLUMNS)}) VALUES ({marks})", row))
@@ -232,7 +233,7 @@ class PostgresPlanStore:
 
     # -- audit ------------------------------------------------------------------------------------------------------
     def record(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [audit_row(e) for e in entries]
+        rows = [audit_row(storable(e)) for e in entries]
         self._run(
             lambda c: c.cursor().executemany(
                 f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES (%s,%s,%s,%s,%s,%s)", rows

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from retention_mcp.errors import UserError
+from retention_mcp.generation.storable import storable
 from retention_mcp.generation.store import (
     AUDIT_COLUMNS,
     DEFAULT_WRITE_TIMEOUT,
@@ -194,7 +195,7 @@ class SQLitePlanStore:
 
     # -- plans ------------------------------------------------------------------------------------------------------
     def save(self, **fields: Any) -> StoredPlan:
-        record = new_record(**fields)
+        record = storable(new_record(**fields))  # NUL kept as U+FFFD, as every store keeps it
         row = plan_row(record)
 
         def insert(conn: sqlite3.Connection) -> None:
@@ -222,7 +223,7 @@ class SQLitePlanStore:
 
     # -- audit ------------------------------------------------------------------------------------------------------
     def record(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [audit_row(e) for e in entries]
+        rows = [audit_row(storable(e)) for e in entries]
 
         def insert(conn: sqlite3.Connection) -> None:
             with conn:  # the batch in one transaction
