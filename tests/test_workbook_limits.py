@@ -1,0 +1,308 @@
+"""Hostile workbooks, built here byte by byte with zipfile, stop at the limit that names them: through the real
+command line (a subprocess under a 1.5 GB address-space limit, its private folder in a folder of the test) and through
+the MCP server (the analysis timeout stops a conversion, and the server answers the next call). A declared dimension
+is never trusted, and nothing converted is left behind, even by a killed process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+
+from retention_mcp.server import build_server
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.anyio
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
+HEAD = f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode()
+WIDE = b'<dimension ref="A1:XFD1048576"/>'
+ADDRESS_SPACE = 1536 * 1024 * 1024  # 1.5 GB: a workbook that needs more is refused, not a crash
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")}
+
+
+def xlsx(path: Path, sheet: Iterable[bytes], strings: Iterable[bytes] | None = None) -> Path:
+    """A minimal workbook: one sheet (its XML given in pieces, so a huge part is never held whole) and, when given,
+    a shared-strings part."""
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{PACKAGE}"><Relationship Id="rId1" Type="{RELS}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets><sheet name="数据" sheetId="1" r:id="rId1"/>'
+            "</sheets></workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{PACKAGE}"><Relationship Id="rId1" Type="{RELS}/worksheet" '
+            f'Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{RELS}/sharedStrings" '
+            'Target="sharedStrings.xml"/></Relationships>'
+        ),
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+        for name, pieces in (("xl/worksheets/sheet1.xml", sheet), ("xl/sharedStrings.xml", strings)):
+            if pieces is None:
+                continue
+            with archive.open(name, "w", force_zip64=True) as member:
+                for piece in pieces:
+                    member.write(piece)
+    return path
+
+
+def repeated(piece: bytes, count: int) -> Iterator[bytes]:
+    block = max(1, (1 << 20) // len(piece))
+    whole = piece * block
+    for _ in range(count // block):
+        yield whole
+    yield piece * (count % block)
+
+
+def table_rows(customers: int) -> Iterator[bytes]:
+    """A small churn table: a header and one row per customer (inline strings and numbers)."""
+    header = ["customer_id", "signup_date", "cancel_date"]
+    yield b"<row>" + b"".join(b'<c t="inlineStr"><is><t>%s</t></is></c>' % h.encode() for h in header) + b"</row>"
+    for i in range(customers):
+        end = b'<c t="inlineStr"><is><t>2025-03-01</t></is></c>' if i % 3 == 0 else b""
+        yield (
+            b'<row><c t="inlineStr"><is><t>c%d</t></is></c><c t="inlineStr"><is><t>2024-01-%02d</t></is></c>%s</row>'
+            % (
+                i,
+                1 + i % 28,
+                end,
+            )
+        )
+
+
+def slow_sheet(rows: int = 10_000_000) -> list[bytes]:
+    """Declares the largest sheet Excel allows, then holds millions of one-cell rows: legal, small (about 0.3%
+    of its XML), and seconds of work to convert."""
+    return [
+        HEAD,
+        WIDE,
+        b"<sheetData>",
+        *table_rows(3),
+        *repeated(b"<row><c><v>1</v></c></row>", rows),
+        b"</sheetData></worksheet>",
+    ]
+
+
+def limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def analyze(data: Path, scratch: Path, name: str, *flags: str, **popen) -> subprocess.Popen:
+    env = ENV | {"PYTHONPATH": str(ROOT / "server"), "RETENTION_MCP_SCRATCH_DIR": str(scratch)}
+    args = [sys.executable, "-m", "retention_mcp", "analyze", name, "--data-dir", str(data), "--json", *flags]
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit_memory, **popen
+    )
+
+
+def leftovers(scratch: Path) -> list[str]:
+    return sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))
+
+
+@pytest.fixture
+def folders(tmp_path):
+    data, scratch = tmp_path / "data", tmp_path / "scratch"
+    data.mkdir()
+    scratch.mkdir(mode=0o700)
+    return data, scratch
+
+
+HOSTILE = {
+    # a 2 KB sheet that declares A1:XFD1048576 and has a value in its last cell
+    "declared": (
+        lambda: [
+            HEAD,
+            WIDE,
+            b'<sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+            b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>',
+        ],
+        lambda: None,
+        [],
+        "past the limit of 1000 columns (RETENTION_MCP_MAX_COLUMNS)",
+    ),
+    "20000 columns": (
+        lambda: [
+            HEAD,
+            b"<sheetData><row>",
+            *(b"<c><v>%d</v></c>" % i for i in range(20_000)),
+            b"</row></sheetData></worksheet>",
+        ],
+        lambda: None,
+        ["--max-columns", "500"],
+        "past the limit of 500 columns (RETENTION_MCP_MAX_COLUMNS)",
+    ),
+    # one shared string of 200 MB from a member of about 200 KB
+    "huge shared string": (
+        lambda: [HEAD, b'<sheetData><row><c t="s"><v>0</v></c></row></sheetData></worksheet>'],
+        lambda: [f'<sst xmlns="{MAIN}"><si><t>'.encode(), *repeated(b"a" * 4096, 50 * 1024), b"</t></si></sst>"],
+        [],
+        "a shared string is longer than 1024 KB (RETENTION_MCP_MAX_LINE_KB)",
+    ),
+    # five million tiny rows: 130 MB of XML in a file of about 300 KB
+    "tiny rows": (
+        lambda: [
+            HEAD,
+            b"<sheetData>",
+            *repeated(b"<row><c><v>1</v></c></row>", 5_000_000),
+            b"</sheetData></worksheet>",
+        ],
+        lambda: None,
+        ["--max-decompressed-mb", "16"],
+        "unpacks to more than 16 MB (RETENTION_MCP_MAX_DECOMPRESSED_MB)",
+    ),
+    # rows of text over 1000 times smaller packed than unpacked: the ratio limit, with its default
+    "expansion": (
+        lambda: [
+            HEAD,
+            b"<sheetData>",
+            *repeated(b'<row><c t="inlineStr"><is><t>' + b"x" * 200 + b"</t></is></c></row>", 600_000),
+            b"</sheetData></worksheet>",
+        ],
+        lambda: None,
+        [],
+        "times its size (RETENTION_MCP_MAX_COMPRESSION_RATIO)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_a_hostile_workbook_stops_at_the_limit_that_names_it(folders, case):
+    data, scratch = folders
+    sheet, strings, flags, expected = HOSTILE[case]
+    xlsx(data / "hostile.xlsx", sheet(), strings())
+    proc = analyze(data, scratch, "hostile.xlsx", "--timeout", "120", *flags)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 2, (proc.returncode, err[-2000:])
+    assert expected in err and " / " in err, err[-2000:]
+    assert "Traceback" not in err and "MemoryError" not in err
+    assert out == ""
+    assert leftovers(scratch) == []
+
+
+def test_a_declared_dimension_is_never_trusted(folders):
+    """A sheet that declares A1:XFD1048576 is read as the cells it holds: the analysis is quick and right."""
+    data, scratch = folders
+    xlsx(data / "declared.xlsx", [HEAD, WIDE, b"<sheetData>", *table_rows(30), b"</sheetData></worksheet>"])
+    proc = analyze(data, scratch, "declared.xlsx", "--as-of", "2025-06-30", "--timeout", "60")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    assert '"customers": 30' in out and '"churned": 10' in out
+    assert "read the first sheet (数据) of the workbook" in out
+    assert leftovers(scratch) == []
+
+
+def test_a_doctype_is_refused(folders):
+    data, scratch = folders
+    laughs = b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    xlsx(
+        data / "laughs.xlsx",
+        [
+            laughs,
+            f'<worksheet xmlns="{MAIN}"><sheetData><row><c t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>'.encode(),
+        ],
+    )
+    proc = analyze(data, scratch, "laughs.xlsx")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "declares a DOCTYPE" in err, err[-2000:]
+    assert leftovers(scratch) == []
+
+
+async def test_the_analysis_timeout_stops_a_conversion_and_the_server_answers_the_next_call(
+    registry, folders, monkeypatch
+):
+    data, _ = folders
+    xlsx(data / "slow.xlsx", slow_sheet())
+    (data / "small.csv").write_text(
+        "customer_id,signup_date,cancel_date\n"
+        + "".join(f"c{i},2024-01-0{1 + i % 9},{'2025-03-01' if i % 3 == 0 else ''}\n" for i in range(30))
+    )
+    monkeypatch.setenv("RETENTION_MCP_ANALYSIS_TIMEOUT", "2")
+    monkeypatch.setenv("RETENTION_MCP_MAX_COMPRESSION_RATIO", "100000")  # only the time limit applies
+    from retention_mcp.analytics import scratch
+
+    async with Client(build_server(registry, "all", data_dirs=[data])) as client:
+        with anyio.fail_after(240):  # a guard against a conversion that never stops, not a measure of speed
+            result = await client.call_tool("analyze_churn", {"path": "slow.xlsx", "charts": False})
+        message = result.content[0].text
+        assert result.is_error and "RETENTION_MCP_ANALYSIS_TIMEOUT" in message, message
+        assert [p.name for p in scratch.folder().rglob("*.csv")] == []
+        result = await client.call_tool("analyze_churn", {"path": "small.csv", "as_of": "2025-06-30", "charts": False})
+        assert not result.is_error, result.content[0].text
+        assert result.structured_content["customers"] == 30
+
+
+def test_a_cancelled_analysis_stops_converting(folders):
+    """What the server does when a client cancels the call: the Cancellation it holds stops the conversion."""
+    from retention_mcp.analytics import scratch
+    from retention_mcp.analytics.engine import AnalysisRequest
+    from retention_mcp.analytics.engine import analyze as run
+    from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, Limits
+
+    data, _ = folders
+    xlsx(data / "slow.xlsx", slow_sheet())
+    cancel = Cancellation()
+    outcome: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run(AnalysisRequest(path="slow.xlsx"), [data], None, cancel, Limits(max_compression_ratio=100_000))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    for _ in range(600):  # until the conversion is under way
+        if list(scratch.folder().rglob("*.csv")) or not worker.is_alive():
+            break
+        time.sleep(0.05)
+    cancel.cancel("cancelled")
+    worker.join(240)
+    assert not worker.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], AnalysisStopped), outcome
+    assert "cancelled" in str(outcome[0])
+    assert [p.name for p in scratch.folder().rglob("*.csv")] == []
+
+
+def test_a_killed_process_leaves_no_converted_file_behind(folders):
+    data, scratch = folders
+    xlsx(data / "slow.xlsx", slow_sheet())
+    (data / "small.csv").write_text("customer_id,signup_date,cancel_date\na,2024-01-01,2025-03-01\nb,2024-01-02,\n")
+    proc = analyze(data, scratch, "slow.xlsx", start_new_session=True)
+    try:
+        for _ in range(1200):  # until the converted file is being written
+            if any(p.suffix == ".csv" for p in scratch.rglob("*")) or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert any(p.suffix == ".csv" for p in scratch.rglob("*")), proc.communicate()[1][-2000:]
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    assert leftovers(scratch) != []  # killed: no exit handler ran
+    second = analyze(data, scratch, "small.csv", "--as-of", "2025-06-30")
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err[-2000:]
+    assert leftovers(scratch) == []
