@@ -119,6 +119,16 @@ def analyze(data: Path, scratch: Path, name: str, *flags: str, **popen) -> subpr
     )
 
 
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """The process's output once it ends; killed (and the test failed) if it runs past `timeout` seconds."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 def leftovers(scratch: Path) -> list[str]:
     return sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))
 
@@ -195,7 +205,7 @@ def test_a_hostile_workbook_stops_at_the_limit_that_names_it(folders, case):
     sheet, strings, flags, expected = HOSTILE[case]
     xlsx(data / "hostile.xlsx", sheet(), strings())
     proc = analyze(data, scratch, "hostile.xlsx", "--timeout", "120", *flags)
-    out, err = proc.communicate(timeout=240)
+    out, err = finish(proc, 240)
     assert proc.returncode == 2, (proc.returncode, err[-2000:])
     assert expected in err and " / " in err, err[-2000:]
     assert "Traceback" not in err and "MemoryError" not in err
@@ -208,7 +218,7 @@ def test_a_declared_dimension_is_never_trusted(folders):
     data, scratch = folders
     xlsx(data / "declared.xlsx", [HEAD, WIDE, b"<sheetData>", *table_rows(30), b"</sheetData></worksheet>"])
     proc = analyze(data, scratch, "declared.xlsx", "--as-of", "2025-06-30", "--timeout", "60")
-    out, err = proc.communicate(timeout=120)
+    out, err = finish(proc, 120)
     assert proc.returncode == 0, err[-2000:]
     assert '"customers": 30' in out and '"churned": 10' in out
     assert "read the first sheet (数据) of the workbook" in out
@@ -226,7 +236,7 @@ def test_a_doctype_is_refused(folders):
         ],
     )
     proc = analyze(data, scratch, "laughs.xlsx")
-    _, err = proc.communicate(timeout=120)
+    _, err = finish(proc, 120)
     assert proc.returncode == 2 and "declares a DOCTYPE" in err, err[-2000:]
     assert leftovers(scratch) == []
 
@@ -297,12 +307,12 @@ def test_a_killed_process_leaves_no_converted_file_behind(folders):
             if any(p.suffix == ".csv" for p in scratch.rglob("*")) or proc.poll() is not None:
                 break
             time.sleep(0.05)
-        assert any(p.suffix == ".csv" for p in scratch.rglob("*")), proc.communicate()[1][-2000:]
+        assert any(p.suffix == ".csv" for p in scratch.rglob("*")), f"no converted file; exit {proc.poll()}"
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
     assert leftovers(scratch) != []  # killed: no exit handler ran
     second = analyze(data, scratch, "small.csv", "--as-of", "2025-06-30")
-    _, err = second.communicate(timeout=120)
+    _, err = finish(second, 120)
     assert second.returncode == 0, err[-2000:]
     assert leftovers(scratch) == []
