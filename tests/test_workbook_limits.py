@@ -27,6 +27,7 @@ pytestmark = pytest.mark.anyio
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
+OFFICE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 HEAD = f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode()
 WIDE = b'<dimension ref="A1:XFD1048576"/>'
 ADDRESS_SPACE = 1536 * 1024 * 1024  # 1.5 GB: a workbook that needs more is refused, not a crash
@@ -40,7 +41,15 @@ def xlsx(path: Path, sheet: Iterable[bytes], strings: Iterable[bytes] | None = N
         "[Content_Types].xml": (
             '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
             'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/></Types>'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{OFFICE}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{OFFICE}.worksheet+xml"/>'
+            + (
+                f'<Override PartName="/xl/sharedStrings.xml" ContentType="{OFFICE}.sharedStrings+xml"/>'
+                if strings
+                else ""
+            )
+            + "</Types>"
         ),
         "_rels/.rels": (
             f'<Relationships xmlns="{PACKAGE}"><Relationship Id="rId1" Type="{RELS}/officeDocument" '
