@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -274,36 +273,32 @@ async def test_the_analysis_timeout_stops_a_conversion_and_the_server_answers_th
         assert result.structured_content["customers"] == 30
 
 
-def test_a_cancelled_analysis_stops_converting(folders):
-    """What the server does when a client cancels the call: the Cancellation it holds stops the conversion."""
+async def test_a_client_that_cancels_stops_the_conversion(registry, folders, monkeypatch):
+    """The client gives up on a call while a workbook is being converted: the server stops converting (its copy
+    is removed) and answers the next call."""
     from retention_mcp.analytics import scratch
-    from retention_mcp.analytics.engine import AnalysisRequest
-    from retention_mcp.analytics.engine import analyze as run
-    from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, Limits
 
     data, _ = folders
     xlsx(data / "slow.xlsx", slow_sheet())
-    cancel = Cancellation()
-    outcome: list[BaseException] = []
+    (data / "small.csv").write_text("customer_id,signup_date,cancel_date\na,2024-01-01,2025-03-01\nb,2024-01-02,\n")
+    monkeypatch.setenv("RETENTION_MCP_MAX_COMPRESSION_RATIO", "100000")  # no limit stops it: only the cancel
 
-    def target() -> None:
-        try:
-            run(AnalysisRequest(path="slow.xlsx"), [data], None, cancel, Limits(max_compression_ratio=100_000))
-        except BaseException as exc:
-            outcome.append(exc)
+    def converting() -> list[Path]:
+        return list(scratch.folder().rglob("*.csv"))
 
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    for _ in range(600):  # until the conversion is under way
-        if list(scratch.folder().rglob("*.csv")) or not worker.is_alive():
-            break
-        time.sleep(0.05)
-    cancel.cancel("cancelled")
-    worker.join(240)
-    assert not worker.is_alive()
-    assert len(outcome) == 1 and isinstance(outcome[0], AnalysisStopped), outcome
-    assert "cancelled" in str(outcome[0])
-    assert [p.name for p in scratch.folder().rglob("*.csv")] == []
+    async with Client(build_server(registry, "all", data_dirs=[data])) as client:
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.call_tool, "analyze_churn", {"path": "slow.xlsx", "charts": False})
+            with anyio.fail_after(120):  # guards, not measures: until the conversion is under way
+                while not converting():
+                    await anyio.sleep(0.05)
+            group.cancel_scope.cancel()
+        with anyio.fail_after(120):  # until the server has stopped converting and removed its copy
+            while converting():
+                await anyio.sleep(0.05)
+        result = await client.call_tool("analyze_churn", {"path": "small.csv", "as_of": "2025-06-30", "charts": False})
+        assert not result.is_error, result.content[0].text
+        assert result.structured_content["customers"] == 2
 
 
 def test_a_killed_process_leaves_no_converted_file_behind(folders):
