@@ -57,8 +57,16 @@ class Handler:
         pass
 
 
+_LOCAL: dict[str, str] = {}  # 'namespace}row' -> 'row', for the few tags a workbook uses
+
+
 def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
+    local = _LOCAL.get(tag)
+    if local is None:
+        local = tag.rpartition("}")[2]
+        if len(_LOCAL) < 1024:
+            _LOCAL[tag] = local
+    return local
 
 
 class Relations(Handler):
@@ -205,7 +213,7 @@ class Sheet(Handler):
         self.phonetic = 0
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        local = _local(tag)
+        local = _LOCAL.get(tag) or _local(tag)
         if local == "c":
             ref = attrs.get("r")
             column = _column(ref) if ref else 0
@@ -233,7 +241,7 @@ class Sheet(Handler):
             self.parts.append(data)
 
     def end(self, tag: str) -> None:
-        local = _local(tag)
+        local = _LOCAL.get(tag) or _local(tag)
         if local in ("v", "t"):
             self.collect = False
         elif local == "is":

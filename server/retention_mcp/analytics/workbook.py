@@ -198,6 +198,7 @@ class _Book:
         parser.StartElementHandler = handler.start
         parser.EndElementHandler = handler.end
         parser.CharacterDataHandler = handler.text
+        parser.buffer_text = True  # text in pieces of at most buffer_size characters, fewer calls
         pending = self.limits.max_line_bytes + CHUNK  # an unfinished token expat holds: a tag, attribute, comment
         fed = 0
         with self.zip.open(info) as member:
