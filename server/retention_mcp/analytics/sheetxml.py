@@ -225,8 +225,8 @@ class Sheet(Handler):
             self.collect, self.has_value = True, True
         elif local == "is":
             self.inline += 1
-            self.has_value = True
-        elif local == "t" and self.inline and not self.phonetic:
+            self.has_value = self.has_value or self.kind == "inlineStr"
+        elif local == "t" and self.inline and not self.phonetic and self.kind == "inlineStr":
             self.collect = True
         elif local == "rPh":
             self.phonetic += 1
