@@ -320,3 +320,68 @@ def test_a_killed_process_leaves_no_converted_file_behind(folders):
     _, err = finish(second, 120)
     assert second.returncode == 0, err[-2000:]
     assert leftovers(scratch) == []
+
+
+def test_cells_are_read_as_openpyxl_reads_them(tmp_path):
+    """Dates, times, durations, booleans, numbers, Chinese and rich text, a 1904 workbook, sparse and ragged rows:
+    the converted CSV holds what openpyxl's read-only reader gives, first sheet only."""
+    import csv
+    import datetime as dt
+
+    openpyxl = pytest.importorskip("openpyxl")
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    from retention_mcp.analytics import workbook
+    from retention_mcp.analytics.limits import Cancellation, Limits
+    from retention_mcp.analytics.sheetxml import cell_text
+
+    books = []
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "客户 data"
+    sheet.append(["id", "day", "moment", "flag", "n", "share", "城市", "formula", "duration"])
+    for i in range(30):
+        sheet.append(
+            [
+                f"x{i}",
+                dt.date(2024, 1, 1) + dt.timedelta(days=i),
+                dt.datetime(2024, 1, 1, 12, 30, i),
+                i % 2 == 0,
+                i * 1000,
+                i / 3,
+                "北京" if i % 3 else None,
+                f"=E{i + 2}*2",
+                dt.timedelta(hours=i),
+            ]
+        )
+    sheet["B40"] = '  spaced, "quoted"\nline  '
+    sheet["C41"] = dt.time(13, 45)
+    sheet["K5"] = "past the header"
+    sheet["A45"] = CellRichText([TextBlock(InlineFont(b=True), "bo"), "ld 粗体"])
+    book.create_sheet("second").append(["never read"])
+    books.append(tmp_path / "mixed.xlsx")
+    book.save(books[-1])
+    book = openpyxl.Workbook()
+    book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    book.active.append(["day", "x"])
+    book.active.append([dt.date(2020, 5, 17), 1.5])
+    book.active.append([dt.datetime(2020, 5, 17, 1, 2, 3), 1e20])
+    books.append(tmp_path / "mac.xlsx")
+    book.save(books[-1])
+
+    for path in books:
+        expected = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        rows = [[cell_text(v) for v in row] for row in expected.worksheets[0].iter_rows(values_only=True)]
+        rows = [row for row in rows if any(row)]
+        title = expected.worksheets[0].title
+        expected.close()
+        converted, name = workbook.convert(path, path.name, None, Limits(), Cancellation())
+        with open(converted, newline="", encoding="utf-8") as handle:
+            got = list(csv.reader(handle))
+        converted.unlink()
+        width = max(len(row) for row in got)
+        assert all(len(row) == width for row in got)
+        assert name == title
+        assert got == [(row + [""] * width)[:width] for row in rows]
+        assert all(not any(row[width:]) for row in rows)  # what openpyxl pads past the widest value is empty
