@@ -180,6 +180,18 @@ HOSTILE = {
         [],
         "a shared string is longer than 1024 KB (RETENTION_MCP_MAX_LINE_KB)",
     ),
+    # one tag of 64 MB: expat would hold it whole before any handler sees it
+    "huge tag": (
+        lambda: [
+            HEAD,
+            b'<sheetData><row><c r="A1" x="',
+            *repeated(b"a" * 4096, 16 * 1024),
+            b'"><v>1</v></c></row></sheetData></worksheet>',
+        ],
+        lambda: None,
+        [],
+        "an XML tag or comment is longer than 1024 KB (RETENTION_MCP_MAX_LINE_KB)",
+    ),
     # five million tiny rows: 130 MB of XML in a file of about 300 KB
     "tiny rows": (
         lambda: [
