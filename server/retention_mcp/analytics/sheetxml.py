@@ -285,8 +285,8 @@ class Sheet(Handler):
             return
         if self.column > self.max_columns:
             raise LimitError(
-                f"{self.book.shown}: the first sheet has a value in column {_name(self.column)}, past the limit of "
-                f"{self.max_columns} columns (RETENTION_MCP_MAX_COLUMNS) / 第一个工作表在第 {self.column} 列有值,"
+                f"{self.book.shown}: the first sheet has a value in column {_name(self.column)} ({self.column}), past the limit of "
+                f"{self.max_columns} columns (RETENTION_MCP_MAX_COLUMNS) / 第一个工作表在第 {self.column} 列({_name(self.column)})有值,"
                 f"超过 {self.max_columns} 列的上限(RETENTION_MCP_MAX_COLUMNS)"
             )
         self.row_size += len(text) + 1
