@@ -284,10 +284,11 @@ class Sheet(Handler):
         if not text:
             return
         if self.column > self.max_columns:
+            letters = _name(self.column)
             raise LimitError(
-                f"{self.book.shown}: the first sheet has a value in column {_name(self.column)} ({self.column}), past the limit of "
-                f"{self.max_columns} columns (RETENTION_MCP_MAX_COLUMNS) / 第一个工作表在第 {self.column} 列({_name(self.column)})有值,"
-                f"超过 {self.max_columns} 列的上限(RETENTION_MCP_MAX_COLUMNS)"
+                f"{self.book.shown}: the first sheet has a value in column {letters} ({self.column}), past the "
+                f"limit of {self.max_columns} columns (RETENTION_MCP_MAX_COLUMNS) / 第一个工作表在第 {self.column} 列"
+                f"({letters})有值,超过 {self.max_columns} 列的上限(RETENTION_MCP_MAX_COLUMNS)"
             )
         self.row_size += len(text) + 1
         if self.row_size > self.limit:
