@@ -5,15 +5,13 @@ temporary UTF-8 CSV first; DuckDB then reads that as usual."""
 from __future__ import annotations
 
 import codecs
-import csv
-import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from retention_mcp.analytics import scratch
+from retention_mcp.analytics import scratch, workbook
 from retention_mcp.analytics.intake import grew_error
-from retention_mcp.analytics.limits import DataError
+from retention_mcp.analytics.limits import Cancellation, DataError, Limits
 
 EXCEL = (".xlsx", ".xlsm")
 BINARY = (".parquet", ".pq")
@@ -48,16 +46,23 @@ def csv_options(decimal: str | None = None) -> str:
 
 
 def prepare(
-    path: Path, encoding: str | None = None, name: str | None = None, shown: str | None = None, size: int | None = None
+    path: Path,
+    encoding: str | None = None,
+    name: str | None = None,
+    shown: str | None = None,
+    size: int | None = None,
+    limits: Limits | None = None,
+    cancel: Cancellation | None = None,
 ) -> Prepared:
     """The file as DuckDB can read it: Excel converted to CSV; UTF-16 and GB18030/GBK text converted to UTF-8; any
     other non-UTF-8 text a DataError naming what was seen and `encoding`. `path` may be the sandbox's open
     descriptor (/proc/self/fd/N): `name` is then the real file name, whose suffix tells the format, and `shown` how
-    messages name the file. `size` is what was checked: a conversion reads no more than that."""
+    messages name the file. `size` is what was checked: a conversion reads no more than that. A workbook is
+    converted within `limits`, and `cancel` stops the conversion (analytics/workbook.py)."""
     suffix = Path(name or path.name).suffix.lower()
     shown = shown or Path(name or path.name).name
     if suffix in EXCEL:
-        return _excel(path, shown)
+        return _excel(path, shown, size, limits, cancel)
     if suffix in BINARY:
         return Prepared(path)  # Parquet carries its own encoding
     with open(path, "rb") as handle:
@@ -151,43 +156,6 @@ def _transcode(path: Path, suffix: str, shown: str, encoding: str, note: str, si
     return Prepared(tmp, tmp, note + f" / 按 {encoding} 编码读取")
 
 
-def _excel(path: Path, shown: str) -> Prepared:
-    try:
-        import openpyxl
-    except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
-        raise DataError("Reading .xlsx needs openpyxl: pip install openpyxl / 读取 .xlsx 需要 openpyxl") from None
-    tmp = _temp()
-    try:
-        # a file object: openpyxl would judge a /proc/self/fd/N path by its missing suffix
-        with open(path, "rb") as handle:
-            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-            try:
-                sheet = workbook.worksheets[0]
-                with open(tmp, "w", encoding="utf-8", newline="") as target:
-                    writer = csv.writer(target)
-                    for row in sheet.iter_rows(values_only=True):
-                        if row and any(v is not None and v != "" for v in row):
-                            writer.writerow([_cell(v) for v in row])
-                name = sheet.title
-            finally:
-                workbook.close()
-    except Exception as exc:  # openpyxl raises many kinds for a damaged or non-Excel file
-        scratch.remove_tree(tmp)
-        raise DataError(
-            f"{shown}: cannot be read as an Excel workbook ({type(exc).__name__}) / 无法作为 Excel 工作簿读取"
-        ) from None
+def _excel(path: Path, shown: str, size: int | None, limits: Limits | None, cancel: Cancellation | None) -> Prepared:
+    tmp, name = workbook.convert(path, shown, size, limits or Limits(), cancel or Cancellation())
     return Prepared(tmp, tmp, f"read the first sheet ({name[:40]}) of the workbook / 读取工作簿的第一个工作表")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

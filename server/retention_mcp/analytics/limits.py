@@ -11,6 +11,7 @@ Every limit is a setting with a default that fits an ordinary laptop and a 1M-cu
 | RETENTION_MCP_MAX_DECOMPRESSED_MB     | 2048    | size of a .gz file once decompressed, and of Parquet data     |
 | RETENTION_MCP_MAX_COMPRESSION_RATIO   | 200     | decompressed / compressed size (a compression bomb)           |
 | RETENTION_MCP_MAX_LINE_KB             | 1024    | one CSV line or JSON Lines record                             |
+| RETENTION_MCP_MAX_COLUMNS             | 1000    | columns of a workbook's sheet (Excel itself allows 16,384)    |
 
 `Cancellation` is what a caller holds to stop an analysis from another thread: `cancel()` interrupts the DuckDB
 connections the analysis has open (`con.interrupt()`), and the analysis raises `AnalysisStopped` at its next step.
@@ -41,6 +42,7 @@ ENV = {  # field -> environment variable (after RETENTION_MCP_)
     "max_decompressed_mb": "MAX_DECOMPRESSED_MB",
     "max_compression_ratio": "MAX_COMPRESSION_RATIO",
     "max_line_kb": "MAX_LINE_KB",
+    "max_columns": "MAX_COLUMNS",
 }
 
 
@@ -65,6 +67,7 @@ class Limits:
     max_decompressed_mb: int = 2048
     max_compression_ratio: int = 200
     max_line_kb: int = 1024
+    max_columns: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Limits:
@@ -192,6 +195,7 @@ FLAGS = {  # field -> (flag, metavar, type, help)
     "max_decompressed_mb": ("--max-decompressed-mb", "MB", int, "largest .gz content or Parquet data"),
     "max_compression_ratio": ("--max-compression-ratio", "N", int, "largest decompressed / compressed size"),
     "max_line_kb": ("--max-line-kb", "KB", int, "longest CSV line or JSON Lines record"),
+    "max_columns": ("--max-columns", "N", int, "most columns in a workbook's sheet"),
 }
 
 

@@ -458,7 +458,9 @@ def open_table(
             from retention_mcp.analytics.dialect import prepare
 
             real_name = source.real.name if source is not None else name
-            prepared = prepare(Path(reader_path), encoding, name=real_name, shown=name, size=size)
+            prepared = prepare(
+                Path(reader_path), encoding, name=real_name, shown=name, size=size, limits=limits, cancel=cancel
+            )
             note = prepared.note
             if prepared.tmp is not None:  # converted from the opened file: read the private UTF-8 copy
                 temps.append(str(prepared.tmp))
