@@ -41,7 +41,24 @@ def other_user() -> tuple[int, int]:
         if done.returncode not in (0, 9):  # 9: the user exists (made by a parallel run)
             pytest.skip(f"useradd failed ({done.returncode}): {done.stderr.strip()[:200]}")
         entry = pwd.getpwnam(NAME)
-    return entry.pw_uid, entry.pw_gid
+    user = entry.pw_uid, entry.pw_gid
+    if not _can_become(user):  # e.g. root only inside a user namespace, where other ids are not mapped
+        pytest.skip("this process cannot switch to a second local user here")
+    return user
+
+
+def _can_become(user: tuple[int, int]) -> bool:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(user[1])
+            os.setuid(user[0])
+        except BaseException:  # reported by the exit code
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 def as_user(user: tuple[int, int], fn: Callable[[], Any]) -> Any:
