@@ -225,6 +225,8 @@ def test_a_share_of_revenue_that_is_no_cost_is_no_cap(text):
         ("不低于8折", 20),
         ("不低于8.5折", 15),
         ("最多打9折", 10),
+        ("最多打10折", 0),  # 10折 is the full price: the reader and the plan checker read 折 alike
+        ("折扣不低于八点五折", 15),
         ("最低八五折", 15),
         ("折扣最低7折", 30),
         ("最低到7折", 30),

@@ -35,6 +35,7 @@ from functools import cache, lru_cache
 from itertools import islice
 from typing import Any
 
+from retention_mcp.generation.lexicon import CN_DIGITS, zhe_to_off
 from retention_mcp.vocabulary import CHANNELS, ISO_4217, PERIOD_DAYS, channel_label, channels_in
 
 __all__ = ["CHANNELS", "PERIOD_DAYS", "channel_label", "channels_in"]  # re-exported for the checker and the Markdown
@@ -49,20 +50,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 # -- numbers ----------------------------------------------------------------------------------------------------------
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
+_CN_DIGITS = CN_DIGITS
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _EN_WORDS = {
     "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -736,7 +724,7 @@ def _discount_hits(text: str) -> list[_Hit]:
     ]
     for pattern in zhe if "折" in text else ():
         for match in _rx(pattern).finditer(text):
-            hits.append(_Hit(_zhe_to_discount(match["z"]), match.start(), match.end()))
+            hits.append(_Hit(zhe_to_off(match["z"]), match.start(), match.end()))
     tenths = rf"(?:{_DISCOUNT_WORD})(?:幅度|力度)?{_GAP}(?:{_CAP_BEFORE})\s*(?P<c>[一二两三四五])成"  # 两成 = 20% off
     for match in _rx(tenths).finditer(text) if "成" in text else ():
         hits.append(_Hit(float(_CN_DIGITS[match["c"]] * 10), match.start(), match.end()))
@@ -752,17 +740,6 @@ def read_discount_cap(text: str) -> float | None:
     """'折扣不超过15%', '最低8.5折', '最多打9折', 'discounts capped at 15%', 'no discount deeper than 10%' -> percent off."""
     hits = _discount_hits(text)
     return hits[0].value if hits else None
-
-
-def _zhe_to_discount(token: str) -> float:
-    """The percent off of a Chinese 'N折' (the price paid): 8.5折 -> 15, 7折 -> 30, 八五折 -> 15, 95折 -> 5."""
-    if re.fullmatch(r"[一二三四五六七八九].*", token):
-        digits = [_CN_DIGITS[c] for c in token if c in _CN_DIGITS]
-        price: float = digits[0] * 10 + (digits[1] if len(digits) > 1 else 0)
-    else:
-        value = float(token)
-        price = value * 10 if value < 10 else value
-    return float(round(100 - price, 2))
 
 
 # -- horizon ----------------------------------------------------------------------------------------------------------

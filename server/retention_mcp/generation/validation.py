@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount, parameter_of
+from retention_mcp.generation.lexicon import zhe_to_off
 from retention_mcp.generation.plans import CHANNEL_FIELDS, PlanBase
 from retention_mcp.models import Check, CheckStatus, ValidationReport
 from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PERIOD_DAYS, PRODUCT
@@ -283,7 +284,6 @@ DISCOUNT_KEYS = ("discount_pct", "effective_discount_pct")
 _TITLE_KEYS = ("description", "name", "churn_reason", "step", "reward", "offer", "moment", "action")
 # Text that restates the cap, or describes what competitors do, is not an incentive of the plan.
 _NOT_INCENTIVE_TEXT = frozenset({"constraint_check", "assumptions", "versus_competitors", "competitors"})
-_CN_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _N = r"\d+(?:\.\d+)?"
 _RANGE = rf"(?:{_N}\s*%?\s*(?:-|–|~|～|至|到|to)\s*)?"
 # (pattern, how the number reads): "off" = percent off; "zhe" = Chinese N折, the share paid; a fixed value otherwise
@@ -301,16 +301,6 @@ _DISCOUNT_TEXT: list[tuple[re.Pattern[str], str | float]] = [
 
 # Every discount expression holds one of these: texts without any are not scanned further.
 _DISCOUNT_HINT = re.compile(r"%|percent|折|半价|买一|half|bogo|buy one", re.I)
-
-
-def zhe_to_off(token: str) -> float:
-    """Chinese N折 is the share paid: 7折 -> 30% off, 8.5折 / 85折 / 八五折 -> 15% off."""
-    if token[0] in _CN_DIGIT:
-        digits = [_CN_DIGIT[ch] for ch in token]
-        price = digits[0] * 10 + (digits[1] if len(digits) > 1 else 0)
-        return float(100 - price)
-    value = float(token)
-    return round(100 - (value * 10 if value <= 10 else value), 2)
 
 
 def text_discounts(text: str) -> list[tuple[str, float]]:
