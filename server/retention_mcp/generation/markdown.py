@@ -759,7 +759,7 @@ def validation_markdown(
                 result = f"{ICONS['unverified']} " + ("未核验" if zh else "unverified")
             else:
                 result = ICONS["passed"]
-            lines.append(f"| {label} | {_cell(value, zh)} | {result} |")
+            lines.append(f"| {label} | {_cell(value + _model_read(constraints, key, zh), zh)} | {result} |")
         lines.append("")
     lines += [f"- {ICONS[_status(c)]} `{c.name}`: {c.detail}" for c in validation.checks]
     if validation.to_fill:
@@ -773,6 +773,17 @@ def validation_markdown(
         lines.append("")
         lines += [f"- {line}" for line in validation.to_fill]
     return lines
+
+
+def _model_read(constraints: EffectiveConstraints, key: str, zh: bool) -> str:
+    """For a value the model read out of the brief: the words it stands on, so it never reads as the user's own."""
+    if constraints.sources.get(key) != "model":
+        return ""
+    where = constraints.read_from.get(key)
+    if where is None:
+        return "(由模型读出)" if zh else " (read by the model)"
+    quote = f"「{where.text}」" if zh else f"«{where.text}»"
+    return f"(由模型读自:{quote})" if zh else f" (read by the model from: {quote})"
 
 
 _SOURCE_LABELS = {
