@@ -188,6 +188,16 @@ _NEGATION = _rx(
     r"\bavoid", r"\bstop", "不", "禁", "别", "勿", "避免", "停止",
 )  # fmt: skip
 
+_HORIZON = _rx(
+    r"\bplan", r"\bhorizon\b", r"\bnext\b", r"\bcoming\b", r"\bwithin\b", r"\bcampaign", r"\bprogram",
+    r"\bplaybook\b", r"\bruns?\b", r"\brunning\b", r"\btimeline\b", r"\bduration\b", r"\bdeadline\b",
+    r"\bpilot\b", r"\binitiative\b", "计划", "方案", "周期", "未来", "接下来", "之内", "以内", "期间", "活动", "为期",
+    "时间范围", "试点",
+)  # fmt: skip
+_SIGNAL = _rx(
+    r"\blogin\b", r"\blog in\b", r"\binactiv", r"\busage\b", r"\bsignals?\b", r"\btrial\b", r"\bgrace\b",
+    r"\bonboarding\b", r"\bwindow\b", "登录", "活跃", "试用", "宽限", "信号", "窗口",
+)  # fmt: skip
 _UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "quarter": 91.25, "year": 365.0}
 _DURATION = re.compile(
     r"(?P<n>\d+(?:\.\d+)?|[a-z]+(?:[- ][a-z]+)?|[零〇一二两三四五六七八九十百]+|半)\s*-?\s*"
@@ -225,6 +235,12 @@ def durations_in(quote: str) -> list[float]:
 def _pct_values(text: str) -> set[float]:
     """Percentages in the quote: "20%", "20 percent", and the percent off of a Chinese N折."""
     found = {float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|pct\b)", text)}
+    for m in re.finditer(r"((?:[a-z]+[ -]){1,3})(?:percent|per cent)\b", text):  # twenty percent
+        found |= numbers_in(m.group(1))
+    for m in re.finditer(rf"百分之([{_CN_RUN}]+)", text):  # 百分之二十
+        value = _chinese(m.group(1))
+        if value is not None:
+            found.add(value)
     for m in re.finditer(r"(\d+(?:\.\d+)?|[一二三四五六七八九](?:[一二三四五六七八九]|点[一二三四五六七八九])?)\s*折", text):
         found.add(zhe_to_off(m.group(1)))
     return found
@@ -269,11 +285,12 @@ def support_problem(name: str, value: Any, quote: str, input_name: str) -> str |
             return "the quote is about the data or the past, not the plan's horizon"
         if not any(abs(d - value) <= max(1.5, 0.02 * value) for d in durations_in(text)):
             return "the quote states no length of time of that many days"
+        if _SIGNAL.search(text) or not _HORIZON.search(text):
+            return "the quote is not about how long the plan runs"
         return None
     if name == "team_size":
-        numbers = {n for n in numbers_in(text) if n >= 1 and n == int(n)}
-        counted = [n for n in numbers_in(text) if n >= 1]
-        if not (_has(float(value), numbers) or (len(counted) > 1 and _has(float(value), [sum(counted)]))):
+        counts = [n for n in numbers_in(text) if n >= 1 and n == int(n)]
+        if not counts or not _has(float(value), {max(counts), sum(counts)}):  # "6 CSMs plus 1 marketer" is 7, not 1
             return "the head count is not in the quote"
         if not _PEOPLE.search(text):
             return "the quote names no people"

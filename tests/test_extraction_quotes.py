@@ -1,0 +1,156 @@
+"""Values a model reads out of a brief (the extraction call of plan mode) stand on a verbatim quote of the brief: a
+value without one, or with a quote that does not state it, is dropped and its sentence stays unread. Through the
+in-memory MCP client (generate_plan) and the stand-in model server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+
+from tests.standin_model import plan
+from tests.test_plan_generation import fixture_plan, plan_server, scenario
+
+pytestmark = pytest.mark.anyio
+
+BARE = scenario("subscription-playbook-en")  # states no budget, horizon, discount cap or team
+
+
+@pytest.fixture
+def store(tmp_path):
+    return tmp_path / "plans.sqlite3"
+
+
+async def generate(registry, standin, store, arguments: dict, extraction: dict) -> dict:
+    standin.extraction_replies.append(plan(extraction))
+    standin.default = lambda received: plan(fixture_plan(BARE["id"]))  # the plan, and its repair
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await client.call_tool("generate_plan", {"name": BARE["tool"], "arguments": arguments})
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+async def test_quoted_values_are_kept_and_shown_as_read_by_the_model(registry, standin, store):
+    arguments = {
+        **BARE["arguments"],
+        "team_resources": "Half a dozen CSMs plus one marketer; a budget of fifty thousand dollars in total; "
+        "discounts never deeper than twenty percent off; the pilot lasts twenty-six weeks",
+    }
+    extraction = {
+        "budget": {"amount": 50000, "currency": "USD", "period": "total", "quote": "a budget of fifty thousand dollars"},
+        "discount_cap_pct": {"value": 20, "quote": "discounts  never deeper than\ntwenty percent off"},
+        "horizon_days": {"value": 182, "quote": "the pilot lasts twenty-six weeks"},
+    }
+    data = await generate(registry, standin, store, arguments, extraction)
+    c = data["constraints"]
+    assert c["budget"]["amount"] == 50000 and c["discount_cap_pct"] == 20 and c["horizon_days"] == 182
+    assert {c["sources"][k] for k in ("budget", "discount_cap_pct", "horizon_days")} == {"model"}
+    assert c["read_from"]["horizon_days"] == {"input": "team_resources", "text": "the pilot lasts twenty-six weeks"}
+    assert c["read_from"]["budget"]["text"] == "a budget of fifty thousand dollars"
+    assert not [u for u in c["unread"] if "twenty-six weeks" in u["text"]]  # the sentence is accounted for
+    assert data["constraint_fill"]["fields"] == ["budget", "horizon_days", "discount_cap_pct"]
+    markdown = data["markdown"]
+    assert "read by the model from: «the pilot lasts twenty-six weeks»" in markdown
+    assert "read by the model from: «discounts never deeper than twenty percent off»" in markdown
+    # never labelled as what the user typed or what the server read from the facts
+    assert "typed by the user" not in markdown and "read from the facts: `horizon_days`" not in markdown
+    assert "extracted by the model" in markdown
+
+
+# A value of the extraction, the brief it is read from, and the reason it is dropped.
+DROPPED = [
+    pytest.param(
+        {},
+        {"horizon_days": {"value": 90, "quote": "the playbook runs for 90 days"}},
+        "horizon_days",
+        "not in the brief",
+        id="guessed-horizon-quote-not-in-brief",
+    ),
+    pytest.param(
+        {},
+        {"horizon_days": {"value": 180, "quote": "growth days 31-180"}},
+        "horizon_days",
+        "no length of time",
+        id="guessed-horizon-from-a-stage-window",
+    ),
+    pytest.param(
+        {},
+        {"horizon_days": {"value": 14, "quote": "no login for 14 days"}},
+        "horizon_days",
+        "not about how long the plan runs",
+        id="guessed-horizon-from-a-signal",
+    ),
+    pytest.param(
+        {"team_resources": "We want results through Q4"},
+        {"horizon_days": {"value": 90, "quote": "through Q4"}},
+        "horizon_days",
+        "no length of time",
+        id="calendar-deadline-is-no-day-count",
+    ),
+    pytest.param(
+        {"team_resources": "Marketing cost at most 5% of revenue"},
+        {"discount_cap_pct": {"value": 5, "quote": "marketing cost at most 5% of revenue"}},
+        "discount_cap_pct",
+        "cost share",
+        id="cost-cap-reused-as-discount-cap",
+    ),
+    pytest.param(
+        {"pricing_plans": "Basic $29/mo, Team $99/mo, Business $299/mo; annual billing is 15% off"},
+        {"discount_cap_pct": {"value": 15, "quote": "annual billing is 15% off"}},
+        "discount_cap_pct",
+        "not a cap",
+        id="list-price-discount-read-as-cap",
+    ),
+    pytest.param(
+        {},
+        {"budget": {"amount": 299, "currency": "USD", "period": "month", "quote": "Business $299/mo"}},
+        "budget",
+        "price, not a budget",
+        id="list-price-read-as-budget",
+    ),
+    pytest.param(
+        {"pricing_plans": "基础版每月 29 元,团队版每月 99 元;年付8.5折"},
+        {"discount_cap_pct": {"value": 15, "quote": "年付8.5折"}},
+        "discount_cap_pct",
+        "not a cap",
+        id="zh-annual-price-read-as-cap",
+    ),
+    pytest.param(
+        {"team_resources": "Half a dozen CSMs plus one marketer"},
+        {"team_size": {"value": 1, "quote": "Half a dozen CSMs plus one marketer"}},
+        "team_size",
+        "head count",
+        id="role-count-summed-wrong",
+    ),
+]
+
+
+@pytest.mark.parametrize(("extra", "extraction", "name", "reason"), DROPPED)
+async def test_a_value_without_a_quote_of_its_kind_is_dropped(registry, standin, store, extra, extraction, name, reason):
+    arguments = {**BARE["arguments"], **extra}
+    data = await generate(registry, standin, store, arguments, extraction)
+    c = data["constraints"]
+    assert c.get(name) in (None, []) or c["sources"].get(name) != "model"
+    assert "model" not in c["sources"].values()
+    fill = data["constraint_fill"]
+    assert fill["outcome"] == "nothing_found" and fill["fields"] == []
+    assert f"{name}: " in fill["detail"] and reason in fill["detail"]
+    assert data["validation"]["status"] != "passed"
+    assert "read by the model" not in data["markdown"]
+
+
+async def test_a_dropped_value_leaves_its_sentence_unread(registry, standin, store):
+    arguments = {**BARE["arguments"], "team_resources": "Two CSMs; the pilot lasts twenty-six weeks"}
+    extraction = {"horizon_days": {"value": 90, "quote": "the pilot lasts twenty-six weeks"}}  # 90 is not 26 weeks
+    data = await generate(registry, standin, store, arguments, extraction)
+    c = data["constraints"]
+    assert c.get("horizon_days") is None
+    assert [u["text"] for u in c["unread"]] == ["the pilot lasts twenty-six weeks"]
+    assert data["validation"]["status"] == "unverified"
+
+
+async def test_the_extraction_call_asks_for_quotes(registry, standin, store):
+    await generate(registry, standin, store, BARE["arguments"], {})
+    (call,) = standin.extractions
+    schema = call.body["response_format"]["json_schema"]["schema"]
+    assert "quote" in str(schema["$defs"]["QuotedDays"]["required"])
+    assert "copied verbatim" in call.prompt_text()
