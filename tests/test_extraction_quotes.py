@@ -139,11 +139,19 @@ async def test_a_value_without_a_quote_of_its_kind_is_dropped(registry, standin,
 
 
 async def test_a_dropped_value_leaves_its_sentence_unread(registry, standin, store):
-    arguments = {**BARE["arguments"], "team_resources": "Two CSMs; the pilot lasts twenty-six weeks"}
-    extraction = {"horizon_days": {"value": 90, "quote": "the pilot lasts twenty-six weeks"}}  # 90 is not 26 weeks
+    arguments = {
+        **BARE["arguments"],
+        "team_resources": "Two CSMs; the pilot lasts twenty-six weeks; discounts never deeper than twenty percent off",
+    }
+    extraction = {
+        "horizon_days": {"value": 90, "quote": "the pilot lasts twenty-six weeks"},  # 90 days are not 26 weeks
+        "discount_cap_pct": {"value": 20, "quote": "never deeper than twenty percent off"},
+    }
     data = await generate(registry, standin, store, arguments, extraction)
     c = data["constraints"]
-    assert c.get("horizon_days") is None
+    assert c.get("horizon_days") is None and c["discount_cap_pct"] == 20 and c["sources"]["discount_cap_pct"] == "model"
+    assert data["constraint_fill"]["fields"] == ["discount_cap_pct"]
+    assert "horizon_days: the quote states no length of time of that many days" in data["constraint_fill"]["detail"]
     assert [u["text"] for u in c["unread"]] == ["the pilot lasts twenty-six weeks"]
     assert data["validation"]["status"] == "unverified"
 
