@@ -170,7 +170,9 @@ async def test_a_session_that_cannot_carry_the_form_gets_the_extraction_instead(
     async def answer(context, params):  # declared, but a 2026-07-28 connection cannot carry the request
         raise AssertionError("not reachable")
 
-    standin.extraction_replies.append(plan({"horizon_days": {"value": 182, "quote": "The pilot lasts twenty-six weeks"}}))
+    standin.extraction_replies.append(
+        plan({"horizon_days": {"value": 182, "quote": "The pilot lasts twenty-six weeks"}})
+    )
     standin.default = lambda received: plan(fixture_plan(BARE["id"]))
     async with Client(plan_server(registry, standin, store), elicitation_callback=answer) as client:
         data = await call_plan(client, {**BARE["arguments"], "team_resources": "The pilot lasts twenty-six weeks"})

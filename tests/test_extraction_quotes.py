@@ -36,7 +36,12 @@ async def test_quoted_values_are_kept_and_shown_as_read_by_the_model(registry, s
         "discounts never deeper than twenty percent off; the pilot lasts twenty-six weeks",
     }
     extraction = {
-        "budget": {"amount": 50000, "currency": "USD", "period": "total", "quote": "a budget of fifty thousand dollars"},
+        "budget": {
+            "amount": 50000,
+            "currency": "USD",
+            "period": "total",
+            "quote": "a budget of fifty thousand dollars",
+        },
         "discount_cap_pct": {"value": 20, "quote": "discounts  never deeper than\ntwenty percent off"},
         "horizon_days": {"value": 182, "quote": "the pilot lasts twenty-six weeks"},
     }
@@ -125,7 +130,9 @@ DROPPED = [
 
 
 @pytest.mark.parametrize(("extra", "extraction", "name", "reason"), DROPPED)
-async def test_a_value_without_a_quote_of_its_kind_is_dropped(registry, standin, store, extra, extraction, name, reason):
+async def test_a_value_without_a_quote_of_its_kind_is_dropped(
+    registry, standin, store, extra, extraction, name, reason
+):
     arguments = {**BARE["arguments"], **extra}
     data = await generate(registry, standin, store, arguments, extraction)
     c = data["constraints"]

@@ -43,7 +43,9 @@ async def test_a_kpi_target_in_words_is_kept_without_a_repair(registry, standin,
     written["kpis"].append({"metric": "Admin referrals", "target": WORDS_GOAL, "deadline_day": 180, "goal_id": "G3"})
     data = await generate(registry, standin, store, PLAYBOOK, written)
     assert data["repaired"] is False and len(standin.received) == 1
-    assert data["plan"]["kpis"][-1]["target"] == WORDS_GOAL and data["stored"]["plan"]["kpis"][-1]["target"] == WORDS_GOAL
+    assert (
+        data["plan"]["kpis"][-1]["target"] == WORDS_GOAL and data["stored"]["plan"]["kpis"][-1]["target"] == WORDS_GOAL
+    )
     assert f"| Admin referrals | — | {WORDS_GOAL} |" in data["markdown"]
     assert data["plan"]["kpis"][0]["target"] == 105  # a number stays a number
 
@@ -56,12 +58,20 @@ async def test_a_touchpoint_on_an_event_needs_no_invented_day(registry, standin,
     example = SAAS[language]
     written = fixture_plan(example["id"])
     written["touchpoints"].append(
-        {"stage": "Billing", "trigger": "payment_failed", "offset_days": 1, "channel": "email", "message": "Update card"}
+        {
+            "stage": "Billing",
+            "trigger": "payment_failed",
+            "offset_days": 1,
+            "channel": "email",
+            "message": "Update card",
+        }
     )
     data = await generate(registry, standin, store, example, written)
     assert data["repaired"] is False and len(standin.received) == 1
     touchpoint = data["plan"]["touchpoints"][-1]
-    assert touchpoint["trigger"] == "payment_failed" and touchpoint["offset_days"] == 1 and touchpoint.get("day") is None
+    assert (
+        touchpoint["trigger"] == "payment_failed" and touchpoint["offset_days"] == 1 and touchpoint.get("day") is None
+    )
     row = next(line for line in data["markdown"].splitlines() if "Update card" in line)
     assert row.startswith(f"| Billing | {shown} |")
     assert data["validation"]["status"] == "passed"  # the plan, old touchpoints and all, still checks out
@@ -99,4 +109,3 @@ async def test_the_playbook_budget_is_checked_against_the_stated_budget(registry
     assert checks["budget_within_stated"]["passed"] is passed
     assert "budget" not in data["plan"].get("extras", {})
     assert "## Budget\n" in data["markdown"] and "Dunning tool" in data["markdown"]
-

@@ -335,9 +335,16 @@ def _on_event(row: dict[str, Any]) -> bool:
 def format_event(row: dict[str, Any], zh: bool) -> str:
     """When an event-triggered touchpoint happens: '1 day after payment_failed', 'payment_failed 后第 1 天'."""
     trigger = _text(row["trigger"], zh).replace("|", "\\|")
-    offset = row.get("offset_days") if isinstance(row.get("offset_days"), int) else 0
+    raw = row.get("offset_days")
+    offset: int = raw if isinstance(raw, int) else 0
     if zh:
-        return f"{trigger} 当天" if offset == 0 else f"{trigger} 后第 {offset} 天" if offset > 0 else f"{trigger} 前 {-offset} 天"
+        return (
+            f"{trigger} 当天"
+            if offset == 0
+            else f"{trigger} 后第 {offset} 天"
+            if offset > 0
+            else f"{trigger} 前 {-offset} 天"
+        )
     if offset == 0:
         return f"on {trigger}"
     days = f"{abs(offset)} day{'s' if abs(offset) != 1 else ''}"
@@ -375,7 +382,7 @@ def _columns(rows: list[dict[str, Any]], list_key: str = "") -> list[str]:
         for key in row:
             if events and key in _EVENT_KEYS:
                 key = "day"
-            if key != "relative_to" and (key == "day" and events or any(not _empty(r.get(key)) for r in rows)):
+            if key != "relative_to" and ((key == "day" and events) or any(not _empty(r.get(key)) for r in rows)):
                 seen.setdefault(key, None)
     return list(seen)
 

@@ -366,7 +366,9 @@ class Touchpoint(_Part):
                 "a touchpoint needs a day, or a trigger with offset_days / 触点须写明 day,或 trigger 与 offset_days"
             )
         if self.offset_days is not None and self.trigger is None:
-            raise ValueError("offset_days counts from a trigger: give trigger / offset_days 从触发事件起算:请写明 trigger")
+            raise ValueError(
+                "offset_days counts from a trigger: give trigger / offset_days 从触发事件起算:请写明 trigger"
+            )
         return self
 
 

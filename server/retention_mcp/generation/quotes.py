@@ -101,8 +101,10 @@ def numbers_in(quote: str) -> set[float]:
             half = True
         elif token in _EN_UNITS:
             value = float(_EN_UNITS[token])
-            joins = current is not None and words and (
-                (current % 100 == 0 and value < 100) or (current % 10 == 0 and value < 10 and current >= 20)
+            joins = (
+                current is not None
+                and words
+                and ((current % 100 == 0 and value < 100) or (current % 10 == 0 and value < 10 and current >= 20))
             )
             if joins:
                 current = (current or 0.0) + value
@@ -131,8 +133,8 @@ def numbers_in(quote: str) -> set[float]:
         r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(千万|百万|万|千|亿|k|w|grand|thousand|million|mn|bn|m|lakh)(?![a-z])",
         text,
     ):
-        scale = {"千万": 1e7, "百万": 1e6, "万": 1e4, "千": 1e3, "亿": 1e8, "w": 1e4}.get(m.group(2))
-        found.add(float(m.group(1).replace(",", "")) * (scale or _EN_SCALES[m.group(2)]))
+        factor = {"千万": 1e7, "百万": 1e6, "万": 1e4, "千": 1e3, "亿": 1e8, "w": 1e4}.get(m.group(2))
+        found.add(float(m.group(1).replace(",", "")) * (factor or _EN_SCALES[m.group(2)]))
     return {v for v in found if v == v}
 
 
@@ -241,7 +243,9 @@ def _pct_values(text: str) -> set[float]:
         value = _chinese(m.group(1))
         if value is not None:
             found.add(value)
-    for m in re.finditer(r"(\d+(?:\.\d+)?|[一二三四五六七八九](?:[一二三四五六七八九]|点[一二三四五六七八九])?)\s*折", text):
+    for m in re.finditer(
+        r"(\d+(?:\.\d+)?|[一二三四五六七八九](?:[一二三四五六七八九]|点[一二三四五六七八九])?)\s*折", text
+    ):
         found.add(zhe_to_off(m.group(1)))
     return found
 
