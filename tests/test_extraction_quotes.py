@@ -120,6 +120,27 @@ DROPPED = [
         id="zh-annual-price-read-as-cap",
     ),
     pytest.param(
+        {"team_resources": "Two CSMs. Budget: EUR 3k per week for ads"},
+        {"budget": {"amount": 3000, "currency": "EUR", "period": "total", "quote": "Budget: EUR 3k per week for ads"}},
+        "budget",
+        "per week, not in total",
+        id="weekly-budget-read-as-total",
+    ),
+    pytest.param(
+        {"team_resources": "Rewards budget of at most 60 EUR per member"},
+        {
+            "budget": {
+                "amount": 60,
+                "currency": "EUR",
+                "period": "total",
+                "quote": "budget of at most 60 EUR per member",
+            }
+        },
+        "budget",
+        "per customer",
+        id="per-member-cap-read-as-budget",
+    ),
+    pytest.param(
         {"team_resources": "Half a dozen CSMs plus one marketer"},
         {"team_size": {"value": 1, "quote": "Half a dozen CSMs plus one marketer"}},
         "team_size",
@@ -161,6 +182,21 @@ async def test_a_dropped_value_leaves_its_sentence_unread(registry, standin, sto
     assert "horizon_days: the quote states no length of time of that many days" in data["constraint_fill"]["detail"]
     assert [u["text"] for u in c["unread"]] == ["the pilot lasts twenty-six weeks"]
     assert data["validation"]["status"] == "unverified"
+
+
+async def test_a_model_value_settles_only_the_sentence_it_quotes(registry, standin, store):
+    arguments = {
+        **BARE["arguments"],
+        "team_resources": "Two CSMs; the pilot lasts twenty-six weeks; the upgrade pilot lasts eight weeks",
+    }
+    extraction = {"horizon_days": {"value": 182, "quote": "the pilot lasts twenty-six weeks"}}
+    data = await generate(registry, standin, store, arguments, extraction)
+    c = data["constraints"]
+    assert c["horizon_days"] == 182 and c["sources"]["horizon_days"] == "model"
+    unread = [u["text"] for u in c["unread"]]
+    assert "the pilot lasts twenty-six weeks" not in unread
+    assert unread == ["the upgrade pilot lasts eight weeks"]  # the other sentence is still to be read
+    assert data["validation"]["status"] != "passed"
 
 
 async def test_the_extraction_call_asks_for_quotes(registry, standin, store):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from retention_mcp.generation.constraints import Constraints, Evidence
 from retention_mcp.generation.effective import apply_constraints, settle_unread
-from retention_mcp.generation.quotes import find_quote, support_problem
+from retention_mcp.generation.quotes import find_quote, normalise, support_problem
 from retention_mcp.models import ConstraintFill
 from retention_mcp.rendering import defuse
 from retention_mcp.typed_constraints import BudgetInput, ConstraintsInput, not_boolean
@@ -226,10 +226,18 @@ def apply_extracted(c: Constraints, raw: Any, texts: Mapping[str, str]) -> Extra
         checked = ConstraintsInput.model_validate(kept)
     except ValidationError as exc:
         raise ValueError(f"the extracted constraints do not match the schema ({exc.error_count()} problems)") from None
+    before = list(c.unread)
     result.filled = _fill(c, checked, "model", overwrite=False)
     for name in result.filled:
         c.evidence[name] = evidence[name]
+    # a model-read value settles only the sentence it quotes: any other span of its kind stays unread
+    quotes = [normalise(e.text.rstrip("…")) for e in evidence.values()]
+    c.unread = [u for u in before if u in c.unread or not _covers(quotes, normalise(u.text.rstrip("…")))]
     return result
+
+
+def _covers(quotes: list[str], span: str) -> bool:
+    return any(span in quote or quote in span for quote in quotes)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
