@@ -61,6 +61,32 @@ async def test_quoted_values_are_kept_and_shown_as_read_by_the_model(registry, s
     assert "extracted by the model" in markdown
 
 
+# Sentences the text reader leaves alone, read by the model with a quote that states them: kept, as model-read.
+KEPT = [
+    pytest.param(
+        "优惠不超过百分之二十",
+        {"discount_cap_pct": {"value": 20, "quote": "优惠不超过百分之二十"}},
+        id="zh-percent-in-words",
+    ),
+    pytest.param("全年不打折", {"discount_cap_pct": {"value": 0, "quote": "全年不打折"}}, id="zh-no-discount"),
+    pytest.param(
+        "We never discount", {"discount_cap_pct": {"value": 0, "quote": "we never discount"}}, id="never-discount"
+    ),
+    pytest.param("A dozen agents run support", {"team_size": {"value": 12, "quote": "A dozen agents"}}, id="a-dozen"),
+]
+
+
+@pytest.mark.parametrize(("sentence", "extraction"), KEPT)
+async def test_a_value_with_a_quote_of_its_kind_is_kept(registry, standin, store, sentence, extraction):
+    data = await generate(registry, standin, store, {**BARE["arguments"], "team_resources": sentence}, extraction)
+    ((name, read),) = extraction.items()
+    c = data["constraints"]
+    assert c[name] == read["value"] and c["sources"][name] == "model"
+    assert c["read_from"][name] == {"input": "team_resources", "text": read["quote"]}
+    assert data["constraint_fill"]["fields"] == [name] and "detail" not in data["constraint_fill"]
+    assert f"read by the model from: «{read['quote']}»" in data["markdown"]
+
+
 # A value of the extraction, the brief it is read from, and the reason it is dropped.
 DROPPED = [
     pytest.param(
