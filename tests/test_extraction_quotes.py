@@ -76,12 +76,22 @@ KEPT = [
 ]
 
 
+KEPT.append(
+    pytest.param(
+        "We can use email and in-app",
+        {"channels_allowed": {"value": ["Email", "in-app"], "quote": "We can use email and in-app"}},
+        id="allow-list-without-only",
+    )
+)
+
+
 @pytest.mark.parametrize(("sentence", "extraction"), KEPT)
 async def test_a_value_with_a_quote_of_its_kind_is_kept(registry, standin, store, sentence, extraction):
     data = await generate(registry, standin, store, {**BARE["arguments"], "team_resources": sentence}, extraction)
     ((name, read),) = extraction.items()
     c = data["constraints"]
-    assert c[name] == read["value"] and c["sources"][name] == "model"
+    expected = ["email", "in_app"] if name == "channels_allowed" else read["value"]
+    assert c[name] == expected and c["sources"][name] == "model"
     assert c["read_from"][name] == {"input": "team_resources", "text": read["quote"]}
     assert data["constraint_fill"]["fields"] == [name] and "detail" not in data["constraint_fill"]
     assert f"read by the model from: «{read['quote']}»" in data["markdown"]
@@ -165,6 +175,13 @@ DROPPED = [
         "budget",
         "per customer",
         id="per-member-cap-read-as-budget",
+    ),
+    pytest.param(
+        {"team_resources": "We can use email and in-app"},
+        {"channels_excluded": {"value": ["sms"], "quote": "We can use email and in-app"}},
+        "channels_excluded",
+        "does not name sms",
+        id="channel-not-in-the-quote",
     ),
     pytest.param(
         {"team_resources": "Half a dozen CSMs plus one marketer"},

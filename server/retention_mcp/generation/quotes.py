@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from retention_mcp.generation.lexicon import CN_DIGITS, zhe_to_off
-from retention_mcp.vocabulary import channels_in
+from retention_mcp.vocabulary import channel_kind, channels_in
 
 MIN_QUOTE_CHARS = 2
 
@@ -322,8 +322,9 @@ def support_problem(name: str, value: Any, quote: str, input_name: str) -> str |
         return None
     if name in ("channels_allowed", "channels_excluded"):
         named = set(channels_in(unicodedata.normalize("NFKC", quote)))
-        if not set(value) <= named:
-            return "the quote does not name " + ", ".join(k for k in value if k not in named)
+        kinds = [channel_kind(k) or k for k in value if isinstance(k, str)]
+        if not set(kinds) <= named:
+            return "the quote does not name " + ", ".join(k for k in kinds if k not in named)
         if name == "channels_excluded" and not _NEGATION.search(text):
             return "the quote does not rule the channels out"
         return None
