@@ -231,7 +231,7 @@ def apply_extracted(c: Constraints, raw: Any, texts: Mapping[str, str]) -> Extra
     for name in result.filled:
         c.evidence[name] = evidence[name]
     # a model-read value settles only the sentence it quotes: any other span of its kind stays unread
-    quotes = [normalise(e.text.rstrip("…")) for e in evidence.values()]
+    quotes = [normalise(evidence[name].text.rstrip("…")) for name in result.filled]
     c.unread = [u for u in before if u in c.unread or not _covers(quotes, normalise(u.text.rstrip("…")))]
     return result
 

@@ -17,6 +17,7 @@ from retention_mcp.generation.lexicon import CN_DIGITS, zhe_to_off
 from retention_mcp.vocabulary import channel_kind, channels_in
 
 MIN_QUOTE_CHARS = 2
+MAX_QUOTE_CHARS = 300  # a sentence or two: a quote of the whole brief would carry every cue word
 
 
 def normalise(text: str) -> str:
@@ -267,6 +268,8 @@ def _pct_values(text: str) -> set[float]:
 def support_problem(name: str, value: Any, quote: str, input_name: str) -> str | None:
     """Why the quote does not support the value of constraint `name`, or None when it does."""
     text = normalise(quote)
+    if len(text) > MAX_QUOTE_CHARS:
+        return "the quote is longer than the sentence that states the value"
     price_input = "pric" in input_name
     if name == "budget":
         amounts = [value["amount"]] + ([value["min"]] if value.get("min") is not None else [])
