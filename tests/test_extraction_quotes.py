@@ -97,6 +97,7 @@ async def test_a_value_with_a_quote_of_its_kind_is_kept(registry, standin, store
     assert f"read by the model from: «{read['quote']}»" in data["markdown"]
 
 
+LONG = "Two CSMs run onboarding calls for new teams. " * 6 + "Annual plans are 10% off, the price we list."
 # A value of the extraction, the brief it is read from, and the reason it is dropped.
 DROPPED = [
     pytest.param(
@@ -175,6 +176,13 @@ DROPPED = [
         "budget",
         "per customer",
         id="per-member-cap-read-as-budget",
+    ),
+    pytest.param(
+        {"team_resources": LONG},
+        {"discount_cap_pct": {"value": 10, "quote": LONG}},
+        "discount_cap_pct",
+        "longer than the sentence",
+        id="whole-brief-as-quote",
     ),
     pytest.param(
         {"team_resources": "We can use email and in-app"},
