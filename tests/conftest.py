@@ -24,7 +24,7 @@ TEMPLATE_VERSIONS = {
     "loyalty_program": "3.0.0",
     "renewal_campaign": "2.0.0",
     "retention_strategy": "2.0.0",
-    "subscription_playbook": "2.0.0",
+    "subscription_playbook": "2.1.0",
 }
 TEMPLATE_NAMES = [
     "churn_analysis",

@@ -15,6 +15,7 @@ from retention_mcp.generation.constraints import Constraints, Goal, Money, Unrea
 from retention_mcp.generation.effective import constraints_result
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import (
+    ChurnAnalysisPlan,
     DayStep,
     Initiative,
     LoyaltyProgramPlan,
@@ -291,7 +292,7 @@ def test_a_check_that_cannot_be_carried_out_is_unverified_and_a_failure_wins():
 
 
 def test_a_plan_kind_without_a_budget_section_is_unverified_against_a_budget():
-    report, checks = check(strategy(), Constraints(budget=Money(1000, "USD")), model=SubscriptionPlaybookPlan)
+    report, checks = check(strategy(), Constraints(budget=Money(1000, "USD")), model=ChurnAnalysisPlan)
     assert checks["budget_present"].status == "unverified" and report.status == "unverified"
 
 

@@ -101,9 +101,18 @@ async def test_a_form_answer_out_of_range_is_reported_and_the_plan_still_comes(r
 
 
 async def test_without_elicitation_one_extraction_call_fills_what_is_missing(registry, standin, store):
-    arguments = {**BARE["arguments"], "team_resources": "Two CSMs and one ops analyst; EUR 25k per quarter"}
+    arguments = {
+        **BARE["arguments"],
+        "team_resources": "Two CSMs and one ops analyst; EUR 25k per quarter; the pilot lasts twenty-six weeks",
+    }
     standin.extraction_replies.append(
-        plan({"budget": {"amount": 99000, "currency": "EUR", "period": "year"}, "horizon_days": 182, "team_size": 9})
+        plan(
+            {
+                "budget": {"amount": 25000, "currency": "EUR", "period": "quarter", "quote": "EUR 25k per quarter"},
+                "horizon_days": {"value": 182, "quote": "the pilot lasts twenty-six weeks"},
+                "team_size": {"value": 3, "quote": "Two CSMs and one ops analyst"},
+            }
+        )
     )
     standin.default = lambda received: plan(fixture_plan(BARE["id"]))
     async with Client(plan_server(registry, standin, store)) as client:
@@ -161,9 +170,11 @@ async def test_a_session_that_cannot_carry_the_form_gets_the_extraction_instead(
     async def answer(context, params):  # declared, but a 2026-07-28 connection cannot carry the request
         raise AssertionError("not reachable")
 
-    standin.extraction_replies.append(plan({"horizon_days": 90}))
+    standin.extraction_replies.append(
+        plan({"horizon_days": {"value": 182, "quote": "The pilot lasts twenty-six weeks"}})
+    )
     standin.default = lambda received: plan(fixture_plan(BARE["id"]))
     async with Client(plan_server(registry, standin, store), elicitation_callback=answer) as client:
-        data = await call_plan(client)
+        data = await call_plan(client, {**BARE["arguments"], "team_resources": "The pilot lasts twenty-six weeks"})
     assert data["constraint_fill"] == {"method": "extraction", "outcome": "filled", "fields": ["horizon_days"]}
-    assert data["constraints"]["horizon_days"] == 90 and len(standin.extractions) == 1
+    assert data["constraints"]["horizon_days"] == 182 and len(standin.extractions) == 1

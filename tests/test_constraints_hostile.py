@@ -262,12 +262,14 @@ def test_generate_exits_4_for_an_unverified_plan_and_says_why(standin, tmp_path)
     from tests.test_plan_cli import args_file, model_env
 
     env = model_env(standin, tmp_path / "plans.sqlite3")
-    standin.default = lambda received: plan(fixture_plan(BARE["id"]))
-    # a budget this kind of plan has no section for: the check cannot be carried out (it was stated, though)
-    stated = {**BARE, "arguments": {**BARE["arguments"], "team_resources": "Two CSMs; reserve of EUR 25k"}}
+    budgeted = {**fixture_plan(BARE["id"]), "budget": {"total": 20000, "currency": "EUR", "period": "quarter"}}
+    budgeted["budget"]["lines"] = [{"item": "Save offers", "amount": 20000, "period": 1}]
+    standin.default = lambda received: plan(budgeted)
+    # a budget per quarter and no horizon: its total over the plan cannot be set (it was stated, though)
+    stated = {**BARE, "arguments": {**BARE["arguments"], "team_resources": "Two CSMs; EUR 25k per quarter"}}
     proc = run("generate", BARE["tool"], "--args-file", args_file(tmp_path, stated), env=env)
     assert proc.returncode == 4, proc.stderr
-    assert "the plan is unverified: could not be checked: budget_present" in proc.stderr
+    assert "the plan is unverified: " in proc.stderr and "could not be checked: budget_within_stated" in proc.stderr
     assert "no constraint was stated" not in proc.stderr
     # a span it could not read, with terminal escapes in it: named without them
     unread = {**BARE, "arguments": {**BARE["arguments"], "team_resources": "Two CSMs; 25k \x1b[2J\x07 in reserve"}}

@@ -327,8 +327,42 @@ def _day_mode(key: str, row: dict[str, Any], list_key: str) -> str:
     return DAY_LISTS.get(list_key, "start")
 
 
+def _on_event(row: dict[str, Any]) -> bool:
+    """A touchpoint set off by an event (trigger and offset) rather than on a day."""
+    return not isinstance(row.get("day"), int) and isinstance(row.get("trigger"), str)
+
+
+def format_event(row: dict[str, Any], zh: bool) -> str:
+    """When an event-triggered touchpoint happens: '1 day after payment_failed', 'payment_failed 后第 1 天'."""
+    trigger = _text(row["trigger"], zh).replace("|", "\\|")
+    raw = row.get("offset_days")
+    offset: int = raw if isinstance(raw, int) else 0
+    if zh:
+        return (
+            f"{trigger} 当天"
+            if offset == 0
+            else f"{trigger} 后第 {offset} 天"
+            if offset > 0
+            else f"{trigger} 前 {-offset} 天"
+        )
+    if offset == 0:
+        return f"on {trigger}"
+    days = f"{abs(offset)} day{'s' if abs(offset) != 1 else ''}"
+    return f"{days} after {trigger}" if offset > 0 else f"{days} before {trigger}"
+
+
 def _sorted(rows: list[dict[str, Any]], list_key: str) -> list[dict[str, Any]]:
-    """Steps by day (T-30 before T-7), phases and stages by their first day; everything else as written."""
+    """Steps by day (T-30 before T-7), phases and stages by their first day; everything else as written.
+    Touchpoints: by day from sign-up, then those set off by an event, then those before the renewal."""
+    if list_key == "touchpoints" and rows and all(isinstance(r.get("day"), int) or _on_event(r) for r in rows):
+
+        def order(r: dict[str, Any]) -> tuple[int, int]:
+            if _on_event(r):
+                offset = r.get("offset_days")
+                return 1, offset if isinstance(offset, int) else 0
+            return (2 if r.get("relative_to") == "renewal" else 0), r["day"]
+
+        return sorted(rows, key=order)
     if rows and all(isinstance(r.get("day"), int) for r in rows):
         if list_key == "touchpoints":
             return sorted(rows, key=lambda r: (r.get("relative_to") == "renewal", r["day"]))
@@ -338,11 +372,17 @@ def _sorted(rows: list[dict[str, Any]], list_key: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
+_EVENT_KEYS = ("trigger", "offset_days")  # shown in the day column of a touchpoint set off by an event
+
+
+def _columns(rows: list[dict[str, Any]], list_key: str = "") -> list[str]:
     seen: dict[str, None] = {}
+    events = list_key == "touchpoints" and any(_on_event(r) for r in rows)
     for row in rows:
         for key in row:
-            if key != "relative_to" and any(not _empty(r.get(key)) for r in rows):
+            if events and key in _EVENT_KEYS:
+                key = "day"
+            if key != "relative_to" and ((key == "day" and events) or any(not _empty(r.get(key)) for r in rows)):
                 seen.setdefault(key, None)
     return list(seen)
 
@@ -376,7 +416,7 @@ def _column_label(column: str, list_key: str, zh: bool) -> str:
 
 def _rows(rows: list[dict[str, Any]], zh: bool, list_key: str, indent: str = "") -> list[str]:
     rows = _sorted(rows, list_key)
-    columns = _columns(rows)
+    columns = _columns(rows, list_key)
     if not columns:
         return []
     if _is_table(rows, columns) and not indent:
@@ -386,6 +426,8 @@ def _rows(rows: list[dict[str, Any]], zh: bool, list_key: str, indent: str = "")
             cells = [
                 format_day(row["day"], _day_mode(c, row, list_key), zh)
                 if c == "day" and isinstance(row.get("day"), int)
+                else format_event(row, zh)
+                if c == "day" and _on_event(row)
                 else _cell(row.get(c), zh, c)
                 for c in columns
             ]
@@ -404,11 +446,14 @@ def _block(row: dict[str, Any], zh: bool, list_key: str, indent: str = "") -> li
     if "start_day" in row and "end_day" in row:
         days = f"{row['start_day']}–{row['end_day']}"
         head.append(f"第 {days} 天" if zh else f"Day {days}")
+    shown = {title_key, "start_day", "end_day", "day", "relative_to"}
     if isinstance(row.get("day"), int):
         head.append(format_day(row["day"], _day_mode("day", row, list_key), zh))
+    elif list_key == "touchpoints" and _on_event(row):
+        head.append(format_event(row, zh))
+        shown |= set(_EVENT_KEYS)
     if title_key:
         head.append(_text(row[title_key], zh))
-    shown = {title_key, "start_day", "end_day", "day", "relative_to"}
     lines: list[str] = []
     if indent:
         lines.append(
@@ -759,7 +804,7 @@ def validation_markdown(
                 result = f"{ICONS['unverified']} " + ("未核验" if zh else "unverified")
             else:
                 result = ICONS["passed"]
-            lines.append(f"| {label} | {_cell(value, zh)} | {result} |")
+            lines.append(f"| {label} | {_cell(value + _model_read(constraints, key, zh), zh)} | {result} |")
         lines.append("")
     lines += [f"- {ICONS[_status(c)]} `{c.name}`: {c.detail}" for c in validation.checks]
     if validation.to_fill:
@@ -773,6 +818,17 @@ def validation_markdown(
         lines.append("")
         lines += [f"- {line}" for line in validation.to_fill]
     return lines
+
+
+def _model_read(constraints: EffectiveConstraints, key: str, zh: bool) -> str:
+    """For a value the model read out of the brief: the words it stands on, so it never reads as the user's own."""
+    if constraints.sources.get(key) != "model":
+        return ""
+    where = constraints.read_from.get(key)
+    if where is None:
+        return "(由模型读出)" if zh else " (read by the model)"
+    quote = f"「{where.text}」" if zh else f"«{where.text}»"
+    return f"(由模型读自:{quote})" if zh else f" (read by the model from: {quote})"
 
 
 _SOURCE_LABELS = {

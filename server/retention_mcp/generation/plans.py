@@ -12,7 +12,8 @@ Nothing the model writes is dropped: a key the schema does not know is kept. At 
 Days: `timeline.phases[]`, `stages[]` and KPI deadlines count from the plan's start (day 0). Contact steps before a
 renewal count from the renewal date: T-30 is -30, the renewal day 0, a week after +7 (`sequence[].day`,
 `cadence[].day`, touchpoints with relative_to = renewal). Win-back and dunning steps count from the churn or the
-failed payment.
+failed payment. A touchpoint tied to an event has `trigger` and `offset_days` (days after it) instead of a day. A KPI
+target is a number, or the goal in words when the goal states no number.
 
 Budget lines say where they are spent: `period` (1-based, in the budget's period: quarter 1, 2...) or `phase` (a
 timeline phase, placed by its start_day), so spending can be checked per period. Channel fields hold a channel kind
@@ -180,11 +181,17 @@ class Timeline(_Part):
     phases: list[Phase] = Field(min_length=1, description="Phases in order / 按顺序排列的阶段")
 
 
+KpiText = Annotated[str, Field(min_length=1, max_length=300)]
+
+
 class KPI(_Part):
     metric: str = Field(min_length=1, description="What is measured / 指标")
     definition: str | None = Field(None, description="Exact definition / 口径")
     baseline: float | None = Field(None, description="Today's value, if known / 当前值(已知时)")
-    target: float = Field(description="Target value / 目标值")
+    target: float | KpiText = Field(
+        description="Target: a number, or, for a goal that states no number, the goal in words (never an invented "
+        "number) / 目标值:数字;目标本身没有数字时写文字,不要编造数字"
+    )
     unit: str = Field("", description="Unit: %, pp, points, count, currency… / 单位")
     deadline_day: int | None = Field(None, ge=0, description="Day by which the target is due / 截止日(第几天)")
     goal_id: str | None = Field(None, description="Id of the stated goal this KPI measures, e.g. G1 / 对应目标编号")
@@ -325,15 +332,44 @@ class Signal(_Part):
 
 
 class Touchpoint(_Part):
+    """A contact on a day of the lifecycle, or on an event (a failed payment, a drop in usage) with an offset."""
+
     stage: str = Field(min_length=1, description="Lifecycle stage / 生命周期阶段")
-    day: int = Field(
+    day: int | None = Field(
+        None,
         description="Day of the touchpoint: from sign-up (day 0), or from the renewal date when relative_to is "
-        "renewal (T-30 = -30) / 发生日:从注册起算,或相对到期日(到期前30天 = -30)"
+        "renewal (T-30 = -30); leave it out for a touchpoint on an event / 发生日:从注册起算,或相对到期日(到期前30天 = "
+        "-30);由事件触发的触点不填",
     )
     relative_to: Literal["signup", "renewal"] = Field("signup", description="What day counts from / 天数的基准")
+    trigger: str | None = Field(
+        None,
+        min_length=1,
+        max_length=120,
+        description="Event that sets it off, instead of a day: payment_failed, usage_drop, plan_downgraded… / "
+        "触发事件(代替固定日期),如 payment_failed",
+    )
+    offset_days: int | None = Field(
+        None,
+        ge=-365,
+        le=365,
+        description="Days after the trigger (0 = when it fires, negative = before) / 触发后第几天(0 为当时)",
+    )
     channel: ChannelKind = Field(description=CHANNEL_HELP)
     message: str = Field(min_length=1, description="Message / 信息")
     metric: str | None = Field(None, description="How we know it worked / 效果指标")
+
+    @model_validator(mode="after")
+    def _day_or_trigger(self) -> Touchpoint:
+        if self.day is None and self.trigger is None:
+            raise ValueError(
+                "a touchpoint needs a day, or a trigger with offset_days / 触点须写明 day,或 trigger 与 offset_days"
+            )
+        if self.offset_days is not None and self.trigger is None:
+            raise ValueError(
+                "offset_days counts from a trigger: give trigger / offset_days 从触发事件起算:请写明 trigger"
+            )
+        return self
 
 
 class LoyaltyIdea(_Part):
@@ -725,6 +761,7 @@ class SubscriptionPlaybookPlan(PlanBase):
     metrics: list[MetricDefinition] = Field(default_factory=list, description="Metric definitions / 指标口径")
     worked_example: str | None = Field(None, description="One worked example with the given prices / 计算示例")
     ab_tests: list[ABTest] = Field(default_factory=list)
+    budget: Budget | None = None
     team: list[Role] = Field(default_factory=list, description="Owners / 负责人")
     team_size_needed: int | None = Field(None, ge=0, description="People the playbook needs / 所需人数")
     operating_rhythm: list[Review] = Field(default_factory=list, description="Reviews / 运营节奏")
@@ -881,6 +918,7 @@ SECTIONS: dict[str, tuple[Section, ...]] = {
             "负责人与运营节奏",
             ("team", "team_size_needed", "timeline", "operating_rhythm"),
         ),
+        S("Budget", "预算", ("budget",)),
         S("Constraint check", "约束核对", ("constraint_check", "assumptions")),
     ),
 }

@@ -32,6 +32,7 @@ from retention_mcp.generation.fill import (
     apply_answer,
     apply_extracted,
     extraction_prompt,
+    extraction_record,
     extraction_schema,
     fill_record,
     form_for,
@@ -241,11 +242,11 @@ class PlanService:
                 EXTRACTION_SCHEMA_NAME,
                 on_retry,
             )
-            filled = apply_extracted(c, extract_json(completion))
+            read = apply_extracted(c, extract_json(completion), texts)
         except (ModelError, NotJSONError, ValueError) as exc:
             log.info("constraint extraction failed: %s", exc)
             return fill_record("extraction", "failed", [], scrub(str(exc))[:300])
-        return fill_record("extraction", "filled" if filled else "nothing_found", filled)
+        return extraction_record(read)
 
     async def _ask(self, backend, messages, schema, name, on_retry, rendered) -> Completion:
         try:

@@ -1,0 +1,334 @@
+"""Whether a value a model read out of a brief stands on the brief's own words.
+
+The extraction call returns each value with a verbatim quote. A value is kept only when its quote is found in the
+brief (after whitespace and width normalisation) and the quote supports it: the number is in the quote, and the
+quote is of the right kind (a budget, not a list price; a discount cap, not a cost share; a horizon, not the period a
+data file covers or a date on the calendar). `support_problem` says why a value is not supported, or None.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from retention_mcp.generation.lexicon import CN_DIGITS, zhe_to_off
+from retention_mcp.vocabulary import channel_kind, channels_in
+
+MIN_QUOTE_CHARS = 2
+MAX_QUOTE_CHARS = 300  # a sentence or two: a quote of the whole brief would carry every cue word
+
+
+def normalise(text: str) -> str:
+    """Width-folded (NFKC), case-folded, with every run of whitespace as one space."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def find_quote(texts: Mapping[str, str], quote: str) -> str | None:
+    """The input the quote is found in, verbatim after normalisation; None when it is in none."""
+    wanted = normalise(quote)
+    if len(wanted.replace(" ", "")) < MIN_QUOTE_CHARS:
+        return None
+    return next((name for name, text in texts.items() if wanted in normalise(text)), None)
+
+
+# -- numbers in a quote -----------------------------------------------------------------------------------------------
+_EN_UNITS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "couple": 2, "pair": 2,
+}  # fmt: skip
+_EN_SCALES = {"hundred": 100, "thousand": 1_000, "grand": 1_000, "k": 1_000, "lakh": 100_000, "million": 1_000_000,
+              "mn": 1_000_000, "m": 1_000_000, "billion": 1e9, "bn": 1e9, "dozen": 12}  # fmt: skip
+_CN_SCALES = {"十": 10, "百": 100, "千": 1_000, "万": 10_000, "亿": 100_000_000}
+_CN_RUN = "零〇一二两三四五六七八九十百千万亿"
+_WORD = re.compile(rf"[a-z]+|\d+(?:[.,]\d+)*|[{_CN_RUN}]+|半")
+_DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+def _chinese(run: str) -> float | None:
+    """一万五千 -> 15000, 两百 -> 200, 十二 -> 12, 三 -> 3."""
+    total, section, digit = 0.0, 0.0, 0.0
+    for ch in run:
+        if ch in CN_DIGITS:
+            digit = CN_DIGITS[ch]
+        elif ch in ("万", "亿"):
+            section = (section + digit) * _CN_SCALES[ch]
+            total, section, digit = total + section, 0.0, 0.0
+        else:
+            section += (digit or 1) * _CN_SCALES[ch]
+            digit = 0.0
+    value = total + section + digit
+    return value if value else (0.0 if run in ("零", "〇") else None)
+
+
+def numbers_in(quote: str) -> set[float]:
+    """Every number the quote states, in digits (with k, 万, thousand… after them), in English words ("fifty
+    thousand", "half a dozen", "two hundred grand") or in Chinese numerals (一万五千, 两)."""
+    text = normalise(quote)
+    found: set[float] = set()
+    current: float | None = None  # the number being spelled out in words
+    total = 0.0
+    half = False
+    words = False  # whether the last token was a number word
+
+    def flush() -> None:
+        nonlocal current, total, half
+        if current is not None or total:
+            value = total + (current or 0.0)
+            found.add(value / 2 if half else value)
+            half = False
+        current, total = None, 0.0
+
+    for m in _WORD.finditer(text):
+        token = m.group()
+        if _DIGITS.fullmatch(token):
+            flush()
+            current = float(token.replace(",", ""))
+            words = False
+            continue
+        if token == "半":
+            flush()
+            found.add(0.5)
+        elif token[0] in _CN_RUN:
+            flush()
+            value = _chinese(token)
+            if value is not None:
+                found.add(value)
+        elif token == "half":
+            flush()
+            half = True
+        elif token in _EN_UNITS:
+            value = float(_EN_UNITS[token])
+            joins = (
+                current is not None
+                and words
+                and ((current % 100 == 0 and value < 100) or (current % 10 == 0 and value < 10 and current >= 20))
+            )
+            if joins:
+                current = (current or 0.0) + value
+            else:
+                flush()
+                current = value
+            words = True
+            continue
+        elif token in _EN_SCALES and (current is not None or token == "dozen"):
+            scale = _EN_SCALES[token]
+            base = 1.0 if current is None else current
+            if scale in (100, 12):
+                current = base * scale
+            else:
+                total, current = (total + base) * scale, None
+            words = True
+            continue
+        elif token == "and" and words:
+            continue
+        else:
+            flush()
+        words = False
+    flush()
+    # digits with a multiplier written after them: 25k, 5万, 1.5 million, 30 grand
+    for m in re.finditer(
+        r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(千万|百万|万|千|亿|k|w|grand|thousand|million|mn|bn|m|lakh)(?![a-z])",
+        text,
+    ):
+        factor = {"千万": 1e7, "百万": 1e6, "万": 1e4, "千": 1e3, "亿": 1e8, "w": 1e4}.get(m.group(2))
+        found.add(float(m.group(1).replace(",", "")) * (factor or _EN_SCALES[m.group(2)]))
+    return {v for v in found if v == v}
+
+
+def _has(value: float, numbers: Iterable[float], tolerance: float = 0.005) -> bool:
+    return any(abs(value - n) <= max(tolerance, abs(value) * 1e-6) for n in numbers)
+
+
+# -- cue words --------------------------------------------------------------------------------------------------------
+def _rx(*words: str) -> re.Pattern[str]:
+    return re.compile("|".join(words))
+
+
+_LIMIT = _rx(
+    r"\bat most\b", r"\bno more than\b", r"\bnot more than\b", r"\bup to\b", r"\bmax", r"\bcap", r"\blimit",
+    r"\bnever\b", r"\bdeepest\b", r"\bexceed", r"\bunder\b", r"\bbelow\b", r"\bwithin\b", r"\bkeep\b", r"\bceiling\b",
+    r"\bno deeper\b", r"\bonly\b", r"≤", r"<=", "不超过", "不得", "不能", "不可", "最多", "至多", "最高", "上限", "封顶", "以内",
+    "以下", "控制在", "低于", "不高于", "不低于", "最低",
+)  # fmt: skip
+_NO_DISCOUNT = _rx(
+    r"\bno discounts?\b", r"\bnever discount", r"\bwithout (?:any )?discounts?\b", r"\bfull price\b",
+    r"\bno price cuts?\b", "不打折", "不给折扣", "不降价", "不做折扣", "不提供折扣", "无折扣", "原价",
+)  # fmt: skip
+_HALF_PRICE = _rx(r"\bhalf[- ]price\b", r"\bhalf off\b", "半价", "五折")
+_DISCOUNT = _rx(
+    r"\bdiscount", r"\boff\b", r"\bcoupon", r"\bvoucher", r"\bpromo", r"\brebate", r"\bprice cut", r"\bmarkdown",
+    "折", "优惠", "减免", "让利", "券", "降价", "立减", "满减",
+)  # fmt: skip
+_REVENUE = _rx(
+    r"\brevenue\b", r"\bsales\b", r"\bgmv\b", r"\bincome\b", r"\bturnover\b", r"\bmargin\b", r"\bof (?:the )?paid\b",
+    "收入", "营收", "销售额", "流水", "毛利", "成交额", "营业额", "实付",
+)  # fmt: skip
+_COST = _rx(r"\bcosts?\b", r"\bspend", r"\bbudget", r"\bexpense", "成本", "费用", "花费", "支出", "投入", "预算")
+_BUDGET = _rx(
+    r"\bbudget", r"\bspend", r"\bfunds?\b", r"\bfunding\b", r"\ballocat", r"\bmarketing money\b", "预算", "经费",
+    "费用", "投入", "花费", "开支", "资金",
+)  # fmt: skip
+_PRICE = _rx(
+    r"\bpric", r"\bplan\b", r"\bplans\b", r"\btier", r"\bper seat\b", r"\bper user\b", r"/ ?seat\b", r"/ ?user\b",
+    r"\blist\b", r"\bmsrp\b", r"\bsubscription\b", r"\bannual billing\b", r"\bsaves?\b", "售价", "定价", "价格", "套餐",
+    "月费", "年费", "会员费", "原价", "标价", "年付", "月付",
+)  # fmt: skip
+_PEOPLE = _rx(
+    r"\bpeople\b", r"\bpersons?\b", r"\bstaff", r"\bteam\b", r"\bheadcount\b", r"\bftes?\b", r"\bagents?\b",
+    r"\bcsms?\b", r"\bmanagers?\b", r"\bmarketers?\b", r"\banalysts?\b", r"\breps?\b", r"\bengineers?\b",
+    r"\bemployees?\b", r"\bspecialists?\b", r"\bassociates?\b", "人", "名", "位", "团队",
+)  # fmt: skip
+_DATA_WINDOW = _rx(
+    r"\bdata\b", r"\bdataset\b", r"\bhistory\b", r"\bhistorical\b", r"\bpast\b", r"\blast\b", r"\bprevious\b",
+    r"\bcovers?\b", r"\bago\b", "数据", "过去", "历史", "近", "上个", "去年",
+)  # fmt: skip
+_NEGATION = _rx(
+    r"\bno\b", r"\bnot\b", r"\bnever\b", r"\bdon't\b", r"\bdo not\b", r"\bwithout\b", r"\bexclud", r"\bban",
+    r"\bavoid", r"\bstop", "不", "禁", "别", "勿", "避免", "停止",
+)  # fmt: skip
+
+_HORIZON = _rx(
+    r"\bplan", r"\bhorizon\b", r"\bnext\b", r"\bcoming\b", r"\bwithin\b", r"\bcampaign", r"\bprogram",
+    r"\bplaybook\b", r"\bruns?\b", r"\brunning\b", r"\btimeline\b", r"\bduration\b", r"\bdeadline\b",
+    r"\bpilot\b", r"\binitiative\b", "计划", "方案", "周期", "未来", "接下来", "之内", "以内", "期间", "活动", "为期",
+    "时间范围", "试点",
+)  # fmt: skip
+_SIGNAL = _rx(
+    r"\blogin\b", r"\blog in\b", r"\binactiv", r"\busage\b", r"\bsignals?\b", r"\btrial\b", r"\bgrace\b",
+    r"\bonboarding\b", r"\bwindow\b", "登录", "活跃", "试用", "宽限", "信号", "窗口",
+)  # fmt: skip
+_BUDGET_PERIODS = {
+    "day": _rx(r"\bper day\b", r"\bdaily\b", r"\ba day\b", r"\beach day\b", r"/ ?day\b", "每天", "每日", "/天"),
+    "week": _rx(r"\bper week\b", r"\bweekly\b", r"\ba week\b", r"\beach week\b", r"/ ?w(?:ee)?k\b", "每周", "每星期", "/周"),
+    "month": _rx(r"\bper month\b", r"\bmonthly\b", r"\ba month\b", r"\beach month\b", r"/ ?mo(?:nth)?\b", "每月", "月度", "/月"),
+    "quarter": _rx(r"\bper quarter\b", r"\bquarterly\b", r"\ba quarter\b", r"\beach quarter\b", r"\bfor the quarter\b",
+                   r"/ ?q(?:uarter|tr)?\b", "每季", "季度"),
+    "year": _rx(r"\bper year\b", r"\byearly\b", r"\bannual", r"\ba year\b", r"\beach year\b", r"/ ?y(?:ea)?r\b", "每年",
+                "年度", "全年"),
+}  # fmt: skip
+_PER_CUSTOMER = _rx(
+    r"\bper (?:customer|member|user|account|head|subscriber)\b", r"\beach (?:customer|member|user|account)\b",
+    "每人", "每位", "每个会员", "每个客户", "每个用户", "人均", "每名",
+)  # fmt: skip
+_UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "quarter": 91.25, "year": 365.0}
+_DURATION = re.compile(
+    r"(?P<n>\d+(?:\.\d+)?|[a-z]+(?:[- ][a-z]+)?|[零〇一二两三四五六七八九十百]+|半)\s*-?\s*"
+    r"(?P<u>days?|weeks?|wks?|months?|mos?|quarters?|years?|yrs?|个?月|天|日|周|个?星期|个?季度|年)"
+)
+_HALF_YEAR = re.compile(r"\bhalf[- ]a?[- ]?year\b|\bhalf-year\b|半年")
+
+
+def _unit(token: str) -> str:
+    if token[0] in "天日" or token.startswith("day"):
+        return "day"
+    if token[0] in "周星" or token.startswith(("week", "wk", "个星")):
+        return "week"
+    if "季" in token or token.startswith("quarter"):
+        return "quarter"
+    if "月" in token or token.startswith("mo"):
+        return "month"
+    return "year"
+
+
+def durations_in(quote: str) -> list[float]:
+    """Day counts the quote states as a length of time ("90 days", "six months", "a quarter", 三个月, 半年)."""
+    text = normalise(quote)
+    days: list[float] = []
+    for m in _DURATION.finditer(text):
+        counts = numbers_in(m.group("n"))
+        if m.group("n") in ("a", "an", "next", "the next", "one"):
+            counts = {1.0}
+        days += [c * _UNIT_DAYS[_unit(m.group("u"))] for c in counts if c > 0]
+    if _HALF_YEAR.search(text):
+        days.append(182.5)
+    return days
+
+
+def _pct_values(text: str) -> set[float]:
+    """Percentages in the quote: "20%", "20 percent", and the percent off of a Chinese N折."""
+    found = {float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|pct\b)", text)}
+    for m in re.finditer(r"((?:[a-z]+[ -]){1,3})(?:percent|per cent)\b", text):  # twenty percent
+        found |= numbers_in(m.group(1))
+    for m in re.finditer(rf"百分之([{_CN_RUN}]+)", text):  # 百分之二十
+        value = _chinese(m.group(1))
+        if value is not None:
+            found.add(value)
+    for m in re.finditer(
+        r"(\d+(?:\.\d+)?|[一二三四五六七八九](?:[一二三四五六七八九]|点[一二三四五六七八九])?)\s*折", text
+    ):
+        found.add(zhe_to_off(m.group(1)))
+    return found
+
+
+# -- the checks -------------------------------------------------------------------------------------------------------
+def support_problem(name: str, value: Any, quote: str, input_name: str) -> str | None:
+    """Why the quote does not support the value of constraint `name`, or None when it does."""
+    text = normalise(quote)
+    if len(text) > MAX_QUOTE_CHARS:
+        return "the quote is longer than the sentence that states the value"
+    price_input = "pric" in input_name
+    if name == "budget":
+        amounts = [value["amount"]] + ([value["min"]] if value.get("min") is not None else [])
+        numbers = numbers_in(text)
+        if not all(_has(a, numbers) for a in amounts):
+            return "the amount is not in the quote"
+        if not _BUDGET.search(text) and (price_input or _PRICE.search(text)):
+            return "the quote states a price, not a budget"
+        if _PER_CUSTOMER.search(text):
+            return "the quote caps an amount per customer, not the budget"
+        stated = {period for period, rx in _BUDGET_PERIODS.items() if rx.search(text)}
+        period = value.get("period") or "total"
+        if period != "total" and period not in stated:
+            return f"the quote does not say the amount is per {period}"
+        if period == "total" and stated:
+            return f"the quote states an amount per {sorted(stated)[0]}, not in total"
+        return None
+    if name == "discount_cap_pct":
+        if _NO_DISCOUNT.search(text):
+            return None if value == 0 else "the quote rules out discounts, so the cap is 0"
+        pcts = _pct_values(text) | ({50.0} if _HALF_PRICE.search(text) else set())
+        if not _has(float(value), pcts, 0.01):
+            return "the discount is not in the quote"
+        if _REVENUE.search(text) or (_COST.search(text) and not _DISCOUNT.search(text)):
+            return "the quote caps a cost share, not a discount"
+        if not _DISCOUNT.search(text):
+            return "the quote names no discount"
+        if not _LIMIT.search(text) or price_input:
+            return "the quote states a price or an offer, not a cap"
+        return None
+    if name == "cost_cap_pct_of_revenue":
+        if not _has(float(value), _pct_values(text), 0.01):
+            return "the share is not in the quote"
+        if not _REVENUE.search(text):
+            return "the quote names no revenue"
+        if not _LIMIT.search(text):
+            return "the quote states no cap"
+        return None
+    if name == "horizon_days":
+        if _DATA_WINDOW.search(text):
+            return "the quote is about the data or the past, not the plan's horizon"
+        if not any(abs(d - value) <= max(1.5, 0.02 * value) for d in durations_in(text)):
+            return "the quote states no length of time of that many days"
+        if _SIGNAL.search(text) or not _HORIZON.search(text):
+            return "the quote is not about how long the plan runs"
+        return None
+    if name == "team_size":
+        counts = [n for n in numbers_in(text) if n >= 1 and n == int(n)]
+        if not counts or not _has(float(value), {max(counts), sum(counts)}):  # "6 CSMs plus 1 marketer" is 7, not 1
+            return "the head count is not in the quote"
+        if not _PEOPLE.search(text):
+            return "the quote names no people"
+        return None
+    if name in ("channels_allowed", "channels_excluded"):
+        named = set(channels_in(unicodedata.normalize("NFKC", quote)))
+        kinds = [channel_kind(k) or k for k in value if isinstance(k, str)]
+        if not set(kinds) <= named:
+            return "the quote does not name " + ", ".join(k for k in kinds if k not in named)
+        if name == "channels_excluded" and not _NEGATION.search(text):
+            return "the quote does not rule the channels out"
+        return None
+    return "no check for this field"
