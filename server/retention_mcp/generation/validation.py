@@ -15,13 +15,23 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from retention_mcp.generation.check_list import CheckList
 from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount, parameter_of
-from retention_mcp.generation.lexicon import zhe_to_off
+from retention_mcp.generation.discount_checks import check_discounts
+from retention_mcp.generation.discount_checks import text_discounts as text_discounts
+from retention_mcp.generation.discount_checks import title_of as _title
+from retention_mcp.generation.discount_checks import where as _where
 from retention_mcp.generation.plans import CHANNEL_FIELDS, PlanBase
-from retention_mcp.models import Check, CheckStatus, ValidationReport
+from retention_mcp.generation.substance_checks import (
+    check_data_figures,
+    check_substance,
+    computed_cost_share,
+    declared_cost_share,
+)
+from retention_mcp.models import CheckStatus, ValidationReport
 from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PERIOD_DAYS, PRODUCT
 
 # Checks that compare the plan with what the user stated or the data gave (the others check its own arithmetic).
@@ -46,38 +56,36 @@ STATED = frozenset(
 _fmt = format_amount
 
 
-class _Checks:
-    def __init__(self, language: str):
-        self.zh = language == "zh"
-        self.language = "zh" if self.zh else "en"
-        self.items: list[Check] = []
-        self.to_fill: list[str] = []
-
-    def add(self, name: str, passed: bool, en: str, zh: str) -> None:
-        self.record(name, "passed" if passed else "failed", en, zh)
-
-    def record(self, name: str, status: CheckStatus, en: str, zh: str) -> None:
-        self.items.append(Check(name=name, passed=status == "passed", status=status, detail=zh if self.zh else en))
-
-    def fill(self, en: str, zh: str) -> None:
-        line = zh if self.zh else en
-        if line not in self.to_fill:
-            self.to_fill.append(line)
+_Checks = CheckList
 
 
 def validate_plan(
-    plan: PlanBase, constraints: Constraints, language: str, data_facts: list[str] | None = None
+    plan: PlanBase,
+    constraints: Constraints,
+    language: str,
+    data_facts: list[str] | None = None,
+    *,
+    brief: str = "",
+    not_given: Sequence[str] = (),
 ) -> ValidationReport:
+    """`brief` is the user's text (its own prices are list prices, not discounts of the plan); `not_given` names the
+    constraints the user was asked for and did not give (a declined, cancelled or failed form): the plan cannot be
+    checked against them, so it is at best unverified."""
     checks = _Checks(language)
     dumped = plan.model_dump()
     _check_budget(plan, constraints, checks)
-    _check_discounts(dumped, constraints, checks)
+    check_discounts(dumped, constraints, checks, brief)
     _check_timeline(plan, constraints, checks)
     _check_goals(plan, constraints, checks)
     _check_channels(dumped, constraints, checks)
     _check_team(plan, constraints, checks)
-    if data_facts:
-        _check_data_figures(plan, data_facts, checks)
+    check_data_figures(plan, data_facts or [], checks)
+    check_substance(plan, dumped, checks)
+    for name in not_given:
+        checks.fill(
+            f"{parameter_of(name)}: asked for and not given, so the plan could not be checked against it",
+            f"{parameter_of(name)}:已询问但未填写,方案无法就此核对",
+        )
     for span in constraints.unread:
         fields = UNREAD_FIELDS.get(span.kind, ())
         en_fields = " or ".join(parameter_of(f) for f in fields) or "constraints"
@@ -96,7 +104,7 @@ def validate_plan(
         )
     if any(c.status == "failed" for c in checks.items):
         status: CheckStatus = "failed"
-    elif any(c.status == "unverified" for c in checks.items) or constraints.unread or not compared:
+    elif any(c.status == "unverified" for c in checks.items) or constraints.unread or not compared or not_given:
         status = "unverified"
     else:
         status = "passed"
@@ -185,10 +193,14 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
             if c.per_period and (periods is None or periods > 1):
                 _check_per_period(plan, budget, c, checks)
     if c.cost_cap_pct_of_revenue is not None:
-        share = budget.share_of_revenue_pct
-        ok = share is not None and share <= c.cost_cap_pct_of_revenue
+        share = declared_cost_share(plan)
+        computed = computed_cost_share(plan)
+        ok = share is not None and max(share, computed[0] if computed else 0.0) <= c.cost_cap_pct_of_revenue
         shown = "not stated" if share is None else f"{_fmt(share)}%"
         shown_zh = "未说明" if share is None else f"{_fmt(share)}%"
+        if computed is not None:
+            shown += f" declared, and the plan's points economics give {computed[1]} for points alone"
+            shown_zh += f"(声明值),方案自身的积分经济仅积分成本即为 {computed[1]}"
         checks.add(
             "budget_share_of_revenue",
             ok,
@@ -277,115 +289,6 @@ def _check_per_period(plan: PlanBase, budget: Any, c: Constraints, checks: _Chec
         "Spending per " + unit + ": " + "; ".join(parts_en) + f" (per {unit}: {shown}).",
         f"按{unit_zh}核算:" + ";".join(parts_zh) + f"(各期:{shown_zh})。",
     )
-
-
-# -- discounts ---------------------------------------------------------------------------------------------------------
-DISCOUNT_KEYS = ("discount_pct", "effective_discount_pct")
-_TITLE_KEYS = ("description", "name", "churn_reason", "step", "reward", "offer", "moment", "action")
-# Text that restates the cap, or describes what competitors do, is not an incentive of the plan.
-_NOT_INCENTIVE_TEXT = frozenset({"constraint_check", "assumptions", "versus_competitors", "competitors"})
-_N = r"\d+(?:\.\d+)?"
-_RANGE = rf"(?:{_N}\s*%?\s*(?:-|–|~|～|至|到|to)\s*)?"
-# (pattern, how the number reads): "off" = percent off; "zhe" = Chinese N折, the share paid; a fixed value otherwise
-_DISCOUNT_TEXT: list[tuple[re.Pattern[str], str | float]] = [
-    (re.compile(rf"{_RANGE}(?P<n>{_N})\s*(?:%|percent\b)\s*(?:off\b|的?折扣|的?优惠|discount)", re.I), "off"),
-    (re.compile(rf"(?:立减|直减|优惠|折扣|让利|减免|降价|打折|discount(?:ed)?(?: of| by)?|save|markdown of)\s*"
-                rf"(?:up to\s*|高达\s*)?{_RANGE}(?P<n>{_N})\s*%", re.I), "off"),
-    (re.compile(r"打\s*(?P<z>\d+(?:\.\d+)?|[一二两三四五六七八九]{1,2})\s*折"), "zhe"),
-    (re.compile(r"(?<![\d.第])(?P<z>\d(?:\.\d)?|[1-9]\d)\s*折(?![扣算合旧叠])"), "zhe"),
-    (re.compile(r"(?<![一二两三四五六七八九十])(?P<z>[一二两三四五六七八九]{1,2})折(?![扣算合旧叠])"), "zhe"),
-    (re.compile(r"半价|half[- ]price|half off|50/50 price", re.I), 50.0),
-    (re.compile(r"买一送一|买一赠一|buy one,? get one(?: free)?|\bbogo\b", re.I), 50.0),
-]  # fmt: skip
-
-
-# Every discount expression holds one of these: texts without any are not scanned further.
-_DISCOUNT_HINT = re.compile(r"%|percent|折|半价|买一|half|bogo|buy one", re.I)
-
-
-def text_discounts(text: str) -> list[tuple[str, float]]:
-    """Discount expressions in a text, each as (the words, percent off): '5折' -> 50, '40% off' -> 40."""
-    found: list[tuple[str, float]] = []
-    if not _DISCOUNT_HINT.search(text):
-        return found
-    taken: list[tuple[int, int]] = []
-    for pattern, reading in _DISCOUNT_TEXT:
-        for match in pattern.finditer(text):
-            if any(match.start() < end and start < match.end() for start, end in taken):
-                continue
-            if reading == "off":
-                value = float(match["n"])
-            elif reading == "zhe":
-                value = zhe_to_off(match["z"])
-            else:
-                value = float(reading)
-            if 0 < value <= 100:
-                taken.append(match.span())
-                found.append((match.group(0).strip(), value))
-    return found
-
-
-def _title(value: dict[str, Any], fallback: str) -> str:
-    return next((str(value[k]) for k in _TITLE_KEYS if isinstance(value.get(k), str) and value.get(k)), fallback)
-
-
-def _where(path: tuple[str | int, ...]) -> str:
-    return ".".join(map(str, path))
-
-
-def _discounts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, float]]:
-    """Every typed discount in the plan, wherever it stands, named by its part and where it is."""
-    if isinstance(value, dict):
-        for key in DISCOUNT_KEYS:
-            pct = value.get(key)
-            if isinstance(pct, int | float) and not isinstance(pct, bool):
-                yield f"{_title(value, key)} ({_where(path) or key})", float(pct)
-        for k, item in value.items():
-            if isinstance(item, dict | list) and k not in _NOT_INCENTIVE_TEXT:
-                yield from _discounts(item, (*path, k))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, dict | list):
-                yield from _discounts(item, (*path, index))
-
-
-def _text_discounts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, float]]:
-    """Discounts written in the plan's free text (outside the rows that restate the cap)."""
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for k, item in items:
-        if isinstance(item, str):
-            if _DISCOUNT_HINT.search(item):
-                for words, pct in text_discounts(item):
-                    yield f"{_where((*path, k))}: '{words}'", pct
-        elif isinstance(item, dict | list) and k not in _NOT_INCENTIVE_TEXT:
-            yield from _text_discounts(item, (*path, k))
-
-
-def _check_discounts(plan: dict[str, Any], c: Constraints, checks: _Checks) -> None:
-    if c.discount_cap_pct is None:
-        return
-    cap = c.discount_cap_pct
-    found = list(_discounts(plan)) + list(_text_discounts(plan))
-    over = [(name, pct) for name, pct in found if pct > cap + 1e-9]
-    deepest = max((pct for _, pct in found), default=None)
-    if over:
-        names = "; ".join(f"{name} = {_fmt(pct)}% off" for name, pct in over)
-        names_zh = ";".join(f"{name} = 优惠 {_fmt(pct)}%" for name, pct in over)
-        checks.add(
-            "discount_cap",
-            False,
-            f"Discounts above the {_fmt(cap)}% cap: {names}. (discount_pct is the percent off: 7折 = 30.)",
-            f"以下优惠超过 {_fmt(cap)}% 的折扣上限:{names_zh}。(discount_pct 为减免的百分比:7折 = 30。)",
-        )
-    else:
-        shown = "no discounts" if deepest is None else f"deepest discount {_fmt(deepest)}%"
-        shown_zh = "无折扣" if deepest is None else f"最大折扣 {_fmt(deepest)}%"
-        checks.add(
-            "discount_cap",
-            True,
-            f"Every discount in the plan, typed or in its text, is within the {_fmt(cap)}% cap ({shown}).",
-            f"方案中的全部优惠(字段与正文)均在 {_fmt(cap)}% 上限之内({shown_zh})。",
-        )
 
 
 # -- timeline ----------------------------------------------------------------------------------------------------------
@@ -591,58 +494,6 @@ def _check_team(plan: PlanBase, c: Constraints, checks: _Checks) -> None:
         needed <= c.team_size,
         f"The plan needs {needed} people; the team has {c.team_size}.",
         f"方案需要 {needed} 人;团队共 {c.team_size} 人。",
-    )
-
-
-# -- figures attributed to the data ------------------------------------------------------------------------------------
-_FACT_ID = re.compile(r"^(D\d+):")
-
-
-def fact_numbers(line: str) -> set[float]:
-    """Numbers in a fact line; a percentage also counts as its fraction (2.85% -> 2.85 and 0.0285)."""
-    found: set[float] = set()
-    for match in re.finditer(r"(\d[\d,]*(?:\.\d+)?)(\s*%)?", line.split(":", 1)[-1]):
-        value = float(match.group(1).replace(",", ""))
-        found.add(value)
-        if match.group(2):
-            found.add(value / 100)
-    return found
-
-
-def _matches(value: float, numbers: set[float]) -> bool:
-    return any(abs(value - n) <= max(0.005 * abs(n), 0.005) for n in numbers)
-
-
-def _check_data_figures(plan: PlanBase, data_facts: list[str], checks: _Checks) -> None:
-    """Numbers the plan attributes to the data must be numbers the server computed."""
-    by_id = {m.group(1): fact_numbers(line) for line in data_facts if (m := _FACT_ID.match(line))}
-    everything = set().union(*by_id.values()) if by_id else set()
-    cited: list[tuple[str, float, str | None]] = []
-    for finding in getattr(plan, "findings", []):
-        if finding.value is not None and (finding.source == "data" or finding.data_ref):
-            cited.append((finding.statement, finding.value, finding.data_ref))
-    for kpi in plan.kpis:
-        if kpi.data_ref and kpi.baseline is not None:
-            cited.append((kpi.metric, kpi.baseline, kpi.data_ref))
-    if not cited:
-        return
-    wrong = []
-    for label, value, ref in cited:
-        ref = (ref or "").strip().upper()
-        numbers = by_id.get(ref, everything) if ref else everything
-        if ref and ref not in by_id:
-            wrong.append(f"{label} ({ref}: no such fact)")
-        elif not _matches(value, numbers):
-            wrong.append(f"{label} = {value:g}" + (f" ({ref})" if ref else ""))
-    checks.add(
-        "data_figures_match",
-        not wrong,
-        f"All {len(cited)} figures attributed to the data match the computed facts."
-        if not wrong
-        else "Figures attributed to the data that the data does not give: " + "; ".join(wrong) + ".",
-        f"归于数据的 {len(cited)} 个数字均与计算结果一致。"
-        if not wrong
-        else "以下归于数据的数字与计算结果不符:" + ";".join(wrong) + "。",
     )
 
 
