@@ -153,15 +153,23 @@ def list_price_offs(brief: str) -> set[float]:
     return found
 
 
-def _restates_list_price(text: str, words: str, pct: float, list_offs: set[float]) -> bool:
+_COMPARED = re.compile(r"versus|\bvs\.?|compared (?:to|with)|\bthan\b|\bover monthly|相比|相较|比月付|较月付", re.I)
+
+
+def _restates_list_price(text: str, words: str, pct: float, list_offs: set[float], brief: str) -> bool:
+    """A figure the brief gives as a price, written as a comparison of prices ('save 45% versus monthly') or in the
+    brief's own words next to a price ('年付8.5折'), restates a list price."""
     if not any(abs(pct - off) <= 1.0 for off in list_offs):
         return False
     start = text.find(words)
-    return start >= 0 and bool(_PRICE_CUE.search(_clause(text, start, start + len(words))))
+    if start < 0:
+        return False
+    around = _clause(text, start, start + len(words))
+    return bool(_COMPARED.search(around)) or (words in brief and bool(_PRICE_CUE.search(around)))
 
 
 def _text_discounts(
-    value: Any, list_offs: set[float], path: tuple[str | int, ...] = (), offer_text: bool = False
+    value: Any, list_offs: set[float], brief: str, path: tuple[str | int, ...] = (), offer_text: bool = False
 ) -> Iterator[tuple[str, float]]:
     """Discounts written in the fields that carry an offer (every field under `extras`), leaving out the ones that
     restate the brief's own prices."""
@@ -171,19 +179,19 @@ def _text_discounts(
         if isinstance(item, str):
             if reads and _DISCOUNT_HINT.search(item):
                 for words, pct in text_discounts(item):
-                    if not _restates_list_price(item, words, pct, list_offs):
+                    if not _restates_list_price(item, words, pct, list_offs, brief):
                         yield f"{where((*path, k))}: '{words}'", pct
         elif isinstance(item, dict | list) and k not in _NOT_INCENTIVE_TEXT:
             # a list of strings under an offer key (benefits, actions) is offer text; a dict's own keys decide
             inherit = (offer_text or k == _UNKNOWN) or (k in OFFER_TEXT_KEYS and isinstance(item, list))
-            yield from _text_discounts(item, list_offs, (*path, k), inherit)
+            yield from _text_discounts(item, list_offs, brief, (*path, k), inherit)
 
 
 def check_discounts(plan: dict[str, Any], c: Constraints, checks: CheckList, brief: str = "") -> None:
     if c.discount_cap_pct is None:
         return
     cap = c.discount_cap_pct
-    found = list(_discounts(plan)) + list(_text_discounts(plan, list_price_offs(brief)))
+    found = list(_discounts(plan)) + list(_text_discounts(plan, list_price_offs(brief), brief))
     over = [(name, pct) for name, pct in found if pct > cap + 1e-9]
     deepest = max((pct for _, pct in found), default=None)
     if over:
