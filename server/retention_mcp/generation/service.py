@@ -40,6 +40,7 @@ from retention_mcp.generation.fill import (
     needs_filling,
 )
 from retention_mcp.generation.markdown import plan_markdown
+from retention_mcp.generation.plan_rules import constraint_rules
 from retention_mcp.generation.plans import (
     PlanBase,
     plan_model_for,
@@ -48,7 +49,7 @@ from retention_mcp.generation.plans import (
     unknown_keys,
 )
 from retention_mcp.generation.store import PlanStore
-from retention_mcp.generation.validation import constraint_rules, validate_plan
+from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import ground_async
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
 from retention_mcp.redaction import scrub
