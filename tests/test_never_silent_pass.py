@@ -72,3 +72,18 @@ async def test_a_failed_extraction_is_unverified_not_passed(registry, standin, s
     assert data["constraint_fill"]["method"] == "extraction" and data["constraint_fill"]["outcome"] == "failed"
     assert data["validation"]["status"] == "unverified"
     assert any("constraints.horizon_days" in line for line in data["validation"]["to_fill"])
+
+
+async def test_a_stated_constraint_no_check_reads_leaves_the_plan_unverified(registry, standin, store, monkeypatch):
+    """A kind the checks do not read (here: the team check switched off) is never passed over in silence."""
+    from retention_mcp.generation import validation
+
+    saas = scenario("saas-collaboration-en")  # states a team of 3; the example plan passes every check
+    standin.default = lambda received: plan(fixture_plan(saas["id"]))
+    monkeypatch.setattr(validation, "_check_team", lambda plan, c, checks: None)
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await client.call_tool(saas["tool"], {**saas["arguments"], "mode": "plan"})
+    report = result.structured_content["validation"]
+    (unchecked,) = [c for c in report["checks"] if c["name"] == "stated_not_checked"]
+    assert unchecked["status"] == "unverified" and "constraints.team_size" in unchecked["detail"]
+    assert report["status"] == "unverified" and report["passed"] is False

@@ -14,7 +14,6 @@ out rather than reported as passed. The report is:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from retention_mcp.generation.discount_checks import check_discounts
 from retention_mcp.generation.discount_checks import text_discounts as text_discounts
 from retention_mcp.generation.discount_checks import title_of as _title
 from retention_mcp.generation.discount_checks import where as _where
+from retention_mcp.generation.goal_checks import check_goals
 from retention_mcp.generation.plan_rules import PERIOD_UNITS as _UNIT
 from retention_mcp.generation.plan_rules import constraint_rules as constraint_rules
 from retention_mcp.generation.plans import CHANNEL_FIELDS, PlanBase
@@ -54,8 +54,36 @@ STATED = frozenset(
     }
 )
 
+# The checks that read each constraint kind. A stated kind that no check read leaves the plan unverified: a check
+# for a new kind is found here, or by carrying the kind's field name at the start of its own name.
+CHECKED_BY: dict[str, frozenset[str]] = {
+    "budget": frozenset({"budget_present", "budget_within_stated", "budget_per_period"}),
+    "cost_cap_pct_of_revenue": frozenset({"budget_present", "budget_share_of_revenue"}),
+    "discount_cap_pct": frozenset({"discount_cap"}),
+    "horizon_days": frozenset({"timeline_within_horizon"}),
+    "team_size": frozenset({"team_size"}),
+    "channels_allowed": frozenset({"channels_allowed"}),
+    "channels_excluded": frozenset({"excluded_channels"}),
+    "goals": frozenset({"goals_have_kpis"}),
+}
 
 _fmt = format_amount
+
+
+def _unchecked(c: Constraints, checks: CheckList) -> None:
+    """Every stated constraint is checked, or the plan says it was not: never a silent pass."""
+    names = {x.name for x in checks.items}
+    for kind in c.sources:
+        if getattr(c, kind, None) in (None, [], {}):
+            continue
+        if names & CHECKED_BY.get(kind, frozenset()) or any(n.startswith(kind) for n in names):
+            continue
+        checks.record(
+            "stated_not_checked",
+            "unverified",
+            f"{parameter_of(kind)} was stated, but no check of this plan reads it: the plan is not verified against it.",
+            f"{parameter_of(kind)} 已声明,但没有检查项核对它:方案未就此核验。",
+        )
 
 
 def validate_plan(
@@ -75,11 +103,12 @@ def validate_plan(
     _check_budget(plan, constraints, checks)
     check_discounts(dumped, constraints, checks, brief)
     _check_timeline(plan, constraints, checks)
-    _check_goals(plan, constraints, checks)
+    check_goals(plan, constraints, checks)
     _check_channels(dumped, constraints, checks)
     _check_team(plan, constraints, checks)
     check_data_figures(plan, data_facts or [], checks)
     check_substance(plan, dumped, checks)
+    _unchecked(constraints, checks)  # after every check: a stated kind none of them read
     for name in not_given:
         checks.fill(
             f"{parameter_of(name)}: asked for and not given, so the plan could not be checked against it",
@@ -326,83 +355,6 @@ def _check_timeline(plan: PlanBase, c: Constraints, checks: CheckList) -> None:
             if not overdue
             else f"以下 KPI 截止日超出第 {horizon} 天:{'、'.join(overdue)}。",
         )
-
-
-# -- goals -------------------------------------------------------------------------------------------------------------
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-def _numbers(text: str) -> set[float]:
-    return {float(n) for n in _NUMBER.findall(text.replace(",", ""))}
-
-
-def _goal_numbers(goal: Any) -> set[float]:
-    numbers = _numbers(goal.text) | {v for v in (goal.target, goal.baseline) if v is not None}
-    return numbers - {0.0}
-
-
-def kpi_coverage(plan: PlanBase, c: Constraints) -> dict[str, int]:
-    """Goal id -> index of the KPI that covers it. A KPI with a goal_id covers that goal only; a KPI without one may
-    cover one goal whose numbers it carries (target or baseline), each such KPI at most one goal."""
-    ids = {g.id.upper() for g in c.goals}
-    covered: dict[str, int] = {}
-    for index, kpi in enumerate(plan.kpis):
-        goal_id = (kpi.goal_id or "").strip().upper()
-        if goal_id in ids and goal_id not in covered:
-            covered[goal_id] = index
-    free = [i for i, k in enumerate(plan.kpis) if not (k.goal_id or "").strip()]
-    candidates: dict[str, list[int]] = {}
-    for goal in c.goals:
-        if goal.id.upper() in covered:
-            continue
-        numbers = _goal_numbers(goal)
-        candidates[goal.id.upper()] = [
-            i for i in free if numbers & {v for v in (plan.kpis[i].target, plan.kpis[i].baseline) if v is not None}
-        ]
-    owner: dict[int, str] = {}  # KPI index -> goal id, a maximum matching (augmenting paths)
-
-    def assign(goal_id: str, seen: set[int]) -> bool:
-        for i in candidates[goal_id]:
-            if i in seen:
-                continue
-            seen.add(i)
-            if i not in owner or assign(owner[i], seen):
-                owner[i] = goal_id
-                return True
-        return False
-
-    for goal_id in candidates:
-        assign(goal_id, set())
-    covered.update({goal_id: i for i, goal_id in owner.items()})
-    return covered
-
-
-def _check_goals(plan: PlanBase, c: Constraints, checks: CheckList) -> None:
-    if not c.goals:
-        return
-    covered = kpi_coverage(plan, c)
-    missing = [g for g in c.goals if g.id.upper() not in covered]
-    n = len(c.goals) - len(missing)
-    checks.add(
-        "goals_have_kpis",
-        not missing,
-        f"{n} of {len(c.goals)} stated goals have their own KPI"
-        + (
-            "."
-            if not missing
-            else " (a KPI covers the goal named in its goal_id, or one goal whose numbers it carries); missing: "
-            + "; ".join(f"{g.id} {g.text}" for g in missing)
-            + "."
-        ),
-        f"{len(c.goals)} 个目标中有 {n} 个有各自的 KPI"
-        + (
-            "。"
-            if not missing
-            else "(KPI 只覆盖其 goal_id 所写的目标,或数字相符的一个目标);缺少:"
-            + ";".join(f"{g.id} {g.text}" for g in missing)
-            + "。"
-        ),
-    )
 
 
 # -- channels ----------------------------------------------------------------------------------------------------------
