@@ -119,12 +119,14 @@ async def test_shares_of_a_whole_over_100_pct_fail(registry, standin, store, whe
 
 async def test_figures_attributed_to_data_fail_when_no_dataset_was_given(registry, standin, store):
     data = copy.deepcopy(fixture_plan(SAAS_EN["id"]))
-    data["kpis"][0]["data_ref"] = "D1"  # no dataset in this brief: nothing to take it from
+    data["kpis"][0].update(baseline=5.6, data_ref="D1")  # no dataset, and the brief says 4.8%: nothing backs it
     report, checks = await validation(registry, standin, store, SAAS_EN, data)
     assert report["status"] == "failed" and checks["data_figures_match"]["status"] == "failed"
     assert "No dataset was given" in checks["data_figures_match"]["detail"]
-    report, checks = await validation(registry, standin, store, SAAS_EN, fixture_plan(SAAS_EN["id"]))
-    assert "data_figures_match" not in checks and report["status"] == "passed"
+    assert "Monthly churn = 5.6 (D1)" in checks["data_figures_match"]["detail"]
+    data["kpis"][0]["baseline"] = 4.8  # the user's own figure, stated in the brief
+    report, checks = await validation(registry, standin, store, SAAS_EN, data)
+    assert checks["data_figures_match"]["status"] == "passed" and report["status"] == "passed"
 
 
 def with_offer(example: dict, description: str, summary: str | None = None) -> dict:

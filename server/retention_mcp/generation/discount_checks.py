@@ -119,6 +119,13 @@ _ANNUAL = [
     re.compile(r"(?:年付|年费|包年|annual(?:ly)?(?: price| plan)?(?: is| at|:)?|yearly)\s*[::]?\s*" + _MONEY, re.I),
 ]
 
+_MONTH_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "一": 1.0, "两": 2.0, "二": 2.0, "三": 3.0}
+_FREE_MONTHS = re.compile(
+    r"(?:annual|yearly|年付|包年)[^。;;\n]{0,30}?(?:saves?|gets?|free|送|省|免)\s*(\d+|one|two|three|[一两二三])\s*"
+    r"(?:free\s*)?(?:个)?(?:months?|月)",
+    re.I,
+)
+
 
 def _clause(text: str, start: int, end: int, reach: int = 24) -> str:
     """The words around [start, end) within the same clause, at most `reach` characters either side."""
@@ -144,6 +151,10 @@ def list_price_offs(brief: str) -> set[float]:
         around = _clause(brief, start, end)
         if start >= 0 and _PRICE_CUE.search(around) and not _CAP_CUE.search(around) and 0 < pct < 100:
             found.add(pct)
+    for match in _FREE_MONTHS.finditer(brief):  # "annual billing saves 2 months": 10 months paid for 12
+        months = _MONTH_WORDS.get(match.group(1).casefold()) or float(match.group(1))
+        if 0 < months < 12:
+            found.add(round(100 * months / 12, 2))
     monthly = [float(m.group(1)) for p in _MONTHLY for m in p.finditer(brief)]
     annual = [float(m.group(1)) for p in _ANNUAL for m in p.finditer(brief)]
     for month in monthly:

@@ -353,20 +353,27 @@ def _cited(plan: PlanBase) -> list[tuple[str, float, str | None]]:
     return cited
 
 
-def check_data_figures(plan: PlanBase, data_facts: list[str], checks: CheckList) -> None:
-    """Numbers the plan attributes to the data must be numbers the server computed. With no dataset there is nothing
-    they can come from: such figures fail, so that the plan marks them as assumptions or the user gives the data."""
+def check_data_figures(plan: PlanBase, data_facts: list[str], checks: CheckList, brief: str = "") -> None:
+    """Numbers the plan attributes to the data must be numbers the server computed. With no dataset only the brief
+    can back them (the user's own figures); any other such figure fails, so that the plan marks it as an assumption
+    or the user gives the data."""
     cited = _cited(plan)
     if not cited:
         return
     if not data_facts:
-        shown = "; ".join(f"{label} = {value:g}" + (f" ({ref})" if ref else "") for label, value, ref in cited)
+        stated = fact_numbers(":" + brief)
+        unbacked = [(label, value, ref) for label, value, ref in cited if not _matches(value, stated)]
+        shown = "; ".join(f"{label} = {value:g}" + (f" ({ref})" if ref else "") for label, value, ref in unbacked)
         checks.add(
             "data_figures_match",
-            False,
-            f"No dataset was given, so no figure can come from the data, yet the plan attributes these to it: {shown}. "
-            "Mark them as assumptions (source 'assumption', no data_ref), or give the dataset.",
-            f"未提供数据集,任何数字都不可能来自数据,但方案把以下数字归于数据:{shown}。请标为假设"
+            not unbacked,
+            f"No dataset was given; the {len(cited)} figures attributed to the data are the brief's own."
+            if not unbacked
+            else f"No dataset was given and the brief does not state these figures the plan attributes to the data: "
+            f"{shown}. Mark them as assumptions (source 'assumption', no data_ref), or give the dataset.",
+            f"未提供数据集;归于数据的 {len(cited)} 个数字均为资料中用户给出的数字。"
+            if not unbacked
+            else f"未提供数据集,资料中也没有方案归于数据的以下数字:{shown}。请标为假设"
             "(source 写 assumption,不写 data_ref),或提供数据集。",
         )
         return

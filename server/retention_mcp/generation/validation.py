@@ -106,7 +106,7 @@ def validate_plan(
     check_goals(plan, constraints, checks)
     _check_channels(dumped, constraints, checks)
     _check_team(plan, constraints, checks)
-    check_data_figures(plan, data_facts or [], checks)
+    check_data_figures(plan, data_facts or [], checks, brief)
     check_substance(plan, dumped, checks)
     _unchecked(constraints, checks)  # after every check: a stated kind none of them read
     for name in not_given:
