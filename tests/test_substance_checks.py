@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
+from retention_mcp.generation.discount_checks import list_price_offs
+from retention_mcp.generation.substance_checks import earn_rate, point_value, text_mix_total, tier_threshold
 from tests.standin_model import plan
 from tests.test_plan_generation import fixture_plan, plan_server, scenario
 
@@ -166,3 +168,71 @@ async def test_text_that_describes_prices_or_competitors_is_not_scanned(registry
     described = with_offer(SAAS_EN, "Onboarding credits", summary="Competitors give 40% off annual plans; we do not.")
     report, checks = await validation(registry, standin, store, SAAS_EN, described)
     assert checks["discount_cap"]["status"] == "passed" and report["status"] == "passed", report
+
+
+# -- the readings the checks rest on, as tables --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1分约合0.02元", 0.02),
+        ("100积分=1元", 0.01),
+        ("每积分0.01元", 0.01),
+        ("1 point = $0.01", 0.01),
+        ("100 points = $1", 0.01),
+        ("one point is worth 1 cent: 1 point = 1 cent", 0.01),
+    ],
+)
+def test_point_values_read(text, value):
+    assert point_value(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [("消费1元积1分", 1), ("每消费10元得1积分", 0.1), ("10 points per $1", 10), ("1 point per dollar spent", 1)],
+)
+def test_earn_rates_read(text, rate):
+    assert earn_rate(text) == pytest.approx(rate)
+
+
+@pytest.mark.parametrize(
+    ("text", "threshold"),
+    [
+        ("近30天消费4次", ("count", 4)),
+        ("年消费满1万元", ("money", 10000)),
+        ("spend $500 in the last 12 months", ("money", 500)),
+        ("in the last 12 months, 20 orders", ("count", 20)),
+        ("累计5000积分", ("points", 5000)),
+        ("注册即入会", None),
+    ],
+)
+def test_tier_thresholds_read(text, threshold):
+    assert tier_threshold(text) == threshold
+
+
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [
+        ("Channel mix: email 50%, SMS 30%, push 30%", 110),
+        ("预算分配:激励60%、内容25%、工具15%", 100),
+        ("渠道占比:企业微信60%、小程序35%、短信20%", 115),
+        ("Monthly churn from 4.8% to 3.2%", None),  # not a mix
+        ("Budget split: 20-30% to incentives, the rest to content", None),  # a range is not a share
+        ("Channel mix: email first, 20% off for SMS signups", None),  # one figure, and a discount
+    ],
+)
+def test_shares_of_a_mix_read(text, total):
+    assert text_mix_total(text) == total
+
+
+@pytest.mark.parametrize(
+    ("brief", "offs"),
+    [
+        ("Pro is $20/month per seat, or $132/year per seat", {45.0}),
+        ("Basic $29/mo, Team $99/mo; annual billing saves 2 months", {16.67}),
+        ("年付8.5折;折扣不超过10%", {15.0}),
+        ("discounts at most 15%", set()),
+        ("折扣上限8折", set()),
+    ],
+)
+def test_the_briefs_own_prices_read_as_list_prices(brief, offs):
+    assert list_price_offs(brief) == offs
