@@ -180,29 +180,35 @@ def _restates_list_price(text: str, words: str, pct: float, list_offs: set[float
 
 
 def _text_discounts(
-    value: Any, list_offs: set[float], brief: str, path: tuple[str | int, ...] = (), offer_text: bool = False
-) -> Iterator[tuple[str, float]]:
-    """Discounts written in the fields that carry an offer (every field under `extras`), leaving out the ones that
-    restate the brief's own prices."""
+    value: Any, path: tuple[str | int, ...] = (), offer_text: bool = False
+) -> Iterator[tuple[str, float, str, str]]:
+    """(where, percent off, the text, the words) for each discount written in the fields that carry an offer (every
+    field under `extras`)."""
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for k, item in items:
         reads = offer_text or k in OFFER_TEXT_KEYS or k == _UNKNOWN
         if isinstance(item, str):
             if reads and _DISCOUNT_HINT.search(item):
                 for words, pct in text_discounts(item):
-                    if not _restates_list_price(item, words, pct, list_offs, brief):
-                        yield f"{where((*path, k))}: '{words}'", pct
+                    yield f"{where((*path, k))}: '{words}'", pct, item, words
         elif isinstance(item, dict | list) and k not in _NOT_INCENTIVE_TEXT:
             # a list of strings under an offer key (benefits, actions) is offer text; a dict's own keys decide
             inherit = (offer_text or k == _UNKNOWN) or (k in OFFER_TEXT_KEYS and isinstance(item, list))
-            yield from _text_discounts(item, list_offs, brief, (*path, k), inherit)
+            yield from _text_discounts(item, (*path, k), inherit)
 
 
 def check_discounts(plan: dict[str, Any], c: Constraints, checks: CheckList, brief: str = "") -> None:
     if c.discount_cap_pct is None:
         return
     cap = c.discount_cap_pct
-    found = list(_discounts(plan)) + list(_text_discounts(plan, list_price_offs(brief), brief))
+    found = list(_discounts(plan))
+    list_offs: set[float] | None = None  # read from the brief only when a written discount is over the cap
+    for name, pct, text, words in _text_discounts(plan):
+        if pct > cap + 1e-9:
+            list_offs = list_price_offs(brief) if list_offs is None else list_offs
+            if _restates_list_price(text, words, pct, list_offs, brief):
+                continue
+        found.append((name, pct))
     over = [(name, pct) for name, pct in found if pct > cap + 1e-9]
     deepest = max((pct for _, pct in found), default=None)
     if over:

@@ -136,6 +136,8 @@ _EQUATION = re.compile(
     re.I,
 )
 
+_EQUATION_HINT = re.compile(r"[=＝合抵兑]|worth|equals", re.I)
+
 
 def _strings(value: Any, skip: frozenset[str] = frozenset({"assumptions", "constraint_check"})) -> Iterator[str]:
     if isinstance(value, str):
@@ -154,7 +156,8 @@ def _check_point_value(plan: PlanBase, dumped: dict[str, Any], checks: CheckList
     if economics is None or (stated := point_value(economics.point_value)) is None:
         return
     implied = [(f"redemption {i + 1}", v) for i, v in enumerate(_redemption_values(plan))]
-    for text in _strings({k: v for k, v in dumped.items() if k != "economics"}):
+    texts = [t for t in _strings({k: v for k, v in dumped.items() if k != "economics"}) if _EQUATION_HINT.search(t)]
+    for text in texts:
         for match in _EQUATION.finditer(text):
             if (v := point_value(match.group(0))) is not None:
                 implied.append((f"'{match.group(0).strip()}'", v))
@@ -302,7 +305,7 @@ def _check_shares(plan: PlanBase, dumped: dict[str, Any], checks: CheckList) -> 
     if len(drivers) >= 2:
         wholes.append(("drivers.share_of_churn_pct", sum(drivers)))
     for text in _strings(dumped):
-        if (total := text_mix_total(text)) is not None:
+        if text.count("%") >= 2 and (total := text_mix_total(text)) is not None:
             wholes.append((f"'{text[:80]}'", total))
     if not wholes:
         return
