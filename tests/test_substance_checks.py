@@ -56,6 +56,18 @@ async def test_a_points_cost_of_5_2_pct_fails_a_4_5_pct_cap_though_the_plan_decl
     assert checks["cost_share_computed"]["status"] == "passed" and report["status"] == "passed", report
 
 
+async def test_a_points_plan_without_a_budget_section_is_held_to_the_cap_by_its_economics(registry, standin, store):
+    economics = {**fixture_plan(SALAD["id"])["economics"], "point_value": "1分约合0.0866元", "cost_pct_of_sales": 3.6}
+    data = salad(economics=economics)
+    del data["budget"]
+    report, checks = await validation(registry, standin, store, SALAD, data)
+    assert checks["budget_share_of_revenue"]["status"] == "failed" and "budget_present" not in checks
+    data = salad()
+    del data["budget"]
+    report, checks = await validation(registry, standin, store, SALAD, data)
+    assert checks["budget_share_of_revenue"]["status"] == "passed" and report["status"] == "passed", report
+
+
 async def test_tier_thresholds_must_rise_with_the_tier_order(registry, standin, store):
     tiers = [
         {"name": "绿卡", "qualification": "年消费满500元"},

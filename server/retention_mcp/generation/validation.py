@@ -145,6 +145,14 @@ _PER = {"quarter": (" per quarter", "(每季度)"), "month": (" per month", "(�
 
 def _check_budget(plan: PlanBase, c: Constraints, checks: CheckList) -> None:
     budget = getattr(plan, "budget", None)
+    if (
+        budget is None
+        and c.budget is None
+        and c.cost_cap_pct_of_revenue is not None
+        and getattr(plan, "economics", None)
+    ):
+        _check_cost_share(plan, c.cost_cap_pct_of_revenue, checks)  # a points plan states its cost in its economics
+        return
     if budget is None:
         if c.budget is not None or c.cost_cap_pct_of_revenue is not None:
             if "budget" not in type(plan).model_fields:
@@ -220,20 +228,25 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: CheckList) -> None:
             if c.per_period and (periods is None or periods > 1):
                 _check_per_period(plan, budget, c, checks)
     if c.cost_cap_pct_of_revenue is not None:
-        share = declared_cost_share(plan)
-        computed = computed_cost_share(plan)
-        ok = share is not None and max(share, computed[0] if computed else 0.0) <= c.cost_cap_pct_of_revenue
-        shown = "not stated" if share is None else f"{_fmt(share)}%"
-        shown_zh = "未说明" if share is None else f"{_fmt(share)}%"
-        if computed is not None:
-            shown += f" declared, and the plan's points economics give {computed[1]} for points alone"
-            shown_zh += f"(声明值),方案自身的积分经济仅积分成本即为 {computed[1]}"
-        checks.add(
-            "budget_share_of_revenue",
-            ok,
-            f"Cost as a share of sales: {shown}; the cap is {_fmt(c.cost_cap_pct_of_revenue)}%.",
-            f"成本占销售额比例:{shown_zh};上限为 {_fmt(c.cost_cap_pct_of_revenue)}%。",
-        )
+        _check_cost_share(plan, c.cost_cap_pct_of_revenue, checks)
+
+
+def _check_cost_share(plan: PlanBase, cap: float, checks: CheckList) -> None:
+    """The cost the plan declares as a share of sales, and what its own points economics give, within the cap."""
+    share = declared_cost_share(plan)
+    computed = computed_cost_share(plan)
+    ok = share is not None and max(share, computed[0] if computed else 0.0) <= cap
+    shown = "not stated" if share is None else f"{_fmt(share)}%"
+    shown_zh = "未说明" if share is None else f"{_fmt(share)}%"
+    if computed is not None:
+        shown += f" declared, and the plan's points economics give {computed[1]} for points alone"
+        shown_zh += f"(声明值),方案自身的积分经济仅积分成本即为 {computed[1]}"
+    checks.add(
+        "budget_share_of_revenue",
+        ok,
+        f"Cost as a share of sales: {shown}; the cap is {_fmt(cap)}%.",
+        f"成本占销售额比例:{shown_zh};上限为 {_fmt(cap)}%。",
+    )
 
 
 def line_period(line: Any, phases: dict[str, int], period: str) -> int | None:
