@@ -87,3 +87,15 @@ async def test_a_stated_constraint_no_check_reads_leaves_the_plan_unverified(reg
     (unchecked,) = [c for c in report["checks"] if c["name"] == "stated_not_checked"]
     assert unchecked["status"] == "unverified" and "constraints.team_size" in unchecked["detail"]
     assert report["status"] == "unverified" and report["passed"] is False
+
+
+async def test_the_briefs_own_figures_cited_as_data_are_no_constraint_to_pass_on(registry, standin, store):
+    """A brief with nothing to check stays unverified, even when the plan cites the brief's figures as data."""
+    data = fixture_plan(BARE["id"])
+    data["kpis"][0].update(baseline=29, data_ref="D1")  # Basic $29/mo: a figure of the brief, not a constraint
+    standin.default = lambda received: plan(data)
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await client.call_tool(BARE["tool"], {**BARE["arguments"], "mode": "plan"})
+    report = result.structured_content["validation"]
+    assert {c["name"]: c["status"] for c in report["checks"]}["data_figures_match"] == "passed"
+    assert report["status"] == "unverified" and report["to_fill"]
