@@ -5,10 +5,12 @@ in the plan's language that says what was compared. Checks that do not apply (no
 out rather than reported as passed. The report is:
 - failed when any check failed;
 - unverified when nothing failed but something could not be checked: a check that could not be carried out, a span
-  of the user's constraint text the server could not read (each one says what to fill in), or no constraint at all;
-- passed otherwise. A check that ran on nothing is never "passed".
+  of the user's constraint text the server could not read, a constraint the user was asked for and did not give, a
+  stated constraint no check read (each one says what to fill in), or no constraint at all;
+- passed otherwise. A check that ran on nothing, or only on the plan's own arithmetic, never makes a plan "passed".
 
-`constraint_rules(c, zh)` gives the lines that tell a model what these checks hold it to, in the same terms.
+The discount scan is in `discount_checks`, the checks on the plan's substance in `substance_checks`, goal coverage in
+`goal_checks`, and the lines that tell a model what these checks hold it to in `plan_rules`.
 """
 
 from __future__ import annotations
