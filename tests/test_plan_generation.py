@@ -148,6 +148,7 @@ async def test_checks_cover_every_stated_constraint(registry, standin, store):
         "goals_have_kpis",
         "excluded_channels",
         "team_size",
+        "segment_coverage",
     ]
     budget = stated["budget"]
     assert (budget["amount"], budget["currency"], budget["period"], budget["source"]) == (

@@ -41,6 +41,7 @@ from retention_mcp.generation.fill import (
     needs_filling,
 )
 from retention_mcp.generation.markdown import plan_markdown
+from retention_mcp.generation.plan_rules import constraint_rules
 from retention_mcp.generation.plans import (
     PlanBase,
     plan_model_for,
@@ -49,7 +50,7 @@ from retention_mcp.generation.plans import (
     unknown_keys,
 )
 from retention_mcp.generation.store import PlanStore
-from retention_mcp.generation.validation import constraint_rules, validate_plan
+from retention_mcp.generation.validation import validate_plan
 from retention_mcp.grounding import ground_async
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
 from retention_mcp.redaction import scrub
@@ -136,7 +137,15 @@ class PlanService:
         await step(2, f"Asking the model ({backend.label}) for the plan", f"正在请模型({backend.label})撰写方案")
         completion = await self._ask(backend, messages, schema, template.name, on_retry, rendered)
         plan, problems = parse_plan(model_cls, completion)
-        report = validate_plan(plan, constraints, rendered.language, data_facts) if plan is not None else None
+        check = functools.partial(
+            validate_plan,
+            constraints=constraints,
+            language=rendered.language,
+            data_facts=data_facts,
+            brief=brief_text(template, values),
+            not_given=not_given(fill, constraints),
+        )
+        report = check(plan) if plan is not None else None
         await step(3, "Checked the plan", "已检查方案")
         repaired = False
         if problems or (report is not None and report.status == "failed"):  # unverified: nothing to repair
@@ -153,7 +162,7 @@ class PlanService:
             repaired = True
             plan, problems = parse_plan(model_cls, completion)
             if plan is not None:
-                report = validate_plan(plan, constraints, rendered.language, data_facts)
+                report = check(plan)
             elif first[0] is not None:  # the repair broke the format: keep the first plan and its report
                 plan, report, completion = first
             else:
@@ -255,6 +264,19 @@ class PlanService:
             raise PlanError(no_backend_message(), rendered) from None
         except ModelError as exc:
             raise PlanError(str(exc), rendered) from None
+
+
+def not_given(fill: ConstraintFill | None, c: Constraints) -> list[str]:
+    """The constraints the user was asked for and that stayed empty because the form was declined, cancelled or
+    failed, or the extraction failed: the plan cannot be checked against them."""
+    if fill is None or fill.outcome not in ("declined", "cancelled", "failed"):
+        return []
+    return missing(c)
+
+
+def brief_text(template: Template, values: BaseModel) -> str:
+    """The user's own text, where the brief's prices are stated."""
+    return "\n".join(v for k, v in template.text_values(values).items() if isinstance(v, str) and k != "dataset")
 
 
 def parse_plan(model_cls: type[PlanBase], completion: Completion) -> tuple[PlanBase | None, list[str]]:
