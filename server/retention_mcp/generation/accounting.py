@@ -1,0 +1,368 @@
+"""Every constraint sentence ends in one place: read into a typed value of its kind and scope, or listed as unread.
+
+Runs after the digit reader (`constraints.read_constraints`), on the same inputs. It reads what the digit patterns
+miss (amounts and head-counts in words, caps in words such as "half price", 半价, 不打折, "no discounts", a cap per
+customer, a cap on free periods, an allow-list without "only") and then walks each sentence of the
+constraint-bearing inputs: a sentence whose words state a limit, a resource, a channel rule, a deadline or a target
+and that nothing accounts for is listed under `unread`, with the field that would hold it. A deadline tied to the
+calendar ("through Q4", 到年底) is never a day count: it is unread with `start_date` and `horizon_days` to fill, and
+becomes a horizon only with a typed start date (`calendar_end_day`).
+
+Scopes: a weekly or daily amount, a per-customer cap and a free-period cap are kinds of their own; a value of another
+scope (a quarterly budget) never settles them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from retention_mcp.generation import constraints as r
+from retention_mcp.generation.constraints import Constraints, CustomerCap, Evidence, FreeCap, Money, Unread
+from retention_mcp.generation.lexicon import DISCOUNT_WORDS, EN_SCALES, WORD_NUMBER, words_to_number
+from retention_mcp.vocabulary import channels_in
+
+_I = re.IGNORECASE
+_MAX_SENTENCES = 200  # per input: a brief states a handful; more is noise, or an attack
+Span = tuple[int, int]
+
+
+@dataclass
+class Text:
+    """One input as the reader saw it: its name, its text (sentence ends as 。), the spans a constraint consumed."""
+
+    name: str
+    raw: str
+    text: str
+    bearing: bool
+    consumed: list[Span]
+
+
+_SENTENCE = re.compile(r"[^。；;\n!?！？]+")
+_WORD_NUMBER = re.compile(WORD_NUMBER, _I)
+_CN_COUNT = r"[一二两三四五六七八九十百\d]+"
+_CURRENCY_NEAR = re.compile(
+    r"^\s*(?:us\s+)?(?P<c>dollars?|bucks|euros?|pounds?|rupees?|yuan|rmb|usd|eur|gbp|inr|cny|sgd|aud|cad|hkd|jpy)\b",
+    _I,
+)
+_CURRENCY_CODES = {"dollar": "USD", "buck": "USD", "euro": "EUR", "pound": "GBP", "rupee": "INR", "yuan": "CNY",
+                   "rmb": "CNY"}  # fmt: skip
+_PER_CUSTOMER = re.compile(
+    r"per[- ](?:customer|member|user|account|subscriber|head|person|client|seat)|"
+    r"(?:each|every|a|any one|any single)\s+(?:customer|member|user|account|subscriber|client)|"
+    r"每(?:人|位|名|个|户)(?:客户|用户|会员)?|单(?:个|位|名)?(?:客户|用户|会员)|人均|每个?账户",
+    _I,
+)
+_CAP_WORD = re.compile(
+    r"at most|up to|no more than|not more than|max(?:imum)?|cap(?:ped)?|limit(?:ed)?|ceiling|never (?:more|exceed)|"
+    r"must not exceed|不超过|最多|上限|封顶|至多|不得超过|不能超过|以内|为限",
+    _I,
+)
+_FREE = re.compile(
+    rf"(?P<n>{WORD_NUMBER}|\d+)?\s*(?:extra\s+)?free\s+(?P<u>months?|weeks?|days?|periods?|billing cycles?)|"
+    rf"(?P<n2>{_CN_COUNT})?\s*(?:个)?(?P<u2>月|周|天)(?:的)?免费|免费(?:赠送|送|使用)?\s*(?P<n3>{_CN_COUNT})\s*(?:个)?"
+    rf"(?P<u3>月|周|天)|(?:赠送|送|免)\s*(?P<n4>{_CN_COUNT})\s*(?:个)?(?P<u4>月|周|天)",
+    _I,
+)
+_UNIT = {"month": "month", "week": "week", "day": "day", "period": "month", "billing": "month", "月": "month",
+         "周": "week", "天": "day"}  # fmt: skip
+_ALLOW = re.compile(
+    r"(?:we |you )?(?:can|may|could) (?:only )?(?:use|reach (?:them|customers) (?:by|via|through))|"
+    r"available channels?|channels? (?:available|allowed|we have|at our disposal)|allowed channels?|"
+    r"channels?\s*(?:are|is|:|：)|(?:渠道|触达方式|可用渠道)\s*(?:可用|可以用|能用|为|是|包括|有|:|：)|可用|可以用|可使用|能用",
+    _I,
+)
+_NEGATED = re.compile(r"\b(?:no|not|never|without|except|but not|excluding)\b|不|禁止|禁用|不可|不能|不得|除", _I)
+_QUARTER_NO = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_CALENDAR = re.compile(
+    r"(?:through|thru|until|till|by|before|within|to|in|end of|during)\s+(?:the\s+)?(?:end\s+of\s+)?"
+    r"(?:q(?P<q>[1-4])|(?P<year>(?:this |the )?year)|(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+    r"(?!\s*\d{4}\s*(?:data|orders)))\b|"
+    r"(?P<bf>black friday|cyber monday|christmas|new year|chinese new year|thanksgiving|双十一|双11|618|春节|国庆)|"
+    r"(?:第?(?P<qz>[一二三四1-4])\s*季度|q(?P<qz2>[1-4]))\s*(?:末|底|前|结束|之前)|"
+    r"(?P<yz>年底|年末|年内|今年内|年终前)|(?P<mz>[一二三四五六七八九十]{1,2}|1[0-2]|[1-9])\s*月\s*(?:底|末|前|之前|结束)|"
+    r"end of (?:the |this )?(?P<ye>year|quarter|month)|year[- ]end|\beoy\b|季度末|月底|(?:到|在)\s*年底",
+    _I,
+)
+_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("amount", re.compile(rf"{r._BUDGET_WORD}|\bcost(?:s)? (?:cap|limit)|(?:can|may) spend|spend(?:ing)? cap", _I)),
+    ("percent", re.compile(r"discount|折扣|打折|让利|优惠(?:幅度|力度|上限)|\boff\b|markdown|rebate|返现|返利", _I)),
+    (
+        "headcount",
+        re.compile(
+            r"team|staff|people|person|head-?count|agents?|csms?|reps?|managers?|marketers?|designers?|engineers?|"
+            r"ops\b|人手|团队|人员|编制|人力|专员|客服|运营|销售",
+            _I,
+        ),
+    ),
+    ("channels", re.compile(r"channels?|渠道|触达", _I)),
+    ("deadline", re.compile(r"deadline|截止|due (?:by|date)|launch by|上线前|完成时间|\bby the end\b", _I)),
+)
+_COUNTING = re.compile(rf"{WORD_NUMBER}|\d|[一二两三四五六七八九十百千万半]", _I)
+
+
+def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> None:
+    """Read what the digit reader missed, then list every constraint sentence nothing accounts for."""
+    for i in inputs:
+        if i.name == goal_field or r.NO_CAPS_FIELD.search(i.name):
+            continue
+        listed = [u.text for u in c.unread if u.input == i.name]
+        for start, end in islice(_sentences(i.text), _MAX_SENTENCES):
+            sentence = i.text[start:end]
+            read = _read_sentence(c, i, start, end)
+            covered = read or any(s < end and e > start for s, e in i.consumed)
+            covered = covered or any(t and t.rstrip("…") in i.raw[start:end] for t in listed)
+            if covered or not i.bearing:
+                continue
+            for kind, cue in _CUES:
+                if kind != "deadline" and not _COUNTING.search(sentence) and kind != "channels":
+                    continue
+                if kind == "channels" and not channels_in(sentence):
+                    continue
+                if cue.search(sentence):
+                    _unread(c, i, start, end, kind)
+                    break
+
+
+def _sentences(text: str) -> Iterable[Span]:
+    for match in _SENTENCE.finditer(text):
+        if match.group(0).strip():
+            yield match.start(), match.end()
+
+
+def _unread(c: Constraints, i: Text, start: int, end: int, kind: str, scope: str | None = None) -> None:
+    span = Unread(i.name, r._short(i.raw, start, end), kind, scope)
+    if span.text and span not in c.unread:
+        c.unread.append(span)
+
+
+def _set(c: Constraints, i: Text, name: str, start: int, end: int) -> None:
+    c.sources[name] = "text"
+    c.evidence[name] = Evidence(i.name, r._short(i.raw, start, end))
+    i.consumed.append((start, end))
+
+
+def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
+    """Read one sentence for what only words state; whether it held a constraint (read, or listed as unread)."""
+    sentence = i.text[start:end]
+    found = False
+    for pattern, off in DISCOUNT_WORDS:
+        match = re.search(pattern, sentence, _I)
+        if match is None:
+            continue
+        found = True
+        if c.discount_cap_pct is None:
+            c.discount_cap_pct = off
+            _set(c, i, "discount_cap_pct", start, end)
+        elif abs(c.discount_cap_pct - off) > 1e-9 and not _consumed(i, start, end):
+            _unread(c, i, start, end, "percent")
+        break
+    per_customer = _PER_CUSTOMER.search(sentence)
+    free = _FREE.search(sentence)
+    if free and (per_customer or _CAP_WORD.search(sentence) or i.bearing):
+        found = True
+        count = _count(next((g for g in (free["n"], free["n2"], free["n3"], free["n4"]) if g), None))
+        unit_word = next(u for u in (free["u"], free["u2"], free["u3"], free["u4"]) if u)
+        unit = _UNIT.get(unit_word.lower().rstrip("s").split()[0], "month")
+        if c.free_periods_cap is None:
+            c.free_periods_cap = FreeCap(count if count is not None else 1, unit)
+            _set(c, i, "free_periods_cap", start, end)
+    elif per_customer and (_CAP_WORD.search(sentence) or i.bearing):
+        money = _money_in(sentence)
+        if money is not None:
+            found = True
+            if c.per_customer_cap is None:
+                c.per_customer_cap = CustomerCap(money.amount, money.currency, _period(sentence))
+                _set(c, i, "per_customer_cap", start, end)
+                _drop_unread(c, i, sentence, "amount")
+            return True
+    if found:
+        return True
+    return _read_words(c, i, start, end)
+
+
+def _read_words(c: Constraints, i: Text, start: int, end: int) -> bool:
+    sentence = i.text[start:end]
+    calendar_end = _CALENDAR.search(sentence)
+    if calendar_end:
+        scope = _calendar_scope(calendar_end)
+        if scope is not None and not _data_sentence(sentence):
+            _drop_unread(c, i, sentence, "duration")
+            if c.sources.get("horizon_days") == "text" and _evidence_in(c, "horizon_days", i, sentence):
+                c.horizon_days = None  # a calendar end is not a day count without a start date
+                c.sources.pop("horizon_days", None)
+                c.evidence.pop("horizon_days", None)
+            if c.horizon_days is None:
+                _unread(c, i, start, end, "deadline", scope)
+                i.consumed.append((start, end))
+                return True
+    if not i.bearing and not re.search(r._BUDGET_WORD, sentence, _I):
+        return False
+    read = False
+    for match in islice(_WORD_NUMBER.finditer(sentence), 8):
+        value = words_to_number(match.group(0))
+        tail = sentence[match.end() :]
+        words = match.group(0).lower().split()
+        currency = _CURRENCY_NEAR.match(tail)
+        big = any(w in EN_SCALES and EN_SCALES[w] >= 1000 for w in re.split(r"[\s-]+", match.group(0).lower()))
+        if value is None or not (currency or (big and "grand" in words) or (big and re.search(r._BUDGET_WORD, sentence, _I))):
+            continue
+        if not (currency or big):
+            continue
+        code = _CURRENCY_CODES.get(currency["c"].lower().rstrip("s"), currency["c"].upper()) if currency else None
+        if code is None and re.search(r"lakh|crore", match.group(0), _I):
+            code = "INR"
+        period = _period(sentence)
+        if period in ("week", "day"):
+            _unread(c, i, start, end, "amount", period)
+            return True
+        if c.budget is None:
+            c.budget, c.budget_period = Money(value, code), period
+            _set(c, i, "budget", start, end)
+            if c.sources.get("horizon_days") == "text" and _evidence_in(c, "horizon_days", i, sentence):
+                c.horizon_days = None  # "for the quarter" is the budget's period here, not a horizon
+                c.sources.pop("horizon_days", None)
+                c.evidence.pop("horizon_days", None)
+        read = True
+        break
+    team = _team_words(sentence)
+    if team is not None and i.bearing:
+        if c.team_size is None or (c.sources.get("team_size") == "text" and _evidence_in(c, "team_size", i, sentence)):
+            c.team_size = team
+            _set(c, i, "team_size", start, end)
+        read = True
+    if i.bearing and not c.channels_allowed:
+        allow = _ALLOW.search(sentence)
+        if allow:
+            rest = sentence[allow.end() :]
+            negation = _NEGATED.search(rest)
+            kinds = channels_in(rest[: negation.start()] if negation else rest)
+            if kinds:
+                c.channels_allowed = kinds
+                c.channels_excluded = [k for k in c.channels_excluded if k not in kinds]
+                _set(c, i, "channels_allowed", start, end)
+                read = True
+    return read
+
+
+_ROLE = (
+    r"(?:csms?|agents?|reps?|staff(?:ers)?|people|persons?|marketers?|designers?|engineers?|developers?|analysts?|"
+    r"managers?|ops(?: staff| people)?|operators?|writers?|copywriters?|specialists?|members?|heads?|"
+    r"customer success (?:managers?|reps?)|support (?:agents?|staff)|account managers?|interns?|contractors?|"
+    r"sales(?:people| reps?)?|pms?)"
+)
+_ROLE_COUNT = re.compile(rf"(?P<n>{WORD_NUMBER})\s+(?:(?:full[- ]time|part[- ]time|senior|junior|dedicated)\s+)?"
+                         rf"(?:[a-z]+\s+)?{_ROLE}\b", _I)  # fmt: skip
+_ROLE_ZH = re.compile(rf"(?P<n>{_CN_COUNT}|半打)\s*(?:个|名|位)(?:[^\s,，、和及与加]{{0,6}}?)?(?:人|员|专员|经理|客服|运营|设计师|销售)")
+
+
+def _team_words(sentence: str) -> int | None:
+    """A head-count written with words, summed over its roles: 'half a dozen CSMs plus one marketer' -> 7."""
+    counts = [words_to_number(m["n"]) for m in islice(_ROLE_COUNT.finditer(sentence), 12)]
+    counts += [r.parse_number(m["n"]) if m["n"] != "半打" else 6.0 for m in islice(_ROLE_ZH.finditer(sentence), 12)]
+    total = sum(n for n in counts if n)
+    if not counts or total < 1 or total > 100_000:
+        return None
+    if len(counts) == 1 and not re.search(r"dozen|couple|\b(?:team|staff)\b", sentence, _I):
+        return None  # one count the digit reader had its chance at; only sums and dozens are new here
+    return round(total)
+
+
+def _count(token: str | None) -> int | None:
+    if not token:
+        return None
+    token = token.strip()
+    if re.fullmatch(r"\d+", token):
+        return int(token)
+    if re.fullmatch(r"[一二两三四五六七八九十百]+", token):
+        return int(r.parse_number(token))
+    value = words_to_number(token)
+    return int(value) if value else None
+
+
+def _money_in(sentence: str) -> Money | None:
+    amounts = r._amounts(sentence)
+    if amounts:
+        return amounts[0].money
+    bare = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:元|块)", sentence)
+    if bare:
+        return Money(float(bare.group(1)), "CNY")
+    match = _WORD_NUMBER.search(sentence)
+    if match and (currency := _CURRENCY_NEAR.match(sentence[match.end() :])):
+        value = words_to_number(match.group(0))
+        code = _CURRENCY_CODES.get(currency["c"].lower().rstrip("s"), currency["c"].upper())
+        return Money(value, code) if value else None
+    return None
+
+
+_PERIODS = (
+    ("week", r"weekly|per week|a week|each week|every week|/\s*w(?:ee)?k\b|每周|每星期|/\s*周"),
+    ("day", r"daily|per day|a day|each day|/\s*day\b|每天|每日|/\s*天"),
+    ("month", r"monthly|per month|a month|each month|for the month|每月|每个月|月度"),
+    ("quarter", r"quarterly|per quarter|a quarter|each quarter|for the quarter|this quarter|每季|季度"),
+    ("year", r"yearly|annual(?:ly)?|per year|a year|each year|for the year|this year|每年|年度|全年"),
+)
+
+
+def _period(sentence: str) -> str | None:
+    for period, pattern in _PERIODS:
+        if re.search(pattern, sentence, _I):
+            return period
+    return None
+
+
+def _calendar_scope(match: re.Match[str]) -> str | None:
+    if match["q"] or match["qz"] or match["qz2"]:
+        return f"Q{_QUARTER_NO[match['q'] or match['qz'] or match['qz2']]}"
+    if match["year"] or match["yz"] or (match["ye"] or "").lower() == "year" or re.search(
+        r"year[- ]end|eoy|年底", match.group(0), _I
+    ):
+        return "year"
+    if match["month"]:
+        return f"M{_MONTHS.index(match['month'].lower()[:3]) + 1}"
+    if match["mz"]:
+        return f"M{int(r.parse_number(match['mz']))}"
+    if match["bf"]:
+        return match["bf"].lower()
+    return "quarter" if re.search(r"quarter|季度", match.group(0), _I) else "month"
+
+
+def _data_sentence(sentence: str) -> bool:
+    return bool(re.search(r"\bdata\b|数据|orders? from|history|历史", sentence, _I))
+
+
+def _consumed(i: Text, start: int, end: int) -> bool:
+    return any(s < end and e > start for s, e in i.consumed)
+
+
+def _evidence_in(c: Constraints, name: str, i: Text, sentence: str) -> bool:
+    evidence = c.evidence.get(name)
+    return evidence is not None and evidence.input == i.name and evidence.text.rstrip("…") in sentence
+
+
+def _drop_unread(c: Constraints, i: Text, sentence: str, kind: str) -> None:
+    c.unread = [u for u in c.unread if not (u.input == i.name and u.kind == kind and u.text.rstrip("…") in sentence)]
+
+
+def calendar_end_day(scope: str, start: dt.date) -> int | None:
+    """The day of the plan (from `start`, day 0) on which a calendar end falls: Q3 -> 30 September of the start's
+    year (the next year's when that has passed); None for ends with no fixed date (Black Friday...)."""
+    year = start.year
+    if scope == "year":
+        end = dt.date(year, 12, 31)
+    elif scope.startswith("Q") and scope[1:].isdigit():
+        month = int(scope[1:]) * 3
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+    elif scope.startswith("M") and scope[1:].isdigit():
+        month = int(scope[1:])
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+    else:
+        return None
+    if end < start:
+        end = end.replace(year=year + 1, day=min(end.day, calendar.monthrange(year + 1, end.month)[1]))
+    return (end - start).days
