@@ -108,6 +108,7 @@ _COUNTING = re.compile(rf"{WORD_NUMBER}|\d|[一二两三四五六七八九十百
 
 def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> None:
     """Read what the digit reader missed, then list every constraint sentence nothing accounts for."""
+    c.unread = [_scoped(u) for u in c.unread]
     for i in inputs:
         if i.name == goal_field or r.NO_CAPS_FIELD.search(i.name):
             continue
@@ -127,6 +128,13 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
                 if cue.search(sentence):
                     _unread(c, i, start, end, kind)
                     break
+
+
+def _scoped(u: Unread) -> Unread:
+    """An unread amount per week or per day: only a budget of that period settles it."""
+    if u.kind == "amount" and u.scope is None and (period := _period(u.text)) in ("week", "day"):
+        return Unread(u.input, u.text, u.kind, period)
+    return u
 
 
 def _sentences(text: str) -> Iterable[Span]:
@@ -173,7 +181,9 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
             c.free_periods_cap = FreeCap(count if count is not None else 1, unit)
             _set(c, i, "free_periods_cap", start, end)
     elif per_customer and (_CAP_WORD.search(sentence) or i.bearing):
-        money = _money_in(sentence)
+        left = max(sentence.rfind(",", 0, per_customer.start()), sentence.rfind("，", 0, per_customer.start())) + 1
+        stops = [k for k in (sentence.find(",", per_customer.end()), sentence.find("，", per_customer.end())) if k >= 0]
+        money = _money_in(sentence[left : min(stops, default=len(sentence))])
         if money is not None:
             found = True
             if c.per_customer_cap is None:
