@@ -59,7 +59,7 @@ _PER_CUSTOMER = re.compile(
 )
 _CAP_WORD = re.compile(
     r"at most|up to|no more than|not more than|max(?:imum)?|cap(?:ped)?|limit(?:ed)?|ceiling|never (?:more|exceed)|"
-    r"must not exceed|不超过|最多|上限|封顶|至多|不得超过|不能超过|以内|为限",
+    r"must not exceed|deepest|不超过|最多|上限|封顶|至多|不得超过|不能超过|以内|为限|最低|不低于",
     _I,
 )
 _FREE = re.compile(
@@ -89,21 +89,30 @@ _CALENDAR = re.compile(
     r"end of (?:the |this )?(?P<ye>year|quarter|month)|year[- ]end|\beoy\b|季度末|月底|(?:到|在)\s*年底",
     _I,
 )
+_N = rf"(?:{WORD_NUMBER}|\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千万半几]+)"
+_ROLE_CUE = (
+    r"(?:people|persons?|staff|agents?|csms?|reps?|managers?|marketers?|designers?|engineers?|developers?|analysts?|"
+    r"ops\b|operators?|specialists?|heads?|fte|members? of staff|team members?)"
+)
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("amount", re.compile(rf"{r._BUDGET_WORD}|\bcost(?:s)? (?:cap|limit)|(?:can|may) spend|spend(?:ing)? cap", _I)),
-    ("percent", re.compile(r"discount|折扣|打折|让利|优惠(?:幅度|力度|上限)|\boff\b|markdown|rebate|返现|返利", _I)),
+    (
+        "amount",
+        re.compile(rf"(?:{r._BUDGET_WORD}|cost (?:cap|limit)|spend(?:ing)? cap).{{0,40}}?{_N}|{_N}.{{0,30}}?"
+                   rf"(?:{r._BUDGET_WORD})", _I),
+    ),
+    (
+        "percent",
+        re.compile(r"(?:discount|折扣|打折|让利|优惠(?:幅度|力度|上限)|markdown|rebate|返现|返利).{0,30}?"
+                   r"(?:\d|[一二三四五六七八九十]|half|quarter|third|at most|up to|no more|cap|上限|不超过|最多|封顶)", _I),
+    ),
     (
         "headcount",
-        re.compile(
-            r"team|staff|people|person|head-?count|agents?|csms?|reps?|managers?|marketers?|designers?|engineers?|"
-            r"ops\b|人手|团队|人员|编制|人力|专员|客服|运营|销售",
-            _I,
-        ),
+        re.compile(rf"\b{_N}\s+(?:[a-z-]+\s+)?{_ROLE_CUE}\b|(?:team|staff|headcount|团队|人手|人员|编制|人力)"
+                   rf"\s*(?:of|is|are|:|：|为|有|共)?\s*{_N}|{_N}\s*(?:个|名|位)\s*(?:人|员|专员|客服|运营|销售)", _I),
     ),
     ("channels", re.compile(r"channels?|渠道|触达", _I)),
-    ("deadline", re.compile(r"deadline|截止|due (?:by|date)|launch by|上线前|完成时间|\bby the end\b", _I)),
+    ("deadline", re.compile(r"deadline|截止|due (?:by|date)|launch by|上线前|完成时间", _I)),
 )
-_COUNTING = re.compile(rf"{WORD_NUMBER}|\d|[一二两三四五六七八九十百千万半]", _I)
 
 
 def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> None:
@@ -121,8 +130,6 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
             if covered or not i.bearing:
                 continue
             for kind, cue in _CUES:
-                if kind != "deadline" and not _COUNTING.search(sentence) and kind != "channels":
-                    continue
                 if kind == "channels" and not channels_in(sentence):
                     continue
                 if cue.search(sentence):
@@ -164,6 +171,10 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
         if match is None:
             continue
         found = True
+        if off and not _CAP_WORD.search(sentence):
+            if not _consumed(i, start, end) and i.bearing:
+                _unread(c, i, start, end, "percent")  # "新客首单半价": an offer, maybe not a cap
+            break
         if c.discount_cap_pct is None:
             c.discount_cap_pct = off
             _set(c, i, "discount_cap_pct", start, end)

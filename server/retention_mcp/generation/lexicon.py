@@ -69,9 +69,10 @@ def words_to_number(text: str) -> float | None:
 
 
 # -- discounts in words ---------------------------------------------------------------------------------------------------
-# Phrases that state the deepest discount without a digit: the percent off each one allows.
+# Phrases that state a discount without a digit, and the percent off each one names: 不打折 and "no discounts" are
+# caps by themselves (0% off); "half price" is a cap only next to a cap word ("at most half price", 最多半价).
 DISCOUNT_WORDS = (
-    (r"半价|五折|5折|half[- ]price|half off|50/50", 50.0),
+    (r"半价|half[- ]price|half off", 50.0),
     (
         r"不打折|不降价|不做折扣|不给折扣|无折扣|不提供(?:任何)?折扣|不允许(?:任何)?折扣|不能打折|"
         r"no discounts?(?: at all| whatsoever| of any kind)?|(?:never|don't|do not|can't|cannot|won't) discount|"

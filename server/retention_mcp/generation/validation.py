@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from retention_mcp.generation.cap_checks import check_caps
 from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount, parameter_of
 from retention_mcp.generation.lexicon import zhe_to_off
 from retention_mcp.generation.plans import CHANNEL_FIELDS, PlanBase
@@ -76,6 +77,7 @@ def validate_plan(
     _check_goals(plan, constraints, checks)
     _check_channels(dumped, constraints, checks)
     _check_team(plan, constraints, checks)
+    check_caps(plan, constraints, checks.record)
     if data_facts:
         _check_data_figures(plan, data_facts, checks)
     for span in constraints.unread:
