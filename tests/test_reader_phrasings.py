@@ -267,7 +267,7 @@ def test_a_discount_that_is_no_cap_is_unread():
         ("email-only", ["email"], []),
         ("channels limited to email and WeChat", ["email", "wechat"], []),
         ("仅限短信和App推送", ["sms", "push"], []),
-        ("只用企微", ["wechat"], []),
+        ("只用企微", ["im"], []),  # WeCom is instant messaging, not WeChat
         ("只通过邮件和站内信触达", ["email", "in_app"], []),
         ("仅使用短信渠道,不做外呼", ["sms"], ["outbound_calls"]),
         ("no X is fine; no paid ads", [], ["paid_ads"]),
@@ -466,9 +466,9 @@ def test_a_range_of_months_in_a_data_window_input_is_the_data_s():
 def test_by_end_of_year_is_unread_not_guessed():
     c = read("Budget $40k; deliver by end of year")
     assert c.horizon_days is None
-    assert c.unread == [Unread(BUDGET_FIELD, "deliver by end of year", "duration")]
+    assert c.unread == [Unread(BUDGET_FIELD, "deliver by end of year", "deadline", "year")]
     c = read("年底前完成")
-    assert c.horizon_days is None and [u.kind for u in c.unread] == ["duration"]
+    assert c.horizon_days is None and [(u.kind, u.scope) for u in c.unread] == [("deadline", "year")]
 
 
 # -- data windows -----------------------------------------------------------------------------------------------------
@@ -623,7 +623,7 @@ def test_every_value_read_says_where_it_stands():
         ({"team_resources": "1 PM, 2 engineers at 50% capacity"}, []),  # a capacity, not a cap
         ({"budget_constraints": "Budget $80k/yr; 40% of customers are on annual plans"}, []),  # a share of the base
         ({"budget_resources": "奖品库存价值约5万元"}, [("奖品库存价值约5万元", "amount")]),  # worth, not a budget
-        ({"budget_resources": "每位会员每年积分成本不超过30元"}, [("每位会员每年积分成本不超过30元", "amount")]),
+        ({"budget_resources": "每位会员每年积分成本不超过50元,另有30元"}, [("另有30元", "amount")]),
         ({"budget_resources": "预算三十万元,另有两万元机动"}, [("另有两万元机动", "amount")]),
         ({"budget_constraints": "Quarterly budget 50k USD; annual cap 180k USD"}, [("annual cap 180k USD", "amount")]),
     ],

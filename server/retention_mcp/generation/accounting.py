@@ -73,7 +73,7 @@ _UNIT = {"month": "month", "week": "week", "day": "day", "period": "month", "bil
 _ALLOW = re.compile(
     r"(?:we |you )?(?:can|may|could) (?:only )?(?:use|reach (?:them|customers) (?:by|via|through))|"
     r"available channels?|channels? (?:available|allowed|we have|at our disposal)|allowed channels?|"
-    r"channels?\s*(?:are|is|:|：)|(?:渠道|触达方式|可用渠道)\s*(?:可用|可以用|能用|为|是|包括|有|:|：)|可用|可以用|可使用|能用",
+    r"(?:渠道|触达方式)\s*(?:可用|可以用|能用|仅限|限于)|可用渠道\s*(?:为|是|包括|有|:|：)?|可用|可以用|可使用|能用",
     _I,
 )
 _NEGATED = re.compile(r"\b(?:no|not|never|without|except|but not|excluding)\b|不|禁止|禁用|不可|不能|不得|除", _I)
@@ -85,7 +85,7 @@ _CALENDAR = re.compile(
     r"(?!\s*\d{4}\s*(?:data|orders)))\b|"
     r"(?P<bf>black friday|cyber monday|christmas|new year|chinese new year|thanksgiving|双十一|双11|618|春节|国庆)|"
     r"(?:第?(?P<qz>[一二三四1-4])\s*季度|q(?P<qz2>[1-4]))\s*(?:末|底|前|结束|之前)|"
-    r"(?P<yz>年底|年末|年内|今年内|年终前)|(?P<mz>[一二三四五六七八九十]{1,2}|1[0-2]|[1-9])\s*月\s*(?:底|末|前|之前|结束)|"
+    r"(?P<yz>年底|年末|今年内|年终前)|(?P<mz>[一二三四五六七八九十]{1,2}|1[0-2]|[1-9])\s*月\s*(?:底|末|前|之前|结束)|"
     r"end of (?:the |this )?(?P<ye>year|quarter|month)|year[- ]end|\beoy\b|季度末|月底|(?:到|在)\s*年底",
     _I,
 )
@@ -110,7 +110,11 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(rf"\b{_N}\s+(?:[a-z-]+\s+)?{_ROLE_CUE}\b|(?:team|staff|headcount|团队|人手|人员|编制|人力)"
                    rf"\s*(?:of|is|are|:|：|为|有|共)?\s*{_N}|{_N}\s*(?:个|名|位)\s*(?:人|员|专员|客服|运营|销售)", _I),
     ),
-    ("channels", re.compile(r"channels?|渠道|触达", _I)),
+    (
+        "channels",
+        re.compile(r"(?:channels?|渠道|触达).{0,30}?(?:can|may|allowed|available|only|must|not|never|可|仅|只|不|禁|限)|"
+                   r"(?:can|may|allowed|available|only|must|not|never|可|仅|只|不|禁|限).{0,30}?(?:channels?|渠道|触达)", _I),
+    ),
     ("deadline", re.compile(r"deadline|截止|due (?:by|date)|launch by|上线前|完成时间", _I)),
 )
 
@@ -200,7 +204,7 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
             if c.per_customer_cap is None:
                 c.per_customer_cap = CustomerCap(money.amount, money.currency, _period(sentence))
                 _set(c, i, "per_customer_cap", start, end)
-                _drop_unread(c, i, sentence, "amount")
+                _drop_unread(c, i, sentence[left : min(stops, default=len(sentence))], "amount")
             return True
     if found:
         return True
@@ -212,13 +216,9 @@ def _read_words(c: Constraints, i: Text, start: int, end: int) -> bool:
     calendar_end = _CALENDAR.search(sentence)
     if calendar_end:
         scope = _calendar_scope(calendar_end)
-        if scope is not None and not _data_sentence(sentence):
-            _drop_unread(c, i, sentence, "duration")
-            if c.sources.get("horizon_days") == "text" and _evidence_in(c, "horizon_days", i, sentence):
-                c.horizon_days = None  # a calendar end is not a day count without a start date
-                c.sources.pop("horizon_days", None)
-                c.evidence.pop("horizon_days", None)
-            if c.horizon_days is None:
+        if scope is not None and not _data_sentence(sentence) and not _consumed(i, start, end):
+            _drop_unread(c, i, sentence, "duration")  # a calendar end, not a duration: never a guessed day count
+            if c.horizon_days is None or c.sources.get("horizon_days") == "text":
                 _unread(c, i, start, end, "deadline", scope)
                 i.consumed.append((start, end))
                 return True
@@ -252,7 +252,7 @@ def _read_words(c: Constraints, i: Text, start: int, end: int) -> bool:
         read = True
         break
     team = _team_words(sentence)
-    if team is not None and i.bearing:
+    if team is not None and i.bearing and team != c.team_size:
         if c.team_size is None or (c.sources.get("team_size") == "text" and _evidence_in(c, "team_size", i, sentence)):
             c.team_size = team
             _set(c, i, "team_size", start, end)
@@ -284,6 +284,8 @@ _ROLE_ZH = re.compile(rf"(?P<n>{_CN_COUNT}|半打)\s*(?:个|名|位)(?:[^\s,，�
 
 def _team_words(sentence: str) -> int | None:
     """A head-count written with words, summed over its roles: 'half a dozen CSMs plus one marketer' -> 7."""
+    if re.search(rf"{WORD_NUMBER}\s+(?:people|persons|staff|heads|members)\b|[(（]", sentence, _I):
+        return None  # a total with its breakdown: the digit reader's
     counts = [words_to_number(m["n"]) for m in islice(_ROLE_COUNT.finditer(sentence), 12)]
     counts += [r.parse_number(m["n"]) if m["n"] != "半打" else 6.0 for m in islice(_ROLE_ZH.finditer(sentence), 12)]
     total = sum(n for n in counts if n)
