@@ -195,6 +195,7 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
         if c.free_periods_cap is None:
             c.free_periods_cap = FreeCap(count if count is not None else 1, unit)
             _set(c, i, "free_periods_cap", start, end)
+            _drop_unread(c, i, sentence, "duration")  # "赠送1个月": a free period, not a horizon
     elif per_customer and (_CAP_WORD.search(sentence) or i.bearing):
         left = max(sentence.rfind(",", 0, per_customer.start()), sentence.rfind("，", 0, per_customer.start())) + 1
         stops = [k for k in (sentence.find(",", per_customer.end()), sentence.find("，", per_customer.end())) if k >= 0]
