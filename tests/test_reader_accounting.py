@@ -42,22 +42,58 @@ PHRASINGS: list[tuple[str, dict, list[tuple[str, str | None, list[str]]]]] = [
     ("No discounts at all.", {"discount_cap_pct": 0}, []),
     ("本次活动不打折。", {"discount_cap_pct": 0}, []),
     ("We never discount the annual plan.", {"discount_cap_pct": 0}, []),
-    ("新客首单半价。", {}, [("percent", None, ["constraints.discount_cap_pct", "constraints.cost_cap_pct_of_revenue"])]),
+    (
+        "新客首单半价。",
+        {},
+        [("percent", None, ["constraints.discount_cap_pct", "constraints.cost_cap_pct_of_revenue"])],
+    ),
     # caps per customer and on free periods
     ("At most one free month per customer.", {"free_periods_cap": (1, "month")}, []),
     ("No more than 2 free weeks for each member.", {"free_periods_cap": (2, "week")}, []),
     ("每位用户最多赠送1个月。", {"free_periods_cap": (1, "month")}, []),
     ("Credits capped at $50 per customer.", {"per_customer_cap": (50, "USD", "total")}, []),
-    ("预算5万元,每人补贴不超过50元。", {"budget": (50000, "CNY", "total"), "per_customer_cap": (50, "CNY", "total")}, []),
+    (
+        "预算5万元,每人补贴不超过50元。",
+        {"budget": (50000, "CNY", "total"), "per_customer_cap": (50, "CNY", "total")},
+        [],
+    ),
     ("Rewards up to EUR 20 per member per month.", {"per_customer_cap": (20, "EUR", "month")}, []),
     # deadlines tied to the calendar: unread, never a day count
-    ("The campaign runs through Q4.", {"horizon_days": None}, [("deadline", "Q4", ["constraints.start_date", "constraints.horizon_days"])]),
-    ("Finish by the end of Q3.", {"horizon_days": None}, [("deadline", "Q3", ["constraints.start_date", "constraints.horizon_days"])]),
-    ("到年底完成。", {"horizon_days": None}, [("deadline", "year", ["constraints.start_date", "constraints.horizon_days"])]),
-    ("Everything must ship before Black Friday.", {"horizon_days": None}, [("deadline", "black friday", ["constraints.start_date", "constraints.horizon_days"])]),
-    ("第三季度末前上线。", {"horizon_days": None}, [("deadline", "Q3", ["constraints.start_date", "constraints.horizon_days"])]),
-    ("Run until the end of November.", {"horizon_days": None}, [("deadline", "M11", ["constraints.start_date", "constraints.horizon_days"])]),
-    ("双十一前完成。", {"horizon_days": None}, [("deadline", "双十一", ["constraints.start_date", "constraints.horizon_days"])]),
+    (
+        "The campaign runs through Q4.",
+        {"horizon_days": None},
+        [("deadline", "Q4", ["constraints.start_date", "constraints.horizon_days"])],
+    ),
+    (
+        "Finish by the end of Q3.",
+        {"horizon_days": None},
+        [("deadline", "Q3", ["constraints.start_date", "constraints.horizon_days"])],
+    ),
+    (
+        "到年底完成。",
+        {"horizon_days": None},
+        [("deadline", "year", ["constraints.start_date", "constraints.horizon_days"])],
+    ),
+    (
+        "Everything must ship before Black Friday.",
+        {"horizon_days": None},
+        [("deadline", "black friday", ["constraints.start_date", "constraints.horizon_days"])],
+    ),
+    (
+        "第三季度末前上线。",
+        {"horizon_days": None},
+        [("deadline", "Q3", ["constraints.start_date", "constraints.horizon_days"])],
+    ),
+    (
+        "Run until the end of November.",
+        {"horizon_days": None},
+        [("deadline", "M11", ["constraints.start_date", "constraints.horizon_days"])],
+    ),
+    (
+        "双十一前完成。",
+        {"horizon_days": None},
+        [("deadline", "双十一", ["constraints.start_date", "constraints.horizon_days"])],
+    ),
     # allow-lists without "only"
     ("We can use email and in-app.", {"channels_allowed": ["email", "in_app"]}, []),
     ("渠道可用短信和企业微信。", {"channels_allowed": ["sms", "im"]}, []),
@@ -66,14 +102,30 @@ PHRASINGS: list[tuple[str, dict, list[tuple[str, str | None, list[str]]]]] = [
     ("We may use WhatsApp and Discord.", {"channels_allowed": ["im", "community"]}, []),
     ("只用群聊和企微。", {"channels_allowed": ["im", "community"]}, []),
     # weekly and daily amounts: their own scope
-    ("Budget 30k USD per quarter; at most 5k USD per week.", {"budget": (30000, "USD", "quarter")}, [("amount", "week", [f"{BUDGET} (period: week)"])]),
+    (
+        "Budget 30k USD per quarter; at most 5k USD per week.",
+        {"budget": (30000, "USD", "quarter")},
+        [("amount", "week", [f"{BUDGET} (period: week)"])],
+    ),
     ("每天预算500元。", {"budget": None}, [("amount", "day", [f"{BUDGET} (period: day)"])]),
     # sentences that state a constraint the reader cannot place are listed, not dropped
     ("The budget must stay under one salary.", {}, [("amount", None, [BUDGET])]),
-    ("Discount depth must stay modest, a third at the very most.", {}, [("percent", None, ["constraints.discount_cap_pct", "constraints.cost_cap_pct_of_revenue"])]),
-    ("Channels must follow the approval policy of the push team.", {}, [("channels", None, ["constraints.channels_allowed", "constraints.channels_excluded"])]),
+    (
+        "Discount depth must stay modest, a third at the very most.",
+        {},
+        [("percent", None, ["constraints.discount_cap_pct", "constraints.cost_cap_pct_of_revenue"])],
+    ),
+    (
+        "Channels must follow the approval policy of the push team.",
+        {},
+        [("channels", None, ["constraints.channels_allowed", "constraints.channels_excluded"])],
+    ),
     # misreads that must not happen
-    ("Budget: fifty thousand dollars for the quarter; the team is two ops and a designer.", {"budget": (50000, "USD", "quarter"), "team_size": 3, "horizon_days": None}, []),
+    (
+        "Budget: fifty thousand dollars for the quarter; the team is two ops and a designer.",
+        {"budget": (50000, "USD", "quarter"), "team_size": 3, "horizon_days": None},
+        [],
+    ),
 ]
 
 

@@ -108,7 +108,10 @@ async def test_typed_values_win_and_a_conflict_is_listed(server):
     assert "at most 80,000 CNY per quarter" in block and "at most 160,000 CNY in total" in block
     assert "Channels: only email, in-app messages, webhooks" in block
     assert "G2: NPS 45" in block
-    assert "at most 120,000" not in block and "Typed: budget 80,000 CNY per quarter — replaces the brief's '120,000" in block
+    assert (
+        "at most 120,000" not in block
+        and "Typed: budget 80,000 CNY per quarter — replaces the brief's '120,000" in block
+    )
 
 
 async def test_no_constraints_says_none_stated(server, registry):

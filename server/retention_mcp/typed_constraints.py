@@ -48,7 +48,8 @@ class BudgetInput(_Typed):
     amount: float = Field(ge=0, le=1e15, description="Budget per period (upper end of a range) / 每期预算(区间上限)")
     currency: str | None = Field(None, description="ISO 4217 code: CNY, USD, EUR… / 币种代码")
     period: Literal["total", "day", "week", "month", "quarter", "year"] = Field(
-        "total", description="What the amount covers: the whole plan, or each day, week, month, quarter or year / 预算周期"
+        "total",
+        description="What the amount covers: the whole plan, or each day, week, month, quarter or year / 预算周期",
     )
     min: float | None = Field(None, ge=0, description="Lower end, for a range / 区间下限")
 

@@ -97,23 +97,35 @@ _ROLE_CUE = (
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "amount",
-        re.compile(rf"(?:{r._BUDGET_WORD}|cost (?:cap|limit)|spend(?:ing)? cap).{{0,40}}?{_N}|{_N}.{{0,30}}?"
-                   rf"(?:{r._BUDGET_WORD})", _I),
+        re.compile(
+            rf"(?:{r._BUDGET_WORD}|cost (?:cap|limit)|spend(?:ing)? cap).{{0,40}}?{_N}|{_N}.{{0,30}}?"
+            rf"(?:{r._BUDGET_WORD})",
+            _I,
+        ),
     ),
     (
         "percent",
-        re.compile(r"(?:discount|折扣|打折|让利|优惠(?:幅度|力度|上限)|markdown|rebate|返现|返利).{0,30}?"
-                   r"(?:\d|[一二三四五六七八九十]|half|quarter|third|at most|up to|no more|cap|上限|不超过|最多|封顶)", _I),
+        re.compile(
+            r"(?:discount|折扣|打折|让利|优惠(?:幅度|力度|上限)|markdown|rebate|返现|返利).{0,30}?"
+            r"(?:\d|[一二三四五六七八九十]|half|quarter|third|at most|up to|no more|cap|上限|不超过|最多|封顶)",
+            _I,
+        ),
     ),
     (
         "headcount",
-        re.compile(rf"\b{_N}\s+(?:[a-z-]+\s+)?{_ROLE_CUE}\b|(?:team|staff|headcount|团队|人手|人员|编制|人力)"
-                   rf"\s*(?:of|is|are|:|：|为|有|共)?\s*{_N}|{_N}\s*(?:个|名|位)\s*(?:人|员|专员|客服|运营|销售)", _I),
+        re.compile(
+            rf"\b{_N}\s+(?:[a-z-]+\s+)?{_ROLE_CUE}\b|(?:team|staff|headcount|团队|人手|人员|编制|人力)"
+            rf"\s*(?:of|is|are|:|：|为|有|共)?\s*{_N}|{_N}\s*(?:个|名|位)\s*(?:人|员|专员|客服|运营|销售)",
+            _I,
+        ),
     ),
     (
         "channels",
-        re.compile(r"(?:channels?|渠道|触达).{0,30}?(?:can|may|allowed|available|only|must|not|never|可|仅|只|不|禁|限)|"
-                   r"(?:can|may|allowed|available|only|must|not|never|可|仅|只|不|禁|限).{0,30}?(?:channels?|渠道|触达)", _I),
+        re.compile(
+            r"(?:channels?|渠道|触达).{0,30}?(?:can|may|allowed|available|only|must|not|never|可|仅|只|不|禁|限)|"
+            r"(?:can|may|allowed|available|only|must|not|never|可|仅|只|不|禁|限).{0,30}?(?:channels?|渠道|触达)",
+            _I,
+        ),
     ),
     ("deadline", re.compile(r"deadline|截止|due (?:by|date)|launch by|上线前|完成时间", _I)),
 )
@@ -232,7 +244,9 @@ def _read_words(c: Constraints, i: Text, start: int, end: int) -> bool:
         words = match.group(0).lower().split()
         currency = _CURRENCY_NEAR.match(tail)
         big = any(w in EN_SCALES and EN_SCALES[w] >= 1000 for w in re.split(r"[\s-]+", match.group(0).lower()))
-        if value is None or not (currency or (big and "grand" in words) or (big and re.search(r._BUDGET_WORD, sentence, _I))):
+        if value is None or not (
+            currency or (big and "grand" in words) or (big and re.search(r._BUDGET_WORD, sentence, _I))
+        ):
             continue
         if not (currency or big):
             continue
@@ -280,7 +294,9 @@ _ROLE = (
 )
 _ROLE_COUNT = re.compile(rf"(?P<n>{WORD_NUMBER})\s+(?:(?:full[- ]time|part[- ]time|senior|junior|dedicated)\s+)?"
                          rf"(?:[a-z]+\s+)?{_ROLE}\b", _I)  # fmt: skip
-_ROLE_ZH = re.compile(rf"(?P<n>{_CN_COUNT}|半打)\s*(?:个|名|位)(?:[^\s,，、和及与加]{{0,6}}?)?(?:人|员|专员|经理|客服|运营|设计师|销售)")
+_ROLE_ZH = re.compile(
+    rf"(?P<n>{_CN_COUNT}|半打)\s*(?:个|名|位)(?:[^\s,，、和及与加]{{0,6}}?)?(?:人|员|专员|经理|客服|运营|设计师|销售)"
+)
 
 
 def _team_words(sentence: str) -> int | None:
@@ -343,8 +359,11 @@ def _period(sentence: str) -> str | None:
 def _calendar_scope(match: re.Match[str]) -> str | None:
     if match["q"] or match["qz"] or match["qz2"]:
         return f"Q{_QUARTER_NO[match['q'] or match['qz'] or match['qz2']]}"
-    if match["year"] or match["yz"] or (match["ye"] or "").lower() == "year" or re.search(
-        r"year[- ]end|eoy|年底", match.group(0), _I
+    if (
+        match["year"]
+        or match["yz"]
+        or (match["ye"] or "").lower() == "year"
+        or re.search(r"year[- ]end|eoy|年底", match.group(0), _I)
     ):
         return "year"
     if match["month"]:

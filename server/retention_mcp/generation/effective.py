@@ -305,5 +305,3 @@ def constraints_result(c: Constraints) -> EffectiveConstraints:
         ],
         conflicts=[ConstraintConflict(field=x.field, typed=x.typed, text=x.text) for x in c.conflicts],
     )
-
-

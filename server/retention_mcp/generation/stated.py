@@ -51,7 +51,9 @@ def stated_block(c: Constraints, language: str, analysis: bool = False) -> str:
 
     def mark(name: str, text: str) -> str:
         if c.sources.get(name) == "model":
-            return text + ("(由模型从资料中读出,非用户原话)" if zh else " (read by a model from the brief, not the user's words)")
+            return text + (
+                "(由模型从资料中读出,非用户原话)" if zh else " (read by a model from the brief, not the user's words)"
+            )
         return text
 
     lines.append(
@@ -60,7 +62,9 @@ def stated_block(c: Constraints, language: str, analysis: bool = False) -> str:
         else "The plan is checked against these constraints (typed by the user or read from the facts above). "
         "Respect each one; where one is not stated, propose a value and mark it [Assumption]."
     )
-    none_stated = "未声明:请提出建议值并标注为【假设】" if zh else "none stated: propose one and mark it as an assumption"
+    none_stated = (
+        "未声明:请提出建议值并标注为【假设】" if zh else "none stated: propose one and mark it as an assumption"
+    )
     budget = mark("budget", _budget_line(c, zh)) if c.budget is not None else none("budget")
     if budget is not None:
         lines.append(("- 预算:" if zh else "- Budget: ") + budget)
@@ -95,10 +99,18 @@ def stated_block(c: Constraints, language: str, analysis: bool = False) -> str:
                 else f"{days} days (day 0 to day {days}); every phase and KPI deadline falls within it"
             ),
         ),
-        ("team_size", "Team", "团队", None if c.team_size is None else (f"{c.team_size} 人" if zh else f"{c.team_size} people")),
+        (
+            "team_size",
+            "Team",
+            "团队",
+            None if c.team_size is None else (f"{c.team_size} 人" if zh else f"{c.team_size} people"),
+        ),
     ):
-        line = mark(name, stated) if stated else none({"discount_cap_pct": "discount", "horizon_days": "horizon"}.get(
-            name, "team"))
+        line = (
+            mark(name, stated)
+            if stated
+            else none({"discount_cap_pct": "discount", "horizon_days": "horizon"}.get(name, "team"))
+        )
         if line is not None:
             lines.append(f"- {label_zh}:{line}" if zh else f"- {label_en}: {line}")
     lines += _new_kinds(c, zh)
