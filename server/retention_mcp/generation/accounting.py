@@ -44,7 +44,7 @@ class Text:
 
 _SENTENCE = re.compile(r"[^。；;\n!?！？]+")
 _WORD_NUMBER = re.compile(WORD_NUMBER, _I)
-_CN_COUNT = r"[一二两三四五六七八九十百\d]+"
+_CN_COUNT = r"(?<![一二两三四五六七八九十百\d.,])(?:\d+|[一二两三四五六七八九十百]+)"  # starts where a run starts
 _CURRENCY_NEAR = re.compile(
     r"^\s*(?:us\s+)?(?P<c>dollars?|bucks|euros?|pounds?|rupees?|yuan|rmb|usd|eur|gbp|inr|cny|sgd|aud|cad|hkd|jpy)\b",
     _I,
@@ -63,8 +63,8 @@ _CAP_WORD = re.compile(
     _I,
 )
 _FREE = re.compile(
-    rf"(?P<n>{WORD_NUMBER}|\d+)?\s*(?:extra\s+)?free\s+(?P<u>months?|weeks?|days?|periods?|billing cycles?)|"
-    rf"(?P<n2>{_CN_COUNT})?\s*(?:个)?(?P<u2>月|周|天)(?:的)?免费|免费(?:赠送|送|使用)?\s*(?P<n3>{_CN_COUNT})\s*(?:个)?"
+    rf"(?:(?P<n>{WORD_NUMBER})\s+)?(?:extra\s+)?free\s+(?P<u>months?|weeks?|days?|periods?|billing cycles?)|"
+    rf"(?P<n2>{_CN_COUNT})\s*(?:个)?(?P<u2>月|周|天)(?:的)?免费|免费(?:赠送|送|使用)?\s*(?P<n3>{_CN_COUNT})\s*(?:个)?"
     rf"(?P<u3>月|周|天)|(?:赠送|送|免)\s*(?P<n4>{_CN_COUNT})\s*(?:个)?(?P<u4>月|周|天)",
     _I,
 )
@@ -89,7 +89,10 @@ _CALENDAR = re.compile(
     r"end of (?:the |this )?(?P<ye>year|quarter|month)|year[- ]end|\beoy\b|季度末|月底|(?:到|在)\s*年底",
     _I,
 )
-_N = rf"(?:{WORD_NUMBER}|\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千万半几]+)"
+_N = (
+    rf"(?:{WORD_NUMBER}|(?<![\d.,])\d+(?:[.,]\d+)*|"
+    r"(?<![一二两三四五六七八九十百千万半几])[一二两三四五六七八九十百千万半几]+)"
+)
 _ROLE_CUE = (
     r"(?:people|persons?|staff|agents?|csms?|reps?|managers?|marketers?|designers?|engineers?|developers?|analysts?|"
     r"ops\b|operators?|specialists?|heads?|fte|members? of staff|team members?)"
