@@ -23,7 +23,7 @@ from itertools import islice
 
 from retention_mcp.generation import constraints as r
 from retention_mcp.generation.constraints import Constraints, CustomerCap, Evidence, FreeCap, Money, Unread
-from retention_mcp.generation.lexicon import DISCOUNT_WORDS, EN_SCALES, WORD_NUMBER, words_to_number
+from retention_mcp.generation.lexicon import DISCOUNT_WORDS, EN_SCALES, EN_UNITS, WORD_NUMBER, words_to_number
 from retention_mcp.vocabulary import channels_in
 
 _I = re.IGNORECASE
@@ -63,7 +63,7 @@ _CAP_WORD = re.compile(
     _I,
 )
 _FREE = re.compile(
-    rf"(?:(?P<n>{WORD_NUMBER})\s+)?(?:extra\s+)?free\s+(?P<u>months?|weeks?|days?|periods?|billing cycles?)|"
+    rf"(?:(?P<n>{WORD_NUMBER}|(?<![\d.,])\d+)\s+)?(?:extra\s+)?free\s+(?P<u>months?|weeks?|days?|periods?|billing cycles?)|"
     rf"(?P<n2>{_CN_COUNT})\s*(?:个)?(?P<u2>月|周|天)(?:的)?免费|免费(?:赠送|送|使用)?\s*(?P<n3>{_CN_COUNT})\s*(?:个)?"
     rf"(?P<u3>月|周|天)|(?:赠送|送|免)\s*(?P<n4>{_CN_COUNT})\s*(?:个)?(?P<u4>月|周|天)",
     _I,
@@ -87,6 +87,16 @@ _CALENDAR = re.compile(
     r"(?:第?(?P<qz>[一二三四1-4])\s*季度|q(?P<qz2>[1-4]))\s*(?:末|底|前|结束|之前)|"
     r"(?P<yz>年底|年末|今年内|年终前)|(?P<mz>[一二三四五六七八九十]{1,2}|1[0-2]|[1-9])\s*月\s*(?:底|末|前|之前|结束)|"
     r"end of (?:the |this )?(?P<ye>year|quarter|month)|year[- ]end|\beoy\b|季度末|月底|(?:到|在)\s*年底",
+    _I,
+)
+_BUDGET = re.compile(r._BUDGET_WORD, _I)
+# Words without which a sentence holds nothing this module reads or lists: sentences without them are skipped.
+_TRIGGER = re.compile(
+    r"\d|[一二两三四五六七八九十百千万半几]|折|价|免费|赠|送|年底|年末|月底|季度|渠道|触达|可用|能用|可以用|预算|经费|团队|人手|截止|"
+    r"\b(?:zero|an?|one|single|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|half|couple|dozen|"
+    r"discounts?|free|channels?|deadline|through|thru|until|till|by|before|end|q[1-4]|can|may|available|allowed|"
+    r"budget|spend|black|christmas|year)\b",
     _I,
 )
 _N = (
@@ -134,6 +144,28 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Cheap substring gates in front of the patterns: most sentences of a brief name none of these words, and a
+# substring test costs far less than a pattern that has no literal prefix.
+_G_DISCOUNT = ("半价", "打折", "折扣", "降价", "discount", "half")
+_G_PER = ("per", "each", "every", "customer", "member", "user", "account", "client", "每", "人均", "单个", "单位", "单名")
+_G_FREE = ("free", "免费", "赠", "送", "免")
+_G_CALENDAR = (
+    "q1", "q2", "q3", "q4", "year", "end of", "eoy", "black friday", "cyber", "christmas", "thanksgiving", "双十一",
+    "双11", "618", "春节", "国庆", "季度", "年", "月", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+    "oct", "nov", "dec",
+)  # fmt: skip
+_G_MONEY_WORDS = (
+    "thousand", "grand", "lakh", "crore", "million", "billion", "dollar", "buck", "euro", "pound", "rupee", "yuan",
+)  # fmt: skip
+_G_ALLOW = ("can ", "may ", "could ", "available", "allowed", "可用", "可以用", "可使用", "能用", "仅限", "限于")
+_G_CHANNEL = ("channel", "渠道", "触达")
+_G_BUDGET = ("budget", "spend", "预算", "经费", "费用", "投入", "花费", "资金", "funding", "allocat", "cost")
+
+
+def _has(low: str, words: tuple[str, ...]) -> bool:
+    return any(w in low for w in words)
+
+
 def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> None:
     """Read what the digit reader missed, then list every constraint sentence nothing accounts for."""
     c.unread = [_scoped(u) for u in c.unread]
@@ -142,14 +174,19 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
             continue
         listed = [u.text for u in c.unread if u.input == i.name]
         for start, end in islice(_sentences(i.text), _MAX_SENTENCES):
+            if not _TRIGGER.search(i.text, start, end):
+                continue
             sentence = i.text[start:end]
             read = _read_sentence(c, i, start, end)
             covered = read or any(s < end and e > start for s, e in i.consumed)
             covered = covered or any(t and t.rstrip("…") in i.raw[start:end] for t in listed)
             if covered or not i.bearing:
                 continue
+            low = sentence.lower()
             for kind, cue in _CUES:
-                if kind == "channels" and not channels_in(sentence):
+                if kind == "amount" and not _has(low, _G_BUDGET):
+                    continue
+                if kind == "channels" and not (_has(low, _G_CHANNEL) and cue.search(sentence) and channels_in(sentence)):
                     continue
                 if cue.search(sentence):
                     _unread(c, i, start, end, kind)
@@ -184,9 +221,10 @@ def _set(c: Constraints, i: Text, name: str, start: int, end: int) -> None:
 def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
     """Read one sentence for what only words state; whether it held a constraint (read, or listed as unread)."""
     sentence = i.text[start:end]
+    low = sentence.lower()
     found = False
-    for pattern, off in DISCOUNT_WORDS:
-        match = re.search(pattern, sentence, _I)
+    for pattern, off in DISCOUNT_WORDS if _has(low, _G_DISCOUNT) else ():
+        match = r._rx(pattern).search(sentence)
         if match is None:
             continue
         found = True
@@ -200,8 +238,8 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
         elif abs(c.discount_cap_pct - off) > 1e-9 and not _consumed(i, start, end):
             _unread(c, i, start, end, "percent")
         break
-    per_customer = _PER_CUSTOMER.search(sentence)
-    free = _FREE.search(sentence)
+    per_customer = _PER_CUSTOMER.search(sentence) if _has(low, _G_PER) else None
+    free = _FREE.search(sentence) if _has(low, _G_FREE) else None
     if free and (per_customer or _CAP_WORD.search(sentence) or i.bearing):
         found = True
         count = _count(next((g for g in (free["n"], free["n2"], free["n3"], free["n4"]) if g), None))
@@ -224,12 +262,12 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
             return True
     if found:
         return True
-    return _read_words(c, i, start, end)
+    return _read_words(c, i, start, end, low)
 
 
-def _read_words(c: Constraints, i: Text, start: int, end: int) -> bool:
+def _read_words(c: Constraints, i: Text, start: int, end: int, low: str) -> bool:
     sentence = i.text[start:end]
-    calendar_end = _CALENDAR.search(sentence)
+    calendar_end = _CALENDAR.search(sentence) if _has(low, _G_CALENDAR) else None
     if calendar_end:
         scope = _calendar_scope(calendar_end)
         if scope is not None and not _data_sentence(sentence) and not _consumed(i, start, end):
@@ -238,23 +276,23 @@ def _read_words(c: Constraints, i: Text, start: int, end: int) -> bool:
                 _unread(c, i, start, end, "deadline", scope)
                 i.consumed.append((start, end))
                 return True
-    if not i.bearing and not re.search(r._BUDGET_WORD, sentence, _I):
+    if not i.bearing and not _BUDGET.search(sentence):
         return False
     read = False
-    for match in islice(_WORD_NUMBER.finditer(sentence), 8):
+    for match in islice(_WORD_NUMBER.finditer(sentence), 8) if _has(low, _G_MONEY_WORDS) else ():
         value = words_to_number(match.group(0))
         tail = sentence[match.end() :]
         words = match.group(0).lower().split()
         currency = _CURRENCY_NEAR.match(tail)
         big = any(w in EN_SCALES and EN_SCALES[w] >= 1000 for w in re.split(r"[\s-]+", match.group(0).lower()))
         if value is None or not (
-            currency or (big and "grand" in words) or (big and re.search(r._BUDGET_WORD, sentence, _I))
+            currency or (big and "grand" in words) or (big and _BUDGET.search(sentence))
         ):
             continue
         if not (currency or big):
             continue
         code = _CURRENCY_CODES.get(currency["c"].lower().rstrip("s"), currency["c"].upper()) if currency else None
-        if code is None and re.search(r"lakh|crore", match.group(0), _I):
+        if code is None and r._rx(r"lakh|crore").search(match.group(0)):
             code = "INR"
         period = _period(sentence)
         if period in ("week", "day"):
@@ -269,14 +307,14 @@ def _read_words(c: Constraints, i: Text, start: int, end: int) -> bool:
                 c.evidence.pop("horizon_days", None)
         read = True
         break
-    team = _team_words(sentence)
+    team = _team_words(sentence) if i.bearing else None
     if team is not None and i.bearing and team != c.team_size:
         if c.team_size is None or (c.sources.get("team_size") == "text" and _evidence_in(c, "team_size", i, sentence)):
             c.team_size = team
             _set(c, i, "team_size", start, end)
         read = True
     if i.bearing and not c.channels_allowed:
-        allow = _ALLOW.search(sentence)
+        allow = _ALLOW.search(sentence) if _has(low, _G_ALLOW) else None
         if allow:
             rest = sentence[allow.end() :]
             negation = _NEGATED.search(rest)
@@ -302,16 +340,24 @@ _ROLE_ZH = re.compile(
 )
 
 
+_LETTERS = re.compile(r"[a-z]+")
+_NUMBER_TOKENS = frozenset(EN_UNITS).union(EN_SCALES) - {"a", "an", "k", "mn", "bn"}
+_TOTAL = re.compile(rf"{WORD_NUMBER}\s+(?:people|persons|staff|heads|members)\b|[(（]", _I)
+
+
 def _team_words(sentence: str) -> int | None:
     """A head-count written with words, summed over its roles: 'half a dozen CSMs plus one marketer' -> 7."""
-    if re.search(rf"{WORD_NUMBER}\s+(?:people|persons|staff|heads|members)\b|[(（]", sentence, _I):
+    low = sentence.lower()
+    if not (_NUMBER_TOKENS.intersection(_LETTERS.findall(low)) or _has(low, ("个", "名", "位", "半打"))):
+        return None
+    if _TOTAL.search(sentence):
         return None  # a total with its breakdown: the digit reader's
     counts = [words_to_number(m["n"]) for m in islice(_ROLE_COUNT.finditer(sentence), 12)]
     counts += [r.parse_number(m["n"]) if m["n"] != "半打" else 6.0 for m in islice(_ROLE_ZH.finditer(sentence), 12)]
     total = sum(n for n in counts if n)
     if not counts or total < 1 or total > 100_000:
         return None
-    if len(counts) == 1 and not re.search(r"dozen|couple|\b(?:team|staff)\b", sentence, _I):
+    if len(counts) == 1 and not r._rx(r"dozen|couple|\b(?:team|staff)\b").search(sentence):
         return None  # one count the digit reader had its chance at; only sums and dozens are new here
     return round(total)
 
@@ -354,7 +400,7 @@ _PERIODS = (
 
 def _period(sentence: str) -> str | None:
     for period, pattern in _PERIODS:
-        if re.search(pattern, sentence, _I):
+        if r._rx(pattern).search(sentence):
             return period
     return None
 
@@ -379,7 +425,7 @@ def _calendar_scope(match: re.Match[str]) -> str | None:
 
 
 def _data_sentence(sentence: str) -> bool:
-    return bool(re.search(r"\bdata\b|数据|orders? from|history|历史", sentence, _I))
+    return bool(r._rx(r"\bdata\b|数据|orders? from|history|历史").search(sentence))
 
 
 def _consumed(i: Text, start: int, end: int) -> bool:
