@@ -147,7 +147,21 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Cheap substring gates in front of the patterns: most sentences of a brief name none of these words, and a
 # substring test costs far less than a pattern that has no literal prefix.
 _G_DISCOUNT = ("半价", "打折", "折扣", "降价", "discount", "half")
-_G_PER = ("per", "each", "every", "customer", "member", "user", "account", "client", "每", "人均", "单个", "单位", "单名")
+_G_PER = (
+    "per",
+    "each",
+    "every",
+    "customer",
+    "member",
+    "user",
+    "account",
+    "client",
+    "每",
+    "人均",
+    "单个",
+    "单位",
+    "单名",
+)
 _G_FREE = ("free", "免费", "赠", "送", "免")
 _G_CALENDAR = (
     "q1", "q2", "q3", "q4", "year", "end of", "eoy", "black friday", "cyber", "christmas", "thanksgiving", "双十一",
@@ -161,9 +175,11 @@ _G_ALLOW = ("can ", "may ", "could ", "available", "allowed", "可用", "可以�
 _G_CHANNEL = ("channel", "渠道", "触达")
 _G_BUDGET = ("budget", "spend", "预算", "经费", "费用", "投入", "花费", "资金", "funding", "allocat", "cost")
 
+_G_OUTSIDE = (*_G_BUDGET, *_G_DISCOUNT, "free month", "free week", "免费", "赠送")
+
 
 def _has(low: str, words: tuple[str, ...]) -> bool:
-    return any(w in low for w in words)
+    return any(map(low.__contains__, words))
 
 
 def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> None:
@@ -174,8 +190,8 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
             continue
         listed = [u.text for u in c.unread if u.input == i.name]
         for start, end in islice(_sentences(i.text), _MAX_SENTENCES):
-            if not _TRIGGER.search(i.text, start, end):
-                continue
+            if not (_TRIGGER.search(i.text, start, end) if i.bearing else _has(i.text[start:end].lower(), _G_OUTSIDE)):
+                continue  # outside the constraint inputs, only sentences about money, discounts or free periods
             sentence = i.text[start:end]
             read = _read_sentence(c, i, start, end)
             covered = read or any(s < end and e > start for s, e in i.consumed)
@@ -186,7 +202,9 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
             for kind, cue in _CUES:
                 if kind == "amount" and not _has(low, _G_BUDGET):
                     continue
-                if kind == "channels" and not (_has(low, _G_CHANNEL) and cue.search(sentence) and channels_in(sentence)):
+                if kind == "channels" and not (
+                    _has(low, _G_CHANNEL) and cue.search(sentence) and channels_in(sentence)
+                ):
                     continue
                 if cue.search(sentence):
                     _unread(c, i, start, end, kind)
@@ -285,9 +303,7 @@ def _read_words(c: Constraints, i: Text, start: int, end: int, low: str) -> bool
         words = match.group(0).lower().split()
         currency = _CURRENCY_NEAR.match(tail)
         big = any(w in EN_SCALES and EN_SCALES[w] >= 1000 for w in re.split(r"[\s-]+", match.group(0).lower()))
-        if value is None or not (
-            currency or (big and "grand" in words) or (big and _BUDGET.search(sentence))
-        ):
+        if value is None or not (currency or (big and "grand" in words) or (big and _BUDGET.search(sentence))):
             continue
         if not (currency or big):
             continue

@@ -836,7 +836,7 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timelin
 
     def scan(pattern: str, *triggers: str) -> Iterable[re.Match[str]]:
         """The matches of a pattern, skipped outright when none of the words it needs is in the text."""
-        return _rx(pattern).finditer(text) if any(t in low for t in triggers) else ()
+        return _rx(pattern).finditer(text) if any(map(low.__contains__, triggers)) else ()
 
     counted = [
         rf"(?:未来|为期|周期为?|计划期为?|接下来(?:的)?|今后|往后|之后的|时间范围为?|时长)\s*[:：]?\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH})",
