@@ -9,7 +9,6 @@ import copy
 import pytest
 from mcp import Client
 
-from retention_mcp.generation.lexicon import words_to_number
 from tests.standin_model import plan
 from tests.test_plan_generation import fixture_plan, plan_server, scenario
 
@@ -29,12 +28,14 @@ PHRASINGS: list[tuple[str, dict, list[tuple[str, str | None, list[str]]]]] = [
     ("Budget of twenty-five thousand euros in total.", {"budget": (25000, "EUR", "total")}, []),
     ("Budget 5 lakh rupees.", {"budget": (500000, "INR", "total")}, []),
     ("Marketing budget is 2 crore for the year.", {"budget": (20000000, "INR", "year")}, []),
-    ("预算五万元。", {"budget": (50000, "CNY", "total")}, []),
-    ("季度预算三千元。", {"budget": (3000, "CNY", "quarter")}, []),
+    ("A budget of three thousand pounds a month.", {"budget": (3000, "GBP", "month")}, []),
+    ("每人最多返现20元。", {"per_customer_cap": (20, "CNY", "total")}, []),
     # head-counts in words, summed over roles
     ("Team: a dozen agents.", {"team_size": 12}, []),
     ("Team: half a dozen CSMs plus one marketer.", {"team_size": 7}, []),
-    ("Team: two ops and a designer.", {"team_size": 3}, []),
+    ("团队:三名客服外加两位运营。", {"team_size": 5}, []),
+    ("我们有半打客服加一名运营。", {"team_size": 7}, []),
+    ("人手:一打客服。", {"team_size": 12}, []),
     ("We have a couple of CSMs and one analyst.", {"team_size": 3}, []),
     # discount caps in words
     ("Discounts: at most half price.", {"discount_cap_pct": 50}, []),
@@ -160,6 +161,8 @@ async def test_at_least_forty_phrasings_in_both_languages():
      ("5 lakh", 500000), ("3 crore", 30000000), ("twenty-five thousand", 25000), ("a hundred and fifty thousand", 150000)],
 )  # fmt: skip
 def test_number_words(words, value):
+    from retention_mcp.generation.lexicon import words_to_number
+
     assert words_to_number(words) == value
 
 

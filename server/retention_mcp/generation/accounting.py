@@ -352,7 +352,7 @@ _ROLE = (
 _ROLE_COUNT = re.compile(rf"(?P<n>{WORD_NUMBER})\s+(?:(?:full[- ]time|part[- ]time|senior|junior|dedicated)\s+)?"
                          rf"(?:[a-z]+\s+)?{_ROLE}\b", _I)  # fmt: skip
 _ROLE_ZH = re.compile(
-    rf"(?P<n>{_CN_COUNT}|半打)\s*(?:个|名|位)(?:[^\s,，、和及与加]{{0,6}}?)?(?:人|员|专员|经理|客服|运营|设计师|销售)"
+    rf"(?:(?P<n>{_CN_COUNT})\s*(?:个|名|位)|(?P<d>半打|一打))(?:[^\s,，、和及与加]{{0,6}}?)?(?:人|员|专员|经理|客服|运营|设计师|销售)"
 )
 
 
@@ -364,16 +364,17 @@ _TOTAL = re.compile(rf"{WORD_NUMBER}\s+(?:people|persons|staff|heads|members)\b|
 def _team_words(sentence: str) -> int | None:
     """A head-count written with words, summed over its roles: 'half a dozen CSMs plus one marketer' -> 7."""
     low = sentence.lower()
-    if not (_NUMBER_TOKENS.intersection(_LETTERS.findall(low)) or _has(low, ("个", "名", "位", "半打"))):
+    if not (_NUMBER_TOKENS.intersection(_LETTERS.findall(low)) or _has(low, ("个", "名", "位", "打"))):
         return None
     if _TOTAL.search(sentence):
         return None  # a total with its breakdown: the digit reader's
     counts = [words_to_number(m["n"]) for m in islice(_ROLE_COUNT.finditer(sentence), 12)]
-    counts += [r.parse_number(m["n"]) if m["n"] != "半打" else 6.0 for m in islice(_ROLE_ZH.finditer(sentence), 12)]
+    dozens = {"半打": 6.0, "一打": 12.0}
+    counts += [dozens[m["d"]] if m["d"] else r.parse_number(m["n"]) for m in islice(_ROLE_ZH.finditer(sentence), 12)]
     total = sum(n for n in counts if n)
     if not counts or total < 1 or total > 100_000:
         return None
-    if len(counts) == 1 and not r._rx(r"dozen|couple|\b(?:team|staff)\b").search(sentence):
+    if len(counts) == 1 and not r._rx(r"dozen|couple|\b(?:team|staff)\b|打").search(sentence):
         return None  # one count the digit reader had its chance at; only sums and dozens are new here
     return round(total)
 
