@@ -172,9 +172,9 @@ CONSTRAINTS_DESCRIPTION = (
 GOALS_DESCRIPTION = "Goals, one per item (each gets its own KPI) / 目标,每项一个(各自对应 KPI)"
 # What the lean tool surface says instead (its nested fields carry no descriptions: every tools/list costs context).
 LEAN_DESCRIPTIONS = {
-    CONSTRAINTS_FIELD: "Checked; wins over the text. budget {amount per period, currency, period: total|day|week|month|"
-    "quarter|year, min}; per_customer_cap {amount, currency, period}; free_periods_cap {count, unit}; start_date; discount_cap_pct = % off (30 = pay 70%) / 逐条检查,优先于文字。budget {amount 每期金额, currency, period: "
-    "total|day|week|month|quarter|year, min};discount_cap_pct 为优惠幅度(7折填30)",
+    CONSTRAINTS_FIELD: "Wins over the text. budget, per_customer_cap {amount, currency, period: total|day|week|month|"
+    "quarter|year}; free_periods_cap {count, unit}; discount_cap_pct = % off (30 = pay 70%) / 优先于文字。budget、"
+    "per_customer_cap {amount, currency, period};free_periods_cap {count, unit};discount_cap_pct 为优惠幅度(7折填30)",
     GOALS_FIELD: "One per goal (own KPI); also metric, baseline, target, unit, deadline_day / 每项一个目标(各对应 KPI);"
     "另有 metric、baseline、target、unit、deadline_day",
 }
