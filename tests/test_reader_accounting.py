@@ -268,3 +268,19 @@ async def test_a_plan_giving_two_free_months_against_a_one_month_cap_fails(regis
     data = await _plan(registry, standin, store, body, constraints={"free_periods_cap": {"count": 1, "unit": "month"}})
     assert _checks(data)["free_periods_cap"] == "failed"
     assert data["validation"]["status"] == "failed"
+
+
+async def test_a_value_read_by_a_model_is_marked_as_model_read_in_the_block(registry, standin, store):
+    bare = scenario("subscription-playbook-en")
+    arguments = {**bare["arguments"], "team_resources": "Two CSMs and one ops analyst; EUR 25k per quarter"}
+    standin.extraction_replies.append(plan({"horizon_days": 182}))
+    standin.default = lambda received: plan(fixture_plan(bare["id"]))
+    async with Client(plan_server(registry, standin, store)) as client:
+        result = await client.call_tool(bare["tool"], {**arguments, "mode": "plan"})
+    assert result.structured_content["constraints"]["sources"]["horizon_days"] == "model"
+    prompt = standin.received[0].prompt_text()
+    block = prompt[prompt.index("<stated_constraints>") : prompt.index("</stated_constraints>")]
+    assert (
+        "every phase and KPI deadline falls within it (read by a model from the brief, not the user's words)" in block
+    )
+    assert "25,000 EUR per quarter (read by a model" not in block  # the user's own words are not marked
