@@ -284,3 +284,21 @@ async def test_a_value_read_by_a_model_is_marked_as_model_read_in_the_block(regi
         "every phase and KPI deadline falls within it (read by a model from the brief, not the user's words)" in block
     )
     assert "25,000 EUR per quarter (read by a model" not in block  # the user's own words are not marked
+
+
+@pytest.mark.parametrize(
+    ("goal", "expected"),
+    [
+        ("Raise NPS by Q3", (None, None)),  # no target: "Q3" is a deadline, not 3.0
+        ("Reduce churn to 3% by Q3", ("churn", 3.0)),
+        ("rating to 4.8/5 by Q4", ("rating", 4.8)),  # "/5" is the scale, "Q4" the deadline
+        ("NPS 45 by end of Q3", ("NPS", 45.0)),
+        ("留存用户提升到2万", ("留存用户", 20000.0)),
+        ("月活提升至1.5万人", ("月活", 15000.0)),
+    ],
+)
+async def test_goal_targets_are_not_read_from_deadlines_or_scales_and_keep_wan(server, goal, expected):
+    async with Client(server) as client:
+        result = await client.call_tool("retention_strategy", {**BASE, "retention_goals": goal})
+    (g,) = result.structured_content["constraints"]["goals"]
+    assert (g.get("metric"), g.get("target")) == expected, g

@@ -1362,18 +1362,33 @@ def _metric_name(text: str) -> str | None:
     return name or None
 
 
+# What ends a goal without being its target: a calendar deadline ("by Q3", "第三季度末前") and a rating scale ("4.6/5").
+_GOAL_TAIL = re.compile(
+    r"\s*(?:(?:by|before|until|in|within|through|during|for)\s+)?(?:(?:the\s+)?end\s+of\s+)?(?:Q[1-4]|H[12])"
+    r"(?:\s*(?:FY)?\s*\d{2,4})?\s*$|\s*(?:在|于)?(?:Q[1-4]|第[一二三四1-4]季度)(?:末|底|前|内|结束前)?\s*$",
+    _I,
+)
+_RATING_SCALE = re.compile(r"(?<=\d)\s*/\s*(?:5|10|100)(?![\d.])")
+_TARGET_MULT = re.compile(rf"^(?P<head>.*?(?P<t>{NUM}))\s*(?P<m>万|千)\s*(?:人|户|名|个|位|家)?\s*$")
+
+
 def _fill_goal(goal: Goal) -> None:
-    """Metric, baseline, target and unit, when a goal states them plainly; a change ('+10pp', 'by 20%') is no target."""
-    match = _FROM_TO.match(goal.text)
+    """Metric, baseline, target and unit, when a goal states them plainly; a change ('+10pp', 'by 20%') is no target.
+    A deadline ("by Q3") and a rating scale ("4.6/5") are never the target; a target in 万 or 千 is multiplied out."""
+    text = _RATING_SCALE.sub("", _GOAL_TAIL.sub("", goal.text, count=1))
+    scale = 1.0
+    if mult := _TARGET_MULT.match(text):
+        text, scale = mult["head"], 1e4 if mult["m"] == "万" else 1e3
+    match = _FROM_TO.match(text)
     if match:
         goal.metric = _metric_name(match["metric"])
-        goal.baseline, goal.target = parse_number(match["b"]), parse_number(match["t"])
+        goal.baseline, goal.target = parse_number(match["b"]), parse_number(match["t"]) * scale
         goal.unit = "%" if (match["u"] or match["bu"] == "%") else None
         return
-    match = _TO_TARGET.match(goal.text)
+    match = _TO_TARGET.match(text)
     if match and not _CHANGE_WORDS.search(match["metric"]):
         goal.metric = _metric_name(match["metric"])
-        goal.target = parse_number(match["t"])
+        goal.target = parse_number(match["t"]) * scale
         goal.unit = "%" if match["u"] else None
 
 
