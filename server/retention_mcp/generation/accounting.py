@@ -17,9 +17,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice
 
 from retention_mcp.generation import constraints as r
 from retention_mcp.generation.constraints import Constraints, CustomerCap, Evidence, FreeCap, Money, Unread
@@ -188,14 +189,18 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
     for i in inputs:
         if i.name == goal_field or r.NO_CAPS_FIELD.search(i.name):
             continue
-        listed = [u.text for u in c.unread if u.input == i.name]
+        listed = [u.text.rstrip("…") for u in c.unread if u.input == i.name]
+        spans = sorted(i.consumed)
+        starts = [s for s, _ in spans]
+        reach = list(accumulate((e for _, e in spans), max))  # the furthest end among the spans up to each one
         for start, end in islice(_sentences(i.text), _MAX_SENTENCES):
             if not (_TRIGGER.search(i.text, start, end) if i.bearing else _has(i.text[start:end].lower(), _G_OUTSIDE)):
                 continue  # outside the constraint inputs, only sentences about money, discounts or free periods
             sentence = i.text[start:end]
             read = _read_sentence(c, i, start, end)
-            covered = read or any(s < end and e > start for s, e in i.consumed)
-            covered = covered or any(t and t.rstrip("…") in i.raw[start:end] for t in listed)
+            k = bisect_left(starts, end)
+            covered = read or (k > 0 and reach[k - 1] > start)
+            covered = covered or any(t and t in i.raw[start:end] for t in listed)
             if covered or not i.bearing:
                 continue
             low = sentence.lower()
