@@ -108,7 +108,8 @@ PHRASINGS: list[tuple[str, dict, list[tuple[str, str | None, list[str]]]]] = [
         {"budget": (30000, "USD", "quarter")},
         [("amount", "week", [f"{BUDGET} (period: week)"])],
     ),
-    ("每天预算500元。", {"budget": None}, [("amount", "day", [f"{BUDGET} (period: day)"])]),
+    ("每天预算500元。", {"budget": (500, "CNY", "day")}, []),
+    ("Spend at most $5k per week.", {"budget": (5000, "USD", "week")}, []),
     # sentences that state a constraint the reader cannot place are listed, not dropped
     ("The budget must stay under one salary.", {}, [("amount", None, [BUDGET])]),
     (
@@ -302,3 +303,16 @@ async def test_goal_targets_are_not_read_from_deadlines_or_scales_and_keep_wan(s
         result = await client.call_tool("retention_strategy", {**BASE, "retention_goals": goal})
     (g,) = result.structured_content["constraints"]["goals"]
     assert (g.get("metric"), g.get("target")) == expected, g
+
+
+async def test_a_plan_over_a_weekly_budget_read_from_the_text_fails(registry, standin, store):
+    body = copy.deepcopy(fixture_plan(SAAS["id"]))
+    currency = body["budget"]["currency"]
+    body["timeline"]["phases"].insert(0, {"name": "Launch week", "start_day": 0, "end_day": 6, "deliverables": ["x"]})
+    body["budget"]["lines"].append({"item": "Launch ads", "amount": 9000, "phase": "Launch week", "purpose": "ads"})
+    arguments = {**SAAS["arguments"], "budget_constraints": f"Spend at most {currency} 5000 per week; 90 days"}
+    standin.default = lambda received: plan(body)
+    async with Client(plan_server(registry, standin, store)) as client:
+        data = (await client.call_tool(SAAS["tool"], {**arguments, "mode": "plan"})).structured_content
+    assert data["constraints"]["budget"]["period"] == "week" and data["constraints"]["budget"]["amount"] == 5000
+    assert _checks(data)["budget_per_week"] == "failed" and data["validation"]["status"] == "failed"

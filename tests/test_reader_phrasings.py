@@ -138,11 +138,20 @@ def test_no_budget_where_none_is_stated(text):
     assert c.unread == [], c.unread  # prices and metrics are not constraints waiting to be read
 
 
-@pytest.mark.parametrize("text", ["$5k per week", "每周预算5000元", "daily budget $300", "每天500元"])
-def test_a_budget_per_week_or_day_is_unread_not_taken_for_the_whole_plan(text):
+@pytest.mark.parametrize(
+    ("text", "period"),
+    [("$5k per week", None), ("每周预算5000元", "week"), ("daily budget $300", "day"), ("每天500元", None)],
+)
+def test_a_budget_per_week_or_day_is_never_taken_for_the_whole_plan(text, period):
     c = read(text)
-    assert c.budget is None
-    assert [u.kind for u in c.unread] == ["amount"]
+    if period is None:  # no budget or cap word: unread, with the period a budget must have to settle it
+        assert c.budget is None and [(u.kind, u.scope) for u in c.unread] == [("amount", _scope(text))]
+    else:
+        assert c.budget_period == period and c.unread == []
+
+
+def _scope(text: str) -> str:
+    return "week" if "week" in text or "周" in text else "day"
 
 
 def test_an_amount_the_reader_cannot_place_is_unread():

@@ -186,6 +186,7 @@ def _has(low: str, words: tuple[str, ...]) -> bool:
 def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> None:
     """Read what the digit reader missed, then list every constraint sentence nothing accounts for."""
     c.unread = [_scoped(u) for u in c.unread]
+    _weekly_budget(c, inputs)
     for i in inputs:
         if i.name == goal_field or r.NO_CAPS_FIELD.search(i.name):
             continue
@@ -221,6 +222,27 @@ def _scoped(u: Unread) -> Unread:
     if u.kind == "amount" and u.scope is None and (period := _period(u.text)) in ("week", "day"):
         return Unread(u.input, u.text, u.kind, period)
     return u
+
+
+def _weekly_budget(c: Constraints, inputs: Sequence[Text]) -> None:
+    """With no other budget, one amount per week or per day is the budget, of that period ("at most $5k per week")."""
+    scoped = [u for u in c.unread if u.kind == "amount" and u.scope in ("week", "day")]
+    if c.budget is not None or len(scoped) != 1:
+        return
+    (u,) = scoped
+    amounts = r._amounts(u.text)
+    if len(amounts) != 1 or not _BUDGET_OR_CAP.search(u.text):
+        return
+    c.budget, c.budget_period = amounts[0].money, u.scope
+    c.sources["budget"] = "text"
+    c.evidence["budget"] = Evidence(u.input, u.text)
+    c.unread.remove(u)
+    for i in inputs:
+        if i.name == u.input and (pos := i.raw.find(u.text.rstrip("…"))) >= 0:
+            i.consumed.append((pos, pos + len(u.text.rstrip("…"))))
+
+
+_BUDGET_OR_CAP = re.compile(rf"{r._BUDGET_WORD}|at most|up to|no more than|max(?:imum)?|cap|不超过|最多|上限|封顶", _I)
 
 
 def _sentences(text: str) -> Iterable[Span]:

@@ -194,6 +194,9 @@ def apply_constraints(c: Constraints, typed: ConstraintsInput, source: str, over
             conflict = _conflict(c, name, value)
             if conflict is not None:
                 c.conflicts.append(conflict)
+            if name == "budget" and c.short_period and value.period != c.budget_period and name in c.evidence:
+                said = c.evidence[name]  # a weekly or daily cap the typed budget of another period does not hold
+                c.unread.append(Unread(said.input, said.text, "amount", c.budget_period))
         if name == "budget":
             c.budget = Money(value.amount, value.currency or (c.budget.currency if c.budget else None), value.min)
             c.budget_period = None if value.period == "total" else value.period
