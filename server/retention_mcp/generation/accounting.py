@@ -18,7 +18,7 @@ import calendar
 import datetime as dt
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice
 
@@ -188,15 +188,20 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
     c.unread = [_scoped(u) for u in c.unread]
     _weekly_budget(c, inputs)
     for i in inputs:
-        if i.name == goal_field or r.NO_CAPS_FIELD.search(i.name):
-            continue
+        if (
+            i.name == goal_field
+            or not (i.bearing or _has(i.text.lower(), _G_OUTSIDE))
+            or r.NO_CAPS_FIELD.search(i.name)
+        ):
+            continue  # outside the constraint inputs, only sentences about money, discounts or free periods are read
         listed = [u.text.rstrip("…") for u in c.unread if u.input == i.name]
         spans = sorted(i.consumed)
         starts = [s for s, _ in spans]
         reach = list(accumulate((e for _, e in spans), max))  # the furthest end among the spans up to each one
-        for start, end in islice(_sentences(i.text), _MAX_SENTENCES):
+        for found in islice(_SENTENCE.finditer(i.text), _MAX_SENTENCES):
+            start, end = found.span()
             if not (_TRIGGER.search(i.text, start, end) if i.bearing else _has(i.text[start:end].lower(), _G_OUTSIDE)):
-                continue  # outside the constraint inputs, only sentences about money, discounts or free periods
+                continue
             sentence = i.text[start:end]
             read = _read_sentence(c, i, start, end)
             k = bisect_left(starts, end)
@@ -243,12 +248,6 @@ def _weekly_budget(c: Constraints, inputs: Sequence[Text]) -> None:
 
 
 _BUDGET_OR_CAP = re.compile(rf"{r._BUDGET_WORD}|at most|up to|no more than|max(?:imum)?|cap|不超过|最多|上限|封顶", _I)
-
-
-def _sentences(text: str) -> Iterable[Span]:
-    for match in _SENTENCE.finditer(text):
-        if match.group(0).strip():
-            yield match.start(), match.end()
 
 
 def _unread(c: Constraints, i: Text, start: int, end: int, kind: str, scope: str | None = None) -> None:
