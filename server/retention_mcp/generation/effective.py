@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from retention_mcp.generation.accounting import calendar_end_day
+from retention_mcp.generation.calendar_ends import calendar_end_day
 from retention_mcp.generation.constraints import (
     UNREAD_FIELDS,
     Conflict,
