@@ -138,11 +138,20 @@ def test_no_budget_where_none_is_stated(text):
     assert c.unread == [], c.unread  # prices and metrics are not constraints waiting to be read
 
 
-@pytest.mark.parametrize("text", ["$5k per week", "每周预算5000元", "daily budget $300", "每天500元"])
-def test_a_budget_per_week_or_day_is_unread_not_taken_for_the_whole_plan(text):
+@pytest.mark.parametrize(
+    ("text", "period"),
+    [("$5k per week", None), ("每周预算5000元", "week"), ("daily budget $300", "day"), ("每天500元", None)],
+)
+def test_a_budget_per_week_or_day_is_never_taken_for_the_whole_plan(text, period):
     c = read(text)
-    assert c.budget is None
-    assert [u.kind for u in c.unread] == ["amount"]
+    if period is None:  # no budget or cap word: unread, with the period a budget must have to settle it
+        assert c.budget is None and [(u.kind, u.scope) for u in c.unread] == [("amount", _scope(text))]
+    else:
+        assert c.budget_period == period and c.unread == []
+
+
+def _scope(text: str) -> str:
+    return "week" if "week" in text or "周" in text else "day"
 
 
 def test_an_amount_the_reader_cannot_place_is_unread():
@@ -267,7 +276,7 @@ def test_a_discount_that_is_no_cap_is_unread():
         ("email-only", ["email"], []),
         ("channels limited to email and WeChat", ["email", "wechat"], []),
         ("仅限短信和App推送", ["sms", "push"], []),
-        ("只用企微", ["wechat"], []),
+        ("只用企微", ["im"], []),  # WeCom is instant messaging, not WeChat
         ("只通过邮件和站内信触达", ["email", "in_app"], []),
         ("仅使用短信渠道,不做外呼", ["sms"], ["outbound_calls"]),
         ("no X is fine; no paid ads", [], ["paid_ads"]),
@@ -466,9 +475,9 @@ def test_a_range_of_months_in_a_data_window_input_is_the_data_s():
 def test_by_end_of_year_is_unread_not_guessed():
     c = read("Budget $40k; deliver by end of year")
     assert c.horizon_days is None
-    assert c.unread == [Unread(BUDGET_FIELD, "deliver by end of year", "duration")]
+    assert c.unread == [Unread(BUDGET_FIELD, "deliver by end of year", "deadline", "year")]
     c = read("年底前完成")
-    assert c.horizon_days is None and [u.kind for u in c.unread] == ["duration"]
+    assert c.horizon_days is None and [(u.kind, u.scope) for u in c.unread] == [("deadline", "year")]
 
 
 # -- data windows -----------------------------------------------------------------------------------------------------
@@ -623,7 +632,7 @@ def test_every_value_read_says_where_it_stands():
         ({"team_resources": "1 PM, 2 engineers at 50% capacity"}, []),  # a capacity, not a cap
         ({"budget_constraints": "Budget $80k/yr; 40% of customers are on annual plans"}, []),  # a share of the base
         ({"budget_resources": "奖品库存价值约5万元"}, [("奖品库存价值约5万元", "amount")]),  # worth, not a budget
-        ({"budget_resources": "每位会员每年积分成本不超过30元"}, [("每位会员每年积分成本不超过30元", "amount")]),
+        ({"budget_resources": "每位会员每年积分成本不超过50元,另有30元"}, [("另有30元", "amount")]),
         ({"budget_resources": "预算三十万元,另有两万元机动"}, [("另有两万元机动", "amount")]),
         ({"budget_constraints": "Quarterly budget 50k USD; annual cap 180k USD"}, [("annual cap 180k USD", "amount")]),
     ],

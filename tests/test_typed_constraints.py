@@ -49,6 +49,9 @@ async def test_every_template_tool_takes_typed_constraints_and_goals(registry):
             "team_size",
             "channels_allowed",
             "channels_excluded",
+            "per_customer_cap",
+            "free_periods_cap",
+            "start_date",
         ]
         assert constraints["budget"]["required"] == ["amount"] and constraints["horizon_days"]["type"] == "integer"
         assert props["goals"]["items"]["required"] == ["text"]
@@ -104,7 +107,11 @@ async def test_typed_values_win_and_a_conflict_is_listed(server):
     block = stated(data["prompt"])
     assert "at most 80,000 CNY per quarter" in block and "at most 160,000 CNY in total" in block
     assert "Channels: only email, in-app messages, webhooks" in block
-    assert "G2: NPS 45" in block and "120,000" not in block
+    assert "G2: NPS 45" in block
+    assert (
+        "at most 120,000" not in block
+        and "Typed: budget 80,000 CNY per quarter — replaces the brief's '120,000" in block
+    )
 
 
 async def test_no_constraints_says_none_stated(server, registry):
@@ -140,7 +147,7 @@ async def test_the_chinese_block_is_written_in_chinese(server):
     [
         ({"budget": {"amount": -1}}, "constraints.budget.amount", "must be at least 0"),
         ({"budget": {"amount": 10, "currency": "RMBX"}}, "constraints.budget.currency", "ISO 4217"),
-        ({"budget": {"amount": 10, "period": "week"}}, "constraints.budget.period", "must be one of"),
+        ({"budget": {"amount": 10, "period": "fortnight"}}, "constraints.budget.period", "must be one of"),
         ({"budget": {"amount": 10, "min": 20}}, "constraints.budget", "must not exceed budget.amount"),
         ({"discount_cap_pct": 120}, "constraints.discount_cap_pct", "must be at most 100"),
         ({"cost_cap_pct_of_revenue": -3}, "constraints.cost_cap_pct_of_revenue", "must be at least 0"),

@@ -79,10 +79,13 @@ class ValidationReport(BaseModel):
         return data
 
 
+Period = Literal["total", "day", "week", "month", "quarter", "year"]
+
+
 class EffectiveBudget(BaseModel):
     amount: float = Field(description="Budget per period (upper end of a range) / 每期预算")
     currency: str | None = None
-    period: Literal["total", "month", "quarter", "year"] = "total"
+    period: Period = "total"
     min: float | None = Field(None, description="Lower end of a range / 区间下限")
     total: float | None = Field(
         None, description="What the plan may spend over its horizon: amount times the periods in it / 计划期内总额"
@@ -101,6 +104,17 @@ class EffectiveGoal(BaseModel):
     source: Source
 
 
+class EffectiveCustomerCap(BaseModel):
+    amount: float = Field(description="Most value one customer may get / 每位客户上限金额")
+    currency: str | None = None
+    period: Period = "total"
+
+
+class EffectiveFreeCap(BaseModel):
+    count: int = Field(description="Most free periods per customer / 每位客户免费期数上限")
+    unit: Literal["day", "week", "month"] = "month"
+
+
 class ReadFrom(BaseModel):
     input: str = Field(description="The free-text field it was read from / 来源字段")
     text: str = Field(description="The words it stands on / 依据的原文")
@@ -109,9 +123,16 @@ class ReadFrom(BaseModel):
 class UnreadSpan(BaseModel):
     input: str = Field(description="Free-text field / 字段")
     text: str = Field(description="The words holding a number that was not turned into a constraint / 未识别的原文")
-    kind: Literal["amount", "percent", "duration", "headcount", "goal"] = Field(
-        description="What the words hold: an amount, a percentage, a duration, a head-count, or goals past the 20 a "
-        "call numbers / 原文内容的类型"
+    kind: Literal[
+        "amount", "percent", "duration", "headcount", "goal", "channels", "deadline", "per_customer", "free_periods"
+    ] = Field(
+        description="What the words state: an amount, a percentage, a duration, a head-count, goals past the 20 a "
+        "call numbers, a channel rule, a calendar deadline, a cap per customer, a cap on free periods / 原文内容的类型"
+    )
+    scope: str | None = Field(
+        None,
+        description="What a value must cover to settle it: week or day for an amount, the calendar end of a deadline "
+        "(Q3, year, M12) / 可结清此项的值的范围",
     )
     fill: list[str] = Field(description="Typed constraints that would settle it / 可填写的类型化约束")
 
@@ -133,6 +154,13 @@ class EffectiveConstraints(BaseModel):
     channels_allowed: list[str] = Field(default_factory=list, description="Allow-list of channel kinds / 仅可用渠道")
     channels_excluded: list[str] = Field(default_factory=list, description="Channel kinds ruled out / 禁用渠道")
     goals: list[EffectiveGoal] = Field(default_factory=list)
+    per_customer_cap: EffectiveCustomerCap | None = Field(
+        None, description="Most one customer may get, per period / 每位客户优惠上限"
+    )
+    free_periods_cap: EffectiveFreeCap | None = Field(
+        None, description="Most free periods one customer may get / 每位客户免费期上限"
+    )
+    start_date: str | None = Field(None, description="Plan start date (ISO), typed / 计划开始日期")
     sources: dict[str, Source] = Field(default_factory=dict, description="Where each value came from / 来源")
     read_from: dict[str, ReadFrom] = Field(
         default_factory=dict, description="For values read from the text: where / 从文字读出的值的出处"

@@ -7,6 +7,7 @@ for tools, MCP prompts (as JSON strings), the command line (`--arg constraints='
 
 from __future__ import annotations
 
+import datetime
 import functools
 import unicodedata
 from typing import Annotated, Any, Literal
@@ -46,8 +47,9 @@ class _Typed(BaseModel):
 class BudgetInput(_Typed):
     amount: float = Field(ge=0, le=1e15, description="Budget per period (upper end of a range) / 每期预算(区间上限)")
     currency: str | None = Field(None, description="ISO 4217 code: CNY, USD, EUR… / 币种代码")
-    period: Literal["total", "month", "quarter", "year"] = Field(
-        "total", description="What the amount covers: the whole plan, or each month, quarter or year / 预算周期"
+    period: Literal["total", "day", "week", "month", "quarter", "year"] = Field(
+        "total",
+        description="What the amount covers: the whole plan, or each day, week, month, quarter or year / 预算周期",
     )
     min: float | None = Field(None, ge=0, description="Lower end, for a range / 区间下限")
 
@@ -70,6 +72,28 @@ class BudgetInput(_Typed):
         if self.min is not None and self.min > self.amount:
             raise ValueError("budget.min must not exceed budget.amount / budget.min 不能大于 budget.amount")
         return self
+
+
+class CustomerCapInput(_Typed):
+    """The most one customer may get from the plan's incentives (credits, cash back, gifts), in money."""
+
+    amount: float = Field(ge=0, le=1e12, description="Most value per customer / 每位客户上限金额")
+    currency: str | None = Field(None, description="ISO 4217 code / 币种代码")
+    period: Literal["total", "day", "week", "month", "quarter", "year"] = Field(
+        "total", description="Per customer and per this period; total: over the whole plan / 周期"
+    )
+
+    _numbers = field_validator("amount", mode="before")(not_boolean)
+    _iso_code = field_validator("currency")(BudgetInput._iso_code.__func__)  # type: ignore[attr-defined]
+
+
+class FreeCapInput(_Typed):
+    """The most free periods (free months, weeks or days) one customer may get."""
+
+    count: int = Field(ge=0, le=1000, description="Most free periods per customer / 每位客户免费期数上限")
+    unit: Literal["day", "week", "month"] = Field("month", description="day, week or month / 单位")
+
+    _numbers = field_validator("count", mode="before")(not_boolean)
 
 
 def _kinds(values: list[str] | None) -> list[str] | None:
@@ -103,6 +127,12 @@ class ConstraintsInput(_Typed):
     )
     channels_excluded: list[_Short] | None = Field(
         None, max_length=len(CHANNEL_KINDS), description="Channel kinds ruled out / 禁用的渠道类型"
+    )
+
+    per_customer_cap: CustomerCapInput | None = Field(None, description="Most one customer may get / 每位客户优惠上限")
+    free_periods_cap: FreeCapInput | None = Field(None, description="Most free periods per customer / 免费期上限")
+    start_date: datetime.date | None = Field(
+        None, description="Plan start date, YYYY-MM-DD: turns 'through Q4' into a horizon / 计划开始日期"
     )
 
     _channel_kinds = field_validator("channels_allowed", "channels_excluded")(_kinds)
@@ -142,14 +172,14 @@ CONSTRAINTS_DESCRIPTION = (
 GOALS_DESCRIPTION = "Goals, one per item (each gets its own KPI) / 目标,每项一个(各自对应 KPI)"
 # What the lean tool surface says instead (its nested fields carry no descriptions: every tools/list costs context).
 LEAN_DESCRIPTIONS = {
-    CONSTRAINTS_FIELD: "Checked; wins over the text. budget {amount per period, currency, period: total|month|quarter|"
-    "year, min}; discount_cap_pct = % off (30 = pay 70%) / 逐条检查,优先于文字。budget {amount 每期金额, currency, period: "
-    "total|month|quarter|year, min};discount_cap_pct 为优惠幅度(7折填30)",
+    CONSTRAINTS_FIELD: "Wins over the text. budget, per_customer_cap {amount, currency, period: total|day|week|month|"
+    "quarter|year}; free_periods_cap {count, unit}; discount_cap_pct = % off (30 = pay 70%) / 优先于文字。budget、"
+    "per_customer_cap {amount, currency, period};free_periods_cap {count, unit};discount_cap_pct 为优惠幅度(7折填30)",
     GOALS_FIELD: "One per goal (own KPI); also metric, baseline, target, unit, deadline_day / 每项一个目标(各对应 KPI);"
     "另有 metric、baseline、target、unit、deadline_day",
 }
 # Nested models the lean surface shows with their required keys only (the description names the optional ones).
-LEAN_REQUIRED_ONLY = frozenset({"GoalInput", "BudgetInput"})
+LEAN_REQUIRED_ONLY = frozenset({"GoalInput", "BudgetInput", "CustomerCapInput", "FreeCapInput"})
 
 
 SHIPPED_SCHEMAS = "typed_constraints.json"  # in schemas/, kept equal to `build_typed_json_schemas()` by a test

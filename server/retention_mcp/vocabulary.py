@@ -20,8 +20,16 @@ CHANNELS: dict[str, tuple[str, str, str]] = {
     "email": ("email", "邮件", r"邮件|邮箱|\bedm\b|e-?mails?|newsletters?"),
     "in_app": ("in-app messages", "应用内消息", r"应用内|app内|站内信|in[- ]app"),
     "push": ("push notifications", "推送", r"推送|\bpush\b"),
-    "wechat": ("WeChat", "微信", r"微信|企微|公众号|wechat|wecom"),
-    "social": ("social media and communities", "社群/社交媒体", r"社群|社交媒体|微博|小红书|抖音|social media|communit(?:y|ies)"),
+    "wechat": ("WeChat", "微信", r"(?<!企业)微信(?!群)|公众号|\bwechat\b(?![ -]work)"),
+    "im": (
+        "instant messaging (WeCom, WhatsApp, LINE, Telegram, Slack Connect)", "即时通讯(企业微信、WhatsApp 等)",
+        r"企业微信|企微|wecom|wechat[ -]work|whatsapp|\bline\b(?= (?:app|official|oa|messages?|chats?)|[,，、]| and|$)|"
+        r"telegram|slack connect|即时通讯|\bim\b|instant messag(?:ing|es?)|messenger",
+    ),
+    "community": (
+        "community chat groups", "社群/群聊", r"社群|群聊|微信群|discord|community (?:groups?|chats?|channels?)|forums?|论坛",
+    ),
+    "social": ("social media", "社交媒体", r"社交媒体|微博|小红书|抖音|social media|communit(?:y|ies)(?! (?:groups?|chats?|channels?))"),
     "paid_ads": ("paid ads", "付费广告", r"付费广告|广告投放|信息流|paid (?:ads|media|search|social)|advertising|\bads\b"),
     "live_training": ("live training and webinars", "直播/培训", r"直播|网络研讨会|webinars?|live (?:training|sessions?|streams?)"),
     "webhooks": ("webhooks", "Webhook", r"webhooks?"),

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache, lru_cache
 from itertools import islice
 from typing import Any
@@ -322,11 +323,29 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Unread:
-    """A span of constraint-bearing free text that holds a number the reader did not turn into a constraint."""
+    """A span of constraint-bearing free text that states a constraint the reader did not turn into a value."""
 
     input: str
     text: str
-    kind: str  # amount | percent | duration | headcount
+    kind: str  # amount | percent | duration | headcount | goal | channels | deadline | per_customer | free_periods
+    scope: str | None = None  # amount: week | day; deadline: the calendar end (Q3, year, M12, black friday)
+
+
+@dataclass(frozen=True)
+class CustomerCap:
+    """The most one customer may get (an incentive's value), per period or None for the whole plan."""
+
+    amount: float
+    currency: str | None
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class FreeCap:
+    """The most free periods one customer may get: count of units (day, week, month)."""
+
+    count: int
+    unit: str
 
 
 @dataclass(frozen=True)
@@ -345,7 +364,12 @@ UNREAD_FIELDS = {
     "duration": ("horizon_days",),
     "headcount": ("team_size",),
     "goal": ("goals",),  # goals past the most a call numbers (20): give the goals typed
+    "channels": ("channels_allowed", "channels_excluded"),
+    "deadline": ("start_date", "horizon_days"),
+    "per_customer": ("per_customer_cap",),
+    "free_periods": ("free_periods_cap",),
 }
+SHORT_PERIOD_DAYS = {"week": 7.0, "day": 1.0}  # budget periods the per-period budget check leaves to cap_checks
 
 
 def parameter_of(field_name: str) -> str:
@@ -364,7 +388,7 @@ class Constraints:
     """
 
     budget: Money | None = None
-    budget_period: str | None = None  # month | quarter | year; None or "total": the whole plan
+    budget_period: str | None = None  # day | week | month | quarter | year; None or "total": the whole plan
     cost_cap_pct_of_revenue: float | None = None  # e.g. incentive cost at most 4.5% of sales
     discount_cap_pct: float | None = None  # percent off
     horizon_days: int | None = None
@@ -372,6 +396,9 @@ class Constraints:
     channels_excluded: list[str] = field(default_factory=list)
     channels_allowed: list[str] = field(default_factory=list)
     goals: list[Goal] = field(default_factory=list)
+    per_customer_cap: CustomerCap | None = None
+    free_periods_cap: FreeCap | None = None
+    start_date: date | None = None  # typed only: what turns a calendar deadline into a horizon
     sources: dict[str, Source] = field(default_factory=dict)
     evidence: dict[str, Evidence] = field(default_factory=dict)
     unread: list[Unread] = field(default_factory=list)
@@ -381,11 +408,17 @@ class Constraints:
     def per_period(self) -> bool:
         return self.budget_period in PERIOD_DAYS
 
+    @property
+    def short_period(self) -> bool:
+        """A budget per week or per day: its total is checked over the horizon, each week or day by cap_checks."""
+        return self.budget_period in SHORT_PERIOD_DAYS
+
     def periods(self) -> float | None:
         """How many budget periods the horizon spans (one decimal, at least 1); None without a period or horizon."""
-        if not self.per_period or not self.horizon_days:
+        days = {**PERIOD_DAYS, **SHORT_PERIOD_DAYS}.get(self.budget_period or "")
+        if days is None or not self.horizon_days:
             return None
-        return max(1.0, round(self.horizon_days / PERIOD_DAYS[self.budget_period or ""], 1))
+        return max(1.0, round(self.horizon_days / days, 1))
 
     def budget_cap(self) -> float | None:
         """The total a plan may spend: the stated budget, times the periods the horizon spans."""
@@ -803,7 +836,7 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timelin
 
     def scan(pattern: str, *triggers: str) -> Iterable[re.Match[str]]:
         """The matches of a pattern, skipped outright when none of the words it needs is in the text."""
-        return _rx(pattern).finditer(text) if any(t in low for t in triggers) else ()
+        return _rx(pattern).finditer(text) if any(map(low.__contains__, triggers)) else ()
 
     counted = [
         rf"(?:未来|为期|周期为?|计划期为?|接下来(?:的)?|今后|往后|之后的|时间范围为?|时长)\s*[:：]?\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH})",
@@ -1329,18 +1362,33 @@ def _metric_name(text: str) -> str | None:
     return name or None
 
 
+# What ends a goal without being its target: a calendar deadline ("by Q3", "第三季度末前") and a rating scale ("4.6/5").
+_GOAL_TAIL = re.compile(
+    r"\s*(?:(?:by|before|until|in|within|through|during|for)\s+)?(?:(?:the\s+)?end\s+of\s+)?(?:Q[1-4]|H[12])"
+    r"(?:\s*(?:FY)?\s*\d{2,4})?\s*$|\s*(?:在|于)?(?:Q[1-4]|第[一二三四1-4]季度)(?:末|底|前|内|结束前)?\s*$",
+    _I,
+)
+_RATING_SCALE = re.compile(r"(?<=\d)\s*/\s*(?:5|10|100)(?![\d.])")
+_TARGET_MULT = re.compile(rf"^(?P<head>.*?(?P<t>{NUM}))\s*(?P<m>万|千)\s*(?:人|户|名|个|位|家)?\s*$")
+
+
 def _fill_goal(goal: Goal) -> None:
-    """Metric, baseline, target and unit, when a goal states them plainly; a change ('+10pp', 'by 20%') is no target."""
-    match = _FROM_TO.match(goal.text)
+    """Metric, baseline, target and unit, when a goal states them plainly; a change ('+10pp', 'by 20%') is no target.
+    A deadline ("by Q3") and a rating scale ("4.6/5") are never the target; a target in 万 or 千 is multiplied out."""
+    text = _RATING_SCALE.sub("", _GOAL_TAIL.sub("", goal.text, count=1))
+    scale = 1.0
+    if mult := _TARGET_MULT.match(text):
+        text, scale = mult["head"], 1e4 if mult["m"] == "万" else 1e3
+    match = _FROM_TO.match(text)
     if match:
         goal.metric = _metric_name(match["metric"])
-        goal.baseline, goal.target = parse_number(match["b"]), parse_number(match["t"])
+        goal.baseline, goal.target = parse_number(match["b"]), parse_number(match["t"]) * scale
         goal.unit = "%" if (match["u"] or match["bu"] == "%") else None
         return
-    match = _TO_TARGET.match(goal.text)
+    match = _TO_TARGET.match(text)
     if match and not _CHANGE_WORDS.search(match["metric"]):
         goal.metric = _metric_name(match["metric"])
-        goal.target = parse_number(match["t"])
+        goal.target = parse_number(match["t"]) * scale
         goal.unit = "%" if match["u"] else None
 
 
@@ -1518,6 +1566,9 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
     for i in inputs:
         if i.bearing:
             c.unread += _unread_in(i.name, i.text, i.consumed, i.raw)
+    from retention_mcp.generation.accounting import Text, account
+
+    account(c, [Text(i.name, i.raw, i.text, i.bearing, i.consumed) for i in inputs], goal_field)
     return c
 
 

@@ -14,10 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from retention_mcp.generation.calendar_ends import calendar_end_day
 from retention_mcp.generation.constraints import (
     UNREAD_FIELDS,
     Conflict,
     Constraints,
+    CustomerCap,
+    Evidence,
+    FreeCap,
     Goal,
     Money,
     Unread,
@@ -25,26 +29,27 @@ from retention_mcp.generation.constraints import (
     parameter_of,
     read_constraints,
 )
+from retention_mcp.generation.stated import stated_block
 from retention_mcp.models import (
     ConstraintConflict,
     EffectiveBudget,
     EffectiveConstraints,
+    EffectiveCustomerCap,
+    EffectiveFreeCap,
     EffectiveGoal,
     ReadFrom,
     RenderResult,
     UnreadSpan,
 )
 from retention_mcp.registry import Template
-from retention_mcp.rendering import defuse
 from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, MAX_GOALS, ConstraintsInput, GoalInput
-from retention_mcp.vocabulary import channel_label
 
 # Inputs that are not free text about the business: the language switch and the data file (its facts are data, and a
 # data window is never a plan horizon).
 NOT_TEXT = frozenset({"language", "dataset", CONSTRAINTS_FIELD, GOALS_FIELD})
 # Every field the effective constraints hold, as the result and the sources name them.
 FIELDS = ("budget", "horizon_days", "discount_cap_pct", "cost_cap_pct_of_revenue", "team_size", "channels_allowed",
-          "channels_excluded", "goals")  # fmt: skip
+          "channels_excluded", "goals", "per_customer_cap", "free_periods_cap", "start_date")  # fmt: skip
 
 
 # The argument that holds the goals each KPI must trace to, per template (others: the first input ending in "goals").
@@ -69,7 +74,8 @@ def render_stated(template: Template, values: BaseModel, constraints: Constraint
     if constraints is None:
         constraints = effective_constraints(values, goal_field(template))
     language = template.resolve_language(getattr(values, "language", "auto"), template.text_values(values))
-    rendered = template.render_validated(values, stated_block(constraints, language), language)
+    analysis = template.name == "churn_analysis"
+    rendered = template.render_validated(values, stated_block(constraints, language, analysis), language)
     rendered.constraints = constraints_result(constraints)
     return rendered
 
@@ -109,6 +115,19 @@ def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str
         c.evidence.pop("goals", None)
     settle_unread(c)
     return c
+
+
+def _calendar_horizon(c: Constraints) -> None:
+    """A calendar deadline ("through Q4") becomes the horizon once a start date is known and no horizon is."""
+    if c.start_date is None or c.horizon_days is not None:
+        return
+    for u in c.unread:
+        if u.kind == "deadline" and u.scope and (days := calendar_end_day(u.scope, c.start_date)) is not None:
+            c.horizon_days = max(1, days)
+            c.sources["horizon_days"] = c.sources.get("start_date", "typed")
+            c.evidence["horizon_days"] = Evidence(u.input, u.text)
+            c.unread = [x for x in c.unread if not (x.kind == "deadline" and x.scope == u.scope)]
+            return
 
 
 # Above this many characters of free text, the reading runs in a worker thread: the event loop keeps serving other
@@ -175,9 +194,17 @@ def apply_constraints(c: Constraints, typed: ConstraintsInput, source: str, over
             conflict = _conflict(c, name, value)
             if conflict is not None:
                 c.conflicts.append(conflict)
+            if name == "budget" and c.short_period and value.period != c.budget_period and name in c.evidence:
+                said = c.evidence[name]  # a weekly or daily cap the typed budget of another period does not hold
+                c.unread.append(Unread(said.input, said.text, "amount", c.budget_period))
         if name == "budget":
             c.budget = Money(value.amount, value.currency or (c.budget.currency if c.budget else None), value.min)
             c.budget_period = None if value.period == "total" else value.period
+        elif name == "per_customer_cap":
+            currency = value.currency or (c.budget.currency if c.budget else None)
+            c.per_customer_cap = CustomerCap(value.amount, currency, None if value.period == "total" else value.period)
+        elif name == "free_periods_cap":
+            c.free_periods_cap = FreeCap(value.count, value.unit)
         else:
             setattr(c, name, list(value) if isinstance(value, list) else value)
         c.sources[name] = source
@@ -201,22 +228,45 @@ def _conflict(c: Constraints, name: str, value: Any) -> Conflict | None:
         said = _money_text(c.budget.amount, c.budget.currency, c.budget_period)
         return None if same else Conflict(name, _money_text(value.amount, value.currency, value.period), said)
     old = getattr(c, name)
+    if name == "per_customer_cap":
+        typed = _money_text(value.amount, value.currency, value.period)
+        said = _money_text(old.amount, old.currency, old.period)
+        same = abs(old.amount - value.amount) < 0.005 and (old.period or "total") == value.period
+        return None if same else Conflict(name, typed, said)
+    if name == "free_periods_cap":
+        same = old.count == value.count and old.unit == value.unit
+        return None if same else Conflict(name, f"{value.count} {value.unit}", f"{old.count} {old.unit}")
+    if name == "start_date":
+        return None if old == value else Conflict(name, str(value), str(old))
     if isinstance(value, list):
         return None if set(old) == set(value) else Conflict(name, ", ".join(value), ", ".join(old))
     return None if abs(float(old) - float(value)) <= 1e-9 else Conflict(name, _fmt(value), _fmt(old))
 
 
 def settle_unread(c: Constraints) -> None:
-    """Drop the unread spans every field they could stand for now holds a typed or extracted value for."""
-    c.unread = [
-        u
-        for u in c.unread
-        if not all(known(c, f) and c.sources.get(f) in ("typed", "model") for f in UNREAD_FIELDS.get(u.kind, ()))
-    ]
+    """Drop the unread spans that a typed or extracted value of the same kind and scope now holds: every field the
+    span could stand for is known, and a weekly or daily amount is settled only by a budget of that period."""
+    _calendar_horizon(c)
+    c.unread = [u for u in c.unread if not _settled(c, u)]
 
 
-def fill_hint(kind: str) -> list[str]:
-    return [parameter_of(f) for f in UNREAD_FIELDS.get(kind, ())]
+def _settled(c: Constraints, u: Unread) -> bool:
+    given = [f for f in UNREAD_FIELDS.get(u.kind, ()) if known(c, f) and c.sources.get(f) in ("typed", "model")]
+    if u.kind == "deadline":  # a horizon in days settles it; a start date alone only when it gave the horizon
+        return "horizon_days" in given
+    if u.kind == "channels":
+        return bool(given)
+    if u.kind == "amount" and u.scope is not None:
+        return bool(given) and c.budget_period == u.scope
+    return len(given) == len(UNREAD_FIELDS.get(u.kind, ())) > 0
+
+
+def fill_hint(kind: str, scope: str | None = None) -> list[str]:
+    """The typed parameters that would settle an unread span (with the period a scoped amount needs)."""
+    fields = [parameter_of(f) for f in UNREAD_FIELDS.get(kind, ())]
+    if kind == "amount" and scope:
+        return [f"{parameter_of('budget')} (period: {scope})"]
+    return fields
 
 
 def constraints_result(c: Constraints) -> EffectiveConstraints:
@@ -225,9 +275,9 @@ def constraints_result(c: Constraints) -> EffectiveConstraints:
         budget = EffectiveBudget(
             amount=c.budget.amount,
             currency=c.budget.currency,
-            period=c.budget_period if c.per_period else "total",  # type: ignore[arg-type]
+            period=c.budget_period if (c.per_period or c.short_period) else "total",  # type: ignore[arg-type]
             min=c.budget.low,
-            total=c.budget_cap() if (not c.per_period or c.periods()) else None,
+            total=c.budget_cap() if (not (c.per_period or c.short_period) or c.periods()) else None,
             source=c.sources.get("budget", "text"),  # type: ignore[arg-type]
         )
     return EffectiveConstraints(
@@ -239,122 +289,22 @@ def constraints_result(c: Constraints) -> EffectiveConstraints:
         channels_allowed=list(c.channels_allowed),
         channels_excluded=list(c.channels_excluded),
         goals=[EffectiveGoal(**dataclasses.asdict(g)) for g in c.goals],
+        per_customer_cap=None
+        if c.per_customer_cap is None
+        else EffectiveCustomerCap(
+            amount=c.per_customer_cap.amount,
+            currency=c.per_customer_cap.currency,
+            period=c.per_customer_cap.period or "total",  # type: ignore[arg-type]
+        ),
+        free_periods_cap=None
+        if c.free_periods_cap is None
+        else EffectiveFreeCap(count=c.free_periods_cap.count, unit=c.free_periods_cap.unit),  # type: ignore[arg-type]
+        start_date=c.start_date.isoformat() if c.start_date else None,
         sources={k: v for k, v in c.sources.items() if known(c, k)},  # type: ignore[misc]
         read_from={k: ReadFrom(input=e.input, text=e.text) for k, e in c.evidence.items() if known(c, k)},
-        unread=[UnreadSpan(input=u.input, text=u.text, kind=u.kind, fill=fill_hint(u.kind)) for u in c.unread],  # type: ignore[arg-type]
+        unread=[
+            UnreadSpan(input=u.input, text=u.text, kind=u.kind, scope=u.scope, fill=fill_hint(u.kind, u.scope))  # type: ignore[arg-type]
+            for u in c.unread
+        ],
         conflicts=[ConstraintConflict(field=x.field, typed=x.typed, text=x.text) for x in c.conflicts],
-    )
-
-
-# -- the block every prompt carries -------------------------------------------------------------------------------------
-_PERIOD = {"month": ("per month", "每月", "months", "个月"), "quarter": ("per quarter", "每季度", "quarters", "个季度"),
-           "year": ("per year", "每年", "years", "年")}  # fmt: skip
-
-
-def stated_block(c: Constraints, language: str) -> str:
-    """The constraints a plan is held to, one line each, in the prompt's language, inside <stated_constraints>."""
-    zh = language == "zh"
-    lines = ["<stated_constraints>"]
-    lines.append(
-        "以下约束由用户以类型化参数给出或从上文资料中读出,方案必须逐条遵守;未声明的项请提出建议值并标注【假设】。"
-        if zh
-        else "The plan is checked against these constraints (typed by the user or read from the facts above). "
-        "Respect each one; where one is not stated, propose a value and mark it [Assumption]."
-    )
-    none = "未声明:请提出建议值并标注为【假设】" if zh else "none stated: propose one and mark it as an assumption"
-    lines.append(("- 预算:" if zh else "- Budget: ") + (_budget_line(c, zh) if c.budget is not None else none))
-    if c.cost_cap_pct_of_revenue is not None:
-        share = _fmt(c.cost_cap_pct_of_revenue)
-        lines.append(f"- 成本上限:不超过收入的 {share}%" if zh else f"- Cost cap: at most {share}% of revenue")
-    cap = c.discount_cap_pct
-    days = c.horizon_days
-    for label_en, label_zh, stated in (
-        (
-            "Discount cap",
-            "折扣上限",
-            None
-            if cap is None
-            else (
-                f"优惠幅度不超过 {_fmt(cap)}%(即不低于 {round((100 - cap) / 10, 2):g} 折);方案中任何位置的折扣都适用"
-                if zh
-                else f"at most {_fmt(cap)}% off the list price, for every discount anywhere in the plan"
-            ),
-        ),
-        (
-            "Horizon",
-            "时间范围",
-            None
-            if days is None
-            else (
-                f"{days} 天(第 0 天至第 {days} 天),全部阶段与 KPI 截止日在此之内"
-                if zh
-                else f"{days} days (day 0 to day {days}); every phase and KPI deadline falls within it"
-            ),
-        ),
-        ("Team", "团队", None if c.team_size is None else (f"{c.team_size} 人" if zh else f"{c.team_size} people")),
-    ):
-        lines.append(f"- {label_zh}:{stated or none}" if zh else f"- {label_en}: {stated or none}")
-    language = "zh" if zh else "en"
-    sep = "、" if zh else ", "
-    if c.channels_allowed:
-        names = sep.join(channel_label(k, language) for k in c.channels_allowed)
-        lines.append(
-            f"- 渠道:仅限 {names}(产品内功能不受限)"
-            if zh
-            else f"- Channels: only {names} (in-product features are not channels)"
-        )
-    if c.channels_excluded:
-        names = sep.join(channel_label(k, language) for k in c.channels_excluded)
-        lines.append(f"- 禁用渠道:{names}" if zh else f"- Channels ruled out: {names}")
-    if c.goals:
-        lines.append(
-            "- 目标(每个目标各有一个 KPI,goal_id 写编号):" if zh else "- Goals (each gets its own KPI, by id):"
-        )
-        lines += [f"  {g.id}: {_one_line(g.text)}" for g in c.goals]
-    if c.unread:
-        lines.append(
-            "- 服务器未能识别的约束原文(请自行阅读并遵守):"
-            if zh
-            else "- Constraint text the server could not read (read and respect it yourself):"
-        )
-        lines += [f"  {_one_line(u.text)}" for u in c.unread]
-    lines.append("</stated_constraints>")
-    return "\n".join(lines)
-
-
-def _one_line(text: str) -> str:
-    """User words on one line of the block: a line break in a goal must not start a line that reads as the server's
-    (a second "- Discount cap:", a "G9:", a role line)."""
-    return " ".join(defuse(text).split())
-
-
-def _budget_line(c: Constraints, zh: bool) -> str:
-    assert c.budget is not None
-    amount, currency = c.budget.amount, c.budget.currency or ("(币种见资料)" if zh else "(currency as in the facts)")
-    low = c.budget.low
-    shown = f"{_fmt(low)}–{_fmt(amount)}" if low is not None else _fmt(amount)
-    if not c.per_period:
-        return f"总额不超过 {shown} {currency}" if zh else f"at most {shown} {currency} in total"
-    per_en, per_zh, many_en, many_zh = _PERIOD[c.budget_period or ""]
-    periods = c.periods()
-    if periods is None:
-        return (
-            f"{per_zh}不超过 {shown} {currency}(时间范围未声明,按每期核算)"
-            if zh
-            else f"at most {shown} {currency} {per_en} (no horizon stated: checked per period)"
-        )
-    total = _fmt(c.budget_cap() or 0)
-    if periods <= 1:
-        return (
-            f"{per_zh}不超过 {shown} {currency};计划期在一{many_zh}之内,总额不超过 {total} {currency}"
-            if zh
-            else f"at most {shown} {currency} {per_en}; the horizon is within one {c.budget_period}, so at most "
-            f"{total} {currency} in total"
-        )
-    return (
-        f"{per_zh}不超过 {shown} {currency};计划期共 {_fmt(periods)}{many_zh},总额不超过 {total} {currency};"
-        f"每期支出分别核算,预算科目注明所属期(period)或阶段(phase)"
-        if zh
-        else f"at most {shown} {currency} {per_en}; {_fmt(periods)} {many_en} in the horizon, so at most {total} "
-        f"{currency} in total; spending is checked per period, so give each budget line its period or phase"
     )

@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from retention_mcp.generation.cap_checks import check_caps
 from retention_mcp.generation.check_list import CheckList
 from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount, parameter_of
 from retention_mcp.generation.discount_checks import check_discounts
@@ -53,13 +54,19 @@ STATED = frozenset(
         "excluded_channels",
         "goals_have_kpis",
         "data_figures_match",
+        "budget_per_week",
+        "budget_per_day",
+        "per_customer_cap",
+        "free_periods_cap",
     }
 )
 
 # The checks that read each constraint kind. A stated kind that no check read leaves the plan unverified: a check
 # for a new kind is found here, or by carrying the kind's field name at the start of its own name.
 CHECKED_BY: dict[str, frozenset[str]] = {
-    "budget": frozenset({"budget_present", "budget_within_stated", "budget_per_period"}),
+    "budget": frozenset(
+        {"budget_present", "budget_within_stated", "budget_per_period", "budget_per_week", "budget_per_day"}
+    ),
     "cost_cap_pct_of_revenue": frozenset({"budget_present", "budget_share_of_revenue"}),
     "discount_cap_pct": frozenset({"discount_cap"}),
     "horizon_days": frozenset({"timeline_within_horizon"}),
@@ -108,6 +115,7 @@ def validate_plan(
     check_goals(plan, constraints, checks)
     _check_channels(dumped, constraints, checks)
     _check_team(plan, constraints, checks)
+    check_caps(plan, constraints, checks.record)
     check_data_figures(plan, data_facts or [], checks, brief)
     check_substance(plan, dumped, checks)
     _unchecked(constraints, checks)  # after every check: a stated kind none of them read
