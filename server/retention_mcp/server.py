@@ -54,7 +54,13 @@ from retention_mcp.errors import ArgumentError, UnknownTemplateError, UserError,
 from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
-from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, LEAN_DESCRIPTIONS, LEAN_REQUIRED_ONLY
+from retention_mcp.typed_constraints import (
+    CONSTRAINTS_FIELD,
+    GOALS_FIELD,
+    LEAN_DESCRIPTIONS,
+    LEAN_KEYS_IN_DESCRIPTION,
+    LEAN_REQUIRED_ONLY,
+)
 from retention_mcp.untrusted import one_line
 
 if TYPE_CHECKING:
@@ -209,6 +215,8 @@ def _inline(node: Any, defs: dict[str, Any], language: SurfaceLanguage) -> Any:
     if "$ref" in node:
         target = defs[node["$ref"].rsplit("/", 1)[-1]]
         return _inline({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs, language)
+    if node.get("title") in LEAN_KEYS_IN_DESCRIPTION:
+        return {"type": "object"}  # its keys are named in the description of the field that holds it
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _LEAN_DROPS or key == "$defs":

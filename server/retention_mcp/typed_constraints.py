@@ -172,14 +172,17 @@ CONSTRAINTS_DESCRIPTION = (
 GOALS_DESCRIPTION = "Goals, one per item (each gets its own KPI) / 目标,每项一个(各自对应 KPI)"
 # What the lean tool surface says instead (its nested fields carry no descriptions: every tools/list costs context).
 LEAN_DESCRIPTIONS = {
-    CONSTRAINTS_FIELD: "Wins over the text. budget, per_customer_cap {amount, currency, period: total|day|week|month|"
-    "quarter|year}; free_periods_cap {count, unit}; discount_cap_pct = % off (30 = pay 70%) / 优先于文字。budget、"
-    "per_customer_cap {amount, currency, period};free_periods_cap {count, unit};discount_cap_pct 为优惠幅度(7折填30)",
+    CONSTRAINTS_FIELD: "Wins over the text. budget, per_customer_cap {amount (required), currency, period: total|day|"
+    "week|month|quarter|year}; free_periods_cap {count (required), unit}; discount_cap_pct = % off (30 = pay 70%) / "
+    "优先于文字。budget、per_customer_cap {amount(必填), currency, period};free_periods_cap {count(必填), unit};"
+    "discount_cap_pct 为优惠幅度(7折填30)",
     GOALS_FIELD: "One per goal (own KPI); also metric, baseline, target, unit, deadline_day / 每项一个目标(各对应 KPI);"
     "另有 metric、baseline、target、unit、deadline_day",
 }
 # Nested models the lean surface shows with their required keys only (the description names the optional ones).
-LEAN_REQUIRED_ONLY = frozenset({"GoalInput", "BudgetInput", "CustomerCapInput", "FreeCapInput"})
+LEAN_REQUIRED_ONLY = frozenset({"GoalInput"})
+# Nested models the lean surface shows as a bare object: the description of `constraints` names their keys.
+LEAN_KEYS_IN_DESCRIPTION = frozenset({"BudgetInput", "CustomerCapInput", "FreeCapInput"})
 
 
 SHIPPED_SCHEMAS = "typed_constraints.json"  # in schemas/, kept equal to `build_typed_json_schemas()` by a test
