@@ -109,3 +109,22 @@ async def test_the_playbook_budget_is_checked_against_the_stated_budget(registry
     assert checks["budget_within_stated"]["passed"] is passed
     assert "budget" not in data["plan"].get("extras", {})
     assert "## Budget\n" in data["markdown"] and "Dunning tool" in data["markdown"]
+
+
+@pytest.mark.parametrize("period", ["week", "day"])
+async def test_a_weekly_or_daily_budget_without_a_horizon_leaves_the_total_unverified(registry, standin, store, period):
+    """Without a horizon the total a budget per week or day allows is unknown: the plan's whole spend is not held to
+    one week's or one day's amount (which would fail every plan), and the horizon is asked for."""
+    written = fixture_plan(PLAYBOOK["id"])
+    written["budget"] = {
+        "total": 12000,
+        "currency": "USD",
+        "lines": [{"item": "Dunning tool", "amount": 12000, "purpose": "Card updater"}],
+    }
+    standin.default = lambda received: plan(written)
+    budget = {"budget": {"amount": 1000, "currency": "USD", "period": period}}
+    data = await generate(registry, standin, store, PLAYBOOK, written, constraints=budget)
+    checks = {c["name"]: c for c in data["validation"]["checks"]}
+    assert checks["budget_within_stated"]["status"] == "unverified", checks["budget_within_stated"]
+    assert data["validation"]["status"] == "unverified"
+    assert any(line.startswith("constraints.horizon_days") for line in data["validation"]["to_fill"])

@@ -151,7 +151,13 @@ def validate_plan(
 
 
 # -- budget ------------------------------------------------------------------------------------------------------------
-_PER = {"quarter": (" per quarter", "(每季度)"), "month": (" per month", "(每月)"), "year": (" per year", "(每年)")}
+_PER = {
+    "quarter": (" per quarter", "(每季度)"),
+    "month": (" per month", "(每月)"),
+    "year": (" per year", "(每年)"),
+    "week": (" per week", "(每周)"),
+    "day": (" per day", "(每天)"),
+}
 
 
 def _check_budget(plan: PlanBase, c: Constraints, checks: CheckList) -> None:
@@ -212,7 +218,7 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: CheckList) -> None:
             )
         else:
             spent = max(budget.total, sum(line.amount for line in budget.lines))
-            if c.per_period and c.periods() is None:
+            if (c.per_period or c.short_period) and c.periods() is None:
                 checks.record(
                     "budget_within_stated",
                     "unverified",
@@ -227,8 +233,9 @@ def _check_budget(plan: PlanBase, c: Constraints, checks: CheckList) -> None:
                 )
             else:
                 cap = c.budget_cap() or 0.0
-                over = f" ({stated}{per} over the horizon)" if c.per_period else ""
-                over_zh = f"用户预算{per_zh}为 {stated}," if c.per_period else f"用户预算为 {stated},"
+                recurring = c.per_period or c.short_period
+                over = f" ({stated}{per} over the horizon)" if recurring else ""
+                over_zh = f"用户预算{per_zh}为 {stated}," if recurring else f"用户预算为 {stated},"
                 checks.add(
                     "budget_within_stated",
                     spent <= cap + 0.005,
