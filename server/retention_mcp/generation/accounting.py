@@ -108,8 +108,10 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "percent",
         re.compile(
-            r"(?:discount|折扣|打折|让利|优惠(?:幅度|力度|上限)|markdown|rebate|返现|返利).{0,30}?"
-            r"(?:\d|[一二三四五六七八九十]|half|quarter|third|at most|up to|no more|cap|上限|不超过|最多|封顶)",
+            r"(?:discount|折扣|打折|让利|优惠(?:幅度|力度|上限)|markdown|rebate|返现|返利|promo(?:tion)?s?|price cuts?|"
+            r"coupons?|vouchers?).{0,30}?"
+            rf"(?:\d|[一二三四五六七八九十]|{WORD_NUMBER}|half|quarter|third|fifth|tenth|percent|at most|up to|"
+            r"no more|more than|deeper|cap|上限|不超过|最多|封顶)",
             _I,
         ),
     ),

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from retention_mcp.generation.constraints import Constraints, Evidence
+from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, Evidence
 from retention_mcp.generation.effective import apply_constraints, settle_unread
 from retention_mcp.generation.quotes import find_quote, normalise, support_problem
 from retention_mcp.models import ConstraintFill
@@ -230,9 +230,20 @@ def apply_extracted(c: Constraints, raw: Any, texts: Mapping[str, str]) -> Extra
     result.filled = _fill(c, checked, "model", overwrite=False)
     for name in result.filled:
         c.evidence[name] = evidence[name]
-    # a model-read value settles only the sentence it quotes: any other span of its kind stays unread
-    quotes = [normalise(evidence[name].text.rstrip("…")) for name in result.filled]
-    c.unread = [u for u in before if u in c.unread or not _covers(quotes, normalise(u.text.rstrip("…")))]
+    # a model-read value settles the sentence it quotes (when the value is one that sentence could state), and only
+    # that one: any other span of its kind stays unread
+    quoted = {name: normalise(evidence[name].text.rstrip("…")) for name in result.filled}
+    quotes = list(quoted.values())
+
+    def settled_by_its_quote(u: Any) -> bool:
+        span = normalise(u.text.rstrip("…"))
+        return any(name in UNREAD_FIELDS.get(u.kind, ()) and _covers([q], span) for name, q in quoted.items())
+
+    c.unread = [
+        u
+        for u in before
+        if (u in c.unread or not _covers(quotes, normalise(u.text.rstrip("…")))) and not settled_by_its_quote(u)
+    ]
     return result
 
 
