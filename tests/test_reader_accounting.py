@@ -273,8 +273,13 @@ async def test_a_plan_giving_two_free_months_against_a_one_month_cap_fails(regis
 
 async def test_a_value_read_by_a_model_is_marked_as_model_read_in_the_block(registry, standin, store):
     bare = scenario("subscription-playbook-en")
-    arguments = {**bare["arguments"], "team_resources": "Two CSMs and one ops analyst; EUR 25k per quarter"}
-    standin.extraction_replies.append(plan({"horizon_days": 182}))
+    arguments = {
+        **bare["arguments"],
+        "team_resources": "Two CSMs and one ops analyst; EUR 25k per quarter; the pilot lasts twenty-six weeks",
+    }
+    standin.extraction_replies.append(
+        plan({"horizon_days": {"value": 182, "quote": "the pilot lasts twenty-six weeks"}})
+    )
     standin.default = lambda received: plan(fixture_plan(bare["id"]))
     async with Client(plan_server(registry, standin, store)) as client:
         result = await client.call_tool(bare["tool"], {**arguments, "mode": "plan"})

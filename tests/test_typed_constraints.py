@@ -53,7 +53,9 @@ async def test_every_template_tool_takes_typed_constraints_and_goals(registry):
             "free_periods_cap",
             "start_date",
         ]
-        assert constraints["budget"]["required"] == ["amount"] and constraints["horizon_days"]["type"] == "integer"
+        # the lean surface shows the budget as an object whose keys the description names
+        assert constraints["budget"] == {"type": "object"} and constraints["horizon_days"]["type"] == "integer"
+        assert "budget, per_customer_cap {amount (required), currency, period" in props["constraints"]["description"]
         assert props["goals"]["items"]["required"] == ["text"]
         assert "% off" in props["constraints"]["description"]  # the direction of a discount cap is stated
 
