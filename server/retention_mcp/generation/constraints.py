@@ -36,7 +36,7 @@ from functools import cache, lru_cache
 from itertools import islice
 from typing import Any
 
-from retention_mcp.generation.lexicon import CN_DIGITS, zhe_to_off
+from retention_mcp.generation.lexicon import CN_DIGITS, UNIT_DAYS, duration_unit, zhe_to_off
 from retention_mcp.vocabulary import CHANNELS, ISO_4217, PERIOD_DAYS, channel_label, channels_in
 
 __all__ = ["CHANNELS", "PERIOD_DAYS", "channel_label", "channels_in"]  # re-exported for the checker and the Markdown
@@ -277,24 +277,10 @@ _PERIOD_WORDS = [
     ),
 ]
 _TOTAL_WORDS = r"总计|总额|合计|总共|共计|总预算|一共|整体|共(?=\s*[\d¥￥$一二两三四五六七八九十])|in total|\btotal\b|overall|all-in|for the whole|across the whole"
-_UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365 / 12, "quarter": 365 / 4, "year": 365.0}
-
-
-def _unit(token: str) -> str:
-    token = token.lower()
-    if token.startswith(("天", "日", "day")):
-        return "day"
-    if token.startswith(("周", "星期", "个星期", "week", "wk", "个周")):
-        return "week"
-    if "季" in token or token.startswith("quarter"):
-        return "quarter"
-    if "月" in token or token.startswith("mo"):
-        return "month"
-    return "year"
 
 
 def to_days(count: float, unit: str) -> int:
-    return round(count * _UNIT_DAYS[unit])
+    return round(count * UNIT_DAYS[unit])
 
 
 # -- the result -------------------------------------------------------------------------------------------------------
@@ -861,13 +847,13 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timelin
         for match in scan(pattern, *words):
             if _METRIC_AFTER.match(text, match.end()) and not _goal_within(text, match):
                 continue  # "90-day retention", "90天内流失率是整体的2.1倍": a metric's window
-            add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
+            add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
     for match in scan(rf"\bover\s+(?P<n>{_N_EN})\s+(?P<u>{_UNIT_EN})\b", "over"):  # "over 6 months"
         s, _ = _subclause(text, match.start(), match.end())
         if not re.search(
             r"[%％]|down|up|drop|declin|fall|rise|grow|usage|churn|retention", text[s : match.start()], _I
         ):
-            add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
+            add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
     exact = [
         (r"未来半年|接下来(?:的)?半年|半年内|半年之内|下半年|(?:the\s+)?(?:coming|next)\s+half[- ]year|"
          r"(?:within|over|in|for)\s+(?:the\s+next\s+)?half a year|second half of the year", 182, ("半年", "half")),
@@ -905,14 +891,14 @@ def _horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timelin
         limited = rf"\b(?:for|max(?:imum)?|at most|up to|no (?:more|longer) than|最多|最长|不超过)\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH_STRICT}|(?:{_UNIT_EN})\b)"
         for match in scan(limited, "for", "max", "most", "up to", "no ", "最多", "最长", "不超过"):
             if not _METRIC_AFTER.match(text, match.end()) and not re.fullmatch(r"(?:19|20)\d\d", match["n"]):
-                add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
+                add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
     if timeline:
         bare = rf"(?<![第\d.])(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH_STRICT}|{_UNIT_EN})\b|(?P<half>半年|half[- ]year|six months)"
         for match in _rx(bare).finditer(text):
             if match["half"]:
                 add(182, match)
             elif not re.fullmatch(r"(?:19|20)\d\d", match["n"] or "") and not _METRIC_AFTER.match(text, match.end()):
-                add(to_days(parse_number(match["n"]), _unit(match["u"])), match)
+                add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
     windows = _data_windows(text)
     return [h for h in found if not _overlaps(windows, h.start, h.end)]
 
@@ -1339,7 +1325,7 @@ def read_goals(text: str) -> list[Goal]:
         if header:
             if header["n1"] or header["n2"]:
                 n, u = (header["n1"], header["u1"]) if header["n1"] else (header["n2"], header["u2"])
-                deadline = to_days(parse_number(n), _unit(u))
+                deadline = to_days(parse_number(n), duration_unit(u))
             part = part[header.end() :].strip()
         if len(part) < 2:
             continue

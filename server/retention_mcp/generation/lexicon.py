@@ -1,5 +1,6 @@
 """Words for numbers and prices that the constraint reader and the plan checker both read, so that both read them
-the same way: Chinese digits, and the Chinese discount N折 (the share of the price paid)."""
+the same way: Chinese digits, the Chinese discount N折 (the share of the price paid), units of time, and numbers
+written in words."""
 
 from __future__ import annotations
 
@@ -16,6 +17,25 @@ def zhe_to_off(token: str) -> float:
         value = float(token)
         price = value * 10 if value <= 10 else value
     return float(round(100 - price, 2))
+
+
+# -- units of time ------------------------------------------------------------------------------------------------------
+UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365 / 12, "quarter": 365 / 4, "year": 365.0}
+
+
+def duration_unit(token: str) -> str:
+    """The unit a duration word names: 'days', '天', '日' -> day; 'wks', '周', '个星期' -> week; '个月', 'mos' -> month;
+    '季度', 'quarters' -> quarter; anything else ('年', 'yrs') -> year."""
+    token = token.lower()
+    if token.startswith(("天", "日", "day")):
+        return "day"
+    if token.startswith(("周", "星期", "个星期", "week", "wk", "个周")):
+        return "week"
+    if "季" in token or token.startswith("quarter"):
+        return "quarter"
+    if "月" in token or token.startswith("mo"):
+        return "month"
+    return "year"
 
 
 # -- numbers written in words -------------------------------------------------------------------------------------------

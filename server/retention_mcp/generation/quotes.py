@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from retention_mcp.generation.lexicon import CN_DIGITS, zhe_to_off
+from retention_mcp.generation.lexicon import CN_DIGITS, UNIT_DAYS, duration_unit, zhe_to_off
 from retention_mcp.vocabulary import channel_kind, channels_in
 
 MIN_QUOTE_CHARS = 2
@@ -214,24 +214,11 @@ _PER_CUSTOMER = _rx(
     r"\bper (?:customer|member|user|account|head|subscriber)\b", r"\beach (?:customer|member|user|account)\b",
     "每人", "每位", "每个会员", "每个客户", "每个用户", "人均", "每名",
 )  # fmt: skip
-_UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "quarter": 91.25, "year": 365.0}
 _DURATION = re.compile(
     r"(?P<n>\d+(?:\.\d+)?|[a-z]+(?:[- ][a-z]+)?|[零〇一二两三四五六七八九十百]+|半)\s*-?\s*"
     r"(?P<u>days?|weeks?|wks?|months?|mos?|quarters?|years?|yrs?|个?月|天|日|周|个?星期|个?季度|年)"
 )
 _HALF_YEAR = re.compile(r"\bhalf[- ]a?[- ]?year\b|\bhalf-year\b|半年")
-
-
-def _unit(token: str) -> str:
-    if token[0] in "天日" or token.startswith("day"):
-        return "day"
-    if token[0] in "周星" or token.startswith(("week", "wk", "个星")):
-        return "week"
-    if "季" in token or token.startswith("quarter"):
-        return "quarter"
-    if "月" in token or token.startswith("mo"):
-        return "month"
-    return "year"
 
 
 def durations_in(quote: str) -> list[float]:
@@ -242,7 +229,7 @@ def durations_in(quote: str) -> list[float]:
         counts = numbers_in(m.group("n"))
         if m.group("n") in ("a", "an", "next", "the next", "one"):
             counts = {1.0}
-        days += [c * _UNIT_DAYS[_unit(m.group("u"))] for c in counts if c > 0]
+        days += [c * UNIT_DAYS[duration_unit(m.group("u"))] for c in counts if c > 0]
     if _HALF_YEAR.search(text):
         days.append(182.5)
     return days
