@@ -15,7 +15,7 @@ import argparse
 import json
 import time
 
-from retention_mcp.generation.constraints import read_constraints
+from retention_mcp.constraints.reader import read_constraints
 from retention_mcp.paths import EXAMPLES_FILE
 
 TARGET = 4.0

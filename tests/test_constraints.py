@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from retention_mcp.generation.constraints import (
-    parse_amount,
-    read_allowed_channels,
-    read_budget,
-    read_constraints,
-    read_discount_cap,
-    read_excluded_channels,
-    read_goals,
-    read_horizon,
-    read_revenue_share_cap,
-    read_team_size,
-)
+from retention_mcp.constraints.budget import read_budget
+from retention_mcp.constraints.channels import read_allowed_channels, read_excluded_channels
+from retention_mcp.constraints.cost_share import read_revenue_share_cap
+from retention_mcp.constraints.discount import read_discount_cap
+from retention_mcp.constraints.goals import read_goals
+from retention_mcp.constraints.horizon import read_horizon
+from retention_mcp.constraints.lexicon import parse_amount
+from retention_mcp.constraints.reader import read_constraints
+from retention_mcp.constraints.team import read_team_size
 from tests.conftest import SCENARIOS
 
 

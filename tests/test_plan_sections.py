@@ -12,12 +12,11 @@ import pytest
 from mcp import Client
 from pydantic import BaseModel
 
-from retention_mcp.generation.constraints import channel_label
 from retention_mcp.generation.markdown import ENUM_ZH, PERIODS, format_number
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, SECTIONS, plan_model_for
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
-from retention_mcp.vocabulary import CHANNEL_KINDS
+from retention_mcp.vocabulary import CHANNEL_KINDS, channel_label
 from tests.conftest import TEMPLATE_NAMES, example_arguments
 from tests.standin_model import plan as plan_answer
 

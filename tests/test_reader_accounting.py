@@ -157,7 +157,7 @@ async def test_a_constraint_sentence_is_read_or_listed_never_dropped(server, bri
      ("5 lakh", 500000), ("3 crore", 30000000), ("twenty-five thousand", 25000), ("a hundred and fifty thousand", 150000)],
 )  # fmt: skip
 def test_number_words(words, value):
-    from retention_mcp.generation.lexicon import words_to_number
+    from retention_mcp.constraints.lexicon import words_to_number
 
     assert words_to_number(words) == value
 

@@ -243,7 +243,7 @@ async def test_typed_constraints_through_a_stdio_subprocess():
 async def test_a_long_brief_is_read_off_the_event_loop(server, monkeypatch):
     import threading
 
-    from retention_mcp.generation import effective
+    from retention_mcp.constraints import effective
 
     threads: list[str] = []
     read = effective.read_text

@@ -25,8 +25,8 @@ from retention_mcp.settings import ENV_PLAN_STORE, Settings, store_timeout
 if TYPE_CHECKING:
     from retention_mcp.analytics.params import AnalyzeParams
     from retention_mcp.analytics.service import AnalysisOutcome
+    from retention_mcp.constraints.fill import Ask
     from retention_mcp.generation.backends import Backend
-    from retention_mcp.generation.fill import Ask
     from retention_mcp.generation.service import PlanService
     from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanStore, PlanSummary, StoredPlan
     from retention_mcp.models import PlanResult, RenderResult, TemplateList
@@ -95,7 +95,7 @@ class RetentionApp:
     # -- render, generate, analyze ----------------------------------------------------------------------------------
     async def render(self, template: Template, arguments: Mapping[str, Any] | BaseModel) -> RenderResult:
         """The filled prompt; a `dataset` file is analysed (in a worker thread) and its facts take its place."""
-        from retention_mcp.generation.effective import effective_constraints_async, goal_field, render_stated
+        from retention_mcp.constraints.effective import effective_constraints_async, goal_field, render_stated
         from retention_mcp.grounding import ground_async
 
         values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
@@ -104,7 +104,7 @@ class RetentionApp:
 
     def render_blocking(self, template: Template, arguments: Mapping[str, Any]) -> RenderResult:
         """`render` without an event loop (the command line)."""
-        from retention_mcp.generation.effective import effective_constraints, goal_field, render_stated
+        from retention_mcp.constraints.effective import effective_constraints, goal_field, render_stated
         from retention_mcp.grounding import ground
 
         values = template.validate(arguments)

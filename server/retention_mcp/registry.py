@@ -26,12 +26,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from retention_mcp.errors import ArgumentError, UnknownTemplateError, invalid_arguments
-from retention_mcp.paths import shipped_dir
-from retention_mcp.rendering import STATED_CONSTRAINTS, defuse, detect_language, strings_in
-from retention_mcp.settings import Limits
-from retention_mcp.template import InputSpec, TemplateError, TemplateFile, find_template_files, load_file
-from retention_mcp.typed_constraints import (
+from retention_mcp.constraints.typed import (
     CONSTRAINTS_DESCRIPTION,
     CONSTRAINTS_FIELD,
     GOALS_DESCRIPTION,
@@ -41,6 +36,11 @@ from retention_mcp.typed_constraints import (
     GoalInput,
     typed_json_schemas,
 )
+from retention_mcp.errors import ArgumentError, UnknownTemplateError, invalid_arguments
+from retention_mcp.paths import shipped_dir
+from retention_mcp.rendering import STATED_CONSTRAINTS, defuse, detect_language, strings_in
+from retention_mcp.settings import Limits
+from retention_mcp.template import InputSpec, TemplateError, TemplateFile, find_template_files, load_file
 
 if TYPE_CHECKING:  # result models are imported on first use: start-up does not need them
     from retention_mcp.models import RenderResult, TemplateSummary

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from retention_mcp.constraints.typed import SHIPPED_SCHEMAS, build_typed_json_schemas
 from retention_mcp.generation.plans import plan_model_for
 from retention_mcp.models import PlanListResult, PlanResult, RenderResult, TemplateList
 from retention_mcp.registry import Registry
 from retention_mcp.schema_forms import checkable
 from retention_mcp.settings import Limits
-from retention_mcp.typed_constraints import SHIPPED_SCHEMAS, build_typed_json_schemas
 
 
 def generate() -> dict[str, str]:
@@ -23,7 +23,7 @@ def generate() -> dict[str, str]:
         "plan_result.json": checkable(PlanResult.model_json_schema()),
         "plan_list.json": checkable(PlanListResult.model_json_schema()),
         "churn_report.json": _churn_report_schema(),
-        SHIPPED_SCHEMAS: build_typed_json_schemas(),  # read at start-up instead of built (see typed_constraints)
+        SHIPPED_SCHEMAS: build_typed_json_schemas(),  # read at start-up instead of built (see constraints.typed)
     }
     for template in registry:
         files[f"{template.name}.input.json"] = template.parameters.model_json_schema()

@@ -50,17 +50,17 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationErr
 
 from retention_mcp import __version__
 from retention_mcp.app import RetentionApp
-from retention_mcp.errors import ArgumentError, UnknownTemplateError, UserError, invalid_arguments
-from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
-from retention_mcp.sdk_shim import advertise_list_changed
-from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
-from retention_mcp.typed_constraints import (
+from retention_mcp.constraints.typed import (
     CONSTRAINTS_FIELD,
     GOALS_FIELD,
     LEAN_DESCRIPTIONS,
     LEAN_KEYS_IN_DESCRIPTION,
     LEAN_REQUIRED_ONLY,
 )
+from retention_mcp.errors import ArgumentError, UnknownTemplateError, UserError, invalid_arguments
+from retention_mcp.registry import LANGUAGE_FIELD, Registry, Template
+from retention_mcp.sdk_shim import advertise_list_changed
+from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
 from retention_mcp.untrusted import one_line
 
 if TYPE_CHECKING:
@@ -489,7 +489,7 @@ class RetentionServer(MCPServer):
             async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
                 from mcp.shared.exceptions import NoBackChannelError
 
-                from retention_mcp.generation.fill import CannotAsk
+                from retention_mcp.constraints.fill import CannotAsk
 
                 try:
                     answer = await ctx.elicit(message, form)

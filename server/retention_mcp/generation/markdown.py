@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from retention_mcp.generation.constraints import channel_label
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, PlanBase, Section, sections_for
 from retention_mcp.models import Check, ConstraintFill, EffectiveConstraints, ValidationReport
 from retention_mcp.untrusted import inert_markdown, one_line
-from retention_mcp.vocabulary import CHANNEL_KINDS
+from retention_mcp.vocabulary import CHANNEL_KINDS, channel_label
 
 LABELS: dict[str, tuple[str, str]] = {
     # sections and fields

@@ -13,19 +13,8 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ValidationError
 
-from retention_mcp.errors import UserError
-from retention_mcp.generation.backends import (
-    Backend,
-    Completion,
-    Message,
-    ModelError,
-    NoSamplingError,
-    NotJSONError,
-    extract_json,
-)
-from retention_mcp.generation.constraints import Constraints
-from retention_mcp.generation.effective import effective_constraints_async, goal_field, render_stated
-from retention_mcp.generation.fill import (
+from retention_mcp.constraints.effective import effective_constraints_async, goal_field, render_stated
+from retention_mcp.constraints.fill import (
     EXTRACTION_SCHEMA_NAME,
     Ask,
     CannotAsk,
@@ -40,8 +29,19 @@ from retention_mcp.generation.fill import (
     missing,
     needs_filling,
 )
+from retention_mcp.constraints.record import Constraints
+from retention_mcp.constraints.rules import constraint_rules
+from retention_mcp.errors import UserError
+from retention_mcp.generation.backends import (
+    Backend,
+    Completion,
+    Message,
+    ModelError,
+    NoSamplingError,
+    NotJSONError,
+    extract_json,
+)
 from retention_mcp.generation.markdown import plan_markdown
-from retention_mcp.generation.plan_rules import constraint_rules
 from retention_mcp.generation.plans import (
     PlanBase,
     plan_model_for,

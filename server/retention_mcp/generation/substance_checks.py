@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from retention_mcp.generation.check_list import CheckList
-from retention_mcp.generation.constraints import format_amount
+from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.record import format_amount
 from retention_mcp.generation.plans import PlanBase
 
 _fmt = format_amount

@@ -19,16 +19,16 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from retention_mcp.generation.cap_checks import check_caps
-from retention_mcp.generation.check_list import CheckList
-from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, channel_label, format_amount, parameter_of
-from retention_mcp.generation.discount_checks import check_discounts
-from retention_mcp.generation.discount_checks import text_discounts as text_discounts
-from retention_mcp.generation.discount_checks import title_of as _title
-from retention_mcp.generation.discount_checks import where as _where
-from retention_mcp.generation.goal_checks import check_goals
-from retention_mcp.generation.plan_rules import PERIOD_UNITS as _UNIT
-from retention_mcp.generation.plan_rules import constraint_rules as constraint_rules
+from retention_mcp.constraints.caps import check_caps
+from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.discount_checks import check_discounts
+from retention_mcp.constraints.discount_checks import text_discounts as text_discounts
+from retention_mcp.constraints.discount_checks import title_of as _title
+from retention_mcp.constraints.discount_checks import where as _where
+from retention_mcp.constraints.goal_checks import check_goals
+from retention_mcp.constraints.record import UNREAD_FIELDS, Constraints, format_amount, parameter_of
+from retention_mcp.constraints.rules import PERIOD_UNITS as _UNIT
+from retention_mcp.constraints.rules import constraint_rules as constraint_rules
 from retention_mcp.generation.plans import CHANNEL_FIELDS, PlanBase
 from retention_mcp.generation.substance_checks import (
     check_data_figures,
@@ -37,7 +37,7 @@ from retention_mcp.generation.substance_checks import (
     declared_cost_share,
 )
 from retention_mcp.models import CheckStatus, ValidationReport
-from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PERIOD_DAYS, PRODUCT
+from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PERIOD_DAYS, PRODUCT, channel_label
 
 # Checks that compare the plan with what the user stated or the data gave (the others check its own arithmetic).
 STATED = frozenset(

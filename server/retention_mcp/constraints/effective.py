@@ -14,8 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from retention_mcp.generation.calendar_ends import calendar_end_day
-from retention_mcp.generation.constraints import (
+from retention_mcp.constraints.block import stated_block
+from retention_mcp.constraints.calendar import calendar_end_day
+from retention_mcp.constraints.lexicon import Money
+from retention_mcp.constraints.reader import read_constraints
+from retention_mcp.constraints.record import (
     UNREAD_FIELDS,
     Conflict,
     Constraints,
@@ -23,13 +26,11 @@ from retention_mcp.generation.constraints import (
     Evidence,
     FreeCap,
     Goal,
-    Money,
     Unread,
     format_amount,
     parameter_of,
-    read_constraints,
 )
-from retention_mcp.generation.stated import stated_block
+from retention_mcp.constraints.typed import CONSTRAINTS_FIELD, GOALS_FIELD, MAX_GOALS, ConstraintsInput, GoalInput
 from retention_mcp.models import (
     ConstraintConflict,
     EffectiveBudget,
@@ -42,7 +43,6 @@ from retention_mcp.models import (
     UnreadSpan,
 )
 from retention_mcp.registry import Template
-from retention_mcp.typed_constraints import CONSTRAINTS_FIELD, GOALS_FIELD, MAX_GOALS, ConstraintsInput, GoalInput
 
 # Inputs that are not free text about the business: the language switch and the data file (its facts are data, and a
 # data window is never a plan horizon).

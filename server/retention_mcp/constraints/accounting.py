@@ -20,11 +20,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice
 
-from retention_mcp.generation import constraints as r
-from retention_mcp.generation.calendar_ends import CALENDAR as _CALENDAR
-from retention_mcp.generation.calendar_ends import calendar_scope as _calendar_scope
-from retention_mcp.generation.constraints import Constraints, CustomerCap, Evidence, FreeCap, Money, Unread
-from retention_mcp.generation.lexicon import DISCOUNT_WORDS, EN_SCALES, EN_UNITS, WORD_NUMBER, words_to_number
+from retention_mcp.constraints.budget import BUDGET_WORD
+from retention_mcp.constraints.calendar import CALENDAR as _CALENDAR
+from retention_mcp.constraints.calendar import calendar_scope as _calendar_scope
+from retention_mcp.constraints.lexicon import (
+    DISCOUNT_WORDS,
+    EN_SCALES,
+    EN_UNITS,
+    WORD_NUMBER,
+    Money,
+    amounts_in,
+    parse_number,
+    rx,
+    words_to_number,
+)
+from retention_mcp.constraints.reader import NO_CAPS_FIELD
+from retention_mcp.constraints.record import Constraints, CustomerCap, Evidence, FreeCap, Unread
+from retention_mcp.constraints.text import short
 from retention_mcp.vocabulary import channels_in
 
 _I = re.IGNORECASE
@@ -78,7 +90,7 @@ _ALLOW = re.compile(
     _I,
 )
 _NEGATED = re.compile(r"\b(?:no|not|never|without|except|but not|excluding)\b|不|禁止|禁用|不可|不能|不得|除", _I)
-_BUDGET = re.compile(r._BUDGET_WORD, _I)
+_BUDGET = re.compile(BUDGET_WORD, _I)
 # Words without which a sentence holds nothing this module reads or lists: sentences without them are skipped.
 _TRIGGER = re.compile(
     r"\d|[一二两三四五六七八九十百千万半几]|折|价|免费|赠|送|年底|年末|月底|季度|渠道|触达|可用|能用|可以用|预算|经费|团队|人手|截止|"
@@ -100,8 +112,8 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "amount",
         re.compile(
-            rf"(?:{r._BUDGET_WORD}|cost (?:cap|limit)|spend(?:ing)? cap).{{0,40}}?{_N}|{_N}.{{0,30}}?"
-            rf"(?:{r._BUDGET_WORD})",
+            rf"(?:{BUDGET_WORD}|cost (?:cap|limit)|spend(?:ing)? cap).{{0,40}}?{_N}|{_N}.{{0,30}}?"
+            rf"(?:{BUDGET_WORD})",
             _I,
         ),
     ),
@@ -178,11 +190,7 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
     c.unread = [_scoped(u) for u in c.unread]
     _weekly_budget(c, inputs)
     for i in inputs:
-        if (
-            i.name == goal_field
-            or not (i.bearing or _has(i.text.lower(), _G_OUTSIDE))
-            or r.NO_CAPS_FIELD.search(i.name)
-        ):
+        if i.name == goal_field or not (i.bearing or _has(i.text.lower(), _G_OUTSIDE)) or NO_CAPS_FIELD.search(i.name):
             continue  # outside the constraint inputs, only sentences about money, discounts or free periods are read
         listed = [u.text.rstrip("…") for u in c.unread if u.input == i.name]
         spans = sorted(i.consumed)
@@ -225,7 +233,7 @@ def _weekly_budget(c: Constraints, inputs: Sequence[Text]) -> None:
     if c.budget is not None or len(scoped) != 1:
         return
     (u,) = scoped
-    amounts = r._amounts(u.text)
+    amounts = amounts_in(u.text)
     if len(amounts) != 1 or not _BUDGET_OR_CAP.search(u.text):
         return
     c.budget, c.budget_period = amounts[0].money, u.scope
@@ -237,18 +245,18 @@ def _weekly_budget(c: Constraints, inputs: Sequence[Text]) -> None:
             i.consumed.append((pos, pos + len(u.text.rstrip("…"))))
 
 
-_BUDGET_OR_CAP = re.compile(rf"{r._BUDGET_WORD}|at most|up to|no more than|max(?:imum)?|cap|不超过|最多|上限|封顶", _I)
+_BUDGET_OR_CAP = re.compile(rf"{BUDGET_WORD}|at most|up to|no more than|max(?:imum)?|cap|不超过|最多|上限|封顶", _I)
 
 
 def _unread(c: Constraints, i: Text, start: int, end: int, kind: str, scope: str | None = None) -> None:
-    span = Unread(i.name, r._short(i.raw, start, end), kind, scope)
+    span = Unread(i.name, short(i.raw, start, end), kind, scope)
     if span.text and span not in c.unread:
         c.unread.append(span)
 
 
 def _set(c: Constraints, i: Text, name: str, start: int, end: int) -> None:
     c.sources[name] = "text"
-    c.evidence[name] = Evidence(i.name, r._short(i.raw, start, end))
+    c.evidence[name] = Evidence(i.name, short(i.raw, start, end))
     i.consumed.append((start, end))
 
 
@@ -258,7 +266,7 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
     low = sentence.lower()
     found = False
     for pattern, off in DISCOUNT_WORDS if _has(low, _G_DISCOUNT) else ():
-        match = r._rx(pattern).search(sentence)
+        match = rx(pattern).search(sentence)
         if match is None:
             continue
         found = True
@@ -324,7 +332,7 @@ def _read_words(c: Constraints, i: Text, start: int, end: int, low: str) -> bool
         if not (currency or big):
             continue
         code = _CURRENCY_CODES.get(currency["c"].lower().rstrip("s"), currency["c"].upper()) if currency else None
-        if code is None and r._rx(r"lakh|crore").search(match.group(0)):
+        if code is None and rx(r"lakh|crore").search(match.group(0)):
             code = "INR"
         period = _period(sentence)
         if period in ("week", "day"):
@@ -386,11 +394,11 @@ def _team_words(sentence: str) -> int | None:
         return None  # a total with its breakdown: the digit reader's
     counts = [words_to_number(m["n"]) for m in islice(_ROLE_COUNT.finditer(sentence), 12)]
     dozens = {"半打": 6.0, "一打": 12.0}
-    counts += [dozens[m["d"]] if m["d"] else r.parse_number(m["n"]) for m in islice(_ROLE_ZH.finditer(sentence), 12)]
+    counts += [dozens[m["d"]] if m["d"] else parse_number(m["n"]) for m in islice(_ROLE_ZH.finditer(sentence), 12)]
     total = sum(n for n in counts if n)
     if not counts or total < 1 or total > 100_000:
         return None
-    if len(counts) == 1 and not r._rx(r"dozen|couple|\b(?:team|staff)\b|打").search(sentence):
+    if len(counts) == 1 and not rx(r"dozen|couple|\b(?:team|staff)\b|打").search(sentence):
         return None  # one count the digit reader had its chance at; only sums and dozens are new here
     return round(total)
 
@@ -402,13 +410,13 @@ def _count(token: str | None) -> int | None:
     if re.fullmatch(r"\d+", token):
         return int(token)
     if re.fullmatch(r"[一二两三四五六七八九十百]+", token):
-        return int(r.parse_number(token))
+        return int(parse_number(token))
     value = words_to_number(token)
     return int(value) if value else None
 
 
 def _money_in(sentence: str) -> Money | None:
-    amounts = r._amounts(sentence)
+    amounts = amounts_in(sentence)
     if amounts:
         return amounts[0].money
     bare = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:元|块)", sentence)
@@ -433,13 +441,13 @@ _PERIODS = (
 
 def _period(sentence: str) -> str | None:
     for period, pattern in _PERIODS:
-        if r._rx(pattern).search(sentence):
+        if rx(pattern).search(sentence):
             return period
     return None
 
 
 def _data_sentence(sentence: str) -> bool:
-    return bool(r._rx(r"\bdata\b|数据|orders? from|history|历史").search(sentence))
+    return bool(rx(r"\bdata\b|数据|orders? from|history|历史").search(sentence))
 
 
 def _consumed(i: Text, start: int, end: int) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from retention_mcp.generation.check_list import CheckList
-from retention_mcp.generation.constraints import Constraints
+from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.record import Constraints
 from retention_mcp.generation.plans import PlanBase
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")

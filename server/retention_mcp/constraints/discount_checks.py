@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from retention_mcp.generation.check_list import CheckList
-from retention_mcp.generation.constraints import Constraints, format_amount
-from retention_mcp.generation.lexicon import zhe_to_off
+from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.lexicon import zhe_to_off
+from retention_mcp.constraints.record import Constraints, format_amount
 
 _fmt = format_amount
 
@@ -127,7 +127,7 @@ _FREE_MONTHS = re.compile(
 )
 
 
-def _clause(text: str, start: int, end: int, reach: int = 24) -> str:
+def clause(text: str, start: int, end: int, reach: int = 24) -> str:
     """The words around [start, end) within the same clause, at most `reach` characters either side."""
     before = text[max(0, start - reach) : start]
     after = text[end : end + reach]
@@ -148,7 +148,7 @@ def list_price_offs(brief: str) -> set[float]:
     spans = [(m.start(), m.end(), float(m.group(1))) for m in _PCT.finditer(brief)]
     spans += [(brief.find(words), brief.find(words) + len(words), pct) for words, pct in text_discounts(brief)]
     for start, end, pct in spans:
-        around = _clause(brief, start, end)
+        around = clause(brief, start, end)
         if start >= 0 and _PRICE_CUE.search(around) and not _CAP_CUE.search(around) and 0 < pct < 100:
             found.add(pct)
     for match in _FREE_MONTHS.finditer(brief):  # "annual billing saves 2 months": 10 months paid for 12
@@ -175,7 +175,7 @@ def _restates_list_price(text: str, words: str, pct: float, list_offs: set[float
     start = text.find(words)
     if start < 0:
         return False
-    around = _clause(text, start, start + len(words))
+    around = clause(text, start, start + len(words))
     return bool(_COMPARED.search(around)) or (words in brief and bool(_PRICE_CUE.search(around)))
 
 

@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from retention_mcp.generation import constraints as r
-from retention_mcp.generation.accounting import _FREE, _UNIT, _count
-from retention_mcp.generation.constraints import Constraints, format_amount
+from retention_mcp.constraints.accounting import _FREE, _UNIT, _count
+from retention_mcp.constraints.lexicon import amounts_in
+from retention_mcp.constraints.record import Constraints, format_amount
 from retention_mcp.models import CheckStatus
 
 Record = Callable[[str, CheckStatus, str, str], None]
@@ -135,7 +135,7 @@ def _check_per_customer(plan: dict[str, Any], c: Constraints, record: Record) ->
     for _key, text in _offers(plan):
         if not _PER.search(text):
             continue
-        for amount in r._amounts(text):
+        for amount in amounts_in(text):
             if amount.currency:
                 values.append((amount.money.amount, text[:60]))
     over = [(v, where) for v, where in values if v > cap.amount + 0.005]

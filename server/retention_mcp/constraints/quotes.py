@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from retention_mcp.generation.lexicon import CN_DIGITS, UNIT_DAYS, duration_unit, zhe_to_off
+from retention_mcp.constraints.lexicon import CN_DIGITS, UNIT_DAYS, duration_unit, zhe_to_off
 from retention_mcp.vocabulary import channel_kind, channels_in
 
 MIN_QUOTE_CHARS = 2

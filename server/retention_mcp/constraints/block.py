@@ -8,7 +8,7 @@ discount cap, horizon or team it was not given.
 
 from __future__ import annotations
 
-from retention_mcp.generation.constraints import Constraints, format_amount
+from retention_mcp.constraints.record import Constraints, format_amount
 from retention_mcp.rendering import defuse
 from retention_mcp.vocabulary import channel_label
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from retention_mcp.generation.constraints import Constraints, channel_label, format_amount
-from retention_mcp.vocabulary import CHANNEL_KINDS
+from retention_mcp.constraints.record import Constraints, format_amount
+from retention_mcp.vocabulary import CHANNEL_KINDS, channel_label
 
 _fmt = format_amount
 PERIOD_UNITS = {"quarter": ("quarter", "季度"), "month": ("month", "月"), "year": ("year", "年")}

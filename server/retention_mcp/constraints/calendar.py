@@ -7,7 +7,7 @@ import calendar
 import datetime as dt
 import re
 
-from retention_mcp.generation.constraints import parse_number
+from retention_mcp.constraints.lexicon import parse_number
 
 _I = re.IGNORECASE
 _QUARTER_NO = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}

@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from retention_mcp.generation.constraints import UNREAD_FIELDS, Constraints, Evidence
-from retention_mcp.generation.effective import apply_constraints, settle_unread
-from retention_mcp.generation.quotes import find_quote, normalise, support_problem
+from retention_mcp.constraints.effective import apply_constraints, settle_unread
+from retention_mcp.constraints.quotes import find_quote, normalise, support_problem
+from retention_mcp.constraints.record import UNREAD_FIELDS, Constraints, Evidence
+from retention_mcp.constraints.typed import BudgetInput, ConstraintsInput, not_boolean
 from retention_mcp.models import ConstraintFill
 from retention_mcp.rendering import defuse
-from retention_mcp.typed_constraints import BudgetInput, ConstraintsInput, not_boolean
 
 ASKED = ("budget", "horizon_days", "discount_cap_pct")
 
@@ -251,12 +251,12 @@ def _covers(quotes: list[str], span: str) -> bool:
     return any(span in quote or quote in span for quote in quotes)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _quoted(quote: str, limit: int = 120) -> str:
     """The quote on one line, short: it is shown in the result and the Markdown as where the value was read."""
-    text = " ".join(_CONTROL.sub(" ", quote).split())
+    text = " ".join(CONTROL.sub(" ", quote).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

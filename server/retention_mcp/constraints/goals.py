@@ -1,0 +1,211 @@
+"""Goals and their targets."""
+
+from __future__ import annotations
+
+import re
+
+from retention_mcp.constraints.lexicon import (
+    COUNT,
+    EN_WORD,
+    GOAL_VERB,
+    NUM,
+    UNIT_EN,
+    UNIT_ZH_STRICT,
+    duration_unit,
+    parse_number,
+    rx,
+    to_days,
+)
+from retention_mcp.constraints.record import Goal
+
+_I = re.IGNORECASE
+# -- goals ------------------------------------------------------------------------------------------------------------
+_GOAL_HEADER = re.compile(
+    rf"^\s*(?:(?P<en>(?:within|in|over|by)\s+(?:the\s+next\s+)?(?P<n1>{NUM}|{EN_WORD})\s+(?P<u1>{UNIT_EN}))|"
+    rf"(?P<zh>(?P<n2>{COUNT})\s*(?P<u2>{UNIT_ZH_STRICT})\s*[内里])|短期|中长期|长期)\s*(?:[:：,，]\s*|(?=[^\s:：,，]))",
+    re.IGNORECASE,
+)
+_FROM_TO = re.compile(
+    rf"^(?P<metric>.+?)\s*(?:from|从|由)\s*[$¥￥€£]?\s*(?P<b>{NUM})\s*(?P<bu>%|pp)?\s*"
+    rf"(?:to|降至|降到|降低至|降低到|提升至|提升到|提高到|提高至|增至|增长至|增加到|增加至|升至|到|至|->|→)\s*[$¥￥€£]?\s*"
+    rf"(?P<t>{NUM})\s*(?P<u>%)?(?![\d万千亿kKmM])",
+    _I,
+)
+_TO_TARGET = re.compile(
+    rf"^(?P<metric>.+?)\s*(?:提升至|提升到|提高到|提高至|降至|降到|降低至|降低到|达到|达|增至|升至|到|至|to|reach(?:es)?|of|at|"
+    r"under|below|above|at least|at most|≥|>=|≤|<=|<|>|:|：)?\s*"
+    rf"(?P<t>{NUM})\s*(?P<u>%)?$",
+    _I,
+)
+
+
+def _goal_like(piece: str) -> bool:
+    return bool(re.search(r"\d|[%％]", piece) or rx(GOAL_VERB).search(piece))
+
+
+def _split_goal_text(text: str) -> list[str]:
+    """Split at ; 。 line breaks and numbering, then at commas, 、 and 'and' where both sides read as goals; never
+    inside a number ('1,200') or a 'from 4.8% to 3.2%' phrase."""
+    text = re.sub(
+        r"(?:^|(?<=\n))[^\S\n]*\(?(?:\d{1,2}|[a-z])[.)、](?=\s)|(?:^|(?<=[\s;；,，]))\(?(?:[1-9]|[a-z])[)、]|[(（][1-9][)）]|[①②③④⑤⑥⑦⑧⑨⑩]",
+        "\n",
+        text,
+        flags=_I,
+    )
+    pieces: list[str] = []
+    for part in re.split(r"[;；。\n]+|\.\s+(?=[A-Z])", text):
+        pieces += _split_soft(part.strip())
+    return [p for p in pieces if p]
+
+
+_SOFT_SEP = re.compile(r"(?<!\d),|,(?!\d)|，|、|\s+and\s+|\s*&\s*|以及|并且|并|同时")
+_GOAL_LIKE = re.compile(rf"\d|[%％]|{GOAL_VERB}", _I)  # what `_goal_like` looks for, in one pattern
+_DIGIT_OR_PCT = re.compile(r"[\d%％]")
+_DIGIT = re.compile(r"\d")
+_GOAL_END_ZH = ("提升", "降低", "达标", "增长", "减少", "提高", "改善", "优化")
+_BETWEEN_END = re.compile(r"\bbetween\s+\S+$", _I)
+_WORD_CHAR = re.compile(r"\w")
+
+
+class _Before:
+    """Whether `text[:k]` holds a match of `pattern`, for a k that only grows: each character is searched about once
+    (the text is never sliced). `reach` is at least the longest shortest match, so one straddling `k` is found."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str, reach: int = 16):
+        self.pattern, self.text, self.reach = pattern, text, reach
+        self.checked = 0
+        self.found = False
+
+    def upto(self, k: int) -> bool:
+        if not self.found and k > self.checked:
+            self.found = self.pattern.search(self.text, max(0, self.checked - self.reach), k) is not None
+            self.checked = k
+        return self.found
+
+
+class _After:
+    """Whether `text[start:]` holds a match of `pattern`, for a start that only grows, as `pattern.search(text[start:])`
+    says it (at the slice's start, a word boundary holds whatever comes before it)."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str):
+        self.pattern, self.text = pattern, text
+        self.like_until = -1  # a match begins at or after every start up to here
+        self.dead_from = len(text) + 1  # no match begins at or after here
+
+    def at(self, start: int) -> bool:
+        if start <= self.like_until:
+            return True
+        if start < self.dead_from:
+            match = self.pattern.search(self.text, start)
+            if match is not None:
+                self.like_until = match.start()
+                return True
+            self.dead_from = start
+        return self._on_the_slice_only(start)
+
+    def _on_the_slice_only(self, start: int) -> bool:
+        """No match begins at `start` or after it in the text; on the slice one may begin at its start, where a word
+        boundary holds even after a word character (its shortest match is a few characters long)."""
+        return (
+            start > 0
+            and _WORD_CHAR.match(self.text, start - 1) is not None
+            and (self.pattern.match(self.text[start : start + 64]) is not None)
+        )
+
+
+def _split_soft(part: str) -> list[str]:
+    result: list[str] = []
+    rest = part
+    while rest:
+        best = None
+        left_like, left_digit_pct, left_digit = (_Before(p, rest) for p in (_GOAL_LIKE, _DIGIT_OR_PCT, _DIGIT))
+        right_like, right_digit = _After(_GOAL_LIKE, rest), _After(_DIGIT, rest)
+        for match in _SOFT_SEP.finditer(rest):
+            # rest[:k] and rest[r:] are `left` and `right` without their surrounding spaces (rest is stripped)
+            k = len(rest[: match.start()].rstrip())
+            r = len(rest) - len(rest[match.end() :].lstrip())
+            if not k or r >= len(rest) or _BETWEEN_END.search(rest, max(0, k - 200), k):
+                continue
+            sep = match.group(0).strip()
+            if sep == "、":
+                left = rest[:k]
+                ok = (left_digit_pct.upto(k) or left.endswith(_GOAL_END_ZH)) and right_like.at(r)
+            elif sep in ("and", "&") or sep in ("以及", "并且", "并", "同时"):
+                ok = bool(rx(GOAL_VERB).match(rest[r : r + 64])) or (left_digit.upto(k) and right_digit.at(r))
+            else:
+                ok = left_like.upto(k) and right_like.at(r)
+            if ok:
+                best = match
+                break
+        if best is None:
+            result.append(rest.strip())
+            break
+        result.append(rest[: best.start()].strip())
+        rest = rest[best.end() :].strip()
+    return result
+
+
+def read_goals(text: str) -> list[Goal]:
+    """Split a goals text into goals G1..Gn at ; 。 line breaks, numbering, commas, 、 and 'and'; the deadline a goal
+    starts with ('90天内:', 'Within 90 days:') becomes its deadline_day, and a plainly stated 'from 4.8% to 3.2%' its
+    baseline and target."""
+    goals: list[Goal] = []
+    deadline: int | None = None
+    for part in _split_goal_text(text):
+        part = re.sub(r"^(?:and|then|以及|并且|并|同时)\s+", "", part.strip(" \t-•*·、,，"), flags=_I)
+        part = re.sub(r"^(?:goals?|targets?|objectives?|kpis?|目标|指标)\s*[:：]\s*", "", part, flags=_I)
+        header = _GOAL_HEADER.match(part)
+        if header:
+            if header["n1"] or header["n2"]:
+                n, u = (header["n1"], header["u1"]) if header["n1"] else (header["n2"], header["u2"])
+                deadline = to_days(parse_number(n), duration_unit(u))
+            part = part[header.end() :].strip()
+        if len(part) < 2:
+            continue
+        goal = Goal(f"G{len(goals) + 1}", part, deadline_day=deadline)
+        _fill_goal(goal)
+        goals.append(goal)
+    return goals
+
+
+_CHANGE_WORDS = re.compile(r"(?:[+＋\-]|\bby|\bup|\bdown|下降|降低|减少|增加|增长|提升|提高|环比|同比)\s*$", _I)
+_LEADING_VERB = re.compile(
+    r"^(?:reduce|lower|cut|lift|raise|grow|increase|improve|boost|get|bring|drive|keep|hold|降低|提升|提高|增加|减少|"
+    r"保持|控制)\s*",
+    _I,
+)
+
+
+def _metric_name(text: str) -> str | None:
+    name = _LEADING_VERB.sub("", text.strip(" :：")).strip(" :：")
+    return name or None
+
+
+# What ends a goal without being its target: a calendar deadline ("by Q3", "第三季度末前") and a rating scale ("4.6/5").
+_GOAL_TAIL = re.compile(
+    r"\s*(?:(?:by|before|until|in|within|through|during|for)\s+)?(?:(?:the\s+)?end\s+of\s+)?(?:Q[1-4]|H[12])"
+    r"(?:\s*(?:FY)?\s*\d{2,4})?\s*$|\s*(?:在|于)?(?:Q[1-4]|第[一二三四1-4]季度)(?:末|底|前|内|结束前)?\s*$",
+    _I,
+)
+_RATING_SCALE = re.compile(r"(?<=\d)\s*/\s*(?:5|10|100)(?![\d.])")
+_TARGET_MULT = re.compile(rf"^(?P<head>.*?(?P<t>{NUM}))\s*(?P<m>万|千)\s*(?:人|户|名|个|位|家)?\s*$")
+
+
+def _fill_goal(goal: Goal) -> None:
+    """Metric, baseline, target and unit, when a goal states them plainly; a change ('+10pp', 'by 20%') is no target.
+    A deadline ("by Q3") and a rating scale ("4.6/5") are never the target; a target in 万 or 千 is multiplied out."""
+    text = _RATING_SCALE.sub("", _GOAL_TAIL.sub("", goal.text, count=1))
+    scale = 1.0
+    if mult := _TARGET_MULT.match(text):
+        text, scale = mult["head"], 1e4 if mult["m"] == "万" else 1e3
+    match = _FROM_TO.match(text)
+    if match:
+        goal.metric = _metric_name(match["metric"])
+        goal.baseline, goal.target = parse_number(match["b"]), parse_number(match["t"]) * scale
+        goal.unit = "%" if (match["u"] or match["bu"] == "%") else None
+        return
+    match = _TO_TARGET.match(text)
+    if match and not _CHANGE_WORDS.search(match["metric"]):
+        goal.metric = _metric_name(match["metric"])
+        goal.target = parse_number(match["t"]) * scale
+        goal.unit = "%" if match["u"] else None
