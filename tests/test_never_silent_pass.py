@@ -76,11 +76,14 @@ async def test_a_failed_extraction_is_unverified_not_passed(registry, standin, s
 
 async def test_a_stated_constraint_no_check_reads_leaves_the_plan_unverified(registry, standin, store, monkeypatch):
     """A kind the checks do not read (here: the team check switched off) is never passed over in silence."""
-    from retention_mcp.generation import validation
+    import dataclasses
+
+    from retention_mcp.constraints import kinds
 
     saas = scenario("saas-collaboration-en")  # states a team of 3; the example plan passes every check
     standin.default = lambda received: plan(fixture_plan(saas["id"]))
-    monkeypatch.setattr(validation, "_check_team", lambda plan, c, checks: None)
+    without = tuple(dataclasses.replace(k, check=None) if k.field == "team_size" else k for k in kinds.kinds())
+    monkeypatch.setattr(kinds._Registry, "_all", without)
     async with Client(plan_server(registry, standin, store)) as client:
         result = await client.call_tool(saas["tool"], {**saas["arguments"], "mode": "plan"})
     report = result.structured_content["validation"]

@@ -145,9 +145,9 @@ async def test_checks_cover_every_stated_constraint(registry, standin, store):
         "phase_order",
         "timeline_within_horizon",
         "kpi_deadlines_within_horizon",
-        "goals_have_kpis",
-        "excluded_channels",
         "team_size",
+        "excluded_channels",
+        "goals_have_kpis",
         "segment_coverage",
     ]
     budget = stated["budget"]

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from retention_mcp.constraints.discount_checks import list_price_offs
-from retention_mcp.generation.substance_checks import earn_rate, point_value, text_mix_total, tier_threshold
+from retention_mcp.constraints.discount import list_price_offs
+from retention_mcp.constraints.lexicon import earn_rate, point_value
+from retention_mcp.generation.substance_checks import text_mix_total, tier_threshold
 from tests.standin_model import plan
 from tests.test_plan_generation import fixture_plan, plan_server, scenario
 

@@ -23,13 +23,17 @@ from itertools import accumulate, islice
 from retention_mcp.constraints.budget import BUDGET_WORD
 from retention_mcp.constraints.calendar import CALENDAR as _CALENDAR
 from retention_mcp.constraints.calendar import calendar_scope as _calendar_scope
+from retention_mcp.constraints.customer_cap import PER_CUSTOMER
+from retention_mcp.constraints.free_periods import FREE, FREE_UNIT
 from retention_mcp.constraints.lexicon import (
+    CN_COUNT,
     DISCOUNT_WORDS,
     EN_SCALES,
     EN_UNITS,
     WORD_NUMBER,
     Money,
     amounts_in,
+    count_of,
     parse_number,
     rx,
     words_to_number,
@@ -57,32 +61,17 @@ class Text:
 
 _SENTENCE = re.compile(r"[^。；;\n!?！？]+")
 _WORD_NUMBER = re.compile(WORD_NUMBER, _I)
-_CN_COUNT = r"(?<![一二两三四五六七八九十百\d.,])(?:\d+|[一二两三四五六七八九十百]+)"  # starts where a run starts
 _CURRENCY_NEAR = re.compile(
     r"^\s*(?:us\s+)?(?P<c>dollars?|bucks|euros?|pounds?|rupees?|yuan|rmb|usd|eur|gbp|inr|cny|sgd|aud|cad|hkd|jpy)\b",
     _I,
 )
 _CURRENCY_CODES = {"dollar": "USD", "buck": "USD", "euro": "EUR", "pound": "GBP", "rupee": "INR", "yuan": "CNY",
                    "rmb": "CNY"}  # fmt: skip
-_PER_CUSTOMER = re.compile(
-    r"per[- ](?:customer|member|user|account|subscriber|head|person|client|seat)|"
-    r"(?:each|every|a|any one|any single)\s+(?:customer|member|user|account|subscriber|client)|"
-    r"每(?:人|位|名|个|户)(?:客户|用户|会员)?|单(?:个|位|名)?(?:客户|用户|会员)|人均|每个?账户",
-    _I,
-)
 _CAP_WORD = re.compile(
     r"at most|up to|no more than|not more than|max(?:imum)?|cap(?:ped)?|limit(?:ed)?|ceiling|never (?:more|exceed)|"
     r"must not exceed|deepest|不超过|最多|上限|封顶|至多|不得超过|不能超过|以内|为限|最低|不低于",
     _I,
 )
-_FREE = re.compile(
-    rf"(?:(?P<n>{WORD_NUMBER}|(?<![\d.,])\d+)\s+)?(?:extra\s+)?free\s+(?P<u>months?|weeks?|days?|periods?|billing cycles?)|"
-    rf"(?P<n2>{_CN_COUNT})\s*(?:个)?(?P<u2>月|周|天)(?:的)?免费|免费(?:赠送|送|使用)?\s*(?P<n3>{_CN_COUNT})\s*(?:个)?"
-    rf"(?P<u3>月|周|天)|(?:赠送|送|免)\s*(?P<n4>{_CN_COUNT})\s*(?:个)?(?P<u4>月|周|天)",
-    _I,
-)
-_UNIT = {"month": "month", "week": "week", "day": "day", "period": "month", "billing": "month", "月": "month",
-         "周": "week", "天": "day"}  # fmt: skip
 _ALLOW = re.compile(
     r"(?:we |you )?(?:can|may|could) (?:only )?(?:use|reach (?:them|customers) (?:by|via|through))|"
     r"available channels?|channels? (?:available|allowed|we have|at our disposal)|allowed channels?|"
@@ -280,13 +269,13 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
         elif abs(c.discount_cap_pct - off) > 1e-9 and not _consumed(i, start, end):
             _unread(c, i, start, end, "percent")
         break
-    per_customer = _PER_CUSTOMER.search(sentence) if _has(low, _G_PER) else None
-    free = _FREE.search(sentence) if _has(low, _G_FREE) else None
+    per_customer = PER_CUSTOMER.search(sentence) if _has(low, _G_PER) else None
+    free = FREE.search(sentence) if _has(low, _G_FREE) else None
     if free and (per_customer or _CAP_WORD.search(sentence) or i.bearing):
         found = True
-        count = _count(next((g for g in (free["n"], free["n2"], free["n3"], free["n4"]) if g), None))
+        count = count_of(next((g for g in (free["n"], free["n2"], free["n3"], free["n4"]) if g), None))
         unit_word = next(u for u in (free["u"], free["u2"], free["u3"], free["u4"]) if u)
-        unit = _UNIT.get(unit_word.lower().rstrip("s").split()[0], "month")
+        unit = FREE_UNIT.get(unit_word.lower().rstrip("s").split()[0], "month")
         if c.free_periods_cap is None:
             c.free_periods_cap = FreeCap(count if count is not None else 1, unit)
             _set(c, i, "free_periods_cap", start, end)
@@ -376,7 +365,7 @@ _ROLE = (
 _ROLE_COUNT = re.compile(rf"(?P<n>{WORD_NUMBER})\s+(?:(?:full[- ]time|part[- ]time|senior|junior|dedicated)\s+)?"
                          rf"(?:[a-z]+\s+)?{_ROLE}\b", _I)  # fmt: skip
 _ROLE_ZH = re.compile(
-    rf"(?:(?P<n>{_CN_COUNT})\s*(?:个|名|位)|(?P<d>半打|一打))(?:[^\s,，、和及与加]{{0,6}}?)?(?:人|员|专员|经理|客服|运营|设计师|销售)"
+    rf"(?:(?P<n>{CN_COUNT})\s*(?:个|名|位)|(?P<d>半打|一打))(?:[^\s,，、和及与加]{{0,6}}?)?(?:人|员|专员|经理|客服|运营|设计师|销售)"
 )
 
 
@@ -401,18 +390,6 @@ def _team_words(sentence: str) -> int | None:
     if len(counts) == 1 and not rx(r"dozen|couple|\b(?:team|staff)\b|打").search(sentence):
         return None  # one count the digit reader had its chance at; only sums and dozens are new here
     return round(total)
-
-
-def _count(token: str | None) -> int | None:
-    if not token:
-        return None
-    token = token.strip()
-    if re.fullmatch(r"\d+", token):
-        return int(token)
-    if re.fullmatch(r"[一二两三四五六七八九十百]+", token):
-        return int(parse_number(token))
-    value = words_to_number(token)
-    return int(value) if value else None
 
 
 def _money_in(sentence: str) -> Money | None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from itertools import islice
+from typing import Any
 
+from retention_mcp.constraints.checklist import CheckList, Record
+from retention_mcp.constraints.kinds import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import COUNT_NOUN, NUM, Amount, Money, amounts_in, parse_number, rx
+from retention_mcp.constraints.record import Constraints, format_amount
+from retention_mcp.constraints.rules import PERIOD_UNITS as _UNIT
 from retention_mcp.constraints.text import MAX_HITS, Hit, Span, clause, overlaps, subclause
+from retention_mcp.vocabulary import PERIOD_DAYS
 
 _I = re.IGNORECASE
 # -- periods and durations --------------------------------------------------------------------------------------------
@@ -179,3 +186,320 @@ def read_budget(text: str) -> tuple[Money | None, str | None]:
         return None, None
     money, period = hits[0].value
     return money, period
+
+
+# -- budget ------------------------------------------------------------------------------------------------------------
+_PER = {
+    "quarter": (" per quarter", "(每季度)"),
+    "month": (" per month", "(每月)"),
+    "year": (" per year", "(每年)"),
+    "week": (" per week", "(每周)"),
+    "day": (" per day", "(每天)"),
+}
+
+
+def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
+    """The plan's budget against the stated one: present, its lines adding up, within the total the horizon allows,
+    per period; a budget per week or day, each week or day."""
+    plan = subject.plan
+    budget = getattr(plan, "budget", None)
+    if (
+        budget is None
+        and c.budget is None
+        and c.cost_cap_pct_of_revenue is not None
+        and getattr(plan, "economics", None)
+    ):
+        return  # a points plan states its cost in its economics: the cost-share check reads it
+    if budget is None:
+        if c.budget is not None or c.cost_cap_pct_of_revenue is not None:
+            if "budget" not in type(plan).model_fields:
+                checks.record(
+                    "budget_present",
+                    "unverified",
+                    "The user stated a budget, but this kind of plan has no budget section to check it against.",
+                    "用户给出了预算,但这类方案没有预算部分,无法核对。",
+                )
+            else:
+                checks.add(
+                    "budget_present",
+                    False,
+                    "The user stated a budget but the plan has none.",
+                    "用户给出了预算,但方案没有预算部分。",
+                )
+        return
+    if budget.total is None:
+        if c.budget is not None:
+            checks.add(
+                "budget_within_stated",
+                False,
+                "The user stated a budget amount but the plan gives no total.",
+                "用户给出了预算金额,但方案没有给出总预算。",
+            )
+    elif budget.lines:
+        spent = sum(line.amount for line in budget.lines)
+        ok = spent <= budget.total + 0.005
+        checks.add(
+            "budget_lines_sum",
+            ok,
+            f"Budget lines add up to {format_amount(spent)} {budget.currency}; the plan's total is {format_amount(budget.total)}.",
+            f"预算明细合计 {format_amount(spent)} {budget.currency};方案总预算为 {format_amount(budget.total)}。",
+        )
+    else:
+        checks.add("budget_lines_sum", False, "The budget has no lines.", "预算没有明细。")
+    if c.budget is not None and budget.total is not None:
+        stated = f"{format_amount(c.budget.amount)} {c.budget.currency or ''}".strip()
+        per, per_zh = _PER.get(c.budget_period or "", ("", ""))
+        if c.budget.currency and budget.currency.upper() != c.budget.currency:
+            checks.add(
+                "budget_within_stated",
+                False,
+                f"The plan budgets in {budget.currency}; the user's budget is {stated}{per}.",
+                f"方案使用 {budget.currency} 计价,而用户预算为 {stated}{per_zh}。",
+            )
+        else:
+            spent = max(budget.total, sum(line.amount for line in budget.lines))
+            if (c.per_period or c.short_period) and c.periods() is None:
+                checks.record(
+                    "budget_within_stated",
+                    "unverified",
+                    f"The budget is {stated}{per} and no horizon is stated, so the total the plan may spend "
+                    f"({format_amount(spent)} {budget.currency} planned) cannot be set.",
+                    f"预算为{per_zh} {stated},但未声明时间范围,无法确定方案可支出的总额(方案计划支出 "
+                    f"{format_amount(spent)} {budget.currency})。",
+                )
+                checks.fill(
+                    f"constraints.horizon_days: the budget is{per}, so its total over the plan needs the horizon",
+                    f"constraints.horizon_days:预算按{per_zh.strip('()')}计,计划期内总额需要时间范围",
+                )
+            else:
+                cap = c.budget_cap() or 0.0
+                recurring = c.per_period or c.short_period
+                over = f" ({stated}{per} over the horizon)" if recurring else ""
+                over_zh = f"用户预算{per_zh}为 {stated}," if recurring else f"用户预算为 {stated},"
+                checks.add(
+                    "budget_within_stated",
+                    spent <= cap + 0.005,
+                    f"The plan spends {format_amount(spent)} {budget.currency}; the stated budget allows {format_amount(cap)}{over}.",
+                    f"方案支出 {format_amount(spent)} {budget.currency};{over_zh}计划期内上限为 {format_amount(cap)}。",
+                )
+            periods = c.periods()
+            if c.per_period and (periods is None or periods > 1):
+                _check_per_period(plan, budget, c, checks)
+    if c.short_period and c.budget is not None:
+        _check_short_period(subject.dumped, c, checks.record)
+
+
+def line_period(line: Any, phases: dict[str, int], period: str) -> int | None:
+    """The 1-based budget period a line is spent in: its own `period`, else the period its phase starts in."""
+    if line.period is not None:
+        return int(line.period)
+    if line.phase and (start := phases.get(line.phase.strip().casefold())) is not None:
+        return int((start + 0.5) // PERIOD_DAYS[period]) + 1  # day 91 opens quarter 2
+    return None
+
+
+def _check_per_period(plan: Any, budget: Any, c: Constraints, checks: CheckList) -> None:
+    """Spending per budget period: each period's lines at most the stated amount per period (its upper end)."""
+    assert c.budget is not None and c.budget_period is not None
+    period = c.budget_period
+    unit, unit_zh = _UNIT[period]
+    phases = {p.name.strip().casefold(): p.start_day for p in plan.timeline.phases}
+    amount, currency = c.budget.amount, budget.currency
+    if budget.period not in ("total", period):
+        checks.add(
+            "budget_per_period",
+            False,
+            f"The plan counts its budget per {budget.period}; the user's budget is per {unit}: set budget.period to "
+            f"{period} and give each line its {unit} (1 = the first).",
+            f"方案按{_UNIT[budget.period][1]}编列预算,而用户预算按{unit_zh}计:请把 budget.period 设为 {period},"
+            f"并按{unit_zh}填写每个科目的 period(1 = 第一个)。",
+        )
+        return
+    unplaced = [line.item for line in budget.lines if line_period(line, phases, period) is None]
+    if unplaced:
+        checks.add(
+            "budget_per_period",
+            False,
+            f"The budget is {format_amount(amount)} {currency} per {unit}, so spending is checked per {unit}; give these "
+            f"budget lines their period (1 = the first {unit}) or the name of a timeline phase: "
+            + "; ".join(unplaced)
+            + ".",
+            f"预算为每{unit_zh} {format_amount(amount)} {currency},支出按{unit_zh}核算;请给以下预算科目填写 period(1 = 第一个"
+            f"{unit_zh})或时间表中的阶段名 phase:" + ";".join(unplaced) + "。",
+        )
+        return
+    spent: dict[int, float] = {}
+    for line in budget.lines:
+        n = line_period(line, phases, period) or 1
+        spent[n] = spent.get(n, 0.0) + line.amount
+    periods = c.periods()
+    count = math.ceil(periods - 1e-9) if periods is not None else None
+    over = {n: v for n, v in sorted(spent.items()) if v > amount + 0.005}
+    outside = [n for n in sorted(spent) if count is not None and n > count]
+    shown = "; ".join(f"{unit} {n}: {format_amount(v)}" for n, v in sorted(spent.items()))
+    shown_zh = ";".join(
+        f"第 {n} {'个' if period == 'month' else ''}{unit_zh}:{format_amount(v)}" for n, v in sorted(spent.items())
+    )
+    horizon = f" ({count} in the horizon)" if count is not None else ""
+    horizon_zh = f"(计划期共 {count} 期)" if count is not None else ""
+    if not over and not outside:
+        checks.add(
+            "budget_per_period",
+            True,
+            f"Spending per {unit} is within {format_amount(amount)} {currency}{horizon}: {shown}.",
+            f"每{unit_zh}支出均不超过 {format_amount(amount)} {currency}{horizon_zh}:{shown_zh}。",
+        )
+        return
+    parts_en, parts_zh = [], []
+    if over:
+        parts_en.append(
+            f"{', '.join(f'{unit} {n} spends {format_amount(v)}' for n, v in over.items())}, over the {format_amount(amount)} "
+            f"{currency} per {unit}"
+        )
+        parts_zh.append(
+            "、".join(f"第 {n} 期支出 {format_amount(v)}" for n, v in over.items())
+            + f",超过每{unit_zh} {format_amount(amount)} {currency}"
+        )
+    if outside:
+        parts_en.append(f"{unit} {', '.join(map(str, outside))} is past the horizon of {count} {unit}(s)")
+        parts_zh.append(f"第 {'、'.join(map(str, outside))} 期超出计划期({count} 期)")
+    checks.add(
+        "budget_per_period",
+        False,
+        "Spending per " + unit + ": " + "; ".join(parts_en) + f" (per {unit}: {shown}).",
+        f"按{unit_zh}核算:" + ";".join(parts_zh) + f"(各期:{shown_zh})。",
+    )
+
+
+def _check_short_period(plan: dict[str, Any], c: Constraints, record: Record) -> None:
+    assert c.budget is not None
+    period = c.budget_period or "week"
+    days = 7 if period == "week" else 1
+    name = "budget_per_week" if period == "week" else "budget_per_day"
+    en_unit, zh_unit = ("week", "周") if period == "week" else ("day", "天")
+    budget = plan.get("budget") or {}
+    lines = budget.get("lines") or []
+    phases = {
+        str(p.get("name", "")).strip().casefold(): p
+        for p in (plan.get("timeline") or {}).get("phases") or []
+        if isinstance(p, dict)
+    }
+    spend: dict[int, float] = {}
+    unplaced = 0.0
+    for line in lines:
+        amount = float(line.get("amount") or 0)
+        slot = line.get(period)
+        if isinstance(slot, int | float) and not isinstance(slot, bool):
+            spend[int(slot)] = spend.get(int(slot), 0.0) + amount
+            continue
+        phase = phases.get(str(line.get("phase") or "").strip().casefold())
+        if phase is None:
+            unplaced += amount
+            continue
+        first = int(phase.get("start_day", 0)) // days
+        last = max(first, int(phase.get("end_day", 0)) // days)
+        share = amount / (last - first + 1)
+        for k in range(first, min(last, first + 3660) + 1):
+            spend[k] = spend.get(k, 0.0) + share
+    cap = c.budget.amount
+    money = f"{format_amount(cap)} {c.budget.currency or ''}".strip()
+    worst = max(spend.items(), key=lambda kv: kv[1], default=None)
+    if worst is not None and worst[1] > cap + 0.005:
+        record(
+            name,
+            "failed",
+            f"The plan spends {format_amount(round(worst[1], 2))} in {en_unit} {worst[0] + 1}; the budget is at most {money} "
+            f"per {en_unit}.",
+            f"方案第 {worst[0] + 1} {zh_unit}支出 {format_amount(round(worst[1], 2))};预算为每{zh_unit}不超过 {money}。",
+        )
+    elif unplaced > 0.005 or worst is None:
+        record(
+            name,
+            "unverified",
+            f"Budget lines of {format_amount(unplaced)} name no {en_unit} or phase, so spending per {en_unit} (at most "
+            f"{money}) cannot be checked.",
+            f"有 {format_amount(unplaced)} 的预算科目未注明所属{zh_unit}或阶段,无法核对每{zh_unit}支出(上限 {money})。",
+        )
+    else:
+        record(
+            name,
+            "passed",
+            f"Spending per {en_unit} is at most {format_amount(round(worst[1], 2))}; the budget is {money} per {en_unit}.",
+            f"每{zh_unit}支出最多 {format_amount(round(worst[1], 2))};预算为每{zh_unit} {money}。",
+        )
+
+
+_PERIOD = {"month": ("per month", "每月", "months", "个月"), "quarter": ("per quarter", "每季度", "quarters", "个季度"),
+           "year": ("per year", "每年", "years", "年"), "week": ("per week", "每周", "weeks", "周"),
+           "day": ("per day", "每天", "days", "天")}  # fmt: skip
+
+
+def _stated(c: Constraints, zh: bool) -> str:
+    assert c.budget is not None
+    amount, currency = c.budget.amount, c.budget.currency or ("(币种见资料)" if zh else "(currency as in the facts)")
+    low = c.budget.low
+    shown = f"{format_amount(low)}–{format_amount(amount)}" if low is not None else format_amount(amount)
+    if not c.per_period:
+        return f"总额不超过 {shown} {currency}" if zh else f"at most {shown} {currency} in total"
+    per_en, per_zh, many_en, many_zh = _PERIOD[c.budget_period or ""]
+    periods = c.periods()
+    if periods is None:
+        return (
+            f"{per_zh}不超过 {shown} {currency}(时间范围未声明,按每期核算)"
+            if zh
+            else f"at most {shown} {currency} {per_en} (no horizon stated: checked per period)"
+        )
+    total = format_amount(c.budget_cap() or 0)
+    if periods <= 1:
+        return (
+            f"{per_zh}不超过 {shown} {currency};计划期在一{many_zh}之内,总额不超过 {total} {currency}"
+            if zh
+            else f"at most {shown} {currency} {per_en}; the horizon is within one {c.budget_period}, so at most "
+            f"{total} {currency} in total"
+        )
+    return (
+        f"{per_zh}不超过 {shown} {currency};计划期共 {format_amount(periods)}{many_zh},总额不超过 {total} {currency};"
+        f"每期支出分别核算,预算科目注明所属期(period)或阶段(phase)"
+        if zh
+        else f"at most {shown} {currency} {per_en}; {format_amount(periods)} {many_en} in the horizon, so at most {total} "
+        f"{currency} in total; spending is checked per period, so give each budget line its period or phase"
+    )
+
+
+def line(c: Constraints, zh: bool) -> str | None:
+    if c.budget is None:
+        return None
+    return ("- 预算:" if zh else "- Budget: ") + mark(c, "budget", _stated(c, zh), zh)
+
+
+_ROW_PERIODS = {"month": ("per month", "每月"), "quarter": ("per quarter", "每季度"), "year": ("per year", "每年"),
+                "week": ("per week", "每周"), "day": ("per day", "每天"), "total": ("for the whole plan", "整个方案")}  # fmt: skip
+
+
+def row(effective: Any, zh: bool) -> str | None:
+    b = effective.budget
+    if b is None:
+        return None
+    amount = f"{format_amount(b.min)}–{format_amount(b.amount)}" if b.min is not None else format_amount(b.amount)
+    shown = f"{amount} {b.currency or ''}".strip()
+    if b.period in _ROW_PERIODS:
+        shown += f"({_ROW_PERIODS[b.period][1]})" if zh else f" {_ROW_PERIODS[b.period][0]}"
+    if b.total is not None and b.total != b.amount:
+        cap = format_amount(b.total)
+        shown += f",计划期内上限 {cap}" if zh else f", {cap} over the horizon"
+    return shown
+
+
+KIND = Kind(
+    field="budget",
+    name=("budget", "预算"),
+    checks=frozenset(
+        {"budget_present", "budget_within_stated", "budget_per_period", "budget_per_week", "budget_per_day"}
+    ),
+    check=check,
+    line=line,
+    label=("Budget", "预算"),
+    row=row,
+    ask="budget",
+    unread=("amount",),
+)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
+from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.kinds import Kind, Subject
 from retention_mcp.constraints.lexicon import rx
+from retention_mcp.constraints.plan_walk import title_of, where
+from retention_mcp.constraints.record import Constraints
 from retention_mcp.constraints.text import Hit
-from retention_mcp.vocabulary import channels_in
+from retention_mcp.vocabulary import CHANNEL_KINDS, OTHER, PRODUCT, channel_label, channels_in
 
 _I = re.IGNORECASE
 # -- channels ---------------------------------------------------------------------------------------------------------
@@ -109,3 +115,121 @@ def read_allowed_channels(text: str) -> tuple[list[str], bool]:
         if found:
             return found, False
     return [], False
+
+
+# -- channels ----------------------------------------------------------------------------------------------------------
+def channel_uses(
+    value: Any, path: tuple[str | int, ...] = (), parents: tuple[dict[str, Any], ...] = ()
+) -> Iterator[tuple[str, str]]:
+    """(kind, where) for every channel field in the plan: the fields named channel or channels, which hold kinds.
+    Names of budget lines, initiatives or features are never read for channel words."""
+    if isinstance(value, dict):
+        parents = (*parents, value)
+        for key, item in value.items():
+            if key in CHANNEL_FIELDS:
+                title = next((t for d in reversed(parents) if (t := title_of(d, ""))), "")
+                for kind in item if isinstance(item, list) else [item]:
+                    if isinstance(kind, str):
+                        yield kind, where((*path, key)) + (f" ({title})" if title else "")
+            elif isinstance(item, dict | list):
+                yield from channel_uses(item, (*path, key), parents)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list):
+                yield from channel_uses(item, (*path, index), parents)
+
+
+def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
+    """Channels ruled out never used; with an allow-list, every contact channel an allowed one (both lists, one walk
+    of the plan)."""
+    if not (c.channels_excluded or c.channels_allowed):
+        return
+    plan = subject.dumped
+    language = checks.language
+    sep = "、" if checks.zh else ", "
+    uses = list(channel_uses(plan))
+
+    def listing(hits: dict[str, list[str]]) -> str:
+        return "; ".join(f"{channel_label(k, language)}: {', '.join(dict.fromkeys(w))}" for k, w in hits.items())
+
+    if c.channels_excluded:
+        excluded = set(c.channels_excluded)
+        hits: dict[str, list[str]] = {}
+        for kind, where in uses:
+            if kind in excluded:
+                hits.setdefault(kind, []).append(where)
+        ruled_out = sep.join(channel_label(k, language) for k in c.channels_excluded)
+        checks.add(
+            "excluded_channels",
+            not hits,
+            f"The plan uses channels the user ruled out ({listing(hits)})."
+            if hits
+            else f"No excluded channel is used (ruled out: {ruled_out}).",
+            f"方案使用了用户排除的渠道({listing(hits)})。" if hits else f"未使用被排除的渠道(已排除:{ruled_out})。",
+        )
+    if c.channels_allowed:
+        allowed = set(c.channels_allowed) | {PRODUCT}
+        outside: dict[str, list[str]] = {}
+        for kind, where in uses:
+            if kind not in allowed and (kind == OTHER or kind in CHANNEL_KINDS):
+                outside.setdefault(kind, []).append(where)
+        only = sep.join(channel_label(k, language) for k in c.channels_allowed)
+        contact = sorted({k for k, _ in uses if k != PRODUCT})
+        used = sep.join(channel_label(k, language) for k in contact) or ("无" if checks.zh else "none")
+        checks.add(
+            "channels_allowed",
+            not outside,
+            f"The plan uses channels outside the allowed ones ({only}): {listing(outside)}."
+            if outside
+            else f"Every contact channel is an allowed one ({only}); used: {used}; in-product features are not "
+            "channels.",
+            f"方案使用了允许范围({only})以外的渠道:{listing(outside)}。"
+            if outside
+            else f"全部触达渠道均在允许范围内({only});使用了:{used};产品内功能不算渠道。",
+        )
+
+
+CHANNEL_FIELDS = ("channel", "channels")
+
+
+def allowed_line(c: Constraints, zh: bool) -> str | None:
+    if not c.channels_allowed:
+        return None
+    names = ("、" if zh else ", ").join(channel_label(k, "zh" if zh else "en") for k in c.channels_allowed)
+    return (
+        f"- 渠道:仅限 {names}(产品内功能不受限)"
+        if zh
+        else f"- Channels: only {names} (in-product features are not channels)"
+    )
+
+
+def excluded_line(c: Constraints, zh: bool) -> str | None:
+    if not c.channels_excluded:
+        return None
+    names = ("、" if zh else ", ").join(channel_label(k, "zh" if zh else "en") for k in c.channels_excluded)
+    return f"- 禁用渠道:{names}" if zh else f"- Channels ruled out: {names}"
+
+
+def _names(kinds: list[str], zh: bool) -> str | None:
+    return ("、" if zh else ", ").join(channel_label(k, "zh" if zh else "en") for k in kinds) or None
+
+
+ALLOWED = Kind(
+    field="channels_allowed",
+    name=("channels allowed", "可用渠道"),
+    checks=frozenset({"channels_allowed"}),
+    check=check,
+    line=allowed_line,
+    label=("Allowed channels (only)", "仅可用渠道"),
+    row=lambda effective, zh: _names(effective.channels_allowed, zh),
+    unread=("channels",),
+)
+EXCLUDED = Kind(
+    field="channels_excluded",
+    name=("channels ruled out", "禁用渠道"),
+    checks=frozenset({"excluded_channels"}),
+    line=excluded_line,
+    label=("Excluded channels", "禁用渠道"),
+    row=lambda effective, zh: _names(effective.channels_excluded, zh),
+    unread=("channels",),
+)

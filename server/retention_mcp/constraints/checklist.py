@@ -3,7 +3,11 @@ and the lines that tell the user what to fill in so that everything can be check
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from retention_mcp.models import Check, CheckStatus
+
+Record = Callable[[str, CheckStatus, str, str], None]  # CheckList.record, for checks that only record
 
 
 class CheckList:

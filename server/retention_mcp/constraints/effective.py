@@ -80,12 +80,9 @@ def render_stated(template: Template, values: BaseModel, constraints: Constraint
     return rendered
 
 
-_fmt = format_amount
-
-
 def _money_text(amount: float, currency: str | None, period: str | None) -> str:
     per = f" per {period}" if period and period != "total" else ""
-    return f"{_fmt(amount)} {currency or ''}".strip() + per
+    return f"{format_amount(amount)} {currency or ''}".strip() + per
 
 
 def effective_constraints(values: BaseModel | Mapping[str, Any], goal_field: str | None) -> Constraints:
@@ -240,7 +237,7 @@ def _conflict(c: Constraints, name: str, value: Any) -> Conflict | None:
         return None if old == value else Conflict(name, str(value), str(old))
     if isinstance(value, list):
         return None if set(old) == set(value) else Conflict(name, ", ".join(value), ", ".join(old))
-    return None if abs(float(old) - float(value)) <= 1e-9 else Conflict(name, _fmt(value), _fmt(old))
+    return None if abs(float(old) - float(value)) <= 1e-9 else Conflict(name, format_amount(value), format_amount(old))
 
 
 def settle_unread(c: Constraints) -> None:

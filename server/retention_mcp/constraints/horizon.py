@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
+from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.kinds import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import (
     COUNT,
     GOAL_VERB,
@@ -17,6 +20,7 @@ from retention_mcp.constraints.lexicon import (
     rx,
     to_days,
 )
+from retention_mcp.constraints.record import Constraints
 from retention_mcp.constraints.text import Hit, Span, clause, overlaps, subclause
 
 _I = re.IGNORECASE
@@ -214,3 +218,84 @@ def read_horizon(text: str, bare: bool = False) -> int | None:
     """
     hits = horizon_hits(text, bare)
     return max(h.value for h in hits) if hits else None
+
+
+# -- timeline ----------------------------------------------------------------------------------------------------------
+def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
+    """Phases in order (the plan's own arithmetic); every phase and KPI deadline within the horizon."""
+    plan = subject.plan
+    backwards = [p for p in plan.timeline.phases if p.end_day < p.start_day]
+    checks.add(
+        "phase_order",
+        not backwards,
+        "Every phase ends on or after its start."
+        if not backwards
+        else "Phases that end before they start: " + ", ".join(p.name for p in backwards) + ".",
+        "每个阶段的结束日都不早于开始日。"
+        if not backwards
+        else "以下阶段结束日早于开始日:" + "、".join(p.name for p in backwards) + "。",
+    )
+    if c.horizon_days is None:
+        return
+    horizon = c.horizon_days
+    late = [f"{p.name} (day {p.start_day}-{p.end_day})" for p in plan.timeline.phases if p.end_day > horizon]
+    late_zh = [f"{p.name}(第{p.start_day}-{p.end_day}天)" for p in plan.timeline.phases if p.end_day > horizon]
+    checks.add(
+        "timeline_within_horizon",
+        not late,
+        f"Every phase ends by day {horizon}." if not late else f"Phases past day {horizon}: {', '.join(late)}.",
+        f"全部阶段在第 {horizon} 天前结束。" if not late else f"以下阶段超出第 {horizon} 天:{'、'.join(late_zh)}。",
+    )
+    dated = [k for k in plan.kpis if k.deadline_day is not None]
+    if dated:
+        overdue = [k.metric for k in dated if (k.deadline_day or 0) > horizon]
+        checks.add(
+            "kpi_deadlines_within_horizon",
+            not overdue,
+            f"Every KPI deadline is within day {horizon}."
+            if not overdue
+            else f"KPIs due after day {horizon}: {', '.join(overdue)}.",
+            f"全部 KPI 截止日在第 {horizon} 天之内。"
+            if not overdue
+            else f"以下 KPI 截止日超出第 {horizon} 天:{'、'.join(overdue)}。",
+        )
+
+
+def line(c: Constraints, zh: bool) -> str | None:
+    days = c.horizon_days
+    if days is None:
+        return None
+    text = (
+        f"{days} 天(第 0 天至第 {days} 天),全部阶段与 KPI 截止日在此之内"
+        if zh
+        else f"{days} days (day 0 to day {days}); every phase and KPI deadline falls within it"
+    )
+    return ("- 时间范围:" if zh else "- Horizon: ") + mark(c, "horizon_days", text, zh)
+
+
+def row(effective: Any, zh: bool) -> str | None:
+    days = effective.horizon_days
+    return None if days is None else (f"{days} 天" if zh else f"{days} days")
+
+
+KIND = Kind(
+    field="horizon_days",
+    name=("horizon", "时间范围"),
+    checks=frozenset({"timeline_within_horizon", "kpi_deadlines_within_horizon"}),
+    check=check,
+    line=line,
+    label=("Horizon", "时间范围"),
+    row=row,
+    ask="horizon",
+    unread=("duration", "deadline"),
+)
+
+
+def start_line(c: Constraints, zh: bool) -> str | None:
+    if c.start_date is None:
+        return None
+    return f"- 开始日期:{c.start_date.isoformat()}" if zh else f"- Start date: {c.start_date.isoformat()}"
+
+
+# The start date is no limit of its own: it turns a calendar deadline ("by the end of Q3") into a horizon.
+START_DATE = Kind(field="start_date", name=("start date", "开始日期"), line=start_line)

@@ -350,3 +350,77 @@ GOAL_VERB = (
     r"\b(?:improve|increase|reduce|cut|lift|raise|grow|reach|hit|get|drive|achieve|lower|boost|keep|hold|win|"
     r"double|halve|bring|move|convert|recover|expand|launch|rank|size|choose)\w*"
 )
+
+
+_NUM = r"(\d[\d,]*(?:\.\d+)?)\s*(万|千|[kK](?![a-zA-Z]))?"
+
+
+_SCALE = {"万": 10_000.0, "千": 1_000.0, "k": 1_000.0, "K": 1_000.0}
+
+
+_MONEY_UNIT = r"(?:元|块|美元|欧元|rmb|cny|usd|eur|yuan|dollars?|euros?|cents?|¢|分钱)"
+
+
+_MONEY = re.compile(rf"[$¥￥€£]\s*{_NUM}|{_NUM}\s*(?P<unit>{_MONEY_UNIT})", re.I)
+
+
+_PER_UNIT_MONEY = re.compile(r"(?:per|every|each|a|每)\s*(?:dollar|euro|yuan|元|块|美元)\b|每\s*(?:元|块)", re.I)
+
+
+_POINTS = re.compile(rf"{_NUM}\s*(?:个)?(?:积分|分(?![钟之钱])|points?\b|pts?\b)", re.I)
+
+
+def _value(number: str, scale: str | None) -> float:
+    return float(number.replace(",", "")) * _SCALE.get(scale or "", 1.0)
+
+
+def money_in(text: str) -> float | None:
+    """The first amount of money in a text ('¥0.1', '0.02元', '$1', '50 cents'); 'per dollar' counts as 1."""
+    match = _MONEY.search(text)
+    if match is None:
+        return 1.0 if _PER_UNIT_MONEY.search(text) else None
+    if match.group(1) is not None:
+        return _value(match.group(1), match.group(2))
+    amount = _value(match.group(3), match.group(4))
+    unit = (match.group("unit") or "").casefold()
+    return amount / 100 if unit.startswith("cent") or unit in ("¢", "分钱") else amount
+
+
+def points_in(text: str) -> float | None:
+    match = _POINTS.search(text)
+    return _value(match.group(1), match.group(2)) if match else None
+
+
+def point_value(text: str) -> float | None:
+    """Currency per point from a statement of both: '1分约合0.02元', '100 points = $1', '每积分0.01元'."""
+    money = money_in(text)
+    points = points_in(text)
+    if points is None and re.search(r"每\s*(?:个)?积分|per point|each point|a point", text, re.I):
+        points = 1.0
+    if money is None or not points:
+        return None
+    return money / points
+
+
+def earn_rate(text: str) -> float | None:
+    """Points per unit of currency spent: '消费1元积1分' -> 1, '10 points per $1' -> 10, '每10元1分' -> 0.1."""
+    money = money_in(text)
+    points = points_in(text)
+    if money is None or points is None or money <= 0:
+        return None
+    return points / money
+
+
+CN_COUNT = r"(?<![一二两三四五六七八九十百\d.,])(?:\d+|[一二两三四五六七八九十百]+)"  # starts where a run starts
+
+
+def count_of(token: str | None) -> int | None:
+    if not token:
+        return None
+    token = token.strip()
+    if re.fullmatch(r"\d+", token):
+        return int(token)
+    if re.fullmatch(r"[一二两三四五六七八九十百]+", token):
+        return int(parse_number(token))
+    value = words_to_number(token)
+    return int(value) if value else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from retention_mcp.constraints.record import Constraints, format_amount
 from retention_mcp.vocabulary import CHANNEL_KINDS, channel_label
 
-_fmt = format_amount
 PERIOD_UNITS = {"quarter": ("quarter", "季度"), "month": ("month", "月"), "year": ("year", "年")}
 
 
@@ -23,23 +22,23 @@ def constraint_rules(c: Constraints, zh: bool) -> list[str]:
         if c.per_period and (periods is None or periods > 1):  # spending is checked per period
             unit, unit_zh = PERIOD_UNITS[c.budget_period or ""]
             amount = c.budget.amount
-            total_en = f" and at most {_fmt(cap)} {currency} over the plan" if periods else ""
-            total_zh = f",整个计划期合计不超过 {_fmt(cap)} {currency}" if periods else ""
+            total_en = f" and at most {format_amount(cap)} {currency} over the plan" if periods else ""
+            total_zh = f",整个计划期合计不超过 {format_amount(cap)} {currency}" if periods else ""
             lines.append(
-                f"- 预算:每{unit_zh}不超过 {_fmt(amount)} {currency}{total_zh};budget.period 填 {c.budget_period},"
+                f"- 预算:每{unit_zh}不超过 {format_amount(amount)} {currency}{total_zh};budget.period 填 {c.budget_period},"
                 f"budget.total 为整个方案的合计;每个 budget.lines 条目填写 period(第几个{unit_zh},1 = 第一个)或"
-                f"timeline 中的阶段名 phase,每期合计不超过 {_fmt(amount)};币种用 {currency or '资料中的币种'}。"
+                f"timeline 中的阶段名 phase,每期合计不超过 {format_amount(amount)};币种用 {currency or '资料中的币种'}。"
                 if zh
-                else f"- Budget: at most {_fmt(amount)} {currency} per {unit}{total_en}; set budget.period to "
+                else f"- Budget: at most {format_amount(amount)} {currency} per {unit}{total_en}; set budget.period to "
                 f"{c.budget_period} and budget.total to the whole plan's total; give every budget line its period "
                 f"({unit} number, 1 = the first) or the name of its timeline phase, and keep each {unit}'s lines "
-                f"at most {_fmt(amount)}; currency {currency or 'as in the facts'}."
+                f"at most {format_amount(amount)}; currency {currency or 'as in the facts'}."
             )
         else:
             lines.append(
-                f"- 预算:budget.total 与全部 budget.lines 之和不超过 {_fmt(cap)} {currency};币种用 {currency or '资料中的币种'}。"
+                f"- 预算:budget.total 与全部 budget.lines 之和不超过 {format_amount(cap)} {currency};币种用 {currency or '资料中的币种'}。"
                 if zh
-                else f"- Budget: budget.total and the sum of budget.lines at most {_fmt(cap)} {currency}; currency "
+                else f"- Budget: budget.total and the sum of budget.lines at most {format_amount(cap)} {currency}; currency "
                 f"{currency or 'as in the facts'}."
             )
     if c.cost_cap_pct_of_revenue is not None:

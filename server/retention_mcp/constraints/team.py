@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
+from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.kinds import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import CN_NUM, EN_WORD, N_EN, NUM, parse_number, rx
+from retention_mcp.constraints.record import Constraints
 from retention_mcp.constraints.text import Hit, Mask, clause
 
 _I = re.IGNORECASE
@@ -126,3 +130,50 @@ def read_team_size(text: str) -> int | None:
     """'增长团队3人', 'team of 3', 'two ops staff', '3 CSMs', '1名运营+2名客服' (3), 'one marketer and two engineers' (3)."""
     hits = team_hits(text, bearing=True)
     return hits[0].value if hits else None
+
+
+# -- team --------------------------------------------------------------------------------------------------------------
+def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
+    if c.team_size is None:
+        return
+    plan = subject.plan
+    needed = getattr(plan, "team_size_needed", None)
+    if needed is None:
+        checks.record(
+            "team_size",
+            "unverified",
+            f"The team has {c.team_size} people, but the plan does not say how many it needs (team_size_needed).",
+            f"团队共 {c.team_size} 人,但方案没有写明所需人数(team_size_needed)。",
+        )
+        return
+    checks.add(
+        "team_size",
+        needed <= c.team_size,
+        f"The plan needs {needed} people; the team has {c.team_size}.",
+        f"方案需要 {needed} 人;团队共 {c.team_size} 人。",
+    )
+
+
+def line(c: Constraints, zh: bool) -> str | None:
+    if c.team_size is None:
+        return None
+    text = f"{c.team_size} 人" if zh else f"{c.team_size} people"
+    return ("- 团队:" if zh else "- Team: ") + mark(c, "team_size", text, zh)
+
+
+def row(effective: Any, zh: bool) -> str | None:
+    size = effective.team_size
+    return None if size is None else (f"{size} 人" if zh else f"{size} people")
+
+
+KIND = Kind(
+    field="team_size",
+    name=("team", "团队"),
+    checks=frozenset({"team_size"}),
+    check=check,
+    line=line,
+    label=("Team", "团队"),
+    row=row,
+    ask="team",
+    unread=("headcount",),
+)

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from retention_mcp.rendering import defuse
+
 # -- spans and clauses ------------------------------------------------------------------------------------------------
 Span = tuple[int, int]
 REACH = 300
@@ -91,3 +93,9 @@ class Mask:
 
     def touches(self, start: int, end: int) -> bool:
         return 1 in self.covered[start:end]
+
+
+def one_line(text: str) -> str:
+    """User words on one line of the block: a line break in a goal must not start a line that reads as the server's
+    (a second "- Discount cap:", a "G9:", a role line)."""
+    return " ".join(defuse(text).split())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from retention_mcp.constraints.kinds import checked, kinds, stated_checks
 from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, PlanBase, Section, sections_for
 from retention_mcp.models import Check, ConstraintFill, EffectiveConstraints, ValidationReport
 from retention_mcp.untrusted import inert_markdown, one_line
@@ -251,17 +252,7 @@ TITLE_KEYS = (
 )  # fmt: skip
 # Lists of steps with a day: how the day reads. renewal: T-30; start: day 3 from the start; after: day 3 after.
 DAY_LISTS = {"sequence": "renewal", "cadence": "renewal", "notice_checks": "renewal", "steps": "after"}
-STATED_CHECKS = {
-    "budget": ("budget_present", "budget_within_stated", "budget_per_period"),
-    "cost_cap_pct_of_revenue": ("budget_share_of_revenue",),
-    "discount_cap_pct": ("discount_cap",),
-    "horizon_days": ("timeline_within_horizon", "kpi_deadlines_within_horizon"),
-    "team_size": ("team_size",),
-    "channels_allowed": ("channels_allowed",),
-    "channels_excluded": ("excluded_channels",),
-    "goals": ("goals_have_kpis",),
-}
-DATA_CHECKS = ("data_figures_match",)
+DATA_CHECKS = ("data_figures_match",)  # compare the plan with the data
 PERIODS = {
     "month": ("per month", "每月"),
     "quarter": ("per quarter", "每季度"),
@@ -640,63 +631,24 @@ def validation_status(validation: ValidationReport, constraints: EffectiveConstr
         return status
     if any(not c.passed for c in validation.checks):
         return "failed"
-    against = {name for names in STATED_CHECKS.values() for name in names} | set(DATA_CHECKS)
+    against = stated_checks() | set(DATA_CHECKS)
     if not any(c.name in against for c in validation.checks):
         return "unverified"
     return "passed"
 
 
 def _stated_rows(constraints: EffectiveConstraints, zh: bool) -> list[tuple[str, str, str]]:
-    """(key, label, stated value) for every constraint kind, stated or not."""
+    """(field, label, stated value) for every constraint kind, stated or not; the caps per customer only when stated."""
     none = "未声明" if zh else "none stated"
-    period = PERIODS
-    budget = none
-    b = constraints.budget
-    if b is not None:
-        amount = f"{format_number(b.min)}–{format_number(b.amount)}" if b.min is not None else format_number(b.amount)
-        budget = f"{amount} {b.currency or ''}".strip()
-        if b.period in period:
-            budget += f"({period[b.period][1]})" if zh else f" {period[b.period][0]}"
-        if b.total is not None and b.total != b.amount:
-            cap = format_number(b.total)
-            budget += f",计划期内上限 {cap}" if zh else f", {cap} over the horizon"
-    pct = lambda v: none if v is None else f"{format_number(v)}%"  # noqa: E731
-    language = "zh" if zh else "en"
-    sep = "、" if zh else ", "
-    allowed = sep.join(channel_label(c, language) for c in constraints.channels_allowed) or none
-    channels = sep.join(channel_label(c, language) for c in constraints.channels_excluded) or none
-    goals = ("、" if zh else ", ").join(g.id for g in constraints.goals) or none
-    days = (
-        none
-        if constraints.horizon_days is None
-        else (f"{constraints.horizon_days} 天" if zh else f"{constraints.horizon_days} days")
-    )
-    team = (
-        none
-        if constraints.team_size is None
-        else (f"{constraints.team_size} 人" if zh else f"{constraints.team_size} people")
-    )
-    labels = {
-        "budget": ("Budget", "预算"),
-        "cost_cap_pct_of_revenue": ("Cost cap, % of revenue", "成本上限(占收入)"),
-        "discount_cap_pct": ("Discount cap", "折扣上限"),
-        "horizon_days": ("Horizon", "时间范围"),
-        "team_size": ("Team", "团队"),
-        "channels_allowed": ("Allowed channels (only)", "仅可用渠道"),
-        "channels_excluded": ("Excluded channels", "禁用渠道"),
-        "goals": ("Goals", "目标"),
-    }
-    values = {
-        "budget": budget,
-        "cost_cap_pct_of_revenue": pct(constraints.cost_cap_pct_of_revenue),
-        "discount_cap_pct": pct(constraints.discount_cap_pct),
-        "horizon_days": days,
-        "team_size": team,
-        "channels_allowed": allowed,
-        "channels_excluded": channels,
-        "goals": goals,
-    }
-    return [(key, labels[key][1 if zh else 0], values[key]) for key in STATED_CHECKS]
+    rows = []
+    for kind in kinds():
+        if kind.label is None or kind.row is None:
+            continue
+        value = kind.row(constraints, zh)
+        if value is None and not kind.always:
+            continue
+        rows.append((kind.field, kind.label[1 if zh else 0], value if value is not None else none))
+    return rows
 
 
 ICONS = {"passed": "✅", "failed": "❌", "unverified": "⚠️"}
@@ -735,7 +687,7 @@ def status_line(validation: ValidationReport, constraints: EffectiveConstraints 
                 if zh
                 else f"{len(unread)} span(s) of the constraint text could not be read"
             )
-        stated = {n for names in STATED_CHECKS.values() for n in names} | set(DATA_CHECKS)
+        stated = stated_checks() | set(DATA_CHECKS)
         if not any(c.name in stated for c in validation.checks):
             reasons.append(
                 "资料中没有读到可检查的约束(预算、折扣上限、时间范围、团队、渠道、目标),只核对了方案自身的算术"
@@ -778,7 +730,7 @@ def _unchecked(validation: ValidationReport, constraints: EffectiveConstraints |
     names = {c.name for c in validation.checks}
     rows = _stated_rows(constraints, zh)
     none = "未声明" if zh else "none stated"
-    return [f"{label} {value}" for key, label, value in rows if value != none and not names & set(STATED_CHECKS[key])]
+    return [f"{label} {value}" for key, label, value in rows if value != none and not names & checked(key)]
 
 
 def validation_markdown(
@@ -792,7 +744,7 @@ def validation_markdown(
         head = ("约束", "资料中的值", "结果") if zh else ("Constraint", "Stated", "Result")
         lines += [f"| {head[0]} | {head[1]} | {head[2]} |", "|---|---|---|"]
         for key, label, value in _stated_rows(constraints, zh):
-            statuses = {_status(by_name[n]) for n in STATED_CHECKS[key] if n in by_name}
+            statuses = {_status(by_name[n]) for n in checked(key) if n in by_name}
             if value == none:
                 result = "—"
             elif not statuses:

@@ -99,7 +99,6 @@ ChannelKind = Annotated[str, BeforeValidator(to_channel_kind), WithJsonSchema(_K
 ChannelKinds = Annotated[
     list[str], BeforeValidator(to_channel_kinds), WithJsonSchema({"type": "array", "items": _KIND_SCHEMA})
 ]
-CHANNEL_FIELDS = ("channel", "channels")
 
 
 class _Part(BaseModel):

@@ -13,97 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
+from retention_mcp.constraints.cost_share import _redemption_values, computed_cost_share, declared_cost_share
+from retention_mcp.constraints.lexicon import _MONEY_UNIT, _NUM, _value, point_value
 from retention_mcp.constraints.record import format_amount
 from retention_mcp.generation.plans import PlanBase
-
-_fmt = format_amount
-_NUM = r"(\d[\d,]*(?:\.\d+)?)\s*(万|千|[kK](?![a-zA-Z]))?"
-_SCALE = {"万": 10_000.0, "千": 1_000.0, "k": 1_000.0, "K": 1_000.0}
-_MONEY_UNIT = r"(?:元|块|美元|欧元|rmb|cny|usd|eur|yuan|dollars?|euros?|cents?|¢|分钱)"
-_MONEY = re.compile(rf"[$¥￥€£]\s*{_NUM}|{_NUM}\s*(?P<unit>{_MONEY_UNIT})", re.I)
-_PER_UNIT_MONEY = re.compile(r"(?:per|every|each|a|每)\s*(?:dollar|euro|yuan|元|块|美元)\b|每\s*(?:元|块)", re.I)
-_POINTS = re.compile(rf"{_NUM}\s*(?:个)?(?:积分|分(?![钟之钱])|points?\b|pts?\b)", re.I)
-
-
-def _value(number: str, scale: str | None) -> float:
-    return float(number.replace(",", "")) * _SCALE.get(scale or "", 1.0)
-
-
-def money_in(text: str) -> float | None:
-    """The first amount of money in a text ('¥0.1', '0.02元', '$1', '50 cents'); 'per dollar' counts as 1."""
-    match = _MONEY.search(text)
-    if match is None:
-        return 1.0 if _PER_UNIT_MONEY.search(text) else None
-    if match.group(1) is not None:
-        return _value(match.group(1), match.group(2))
-    amount = _value(match.group(3), match.group(4))
-    unit = (match.group("unit") or "").casefold()
-    return amount / 100 if unit.startswith("cent") or unit in ("¢", "分钱") else amount
-
-
-def points_in(text: str) -> float | None:
-    match = _POINTS.search(text)
-    return _value(match.group(1), match.group(2)) if match else None
-
-
-def point_value(text: str) -> float | None:
-    """Currency per point from a statement of both: '1分约合0.02元', '100 points = $1', '每积分0.01元'."""
-    money = money_in(text)
-    points = points_in(text)
-    if points is None and re.search(r"每\s*(?:个)?积分|per point|each point|a point", text, re.I):
-        points = 1.0
-    if money is None or not points:
-        return None
-    return money / points
-
-
-def earn_rate(text: str) -> float | None:
-    """Points per unit of currency spent: '消费1元积1分' -> 1, '10 points per $1' -> 10, '每10元1分' -> 0.1."""
-    money = money_in(text)
-    points = points_in(text)
-    if money is None or points is None or money <= 0:
-        return None
-    return points / money
-
-
-# -- cost share from the plan's own economics ---------------------------------------------------------------------------
-def computed_cost_share(plan: PlanBase) -> tuple[float, str] | None:
-    """(percent of sales, the arithmetic) the plan's own points economics give for points alone: points earned per
-    unit spent x what a point is worth x the share of points redeemed (all of them when the plan does not say)."""
-    economics = getattr(plan, "economics", None)
-    if economics is None:
-        return None
-    value = point_value(economics.point_value)
-    if value is None:
-        value = next((v for v in _redemption_values(plan)), None)
-    rate = earn_rate(economics.earn_rate) if economics.earn_rate else None
-    if rate is None:
-        rate = next((r for rule in getattr(plan, "earning_rules", []) if (r := earn_rate(rule.reward))), None)
-    if value is None or rate is None:
-        return None
-    if economics.redemption_rate_pct is not None:
-        redeemed = economics.redemption_rate_pct
-    elif economics.breakage_pct is not None:
-        redeemed = 100 - economics.breakage_pct
-    else:
-        redeemed = 100.0
-    share = rate * value * redeemed
-    return share, f"{rate:g} x {value:g} x {_fmt(redeemed)}% = {_fmt(share)}%"
-
-
-def declared_cost_share(plan: PlanBase) -> float | None:
-    """The cost share the plan declares: its budget's share of revenue, or its points economics' cost share."""
-    budget = getattr(plan, "budget", None)
-    economics = getattr(plan, "economics", None)
-    shares = [
-        v
-        for v in (
-            budget.share_of_revenue_pct if budget is not None else None,
-            economics.cost_pct_of_sales if economics is not None else None,
-        )
-        if v is not None
-    ]
-    return max(shares) if shares else None
 
 
 def _check_cost_share(plan: PlanBase, checks: CheckList) -> None:
@@ -116,18 +29,9 @@ def _check_cost_share(plan: PlanBase, checks: CheckList) -> None:
         "cost_share_computed",
         declared + 0.05 >= share,
         f"The plan's points economics give {how} of sales for points alone (points per unit spent x point value x "
-        f"share redeemed); it declares {_fmt(declared)}% in all.",
-        f"方案自身的积分经济给出积分成本 {how}(每单位消费得分 × 每分价值 × 兑换率);方案声明的总成本为 {_fmt(declared)}%。",
+        f"share redeemed); it declares {format_amount(declared)}% in all.",
+        f"方案自身的积分经济给出积分成本 {how}(每单位消费得分 × 每分价值 × 兑换率);方案声明的总成本为 {format_amount(declared)}%。",
     )
-
-
-# -- one point value ---------------------------------------------------------------------------------------------------
-def _redemption_values(plan: PlanBase) -> Iterator[float]:
-    """Currency per point that each redemption with a money reward implies ('¥10 off' for 1,000 points -> 0.01)."""
-    for item in getattr(plan, "redemption", []):
-        money = money_in(item.reward)
-        if money is not None and item.points_cost:
-            yield money / item.points_cost
 
 
 _EQUATION = re.compile(
@@ -211,7 +115,7 @@ def _check_tiers(plan: PlanBase, checks: CheckList) -> None:
         if kind in last:
             compared += 1
             if value <= last[kind][1]:
-                wrong.append(f"{name} ({_fmt(value)}) after {last[kind][0]} ({_fmt(last[kind][1])})")
+                wrong.append(f"{name} ({format_amount(value)}) after {last[kind][0]} ({format_amount(last[kind][1])})")
         last[kind] = (name, value)
     if not compared:
         return
@@ -310,7 +214,7 @@ def _check_shares(plan: PlanBase, dumped: dict[str, Any], checks: CheckList) -> 
     if not wholes:
         return
     over = [(where, total) for where, total in wholes if total > 100.05]
-    shown = "; ".join(f"{where} = {_fmt(total)}%" for where, total in over)
+    shown = "; ".join(f"{where} = {format_amount(total)}%" for where, total in over)
     checks.add(
         "shares_within_whole",
         not over,
