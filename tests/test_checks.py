@@ -12,7 +12,7 @@ from mcp import Client
 from pydantic import ValidationError
 
 from retention_mcp.constraints.effective import constraints_result
-from retention_mcp.constraints.lexicon import Money
+from retention_mcp.constraints.money import Money
 from retention_mcp.constraints.record import Constraints, Goal, Unread
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plans import (

@@ -10,7 +10,7 @@ from retention_mcp.constraints.cost_share import read_revenue_share_cap
 from retention_mcp.constraints.discount import read_discount_cap
 from retention_mcp.constraints.goals import read_goals
 from retention_mcp.constraints.horizon import read_horizon
-from retention_mcp.constraints.lexicon import parse_amount
+from retention_mcp.constraints.money import parse_amount
 from retention_mcp.constraints.reader import read_constraints
 from retention_mcp.constraints.team import read_team_size
 from tests.conftest import SCENARIOS

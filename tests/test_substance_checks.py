@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from retention_mcp.constraints.discount import list_price_offs
-from retention_mcp.constraints.lexicon import earn_rate, point_value
+from retention_mcp.constraints.money import earn_rate, point_value
 from retention_mcp.generation.substance_checks import text_mix_total, tier_threshold
 from tests.standin_model import plan
 from tests.test_plan_generation import fixture_plan, plan_server, scenario

@@ -31,13 +31,12 @@ from retention_mcp.constraints.lexicon import (
     EN_SCALES,
     EN_UNITS,
     WORD_NUMBER,
-    Money,
-    amounts_in,
     count_of,
     parse_number,
     rx,
     words_to_number,
 )
+from retention_mcp.constraints.money import Money, amounts_in
 from retention_mcp.constraints.reader import NO_CAPS_FIELD
 from retention_mcp.constraints.record import Constraints, CustomerCap, Evidence, FreeCap, Unread
 from retention_mcp.constraints.text import short

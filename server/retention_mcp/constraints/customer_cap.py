@@ -11,7 +11,7 @@ from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList, Record
 from retention_mcp.constraints.kinds import Kind, Subject
-from retention_mcp.constraints.lexicon import amounts_in
+from retention_mcp.constraints.money import amounts_in
 from retention_mcp.constraints.plan_walk import dicts, offers
 from retention_mcp.constraints.record import Constraints, format_amount
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from retention_mcp.constraints.block import stated_block
 from retention_mcp.constraints.calendar import calendar_end_day
-from retention_mcp.constraints.lexicon import Money
+from retention_mcp.constraints.money import Money
 from retention_mcp.constraints.reader import read_constraints
 from retention_mcp.constraints.record import (
     UNREAD_FIELDS,

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from retention_mcp.constraints.lexicon import CN_DIGITS, UNIT_DAYS, duration_unit, zhe_to_off
+from retention_mcp.constraints.lexicon import CN_RUN, UNIT_DAYS, chinese_integer, duration_unit, numbers_in, zhe_to_off
 from retention_mcp.vocabulary import channel_kind, channels_in
 
 MIN_QUOTE_CHARS = 2
@@ -31,112 +31,6 @@ def find_quote(texts: Mapping[str, str], quote: str) -> str | None:
     if len(wanted.replace(" ", "")) < MIN_QUOTE_CHARS:
         return None
     return next((name for name, text in texts.items() if wanted in normalise(text)), None)
-
-
-# -- numbers in a quote -----------------------------------------------------------------------------------------------
-_EN_UNITS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "couple": 2, "pair": 2,
-}  # fmt: skip
-_EN_SCALES = {"hundred": 100, "thousand": 1_000, "grand": 1_000, "k": 1_000, "lakh": 100_000, "million": 1_000_000,
-              "mn": 1_000_000, "m": 1_000_000, "billion": 1e9, "bn": 1e9, "dozen": 12}  # fmt: skip
-_CN_SCALES = {"十": 10, "百": 100, "千": 1_000, "万": 10_000, "亿": 100_000_000}
-_CN_RUN = "零〇一二两三四五六七八九十百千万亿"
-_WORD = re.compile(rf"[a-z]+|\d+(?:[.,]\d+)*|[{_CN_RUN}]+|半")
-_DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
-
-
-def _chinese(run: str) -> float | None:
-    """一万五千 -> 15000, 两百 -> 200, 十二 -> 12, 三 -> 3."""
-    total, section, digit = 0.0, 0.0, 0.0
-    for ch in run:
-        if ch in CN_DIGITS:
-            digit = CN_DIGITS[ch]
-        elif ch in ("万", "亿"):
-            section = (section + digit) * _CN_SCALES[ch]
-            total, section, digit = total + section, 0.0, 0.0
-        else:
-            section += (digit or 1) * _CN_SCALES[ch]
-            digit = 0.0
-    value = total + section + digit
-    return value if value else (0.0 if run in ("零", "〇") else None)
-
-
-def numbers_in(quote: str) -> set[float]:
-    """Every number the quote states, in digits (with k, 万, thousand… after them), in English words ("fifty
-    thousand", "half a dozen", "two hundred grand") or in Chinese numerals (一万五千, 两)."""
-    text = normalise(quote)
-    found: set[float] = set()
-    current: float | None = None  # the number being spelled out in words
-    total = 0.0
-    half = False
-    words = False  # whether the last token was a number word
-
-    def flush() -> None:
-        nonlocal current, total, half
-        if current is not None or total:
-            value = total + (current or 0.0)
-            found.add(value / 2 if half else value)
-            half = False
-        current, total = None, 0.0
-
-    for m in _WORD.finditer(text):
-        token = m.group()
-        if _DIGITS.fullmatch(token):
-            flush()
-            current = float(token.replace(",", ""))
-            words = False
-            continue
-        if token == "半":
-            flush()
-            found.add(0.5)
-        elif token[0] in _CN_RUN:
-            flush()
-            value = _chinese(token)
-            if value is not None:
-                found.add(value)
-        elif token == "half":
-            flush()
-            half = True
-        elif token in _EN_UNITS:
-            value = float(_EN_UNITS[token])
-            joins = (
-                current is not None
-                and words
-                and ((current % 100 == 0 and value < 100) or (current % 10 == 0 and value < 10 and current >= 20))
-            )
-            if joins:
-                current = (current or 0.0) + value
-            else:
-                flush()
-                current = value
-            words = True
-            continue
-        elif token in _EN_SCALES and (current is not None or token == "dozen"):
-            scale = _EN_SCALES[token]
-            base = 1.0 if current is None else current
-            if scale in (100, 12):
-                current = base * scale
-            else:
-                total, current = (total + base) * scale, None
-            words = True
-            continue
-        elif token == "and" and words:
-            continue
-        else:
-            flush()
-        words = False
-    flush()
-    # digits with a multiplier written after them: 25k, 5万, 1.5 million, 30 grand
-    for m in re.finditer(
-        r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(千万|百万|万|千|亿|k|w|grand|thousand|million|mn|bn|m|lakh)(?![a-z])",
-        text,
-    ):
-        factor = {"千万": 1e7, "百万": 1e6, "万": 1e4, "千": 1e3, "亿": 1e8, "w": 1e4}.get(m.group(2))
-        found.add(float(m.group(1).replace(",", "")) * (factor or _EN_SCALES[m.group(2)]))
-    return {v for v in found if v == v}
 
 
 def _has(value: float, numbers: Iterable[float], tolerance: float = 0.005) -> bool:
@@ -240,10 +134,8 @@ def _pct_values(text: str) -> set[float]:
     found = {float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|pct\b)", text)}
     for m in re.finditer(r"((?:[a-z]+[ -]){1,3})(?:percent|per cent)\b", text):  # twenty percent
         found |= numbers_in(m.group(1))
-    for m in re.finditer(rf"百分之([{_CN_RUN}]+)", text):  # 百分之二十
-        value = _chinese(m.group(1))
-        if value is not None:
-            found.add(value)
+    for m in re.finditer(rf"百分之([{CN_RUN}]+)", text):  # 百分之二十
+        found.add(float(chinese_integer(m.group(1))))
     for m in re.finditer(
         r"(\d+(?:\.\d+)?|[一二三四五六七八九](?:[一二三四五六七八九]|点[一二三四五六七八九])?)\s*折", text
     ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from retention_mcp.constraints.lexicon import Money
+from retention_mcp.constraints.money import Money
 from retention_mcp.vocabulary import PERIOD_DAYS
 
 # -- the result -------------------------------------------------------------------------------------------------------

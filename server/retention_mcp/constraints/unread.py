@@ -7,7 +7,8 @@ import re
 from retention_mcp.constraints.budget import is_price
 from retention_mcp.constraints.discount import ZHE
 from retention_mcp.constraints.horizon import METRIC_AFTER, data_windows
-from retention_mcp.constraints.lexicon import COUNT, NUM, UNIT_EN, UNIT_ZH_STRICT, amounts_in
+from retention_mcp.constraints.lexicon import COUNT, NUM, UNIT_EN, UNIT_ZH_STRICT
+from retention_mcp.constraints.money import amounts_in
 from retention_mcp.constraints.record import Unread
 from retention_mcp.constraints.team import team_roles
 from retention_mcp.constraints.text import MAX_HITS, Mask, Span, short, subclause

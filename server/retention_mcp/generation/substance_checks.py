@@ -14,7 +14,7 @@ from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
 from retention_mcp.constraints.cost_share import _redemption_values, computed_cost_share, declared_cost_share
-from retention_mcp.constraints.lexicon import _MONEY_UNIT, _NUM, _value, point_value
+from retention_mcp.constraints.money import _MONEY_UNIT, _NUM, _value, point_value
 from retention_mcp.constraints.record import format_amount
 from retention_mcp.generation.plans import PlanBase
 
