@@ -368,15 +368,15 @@ _ROLE_ZH = re.compile(
 )
 
 
-_LETTERS = re.compile(r"[a-z]+")
 _NUMBER_TOKENS = frozenset(EN_UNITS).union(EN_SCALES) - {"a", "an", "k", "mn", "bn"}
+_NUMBER_WORD = re.compile(r"(?<![a-z])(?:" + "|".join(sorted(_NUMBER_TOKENS, key=len, reverse=True)) + r")(?![a-z])")
 _TOTAL = re.compile(rf"{WORD_NUMBER}\s+(?:people|persons|staff|heads|members)\b|[(（]", _I)
 
 
 def _team_words(sentence: str) -> int | None:
     """A head-count written with words, summed over its roles: 'half a dozen CSMs plus one marketer' -> 7."""
     low = sentence.lower()
-    if not (_NUMBER_TOKENS.intersection(_LETTERS.findall(low)) or _has(low, ("个", "名", "位", "打"))):
+    if not (_NUMBER_WORD.search(low) or _has(low, ("个", "名", "位", "打"))):
         return None
     if _TOTAL.search(sentence):
         return None  # a total with its breakdown: the digit reader's

@@ -36,6 +36,8 @@ _PERIOD_WORDS = [
     ),
 ]
 _TOTAL_WORDS = r"总计|总额|合计|总共|共计|总预算|一共|整体|共(?=\s*[\d¥￥$一二两三四五六七八九十])|in total|\btotal\b|overall|all-in|for the whole|across the whole"
+_PERIODS_OR_TOTAL = [(rx(p), period) for p, period in [*_PERIOD_WORDS, (_TOTAL_WORDS, None)]]
+_PERIOD_ALONE = rx(rf"\s*(?:{'|'.join(p for p, _ in _PERIOD_WORDS)})\s*")
 
 
 # -- budget -----------------------------------------------------------------------------------------------------------
@@ -68,14 +70,14 @@ def _period_near(text: str, spans: list[Span]) -> tuple[str | None, Span | None]
     last = max(e for _, e in regions)
     if last < len(text) and text[last] in ",，":  # "¥50万元,全年", "HK$300k, quarterly": a period word on its own
         ns, ne = subclause(text, last + 1, last + 1)
-        if re.fullmatch(rf"\s*(?:{'|'.join(p for p, _ in _PERIOD_WORDS)})\s*", text[ns:ne], _I):
+        if _PERIOD_ALONE.fullmatch(text, ns, ne):
             regions.add((ns, ne))
     anchor = spans[0]
     best: tuple[int, str | None, Span] | None = None
     for rs, re_ in sorted(regions):
         region = text[rs:re_]
-        for pattern, period in [*_PERIOD_WORDS, (_TOTAL_WORDS, None)]:
-            for match in rx(pattern).finditer(region):
+        for pattern, period in _PERIODS_OR_TOTAL:
+            for match in pattern.finditer(region):
                 s, e = rs + match.start(), rs + match.end()
                 distance = max(anchor[0] - e, s - anchor[1], 0)
                 if best is None or distance < best[0]:

@@ -77,20 +77,23 @@ def read_excluded_channels(text: str) -> list[str]:
     return excluded
 
 
+_STOP = r"(?=渠道|触达|进行|开展|投放|沟通|发送|联系|[,，;；。\n]|$)"
+_ALLOWED_PATTERNS = [
+    rf"(?:{_ONLY})\s*(?:use|using|via|through|on|over|用|使用|通过|走|发)?\s*(?P<list>[^;；。\n,，][^;；。\n]*?){_STOP}",
+    # the shortest list before "only": a blank at the clause's start, else one that ends at a word (which keeps
+    # the search linear: a lazy list that may end in a space rescans every run of spaces)
+    r"(?:^|(?<=[;；。\n]))(?:[^\S\n]|(?P<list>[^;；。\n]+?)(?<!\s))\s+only\b",
+    r"(?:channels?|触点|渠道)\s*(?:are|is|:|：|为|是)?\s*(?:limited to|restricted to|仅限|限于|限定为)\s*(?P<list>[^;；。\n]+)",
+    r"(?<![\w-])(?P<list>[\w-]+)-only\b",
+]
+_ALLOWED = [rx(p) for p in _ALLOWED_PATTERNS]
+
+
 def allowed_hits(text: str) -> list[Hit]:
     """Allow-lists: 'X only', 'only X and Y', '仅限短信和App推送', '只用企微', 'channels limited to email', 'email-only'."""
-    stop = r"(?=渠道|触达|进行|开展|投放|沟通|发送|联系|[,，;；。\n]|$)"
-    patterns = [
-        rf"(?:{_ONLY})\s*(?:use|using|via|through|on|over|用|使用|通过|走|发)?\s*(?P<list>[^;；。\n,，][^;；。\n]*?){stop}",
-        # the shortest list before "only": a blank at the clause's start, else one that ends at a word (which keeps
-        # the search linear: a lazy list that may end in a space rescans every run of spaces)
-        r"(?:^|(?<=[;；。\n]))(?:[^\S\n]|(?P<list>[^;；。\n]+?)(?<!\s))\s+only\b",
-        r"(?:channels?|触点|渠道)\s*(?:are|is|:|：|为|是)?\s*(?:limited to|restricted to|仅限|限于|限定为)\s*(?P<list>[^;；。\n]+)",
-        r"(?<![\w-])(?P<list>[\w-]+)-only\b",
-    ]
     hits: list[Hit] = []
-    for pattern in patterns:
-        for match in rx(pattern).finditer(text):
+    for pattern in _ALLOWED:
+        for match in pattern.finditer(text):
             listed = match["list"] or ""
             negation = rx(_NEGATION).search(listed)
             if negation:

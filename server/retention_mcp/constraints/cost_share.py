@@ -29,17 +29,20 @@ _COST_WORD = (
 )
 
 
+_CAPS_PATTERNS = [
+    rf"(?:{_REVENUE_ZH})\s*(?:的|之)?\s*(?:比例|比重|占比)?\s*(?:{CAP_BEFORE})?\s*(?:的)?\s*{_PCT}",
+    rf"(?:占|为|是)\s*(?:{_REVENUE_ZH})\s*(?:的)?\s*(?:比例|比重|占比)?\s*(?:{CAP_BEFORE})?\s*{_PCT}",
+    rf"{_PCT}\s*(?:of|of the|of our)\s+{_REVENUE_EN}\b",
+]
+_CAPS = [rx(p) for p in _CAPS_PATTERNS]
+
+
 def cost_cap_hits(text: str) -> list[Hit]:
     if not has_percent(text):  # every cap is a percentage: most inputs are skipped here
         return []
-    patterns = [
-        rf"(?:{_REVENUE_ZH})\s*(?:的|之)?\s*(?:比例|比重|占比)?\s*(?:{CAP_BEFORE})?\s*(?:的)?\s*{_PCT}",
-        rf"(?:占|为|是)\s*(?:{_REVENUE_ZH})\s*(?:的)?\s*(?:比例|比重|占比)?\s*(?:{CAP_BEFORE})?\s*{_PCT}",
-        rf"{_PCT}\s*(?:of|of the|of our)\s+{_REVENUE_EN}\b",
-    ]
     hits: list[Hit] = []
-    for pattern in patterns:
-        for match in rx(pattern).finditer(text):
+    for pattern in _CAPS:
+        for match in pattern.finditer(text):
             cs, ce = clause(text, match.start(), match.end())
             if re.search(_COST_WORD, text[cs:ce], _I):
                 hits.append(Hit(parse_number(match["high"] or match["low"]), match.start(), match.end()))

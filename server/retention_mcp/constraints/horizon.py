@@ -39,29 +39,85 @@ _DATA_WORD = (
 _QUARTER_NO = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
 
 
+_WINDOW_PATTERNS = [
+    rf"\b(?:the\s+)?(?:last|past|previous|prior|trailing|preceding|historical)\s+(?:{N_EN}\s+)?(?:{UNIT_EN})\b",
+    rf"(?:过去|近|最近|以往|历史|前)\s*(?:{COUNT})?\s*(?:{_UNIT_ZH})",
+    rf"{N_EN}\s+(?:{UNIT_EN})\s+(?:of|worth of)\s+(?:data|history|orders|transactions|usage|records|logs|events)",
+    rf"(?:{COUNT})\s*(?:{UNIT_ZH_STRICT})\s*(?:的)?(?:数据|订单|记录|历史|交易|日志|样本)",
+]
+_WINDOW_TRIGGERS = [("last", "past", "previous", "prior", "trailing", "preceding", "historical"),
+            ("过去", "近", "以往", "历史", "前"), (" of ",), ("数据", "订单", "记录", "历史", "交易", "日志", "样本")]  # fmt: skip
+_WINDOWS = [(rx(p), w) for p, w in zip(_WINDOW_PATTERNS, _WINDOW_TRIGGERS, strict=True)]
+_DATA_WORD_RE = rx(_DATA_WORD)
+_PROJECTION_RE = rx(_PROJECTION)
+
+
 @lru_cache(maxsize=256)
 def data_windows(text: str) -> tuple[Span, ...]:
     """Spans that describe the data, not the plan: 'last 12 months of data', '过去12个月', 'data covers Q1-Q2 2024'."""
-    patterns = [
-        rf"\b(?:the\s+)?(?:last|past|previous|prior|trailing|preceding|historical)\s+(?:{N_EN}\s+)?(?:{UNIT_EN})\b",
-        rf"(?:过去|近|最近|以往|历史|前)\s*(?:{COUNT})?\s*(?:{_UNIT_ZH})",
-        rf"{N_EN}\s+(?:{UNIT_EN})\s+(?:of|worth of)\s+(?:data|history|orders|transactions|usage|records|logs|events)",
-        rf"(?:{COUNT})\s*(?:{UNIT_ZH_STRICT})\s*(?:的)?(?:数据|订单|记录|历史|交易|日志|样本)",
-    ]
     low = text.lower()
-    triggers = [("last", "past", "previous", "prior", "trailing", "preceding", "historical"),
-                ("过去", "近", "以往", "历史", "前"), (" of ",), ("数据", "订单", "记录", "历史", "交易", "日志", "样本")]  # fmt: skip
     spans = [
         (m.start(), m.end())
-        for p, words in zip(patterns, triggers, strict=True)
+        for pattern, words in _WINDOWS
         if any(w in low for w in words)
-        for m in rx(p).finditer(text)
+        for m in pattern.finditer(text)
     ]
-    for match in rx(_DATA_WORD).finditer(text):  # a whole sub-clause about the data: "数据为2025年7-12月"
+    for match in _DATA_WORD_RE.finditer(text):  # a whole sub-clause about the data: "数据为2025年7-12月"
         s, e = subclause(text, match.start(), match.end())
-        if not re.search(_PROJECTION, text[s:e], _I):
+        if not _PROJECTION_RE.search(text[s:e]):
             spans.append((s, e))
     return tuple(spans)
+
+
+# The patterns of horizon_hits, compiled once, each with the words it needs (skipped outright without them).
+_GATE = rx(
+    r"[天日周月季年]|day|week|wk|mo|quarter|year|yr|q\s*[1-4]|half|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+)
+_COUNTED_PATTERNS = [
+    rf"(?:未来|为期|周期为?|计划期为?|接下来(?:的)?|今后|往后|之后的|时间范围为?|时长)\s*[:：]?\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH})",
+    rf"(?<![后起前第])(?P<n>{COUNT})\s*(?P<u>{UNIT_ZH_STRICT})\s*(?:内|之内|以内|期间|计划|方案|周期|冲刺|项目|时间)",
+    rf"分\s*(?P<n>{COUNT})\s*(?P<u>个月|个?季度|周|年)(?:使用|执行|投放|推进|完成|落地|进行)",
+    rf"\b(?:within|(?:in|over|for|during|across)\s+the\s+(?:next|coming|following)|(?:the\s+)?next|the\s+coming|"
+    rf"for\s+(?:the\s+)?next)\s+(?P<n>{N_EN})\s+(?P<u>{UNIT_EN})\b(?!\s+(?:of|after|from|since)\b)",
+    rf"(?P<n>{N_EN})[- ](?P<u>day|week|month|quarter|year)(?:s?-long)?\s+(?:plan|campaign|program(?:me)?|horizon|window|"
+    r"push|sprint|pilot|initiative|effort|roadmap|project|timeline|run|engagement|period)",
+    rf"(?:horizon|timeline|timeframe|time frame|duration)\s*(?:of|is|:|-)?\s*(?:about\s+|roughly\s+)?(?P<n>{N_EN})\s+(?P<u>{UNIT_EN})\b",
+]
+_COUNTED_TRIGGERS = [
+    ("未来", "为期", "周期", "计划期", "接下来", "今后", "往后", "之后", "时间范围", "时长"),
+    ("内", "期间", "计划", "方案", "周期", "冲刺", "项目", "时间"),
+    ("分",),
+    ("within", "next", "coming"),
+    ("plan", "campaign", "program", "horizon", "window", "push", "sprint", "pilot", "initiative", "effort",
+     "roadmap", "project", "timeline", "run", "engagement", "period"),
+    ("horizon", "timeline", "timeframe", "time frame", "duration"),
+]  # fmt: skip
+_COUNTED = [(rx(p), w) for p, w in zip(_COUNTED_PATTERNS, _COUNTED_TRIGGERS, strict=True)]
+_OVER = rx(rf"\bover\s+(?P<n>{N_EN})\s+(?P<u>{UNIT_EN})\b")
+_OVER_TREND = rx(r"[%％]|down|up|drop|declin|fall|rise|grow|usage|churn|retention")
+_EXACT_PATTERNS = [
+    (r"未来半年|接下来(?:的)?半年|半年内|半年之内|下半年|(?:the\s+)?(?:coming|next)\s+half[- ]year|"
+     r"(?:within|over|in|for)\s+(?:the\s+next\s+)?half a year|second half of the year", 182, ("半年", "half")),
+    (r"一年内|未来一年|接下来(?:的)?一年|(?:within|over|in|for)\s+(?:the\s+next\s+|the\s+coming\s+)(?:year|12 months)|"
+     r"within (?:a|one) year|the coming year|next twelve months", 365, ("一年", "year", "twelve")),
+    (r"本季度|下季度|下个季度|下一季度|这个季度|(?:this|next|the coming|the next) quarter|"
+     r"(?:within|for|over) (?:a|one|the) quarter", 91, ("季度", "quarter")),
+    (r"下个月|下一个月|本月内|(?:within|for|over) (?:a|one|the (?:next|coming)) month|(?:next|the coming) month", 30,
+     ("月", "month")),
+]  # fmt: skip
+_EXACT = [(rx(p), days, w) for p, days, w in _EXACT_PATTERNS]
+_Q = r"(?:Q\s*(?P<{0}>[1-4])|第\s*(?P<{0}z>[一二三四1-4])\s*(?:季度)?|(?P<{0}c>[一二三四])(?=\s*(?:、|和|与|至|到|-|–)?\s*[一二三四]?\s*季度))"
+_Q_RANGE = rx(rf"{_Q.format('a')}\s*(?:-|–|—|~|～|至|到|to|through|、|和|与|and|&|/)\s*{_Q.format('b')}\s*(?:季度)?")
+_QUARTER_PAT = (
+    r"(?:(?<![A-Za-z0-9])Q[1-4](?![0-9])|第[一二三四1-4]季度)(?!\s*(?:-|–|至|到|、|和|to|through)\s*(?:Q|第))"
+)
+_QUARTER = rx(_QUARTER_PAT)
+_SINGLE = rx(rf"(?:{_PROJECTION})\s*[^,，;；。\n]{{0,10}}?{_QUARTER_PAT}")
+_LIMITED = rx(
+    rf"\b(?:for|max(?:imum)?|at most|up to|no (?:more|longer) than|最多|最长|不超过)\s*(?P<n>{COUNT})\s*(?P<u>{UNIT_ZH_STRICT}|(?:{UNIT_EN})\b)"
+)
+_BARE = rx(rf"(?<![第\d.])(?P<n>{COUNT})\s*(?P<u>{UNIT_ZH_STRICT}|{UNIT_EN})\b|(?P<half>半年|half[- ]year|six months)")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 def horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timeline: bool = False) -> list[Hit]:
@@ -69,9 +125,7 @@ def horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timeline
     `bearing`: the input holds constraints, so 'for 6 months' and 'max 3 months' are the plan's too; `plan_timeline`:
     it is the plan's own timeline (not a data window), so a range of months is the plan's."""
     found: list[Hit] = []
-    if not rx(
-        r"[天日周月季年]|day|week|wk|mo|quarter|year|yr|q\s*[1-4]|half|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
-    ).search(text):
+    if not _GATE.search(text):
         return found
 
     low = text.lower()
@@ -80,84 +134,45 @@ def horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timeline
         if days > 0:
             found.append(Hit(days, match.start(), match.end()))
 
-    def scan(pattern: str, *triggers: str) -> Iterable[re.Match[str]]:
+    def scan(pattern: re.Pattern[str], *triggers: str) -> Iterable[re.Match[str]]:
         """The matches of a pattern, skipped outright when none of the words it needs is in the text."""
-        return rx(pattern).finditer(text) if any(map(low.__contains__, triggers)) else ()
+        return pattern.finditer(text) if any(map(low.__contains__, triggers)) else ()
 
-    counted = [
-        rf"(?:未来|为期|周期为?|计划期为?|接下来(?:的)?|今后|往后|之后的|时间范围为?|时长)\s*[:：]?\s*(?P<n>{COUNT})\s*(?P<u>{_UNIT_ZH})",
-        rf"(?<![后起前第])(?P<n>{COUNT})\s*(?P<u>{UNIT_ZH_STRICT})\s*(?:内|之内|以内|期间|计划|方案|周期|冲刺|项目|时间)",
-        rf"分\s*(?P<n>{COUNT})\s*(?P<u>个月|个?季度|周|年)(?:使用|执行|投放|推进|完成|落地|进行)",
-        rf"\b(?:within|(?:in|over|for|during|across)\s+the\s+(?:next|coming|following)|(?:the\s+)?next|the\s+coming|"
-        rf"for\s+(?:the\s+)?next)\s+(?P<n>{N_EN})\s+(?P<u>{UNIT_EN})\b(?!\s+(?:of|after|from|since)\b)",
-        rf"(?P<n>{N_EN})[- ](?P<u>day|week|month|quarter|year)(?:s?-long)?\s+(?:plan|campaign|program(?:me)?|horizon|window|"
-        r"push|sprint|pilot|initiative|effort|roadmap|project|timeline|run|engagement|period)",
-        rf"(?:horizon|timeline|timeframe|time frame|duration)\s*(?:of|is|:|-)?\s*(?:about\s+|roughly\s+)?(?P<n>{N_EN})\s+(?P<u>{UNIT_EN})\b",
-    ]
-    triggers = [
-        ("未来", "为期", "周期", "计划期", "接下来", "今后", "往后", "之后", "时间范围", "时长"),
-        ("内", "期间", "计划", "方案", "周期", "冲刺", "项目", "时间"),
-        ("分",),
-        ("within", "next", "coming"),
-        ("plan", "campaign", "program", "horizon", "window", "push", "sprint", "pilot", "initiative", "effort",
-         "roadmap", "project", "timeline", "run", "engagement", "period"),
-        ("horizon", "timeline", "timeframe", "time frame", "duration"),
-    ]  # fmt: skip
-    for pattern, words in zip(counted, triggers, strict=True):
+    for pattern, words in _COUNTED:
         for match in scan(pattern, *words):
             if METRIC_AFTER.match(text, match.end()) and not _goal_within(text, match):
                 continue  # "90-day retention", "90天内流失率是整体的2.1倍": a metric's window
             add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
-    for match in scan(rf"\bover\s+(?P<n>{N_EN})\s+(?P<u>{UNIT_EN})\b", "over"):  # "over 6 months"
+    for match in scan(_OVER, "over"):  # "over 6 months"
         s, _ = subclause(text, match.start(), match.end())
-        if not re.search(
-            r"[%％]|down|up|drop|declin|fall|rise|grow|usage|churn|retention", text[s : match.start()], _I
-        ):
+        if not _OVER_TREND.search(text, s, match.start()):
             add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
-    exact = [
-        (r"未来半年|接下来(?:的)?半年|半年内|半年之内|下半年|(?:the\s+)?(?:coming|next)\s+half[- ]year|"
-         r"(?:within|over|in|for)\s+(?:the\s+next\s+)?half a year|second half of the year", 182, ("半年", "half")),
-        (r"一年内|未来一年|接下来(?:的)?一年|(?:within|over|in|for)\s+(?:the\s+next\s+|the\s+coming\s+)(?:year|12 months)|"
-         r"within (?:a|one) year|the coming year|next twelve months", 365, ("一年", "year", "twelve")),
-        (r"本季度|下季度|下个季度|下一季度|这个季度|(?:this|next|the coming|the next) quarter|"
-         r"(?:within|for|over) (?:a|one|the) quarter", 91, ("季度", "quarter")),
-        (r"下个月|下一个月|本月内|(?:within|for|over) (?:a|one|the (?:next|coming)) month|(?:next|the coming) month", 30,
-         ("月", "month")),
-    ]  # fmt: skip
-    for pattern, days, words in exact:
+    for pattern, days, words in _EXACT:
         for match in scan(pattern, *words):
             add(days, match)
-    q = r"(?:Q\s*(?P<{0}>[1-4])|第\s*(?P<{0}z>[一二三四1-4])\s*(?:季度)?|(?P<{0}c>[一二三四])(?=\s*(?:、|和|与|至|到|-|–)?\s*[一二三四]?\s*季度))"
-    q_range = rf"{q.format('a')}\s*(?:-|–|—|~|～|至|到|to|through|、|和|与|and|&|/)\s*{q.format('b')}\s*(?:季度)?"
-    for match in scan(q_range, "q", "季度"):
+    for match in scan(_Q_RANGE, "q", "季度"):
         if _about_data(text, match):
             continue
         a = _QUARTER_NO[match["a"] or match["az"] or match["ac"]]
         b = _QUARTER_NO[match["b"] or match["bz"] or match["bc"]]
         if b >= a:
             add(to_days(b - a + 1, "quarter"), match)
-    quarter = r"(?:(?<![A-Za-z0-9])Q[1-4](?![0-9])|第[一二三四1-4]季度)(?!\s*(?:-|–|至|到|、|和|to|through)\s*(?:Q|第))"
-    single = rf"(?:{_PROJECTION})\s*[^,，;；。\n]{{0,10}}?{quarter}"
-    for match in scan(single if not timeline else quarter, "q", "季度"):  # "计划Q4执行"; in a timeline: "Q4 2026"
+    for match in scan(_SINGLE if not timeline else _QUARTER, "q", "季度"):  # "计划Q4执行"; in a timeline: "Q4 2026"
         if not _about_data(text, match) and not overlaps([(h.start, h.end) for h in found], match.start(), match.end()):
             add(91, match)
     if bearing or timeline:
-        for match in scan(_MONTH_RANGE_ZH, "月"):
+        for match in scan(_MONTH_RANGE_ZH_RE, "月"):
             _month_range(text, match, add, plan_timeline)
-        for match in scan(_MONTH_RANGE_EN, *_MONTHS):
+        for match in scan(_MONTH_RANGE_EN_RE, *_MONTHS):
             _month_range(text, match, add, plan_timeline)
-        limited = rf"\b(?:for|max(?:imum)?|at most|up to|no (?:more|longer) than|最多|最长|不超过)\s*(?P<n>{COUNT})\s*(?P<u>{UNIT_ZH_STRICT}|(?:{UNIT_EN})\b)"
-        for match in scan(limited, "for", "max", "most", "up to", "no ", "最多", "最长", "不超过"):
-            if not METRIC_AFTER.match(text, match.end()) and not re.fullmatch(r"(?:19|20)\d\d", match["n"]):
+        for match in scan(_LIMITED, "for", "max", "most", "up to", "no ", "最多", "最长", "不超过"):
+            if not METRIC_AFTER.match(text, match.end()) and not _YEAR.fullmatch(match["n"]):
                 add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
     if timeline:
-        bare = (
-            rf"(?<![第\d.])(?P<n>{COUNT})\s*(?P<u>{UNIT_ZH_STRICT}|{UNIT_EN})\b|(?P<half>半年|half[- ]year|six months)"
-        )
-        for match in rx(bare).finditer(text):
+        for match in _BARE.finditer(text):
             if match["half"]:
                 add(182, match)
-            elif not re.fullmatch(r"(?:19|20)\d\d", match["n"] or "") and not METRIC_AFTER.match(text, match.end()):
+            elif not _YEAR.fullmatch(match["n"] or "") and not METRIC_AFTER.match(text, match.end()):
                 add(to_days(parse_number(match["n"]), duration_unit(match["u"])), match)
     windows = data_windows(text)
     return [h for h in found if not overlaps(windows, h.start, h.end)]
@@ -169,6 +184,8 @@ _MONTH_RANGE_EN = (
     rf"\b(?P<n1>{'|'.join(_MONTHS)})[a-z]*\.?(?:\s+(?P<y1>\d{{4}}))?\s*(?:to|through|until|till|-|–|—)\s*"
     rf"(?P<n2>{'|'.join(_MONTHS)})[a-z]*\.?(?:\s+(?P<y2>\d{{4}}))?\b"
 )
+_MONTH_RANGE_ZH_RE = rx(_MONTH_RANGE_ZH)
+_MONTH_RANGE_EN_RE = rx(_MONTH_RANGE_EN)
 _PLAN_WORD = (
     r"执行|开展|进行|上线|推进|活动|投放|计划|项目|促销|运营期|campaign|\brun|plan|launch|program|execut|roll(?:ing)? out|"
     r"pilot|deliver"

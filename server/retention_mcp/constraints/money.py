@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from retention_mcp.constraints.lexicon import _I, DASH, NUM, chinese_integer, parse_number, rx
 from retention_mcp.vocabulary import ISO_4217
@@ -75,13 +75,20 @@ COUNT_NOUN = re.compile(
 )
 
 
+_CURRENCY_RES = [(re.compile(pattern, _I), code) for pattern, code in _CURRENCY_WORDS]
+_ISO_CODE = re.compile(r"[A-Z]{3}")
+
+
+@cache
 def _currency_code(token: str | None) -> str | None:
+    """The ISO code a currency word or sign names ('¥', '元', 'bucks', 'EUR'); None for anything else. Each is read
+    once: the tokens are the currency words and three capital letters, a bounded set."""
     if not token:
         return None
-    for pattern, code in _CURRENCY_WORDS:
-        if re.fullmatch(pattern, token, _I):
+    for pattern, code in _CURRENCY_RES:
+        if pattern.fullmatch(token):
             return code
-    return token if re.fullmatch(r"[A-Z]{3}", token) and token in ISO_4217 else None
+    return token if _ISO_CODE.fullmatch(token) and token in ISO_4217 else None
 
 
 def _money(match: re.Match[str]) -> Money:

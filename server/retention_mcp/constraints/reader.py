@@ -71,12 +71,12 @@ class _Input:
     raw: str  # as the user wrote it: evidence and unread spans quote it
     bearing: bool
     consumed: list[Span] = field(default_factory=list)
+    # The text the patterns read: an English sentence end ('. ', '! ') is a clause end like '。' (same length, so
+    # every span is a span of `raw` too).
+    text: str = field(init=False)
 
-    @property
-    def text(self) -> str:
-        """The text the patterns read: an English sentence end ('. ', '! ') is a clause end like '。' (same length,
-        so every span is a span of `raw` too)."""
-        return _sentence_ends(self.raw)
+    def __post_init__(self) -> None:
+        self.text = _sentence_ends(self.raw)
 
 
 @lru_cache(maxsize=256)

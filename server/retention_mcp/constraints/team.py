@@ -37,25 +37,28 @@ _TEAM_WORDS = ("团队", "人手", "小组", "编制", "人员", "人力", "共"
                "strong", "man", "headcount", "fte", "full-time", "total", "altogether")  # fmt: skip
 
 
+_TOTALS_PATTERNS = [
+    rf"(?:团队|人手|小组|编制|人员|人力)(?:规模|共|总共|一共|合计|为|是|有|:|：|\s)*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
+    rf"(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?:的)?[^\s,，;；。\n]{{0,4}}?(?:团队|小组)",
+    rf"(?:共|总共|一共|合计|共计)\s*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
+    rf"\bteam of (?P<n>{N_EN})\b",
+    rf"\bstaff of (?P<n>{N_EN})\b",
+    rf"(?P<n>{N_EN})[- ](?:person|people|member|strong|man|headcount)\s+(?:\w+\s+)?team",
+    rf"\bteam\s+(?:size\s+)?(?:is|of|:|=)\s*(?P<n>{N_EN})\b",
+    rf"(?P<n>{N_EN})\s+(?:FTEs?|full-time (?:staff|people|equivalents?)|people on the team|people in total|staff in total)\b",
+    rf"\bheadcount(?: of| is|:)?\s*(?P<n>{NUM}|{EN_WORD})",
+    rf"\b(?:in total|total(?: of)?|altogether)\s*(?P<n>{N_EN})\s+(?:people|staff|persons)",
+]
+_TOTALS = [rx(p) for p in _TOTALS_PATTERNS]
+
+
 def _team_totals(text: str, bearing: bool = True) -> list[Hit]:
     low = text.lower()
     if not any(w in low for w in _TEAM_WORDS):
         return []
-    patterns = [
-        rf"(?:团队|人手|小组|编制|人员|人力)(?:规模|共|总共|一共|合计|为|是|有|:|：|\s)*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
-        rf"(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?:的)?[^\s,，;；。\n]{{0,4}}?(?:团队|小组)",
-        rf"(?:共|总共|一共|合计|共计)\s*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
-        rf"\bteam of (?P<n>{N_EN})\b",
-        rf"\bstaff of (?P<n>{N_EN})\b",
-        rf"(?P<n>{N_EN})[- ](?:person|people|member|strong|man|headcount)\s+(?:\w+\s+)?team",
-        rf"\bteam\s+(?:size\s+)?(?:is|of|:|=)\s*(?P<n>{N_EN})\b",
-        rf"(?P<n>{N_EN})\s+(?:FTEs?|full-time (?:staff|people|equivalents?)|people on the team|people in total|staff in total)\b",
-        rf"\bheadcount(?: of| is|:)?\s*(?P<n>{NUM}|{EN_WORD})",
-        rf"\b(?:in total|total(?: of)?|altogether)\s*(?P<n>{N_EN})\s+(?:people|staff|persons)",
-    ]
     hits = []
-    for pattern in patterns:
-        for match in rx(pattern).finditer(text):
+    for pattern in _TOTALS:
+        for match in pattern.finditer(text):
             if not bearing and _CUSTOMER_BEFORE.search(text[max(0, match.start() - 12) : match.start()]):
                 continue  # "ops leads of 3 people teams": the customers' teams
             value = parse_number(match["n"])
@@ -64,19 +67,22 @@ def _team_totals(text: str, bearing: bool = True) -> list[Hit]:
     return sorted(hits, key=lambda h: h.start)
 
 
+_ROLES_PATTERNS = [
+    rf"(?<![\d.])(?P<n>{N_EN})\s+{_MODIFIER}{{0,2}}(?:{_ROLE_EN})\b",
+    rf"(?<![\d.])(?P<n>{NUM}|{CN_NUM})\s*(?:名|位|个)\s*(?:{_ROLE_ZH})",
+    rf"(?:{_ROLE_ZH})\s*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
+    rf"(?<![\d.])(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?![次均民天])",
+]
+_ROLES = [rx(p) for p in _ROLES_PATTERNS]
+
+
 @lru_cache(maxsize=256)
 def team_roles(text: str) -> tuple[Hit, ...]:
     """Head-counts of a role: 'two ops staff', '3 CSMs', '1名运营', '运营2人', '3人'."""
-    patterns = [
-        rf"(?<![\d.])(?P<n>{N_EN})\s+{_MODIFIER}{{0,2}}(?:{_ROLE_EN})\b",
-        rf"(?<![\d.])(?P<n>{NUM}|{CN_NUM})\s*(?:名|位|个)\s*(?:{_ROLE_ZH})",
-        rf"(?:{_ROLE_ZH})\s*(?P<n>{NUM}|{CN_NUM})\s*(?:人|名|位)",
-        rf"(?<![\d.])(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?![次均民天])",
-    ]
     hits: list[Hit] = []
     seen = Mask(len(text))
-    for pattern in patterns:
-        for match in rx(pattern).finditer(text):
+    for pattern in _ROLES:
+        for match in pattern.finditer(text):
             if seen.touches(match.start(), match.end()):
                 continue
             if _CUSTOMER_BEFORE.search(text[max(0, match.start() - 12) : match.start()]):
