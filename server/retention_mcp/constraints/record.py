@@ -80,7 +80,7 @@ UNREAD_FIELDS = {
     "per_customer": ("per_customer_cap",),
     "free_periods": ("free_periods_cap",),
 }
-SHORT_PERIOD_DAYS = {"week": 7.0, "day": 1.0}  # budget periods the per-period budget check leaves to cap_checks
+SHORT_PERIOD_DAYS = {"week": 7.0, "day": 1.0}  # budget periods checked week by week or day by day (budget_periods)
 
 
 def parameter_of(field_name: str) -> str:
@@ -121,7 +121,7 @@ class Constraints:
 
     @property
     def short_period(self) -> bool:
-        """A budget per week or per day: its total is checked over the horizon, each week or day by cap_checks."""
+        """A budget per week or per day: its total is checked over the horizon, each week or day by budget_periods."""
         return self.budget_period in SHORT_PERIOD_DAYS
 
     def periods(self) -> float | None:
