@@ -14,8 +14,8 @@ import sys
 import time
 
 try:
-    from retention_mcp.constraints.effective import GOAL_FIELDS
     from retention_mcp.constraints.reader import read_constraints
+    from retention_mcp.prompting import GOAL_FIELDS
 except ImportError:  # a checkout from before the constraints package, for bench/against.py
     from retention_mcp.generation.constraints import read_constraints  # type: ignore[no-redef]
     from retention_mcp.generation.effective import GOAL_FIELDS  # type: ignore[no-redef]
@@ -30,9 +30,9 @@ def clear_caches() -> None:
             continue
         for value in vars(module).values():
             clear = getattr(value, "cache_clear", None)
-            if callable(clear) and getattr(value, "__module__", "") == name:
-                if value.cache_parameters().get("maxsize") is not None:
-                    clear()
+            mine = callable(clear) and getattr(value, "__module__", "") == name
+            if mine and value.cache_parameters().get("maxsize") is not None:
+                clear()
 
 
 def main(rounds: int) -> None:

@@ -236,7 +236,7 @@ def test_an_allow_list_admits_only_its_kinds_and_product(kind, passed):
 
 # -- one KPI per goal ---------------------------------------------------------------------------------------------------
 def goals(*texts: str) -> list[Goal]:
-    return [Goal(f"G{i}", text) for i, text in enumerate(texts, 1)]
+    return [Goal(id=f"G{i}", text=text) for i, text in enumerate(texts, 1)]
 
 
 def test_four_goals_and_one_kpi_fail_naming_the_three_uncovered():

@@ -82,8 +82,8 @@ async def test_a_stated_constraint_no_check_reads_leaves_the_plan_unverified(reg
 
     saas = scenario("saas-collaboration-en")  # states a team of 3; the example plan passes every check
     standin.default = lambda received: plan(fixture_plan(saas["id"]))
-    without = tuple(dataclasses.replace(k, check=None) if k.field == "team_size" else k for k in kinds.kinds())
-    monkeypatch.setattr(kinds._Registry, "_all", without)
+    without = tuple(dataclasses.replace(k, check=None) if k.field == "team_size" else k for k in kinds.KINDS)
+    monkeypatch.setattr(kinds, "KINDS", without)
     async with Client(plan_server(registry, standin, store)) as client:
         result = await client.call_tool(saas["tool"], {**saas["arguments"], "mode": "plan"})
     report = result.structured_content["validation"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from retention_mcp.constraints.effective import GOAL_FIELDS
 from retention_mcp.constraints.reader import read_constraints
 from retention_mcp.constraints.record import Constraints, Evidence, Unread
+from retention_mcp.prompting import GOAL_FIELDS
 from tests.conftest import SCENARIOS
 
 BUDGET_FIELD = "budget_constraints"  # constraint-bearing: its unread numbers are listed

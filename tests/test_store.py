@@ -8,7 +8,8 @@ import pytest
 
 from retention_mcp.generation.pg_store import PostgresPlanStore, safe_dsn
 from retention_mcp.generation.sqlite_store import SQLitePlanStore
-from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanNotFoundError, now_iso, open_store
+from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanNotFoundError, now_iso
+from retention_mcp.generation.stores import open_store
 from retention_mcp.models import Check, ValidationReport
 
 

@@ -154,14 +154,6 @@ def test_no_private_sdk_names_outside_the_shim():
     assert "Checked against mcp 2.3.0" in shim
 
 
-def test_layers_import_only_downward():
-    registry = (PACKAGE_DIR / "registry.py").read_text(encoding="utf-8")
-    assert "generation" not in registry
-    for module in ("analytics/service.py", "analytics/engine.py", "analytics/params.py"):
-        source = (PACKAGE_DIR / module).read_text(encoding="utf-8")
-        assert "retention_mcp.grounding" not in source and "mcp_types" not in source and "from mcp" not in source
-
-
 def test_registry_swaps_as_one_object(tmp_path):
     app = RetentionApp(Settings(template_dirs=[tmp_path], plan_store=None))
     before = app.registry

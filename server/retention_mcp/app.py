@@ -95,8 +95,9 @@ class RetentionApp:
     # -- render, generate, analyze ----------------------------------------------------------------------------------
     async def render(self, template: Template, arguments: Mapping[str, Any] | BaseModel) -> RenderResult:
         """The filled prompt; a `dataset` file is analysed (in a worker thread) and its facts take its place."""
-        from retention_mcp.constraints.effective import effective_constraints_async, goal_field, render_stated
-        from retention_mcp.grounding import ground_async
+        from retention_mcp.analytics.grounding import ground_async
+        from retention_mcp.constraints.effective import effective_constraints_async
+        from retention_mcp.prompting import goal_field, render_stated
 
         values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
         grounded, _ = await ground_async(template, values, self.data_dirs)
@@ -104,8 +105,9 @@ class RetentionApp:
 
     def render_blocking(self, template: Template, arguments: Mapping[str, Any]) -> RenderResult:
         """`render` without an event loop (the command line)."""
-        from retention_mcp.constraints.effective import effective_constraints, goal_field, render_stated
-        from retention_mcp.grounding import ground
+        from retention_mcp.analytics.grounding import ground
+        from retention_mcp.constraints.effective import effective_constraints
+        from retention_mcp.prompting import goal_field, render_stated
 
         values = template.validate(arguments)
         grounded, _ = ground(template, values, self.data_dirs)
@@ -121,17 +123,21 @@ class RetentionApp:
         if self._plans is None:
             from retention_mcp.generation.backends import make_backend
             from retention_mcp.generation.service import PlanService
-            from retention_mcp.generation.store import open_store
 
             backend = self._backend
             if backend is _FROM_SETTINGS:
                 backend = make_backend(self.settings.model) if self.settings.model.configured else None
-            store = self._store
-            if store is _FROM_SETTINGS:
-                path = self.settings.plan_store
-                store = open_store(path, store_timeout()) if path is not None else None
-            self._plans = PlanService(backend, store, self.data_dirs)
+            self._plans = PlanService(backend, self._opened_store(), self.data_dirs)
         return self._plans
+
+    def _opened_store(self) -> PlanStore | None:
+        """The plan store, opened on first use: listing or reading plans loads the store, not plan generation."""
+        if self._store is _FROM_SETTINGS:
+            from retention_mcp.generation.stores import open_store
+
+            path = self.settings.plan_store
+            self._store = open_store(path, store_timeout()) if path is not None else None
+        return self._store  # type: ignore[return-value]
 
     async def generate(
         self,
@@ -162,7 +168,7 @@ class RetentionApp:
         return self._store is not None if self._store is not _FROM_SETTINGS else self.settings.plan_store is not None
 
     def _plan_store(self) -> PlanStore:
-        store = self.plans.store if self.keeps_plans else None
+        store = self._opened_store() if self.keeps_plans else None
         if store is None:
             raise PlansNotKeptError()
         return store

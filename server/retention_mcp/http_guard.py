@@ -18,14 +18,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from retention_mcp.settings import (
+    ENV_HTTP_FIRST_BYTE_TIMEOUT,
+    ENV_MAX_CONNECTIONS,
+    ENV_MAX_CONNECTIONS_PER_ADDRESS,
+    float_env,
+    http_timeouts,
+    int_env,
+)
 
 log = logging.getLogger("retention_mcp.http")
 
@@ -225,3 +236,15 @@ class BodyDeadline:
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 408, "headers": headers})
         await send({"type": "http.response.body", "body": text})
+
+
+def connection_limits(environ: Mapping[str, str] | None = None) -> ConnectionLimits:
+    """Open connections per client address and in all, and the first-byte and header deadlines of a connection."""
+    env = os.environ if environ is None else environ
+    header_timeout, _ = http_timeouts(env)
+    return ConnectionLimits(
+        per_address=int_env(env, ENV_MAX_CONNECTIONS_PER_ADDRESS, 64, 1),
+        total=int_env(env, ENV_MAX_CONNECTIONS, 512, 1),
+        first_byte_timeout=float_env(env, ENV_HTTP_FIRST_BYTE_TIMEOUT, 5.0),
+        header_timeout=header_timeout,
+    )

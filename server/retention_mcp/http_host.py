@@ -30,9 +30,9 @@ log = logging.getLogger("retention_mcp.http")
 def serve_http(args: argparse.Namespace, app: Any, tokens: list[str], run: Callable[[Any, Any], None]) -> int:
     """Serve `app` over HTTP as `args` say; `run(serve, server)` drives the server (cli._run). Exit status."""
     from retention_mcp import __version__
+    from retention_mcp.http_guard import connection_limits
     from retention_mcp.server import build_server
-    from retention_mcp.settings import connection_limits, team_limits
-    from retention_mcp.team import TokenTable
+    from retention_mcp.team import TokenTable, team_limits
     from retention_mcp.team_guard import TeamGuard
 
     display_host = f"[{args.host}]" if ":" in args.host else args.host

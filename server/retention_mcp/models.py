@@ -94,6 +94,8 @@ class EffectiveBudget(BaseModel):
 
 
 class EffectiveGoal(BaseModel):
+    """A goal of the call, however it was given: read from the goal text, typed, or extracted by a model."""
+
     id: str = Field(description="G1, G2, ... as KPIs cite them in goal_id")
     text: str
     metric: str | None = None
@@ -101,7 +103,7 @@ class EffectiveGoal(BaseModel):
     target: float | None = None
     unit: str | None = None
     deadline_day: int | None = None
-    source: Source
+    source: Source = "text"
 
 
 class EffectiveCustomerCap(BaseModel):

@@ -465,8 +465,8 @@ class RetentionServer(MCPServer):
 
     async def _generate(self, template: Template, values: BaseModel, ctx: Context | None) -> CallToolResult:
         """Plan mode of every template tool and of generate_plan."""
-        from retention_mcp.generation.backends import SamplingBackend
         from retention_mcp.generation.service import PlanError
+        from retention_mcp.sampling import SamplingBackend
 
         backend = None
         if (

@@ -119,9 +119,9 @@ class ModelSettings:
             base_url=env.get(ENV_LLM_BASE_URL, "").strip() or None,
             model=env.get(ENV_LLM_MODEL, "").strip() or None,
             api_key=env.get(ENV_LLM_API_KEY, "").strip() or None,
-            timeout=_float_env(env, ENV_LLM_TIMEOUT, 120.0),
-            max_retries=_int_env(env, ENV_LLM_MAX_RETRIES, 3, 0),
-            total_timeout=_float_env(env, ENV_LLM_TOTAL_TIMEOUT, 300.0),
+            timeout=float_env(env, ENV_LLM_TIMEOUT, 120.0),
+            max_retries=int_env(env, ENV_LLM_MAX_RETRIES, 3, 0),
+            total_timeout=float_env(env, ENV_LLM_TOTAL_TIMEOUT, 300.0),
         )
 
 
@@ -162,8 +162,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         dirs = [Path(p).expanduser() for p in env.get(ENV_TEMPLATES, "").split(os.pathsep) if p.strip()]
-        field_chars = _int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS, LIMIT_MINIMUMS["max_field_chars"])
-        prompt_chars = _int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS, LIMIT_MINIMUMS["max_prompt_chars"])
+        field_chars = int_env(env, ENV_MAX_FIELD_CHARS, DEFAULT_MAX_FIELD_CHARS, LIMIT_MINIMUMS["max_field_chars"])
+        prompt_chars = int_env(env, ENV_MAX_PROMPT_CHARS, DEFAULT_MAX_PROMPT_CHARS, LIMIT_MINIMUMS["max_prompt_chars"])
         tokens = [t.strip() for t in env.get(ENV_TOKENS, "").split(",") if t.strip()]
         tokens_file = env.get(ENV_TOKENS_FILE, "").strip()
         tools = env.get(ENV_TOOLS, "").strip() or DEFAULT_TOOLS
@@ -197,48 +197,16 @@ class Settings:
 
 def store_timeout(environ: Mapping[str, str] | None = None) -> float:
     """Seconds a plan-store operation may wait on a lock held by another process (RETENTION_MCP_STORE_TIMEOUT)."""
-    return _float_env(os.environ if environ is None else environ, ENV_STORE_TIMEOUT, DEFAULT_STORE_TIMEOUT)
-
-
-def team_limits(environ: Mapping[str, str] | None = None):  # -> team.TeamLimits (imported only for HTTP)
-    """Per-token limits of a shared HTTP server: plans, analyses and renders per minute, open sessions, idle time;
-    and what one request body to the MCP endpoint may be (size, JSON nesting)."""
-    from retention_mcp.team import TeamLimits
-
-    env = os.environ if environ is None else environ
-    return TeamLimits(
-        plans_per_minute=_int_env(env, ENV_PLANS_PER_MINUTE, 20, 0),
-        analyses_per_minute=_int_env(env, ENV_ANALYSES_PER_MINUTE, 30, 0),
-        renders_per_minute=_int_env(env, ENV_RENDERS_PER_MINUTE, 120, 0),
-        sessions_per_token=_int_env(env, ENV_SESSIONS_PER_TOKEN, 20, 0),
-        max_sessions=_int_env(env, ENV_MAX_SESSIONS, 1000, 1),
-        session_idle_seconds=_float_env(env, ENV_SESSION_IDLE_TIMEOUT, 600.0),
-        max_body_mb=_int_env(env, ENV_HTTP_MAX_BODY_MB, 32, 1),
-        max_json_depth=_int_env(env, ENV_HTTP_MAX_JSON_DEPTH, 64, 8),
-    )
+    return float_env(os.environ if environ is None else environ, ENV_STORE_TIMEOUT, DEFAULT_STORE_TIMEOUT)
 
 
 def http_timeouts(environ: Mapping[str, str] | None = None) -> tuple[float, float]:
     """Seconds a client may take to send a request's headers, and then its body (HTTP transport only)."""
     env = os.environ if environ is None else environ
-    return _float_env(env, ENV_HTTP_HEADER_TIMEOUT, 10.0), _float_env(env, ENV_HTTP_BODY_TIMEOUT, 30.0)
+    return float_env(env, ENV_HTTP_HEADER_TIMEOUT, 10.0), float_env(env, ENV_HTTP_BODY_TIMEOUT, 30.0)
 
 
-def connection_limits(environ: Mapping[str, str] | None = None):  # -> http_guard.ConnectionLimits (HTTP only)
-    """Open connections per client address and in all, and the first-byte and header deadlines of a connection."""
-    from retention_mcp.http_guard import ConnectionLimits
-
-    env = os.environ if environ is None else environ
-    header_timeout, _ = http_timeouts(env)
-    return ConnectionLimits(
-        per_address=_int_env(env, ENV_MAX_CONNECTIONS_PER_ADDRESS, 64, 1),
-        total=_int_env(env, ENV_MAX_CONNECTIONS, 512, 1),
-        first_byte_timeout=_float_env(env, ENV_HTTP_FIRST_BYTE_TIMEOUT, 5.0),
-        header_timeout=header_timeout,
-    )
-
-
-def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
+def float_env(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -251,7 +219,7 @@ def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def int_env(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default

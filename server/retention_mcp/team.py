@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import os
 import re
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,19 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from retention_mcp import redaction
 from retention_mcp.json_body import DEFAULT_MAX_DEPTH
-from retention_mcp.settings import SettingsError
+from retention_mcp.settings import (
+    ENV_ANALYSES_PER_MINUTE,
+    ENV_HTTP_MAX_BODY_MB,
+    ENV_HTTP_MAX_JSON_DEPTH,
+    ENV_MAX_SESSIONS,
+    ENV_PLANS_PER_MINUTE,
+    ENV_RENDERS_PER_MINUTE,
+    ENV_SESSION_IDLE_TIMEOUT,
+    ENV_SESSIONS_PER_TOKEN,
+    SettingsError,
+    float_env,
+    int_env,
+)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -204,3 +217,19 @@ class RateLimiter:
             if count > self.per_minute:
                 return 60.0
             return max(0.001, events[len(events) + count - self.per_minute - 1] + 60.0 - now)
+
+
+def team_limits(environ: Mapping[str, str] | None = None) -> TeamLimits:
+    """Per-token limits of a shared HTTP server: plans, analyses and renders per minute, open sessions, idle time;
+    and what one request body to the MCP endpoint may be (size, JSON nesting)."""
+    env = os.environ if environ is None else environ
+    return TeamLimits(
+        plans_per_minute=int_env(env, ENV_PLANS_PER_MINUTE, 20, 0),
+        analyses_per_minute=int_env(env, ENV_ANALYSES_PER_MINUTE, 30, 0),
+        renders_per_minute=int_env(env, ENV_RENDERS_PER_MINUTE, 120, 0),
+        sessions_per_token=int_env(env, ENV_SESSIONS_PER_TOKEN, 20, 0),
+        max_sessions=int_env(env, ENV_MAX_SESSIONS, 1000, 1),
+        session_idle_seconds=float_env(env, ENV_SESSION_IDLE_TIMEOUT, 600.0),
+        max_body_mb=int_env(env, ENV_HTTP_MAX_BODY_MB, 32, 1),
+        max_json_depth=int_env(env, ENV_HTTP_MAX_JSON_DEPTH, 64, 8),
+    )

@@ -37,9 +37,8 @@ from retention_mcp.constraints.lexicon import (
     words_to_number,
 )
 from retention_mcp.constraints.money import Money, amounts_in
-from retention_mcp.constraints.reader import NO_CAPS_FIELD
 from retention_mcp.constraints.record import Constraints, CustomerCap, Evidence, FreeCap, Unread
-from retention_mcp.constraints.text import short
+from retention_mcp.constraints.text import NO_CAPS_FIELD, short
 from retention_mcp.vocabulary import channels_in
 
 _I = re.IGNORECASE

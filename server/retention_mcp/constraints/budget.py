@@ -9,7 +9,7 @@ from typing import Any
 
 from retention_mcp.constraints.budget_periods import check_per_period, check_short_period
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.kinds import Kind, Subject, mark
+from retention_mcp.constraints.kind import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import NUM, parse_number, rx
 from retention_mcp.constraints.money import COUNT_NOUN, Amount, Money, amounts_in
 from retention_mcp.constraints.record import Constraints, format_amount

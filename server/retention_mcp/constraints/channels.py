@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.kinds import Kind, Subject
+from retention_mcp.constraints.kind import Kind, Subject
 from retention_mcp.constraints.lexicon import rx
 from retention_mcp.constraints.plan_walk import title_of, where
 from retention_mcp.constraints.record import Constraints

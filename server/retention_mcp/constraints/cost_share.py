@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.kinds import Kind, Subject, mark
+from retention_mcp.constraints.kind import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import CAP_BEFORE, DASH, NUM, PERCENT, has_percent, parse_number, rx
 from retention_mcp.constraints.money import earn_rate, money_in, point_value
 from retention_mcp.constraints.record import Constraints, format_amount

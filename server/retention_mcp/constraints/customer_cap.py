@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList, Record
-from retention_mcp.constraints.kinds import Kind, Subject
+from retention_mcp.constraints.kind import Kind, Subject
 from retention_mcp.constraints.money import amounts_in
 from retention_mcp.constraints.plan_walk import dicts, offers
 from retention_mcp.constraints.record import Constraints, format_amount

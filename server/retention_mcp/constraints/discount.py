@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.kinds import Kind, Subject, mark
+from retention_mcp.constraints.kind import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import (
     CAP_BEFORE,
     CN_DIGITS,

@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from retention_mcp.constraints.block import stated_block
 from retention_mcp.constraints.calendar import calendar_end_day
 from retention_mcp.constraints.money import Money
 from retention_mcp.constraints.reader import read_constraints
@@ -37,12 +36,9 @@ from retention_mcp.models import (
     EffectiveConstraints,
     EffectiveCustomerCap,
     EffectiveFreeCap,
-    EffectiveGoal,
     ReadFrom,
-    RenderResult,
     UnreadSpan,
 )
-from retention_mcp.registry import Template
 
 # Inputs that are not free text about the business: the language switch and the data file (its facts are data, and a
 # data window is never a plan horizon).
@@ -50,34 +46,6 @@ NOT_TEXT = frozenset({"language", "dataset", CONSTRAINTS_FIELD, GOALS_FIELD})
 # Every field the effective constraints hold, as the result and the sources name them.
 FIELDS = ("budget", "horizon_days", "discount_cap_pct", "cost_cap_pct_of_revenue", "team_size", "channels_allowed",
           "channels_excluded", "goals", "per_customer_cap", "free_periods_cap", "start_date")  # fmt: skip
-
-
-# The argument that holds the goals each KPI must trace to, per template (others: the first input ending in "goals").
-GOAL_FIELDS = {
-    "retention_strategy": "retention_goals",
-    "loyalty_program": "business_goals",
-    "renewal_campaign": "campaign_goals",
-    "churn_analysis": None,
-    "subscription_playbook": None,
-}
-
-
-def goal_field(template: Template) -> str | None:
-    if template.name in GOAL_FIELDS:
-        return GOAL_FIELDS[template.name]
-    return next((s.name for s in template.inputs if s.name.endswith("goals")), None)
-
-
-def render_stated(template: Template, values: BaseModel, constraints: Constraints | None = None) -> RenderResult:
-    """The prompt with its stated-constraints block, and the effective constraints in the result. `values` are
-    validated (and, with a dataset, grounded) arguments; `constraints` are computed from them when not given."""
-    if constraints is None:
-        constraints = effective_constraints(values, goal_field(template))
-    language = template.resolve_language(getattr(values, "language", "auto"), template.text_values(values))
-    analysis = template.name == "churn_analysis"
-    rendered = template.render_validated(values, stated_block(constraints, language, analysis), language)
-    rendered.constraints = constraints_result(constraints)
-    return rendered
 
 
 def _money_text(amount: float, currency: str | None, period: str | None) -> str:
@@ -285,7 +253,7 @@ def constraints_result(c: Constraints) -> EffectiveConstraints:
         team_size=c.team_size,
         channels_allowed=list(c.channels_allowed),
         channels_excluded=list(c.channels_excluded),
-        goals=[EffectiveGoal(**dataclasses.asdict(g)) for g in c.goals],
+        goals=[g.model_copy() for g in c.goals],
         per_customer_cap=None
         if c.per_customer_cap is None
         else EffectiveCustomerCap(

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.kinds import Kind, Subject
+from retention_mcp.constraints.kind import Kind, Subject
 from retention_mcp.constraints.lexicon import (
     COUNT,
     EN_WORD,
@@ -169,7 +169,7 @@ def read_goals(text: str) -> list[Goal]:
             part = part[header.end() :].strip()
         if len(part) < 2:
             continue
-        goal = Goal(f"G{len(goals) + 1}", part, deadline_day=deadline)
+        goal = Goal(id=f"G{len(goals) + 1}", text=part, deadline_day=deadline)
         _fill_goal(goal)
         goals.append(goal)
     return goals

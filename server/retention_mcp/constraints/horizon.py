@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.kinds import Kind, Subject, mark
+from retention_mcp.constraints.kind import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import (
     COUNT,
     GOAL_VERB,

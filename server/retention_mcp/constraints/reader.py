@@ -42,16 +42,13 @@ from retention_mcp.constraints.goals import read_goals
 from retention_mcp.constraints.horizon import horizon_hits
 from retention_mcp.constraints.record import Constraints, Evidence
 from retention_mcp.constraints.team import team_hits
-from retention_mcp.constraints.text import Hit, Span, short
+from retention_mcp.constraints.text import CONSTRAINT_FIELD, NO_CAPS_FIELD, TIMELINE_FIELD, Hit, Span, short
 from retention_mcp.constraints.unread import unread_in
 from retention_mcp.vocabulary import CHANNELS, PERIOD_DAYS, channel_label, channels_in
 
 __all__ = ["CHANNELS", "PERIOD_DAYS", "channel_label", "channels_in"]  # re-exported for the checker and the Markdown
 
 # -- the reader -------------------------------------------------------------------------------------------------------
-TIMELINE_FIELD = re.compile(r"timeline|horizon|duration|period|window|周期|时间", re.IGNORECASE)
-CONSTRAINT_FIELD = re.compile(r"budget|constraint|resource|channel|team|timeline|预算|渠道", re.IGNORECASE)
-NO_CAPS_FIELD = re.compile(r"competitor|竞品|竞争", re.IGNORECASE)
 
 
 def _timeline_kind(name: str) -> tuple[bool, bool]:

@@ -6,22 +6,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from retention_mcp.constraints.money import Money
+from retention_mcp.models import EffectiveGoal
 from retention_mcp.vocabulary import PERIOD_DAYS
 
 # -- the result -------------------------------------------------------------------------------------------------------
 Source = str  # "typed" (a typed parameter or the user's answer to a form), "text" (read here) or "model" (extracted)
 
 
-@dataclass
-class Goal:
-    id: str  # G1, G2, ...
-    text: str
-    metric: str | None = None
-    baseline: float | None = None
-    target: float | None = None
-    unit: str | None = None
-    deadline_day: int | None = None
-    source: Source = "text"
+Goal = EffectiveGoal  # one goal type: read, typed or extracted, and as the result shows it
 
 
 @dataclass(frozen=True)

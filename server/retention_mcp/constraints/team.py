@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.kinds import Kind, Subject, mark
+from retention_mcp.constraints.kind import Kind, Subject, mark
 from retention_mcp.constraints.lexicon import CN_NUM, EN_WORD, N_EN, NUM, parse_number, rx
 from retention_mcp.constraints.record import Constraints
 from retention_mcp.constraints.text import Hit, Mask, clause

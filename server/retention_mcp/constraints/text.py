@@ -99,3 +99,9 @@ def one_line(text: str) -> str:
     """User words on one line of the block: a line break in a goal must not start a line that reads as the server's
     (a second "- Discount cap:", a "G9:", a role line)."""
     return " ".join(defuse(text).split())
+
+
+# -- which inputs hold what --------------------------------------------------------------------------------------------
+TIMELINE_FIELD = re.compile(r"timeline|horizon|duration|period|window|周期|时间", re.IGNORECASE)
+CONSTRAINT_FIELD = re.compile(r"budget|constraint|resource|channel|team|timeline|预算|渠道", re.IGNORECASE)
+NO_CAPS_FIELD = re.compile(r"competitor|竞品|竞争", re.IGNORECASE)

@@ -301,7 +301,7 @@ class AnthropicBackend(HTTPBackend):
         body: dict[str, Any] = {
             "model": self.settings.model,
             "max_tokens": MAX_TOKENS,
-            "messages": _alternating(messages),
+            "messages": alternating(messages),
             "temperature": 0.2,
             "tools": [
                 {
@@ -332,7 +332,7 @@ class AnthropicBackend(HTTPBackend):
         return Completion(text=text, data=None, model=model)
 
 
-def _alternating(messages: Sequence[Message]) -> list[dict[str, str]]:
+def alternating(messages: Sequence[Message]) -> list[dict[str, str]]:
     """User and assistant turns, merged so roles alternate and the first is the user's (the API requires it)."""
     turns: list[dict[str, str]] = []
     for m in messages:
@@ -345,45 +345,6 @@ def _alternating(messages: Sequence[Message]) -> list[dict[str, str]]:
     if not turns or turns[0]["role"] != "user":
         turns.insert(0, {"role": "user", "content": "(see instructions)"})
     return turns
-
-
-# -- MCP sampling -----------------------------------------------------------------------------------------------------
-class SamplingBackend:
-    """The MCP client's own model, through sampling/createMessage (handshake-era clients that offer it)."""
-
-    def __init__(self, session: Any):
-        self.session = session
-        self.label = "sampling"
-
-    async def complete(self, messages, schema, schema_name, on_retry=None) -> Completion:
-        import warnings
-
-        from mcp_types import SamplingMessage, TextContent
-
-        started = time.perf_counter()
-        system = "\n\n".join(m.content for m in messages if m.role == "system")
-        turns = [
-            SamplingMessage(role=t["role"], content=TextContent(type="text", text=t["content"]))  # type: ignore[arg-type]
-            for t in _alternating(messages)
-        ]
-        from mcp.shared.exceptions import NoBackChannelError
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # sampling is deprecated in the newest protocol; still useful here
-                result = await self.session.create_message(messages=turns, max_tokens=MAX_TOKENS, system_prompt=system)
-        except NoBackChannelError:
-            raise NoSamplingError() from None
-        except Exception as exc:
-            reason = redaction.cut(str(exc), MAX_ERROR_CHARS)
-            raise ModelError(
-                f"The client's model could not be used (sampling failed: {reason}) / 客户端模型调用失败"
-            ) from None
-        content = result.content
-        blocks = content if isinstance(content, list) else [content]
-        text = redaction.scrub("".join(getattr(b, "text", "") for b in blocks))
-        model = redaction.scrub(f"sampling:{result.model}")
-        return Completion(text=text, data=None, model=model, seconds=time.perf_counter() - started)
 
 
 def make_backend(settings: ModelSettings, client: httpx2.AsyncClient | None = None) -> HTTPBackend:

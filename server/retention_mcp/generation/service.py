@@ -13,7 +13,8 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ValidationError
 
-from retention_mcp.constraints.effective import effective_constraints_async, goal_field, render_stated
+from retention_mcp.analytics.grounding import ground_async
+from retention_mcp.constraints.effective import effective_constraints_async
 from retention_mcp.constraints.fill import (
     EXTRACTION_SCHEMA_NAME,
     Ask,
@@ -51,8 +52,8 @@ from retention_mcp.generation.plans import (
 )
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
-from retention_mcp.grounding import ground_async
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
+from retention_mcp.prompting import goal_field, render_stated
 from retention_mcp.redaction import scrub
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse

@@ -1,5 +1,5 @@
 """Where generated plans are kept, and the audit log of who did what: the `PlanStore` protocol, the records both
-backends return, and `open_store` choosing one from a setting.
+backends return (`stores.open_store` chooses one from a setting).
 
 Two backends implement the protocol: SQLite (one file, for one host; `sqlite_store.py`) and PostgreSQL (shared by
 replicas; `pg_store.py`). Both keep the same records and return them byte for byte alike, so a plan saved through one
@@ -296,17 +296,6 @@ def retrying(
 
 def is_postgres(spec: str | Path) -> bool:
     return str(spec).startswith(("postgresql://", "postgres://"))
-
-
-def open_store(spec: str | Path, timeout: float = DEFAULT_WRITE_TIMEOUT) -> PlanStore:
-    """The store a RETENTION_MCP_PLAN_STORE value names: a postgresql:// URL, or a SQLite file path."""
-    if is_postgres(spec):
-        from retention_mcp.generation.pg_store import PostgresPlanStore
-
-        return PostgresPlanStore(str(spec), write_timeout=timeout)
-    from retention_mcp.generation.sqlite_store import SQLitePlanStore
-
-    return SQLitePlanStore(Path(spec), write_timeout=timeout)
 
 
 class AuditWriter:
