@@ -113,7 +113,7 @@ def find_uv() -> str:
     beside = Path(sys.executable).parent / ("uv.exe" if os.name == "nt" else "uv")
     found = str(beside) if beside.exists() else shutil.which("uv")
     if not found:
-        sys.exit("bundle: uv is needed to lock the dependencies; run 'make .venv/.installed' (the test extra has it)")
+        sys.exit("bundle: uv is needed to lock the dependencies; run 'make .venv/.installed-test' (the test extra has it)")
     return found
 
 

@@ -123,7 +123,7 @@ def run(*args: str, env: dict[str, str], cwd: Path | None = None) -> None:
 def main() -> int:
     uv = tool("uv")
     if not uv:
-        sys.exit(f"{TARGET}: uv is missing; run 'make .venv/.installed' (the test extra has it)")
+        sys.exit(f"{TARGET}: uv is missing; run 'make .venv/.installed-test' (the test extra has it)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RETENTION_MCP_", "VIRTUAL_ENV"))}
     env |= {"UV_SYSTEM_CERTS": "1", "UV_PYTHON": sys.executable, "UV_PYTHON_DOWNLOADS": "never"}
     STAMP.unlink(missing_ok=True)
