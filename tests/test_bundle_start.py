@@ -8,6 +8,7 @@ answering 403, or a closed loopback port. uv's cache is empty and nothing but lo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import pytest
 
 from tests import test_bundle
 from tests.conftest import free_port
-from tests.packaging_deps import OFFLINE, require_prepared
+from tests.packaging_deps import OFFLINE, TARGET, WHEELHOUSE, require_prepared, unavailable
 from tests.test_bundle import substitute
 
 built = test_bundle.built  # the module fixtures of the bundle tests: the bundle built, then unpacked by mcpb
@@ -64,12 +65,69 @@ def refusing_index():
         server.server_close()
 
 
+class Mirror(BaseHTTPRequestHandler):
+    """A PyPI mirror (the simple repository API, PEP 503) holding the bundle's locked wheels for this platform."""
+
+    files: dict[str, dict[str, Path]]  # normalized project name -> file name -> path
+    seen: list[str]
+
+    def do_GET(self):
+        self.seen.append(self.path)
+        parts = [part for part in self.path.split("/") if part]
+        if len(parts) == 2 and parts[0] == "simple" and parts[1] in self.files:
+            links = "".join(
+                f'<a href="/files/{name}#sha256={hashlib.sha256(path.read_bytes()).hexdigest()}">{name}</a>\n'
+                for name, path in self.files[parts[1]].items()
+            )
+            self.reply(200, f"<!DOCTYPE html><html><body>{links}</body></html>".encode(), "text/html")
+        elif len(parts) == 2 and parts[0] == "files":
+            found = [files[parts[1]] for files in self.files.values() if parts[1] in files]
+            self.reply(200, found[0].read_bytes(), "application/octet-stream") if found else self.reply(404, b"", "")
+        else:
+            self.reply(404, b"not here", "text/plain")
+
+    def reply(self, status: int, body: bytes, kind: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mirror():
+    """A mirror on loopback serving the wheels `make packaging-deps` put in build/wheelhouse."""
+    require_prepared()
+    wheels = sorted(WHEELHOUSE.glob("*.whl"))
+    if not wheels:
+        unavailable(f"{WHEELHOUSE} holds no wheels; run '{TARGET}'")
+    files: dict[str, dict[str, Path]] = {}
+    for wheel in wheels:
+        project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+        files.setdefault(project, {})[wheel.name] = wheel
+    seen: list[str] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Mirror,), {"files": files, "seen": seen}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def first_start(unpacked: Path, tmp_path: Path, index_url: str):
     """The stdio parameters of the manifest's command with every setting at its default but the package index, on a
     machine whose uv cache is empty (a first start) and that reaches nothing but loopback."""
     from mcp import StdioServerParameters
 
     uv = require_prepared()
+    installed = tmp_path / "Claude Extensions" / "retention-mcp"  # this test's own copy, never installed before
+    if not installed.exists():
+        shutil.copytree(unpacked, installed, ignore=shutil.ignore_patterns(".venv"))
+    unpacked = installed
     manifest = json.loads((unpacked / "manifest.json").read_text("utf-8"))
     variables = {"__dirname": str(unpacked), "HOME": str(Path.home()), "/": os.sep, "pathSeparator": os.sep}
     variables |= {f"user_config.{k}": str(o.get("default", "")) for k, o in manifest["user_config"].items()}
@@ -113,6 +171,24 @@ async def start_failure(params, errlog: Path) -> str:
 
 
 @pytest.mark.anyio
+async def test_first_start_installs_the_locked_packages_from_the_mirror_and_serves(unpacked, mirror, tmp_path):
+    from mcp import Client
+
+    index, seen = mirror
+    async with Client(first_start(unpacked, tmp_path, index)) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        analysis = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts": False})
+    assert {"analyze_churn", "retention_strategy"} <= names
+    assert not analysis.is_error, analysis.content[0].text
+    # every locked package came from the mirror (uv's cache was empty and nothing else answers)
+    assert {"/simple/mcp/", "/simple/numpy/", "/simple/duckdb/"} <= set(seen)
+    assert any(path.startswith("/files/numpy-") for path in seen)
+    # a later start needs no mirror: the environment is there
+    async with Client(first_start(unpacked, tmp_path, f"http://127.0.0.1:{free_port()}/simple")) as client:
+        assert names == {tool.name for tool in (await client.list_tools()).tools}
+
+
+@pytest.mark.anyio
 async def test_a_refusing_mirror_is_used_and_named_to_the_client(unpacked, refusing_index, tmp_path):
     base, seen = refusing_index
     index = base.replace("http://", f"http://mirror-user:{SECRET}@") + "/simple"
@@ -127,7 +203,6 @@ async def test_a_refusing_mirror_is_used_and_named_to_the_client(unpacked, refus
     assert SECRET not in message
     log = (tmp_path / "stderr.txt").read_text("utf-8")
     assert f"retention-mcp: {message}" in log.splitlines() and SECRET not in log
-    assert not (unpacked / ".venv" / "lib").exists() or not list((unpacked / ".venv").rglob("mcp/__init__.py"))
 
 
 @pytest.mark.anyio
