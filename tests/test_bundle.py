@@ -23,6 +23,7 @@ import pytest
 from retention_mcp import settings
 from retention_mcp.paths import PACKAGE_DIR
 from tests.conftest import ROOT, TEMPLATE_NAMES
+from tests.doc_figures import check_stated_size
 from tests.packaging_deps import OFFLINE, TARGET, offline_env, require, require_prepared, uv_cache_dir
 from tests.standin_model import plan
 from tests.test_plan_generation import KEY, SAAS_ZH, fixture_plan
@@ -86,6 +87,10 @@ def test_bundle_is_a_zip_with_manifest_source_templates_and_lock(built):
     locked = {p["name"] for p in lock["package"]}
     assert {"mcp", "pydantic", "jinja2", "duckdb", "scipy", "numpy", "matplotlib"} <= locked
     assert "pytest" not in locked and "pandas" not in locked  # the test extra stays out of the bundle
+
+
+def test_the_bundle_size_in_the_docs_is_the_built_one(built):
+    check_stated_size("bundle", built[0].stat().st_size)
 
 
 def test_manifest_passes_the_official_validator_at_its_latest_version(built, unpacked):
