@@ -1,8 +1,11 @@
 # Bootstraps .venv on first use; every target works on a fresh machine with Python 3.11+ (and npm for `mcpb`).
+# Two steps: `make demo` installs retention-mcp and its run-time packages only; `make test`, `make lint` and the
+# other developer targets add the test tools (the `test` extra) on top, once.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 MCPB_VERSION ?= 2.1.2
 MCPB   := .tools/mcpb/node_modules/.bin/mcpb
 PACKAGING := build/packaging-deps.json
@@ -12,29 +15,35 @@ NPM    := $(shell command -v npm 2>/dev/null)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "retention-mcp needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
-	@echo "retention-mcp: setting up $(VENV): installing retention-mcp with mcp, pydantic, duckdb, scipy, numpy, matplotlib and the test tools (pytest, ruff, mypy); on a fresh machine this takes a minute or two." >&2
+	@echo "retention-mcp: setting up $(VENV) for the demo: retention-mcp and its run-time packages only (mcp, pydantic, duckdb, numpy, scipy, matplotlib and what they need): about 110 MB to download, 470 MB installed, under a minute on a fast connection. The test tools come with make test or make lint." >&2
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
-	@echo "retention-mcp: $(VENV) is ready." >&2
+	@echo "retention-mcp: $(VENV) is ready for the demo." >&2
+
+$(TEST_STAMP): $(STAMP)
+	@echo "retention-mcp: adding the test tools to $(VENV): pytest, ruff, mypy, hypothesis, uv, psycopg and the libraries the tests compare results with (lifelines, lifetimes, pandas): about 65 MB more to download, 730 MB installed in all, under a minute on a fast connection." >&2
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(TEST_STAMP)
+	@echo "retention-mcp: $(VENV) has the test tools." >&2
 
 demo: $(STAMP)  ## start the server over stdio, list its tools, render every bundled example
 	$(BIN)/retention-mcp demo
 
-test: $(STAMP) packaging-deps  ## lint and type-check, then the whole test suite (no network beyond loopback)
+test: $(TEST_STAMP) packaging-deps  ## lint and type-check, then the whole test suite (no network beyond loopback)
 	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # Every download the packaging tests need, done before them (tests/packaging_deps.py); quick when nothing changed.
-$(PACKAGING): $(STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py
+$(PACKAGING): $(TEST_STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py
 	$(BIN)/python -m tests.packaging_deps
 
 packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB))  ## fill uv's cache for the packaging tests; the mcpb CLI (npm)
 	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI from npm (make mcpb)")
 
-lint: $(STAMP)  ## ruff, ruff format and mypy (over server/)
+lint: $(TEST_STAMP)  ## ruff, ruff format and mypy (over server/)
 	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/ruff format --check server tests bench bundle
 	$(BIN)/mypy
@@ -42,10 +51,10 @@ lint: $(STAMP)  ## ruff, ruff format and mypy (over server/)
 schemas: $(STAMP)  ## regenerate schemas/ from the models
 	$(BIN)/retention-mcp schemas export schemas
 
-golden: $(STAMP)  ## rewrite the golden renderings after an intended template change
+golden: $(TEST_STAMP)  ## rewrite the golden renderings after an intended template change
 	$(BIN)/python -m tests.update_golden
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/call_overhead.py
 	$(BIN)/python bench/reader_hostile.py
@@ -60,11 +69,11 @@ $(MCPB):  ## the official MCP Bundle CLI, from npm, kept inside the checkout
 
 mcpb: $(MCPB)
 
-bundle: $(STAMP) $(MCPB)  ## dist/retention-mcp-<version>.mcpb for Claude Desktop, validated by the mcpb CLI
+bundle: $(TEST_STAMP) $(MCPB)  ## dist/retention-mcp-<version>.mcpb for Claude Desktop, validated by the mcpb CLI
 	$(BIN)/python bundle/build.py --out dist --stage build/bundle
 	$(MCPB) validate build/bundle/manifest.json
 
-dist: $(STAMP)  ## the sdist and the wheel in dist/
+dist: $(TEST_STAMP)  ## the sdist and the wheel in dist/
 	$(BIN)/uv build --out-dir dist
 
 clean:

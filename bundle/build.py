@@ -2,8 +2,9 @@
 
 The bundle uses the manifest's `uv` server type: it carries the package's source, its templates and schemas, a
 pyproject.toml listing the run-time dependencies and a uv.lock pinning them for every platform. The host (Claude
-Desktop) provides uv, which fetches a matching Python and the locked wheels on first start, so the user needs no
-toolchain. numpy, scipy, duckdb, matplotlib and pydantic-core are compiled per platform and Python version: a
+Desktop) provides uv, which the manifest has run server/launch.py (bundle/launch.py): on first start it installs the
+locked wheels, from the mirror set in the bundle's settings if any, with a Python found on the machine or fetched, and
+tells the client why when that fails. The user needs no toolchain. numpy, scipy, duckdb, matplotlib and pydantic-core are compiled per platform and Python version: a
 `python`-type bundle would have to carry them for one platform and rely on the user's own Python of that version.
 
 Needs only this checkout's virtual environment (Python 3.11+, the `test` extra for uv) and PyPI for `uv lock`.
@@ -85,6 +86,16 @@ USER_CONFIG = {
         "required": False,
         "default": "",
     },
+    "index_url": {
+        "type": "string",
+        "title": "Package index (mirror) / 软件包索引(镜像)",
+        "description": "Where the first start downloads the server's Python packages, when PyPI is slow or blocked "
+        "here: a PyPI mirror or your company's index, e.g. https://mirror.example/pypi/simple. The locked versions "
+        "and their hashes are checked either way. Empty: PyPI. / 首次启动时下载服务器所需 Python 软件包的地址,在 PyPI "
+        "缓慢或无法访问时填写 PyPI 镜像或公司内部索引;无论从哪里下载,都会核对锁定的版本和哈希。留空使用 PyPI。",
+        "required": False,
+        "default": "",
+    },
 }
 ENV = {
     "RETENTION_MCP_LLM_PROVIDER": "${user_config.llm_provider}",
@@ -94,13 +105,16 @@ ENV = {
     "RETENTION_MCP_DATA_DIRS": "${user_config.data_dir}",
     "RETENTION_MCP_TOOLS": "${user_config.tools}",
     "RETENTION_MCP_LANGUAGE": "${user_config.language}",
+    "RETENTION_MCP_INDEX_URL": "${user_config.index_url}",  # read by the launcher, not passed to the server
 }
-ENTRY_POINT = "server/main.py"
+SERVER_MAIN = "server/main.py"  # runs the server inside the bundle's environment
+ENTRY_POINT = "server/launch.py"  # installs that environment (standard library only), then runs SERVER_MAIN
 MCP_CONFIG = {
-    # --project keeps the host's working directory (data access stays opt-in); --frozen installs exactly uv.lock;
-    # uv reports what it installs on stderr, which the host keeps in the server's log
+    # the launcher runs on any Python uv finds, preferring one installed here to a download; it keeps the host's
+    # working directory (data access stays opt-in), installs exactly uv.lock, reports uv's output on stderr (the
+    # server's log), and answers the client with the reason when the install fails
     "command": "uv",
-    "args": ["run", "--project", "${__dirname}", "--frozen", "--no-dev", "${__dirname}/" + ENTRY_POINT],
+    "args": ["run", "--no-project", "--python-preference", "system", "${__dirname}/" + ENTRY_POINT],
     "env": ENV,
 }
 
@@ -113,7 +127,9 @@ def find_uv() -> str:
     beside = Path(sys.executable).parent / ("uv.exe" if os.name == "nt" else "uv")
     found = str(beside) if beside.exists() else shutil.which("uv")
     if not found:
-        sys.exit("bundle: uv is needed to lock the dependencies; run 'make .venv/.installed' (the test extra has it)")
+        sys.exit(
+            "bundle: uv is needed to lock the dependencies; run 'make .venv/.installed-test' (the test extra has it)"
+        )
     return found
 
 
@@ -133,6 +149,7 @@ def bundle_pyproject(meta: dict) -> str:
         f"dependencies = [\n{deps}]\n\n"
         "[tool.uv]\n"
         "package = false  # the package runs from server/ beside main.py; uv installs only its dependencies\n"
+        'python-preference = "system"  # a Python installed here before a download\n'
     )
 
 
@@ -143,7 +160,7 @@ def declared_tools(stage: Path) -> list[dict[str, str]]:
 
     async def listing():
         env = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_MCP_")}
-        params = StdioServerParameters(command=sys.executable, args=[str(stage / ENTRY_POINT)], env=env)
+        params = StdioServerParameters(command=sys.executable, args=[str(stage / SERVER_MAIN)], env=env)
         async with Client(params) as client:
             return (await client.list_tools()).tools
 
@@ -200,7 +217,8 @@ def stage_bundle(stage: Path) -> dict:
     if stage.exists():
         shutil.rmtree(stage)
     copy_tree(ROOT / "server" / "retention_mcp", stage / "server" / "retention_mcp")
-    shutil.copy2(ROOT / "bundle" / "main.py", stage / ENTRY_POINT)
+    shutil.copy2(ROOT / "bundle" / "main.py", stage / SERVER_MAIN)
+    shutil.copy2(ROOT / "bundle" / "launch.py", stage / ENTRY_POINT)
     copy_tree(ROOT / "templates", stage / "templates")
     copy_tree(ROOT / "schemas", stage / "schemas")
     (stage / "pyproject.toml").write_text(bundle_pyproject(meta), encoding="utf-8")

@@ -5,6 +5,8 @@
 
   the bundle's locked dependencies  bundle/build.py stages a bundle and runs `uv lock`; `uv sync --frozen` then
                                     installs it, as the bundle's first start does
+  the same, as wheel files          the locked wheels for this Python and platform, in build/wheelhouse: the
+                                    package index a test serves on loopback as a mirror (tests/test_bundle_start.py)
   the build backend                 `uv build` of the sdist, then of the wheel from that sdist (isolated builds
                                     fetch hatchling, as `pip install git+...` and `uvx` do)
   the wheel's dependencies          the wheel with its `postgres` extra (psycopg, its binary build and its pool, as
@@ -34,6 +36,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STAMP = ROOT / "build" / "packaging-deps.json"
+WHEELHOUSE = ROOT / "build" / "wheelhouse"
 TARGET = "make packaging-deps"
 
 CLOSED = "http://127.0.0.1:9"  # the discard port on loopback: nothing listens, so a connection is refused at once
@@ -71,6 +74,7 @@ def fingerprint(uv: str) -> dict:
         "python": f"{sys.implementation.name}-{sys.version_info.major}.{sys.version_info.minor}",
         "platform": sysconfig.get_platform(),
         "uv cache": uv_cache_dir(uv),
+        "wheelhouse": WHEELHOUSE.relative_to(ROOT).as_posix(),
     }
 
 
@@ -123,7 +127,7 @@ def run(*args: str, env: dict[str, str], cwd: Path | None = None) -> None:
 def main() -> int:
     uv = tool("uv")
     if not uv:
-        sys.exit(f"{TARGET}: uv is missing; run 'make .venv/.installed' (the test extra has it)")
+        sys.exit(f"{TARGET}: uv is missing; run 'make .venv/.installed-test' (the test extra has it)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RETENTION_MCP_", "VIRTUAL_ENV"))}
     env |= {"UV_SYSTEM_CERTS": "1", "UV_PYTHON": sys.executable, "UV_PYTHON_DOWNLOADS": "never"}
     STAMP.unlink(missing_ok=True)
@@ -132,6 +136,12 @@ def main() -> int:
         stage, dist = tmp / "bundle", tmp / "dist"
         run(sys.executable, str(ROOT / "bundle" / "build.py"), "--out", str(dist), "--stage", str(stage), env=env)
         run(uv, "sync", "--project", str(stage), "--frozen", "--no-dev", "--quiet", env=env)
+        locked = tmp / "requirements.txt"
+        run(uv, "export", "--project", str(stage), "--frozen", "--no-dev", "--no-header", "--quiet", "--format",
+            "requirements-txt", "--output-file", str(locked), env=env)  # fmt: skip
+        shutil.rmtree(WHEELHOUSE, ignore_errors=True)
+        run(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--dest",
+            str(WHEELHOUSE), "--requirement", str(locked), env=env)  # fmt: skip
         run(uv, "build", "--sdist", "--python", sys.executable, "--out-dir", str(dist), str(ROOT), env=env)
         (sdist,) = dist.glob("*.tar.gz")
         run(*wheel_build(uv, sdist, dist), env=env)

@@ -23,6 +23,7 @@ import pytest
 from retention_mcp import settings
 from retention_mcp.paths import PACKAGE_DIR
 from tests.conftest import ROOT, TEMPLATE_NAMES
+from tests.doc_figures import check_stated_size
 from tests.packaging_deps import OFFLINE, TARGET, offline_env, require, require_prepared, uv_cache_dir
 from tests.standin_model import plan
 from tests.test_plan_generation import KEY, SAAS_ZH, fixture_plan
@@ -88,6 +89,10 @@ def test_bundle_is_a_zip_with_manifest_source_templates_and_lock(built):
     assert "pytest" not in locked and "pandas" not in locked  # the test extra stays out of the bundle
 
 
+def test_the_bundle_size_in_the_docs_is_the_built_one(built):
+    check_stated_size("bundle", built[0].stat().st_size)
+
+
 def test_manifest_passes_the_official_validator_at_its_latest_version(built, unpacked):
     manifest_file = unpacked / "manifest.json"
     proc = subprocess.run([str(MCPB), "validate", str(manifest_file)], capture_output=True, text=True)
@@ -103,14 +108,16 @@ def test_manifest_passes_the_official_validator_at_its_latest_version(built, unp
     assert refused.returncode != 0
 
 
-def test_user_config_covers_model_key_folder_tools_and_language(unpacked):
+def test_user_config_covers_model_key_folder_tools_language_and_index(unpacked):
     manifest = json.loads((unpacked / "manifest.json").read_text("utf-8"))
     options = manifest["user_config"]
-    assert set(options) == {"llm_provider", "llm_base_url", "llm_model", "llm_api_key", "data_dir", "tools", "language"}
+    server_options = {"llm_provider", "llm_base_url", "llm_model", "llm_api_key", "data_dir", "tools", "language"}
+    assert set(options) == server_options | {"index_url"}  # the package index the launcher installs from
     assert options["llm_api_key"]["sensitive"] is True and options["data_dir"]["type"] == "directory"
     assert not [k for k, o in options.items() if o.get("sensitive") and k != "llm_api_key"]
     env = manifest["server"]["mcp_config"]["env"]
     known = {value for key, value in vars(settings).items() if key.startswith("ENV_")} | {"RETENTION_MCP_LANGUAGE"}
+    known |= {"RETENTION_MCP_INDEX_URL"}
     assert set(env) <= known
     assert sorted(PLACEHOLDER.findall("".join(env.values()))) == sorted(f"user_config.{k}" for k in options)
     assert manifest["server"]["type"] == "uv" and manifest["compatibility"]["runtimes"]["python"] == ">=3.11"
@@ -161,6 +168,7 @@ async def test_unpacked_bundle_starts_as_the_manifest_says_and_serves(unpacked, 
         "data_dir": str(data),
         "tools": "full",
         "language": "en",
+        "index_url": "",
     }
     standin.queue(plan(fixture_plan("saas-collaboration-zh")))
     async with Client(host_params(unpacked, user_config, tmp_path)) as client:

@@ -120,7 +120,7 @@ NOT_RUN = {
     ("make", "test"): "runs lint and this very suite; .ci/run runs it on every change",
     ("uvx",): "fetches the package from a git repository over the network",
     ("pipx",): "installs from a git repository over the network",
-    ("npx",): "fetches the MCP Inspector from npm; the invocation was checked by hand against this server",
+    ("npx",): "fetches the MCP Inspector from npm; the server part of each line runs in test_inspector_command.py",
     ("docker",): "no container engine on the test machines (deploy/ scripts are tested instead)",
     ("tail",): "follows a desktop client's log file on the user's machine",
 }

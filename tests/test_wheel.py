@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SCENARIOS, TEMPLATE_NAMES
+from tests.doc_figures import check_stated_size
 from tests.packaging_deps import TARGET, offline_env, require_prepared
 
 pytestmark = pytest.mark.packaging
@@ -55,6 +56,7 @@ def test_wheel_from_the_sdist_installs_into_a_fresh_venv_and_runs_the_demo_anywh
     assert any(n.startswith("retention_mcp/schemas/") for n in in_wheel)
     assert not [n for n in in_wheel if n.startswith(("tests/", "bench/")) or "__pycache__" in n]
     assert "retention-mcp = retention_mcp.cli:main" in entry_points
+    check_stated_size("wheel", wheel.stat().st_size)  # the size docs/install.md gives
 
     venv = tmp_path / "fresh venv"
     run(sys.executable, "-m", "venv", "--without-pip", str(venv))

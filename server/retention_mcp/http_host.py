@@ -2,7 +2,9 @@
 in front of it (always, with or without tokens), uvicorn with the connection limits and deadlines of http_guard.py,
 descriptors raised to what the process may hold, and the loggers a flood writes to throttled.
 
-`serve_http` is what `retention-mcp serve --transport http` runs once the app and its settings are ready.
+`serve_http` is what `retention-mcp serve --transport http` runs once the app and its settings are ready. It binds the
+listening sockets itself before saying anything: a busy port or an address that is not this machine's is one line
+and an exit code, never a banner followed by a traceback.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import math
 import re
+import socket
 import sys
 import threading
 import time
@@ -24,19 +28,32 @@ from retention_mcp.errors import UserError
 from retention_mcp.settings import ENV_MAX_CONNECTIONS, ENV_TOKENS, ENV_TOKENS_FILE
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+BACKLOG = 2048  # uvicorn's default
 log = logging.getLogger("retention_mcp.http")
 
 
-def serve_http(args: argparse.Namespace, app: Any, tokens: list[str], run: Callable[[Any, Any], None]) -> int:
-    """Serve `app` over HTTP as `args` say; `run(serve, server)` drives the server (cli._run). Exit status."""
+def serve_http(
+    args: argparse.Namespace,
+    app: Any,
+    tokens: list[str],
+    run: Callable[[Any, Any], None],
+    notes: list[str] | None = None,
+) -> int:
+    """Serve `app` over HTTP as `args` say; `run(serve, server)` drives the server (cli._run). Exit status.
+
+    Every check that can fail runs before anything is printed; `notes` (lines for stderr) follow once the port is
+    ours, just before the banner."""
     from retention_mcp import __version__
     from retention_mcp.http_guard import connection_limits
     from retention_mcp.server import build_server
+    from retention_mcp.settings import http_timeouts
     from retention_mcp.team import TokenTable, team_limits
     from retention_mcp.team_guard import TeamGuard
 
-    display_host = f"[{args.host}]" if ":" in args.host else args.host
-    base_url = f"http://{display_host}:{args.port}"
+    if not 0 <= args.port <= 65535:
+        raise UserError(
+            f"--port must be a number from 0 to 65535, not {args.port} / --port 必须是 0 到 65535 之间的数字"
+        )
     table = TokenTable.load(plain=tokens, file=app.settings.tokens_file)
     if args.host not in LOOPBACK and not table and not args.allow_no_auth:
         print(
@@ -47,7 +64,15 @@ def serve_http(args: argparse.Namespace, app: Any, tokens: list[str], run: Calla
         )
         return 2
     limits = team_limits()
+    _, body_timeout = http_timeouts()
     connections = within_descriptors(connection_limits())
+    templates = len(app.registry)  # loaded now: a broken template stops the start here, before any output
+    sockets = listening_sockets(args.host, args.port)
+    port = sockets[0].getsockname()[1]  # the one the system chose for --port 0
+    for note in notes or ():
+        print(note, file=sys.stderr)
+    display_host = f"[{args.host}]" if ":" in args.host else args.host
+    base_url = f"http://{display_host}:{port}"
     server = build_server(app, tokens=table, issuer_url=base_url)
     migrate_at_start_up(app)
     http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin, limits)
@@ -59,7 +84,7 @@ def serve_http(args: argparse.Namespace, app: Any, tokens: list[str], run: Calla
             file=sys.stderr,
         )
     print(
-        f"retention-mcp {__version__}: {len(app.registry)} templates at {base_url}{args.path}"
+        f"retention-mcp {__version__}: {templates} templates at {base_url}{args.path}"
         f"{' (stateless)' if args.stateless else ''}"
         f"{f' ({len(table.entries)} token(s) required)' if table else ''}"
         f"{' (watching templates)' if args.watch else ''}; Ctrl+C stops",
@@ -69,19 +94,70 @@ def serve_http(args: argparse.Namespace, app: Any, tokens: list[str], run: Calla
     import uvicorn
 
     from retention_mcp.http_guard import BodyDeadline, guarded_h11, throttle_flooding_loggers
-    from retention_mcp.settings import http_timeouts
 
-    _, body_timeout = http_timeouts()
     config = uvicorn.Config(
         BodyDeadline(http, body_timeout),
         host=args.host,
-        port=args.port,
+        port=port,
         log_level="warning",
         http=guarded_h11(connections),
     )
     throttle_flooding_loggers()  # after uvicorn configured its loggers
-    run(uvicorn.Server(config).serve, server)
+    served = uvicorn.Server(config)
+    run(lambda: served.serve(sockets=sockets), server)
     return 0
+
+
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address `host` names, as uvicorn would open them (address reuse after a restart;
+    IPv6 sockets IPv6 only). Anything that stops it is a UserError of one line naming the host and port."""
+    where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise UserError(
+            f"cannot serve on {where}: the host name does not resolve ({_reason(exc)}); give an address of this "
+            f"machine with --host / 无法在 {where} 上提供服务:主机名无法解析,请用 --host 指定本机地址"
+        ) from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys((f, k, p, "", a) for f, k, p, _, a in found):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if hasattr(socket, "SO_REUSEADDR") and sys.platform != "win32":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(BACKLOG)  # connections made once the banner is out wait for the server, none is refused
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise UserError(_bind_failure(exc, where, port)) from None
+    return sockets
+
+
+def _bind_failure(exc: OSError, where: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot serve on {where}: the port is in use by another program; stop it or choose another port "
+            f"with --port / 无法在 {where} 上提供服务:端口 {port} 已被其他程序占用,请停止该程序或用 --port 换一个端口"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"cannot serve on {where}: this user may not use port {port}; choose one above 1023 with --port / "
+            f"无法在 {where} 上提供服务:当前用户无权使用端口 {port},请用 --port 选择 1023 以上的端口"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"cannot serve on {where}: the address is not one of this machine's; give another with --host / "
+            f"无法在 {where} 上提供服务:该地址不属于本机,请用 --host 换一个地址"
+        )
+    return f"cannot serve on {where}: {_reason(exc)} / 无法在 {where} 上提供服务:{_reason(exc)}"
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc) or type(exc).__name__
 
 
 def within_descriptors(limits: Any) -> Any:
