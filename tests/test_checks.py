@@ -15,10 +15,9 @@ from retention_mcp.constraints.effective import constraints_result
 from retention_mcp.constraints.money import Money
 from retention_mcp.constraints.record import Constraints, Goal, Unread
 from retention_mcp.generation.markdown import plan_markdown
+from retention_mcp.generation.plan_parts import DayStep, Initiative
 from retention_mcp.generation.plans import (
     ChurnAnalysisPlan,
-    DayStep,
-    Initiative,
     LoyaltyProgramPlan,
     RetentionStrategyPlan,
     SubscriptionPlaybookPlan,

@@ -13,17 +13,15 @@ MAX_LINES = 500
 
 # Modules past MAX_LINES today, with the size they may not exceed; a module leaves the list when it is split.
 TOO_LONG = {
-    "server.py": 1090,
     "cli.py": 810,
     "analytics/engine.py": 1330,
-    "generation/plans.py": 965,
-    "generation/markdown.py": 880,
+    "generation/plans.py": 560,
     "analytics/loading.py": 600,
 }
 
 LAYERS = ("base", "constraints", "services", "core", "adapters")
 ADAPTERS = {
-    "__main__", "server", "cli", "http_host", "http_guard", "team", "team_guard", "stdio", "sdk_shim", "demo",
+    "__main__", "server", "mcp", "cli", "http_host", "http_guard", "team", "team_guard", "stdio", "sdk_shim", "demo",
     "reload", "client_config", "schema_export", "sampling",
 }  # fmt: skip
 CORE = {"app"}

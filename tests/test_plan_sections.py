@@ -12,8 +12,11 @@ import pytest
 from mcp import Client
 from pydantic import BaseModel
 
-from retention_mcp.generation.markdown import ENUM_ZH, PERIODS, format_number
-from retention_mcp.generation.plans import EXTRAS, PLAN_MODELS, SECTIONS, plan_model_for
+from retention_mcp.generation.labels import ENUM_ZH
+from retention_mcp.generation.markdown import PERIODS, format_number
+from retention_mcp.generation.plan_parts import EXTRAS
+from retention_mcp.generation.plans import PLAN_MODELS, plan_model_for
+from retention_mcp.generation.sections import SECTIONS
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
 from retention_mcp.vocabulary import CHANNEL_KINDS, channel_label

@@ -43,13 +43,8 @@ from retention_mcp.generation.backends import (
     extract_json,
 )
 from retention_mcp.generation.markdown import plan_markdown
-from retention_mcp.generation.plans import (
-    PlanBase,
-    plan_model_for,
-    plan_schema,
-    plan_schema_text,
-    unknown_keys,
-)
+from retention_mcp.generation.plan_parts import PlanBase
+from retention_mcp.generation.plans import plan_model_for, plan_schema, plan_schema_text, unknown_keys
 from retention_mcp.generation.store import PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult

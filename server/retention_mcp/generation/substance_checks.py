@@ -16,7 +16,7 @@ from retention_mcp.constraints.checklist import CheckList
 from retention_mcp.constraints.cost_share import _redemption_values, computed_cost_share, declared_cost_share
 from retention_mcp.constraints.money import _MONEY_UNIT, _NUM, _value, point_value
 from retention_mcp.constraints.record import format_amount
-from retention_mcp.generation.plans import PlanBase
+from retention_mcp.generation.plan_parts import PlanBase
 
 
 def _check_cost_share(plan: PlanBase, checks: CheckList) -> None:

@@ -23,7 +23,7 @@ from retention_mcp.constraints.discount import text_discounts as text_discounts
 from retention_mcp.constraints.kinds import Subject, checked_by, field_list, run_checks, stated_checks
 from retention_mcp.constraints.record import UNREAD_FIELDS, Constraints, parameter_of
 from retention_mcp.constraints.rules import constraint_rules as constraint_rules
-from retention_mcp.generation.plans import PlanBase
+from retention_mcp.generation.plan_parts import PlanBase
 from retention_mcp.generation.substance_checks import check_data_figures, check_substance
 from retention_mcp.models import CheckStatus, ValidationReport
 

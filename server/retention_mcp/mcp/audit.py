@@ -1,0 +1,73 @@
+"""What the adapter records of a call and how it turns outcomes into MCP results: the caller, the audited tool name,
+user errors, rendered results, and what a client offers (sampling, elicitation)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import (
+    CallToolResult,
+    ClientCapabilities,
+    TextContent,
+)
+from pydantic import ValidationError
+
+from retention_mcp.errors import UserError
+from retention_mcp.untrusted import one_line
+
+if TYPE_CHECKING:
+    pass
+
+
+MAX_SESSIONS = 1024
+
+
+AUDITED_NAME_CHARS = 64
+
+
+def audited_name(name: str) -> str:
+    """A tool name a caller sent, as the audit log keeps it: letters, digits and `_./-` only (anything else becomes
+    `?`), at most AUDITED_NAME_CHARS characters (a longer one ends with `…`)."""
+    cleaned = re.sub(r"[^\w./-]", "?", one_line(name)[:AUDITED_NAME_CHARS], flags=re.ASCII) or "?"
+    return cleaned + ("…" if len(name) > AUDITED_NAME_CHARS else "")
+
+
+NOT_AUDITED = frozenset({"list_templates", "list_plans"})  # listings: who looked is not worth a log line
+
+
+def caller() -> str:
+    """The name of the token this request came with ('local' without tokens: stdio, or HTTP without auth)."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    return token.client_id if token is not None else "local"
+
+
+def user_error(exc: BaseException) -> UserError | None:
+    """The UserError an SDK error wraps, if it wraps one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UserError):
+            return seen
+        if isinstance(seen, ValidationError):
+            return None
+        seen = seen.__cause__
+    return None
+
+
+def render_result(result: Any) -> CallToolResult:
+    """Both structured content and a text block: some clients reject a typed tool that returns only one."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=result.prompt)],
+        structured_content=result.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def client_offers(ctx: Context, capability: ClientCapabilities) -> bool:
+    """Whether the client declared a capability (sampling, elicitation) on this session."""
+    try:
+        return ctx.session.check_client_capability(capability)
+    except Exception:  # no session capabilities (stateless HTTP): nothing to ask the client for
+        return False

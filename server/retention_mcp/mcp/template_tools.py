@@ -1,0 +1,222 @@
+"""Template tools: one per template (full surface) or any template by name (compact), each rendering the prompt or,
+with mode='plan', wiring plan generation to the client (sampling, elicitation, progress)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp_types import (
+    CallToolResult,
+    ClientCapabilities,
+    ElicitationCapability,
+    SamplingCapability,
+    TextContent,
+    ToolAnnotations,
+)
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from retention_mcp.constraints.typed import (
+    LEAN_DESCRIPTIONS,
+)
+from retention_mcp.mcp.audit import caller, client_offers, render_result
+from retention_mcp.mcp.parts import ServerParts
+from retention_mcp.mcp.surface import Extra, ToolSpec, headline, mode_property, published_schema, result_model
+from retention_mcp.mcp.texts import LEAN_TEMPLATE_RETURNS, MODES, READ_ONLY, RENDER_OR_PLAN, TEMPLATE_RETURNS, pick
+from retention_mcp.registry import LANGUAGE_FIELD, Template
+
+log = logging.getLogger("retention_mcp")
+
+if TYPE_CHECKING:
+    pass
+
+
+class TemplateTools(ServerParts):
+    def _template_spec(self, template: Template) -> ToolSpec:
+        language = self.surface_language
+        name = template.name
+
+        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            current = self.app.template(name)
+            if extras["mode"] == "plan":
+                return await self._generate(current, values, ctx)
+            return render_result(await self.app.render(current, values))
+
+        def describe(field_name: str, text: str) -> str:
+            if field_name == LANGUAGE_FIELD:
+                return ""  # said in the tool's description
+            if field_name in LEAN_DESCRIPTIONS:  # the typed constraints and goals every template has
+                return pick(LEAN_DESCRIPTIONS[field_name], language)
+            return template.input_description(field_name, language)
+
+        extra: Extra = {"mode": (mode_property(language, described=False), MODES)}
+        title = template.files[language].title if language in template.files else template.title
+        description = (
+            headline(template.description_in(language))
+            + ("。" if language == "zh" else ". ")
+            + pick(LEAN_TEMPLATE_RETURNS, language)
+            if language
+            else f"{template.description}\n\n{TEMPLATE_RETURNS}"
+        )
+        return ToolSpec(
+            name=name,
+            title=title,
+            description=description,
+            annotations=RENDER_OR_PLAN,
+            model=template.parameters,
+            handler=handler,
+            output_schema=self._plan_output,
+            extra=extra,
+            input_schema=published_schema(template.parameters, language, describe, extra),
+            after=template.check_sizes,
+        )
+
+    async def _generate(self, template: Template, values: BaseModel, ctx: Context | None) -> CallToolResult:
+        """Plan mode of every template tool and of generate_plan."""
+        from retention_mcp.generation.service import PlanError
+        from retention_mcp.sampling import SamplingBackend
+
+        backend = None
+        if (
+            not self.app.model_configured
+            and ctx is not None
+            and client_offers(ctx, ClientCapabilities(sampling=SamplingCapability()))
+        ):
+            backend = SamplingBackend(ctx.session)
+
+        async def progress(done: float, total: float, message: str) -> None:
+            if ctx is not None:
+                try:
+                    await ctx.report_progress(done, total, message)
+                except Exception:  # a client that cannot take progress still gets its plan
+                    log.debug("progress notification not delivered", exc_info=True)
+
+        ask = None
+        if ctx is not None and client_offers(ctx, ClientCapabilities(elicitation=ElicitationCapability())):
+
+            async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
+                from mcp.shared.exceptions import NoBackChannelError
+
+                from retention_mcp.constraints.fill import CannotAsk
+
+                try:
+                    answer = await ctx.elicit(message, form)
+                except NoBackChannelError:
+                    raise CannotAsk() from None
+                data = getattr(answer, "data", None)
+                return answer.action, data.model_dump(exclude_none=True) if data is not None else None
+
+        try:
+            result = await self.app.generate(
+                template, values, backend=backend, progress=progress, author=caller(), ask=ask
+            )
+        except PlanError as exc:  # no plan: say why, and hand over the prompt to go on with
+            content: list[Any] = [TextContent(type="text", text=str(exc))]
+            structured = None
+            if exc.rendered is not None:
+                content.append(TextContent(type="text", text=exc.rendered.prompt))
+                structured = exc.rendered.model_dump(mode="json")
+            return CallToolResult(content=content, structured_content=structured, is_error=True)
+        return CallToolResult(
+            content=[TextContent(type="text", text=result.markdown or "")],
+            structured_content=result.model_dump(mode="json", exclude_none=True),
+        )
+
+    def _compact_specs(self) -> list[ToolSpec]:
+        language = self.surface_language
+        names = tuple(self.registry.names())
+        name_type: Any = Literal[names] if names else str  # type: ignore[valid-type]
+        fields: dict[str, Any] = {
+            "name": (name_type, Field(description="Template name, from list_templates / 模板名称(见 list_templates)")),
+            "arguments": (
+                dict[str, Any],
+                Field(default_factory=dict, description="The template's parameters as an object / 模板参数(对象)"),
+            ),
+            "language": (
+                Literal["auto", "zh", "en"],
+                Field("auto", description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
+            ),
+        }
+        config = ConfigDict(extra="forbid")
+        by_name = create_model("ByNameArguments", __config__=config, **fields)
+
+        def resolve(values: BaseModel) -> tuple[Template, BaseModel]:
+            template = self.app.template(values.name)  # type: ignore[attr-defined]
+            merged = dict(values.arguments)  # type: ignore[attr-defined]
+            if values.language != "auto" or LANGUAGE_FIELD not in merged:  # type: ignore[attr-defined]
+                merged[LANGUAGE_FIELD] = values.language  # type: ignore[attr-defined]
+            return template, template.validate(merged)
+
+        async def render(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            template, checked = resolve(values)
+            if extras["mode"] == "plan":
+                return await self._generate(template, checked, ctx)
+            return render_result(await self.app.render(template, checked))
+
+        async def generate(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            template, checked = resolve(values)
+            return await self._generate(template, checked, ctx)
+
+        async def list_templates(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            listing = self.app.template_list()
+            text = "\n".join(
+                f"- {t.name} ({', '.join(t.languages)}, v{t.version}): {t.title}. Parameters: "
+                + ", ".join(p.name + ("*" if p.required else "") for p in t.parameters)
+                for t in listing.templates
+            )
+            return CallToolResult(
+                content=[TextContent(type="text", text=text + "\n(* = required / 必填)")],
+                structured_content=listing.model_dump(mode="json"),
+            )
+
+        def listing_schema() -> dict[str, Any]:
+            return self.output_schema("template_list.json", lambda: result_model("TemplateList"))
+
+        mode: Extra = {"mode": (mode_property(language), MODES)}
+        return [
+            ToolSpec(
+                name="list_templates",
+                title=pick("List templates / 列出模板", language).replace(" / ", " · "),
+                description=pick(
+                    "List every template with its title, languages, version and parameters. / "
+                    "列出全部模板及其标题、语言、版本和参数。",
+                    language,
+                ),
+                annotations=READ_ONLY,
+                model=create_model("NoArguments", __config__=config),
+                handler=list_templates,
+                output_schema=listing_schema,
+            ),
+            ToolSpec(
+                name="render_template",
+                title=pick("Render a template / 渲染模板", language).replace(" / ", " · "),
+                description=pick(
+                    "Render any template by name with its arguments; returns the filled prompt, or with mode='plan' "
+                    "the checked plan. / 按名称渲染任一模板,返回填好的提示词;mode='plan' 时返回经检查的方案。",
+                    language,
+                ),
+                annotations=RENDER_OR_PLAN,
+                model=by_name,
+                handler=render,
+                output_schema=self._plan_output,
+                extra=mode,
+            ),
+            ToolSpec(
+                name="generate_plan",
+                title=pick("Generate a plan / 生成方案", language).replace(" / ", " · "),
+                description=pick(
+                    "Have a model write the full plan for any template: typed (budget, timeline, KPIs, offers…), "
+                    "checked against the budget, discount cap, horizon, goals and channels the user stated, repaired "
+                    "once if needed, and saved as plan://ID. / 由模型为任一模板生成完整方案:结构化(预算、时间线、"
+                    "KPI、优惠等),按用户给出的预算、折扣上限、周期、目标与渠道检查,必要时修正一轮,并保存为 plan://ID。",
+                    language,
+                ),
+                annotations=ToolAnnotations(
+                    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+                ),
+                model=by_name,
+                handler=generate,
+                output_schema=self._plan_output,
+            ),
+        ]
