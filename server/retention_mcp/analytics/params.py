@@ -37,8 +37,10 @@ class AnalyzeParams(BaseModel):
     delimiter: Literal[",", ";", "\t", "|", "，"] | None = Field(
         None, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"
     )
-    tenure_unit: Literal["day", "week", "month", "year"] = Field(
-        "month", description="Unit of tenure and survival times / 在网时长与生存时间的单位"
+    tenure_unit: Literal["day", "week", "month", "year"] | None = Field(
+        None,
+        description="Unit of tenure and survival times (default: the unit in the tenure column's name, e.g. "
+        "tenure_days, else month) / 在网时长与生存时间的单位(默认:取自在网时长列名中的单位,如 tenure_days,否则为月)",
     )
     period: Literal["month", "quarter", "year"] = Field(
         "month", description="Period of churn rates, cohorts and sBG / 流失率、同期群与 sBG 的周期"
@@ -60,6 +62,12 @@ class AnalyzeParams(BaseModel):
         None, max_length=40, description="Text encoding, when detection fails (e.g. gb18030) / 文本编码(识别失败时)"
     )
     decimal: Literal[".", ","] | None = Field(None, description="Decimal separator of numbers / 数字的小数点符号")
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA time zone (e.g. Asia/Shanghai) in which timestamps with a UTC offset are dated (default: "
+        "the date as written) / 带 UTC 偏移的时间戳按此 IANA 时区取日期(默认:按书写的日期)",
+    )
     language: Literal["auto", "zh", "en"] = Field("auto", description="Language of the summary / 摘要语言")
 
     @field_validator("delimiter", mode="before")
@@ -86,5 +94,6 @@ CLI_FLAGS: dict[str, tuple[str, str]] = {
     "calibration_end": ("--calibration-end", "YYYY-MM-DD"),
     "date_format": ("--date-format", "FORMAT"),
     "encoding": ("--encoding", "NAME"),
+    "timezone": ("--timezone", "NAME"),
 }
 CLI_POSITIONAL = frozenset({"path", "csv", "charts", "charts_dir"})
