@@ -44,7 +44,10 @@ def is_numeric(kind: str) -> bool:
 def rows_shown(con, where: str) -> tuple[int, str]:
     """How many rows of `data` match `where`, and the first few as data row numbers (the header not counted)."""
     count = con.execute(f"SELECT count(*) FROM data WHERE {where}").fetchone()[0]
-    first = [r[0] + 1 for r in con.execute(f"SELECT rowid FROM data WHERE {where} ORDER BY rowid LIMIT {SHOWN_ROWS}")]
+    first = [
+        r[0] + 1
+        for r in con.execute(f"SELECT rowid FROM data WHERE {where} ORDER BY rowid LIMIT {SHOWN_ROWS}").fetchall()
+    ]
     return int(count), ", ".join(map(str, first)) + (", ..." if count > len(first) else "")
 
 
