@@ -159,12 +159,14 @@ def assert_money(report: dict) -> None:
 
 
 # -- amounts --------------------------------------------------------------------------------------------------------------
-async def test_the_clean_table_gives_the_pandas_figures(registry, tmp_path):
-    name = write(tmp_path / "clean.csv", rows(TABLE))
-    for report in await both(registry, tmp_path, name):
-        assert_money(report)
-        assert report["churn_share"] == TRUE["churn_share"]
-        assert report["survival"]["median"] == TRUE["median_months"]
+async def test_the_clean_table_and_its_thousands_separated_export_give_the_pandas_figures(registry, tmp_path):
+    clean = write(tmp_path / "clean.csv", rows(TABLE))
+    exported = write(tmp_path / "exported.csv", rows(TABLE, amount=lambda i, r: f"{r['amount']:,.2f}"))
+    for name in (clean, exported):
+        for report in await both(registry, tmp_path, name):
+            assert_money(report)
+            assert report["churn_share"] == TRUE["churn_share"]
+            assert report["survival"]["median"] == TRUE["median_months"]
 
 
 def thousands(_i, r):
