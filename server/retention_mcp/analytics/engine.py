@@ -56,6 +56,15 @@ from retention_mcp.analytics.report import (
     Survival,
     SurvivalPoint,
 )
+from retention_mcp.analytics.shape import (
+    COMPUTED,
+    check_ids,
+    dates_are_ends,
+    hidden_columns,
+    intervals_not_months,
+    kind_of_data,
+    rows_are_customers,
+)
 from retention_mcp.analytics.values import (
     bad_durations,
     check_timezone,
@@ -73,7 +82,6 @@ TENURE_UNITS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH, "year": 365.25
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 DISCOUNT = {"month": 0.01, "quarter": 0.03, "year": 0.1}  # per period, for DERL
 PERIOD_ZH = {"month": "月", "quarter": "季度", "year": "年"}
-ROW_ID = "(row number)"
 HOLDOUT_FREQUENCIES = 7  # by_frequency rows 0..6, the last one 7+
 
 log = logging.getLogger("retention_mcp.analytics")
@@ -199,22 +207,15 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         )
     try:
         mapping = map_columns(table.columns, request.columns, request.segments)
-        _dates_are_ends(table, mapping)
-        _intervals_not_months(table, mapping, request.columns)
+        dates_are_ends(table, mapping)
+        intervals_not_months(table, mapping, request.columns)
         if not mapping.get("customer_id"):
-            _rows_are_customers(table, mapping, notes)
+            rows_are_customers(table, mapping, notes)
         curves: dict = {}  # label -> KaplanMeier, for the survival chart
-        subscription_roles = ("start_date", "end_date", "churned", "tenure")
-        defines_subscriptions = any(mapping.get(r) for r in subscription_roles)
-        # orders only when the columns say so: an order date and nothing that defines a subscription, or an order
-        # date the caller named; duplicate ids in a subscription file are reported as such (_check_ids)
-        orders = mapping.get("transaction_date") and (
-            not defines_subscriptions or "transaction_date" in request.columns
-        )
-        repeats = bool(mapping.get("month") and mapping.get("amount")) and not orders and _has_repeats(table, mapping)
-        if orders:
+        kind = kind_of_data(table, mapping, request.columns)
+        if kind == "transactions":
             report = _transactions(table, mapping, say, request)
-        elif repeats:
+        elif kind == "monthly":
             say("Turning monthly revenue into customer lifetimes")
             mapping = _panel_to_customers(table, mapping, request, notes)
             report = _subscriptions(table, mapping, say, curves, request)
@@ -255,62 +256,6 @@ def _draw(analysis: Analysis, curves: dict) -> None:
     heatmap = cohort_heatmap(report)
     if heatmap:
         analysis.charts["cohorts.png"] = heatmap
-
-
-def _rows_are_customers(table: Table, mapping: Mapping, notes: list[str]) -> None:
-    """Without an id column, a file of subscriptions (one row per customer) is read row by row; anything else
-    needs the id named."""
-    if mapping.get("month") or not any(mapping.get(r) for r in ("start_date", "end_date", "churned", "tenure")):
-        raise DataError(
-            "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map "
-            f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
-        )
-    table.con.execute(f"CREATE OR REPLACE TABLE data AS SELECT rowid + 1 AS {quote(ROW_ID)}, * FROM data")
-    table.columns = [ROW_ID, *table.columns]
-    table.types[ROW_ID] = "BIGINT"
-    mapping.roles["customer_id"] = ROW_ID
-    notes.append(
-        f"No customer id column: each of the {table.rows} rows is taken as one customer / "
-        f"没有客户编号列:{table.rows} 行每行视为一个客户"
-    )
-
-
-def _dates_are_ends(table: Table, mapping: Mapping) -> None:
-    """A 'cancelled' or 'churned' column that holds dates is the end date, not a yes/no flag."""
-    column = mapping.roles.get("churned")
-    if not column or mapping.roles.get("end_date"):
-        return
-    kind = table.types[column].upper()
-    dates = (
-        kind.startswith(("DATE", "TIMESTAMP"))
-        or table.con.execute(
-            f"SELECT bool_or(regexp_matches(trim(CAST({quote(column)} AS VARCHAR)), '^(\\d{{4}}[-/.]\\d{{1,2}}[-/.]\\d{{1,2}}|\\d{{1,2}}[-/.]\\d{{1,2}}[-/.]\\d{{4}})')) "
-            f"FROM data"
-        ).fetchone()[0]
-    )
-    if dates:
-        mapping.roles["end_date"] = mapping.roles.pop("churned")
-
-
-def _intervals_not_months(table: Table, mapping: Mapping, given: dict[str, str]) -> None:
-    """A 'period' or 'cycle' column that holds billing intervals (monthly, 包年) is the billing interval, not a
-    month of revenue."""
-    column = mapping.roles.get("month")
-    if not column or "month" in given or mapping.roles.get("billing_interval"):
-        return
-    if table.types[column].upper().startswith(("DATE", "TIMESTAMP")) or is_numeric(table.types[column]):
-        return
-    words = table.con.execute(
-        f"SELECT DISTINCT CAST({quote(column)} AS VARCHAR) FROM data WHERE {quote(column)} IS NOT NULL LIMIT 50"
-    ).fetchall()
-    if words and len(words) < 50 and all(interval_months(w[0]) is not None for w in words):
-        mapping.roles["billing_interval"] = mapping.roles.pop("month")
-
-
-def _has_repeats(table: Table, mapping: Mapping) -> bool:
-    cid = quote(mapping.roles["customer_id"])
-    distinct = table.con.execute(f"SELECT count(DISTINCT {cid}) FROM data").fetchone()[0]
-    return distinct < table.rows
 
 
 # -- subscriptions ----------------------------------------------------------------------------------------------------
@@ -364,7 +309,7 @@ def _subscriptions(
     con = table.con
     read_notes: list[str] = []
     cid = quote(roles["customer_id"])
-    _check_ids(table, roles["customer_id"], read_notes)
+    check_ids(table, roles["customer_id"], read_notes)
     fmt, zone = request.date_format, request.timezone
     start = (
         date_expression(table, roles["start_date"], fmt, zone, read_notes)
@@ -379,7 +324,7 @@ def _subscriptions(
     flags = flag_expression(table, roles["churned"]) if roles.get("churned") else None
     amount = amount_reading(table, roles.get("amount"), request.decimal)
     read_notes += amount.notes
-    monthly_already = roles.get("amount") and normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
+    monthly_already = not roles.get("amount") or normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
     interval = (
         "1.0" if monthly_already else interval_expression(table, roles.get("billing_interval"), amount.expression)
     )
@@ -392,7 +337,7 @@ def _subscriptions(
         bad_durations(con, tenure, roles["tenure"])
     period = request.period
     unit_days, months = TENURE_UNITS[unit], PERIOD_MONTHS[period]
-    hidden = _hidden_columns(table, mapping, read_notes)
+    hidden = hidden_columns(table, mapping, read_notes)
     con.execute(
         f"CREATE TEMP VIEW base AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {start} AS start_date, {end} AS end_date,"
         f" {flags.expression if flags else 'NULL'} AS flag, {amount.expression} / {interval} AS mrr, {tenure} AS "
@@ -565,65 +510,6 @@ def _subscriptions(
         Absent(name="rfm", reason="subscription data: RFM needs transactions / 订阅数据:RFM 需要交易记录"),
     ]
     return report
-
-
-def _check_ids(table: Table, column: str, notes: list[str]) -> None:
-    """One row per customer: rows that repeat another row exactly are dropped (with a note); an id on rows that
-    differ is a DataError naming the column."""
-    con = table.con
-    cid = quote(column)
-    nulls = con.execute(f"SELECT count(*) FROM data WHERE {cid} IS NULL").fetchone()[0]
-    if nulls:
-        raise DataError(
-            f"{column}: {nulls} row(s) have no customer id; fill them in or remove them / {column}:有 {nulls} 行没有客户编号"
-        )
-    ids, rows = con.execute(f"SELECT count(DISTINCT {cid}), count(*) FROM data").fetchone()
-    if ids == rows:
-        return
-    everything = ", ".join(quote(c) for c in table.columns)
-    copy = f"row_number() OVER (PARTITION BY {everything} ORDER BY rowid)"
-    first_copy, copies = con.execute(
-        f"SELECT min(rowid), count(*) FROM (SELECT rowid, {copy} AS k FROM data) WHERE k > 1"
-    ).fetchone()
-    if table.rows - copies == ids:  # every repeat is an exact copy of an earlier row
-        con.execute(f"CREATE OR REPLACE TABLE data AS SELECT * FROM data QUALIFY {copy} = 1 ORDER BY rowid")
-        table.rows -= copies
-        notes.append(
-            f"{column}: {copies} row(s) repeat an earlier row exactly (first on {row_name(first_copy)}) and are read "
-            f"once / {column}:{copies} 行与前面的某行完全相同(首次在第 {int(first_copy) + 1} 行),只计一次"
-        )
-        return
-    repeated, repeat = con.execute(
-        f"SELECT count(DISTINCT id), min(rowid) FILTER (WHERE k = 2) FROM (SELECT rowid, {cid} AS id, "
-        f"row_number() OVER (PARTITION BY {cid} ORDER BY rowid) AS k, count(*) OVER (PARTITION BY {cid}) AS n "
-        f"FROM data) WHERE n > 1"
-    ).fetchone()
-    raise DataError(
-        f"{column}: {repeated} customer id(s) appear on more than one row (first repeat on {row_name(repeat)}), "
-        f"with different values; subscription data needs one row per customer: keep one row for each (the latest "
-        f"subscription), or, if the rows are orders, name their date with --map transaction_date=COLUMN (tool: "
-        f"columns) / {column}:有 {repeated} 个客户编号出现在多行且内容不同;订阅数据每个客户只能一行,请每个客户保留一行;"
-        f"若这些行是订单,请用 --map transaction_date=列名 指定订单日期"
-    )
-
-
-COMPUTED = ("customer_id", "start_date", "end_date", "flag", "mrr", "tenure_given", "end_seen", "churned", "tenure_t",
-            "sbg_t")  # fmt: skip
-
-
-def _hidden_columns(table: Table, mapping: Mapping, notes: list[str]) -> list[str]:
-    """The file's columns named like a column the analysis computes (churned, mrr, ...; DuckDB names ignore case):
-    left out beside the computed ones. A role column is read through its role; any other one cannot be a segment,
-    and a note says so."""
-    hidden = [c for c in table.columns if c.lower() in COMPUTED]
-    used = {v for k, v in mapping.roles.items() if k != "plan"}
-    for column in hidden:
-        if column not in used:
-            notes.append(
-                f"{column}: named like a column the analysis computes, so it is not used as a segment; rename it to "
-                f"segment by it / {column}:与分析计算出的列同名,不作为分群列;如需按它分群请改名"
-            )
-    return hidden
 
 
 def _months(first, last, step: int = 1) -> list:

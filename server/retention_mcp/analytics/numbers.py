@@ -108,13 +108,13 @@ def amount_reading(table: Table, column: str | None, decimal: str | None = None)
     cleaned = _cleaned(column)
     blank = _blank(cleaned)
     found = con.execute(
-        f"SELECT lower(c), count(*) FROM (SELECT unnest(regexp_extract_all({cleaned}, '{CURRENCY_RE}')) AS c "
-        f"FROM data) GROUP BY 1"
+        f"SELECT list_distinct(regexp_extract_all(lower({cleaned}), '{CURRENCY_RE}')) AS c, count(*) FROM data "
+        f"GROUP BY 1"
     ).fetchall()
-    currencies: dict[str, int] = {}
-    for token, count in found:
-        code = CURRENCIES[token]
-        currencies[code] = currencies.get(code, 0) + count
+    currencies: dict[str, int] = {}  # currency -> rows that name it
+    for tokens, count in found:
+        for code in {CURRENCIES[token] for token in tokens or []}:
+            currencies[code] = currencies.get(code, 0) + count
     if len(currencies) > 1:
         shown = ", ".join(f"{code} ({n})" for code, n in sorted(currencies.items()))
         raise DataError(
@@ -135,13 +135,20 @@ def amount_reading(table: Table, column: str | None, decimal: str | None = None)
             f"{column}: amounts read as {code}, currency signs and units removed / {column}:金额按 {code} 读取,"
             f"已去除货币符号与单位"
         )
-    count, rows = rows_shown(con, f"NOT {blank} AND {expression} IS NULL")
+    unreadable = f"NOT {blank} AND {expression} IS NULL"
+    count, rows = rows_shown(con, unreadable)
     if count:
-        mark = "decimal comma (1.299,00)" if convention == "," else "decimal point (1,299.00)"
+        other = "," if convention == "." else "."
+        fits_other = con.execute(
+            f"SELECT count(*) FROM data WHERE {unreadable} AND {_number(number, other)} IS NOT NULL"
+        ).fetchone()[0]
+        hint_en, hint_zh = "correct them or leave them blank", "请更正或留空"
+        if fits_other:
+            hint_en = f"{fits_other} of them read with --decimal {other} (tool: decimal): pass it if that is the file's convention, else correct them"
+            hint_zh = f"其中 {fits_other} 个可按 --decimal {other} 读取:若文件如此书写请指定,否则请更正"
         notes.append(
-            f"{column}: {count} value(s) are not amounts in the {mark} convention and count as missing (data row(s) "
-            f"{rows}, the header not counted); correct them, leave them blank, or pass the other --decimal / "
-            f"{column} 有 {count} 个值不是可识别的金额,按缺失处理(数据行:{rows});请更正、留空或改用另一种 --decimal"
+            f"{column}: {count} value(s) are not amounts and count as missing (data row(s) {rows}, the header not "
+            f"counted); {hint_en} / {column} 有 {count} 个值不是可识别的金额,按缺失处理(数据行:{rows});{hint_zh}"
         )
     return Reading(expression, notes)
 
