@@ -39,8 +39,7 @@ class AnalyzeParams(BaseModel):
     )
     tenure_unit: Literal["day", "week", "month", "year"] | None = Field(
         None,
-        description="Unit of tenure and survival times (default: the unit in the tenure column's name, e.g. "
-        "tenure_days, else month) / 在网时长与生存时间的单位(默认:取自在网时长列名中的单位,如 tenure_days,否则为月)",
+        description="Tenure and survival unit (default: from column name) / 在网时长与生存时间的单位(默认取自列名,否则为月)",
     )
     period: Literal["month", "quarter", "year"] = Field(
         "month", description="Period of churn rates, cohorts and sBG / 流失率、同期群与 sBG 的周期"
@@ -65,8 +64,7 @@ class AnalyzeParams(BaseModel):
     timezone: str | None = Field(
         None,
         max_length=64,
-        description="IANA time zone (e.g. Asia/Shanghai) in which timestamps with a UTC offset are dated (default: "
-        "the date as written) / 带 UTC 偏移的时间戳按此 IANA 时区取日期(默认:按书写的日期)",
+        description="IANA zone for offset timestamps / 带时区偏移的时间戳按此 IANA 时区取日期",
     )
     language: Literal["auto", "zh", "en"] = Field("auto", description="Language of the summary / 摘要语言")
 
