@@ -37,6 +37,7 @@ from retention_mcp.analytics.numbers import (
 )
 from retention_mcp.analytics.report import (
     BGNBD,
+    BUNDLED,
     MRR,
     RFM,
     SBG,
@@ -199,7 +200,7 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
     )
     notes = [table.note] if table.note else []
     if checked is not None and is_bundled(checked, data_dirs):
-        table.source = f"{table.source} (bundled example / 内置示例)"
+        table.source += BUNDLED
         notes.append(
             f"{checked.shown}: no such file in your data directories, so the bundled example data were analysed; put "
             f"your file in a data directory (--data-dir, RETENTION_MCP_DATA_DIRS) to analyse it / 您的数据目录中没有该"
