@@ -60,15 +60,91 @@ def _blank(text: str) -> str:
     return f"({text} IS NULL OR lower({text}) IN ({words}))"
 
 
-def _convention(con, column: str, number: str, blank: str, decimal: str | None) -> str:
-    """'.' or ',' as the decimal mark of the column: as given, else from the values (1,299.00 or 12,50)."""
-    if decimal in (".", ","):
-        return decimal
-    dot_only, comma_only = con.execute(
-        f"SELECT count(*) FILTER (WHERE regexp_matches({number}, '{DOT_RE}') AND NOT regexp_matches({number}, "
-        f"'{COMMA_RE}')), count(*) FILTER (WHERE regexp_matches({number}, '{COMMA_RE}') AND NOT "
-        f"regexp_matches({number}, '{DOT_RE}')) FROM data WHERE NOT {blank}"
-    ).fetchone()
+def _number(number: str, convention: str) -> str:
+    """SQL: a separator-free number text in `convention` as a DOUBLE (NULL when it is not one)."""
+    if convention == ",":
+        return (
+            f"CASE WHEN regexp_matches({number}, '{COMMA_RE}') THEN "
+            f"TRY_CAST(replace(replace({number}, '.', ''), ',', '.') AS DOUBLE) END"
+        )
+    return f"CASE WHEN regexp_matches({number}, '{DOT_RE}') THEN TRY_CAST(replace({number}, ',', '') AS DOUBLE) END"
+
+
+def _convert(table: Table, column: str, value: str) -> str:
+    """Replace the text column by its value (a DOUBLE; NULL where blank or unreadable), computed once: every later
+    query reads the number, not the text. The column is a role's, never a segment, so nothing else needs the
+    text."""
+    table.con.execute(f"ALTER TABLE data ALTER {quote(column)} SET DATA TYPE DOUBLE USING ({value})")
+    table.types[column] = "DOUBLE"
+    return f"CAST({quote(column)} AS DOUBLE)"
+
+
+def amount_reading(table: Table, column: str | None, decimal: str | None = None) -> Reading:
+    """The amount in `column` as a finite DOUBLE. Text is read as exports write it: 1,299.00 and (with --decimal ,)
+    1.299,00, ¥ $ € £ and CNY USD RMB EUR GBP, 元/块, 万 and 万元, spaces of any kind, (12.00) for -12. One currency
+    per column, and one decimal mark unless `decimal` says which; values still unreadable are counted and named by
+    row in a note. A text column is read in one pass and then converted in place."""
+    if not column:
+        return Reading("CAST(NULL AS DOUBLE)")
+    if is_numeric(table.types[column]):
+        value = f"CAST({quote(column)} AS DOUBLE)"
+        return Reading(f"(CASE WHEN isfinite({value}) THEN {value} END)")
+    con = table.con
+    cleaned = _cleaned(column)
+    blank = _blank(cleaned)
+    stripped = f"regexp_replace({cleaned}, '{CURRENCY_RE}|[万千亿]', '', 'g')"
+    number = f"regexp_replace({stripped}, '^\\((.*)\\)$', '-\\1')"  # accounting negatives: (12.00)
+    dot, comma = f"regexp_matches(n, '{DOT_RE}')", f"regexp_matches(n, '{COMMA_RE}')"
+    found = con.execute(
+        f"SELECT c, count(*) FILTER (WHERE NOT b AND {dot} AND NOT {comma}), "
+        f"count(*) FILTER (WHERE NOT b AND {comma} AND NOT {dot}), count(*) FILTER (WHERE NOT b AND NOT {dot}), "
+        f"count(*) FILTER (WHERE NOT b AND NOT {comma}), count(*) FROM (SELECT list_distinct(regexp_extract_all(lower(t), "
+        f"'{CURRENCY_RE}')) AS c, {blank.replace(cleaned, 't')} AS b, {number.replace(cleaned, 't')} AS n FROM "
+        f"(SELECT {cleaned} AS t FROM data)) GROUP BY 1"
+    ).fetchall()
+    currencies: dict[str, int] = {}  # currency -> rows that name it
+    for tokens, *_counts, rows_with in found:
+        for code in {CURRENCIES[token] for token in tokens or []}:
+            currencies[code] = currencies.get(code, 0) + rows_with
+    if len(currencies) > 1:
+        shown = ", ".join(f"{code} ({n})" for code, n in sorted(currencies.items()))
+        raise DataError(
+            f"{column}: amounts in more than one currency ({shown}); convert them to one currency first, or analyse "
+            f"each currency's rows as a file of its own / {column} 中的金额使用了多种货币({shown});请先换算为同一"
+            f"货币,或按货币分别分析"
+        )
+    dot_only, comma_only, not_dot, not_comma = (sum(r[k] for r in found) for k in range(1, 5))
+    convention = decimal if decimal in (".", ",") else _convention(column, dot_only, comma_only)
+    unread, fits_other = (not_dot, comma_only) if convention == "." else (not_comma, dot_only)
+    multiplier = " ".join(f"WHEN contains({cleaned}, '{k}') THEN {v}" for k, v in MULTIPLIERS.items())
+    value = f"(({_number(number, convention)}) * (CASE {multiplier} ELSE 1 END))"
+    notes = []
+    if currencies:
+        code = next(iter(currencies))
+        notes.append(
+            f"{column}: amounts read as {code}, currency signs and units removed / {column}:金额按 {code} 读取,"
+            f"已去除货币符号与单位"
+        )
+    if unread:
+        _, rows = rows_shown(con, f"NOT {blank} AND ({value}) IS NULL")
+        hint_en, hint_zh = "correct them or leave them blank", "请更正或留空"
+        other = "," if convention == "." else "."
+        if fits_other > 0:
+            hint_en = (
+                f"some read with --decimal {other} (tool: decimal): pass it if that is the file's convention, else "
+                f"correct them"
+            )
+            hint_zh = f"部分可按 --decimal {other} 读取:若文件如此书写请指定,否则请更正"
+        notes.append(
+            f"{column}: {unread} value(s) are not amounts and count as missing (data row(s) {rows}, the header not "
+            f"counted); {hint_en} / {column} 有 {unread} 个值不是可识别的金额,按缺失处理(数据行:{rows});{hint_zh}"
+        )
+    converted = _convert(table, column, f"CASE WHEN isfinite({value}) THEN {value} END")
+    return Reading(converted, notes)
+
+
+def _convention(column: str, dot_only: int, comma_only: int) -> str:
+    """'.' or ',' as the decimal mark of the column, from its values (1,299.00 or 12,50); both is an error."""
     if comma_only and dot_only:
         raise DataError(
             f"{column}: {dot_only} value(s) use a decimal point (like 1,299.00) and {comma_only} a decimal comma "
@@ -83,74 +159,6 @@ def _convention(con, column: str, number: str, blank: str, decimal: str | None) 
             f"{column} 有 {comma_only} 个金额使用逗号作小数点,请指定 --decimal ,"
         )
     return "."
-
-
-def _number(number: str, convention: str) -> str:
-    """SQL: a separator-free number text in `convention` as a DOUBLE (NULL when it is not one)."""
-    if convention == ",":
-        return (
-            f"CASE WHEN regexp_matches({number}, '{COMMA_RE}') THEN "
-            f"TRY_CAST(replace(replace({number}, '.', ''), ',', '.') AS DOUBLE) END"
-        )
-    return f"CASE WHEN regexp_matches({number}, '{DOT_RE}') THEN TRY_CAST(replace({number}, ',', '') AS DOUBLE) END"
-
-
-def amount_reading(table: Table, column: str | None, decimal: str | None = None) -> Reading:
-    """The amount in `column` as a finite DOUBLE. Text is read as exports write it: 1,299.00 and (with --decimal ,)
-    1.299,00, ¥ $ € £ and CNY USD RMB EUR GBP, 元/块, 万 and 万元, spaces of any kind, (12.00) for -12. One currency
-    per column; values still unreadable are counted and named by row in a note."""
-    if not column:
-        return Reading("CAST(NULL AS DOUBLE)")
-    if is_numeric(table.types[column]):
-        value = f"CAST({quote(column)} AS DOUBLE)"
-        return Reading(f"(CASE WHEN isfinite({value}) THEN {value} END)")
-    con = table.con
-    cleaned = _cleaned(column)
-    blank = _blank(cleaned)
-    found = con.execute(
-        f"SELECT list_distinct(regexp_extract_all(lower({cleaned}), '{CURRENCY_RE}')) AS c, count(*) FROM data "
-        f"GROUP BY 1"
-    ).fetchall()
-    currencies: dict[str, int] = {}  # currency -> rows that name it
-    for tokens, count in found:
-        for code in {CURRENCIES[token] for token in tokens or []}:
-            currencies[code] = currencies.get(code, 0) + count
-    if len(currencies) > 1:
-        shown = ", ".join(f"{code} ({n})" for code, n in sorted(currencies.items()))
-        raise DataError(
-            f"{column}: amounts in more than one currency ({shown}); convert them to one currency first, or analyse "
-            f"each currency's rows as a file of its own / {column} 中的金额使用了多种货币({shown});请先换算为同一"
-            f"货币,或按货币分别分析"
-        )
-    multiplier = " ".join(f"WHEN contains({cleaned}, '{k}') THEN {v}" for k, v in MULTIPLIERS.items())
-    stripped = f"regexp_replace({cleaned}, '{CURRENCY_RE}|[万千亿]', '', 'g')"
-    number = f"regexp_replace({stripped}, '^\\((.*)\\)$', '-\\1')"  # accounting negatives: (12.00)
-    convention = _convention(con, column, number, blank, decimal)
-    value = f"(({_number(number, convention)}) * (CASE {multiplier} ELSE 1 END))"
-    expression = f"(CASE WHEN isfinite({value}) THEN {value} END)"
-    notes = []
-    if currencies:
-        code = next(iter(currencies))
-        notes.append(
-            f"{column}: amounts read as {code}, currency signs and units removed / {column}:金额按 {code} 读取,"
-            f"已去除货币符号与单位"
-        )
-    unreadable = f"NOT {blank} AND {expression} IS NULL"
-    count, rows = rows_shown(con, unreadable)
-    if count:
-        other = "," if convention == "." else "."
-        fits_other = con.execute(
-            f"SELECT count(*) FROM data WHERE {unreadable} AND {_number(number, other)} IS NOT NULL"
-        ).fetchone()[0]
-        hint_en, hint_zh = "correct them or leave them blank", "请更正或留空"
-        if fits_other:
-            hint_en = f"{fits_other} of them read with --decimal {other} (tool: decimal): pass it if that is the file's convention, else correct them"
-            hint_zh = f"其中 {fits_other} 个可按 --decimal {other} 读取:若文件如此书写请指定,否则请更正"
-        notes.append(
-            f"{column}: {count} value(s) are not amounts and count as missing (data row(s) {rows}, the header not "
-            f"counted); {hint_en} / {column} 有 {count} 个值不是可识别的金额,按缺失处理(数据行:{rows});{hint_zh}"
-        )
-    return Reading(expression, notes)
 
 
 # -- durations ----------------------------------------------------------------------------------------------------------
@@ -202,30 +210,29 @@ def duration_reading(table: Table, column: str, unit: str | None, decimal: str |
     blank = _blank(cleaned)
     suffix = f"regexp_extract({cleaned}, '{UNIT_SUFFIX_RE}', 1)"
     number = f"regexp_replace({cleaned}, '{UNIT_SUFFIX_RE}', '')"
-    units = [
-        r[0]
-        for r in con.execute(
-            f"SELECT DISTINCT lower({suffix}) FROM data WHERE NOT {blank} AND {suffix} <> '' LIMIT 20"
-        ).fetchall()
-    ]
-    written = {u for u, words in UNIT_WORDS.items() for w in units if w in words}
+    convention = "," if decimal == "," else "."
+    found = con.execute(
+        f"SELECT lower({suffix}), count(*) FILTER (WHERE ({_number(number, convention)}) IS NULL) FROM data "
+        f"WHERE NOT {blank} GROUP BY 1"
+    ).fetchall()
+    written = {u for u, words in UNIT_WORDS.items() for w, _ in found if w in words}
+    unread = sum(n for _, n in found)
     chosen = unit or named or (next(iter(written)) if len(written) == 1 else "month")
     if unit is None and named:
         notes.append(_unit_note(column, chosen, "its name"))
     elif unit is None and len(written) == 1:
         notes.append(_unit_note(column, chosen, "the unit written beside its values"))
-    convention = "," if decimal == "," else "."
     days = f"coalesce({_unit_case(suffix)}, {UNIT_DAYS[chosen]!r})"
     expression = f"(({_number(number, convention)}) * {days} / {UNIT_DAYS[chosen]!r})"
-    count, rows = rows_shown(con, f"NOT {blank} AND ({expression} IS NULL OR NOT isfinite({expression}))")
-    if count:
+    if unread:
+        count, rows = rows_shown(con, f"NOT {blank} AND {expression} IS NULL")
         notes.append(
             f"{column}: {count} value(s) are not durations and count as unknown (data row(s) {rows}, the header not "
             f"counted); write a number with an optional unit (123, 123天, 12 months, 1.5年) or leave them blank / "
             f"{column} 有 {count} 个值不是可识别的时长,按未知处理(数据行:{rows});请写成数字加可选单位"
             f"(如 123、123天、12 months)或留空"
         )
-    return Reading(expression, notes, chosen)
+    return Reading(_convert(table, column, expression), notes, chosen)
 
 
 def _unit_note(column: str, unit: str, source: str) -> str:
