@@ -75,6 +75,7 @@ def _convert(table: Table, column: str, value: str) -> str:
     query reads the number, not the text. The column is a role's, never a segment, so nothing else needs the
     text."""
     table.con.execute(f"ALTER TABLE data ALTER {quote(column)} SET DATA TYPE DOUBLE USING ({value})")
+    table.con.execute(f"UPDATE data SET {quote(column)} = NULL WHERE NOT isfinite({quote(column)})")  # 1e999
     table.types[column] = "DOUBLE"
     return f"CAST({quote(column)} AS DOUBLE)"
 
@@ -94,13 +95,12 @@ def amount_reading(table: Table, column: str | None, decimal: str | None = None)
     blank = _blank(cleaned)
     stripped = f"regexp_replace({cleaned}, '{CURRENCY_RE}|[万千亿]', '', 'g')"
     number = f"regexp_replace({stripped}, '^\\((.*)\\)$', '-\\1')"  # accounting negatives: (12.00)
-    dot, comma = f"regexp_matches(n, '{DOT_RE}')", f"regexp_matches(n, '{COMMA_RE}')"
-    found = con.execute(
-        f"SELECT c, count(*) FILTER (WHERE NOT b AND {dot} AND NOT {comma}), "
-        f"count(*) FILTER (WHERE NOT b AND {comma} AND NOT {dot}), count(*) FILTER (WHERE NOT b AND NOT {dot}), "
-        f"count(*) FILTER (WHERE NOT b AND NOT {comma}), count(*) FROM (SELECT list_distinct(regexp_extract_all(lower(t), "
-        f"'{CURRENCY_RE}')) AS c, {blank.replace(cleaned, 't')} AS b, {number.replace(cleaned, 't')} AS n FROM "
-        f"(SELECT {cleaned} AS t FROM data)) GROUP BY 1"
+    found = con.execute(  # one pass: currencies named, and which values read in which convention
+        f"SELECT c, count(*) FILTER (WHERE NOT b AND dot AND NOT comma), count(*) FILTER (WHERE NOT b AND comma AND "
+        f"NOT dot), count(*) FILTER (WHERE NOT b AND NOT dot), count(*) FILTER (WHERE NOT b AND NOT comma), count(*) "
+        f"FROM (SELECT c, b, regexp_matches(n, '{DOT_RE}') AS dot, regexp_matches(n, '{COMMA_RE}') AS comma FROM "
+        f"(SELECT list_distinct(regexp_extract_all(lower(t), '{CURRENCY_RE}')) AS c, {blank.replace(cleaned, 't')} "
+        f"AS b, {number.replace(cleaned, 't')} AS n FROM (SELECT {cleaned} AS t FROM data))) GROUP BY 1"
     ).fetchall()
     currencies: dict[str, int] = {}  # currency -> rows that name it
     for tokens, *_counts, rows_with in found:
@@ -116,7 +116,8 @@ def amount_reading(table: Table, column: str | None, decimal: str | None = None)
     dot_only, comma_only, not_dot, not_comma = (sum(r[k] for r in found) for k in range(1, 5))
     convention = decimal if decimal in (".", ",") else _convention(column, dot_only, comma_only)
     unread, fits_other = (not_dot, comma_only) if convention == "." else (not_comma, dot_only)
-    multiplier = " ".join(f"WHEN contains({cleaned}, '{k}') THEN {v}" for k, v in MULTIPLIERS.items())
+    raw = f"CAST({quote(column)} AS VARCHAR)"
+    multiplier = " ".join(f"WHEN contains({raw}, '{k}') THEN {v}" for k, v in MULTIPLIERS.items())
     value = f"(({_number(number, convention)}) * (CASE {multiplier} ELSE 1 END))"
     notes = []
     if currencies:
@@ -139,8 +140,7 @@ def amount_reading(table: Table, column: str | None, decimal: str | None = None)
             f"{column}: {unread} value(s) are not amounts and count as missing (data row(s) {rows}, the header not "
             f"counted); {hint_en} / {column} 有 {unread} 个值不是可识别的金额,按缺失处理(数据行:{rows});{hint_zh}"
         )
-    converted = _convert(table, column, f"CASE WHEN isfinite({value}) THEN {value} END")
-    return Reading(converted, notes)
+    return Reading(_convert(table, column, value), notes)
 
 
 def _convention(column: str, dot_only: int, comma_only: int) -> str:
