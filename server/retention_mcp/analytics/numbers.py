@@ -352,14 +352,18 @@ def interval_expression(table: Table, column: str | None, amount: str = "NULL") 
             known[word] = months
     if unknown or blank:
         listed = [f"{_label(w)} ({n} row{'s' if n > 1 else ''})" for w, n in unknown[:8]]
-        listed += [f"{len(unknown) - 8} more word(s)"] if len(unknown) > 8 else []
-        listed += [f"blank beside an amount ({blank} row{'s' if blank > 1 else ''})"] if blank else []
-        shown = "; ".join(listed)
+        listed_zh = [f"{_label(w)}({n} 行)" for w, n in unknown[:8]]
+        if len(unknown) > 8:
+            listed.append(f"{len(unknown) - 8} more word(s)")
+            listed_zh.append(f"另有 {len(unknown) - 8} 个词")
+        if blank:
+            listed.append(f"blank beside an amount ({blank} row{'s' if blank > 1 else ''})")
+            listed_zh.append(f"有金额但周期为空({blank} 行)")
         raise DataError(
-            f"{column}: billing intervals that are not known: {shown}. Known intervals: {INTERVAL_HELP}. Write them "
-            f"so, or give monthly amounts in an MRR column (--map amount=COLUMN, named mrr or monthly_revenue) / "
-            f"{column} 中有无法识别的计费周期:{shown}。可识别:月付/包月、季付、半年付、包年/年付、周付、按日,"
-            f"或“N 个月”;请改写,或改用月度金额列(如 mrr)"
+            f"{column}: billing intervals that are not known: {'; '.join(listed)}. Known intervals: {INTERVAL_HELP}. "
+            f"Write them so, or give monthly amounts in a column named mrr or monthly_revenue, which needs no interval "
+            f"(--map amount=COLUMN) / {column} 中有无法识别的计费周期:{';'.join(listed_zh)}。可识别:月付/包月、季付、"
+            f"半年付、包年/年付、周付、按日,或“N 个月”;请按此改写,或改用名为 mrr、月费等的月度金额列(无需计费周期)"
         )
     cases = " ".join(f"WHEN '{w.replace(chr(39), chr(39) * 2)}' THEN {m!r}" for w, m in known.items())
     return f"(CASE {text} {cases} END)" if cases else "1.0"
