@@ -222,6 +222,11 @@ def duration_reading(table: Table, column: str, unit: str | None, decimal: str |
         notes.append(_unit_note(column, chosen, "its name"))
     elif unit is None and len(written) == 1:
         notes.append(_unit_note(column, chosen, "the unit written beside its values"))
+    elif unit is None and written:
+        notes.append(
+            f"{column}: durations are written in more than one unit, each converted to months; pass --tenure-unit to "
+            f"choose the unit (tool: tenure_unit) / {column}:时长使用了多种单位,均换算为月;可用 --tenure-unit 指定单位"
+        )
     days = f"coalesce({_unit_case(suffix)}, {UNIT_DAYS[chosen]!r})"
     expression = f"(({_number(number, convention)}) * {days} / {UNIT_DAYS[chosen]!r})"
     if unread:
