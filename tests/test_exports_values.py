@@ -13,6 +13,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -356,3 +357,19 @@ async def test_the_bundled_example_says_so_in_the_title(registry, tmp_path):
     assert result.structured_content["source"].endswith("(bundled example / 内置示例)")
     write(tmp_path / "subscriptions.csv", rows(TABLE))
     assert run_cli(tmp_path, "subscriptions.csv", {})["source"] == "subscriptions.csv"  # the user's own file
+
+
+async def test_parquet_instants_are_dated_in_the_zone_given(registry, tmp_path):
+    frame = TABLE[["customer_id", "start_date", "end_date", "plan", "amount", "billing_interval"]].copy()
+    for column in ("start_date", "end_date"):  # instants of 00:30 in Shanghai: the day before in UTC
+        local = pd.to_datetime(frame[column]) + pd.Timedelta(minutes=30)
+        frame[column] = local.dt.tz_localize("Asia/Shanghai")
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        con.execute(f"COPY frame TO '{tmp_path / 'instants.parquet'}' (FORMAT parquet)")
+    for report in await both(registry, tmp_path, "instants.parquet", timezone="Asia/Shanghai"):
+        assert_money(report)
+        assert {p["month"]: p["new"] for p in report["periods"] if p["new"]} == TRUE["new_by_month"]
+        assert any(n.startswith("start_date: timestamps with a time zone are read as dates in Asia/Shanghai") for n in report["notes"])  # fmt: skip
+    for report in await both(registry, tmp_path, "instants.parquet"):
+        assert any("read as dates in UTC; pass --timezone NAME" in n for n in report["notes"])
