@@ -75,6 +75,7 @@ def prepare(
                 f"encoding: {encoding[:40]!r} is not a known text encoding ({ENCODING_HELP}) / 未知的文本编码"
             ) from None
         if codec == "utf-8":
+            _check_utf8(head, shown)
             return Prepared(path)
         return _transcode(path, suffix, shown, codec, f"read as {codec} (as asked)", size)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -96,6 +97,32 @@ def prepare(
         f"{shown}: not UTF-8 text (an invalid byte at offset {offset}), and not GBK/GB18030 or UTF-16 either; "
         f"say which encoding it uses with --encoding ({ENCODING_HELP}) (tool: encoding) / "
         f"文件不是 UTF-8 编码,也不是 GBK/GB18030 或 UTF-16;请用 --encoding 指定编码"
+    )
+
+
+def _check_utf8(head: bytes, shown: str) -> None:
+    """Asked to read UTF-8: a file whose first megabyte is not UTF-8 is named as such, with what it looks like."""
+    if _decodes(head, "utf-8", len(head) == SAMPLE_BYTES):
+        return
+    try:
+        head.decode("utf-8")
+        offset = 0
+    except UnicodeDecodeError as exc:
+        offset = exc.start
+    gbk = _decodes(head, "gb18030", len(head) == SAMPLE_BYTES) and _looks_chinese(head)
+    hint = (
+        "it reads as GB18030 (GBK): pass --encoding gb18030, or leave --encoding out"
+        if gbk
+        else (f"pass the encoding it uses with --encoding ({ENCODING_HELP}), or leave --encoding out")
+    )
+    raise DataError(
+        f"{shown}: --encoding utf-8 was given, but the file is not UTF-8 text (an invalid byte at offset {offset}); "
+        f"{hint} (tool: encoding) / 指定了 utf-8 编码,但文件不是 UTF-8 文本"
+        + (
+            ",看起来是 GB18030(GBK)编码:请改用 --encoding gb18030 或不指定编码"
+            if gbk
+            else ",请用 --encoding 指定正确的编码"
+        )
     )
 
 

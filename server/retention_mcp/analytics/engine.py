@@ -21,14 +21,23 @@ from retention_mcp.analytics.loading import (
     Table,
     _duckdb_problem,
     check_data_path,
+    is_bundled,
     map_columns,
     normalise,
     open_table,
     quote,
     row_name,
 )
+from retention_mcp.analytics.numbers import (
+    amount_reading,
+    duration_reading,
+    interval_expression,
+    interval_months,
+    is_numeric,
+)
 from retention_mcp.analytics.report import (
     BGNBD,
+    BUNDLED,
     MRR,
     RFM,
     SBG,
@@ -48,21 +57,32 @@ from retention_mcp.analytics.report import (
     Survival,
     SurvivalPoint,
 )
-from retention_mcp.analytics.values import bad_durations, date_expression, date_order, flag_expression
+from retention_mcp.analytics.shape import (
+    COMPUTED,
+    check_ids,
+    dates_are_ends,
+    hidden_columns,
+    intervals_not_months,
+    kind_of_data,
+    rows_are_customers,
+)
+from retention_mcp.analytics.values import (
+    bad_durations,
+    check_timezone,
+    date_expression,
+    date_order,
+    flag_expression,
+)
 from retention_mcp.errors import UserError
 
 DAYS_PER_MONTH = 365.25 / 12
 MAX_SEGMENT_VALUES = 20
-NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "REAL")
-INTERVAL_MONTHS = {"month": 1, "monthly": 1, "月": 1, "月付": 1, "quarter": 3, "quarterly": 3, "季": 3, "季付": 3,
-                   "year": 12, "yearly": 12, "annual": 12, "annually": 12, "年": 12, "年付": 12}  # fmt: skip
 
 MONTHLY_AMOUNT_NAMES = {"mrr", "monthly_revenue", "monthly_charges", "monthlycharges", "月费", "月收入", "月度收入"}
 TENURE_UNITS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH, "year": 365.25}  # days per unit
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 DISCOUNT = {"month": 0.01, "quarter": 0.03, "year": 0.1}  # per period, for DERL
 PERIOD_ZH = {"month": "月", "quarter": "季度", "year": "年"}
-ROW_ID = "(row number)"
 HOLDOUT_FREQUENCIES = 7  # by_frequency rows 0..6, the last one 7+
 
 log = logging.getLogger("retention_mcp.analytics")
@@ -77,13 +97,14 @@ class AnalysisRequest:
     segments: list[str] = field(default_factory=list)
     delimiter: str | None = None
     charts: bool = False  # also draw PNG charts
-    tenure_unit: str = "month"  # unit of a tenure column, and of survival times
+    tenure_unit: str | None = None  # unit of a tenure column and of survival times (None: from the column's name)
     period: str = "month"  # churn per period, cohorts and the sBG fit
     as_of: str | None = None  # YYYY-MM-DD: the observation end (default: the latest date not in the future)
     date_format: str | None = None  # DD/MM/YYYY or MM/DD/YYYY, where the dates allow both
     calibration_end: str | None = None  # YYYY-MM-DD: BG/NBD fits on purchases up to here, the rest is the holdout
     encoding: str | None = None  # text encoding, where detection does not find it
     decimal: str | None = None  # "," for decimal-comma numbers
+    timezone: str | None = None  # IANA name: the zone whose dates timestamps with an offset are read in
     today: date | None = None  # the clock's date (tests set it)
 
 
@@ -105,7 +126,7 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 
 def _check_request(request: AnalysisRequest) -> None:
-    if request.tenure_unit not in TENURE_UNITS:
+    if request.tenure_unit is not None and request.tenure_unit not in TENURE_UNITS:
         raise DataError(
             f"tenure_unit: {request.tenure_unit!r} is not one of {', '.join(TENURE_UNITS)} / tenure_unit 取值应为 "
             f"{', '.join(TENURE_UNITS)}"
@@ -118,6 +139,7 @@ def _check_request(request: AnalysisRequest) -> None:
     parse_day(request.as_of, "as_of")
     parse_day(request.calibration_end, "calibration_end")
     date_order(request.date_format)
+    check_timezone(request.timezone)
 
 
 def analyze(
@@ -177,21 +199,26 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding
     )
     notes = [table.note] if table.note else []
+    if checked is not None and is_bundled(checked, data_dirs):
+        table.source += BUNDLED
+        notes.append(
+            f"{checked.shown}: no such file in your data directories, so the bundled example data were analysed; put "
+            f"your file in a data directory (--data-dir, RETENTION_MCP_DATA_DIRS) to analyse it / 您的数据目录中没有该"
+            f"文件,分析的是内置示例数据;请把文件放入数据目录(--data-dir)"
+        )
     try:
         mapping = map_columns(table.columns, request.columns, request.segments)
-        _dates_are_ends(table, mapping)
+        dates_are_ends(table, mapping)
+        intervals_not_months(table, mapping, request.columns)
         if not mapping.get("customer_id"):
-            _rows_are_customers(table, mapping, notes)
+            rows_are_customers(table, mapping, notes)
         curves: dict = {}  # label -> KaplanMeier, for the survival chart
-        subscription_roles = ("start_date", "end_date", "churned", "tenure")
-        only_orders = mapping.get("transaction_date") and not any(mapping.get(r) for r in subscription_roles)
-        may_repeat = mapping.get("transaction_date") or (mapping.get("month") and mapping.get("amount"))
-        repeats = bool(may_repeat) and not only_orders and _has_repeats(table, mapping)
-        if only_orders or (mapping.get("transaction_date") and repeats):
+        kind = kind_of_data(table, mapping, request.columns)
+        if kind == "transactions":
             report = _transactions(table, mapping, say, request)
-        elif mapping.get("month") and mapping.get("amount") and repeats:
+        elif kind == "monthly":
             say("Turning monthly revenue into customer lifetimes")
-            mapping = _panel_to_customers(table, mapping, request)
+            mapping = _panel_to_customers(table, mapping, request, notes)
             report = _subscriptions(table, mapping, say, curves, request)
             report.mode = "monthly"
             _panel_mrr(table.con, report)
@@ -230,73 +257,6 @@ def _draw(analysis: Analysis, curves: dict) -> None:
     heatmap = cohort_heatmap(report)
     if heatmap:
         analysis.charts["cohorts.png"] = heatmap
-
-
-def _rows_are_customers(table: Table, mapping: Mapping, notes: list[str]) -> None:
-    """Without an id column, a file of subscriptions (one row per customer) is read row by row; anything else
-    needs the id named."""
-    if (
-        mapping.get("transaction_date")
-        or mapping.get("month")
-        or not any(mapping.get(r) for r in ("start_date", "end_date", "churned", "tenure"))
-    ):
-        raise DataError(
-            "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map "
-            f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
-        )
-    table.con.execute(f"CREATE OR REPLACE TABLE data AS SELECT rowid + 1 AS {quote(ROW_ID)}, * FROM data")
-    table.columns = [ROW_ID, *table.columns]
-    table.types[ROW_ID] = "BIGINT"
-    mapping.roles["customer_id"] = ROW_ID
-    notes.append(
-        f"No customer id column: each of the {table.rows} rows is taken as one customer / "
-        f"没有客户编号列:{table.rows} 行每行视为一个客户"
-    )
-
-
-def _dates_are_ends(table: Table, mapping: Mapping) -> None:
-    """A 'cancelled' or 'churned' column that holds dates is the end date, not a yes/no flag."""
-    column = mapping.roles.get("churned")
-    if not column or mapping.roles.get("end_date"):
-        return
-    kind = table.types[column].upper()
-    dates = (
-        kind.startswith(("DATE", "TIMESTAMP"))
-        or table.con.execute(
-            f"SELECT bool_or(regexp_matches(trim(CAST({quote(column)} AS VARCHAR)), '^(\\d{{4}}[-/.]\\d{{1,2}}[-/.]\\d{{1,2}}|\\d{{1,2}}[-/.]\\d{{1,2}}[-/.]\\d{{4}})')) "
-            f"FROM data"
-        ).fetchone()[0]
-    )
-    if dates:
-        mapping.roles["end_date"] = mapping.roles.pop("churned")
-
-
-def _has_repeats(table: Table, mapping: Mapping) -> bool:
-    cid = quote(mapping.roles["customer_id"])
-    distinct = table.con.execute(f"SELECT count(DISTINCT {cid}) FROM data").fetchone()[0]
-    return distinct < table.rows
-
-
-def _amount_expression(table: Table, column: str | None) -> str:
-    """The amount as a finite DOUBLE; numbers written with a decimal comma are a DataError pointing at --decimal."""
-    if not column:
-        return "CAST(NULL AS DOUBLE)"
-    quoted = quote(column)
-    kind = table.types[column].upper()
-    if not (kind in NUMERIC_TYPES or kind.startswith("DECIMAL")):
-        text = f"trim(CAST({quoted} AS VARCHAR))"
-        comma = table.con.execute(
-            f"SELECT count(*) FROM data WHERE TRY_CAST({text} AS DOUBLE) IS NULL AND "
-            f"regexp_matches({text}, '^-?[0-9.]*[0-9],[0-9]+$')"
-        ).fetchone()[0]
-        if comma:
-            raise DataError(
-                f"{column}: {comma} amount(s) are written with a decimal comma (like 12,50); pass --decimal , "
-                f"(tool: decimal=',') and, if the fields are separated by ';', --delimiter ';' / "
-                f"{column} 有 {comma} 个金额使用逗号作小数点,请指定 --decimal ,"
-            )
-    value = f"TRY_CAST({quoted} AS DOUBLE)"
-    return f"(CASE WHEN isfinite({value}) THEN {value} END)"
 
 
 # -- subscriptions ----------------------------------------------------------------------------------------------------
@@ -348,24 +308,41 @@ def _subscriptions(
             f"需要开始日期(或在网时长)以及结束日期(或流失标记)"
         )
     con = table.con
-    unit, period = request.tenure_unit, request.period
-    unit_days, months = TENURE_UNITS[unit], PERIOD_MONTHS[period]
+    read_notes: list[str] = []
     cid = quote(roles["customer_id"])
-    _check_ids(table, cid)
-    fmt = request.date_format
-    start = date_expression(table, roles["start_date"], fmt) if roles.get("start_date") else "CAST(NULL AS DATE)"
-    end = date_expression(table, roles["end_date"], fmt) if roles.get("end_date") else "CAST(NULL AS DATE)"
+    check_ids(table, roles["customer_id"], read_notes)
+    fmt, zone = request.date_format, request.timezone
+    start = (
+        date_expression(table, roles["start_date"], fmt, zone, read_notes)
+        if roles.get("start_date")
+        else "CAST(NULL AS DATE)"
+    )
+    end = (
+        date_expression(table, roles["end_date"], fmt, zone, read_notes)
+        if roles.get("end_date")
+        else "CAST(NULL AS DATE)"
+    )
     flags = flag_expression(table, roles["churned"]) if roles.get("churned") else None
-    amount = _amount_expression(table, roles.get("amount"))
-    monthly_already = roles.get("amount") and normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
-    interval = "1.0" if monthly_already else _interval_expression(roles.get("billing_interval"))
-    tenure = f"TRY_CAST({quote(roles['tenure'])} AS DOUBLE)" if roles.get("tenure") else "CAST(NULL AS DOUBLE)"
+    amount = amount_reading(table, roles.get("amount"), request.decimal)
+    read_notes += amount.notes
+    monthly_already = not roles.get("amount") or normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
+    interval = (
+        "1.0" if monthly_already else interval_expression(table, roles.get("billing_interval"), amount.expression)
+    )
+    unit = request.tenure_unit or "month"
+    tenure = "CAST(NULL AS DOUBLE)"
     if roles.get("tenure"):
+        given = duration_reading(table, roles["tenure"], request.tenure_unit, request.decimal)
+        tenure, unit = given.expression, given.unit or unit
+        read_notes += given.notes
         bad_durations(con, tenure, roles["tenure"])
+    period = request.period
+    unit_days, months = TENURE_UNITS[unit], PERIOD_MONTHS[period]
+    hidden = hidden_columns(table, mapping, read_notes)
     con.execute(
         f"CREATE TEMP VIEW base AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {start} AS start_date, {end} AS end_date,"
-        f" {flags.expression if flags else 'NULL'} AS flag, {amount} / {interval} AS mrr, {tenure} AS tenure_given, "
-        f"* EXCLUDE ({cid}) FROM data"
+        f" {flags.expression if flags else 'NULL'} AS flag, {amount.expression} / {interval} AS mrr, {tenure} AS "
+        f"tenure_given, * EXCLUDE ({', '.join(dict.fromkeys([cid, *map(quote, hidden)]))}) FROM data"
     )
     if roles.get("start_date") and roles.get("end_date"):
         bad = con.execute(f"SELECT count(*), min(rowid) FROM data WHERE {end} < {start}").fetchone()
@@ -376,7 +353,7 @@ def _subscriptions(
             )
     has_dates = bool(roles.get("start_date") or roles.get("end_date"))
     observation_end = _observation_end(con, request, has_dates)
-    notes: list[str] = []
+    notes: list[str] = read_notes
     obs = f"DATE '{observation_end}'" if observation_end else None
     keep = "true"
     if obs and roles.get("start_date"):
@@ -536,35 +513,6 @@ def _subscriptions(
     return report
 
 
-def _check_ids(table: Table, cid: str) -> None:
-    con = table.con
-    nulls = con.execute(f"SELECT count(*) FROM data WHERE {cid} IS NULL").fetchone()[0]
-    if nulls:
-        raise DataError(f"{nulls} row(s) have no customer id / 有 {nulls} 行没有客户编号")
-    duplicates = con.execute(
-        f"SELECT count(*) FROM (SELECT {cid} AS id FROM data GROUP BY 1 HAVING count(*) > 1)"
-    ).fetchone()
-    if duplicates[0]:
-        repeat = con.execute(
-            f"SELECT min(rowid) FROM (SELECT rowid, row_number() OVER (PARTITION BY {cid} ORDER BY rowid) AS k "
-            "FROM data) WHERE k = 2"
-        ).fetchone()[0]
-        raise DataError(
-            f"{duplicates[0]} customer id(s) appear on more than one row (first repeat on {row_name(repeat)}); "
-            f"subscription data "
-            f"needs one row per customer (for orders, name the transaction_date column) / "
-            f"有 {duplicates[0]} 个客户编号重复出现"
-        )
-
-
-def _interval_expression(column: str | None) -> str:
-    if not column:
-        return "1.0"
-    text = f"lower(trim(CAST({quote(column)} AS VARCHAR)))"
-    cases = " ".join(f"WHEN {text} = '{k}' THEN {v}" for k, v in INTERVAL_MONTHS.items())
-    return f"(CASE {cases} ELSE 1 END)"
-
-
 def _months(first, last, step: int = 1) -> list:
     """(year, month) of each period start from the period holding `first` to the one holding `last`."""
     months = []
@@ -646,7 +594,7 @@ def _segment_columns(table: Table, mapping: Mapping) -> list[tuple[str, str]]:
             [roles["plan"]] if roles.get("plan") and roles["plan"] not in mapping.segments else []
         )
     else:
-        candidates = [c for c in table.columns if c not in used]
+        candidates = [c for c in table.columns if c not in used and c.lower() not in COMPUTED]
     if not candidates:
         return []
     counts = table.con.execute(
@@ -655,7 +603,7 @@ def _segment_columns(table: Table, mapping: Mapping) -> list[tuple[str, str]]:
     out = []
     for column, distinct in zip(candidates, counts, strict=True):
         kind = table.types[column].upper()
-        numeric = kind in NUMERIC_TYPES or kind.startswith("DECIMAL")
+        numeric = is_numeric(kind)
         if numeric and distinct > MAX_SEGMENT_VALUES:
             out.append((column, "quartile"))
         elif 2 <= distinct <= MAX_SEGMENT_VALUES and not kind.startswith(("DATE", "TIMESTAMP")):
@@ -966,7 +914,10 @@ def _sbg(con, report: ChurnReport, period: str = "month") -> None:
 
 def monthly_mrr(amount: float, interval: str = "month") -> float:
     """Normalise a subscription's price to a month: $600/year -> $50."""
-    return amount / INTERVAL_MONTHS.get(interval.strip().lower(), 1)
+    months = interval_months(interval)
+    if months is None:
+        raise ValueError(f"unknown billing interval: {interval[:20]!r}")
+    return amount / months
 
 
 def mrr_movements(previous: dict[str, float], current: dict[str, float], seen_before: set[str]) -> dict[str, float]:
@@ -999,9 +950,14 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
     ).fetchone()[0]
     first_start = con.execute(f"SELECT min(start_date) FROM customers WHERE start_date <= {obs}").fetchone()[0]
     if first_start is None or not report.periods:
-        report.absent.append(
-            Absent(name="mrr_movements", reason="no start dates: movements need them / 没有开始日期,无法计算 MRR 变动")
+        why = next((a.reason for a in report.absent if a.name == "periods"), None)
+        reason = (
+            "no start dates: movements need them / 没有开始日期,无法计算 MRR 变动"
+            if first_start is None or why is None
+            else f"when customers left is not known, so neither is when their MRR was lost ({why.partition(' / ')[0]})"
+            f" / 不知道客户何时流失,也就无法得知 MRR 何时流失({why.partition(' / ')[2]})"
         )
+        report.absent.append(Absent(name="mrr_movements", reason=reason))
         return
     months = [f"{y:04d}-{m:02d}" for y, m in _months(first_start, observation_end)]
     last_full = _last_full_month(len(months), observation_end)
@@ -1037,18 +993,22 @@ def _mrr(con, report: ChurnReport, observation_end) -> None:
 
 
 # -- monthly revenue (one row per customer and month) -----------------------------------------------------------------
-def _panel_to_customers(table: Table, mapping: Mapping, request: AnalysisRequest) -> Mapping:
+def _panel_to_customers(table: Table, mapping: Mapping, request: AnalysisRequest, notes: list[str]) -> Mapping:
     """Replace `data` by one row per customer: first paying month, the month after the last one (if they stopped
     before the data end), their latest MRR and the other columns; keep the monthly MRR as `panel`."""
     con = table.con
     roles = mapping.roles
     cid = quote(roles["customer_id"])
-    month = date_expression(table, roles["month"], request.date_format)
+    month = date_expression(table, roles["month"], request.date_format, request.timezone, notes)
+    amount = amount_reading(table, roles["amount"], request.decimal)
+    notes += amount.notes
     monthly_already = normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
-    interval = "1.0" if monthly_already else _interval_expression(roles.get("billing_interval"))
+    interval = (
+        "1.0" if monthly_already else interval_expression(table, roles.get("billing_interval"), amount.expression)
+    )
     con.execute(
         f"CREATE TABLE panel AS SELECT CAST({cid} AS VARCHAR) AS customer_id, date_trunc('month', {month}) AS month, "
-        f"sum(TRY_CAST({quote(roles['amount'])} AS DOUBLE) / {interval}) AS mrr FROM data GROUP BY 1, 2"
+        f"sum({amount.expression} / {interval}) AS mrr FROM data GROUP BY 1, 2"
     )
     last = con.execute("SELECT max(month) FROM panel").fetchone()[0]
     used = set(roles.values())
@@ -1150,8 +1110,11 @@ def _transactions(table: Table, mapping: Mapping, say: Progress, request: Analys
     roles = mapping.roles
     con = table.con
     cid = quote(roles["customer_id"])
-    day = date_expression(table, roles["transaction_date"], request.date_format)
-    amount = _amount_expression(table, roles.get("amount")) if roles.get("amount") else "1.0"
+    notes: list[str] = []
+    day = date_expression(table, roles["transaction_date"], request.date_format, request.timezone, notes)
+    spent = amount_reading(table, roles["amount"], request.decimal) if roles.get("amount") else None
+    amount = spent.expression if spent else "1.0"
+    notes += spent.notes if spent else []
     say("Summarising transactions (RFM)")
     con.execute(
         f"CREATE TEMP VIEW orders AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {day} AS day, {amount} AS spent "
@@ -1170,7 +1133,6 @@ def _transactions(table: Table, mapping: Mapping, say: Progress, request: Analys
             f"(tool: as_of) / 所有购买日期都晚于今天,请用 --as-of 指定观察截止日"
         )
     observation_end = as_of or latest
-    notes = []
     if later:
         notes.append(
             f"{later} order(s) after the observation end ({observation_end}) are left out / "

@@ -248,7 +248,8 @@ ROLES: dict[str, list[str]] = {
     ],
     "tenure": [
         "tenure", "tenure_months", "months_active", "lifetime_months", "duration_months", "duration", "在网时长",
-        "使用时长", "订阅时长", "时长", "在网月数",
+        "使用时长", "订阅时长", "时长", "在网月数", "tenure_days", "tenure_weeks", "tenure_years", "tenure_in_days",
+        "tenure_in_months", "tenure_in_years", "在网天数", "在网年数", "使用天数", "使用月数", "订阅天数", "订阅月数",
     ],
     "plan": [
         "plan", "plan_type", "contract", "contract_type", "subscription_type", "billing_plan", "tier", "package",
@@ -532,6 +533,12 @@ def _read(
             try:
                 con.execute(f"CREATE OR REPLACE TABLE data AS SELECT * FROM {reader}", arguments)  # read once
                 described = con.execute("DESCRIBE data").fetchall()
+                zoned = [r[0] for r in described if str(r[1]).upper() == "TIMESTAMP WITH TIME ZONE"]
+                if zoned and kind == "csv":  # keep the offsets as written: the dates are read from the text
+                    kept = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in zoned)
+                    reader = reader[:-1] + f", types={{{kept}}})"
+                    con.execute(f"CREATE OR REPLACE TABLE data AS SELECT * FROM {reader}", arguments)
+                    described = con.execute("DESCRIBE data").fetchall()
                 rows = con.execute("SELECT count(*) FROM data").fetchone()[0]
                 break
             except duckdb.Error as exc:
@@ -596,3 +603,11 @@ def row_name(rowid: int | None) -> str:
 
 def quote(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
+
+
+def is_bundled(checked: DataPath, data_dirs: list[Path]) -> bool:
+    """Whether a checked file is the bundled example data rather than a file in one of the user's data directories
+    (the examples are always readable: a name not found in the user's folders may be found there)."""
+    bundled = _trusted_roots()
+    theirs = [Path(d).expanduser().resolve() for d in data_dirs if Path(d).expanduser().resolve() not in bundled]
+    return _inside(checked.real, bundled) and not _inside(checked.real, theirs)

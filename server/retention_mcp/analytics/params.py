@@ -37,8 +37,9 @@ class AnalyzeParams(BaseModel):
     delimiter: Literal[",", ";", "\t", "|", "，"] | None = Field(
         None, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"
     )
-    tenure_unit: Literal["day", "week", "month", "year"] = Field(
-        "month", description="Unit of tenure and survival times / 在网时长与生存时间的单位"
+    tenure_unit: Literal["day", "week", "month", "year"] | None = Field(
+        None,
+        description="Tenure and survival unit (default: from column name) / 在网时长与生存时间的单位(默认取自列名,否则为月)",
     )
     period: Literal["month", "quarter", "year"] = Field(
         "month", description="Period of churn rates, cohorts and sBG / 流失率、同期群与 sBG 的周期"
@@ -60,6 +61,11 @@ class AnalyzeParams(BaseModel):
         None, max_length=40, description="Text encoding, when detection fails (e.g. gb18030) / 文本编码(识别失败时)"
     )
     decimal: Literal[".", ","] | None = Field(None, description="Decimal separator of numbers / 数字的小数点符号")
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA zone for offset timestamps / 带时区偏移的时间戳按此 IANA 时区取日期",
+    )
     language: Literal["auto", "zh", "en"] = Field("auto", description="Language of the summary / 摘要语言")
 
     @field_validator("delimiter", mode="before")
@@ -86,5 +92,6 @@ CLI_FLAGS: dict[str, tuple[str, str]] = {
     "calibration_end": ("--calibration-end", "YYYY-MM-DD"),
     "date_format": ("--date-format", "FORMAT"),
     "encoding": ("--encoding", "NAME"),
+    "timezone": ("--timezone", "NAME"),
 }
 CLI_POSITIONAL = frozenset({"path", "csv", "charts", "charts_dir"})

@@ -191,6 +191,9 @@ class RFM(BaseModel):
     hibernating: int = Field(description="R<=2 and F<=2")
 
 
+BUNDLED = " (bundled example / 内置示例)"  # after `source` when the bundled example data were read
+
+
 class Absent(BaseModel):
     name: str
     reason: str = Field(description="Why the data cannot support it, in English / 中文")

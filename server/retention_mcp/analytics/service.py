@@ -62,6 +62,7 @@ def request_for(params: AnalyzeParams) -> AnalysisRequest:
         calibration_end=params.calibration_end,
         encoding=params.encoding,
         decimal=params.decimal,
+        timezone=params.timezone,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retention_mcp.analytics.report import ChurnReport
+from retention_mcp.analytics.report import BUNDLED, ChurnReport
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -138,7 +138,10 @@ def facts(report: ChurnReport, language: str) -> list[str]:
 
 def report_markdown(report: ChurnReport, language: str) -> str:
     zh = language == "zh"
-    out = [f"# {'客户流失分析' if zh else 'Churn analysis'}: {report.source}", ""]
+    source = report.source
+    if source.endswith(BUNDLED):  # the title says, in the summary's language, that this is not the user's file
+        source = source[: -len(BUNDLED)] + ("(内置示例数据)" if zh else " (bundled example data)")
+    out = [f"# {'客户流失分析' if zh else 'Churn analysis'}: {source}", ""]
     out += ["## " + ("关键事实" if zh else "Key facts")] + [f"- {line}" for line in facts(report, language)] + [""]
     if report.segments:
         out.append("## " + ("分客群流失(95% 置信区间)" if zh else "Churn by segment (95% interval)"))

@@ -43,10 +43,42 @@ def date_order(date_format: str | None) -> str | None:
     return order
 
 
-def date_expression(table: Table, column: str, date_format: str | None = None) -> str:
-    """A SQL expression giving `column` as a DATE, or a DataError naming mixed, unreadable or ambiguous formats."""
+def check_timezone(name: str | None) -> None:
+    """A DataError unless `name` is an IANA time zone (Asia/Shanghai, UTC)."""
+    if name is None:
+        return
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise DataError(
+            f"timezone: {name[:40]!r} is not an IANA time zone name; use one like Asia/Shanghai or UTC / "
+            f"timezone 不是有效的 IANA 时区名,请使用如 Asia/Shanghai 或 UTC"
+        ) from None
+
+
+OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"  # a time of day with a UTC offset
+
+
+def date_expression(
+    table: Table, column: str, date_format: str | None = None, zone: str | None = None, notes: list[str] | None = None
+) -> str:
+    """A SQL expression giving `column` as a DATE, or a DataError naming mixed, unreadable or ambiguous formats.
+    A timestamp written with a UTC offset keeps the date it was written with, unless `zone` (an IANA name) is
+    given: then it is that zone's date. Either way a note in `notes` says how the offsets were read."""
     quoted = quote(column)
     kind = table.types[column].upper()
+    notes = notes if notes is not None else []
+    if kind.startswith("TIMESTAMP WITH TIME ZONE"):  # an instant without the offset it was written with
+        where = zone or "UTC"
+        notes.append(
+            f"{column}: timestamps with a time zone are read as dates in {where}"
+            + ("" if zone else "; pass --timezone NAME (tool: timezone) for another zone")
+            + f" / {column}:带时区的时间戳按 {where} 的日期读取"
+            + ("" if zone else ",可用 --timezone 指定其他时区")
+        )
+        return f"CAST(timezone('{where}', {quoted}) AS DATE)"
     if kind.startswith(("DATE", "TIMESTAMP")):
         return f"CAST({quoted} AS DATE)"
     if kind in ("INTEGER", "BIGINT"):
@@ -84,7 +116,7 @@ def date_expression(table: Table, column: str, date_format: str | None = None) -
             f"有 {filled - n} 个值不是日期"
         )
     if fmt == "%Y-%m-%d":
-        return f"CAST(CAST(NULLIF({text}, '') AS TIMESTAMP) AS DATE)"
+        return _iso_dates(table, column, text, zone, notes)
     text = f"split_part({text}, ' ', 1)"  # the date without a time of day
     if fmt is None:  # only the day/month patterns leave the format open, and they all have a separator
         assert separator is not None
@@ -98,6 +130,39 @@ def date_expression(table: Table, column: str, date_format: str | None = None) -
             f"有 {unreadable[0]} 个值不是有效日期"
         )
     return f"CAST(strptime(NULLIF({text}, ''), '{fmt}') AS DATE)"
+
+
+def _iso_dates(table: Table, column: str, text: str, zone: str | None, notes: list[str]) -> str:
+    """ISO dates and timestamps: the date as written; with an offset and a `zone`, the date in that zone."""
+    written = f"TRY_CAST(regexp_extract({text}, '^\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}') AS DATE)"
+    offsets = table.con.execute(f"SELECT count(*) FROM data WHERE regexp_matches({text}, '{OFFSET}')").fetchone()[0]
+    expression = written
+    if offsets and zone:
+        instant = f"TRY_CAST(replace({text}, 'Z', '+00:00') AS TIMESTAMPTZ)"
+        expression = (
+            f"(CASE WHEN regexp_matches({text}, '{OFFSET}') THEN CAST(timezone('{zone}', {instant}) AS DATE) "
+            f"ELSE {written} END)"
+        )
+    unreadable = table.con.execute(
+        f"SELECT count(*), min(rowid) FROM data WHERE {text} <> '' AND {expression} IS NULL"
+    ).fetchone()
+    if unreadable[0]:
+        raise DataError(
+            f"{column}: {unreadable[0]} value(s) are not real dates in YYYY-MM-DD (first on "
+            f"{row_name(unreadable[1])}); correct them or leave them blank / 有 {unreadable[0]} 个值不是有效日期"
+        )
+    if offsets:
+        notes.append(
+            f"{column}: {offsets} timestamp(s) carry a UTC offset (like +08:00); "
+            + (
+                f"read as dates in {zone} / {column}:{offsets} 个时间戳带有 UTC 偏移(如 +08:00),按 {zone} 的日期读取"
+                if zone
+                else "each is read at the date it was written with (its own local date); pass --timezone NAME "
+                f"(tool: timezone) to read them in one zone / {column}:{offsets} 个时间戳带有 UTC 偏移(如 +08:00),"
+                f"按其书写的本地日期读取;可用 --timezone 指定统一时区"
+            )
+        )
+    return expression
 
 
 def _day_or_month_first(table: Table, column: str, text: str, separator: str, label: str, given: str | None) -> str:
