@@ -1,0 +1,33 @@
+"""`analyze`: churn facts from a data file or CSV on stdin, as Markdown or JSON, with charts on request."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from retention_mcp.cli.common import settings_for
+from retention_mcp.cli.parser import analyze_params
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from_stdin = args.file == "-"
+    params = analyze_params(
+        args,
+        path=None if from_stdin else args.file,
+        csv=sys.stdin.read() if from_stdin else None,
+        charts=False,
+    )
+    from retention_mcp.analytics.service import run_analysis
+
+    def progress(message: str) -> None:
+        print(f"... {message}", file=sys.stderr, flush=True)
+
+    from retention_mcp.analytics.limits import from_flags
+
+    outcome = run_analysis(
+        params, settings_for(args).data_dirs, progress, charts_folder=args.charts, limits=from_flags(args)
+    )
+    for path in outcome.report.charts if args.charts else []:
+        print(f"wrote {path}", file=sys.stderr)
+    print(outcome.report.model_dump_json(indent=2) if args.json else outcome.markdown)
+    return 0
