@@ -11,7 +11,7 @@ MCPB   := .tools/mcpb/node_modules/.bin/mcpb
 PACKAGING := build/packaging-deps.json
 NPM    := $(shell command -v npm 2>/dev/null)
 
-.PHONY: demo test lint schemas golden bench bundle mcpb packaging-deps dist clean
+.PHONY: demo test check lint schemas golden bench bundle mcpb packaging-deps dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "retention-mcp needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
@@ -31,10 +31,13 @@ $(TEST_STAMP): $(STAMP)
 demo: $(STAMP)  ## start the server over stdio, list its tools, render every bundled example
 	$(BIN)/retention-mcp demo
 
-test: $(TEST_STAMP) packaging-deps  ## lint and type-check, then the whole test suite (no network beyond loopback)
+test: $(TEST_STAMP) packaging-deps  ## lint and type-check, then the whole test suite: every tier (no network beyond loopback)
 	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+check: $(TEST_STAMP)  ## the inner loop: the unit and in-memory MCP tiers (tests/unit, tests/mcp), no processes or packaging
+	$(BIN)/python -m pytest -q -m "unit or mcp"
 
 # Every download the packaging tests need, done before them (tests/packaging_deps.py); quick when nothing changed.
 $(PACKAGING): $(TEST_STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py
@@ -43,10 +46,11 @@ $(PACKAGING): $(TEST_STAMP) pyproject.toml bundle/build.py tests/packaging_deps.
 packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB))  ## fill uv's cache for the packaging tests; the mcpb CLI (npm)
 	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI from npm (make mcpb)")
 
-lint: $(TEST_STAMP)  ## ruff, ruff format and mypy (over server/)
+lint: $(TEST_STAMP)  ## ruff, ruff format, mypy (over server/) and the layer contract (tests/unit/test_layers.py)
 	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/ruff format --check server tests bench bundle
 	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "not process" tests/unit/test_layers.py
 
 schemas: $(STAMP)  ## regenerate schemas/ from the models
 	$(BIN)/retention-mcp schemas export schemas

@@ -1,7 +1,7 @@
 """What a chat model reads of tools/list (names, titles, descriptions, input schemas), per tools mode and language.
 
 Every conversation pays for this in context, beside the user's other servers. Budget for the default mode: 12,500
-characters (tests/test_surface.py fails above it).
+characters (tests/mcp/test_surface.py fails above it).
 
     python bench/surface_size.py
 """

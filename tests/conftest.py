@@ -160,3 +160,17 @@ def postgres_url(pg_cluster, request) -> str:
     import re
 
     return pg_cluster.fresh_database("t_" + re.sub(r"\W", "_", request.node.name.lower())[:50])
+
+
+TIERS = ("unit", "mcp", "process", "packaging")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test is marked with its tier: its folder's (tests/unit, mcp, process, packaging), unless it names another
+    (a test in mcp/ that starts a stdio server is `process`). `make check` runs `-m "unit or mcp"`."""
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        folder = Path(str(item.fspath)).parent.name
+        if folder in TIERS:
+            item.add_marker(getattr(pytest.mark, folder))

@@ -6,17 +6,17 @@
   the bundle's locked dependencies  bundle/build.py stages a bundle and runs `uv lock`; `uv sync --frozen` then
                                     installs it, as the bundle's first start does
   the same, as wheel files          the locked wheels for this Python and platform, in build/wheelhouse: the
-                                    package index a test serves on loopback as a mirror (tests/test_bundle_start.py)
+                                    package index a test serves on loopback as a mirror (tests/packaging/test_bundle_start.py)
   the build backend                 `uv build` of the sdist, then of the wheel from that sdist (isolated builds
                                     fetch hatchling, as `pip install git+...` and `uvx` do)
   the wheel's dependencies          the wheel with its `postgres` extra (psycopg, its binary build and its pool, as
                                     the container image installs it) into a fresh virtual environment with
                                     `uv pip install`
 
-and records in build/packaging-deps.json what it filled the cache for. The tests (tests/test_bundle.py,
-tests/test_wheel.py) compare that record with the checkout, then repeat these steps with uv offline and every
+and records in build/packaging-deps.json what it filled the cache for. The tests (tests/packaging/test_bundle.py,
+tests/packaging/test_wheel.py) compare that record with the checkout, then repeat these steps with uv offline and every
 other HTTP(S) access sent to a closed loopback port (OFFLINE below): what is not in the cache fails, never downloads.
-tests/test_deploy.py runs the image's install script (deploy/install.sh) the same way, with uv as its installer.
+tests/packaging/test_deploy.py runs the image's install script (deploy/install.sh) the same way, with uv as its installer.
 """
 
 from __future__ import annotations
