@@ -15,7 +15,10 @@ import argparse
 import json
 import time
 
-from retention_mcp.constraints.reader import read_constraints
+try:
+    from retention_mcp.constraints.reader import read_constraints
+except ImportError:  # a checkout from before the constraints package, for bench/against.py
+    from retention_mcp.generation.constraints import read_constraints  # type: ignore[no-redef]
 from retention_mcp.paths import EXAMPLES_FILE
 
 TARGET = 4.0

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from mcp import Client
+
 from retention_mcp.analytics.synthetic import write_csv
 from retention_mcp.registry import Registry
 from retention_mcp.server import build_server

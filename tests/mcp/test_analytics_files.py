@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from mcp import Client
+
 from retention_mcp import cli
 from retention_mcp.server import build_server
 from tests.unit.test_analytics_reference import SBG, write_rows

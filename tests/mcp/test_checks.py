@@ -8,9 +8,9 @@ import copy
 from typing import Any
 
 import pytest
+from mcp import Client
 from pydantic import ValidationError
 
-from mcp import Client
 from retention_mcp.constraints.effective import constraints_result
 from retention_mcp.constraints.money import Money
 from retention_mcp.constraints.record import Constraints, Goal, Unread

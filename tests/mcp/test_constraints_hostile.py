@@ -9,9 +9,9 @@ import json
 import logging
 
 import pytest
+from mcp import Client
 from mcp_types import ElicitResult
 
-from mcp import Client
 from retention_mcp.cli import main
 from retention_mcp.server import build_server
 from tests.mcp.test_plan_generation import KEY, fixture_plan, plan_server, scenario

@@ -17,8 +17,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
 from mcp import Client
+
 from retention_mcp import cli
 from retention_mcp.server import build_server
 

@@ -5,8 +5,8 @@ in-memory MCP client (generate_plan) and the stand-in model server on 127.0.0.1.
 from __future__ import annotations
 
 import pytest
-
 from mcp import Client
+
 from tests.mcp.test_plan_generation import fixture_plan, plan_server, scenario
 from tests.standin_model import plan
 

@@ -15,8 +15,8 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mcp import Client
+
 from tests.mcp.test_sandbox import subscriptions
 
 pytestmark = pytest.mark.anyio

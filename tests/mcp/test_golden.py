@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from mcp import Client
+
 from tests.conftest import GOLDEN, SCENARIOS
 
 pytestmark = pytest.mark.anyio

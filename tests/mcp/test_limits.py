@@ -9,8 +9,8 @@ import threading
 
 import anyio
 import pytest
-
 from mcp import Client
+
 from retention_mcp.analytics import engine, service
 from retention_mcp.analytics.limits import ENV, AnalysisStopped, Cancellation, Limits
 from retention_mcp.server import build_server

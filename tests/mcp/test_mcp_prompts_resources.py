@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from mcp import Client
 from retention_mcp.models import PlanResult
 from tests.conftest import ROOT, TEMPLATE_NAMES, example_arguments
 

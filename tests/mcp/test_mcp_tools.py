@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from mcp import Client
+
 from retention_mcp.models import RenderResult
 from retention_mcp.registry import Registry
 from retention_mcp.server import build_server

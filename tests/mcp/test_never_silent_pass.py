@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mcp import Client
 from mcp_types import ElicitResult
 
-from mcp import Client
 from tests.mcp.test_plan_generation import fixture_plan, plan_server, scenario
 from tests.standin_model import plan, status
 

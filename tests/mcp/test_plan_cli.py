@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from mcp import Client, StdioServerParameters
+
 from tests.mcp.test_plan_generation import KEY, SAAS_ZH, fixture_plan, scenario
 from tests.process.test_transports import http_server
 from tests.standin_model import plan

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from mcp import Client
+
 from tests.mcp.test_plan_generation import fixture_plan, plan_server, scenario
 from tests.standin_model import plan
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp import Client
 from mcp_types import CreateMessageResult, TextContent
 
-from mcp import Client
 from retention_mcp.models import EffectiveConstraints
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings

@@ -9,9 +9,9 @@ import typing
 from typing import Any, Literal
 
 import pytest
+from mcp import Client
 from pydantic import BaseModel
 
-from mcp import Client
 from retention_mcp.generation.labels import ENUM_ZH
 from retention_mcp.generation.markdown import PERIODS, format_number
 from retention_mcp.generation.plan_parts import EXTRAS

@@ -7,8 +7,8 @@ into a constraint must also leave nothing of itself unread; one it cannot place 
 from __future__ import annotations
 
 import pytest
-
 from mcp import Client
+
 from retention_mcp.constraints.reader import read_constraints
 from retention_mcp.constraints.record import Constraints, Evidence, Unread
 from retention_mcp.prompting import GOAL_FIELDS

@@ -9,8 +9,8 @@ import time
 
 import anyio
 import pytest
-
 from mcp import Client, StdioServerParameters
+
 from retention_mcp.app import RetentionApp
 from retention_mcp.reload import TemplateWatcher
 from retention_mcp.server import build_server

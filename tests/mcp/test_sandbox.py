@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from mcp import Client
+
 from retention_mcp import cli
 from retention_mcp.analytics import engine
 from retention_mcp.analytics.loading import DataError

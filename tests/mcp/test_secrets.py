@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import httpx2
 import pytest
-
 from mcp import Client
+
 from retention_mcp import redaction
 from retention_mcp.errors import UserError
 from retention_mcp.generation.backends import Message, ModelError, make_backend

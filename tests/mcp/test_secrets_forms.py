@@ -12,9 +12,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from mcp import Client
 from starlette.responses import JSONResponse
 
-from mcp import Client
 from retention_mcp import redaction
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from mcp import Client
+
 from retention_mcp.constraints.discount import list_price_offs
 from retention_mcp.constraints.money import earn_rate, point_value
 from retention_mcp.generation.substance_checks import text_mix_total, tier_threshold

@@ -7,9 +7,9 @@ import json
 import re
 
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from mcp import Client
 from retention_mcp.app import RetentionApp
 from retention_mcp.paths import PACKAGE_DIR
 from retention_mcp.registry import Registry

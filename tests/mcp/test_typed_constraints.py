@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from mcp import Client
 from retention_mcp.cli import main
 from retention_mcp.server import build_server
 from tests.conftest import TEMPLATE_NAMES, example_arguments

@@ -12,8 +12,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-
 from mcp import Client
+
 from retention_mcp.cli import main
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings

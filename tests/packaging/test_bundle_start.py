@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging import test_bundle
 from tests.conftest import free_port
+from tests.packaging import test_bundle
 from tests.packaging.test_bundle import substitute
 from tests.packaging_deps import OFFLINE, TARGET, WHEELHOUSE, require_prepared, unavailable
 
@@ -152,10 +152,9 @@ def first_start(unpacked: Path, tmp_path: Path, index_url: str):
 async def start_failure(params, errlog: Path) -> str:
     """The message of the error the client gets for `initialize` (the SDK's client may first probe
     `server/discover`, and give up on it while the install is still running)."""
+    from mcp import Client
     from mcp.client.stdio import stdio_client
     from mcp.shared.exceptions import MCPError
-
-    from mcp import Client
 
     with errlog.open("w", encoding="utf-8") as err, pytest.raises(BaseException) as raised:
         async with Client(stdio_client(params, errlog=err)):

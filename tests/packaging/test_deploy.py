@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp import Client
 from tests.conftest import ROOT, SCENARIOS, TEMPLATE_NAMES, free_port, wait_until_serving
 from tests.packaging_deps import TARGET, offline_env, require_prepared, wheel_build
 

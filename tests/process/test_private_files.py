@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from mcp import Client
+
 from retention_mcp.server import build_server
 from tests.local_users import as_user, other_user
 from tests.mcp.test_sandbox import subscriptions, text_of

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-
 from mcp import Client
+
 from retention_mcp.generation.sqlite_store import SQLitePlanStore
 from retention_mcp.generation.store import StoreBusyError
 from retention_mcp.models import ValidationReport

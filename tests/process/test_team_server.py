@@ -12,9 +12,9 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp import Client
 from retention_mcp.cli import main
 from retention_mcp.team import new_token
 from tests.conftest import SCENARIOS

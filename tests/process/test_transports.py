@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp import Client, StdioServerParameters
 from tests.conftest import SCENARIOS, TEMPLATE_NAMES, free_port, wait_until_serving, write_template
 
 pytestmark = pytest.mark.anyio

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-
 from mcp import Client
+
 from retention_mcp.server import build_server
 from tests.conftest import ROOT
 

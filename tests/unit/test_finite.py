@@ -10,8 +10,8 @@ import random
 
 import jsonschema
 import pytest
-
 from mcp import Client
+
 from retention_mcp.analytics.report import SBG, ChurnReport, Segment, SegmentValue
 from retention_mcp.server import build_server
 
