@@ -36,6 +36,9 @@ _DATA_WORD = (
     r"数据|订单|记录|历史|样本|交易|日志|导出|覆盖|观察期|统计|data|orders?|records|history|historical|sample|"
     r"transactions|logs?|export(?:ed)?|covers?|observed|observation|collected|span(?:s|ning)?"
 )
+# the stems of the words above, for a substring test before the pattern (most inputs name none of them)
+_DATA_STEMS = ("数据", "订单", "记录", "历史", "样本", "交易", "日志", "导出", "覆盖", "观察期", "统计", "data", "order", "record",
+               "histor", "sample", "transaction", "log", "export", "cover", "observ", "collected", "span")  # fmt: skip
 _QUARTER_NO = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
 
 
@@ -47,7 +50,15 @@ _WINDOW_PATTERNS = [
 ]
 _WINDOW_TRIGGERS = [("last", "past", "previous", "prior", "trailing", "preceding", "historical"),
             ("过去", "近", "以往", "历史", "前"), (" of ",), ("数据", "订单", "记录", "历史", "交易", "日志", "样本")]  # fmt: skip
-_WINDOWS = [(rx(p), w) for p, w in zip(_WINDOW_PATTERNS, _WINDOW_TRIGGERS, strict=True)]
+# Before the full pattern, a cheaper one for its rarest part, where its trigger words are common ones: a pattern
+# that starts with a number of any spelling is tried at every character; the unit and the word after it are not.
+_WINDOW_GATES = [
+    None,
+    None,
+    rx(rf"(?:{UNIT_EN})\s+(?:of|worth of)\s+(?:data|history|orders|transactions|usage|records|logs|events)"),
+    rx(rf"(?:{UNIT_ZH_STRICT})\s*(?:的)?(?:数据|订单|记录|历史|交易|日志|样本)"),
+]
+_WINDOWS = [(rx(p), w, gate) for p, w, gate in zip(_WINDOW_PATTERNS, _WINDOW_TRIGGERS, _WINDOW_GATES, strict=True)]
 _DATA_WORD_RE = rx(_DATA_WORD)
 _PROJECTION_RE = rx(_PROJECTION)
 
@@ -58,11 +69,12 @@ def data_windows(text: str) -> tuple[Span, ...]:
     low = text.lower()
     spans = [
         (m.start(), m.end())
-        for pattern, words in _WINDOWS
-        if any(w in low for w in words)
+        for pattern, words, gate in _WINDOWS
+        if any(w in low for w in words) and (gate is None or gate.search(text))
         for m in pattern.finditer(text)
     ]
-    for match in _DATA_WORD_RE.finditer(text):  # a whole sub-clause about the data: "数据为2025年7-12月"
+    for match in _DATA_WORD_RE.finditer(text) if any(map(low.__contains__, _DATA_STEMS)) else ():
+        # a whole sub-clause about the data: "数据为2025年7-12月"
         s, e = subclause(text, match.start(), match.end())
         if not _PROJECTION_RE.search(text[s:e]):
             spans.append((s, e))
@@ -92,7 +104,18 @@ _COUNTED_TRIGGERS = [
      "roadmap", "project", "timeline", "run", "engagement", "period"),
     ("horizon", "timeline", "timeframe", "time frame", "duration"),
 ]  # fmt: skip
-_COUNTED = [(rx(p), w) for p, w in zip(_COUNTED_PATTERNS, _COUNTED_TRIGGERS, strict=True)]
+_COUNTED_GATES = [
+    None,
+    rx(rf"(?:{UNIT_ZH_STRICT})\s*(?:内|之内|以内|期间|计划|方案|周期|冲刺|项目|时间)"),
+    None,
+    None,
+    rx(
+        r"(?:day|week|month|quarter|year)(?:s?-long)?\s+(?:plan|campaign|program(?:me)?|horizon|window|push|sprint|"
+        r"pilot|initiative|effort|roadmap|project|timeline|run|engagement|period)"
+    ),
+    None,
+]
+_COUNTED = [(rx(p), w, gate) for p, w, gate in zip(_COUNTED_PATTERNS, _COUNTED_TRIGGERS, _COUNTED_GATES, strict=True)]
 _OVER = rx(rf"\bover\s+(?P<n>{N_EN})\s+(?P<u>{UNIT_EN})\b")
 _OVER_TREND = rx(r"[%％]|down|up|drop|declin|fall|rise|grow|usage|churn|retention")
 _EXACT_PATTERNS = [
@@ -138,7 +161,9 @@ def horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timeline
         """The matches of a pattern, skipped outright when none of the words it needs is in the text."""
         return pattern.finditer(text) if any(map(low.__contains__, triggers)) else ()
 
-    for pattern, words in _COUNTED:
+    for pattern, words, gate in _COUNTED:
+        if gate is not None and not gate.search(text):
+            continue
         for match in scan(pattern, *words):
             if METRIC_AFTER.match(text, match.end()) and not _goal_within(text, match):
                 continue  # "90-day retention", "90天内流失率是整体的2.1倍": a metric's window
@@ -161,7 +186,7 @@ def horizon_hits(text: str, timeline: bool, bearing: bool = False, plan_timeline
         if not _about_data(text, match) and not overlaps([(h.start, h.end) for h in found], match.start(), match.end()):
             add(91, match)
     if bearing or timeline:
-        for match in scan(_MONTH_RANGE_ZH_RE, "月"):
+        for match in scan(_MONTH_RANGE_ZH_RE, "月") if _MONTH_RANGE_END.search(text) else ():
             _month_range(text, match, add, plan_timeline)
         for match in scan(_MONTH_RANGE_EN_RE, *_MONTHS):
             _month_range(text, match, add, plan_timeline)
@@ -185,6 +210,7 @@ _MONTH_RANGE_EN = (
     rf"(?P<n2>{'|'.join(_MONTHS)})[a-z]*\.?(?:\s+(?P<y2>\d{{4}}))?\b"
 )
 _MONTH_RANGE_ZH_RE = rx(_MONTH_RANGE_ZH)
+_MONTH_RANGE_END = re.compile(r"(?:至|到|-|~|～|–)\s*(?:\d{4}\s*年\s*)?\d{1,2}\s*月")  # its rare part, first
 _MONTH_RANGE_EN_RE = rx(_MONTH_RANGE_EN)
 _PLAN_WORD = (
     r"执行|开展|进行|上线|推进|活动|投放|计划|项目|促销|运营期|campaign|\brun|plan|launch|program|execut|roll(?:ing)? out|"

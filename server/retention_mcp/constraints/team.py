@@ -50,6 +50,10 @@ _TOTALS_PATTERNS = [
     rf"\b(?:in total|total(?: of)?|altogether)\s*(?P<n>{N_EN})\s+(?:people|staff|persons)",
 ]
 _TOTALS = [rx(p) for p in _TOTALS_PATTERNS]
+_TOTAL_GATES = {  # the patterns that start with a number in words: their rarer part first
+    5: rx(r"(?:person|people|member|strong|man|headcount)\s+(?:\w+\s+)?team"),
+    7: rx(r"FTEs?|full-time (?:staff|people|equivalents?)|people on the team|people in total|staff in total"),
+}
 
 
 def _team_totals(text: str, bearing: bool = True) -> list[Hit]:
@@ -57,7 +61,10 @@ def _team_totals(text: str, bearing: bool = True) -> list[Hit]:
     if not any(w in low for w in _TEAM_WORDS):
         return []
     hits = []
-    for pattern in _TOTALS:
+    for index, pattern in enumerate(_TOTALS):
+        gate = _TOTAL_GATES.get(index)
+        if gate is not None and not gate.search(text):
+            continue
         for match in pattern.finditer(text):
             if not bearing and _CUSTOMER_BEFORE.search(text[max(0, match.start() - 12) : match.start()]):
                 continue  # "ops leads of 3 people teams": the customers' teams
@@ -74,6 +81,14 @@ _ROLES_PATTERNS = [
     rf"(?<![\d.])(?P<n>{NUM}|{CN_NUM})\s*(?:人|名)(?![次均民天])",
 ]
 _ROLES = [rx(p) for p in _ROLES_PATTERNS]
+# Each pattern's rarest part, tried first: a pattern that starts with a number of any spelling is tried at every
+# character, a role word or 人/名 is not.
+_ROLE_GATES = [
+    rx(rf"(?:{_ROLE_EN})\b"),
+    re.compile(rf"(?:名|位|个)\s*(?:{_ROLE_ZH})"),
+    None,
+    re.compile(r"[人名]"),
+]
 
 
 @lru_cache(maxsize=256)
@@ -81,7 +96,9 @@ def team_roles(text: str) -> tuple[Hit, ...]:
     """Head-counts of a role: 'two ops staff', '3 CSMs', '1名运营', '运营2人', '3人'."""
     hits: list[Hit] = []
     seen = Mask(len(text))
-    for pattern in _ROLES:
+    for pattern, gate in zip(_ROLES, _ROLE_GATES, strict=True):
+        if gate is not None and not gate.search(text):
+            continue
         for match in pattern.finditer(text):
             if seen.touches(match.start(), match.end()):
                 continue
