@@ -51,7 +51,13 @@ def _channel_patterns() -> dict[str, re.Pattern[str]]:
 
 def channels_in(text: str) -> list[str]:
     """Contact-channel kinds named in a text, in vocabulary order."""
-    return [cid for cid, pattern in _channel_patterns().items() if pattern.search(text)]
+    return list(_channels_in(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _channels_in(text: str) -> tuple[str, ...]:
+    # a brief names its channels in a few short clauses, read again by each reader and check: each is read once
+    return tuple(cid for cid, pattern in _channel_patterns().items() if pattern.search(text))
 
 
 def channel_label(cid: str, language: str) -> str:

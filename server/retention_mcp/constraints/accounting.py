@@ -95,6 +95,15 @@ _ROLE_CUE = (
     r"(?:people|persons?|staff|agents?|csms?|reps?|managers?|marketers?|designers?|engineers?|developers?|analysts?|"
     r"ops\b|operators?|specialists?|heads?|fte|members? of staff|team members?)"
 )
+# Every word the headcount cue needs one of (role words, team words, the Chinese counters): a substring test first.
+_G_HEADCOUNT = ("people", "person", "staff", "agent", "csm", "rep", "manager", "marketer", "designer", "engineer",
+                "developer", "analyst", "ops", "operator", "specialist", "head", "fte", "member", "team", "团队", "人手",
+                "人员", "编制", "人力", "个", "名", "位")  # fmt: skip
+# ...and those the percent and deadline cues need
+_G_PERCENT_CUE = ("discount", "折扣", "打折", "让利", "优惠", "markdown", "rebate", "返现", "返利", "promo", "price cut",
+                  "coupon", "voucher")  # fmt: skip
+_G_DEADLINE = ("deadline", "截止", "due ", "launch by", "上线前", "完成时间")
+_CUE_GATES = {"amount": None, "percent": _G_PERCENT_CUE, "headcount": _G_HEADCOUNT, "deadline": _G_DEADLINE}
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "amount",
@@ -197,6 +206,8 @@ def account(c: Constraints, inputs: Sequence[Text], goal_field: str | None) -> N
             low = sentence.lower()
             for kind, cue in _CUES:
                 if kind == "amount" and not _has(low, _G_BUDGET):
+                    continue
+                if (gate := _CUE_GATES.get(kind)) is not None and not _has(low, gate):
                     continue
                 if kind == "channels" and not (
                     _has(low, _G_CHANNEL) and cue.search(sentence) and channels_in(sentence)
@@ -367,6 +378,7 @@ _ROLE_ZH = re.compile(
 )
 
 
+_G_ROLES = (*_G_HEADCOUNT, "writer", "intern", "contractor", "sales", "pm", "support", "customer success", "打")
 _NUMBER_TOKENS = frozenset(EN_UNITS).union(EN_SCALES) - {"a", "an", "k", "mn", "bn"}
 _NUMBER_WORD = re.compile(r"(?<![a-z])(?:" + "|".join(sorted(_NUMBER_TOKENS, key=len, reverse=True)) + r")(?![a-z])")
 _TOTAL = re.compile(rf"{WORD_NUMBER}\s+(?:people|persons|staff|heads|members)\b|[(（]", _I)
@@ -375,7 +387,7 @@ _TOTAL = re.compile(rf"{WORD_NUMBER}\s+(?:people|persons|staff|heads|members)\b|
 def _team_words(sentence: str) -> int | None:
     """A head-count written with words, summed over its roles: 'half a dozen CSMs plus one marketer' -> 7."""
     low = sentence.lower()
-    if not (_NUMBER_WORD.search(low) or _has(low, ("个", "名", "位", "打"))):
+    if not _has(low, _G_ROLES) or not (_NUMBER_WORD.search(low) or _has(low, ("个", "名", "位", "打"))):
         return None
     if _TOTAL.search(sentence):
         return None  # a total with its breakdown: the digit reader's

@@ -24,6 +24,7 @@ from retention_mcp.constraints.lexicon import (
 )
 from retention_mcp.constraints.record import Constraints, Goal
 from retention_mcp.constraints.text import one_line
+from retention_mcp.constraints.typed import MAX_GOALS
 
 _I = re.IGNORECASE
 # -- goals ------------------------------------------------------------------------------------------------------------
@@ -170,7 +171,8 @@ def read_goals(text: str) -> list[Goal]:
         if len(part) < 2:
             continue
         goal = Goal(id=f"G{len(goals) + 1}", text=part, deadline_day=deadline)
-        _fill_goal(goal)
+        if len(goals) < MAX_GOALS:  # past the most a call numbers, a goal is listed by its words only
+            _fill_goal(goal)
         goals.append(goal)
     return goals
 
@@ -189,6 +191,7 @@ def _metric_name(text: str) -> str | None:
 
 
 # What ends a goal without being its target: a calendar deadline ("by Q3", "第三季度末前") and a rating scale ("4.6/5").
+_TAIL_CHARS = 80  # longer than any deadline _GOAL_TAIL reads ("by the end of Q3 FY2026")
 _GOAL_TAIL = re.compile(
     r"\s*(?:(?:by|before|until|in|within|through|during|for)\s+)?(?:(?:the\s+)?end\s+of\s+)?(?:Q[1-4]|H[12])"
     r"(?:\s*(?:FY)?\s*\d{2,4})?\s*$|\s*(?:在|于)?(?:Q[1-4]|第[一二三四1-4]季度)(?:末|底|前|内|结束前)?\s*$",
@@ -201,7 +204,8 @@ _TARGET_MULT = re.compile(rf"^(?P<head>.*?(?P<t>{NUM}))\s*(?P<m>万|千)\s*(?:�
 def _fill_goal(goal: Goal) -> None:
     """Metric, baseline, target and unit, when a goal states them plainly; a change ('+10pp', 'by 20%') is no target.
     A deadline ("by Q3") and a rating scale ("4.6/5") are never the target; a target in 万 or 千 is multiplied out."""
-    text = _RATING_SCALE.sub("", _GOAL_TAIL.sub("", goal.text, count=1))
+    head, tail = goal.text[:-_TAIL_CHARS], goal.text[-_TAIL_CHARS:]  # a deadline ends the goal: read the end only
+    text = _RATING_SCALE.sub("", head + _GOAL_TAIL.sub("", tail, count=1))
     scale = 1.0
     if mult := _TARGET_MULT.match(text):
         text, scale = mult["head"], 1e4 if mult["m"] == "万" else 1e3
