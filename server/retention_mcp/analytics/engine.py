@@ -84,6 +84,8 @@ class AnalysisRequest:
     calibration_end: str | None = None  # YYYY-MM-DD: BG/NBD fits on purchases up to here, the rest is the holdout
     encoding: str | None = None  # text encoding, where detection does not find it
     decimal: str | None = None  # "," for decimal-comma numbers
+    sheet: str | None = None  # a workbook's sheet, by name or 1-based number (default: detected)
+    header_row: int | None = None  # a workbook's header row, 1-based (default: detected)
     today: date | None = None  # the clock's date (tests set it)
 
 
@@ -174,8 +176,9 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
     checked = check_data_path(request.path, data_dirs) if request.path else None
     say("Reading the data")
     table = open_table(
-        checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding
-    )
+        checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding,
+        sheet=request.sheet, header_row=request.header_row,
+    )  # fmt: skip
     notes = [table.note] if table.note else []
     try:
         mapping = map_columns(table.columns, request.columns, request.segments)

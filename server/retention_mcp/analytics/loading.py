@@ -389,6 +389,8 @@ def open_table(
     cancel: Cancellation | None = None,
     csv_options: str = "",
     encoding: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> Table:
     """A DuckDB table `data` read from a checked file or from inline CSV text, within `limits`.
 
@@ -447,6 +449,11 @@ def open_table(
                 f"{name}: {compression}-compressed files are not read; decompress it, or use gzip (.gz) / "
                 f"不支持 {compression} 压缩文件,请先解压或改用 gzip(.gz)"
             )
+        if sheet is not None or header_row is not None:
+            from retention_mcp.analytics.workbook import check_options
+
+            excel = source is not None and source.real.suffix.lower() in (".xlsx", ".xlsm")
+            check_options(name, excel, sheet, header_row)
         reader_path = descriptor_path(fd)
         if reader_path is None:  # no /proc or /dev/fd (Windows): a private copy of what was opened
             fd, tmp = copy_checked(fd, size, ".parquet" if kind == "parquet" else ".data")
@@ -459,8 +466,9 @@ def open_table(
 
             real_name = source.real.name if source is not None else name
             prepared = prepare(
-                Path(reader_path), encoding, name=real_name, shown=name, size=size, limits=limits, cancel=cancel
-            )
+                Path(reader_path), encoding, name=real_name, shown=name, size=size, limits=limits, cancel=cancel,
+                sheet=sheet, header_row=header_row,
+            )  # fmt: skip
             note = prepared.note
             if prepared.tmp is not None:  # converted from the opened file: read the private UTF-8 copy
                 temps.append(str(prepared.tmp))

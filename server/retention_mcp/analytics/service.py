@@ -62,6 +62,8 @@ def request_for(params: AnalyzeParams) -> AnalysisRequest:
         calibration_end=params.calibration_end,
         encoding=params.encoding,
         decimal=params.decimal,
+        sheet=params.sheet,
+        header_row=params.header_row,
     )
 
 
