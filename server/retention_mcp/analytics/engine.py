@@ -205,6 +205,10 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         if request.charts and report.mode in ("subscriptions", "monthly"):
             say("Drawing charts")
             _draw(analysis, curves)
+        if request.charts and not analysis.charts:
+            from retention_mcp.analytics.charts import nothing_drawn
+
+            report.notes.append(nothing_drawn(report))
         return analysis
     except duckdb.Error as exc:  # a value the checks above did not foresee: say so, never a traceback
         if cancel.reason is not None or isinstance(exc, duckdb.OutOfMemoryException):
