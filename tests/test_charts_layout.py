@@ -180,3 +180,18 @@ def test_charts_asked_for_with_nothing_to_chart_say_so(tmp_path):
     report = json.loads(out.getvalue())
     assert report["mode"] == "transactions" and report["charts"] == []
     assert any(n.startswith("No chart was drawn: the survival and cohort charts need subscription data") and " / " in n for n in report["notes"])  # fmt: skip
+
+
+def test_past_the_heatmaps_window_the_title_states_it():
+    from retention_mcp.analytics import charts
+    from retention_mcp.analytics.report import ChurnReport, Cohorts
+
+    months = [f"{2000 + i // 12}-{1 + i % 12:02d}" for i in range(130)]
+    cohorts = Cohorts(months=months, sizes=[5] * 130, retention=[[1.0, 0.8]] * 130)
+    report = ChurnReport.model_construct(cohorts=cohorts, columns={}, period="month")
+    fig, plt, title = charts.heatmap_figure(report)
+    try:
+        assert title.endswith(", the latest 120 of 130 cohorts")
+        assert fig.axes[0].get_yticklabels()[0].get_text() == f"{months[10]}  n=5"
+    finally:
+        plt.close(fig)

@@ -128,6 +128,7 @@ PALETTE = (
 MAX_CURVES = len(PALETTE)  # past this many groups, the largest are drawn and the rest pooled as one
 OTHER = ("other", "其他")
 LABEL_CHARACTERS = 28  # a group's name in the legend and the table, at most
+MAX_COHORTS = 120  # rows of the heatmap: ten years of monthly cohorts; past that the latest, and the title says so
 
 
 def short_labels(labels: list[str], limit: int = LABEL_CHARACTERS) -> list[str]:
@@ -223,14 +224,14 @@ def survival_chart(curves: dict, title: str, survival: Survival | None = None, z
     return _png(fig, plt, title, labels)
 
 
-def heatmap_figure(report: ChurnReport, max_cohorts: int | None = None, max_age: int = 24):
+def heatmap_figure(report: ChurnReport, max_cohorts: int = MAX_COHORTS, max_age: int = 24):
     """The cohort heatmap as a matplotlib figure (see cohort_heatmap), or None without cohorts; the caller closes
     it."""
     if report.cohorts is None or not report.cohorts.months:
         return None
     zh = is_chinese(report)
     cohorts = report.cohorts
-    rows = list(range(len(cohorts.months)))[-max_cohorts if max_cohorts else 0 :]
+    rows = list(range(len(cohorts.months)))[-max_cohorts:]
     ages = min(max_age, max((len(cohorts.retention[i]) for i in rows), default=1)) or 1
     grid = np.full((len(rows), ages), np.nan)
     for r, index in enumerate(rows):
@@ -238,6 +239,9 @@ def heatmap_figure(report: ChurnReport, max_cohorts: int | None = None, max_age:
         grid[r, : len(values)] = [np.nan if v is None else v for v in values]
     plt = _figure()
     title = "同期群留存(格中为仍在网 %)" if zh else "Cohort retention (cells: % still active)"
+    if len(rows) < len(cohorts.months):  # the window is stated, never silent
+        total = len(cohorts.months)
+        title += f",最近 {len(rows)} 个(共 {total} 个)" if zh else f", the latest {len(rows)} of {total} cohorts"
     sized = [
         f"{cohorts.months[i]}  {cohorts.sizes[i]:,} 人" if zh else f"{cohorts.months[i]}  n={cohorts.sizes[i]:,}"
         for i in rows
@@ -263,9 +267,9 @@ def heatmap_figure(report: ChurnReport, max_cohorts: int | None = None, max_age:
     return fig, plt, title
 
 
-def cohort_heatmap(report: ChurnReport, max_cohorts: int | None = None, max_age: int = 24) -> bytes | None:
-    """Every cohort (or the latest `max_cohorts`), a row each labelled with its size, and each cell with the share
-    still active, in percent."""
+def cohort_heatmap(report: ChurnReport, max_cohorts: int = MAX_COHORTS, max_age: int = 24) -> bytes | None:
+    """Every cohort (past `max_cohorts`, the latest ones, said in the title), a row each labelled with its size, and
+    each cell with the share still active, in percent."""
     drawn = heatmap_figure(report, max_cohorts, max_age)
     if drawn is None:
         return None
