@@ -258,8 +258,9 @@ class Sheet(Handler):
             self.phonetic += 1
         elif local == "row":
             self.row, self.numbers, self.row_size, self.column = {}, {}, 0, 0
-            given = attrs.get("r", "")
-            self.number = int(given) if given.isdigit() and len(given) < 12 else self.number + 1
+            if self.header is None:  # row numbers matter until the header is found
+                given = attrs.get("r", "")
+                self.number = int(given) if given.isdigit() and len(given) < 12 else self.number + 1
 
     def text(self, data: str) -> None:
         if self.collect:
@@ -280,7 +281,7 @@ class Sheet(Handler):
             if self.has_value:
                 self.plain = None
                 self.add(self.value("".join(self.parts)))
-                if self.plain is not None and self.column in self.row:
+                if self.plain is not None and (self.header is None or self.column in self.date_columns):
                     self.numbers[self.column] = self.plain
         elif local == "row":
             self.finish_row()
@@ -379,11 +380,12 @@ class Sheet(Handler):
                 self.book.cancel.check()
             return
         _, cells, numbers = row
-        for column in self.date_columns.intersection(numbers):
-            day = serial_date(numbers[column], self.epoch)
-            if day is not None:
-                cells[column] = day
-                self.converted[column] = self.converted.get(column, 0) + 1
+        if numbers and self.date_columns:
+            for column in self.date_columns.intersection(numbers):
+                day = serial_date(numbers[column], self.epoch)
+                if day is not None:
+                    cells[column] = day
+                    self.converted[column] = self.converted.get(column, 0) + 1
         self.write(cells)
 
     def write(self, row: dict[int, str]) -> None:
