@@ -209,3 +209,34 @@ def test_serial_numbers_and_text_amounts_reach_the_csv_as_they_should(tmp_path):
         assert [row[2] for row in rows[1:]] == [str(a) for a in amounts]
         assert [row[3] for row in rows[1:]] == ["1", "59", "61", "367", "45292", "45658.75"]  # not a date column
         assert f"Excel serial numbers read as dates ({system} date system): 开始日期 (6)" in note
+
+
+def test_a_header_of_unknown_names_below_a_title_is_found_and_a_narrow_header_is_kept(tmp_path, capsys):
+    """Column names the detection does not know: the title above is still skipped (it is far narrower than the
+    table), and the names mapped with --map; a header narrower than its data rows is still the header."""
+    from retention_mcp.analytics import workbook
+    from retention_mcp.analytics.limits import Cancellation, Limits
+
+    table = clean_table(60)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Kundenbericht 2026"])
+    sheet.append(["Kunde", "Beginn", "Ende", "Tarif", "Preis"])
+    for row in table.itertuples(index=False):
+        sheet.append([row.customer_id, row.start_date, row.end_date, row.plan, row.price])
+    book.save(tmp_path / "kunden.xlsx")
+    mapped = ["--map", "customer_id=Kunde", "--map", "start_date=Beginn", "--map", "end_date=Ende"]
+    report = run_cli(tmp_path, "kunden.xlsx", *mapped)
+    check(report, table)
+    assert any("header on row 2; 1 row(s) above it taken as a title" in n for n in report["notes"])
+
+    narrow = openpyxl.Workbook()
+    narrow.active.append(["Kunde", "Beginn", "Ende"])
+    for i in range(20):
+        narrow.active.append([f"k{i}", "2024-01-01", "", "extra", "columns", "unnamed"])
+    narrow.save(tmp_path / "narrow.xlsx")
+    converted, note = workbook.convert(tmp_path / "narrow.xlsx", "narrow.xlsx", None, Limits(), Cancellation())
+    with open(converted, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    converted.unlink()
+    assert rows[0][:3] == ["Kunde", "Beginn", "Ende"] and len(rows) == 21 and "header on row 1" in note

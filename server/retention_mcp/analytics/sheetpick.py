@@ -3,7 +3,7 @@ rows of each sheet, as a person opening the export would.
 
 An export often puts a title above the header (a merged "2026年订阅明细", an export date) and a summary sheet before
 the data. The header is the first row that names a known column (the role names of analytics/loading.py), or else
-the first row about as wide as the table whose cells are all words; the data sheet is the one whose header has a
+the first row at least half as wide as the table's usual row; the data sheet is the one whose header has a
 customer id column, and among several such, the one with the most rows.
 """
 
@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 
 SAMPLE_ROWS = 30  # rows with a value read before the header is decided
 HEADER_SEARCH = 10  # the header is looked for among the first rows with a value
 DATE_ROLES = ("start_date", "end_date", "transaction_date")
-NUMBER = re.compile(r"[-+]?[\d.,\s]+%?")
 
 
 @functools.cache
@@ -51,17 +49,17 @@ def is_date(text: str) -> bool:
 
 
 def header_index(rows: list[dict[int, str]]) -> int:
-    """The index in `rows` (the first rows with a value, column -> text) of the header row."""
+    """The index in `rows` (the first rows with a value, column -> text) of the header row: the first row with two
+    or more cells that names a known column, or else the first row at least half as wide as the table's usual row
+    (narrower rows above it are titles); the first row when none is."""
     search = rows[:HEADER_SEARCH]
     for index, row in enumerate(search):
         if len(row) >= 2 and any(is_known(text) for text in row.values()):
             return index
-    widest = max((len(row) for row in rows), default=0)
-    wide = max(2, math.ceil(0.6 * widest))
-    for index, row in enumerate(search):
-        if len(row) >= wide and not any(NUMBER.fullmatch(text.strip()) for text in row.values()):
-            return index
-    return 0
+    widths = sorted(len(row) for row in rows)
+    usual = widths[len(widths) // 2] if widths else 0
+    need = max(2, math.ceil(usual / 2))
+    return next((index for index, row in enumerate(search) if len(row) >= need), 0)
 
 
 def short(text: str, limit: int = 40) -> str:
