@@ -213,7 +213,8 @@ def test_serial_numbers_and_text_amounts_reach_the_csv_as_they_should(tmp_path):
 
 def test_a_header_of_unknown_names_below_a_title_is_found_and_a_narrow_header_is_kept(tmp_path, capsys):
     """Column names the detection does not know: the title above is still skipped (it is far narrower than the
-    table), and the names mapped with --map; a header narrower than its data rows is still the header."""
+    table), and the names mapped with --map, which also makes the serial numbers of a mapped date column dates; a
+    header narrower than its data rows is still the header."""
     from retention_mcp.analytics import workbook
     from retention_mcp.analytics.limits import Cancellation, Limits
 
@@ -223,12 +224,15 @@ def test_a_header_of_unknown_names_below_a_title_is_found_and_a_narrow_header_is
     sheet.append(["Kundenbericht 2026"])
     sheet.append(["Kunde", "Beginn", "Ende", "Tarif", "Preis"])
     for row in table.itertuples(index=False):
-        sheet.append([row.customer_id, row.start_date, row.end_date, row.plan, row.price])
+        sheet.append([row.customer_id, serial(row.start_date), serial(row.end_date), row.plan, row.price])
     book.save(tmp_path / "kunden.xlsx")
     mapped = ["--map", "customer_id=Kunde", "--map", "start_date=Beginn", "--map", "end_date=Ende"]
     report = run_cli(tmp_path, "kunden.xlsx", *mapped)
     check(report, table)
-    assert any("header on row 2; 1 row(s) above it taken as a title" in n for n in report["notes"])
+    note = next(n for n in report["notes"] if "read sheet" in n)
+    assert "header on row 2; 1 row(s) above it taken as a title" in note
+    churned = int(table["end_date"].notna().sum())
+    assert f"(1900 date system): Beginn ({len(table)}), Ende ({churned})" in note
 
     narrow = openpyxl.Workbook()
     narrow.active.append(["Kunde", "Beginn", "Ende"])

@@ -53,8 +53,7 @@ def prepare(
     size: int | None = None,
     limits: Limits | None = None,
     cancel: Cancellation | None = None,
-    sheet: str | None = None,
-    header_row: int | None = None,
+    sheet: workbook.SheetChoice | None = None,
 ) -> Prepared:
     """The file as DuckDB can read it: Excel converted to CSV; UTF-16 and GB18030/GBK text converted to UTF-8; any
     other non-UTF-8 text a DataError naming what was seen and `encoding`. `path` may be the sandbox's open
@@ -64,7 +63,7 @@ def prepare(
     suffix = Path(name or path.name).suffix.lower()
     shown = shown or Path(name or path.name).name
     if suffix in EXCEL:
-        return _excel(path, shown, size, limits, cancel, sheet, header_row)
+        return _excel(path, shown, size, limits, cancel, sheet)
     if suffix in BINARY:
         return Prepared(path)  # Parquet carries its own encoding
     with open(path, "rb") as handle:
@@ -164,8 +163,7 @@ def _excel(
     size: int | None,
     limits: Limits | None,
     cancel: Cancellation | None,
-    sheet: str | None = None,
-    header_row: int | None = None,
+    sheet: workbook.SheetChoice | None = None,
 ) -> Prepared:
-    tmp, note = workbook.convert(path, shown, size, limits or Limits(), cancel or Cancellation(), sheet, header_row)
+    tmp, note = workbook.convert(path, shown, size, limits or Limits(), cancel or Cancellation(), sheet)
     return Prepared(tmp, tmp, note)

@@ -49,6 +49,7 @@ from retention_mcp.analytics.report import (
     SurvivalPoint,
 )
 from retention_mcp.analytics.values import bad_durations, date_expression, date_order, flag_expression
+from retention_mcp.analytics.workbook import SheetChoice
 from retention_mcp.errors import UserError
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -177,7 +178,7 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
     say("Reading the data")
     table = open_table(
         checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding,
-        sheet=request.sheet, header_row=request.header_row,
+        SheetChoice.of(request.sheet, request.header_row, request.columns),
     )  # fmt: skip
     notes = [table.note] if table.note else []
     try:

@@ -25,6 +25,7 @@ from retention_mcp.analytics import scratch
 from retention_mcp.analytics.intake import GrowthWatch, copy_checked, gunzip, line_over_limit
 from retention_mcp.analytics.limits import MB, Cancellation, DataError, LimitError, Limits
 from retention_mcp.analytics.params import DELIMITERS, TYPED_TAB
+from retention_mcp.analytics.workbook import SheetChoice
 
 MAX_INLINE_CSV = 20_000_000  # characters of CSV text accepted inline
 
@@ -389,8 +390,7 @@ def open_table(
     cancel: Cancellation | None = None,
     csv_options: str = "",
     encoding: str | None = None,
-    sheet: str | None = None,
-    header_row: int | None = None,
+    sheet: SheetChoice | None = None,
 ) -> Table:
     """A DuckDB table `data` read from a checked file or from inline CSV text, within `limits`.
 
@@ -449,11 +449,8 @@ def open_table(
                 f"{name}: {compression}-compressed files are not read; decompress it, or use gzip (.gz) / "
                 f"不支持 {compression} 压缩文件,请先解压或改用 gzip(.gz)"
             )
-        if sheet is not None or header_row is not None:
-            from retention_mcp.analytics.workbook import check_options
-
-            excel = source is not None and source.real.suffix.lower() in (".xlsx", ".xlsm")
-            check_options(name, excel, sheet, header_row)
+        if sheet is not None:
+            sheet.check(name, source is not None and source.real.suffix.lower() in (".xlsx", ".xlsm"))
         reader_path = descriptor_path(fd)
         if reader_path is None:  # no /proc or /dev/fd (Windows): a private copy of what was opened
             fd, tmp = copy_checked(fd, size, ".parquet" if kind == "parquet" else ".data")
@@ -467,7 +464,7 @@ def open_table(
             real_name = source.real.name if source is not None else name
             prepared = prepare(
                 Path(reader_path), encoding, name=real_name, shown=name, size=size, limits=limits, cancel=cancel,
-                sheet=sheet, header_row=header_row,
+                sheet=sheet,
             )  # fmt: skip
             note = prepared.note
             if prepared.tmp is not None:  # converted from the opened file: read the private UTF-8 copy

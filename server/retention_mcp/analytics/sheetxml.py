@@ -195,7 +195,8 @@ class Sheet(Handler):
 
     The header is row `header_row` (as Excel numbers rows), or else decided from the first SAMPLE_ROWS rows with a
     value (analytics/sheetpick.py); rows above it are skipped. Plain numbers in a column whose header names a date
-    role are Excel serial dates, written as dates and counted in `converted`. With no `out`, rows are only counted
+    role, or is one of the `mapped` date columns, are Excel serial dates, written as dates and counted in
+    `converted`. With no `out`, rows are only counted
     (`rows`), and with `sample`, reading stops (Enough) once the header is decided."""
 
     def __init__(
@@ -205,6 +206,7 @@ class Sheet(Handler):
         dates: set[int],
         durations: set[int],
         epoch: dt.datetime,
+        mapped: frozenset[str],
         out: Any,
         width: int = 0,
         header_row: int | None = None,
@@ -214,6 +216,7 @@ class Sheet(Handler):
         import csv
 
         self.book, self.strings, self.dates, self.durations, self.epoch = book, strings, dates, durations, epoch
+        self.mapped = mapped
         self.writer = csv.writer(out) if out is not None else None
         self.max_columns, self.limit = book.limits.max_columns, book.limits.max_line_bytes
         self.width, self.widened, self.written = width, False, 0
@@ -367,7 +370,7 @@ class Sheet(Handler):
 
         index = 0 if self.header_row is not None else header_index([cells for _, cells, _ in rows])
         self.header, self.skipped, self.first = rows[index], index, []
-        self.date_columns = {column for column, text in self.header[1].items() if is_date(text)}
+        self.date_columns = {c for c, text in self.header[1].items() if text in self.mapped or is_date(text)}
         if self.writer is not None:
             self.write(self.header[1])
         for row in rows[index + 1 :]:

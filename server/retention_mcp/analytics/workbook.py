@@ -26,13 +26,14 @@ import io
 import os
 import posixpath
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
 from retention_mcp.analytics import scratch, sheetxml
 from retention_mcp.analytics.limits import MB, Cancellation, DataError, LimitError, Limits
-from retention_mcp.analytics.sheetpick import is_id, short
+from retention_mcp.analytics.sheetpick import DATE_ROLES, is_id, short
 from retention_mcp.errors import UserError
 
 CHUNK = 1 << 16  # bytes of XML decompressed and parsed between two looks at the cancellation
@@ -42,19 +43,42 @@ MAX_SAMPLED = 64  # sheets looked at when choosing the one with the data
 MAX_LISTED = 20  # sheet or column names listed in a message
 
 
+@dataclass(frozen=True)
+class SheetChoice:
+    """What the caller says about a workbook: the sheet (a name or a 1-based number), the header row (as Excel
+    numbers rows), and the columns mapped to a date role, whose plain numbers are serial dates whatever their name."""
+
+    sheet: str | None = None
+    header_row: int | None = None
+    date_columns: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, sheet: str | None, header_row: int | None, columns: dict[str, str]) -> SheetChoice:
+        """From an analysis's parameters: `columns` is its role -> column mapping."""
+        return cls(sheet, header_row, frozenset(c for role, c in columns.items() if role in DATE_ROLES))
+
+    def check(self, shown: str, is_workbook: bool) -> None:
+        """`sheet` and `header_row` choose within a workbook: for any other file they are an error, never ignored."""
+        given = [name for name, value in (("sheet", self.sheet), ("header_row", self.header_row)) if value is not None]
+        if given and not is_workbook:
+            raise DataError(
+                f"{' and '.join(given)}: only an Excel workbook (.xlsx, .xlsm) has sheets and a header row to "
+                f"choose; {shown} is not one, so leave {' and '.join(given)} out / {'、'.join(given)} 只适用于 "
+                f"Excel 工作簿(.xlsx、.xlsm),该文件不是工作簿,请去掉该参数"
+            )
+
+
 def convert(
     path: Path,
     shown: str,
     size: int | None,
     limits: Limits,
     cancel: Cancellation,
-    sheet: str | None = None,
-    header_row: int | None = None,
+    choice: SheetChoice | None = None,
 ) -> tuple[Path, str]:
     """One sheet of the workbook at `path` (its first `size` bytes, those that were checked) as a new private CSV
-    file, from its header row on: its path and a note saying which sheet and row were read. The sheet is `sheet`
-    (a name or a 1-based number) or the one holding the data, the header row `header_row` or the one detected (see
-    analytics/sheetpick.py). Raises DataError for a file that is not a workbook, LimitError past a limit,
+    file, from its header row on: its path and a note saying which sheet and row were read. The sheet and header
+    row are the `choice` given, or those detected (see analytics/sheetpick.py). Raises DataError for a file that is not a workbook, LimitError past a limit,
     AnalysisStopped on timeout or cancel; the CSV is then removed."""
     try:
         import openpyxl  # noqa: F401  # its number-format and date rules are the ones used here
@@ -66,7 +90,7 @@ def convert(
         with os.fdopen(fd, "w+b") as target, open(path, "rb") as raw:
             checked = os.fstat(raw.fileno()).st_size if size is None else size
             book = _Book(raw, checked, shown, limits, cancel)
-            note = book.write_sheet(target, sheet, header_row)
+            note = book.write_sheet(target, choice or SheetChoice())
     except UserError:
         scratch.remove_tree(tmp)
         raise
@@ -79,17 +103,6 @@ def convert(
         scratch.remove_tree(tmp)
         raise
     return tmp, note
-
-
-def check_options(shown: str, is_workbook: bool, sheet: str | None, header_row: int | None) -> None:
-    """`sheet` and `header_row` choose within a workbook: for any other file they are an error, never ignored."""
-    given = [name for name, value in (("sheet", sheet), ("header_row", header_row)) if value is not None]
-    if given and not is_workbook:
-        raise DataError(
-            f"{' and '.join(given)}: only an Excel workbook (.xlsx, .xlsm) has sheets and a header row to choose; "
-            f"{shown} is not one, so leave {' and '.join(given)} out / {'、'.join(given)} 只适用于 Excel 工作簿"
-            f"(.xlsx、.xlsm),该文件不是工作簿,请去掉该参数"
-        )
 
 
 class _Window(io.RawIOBase):
@@ -250,9 +263,10 @@ class _Book:
             self.parse(rels, handler)
         return handler.found
 
-    def write_sheet(self, target: Any, wanted: str | None = None, header_row: int | None = None) -> str:
-        """Write one worksheet as CSV to the binary file `target`, from its header row on: the sheet `wanted` (a
-        name or a 1-based number) or the one holding the data; the note that says what was read."""
+    def write_sheet(self, target: Any, choice: SheetChoice) -> str:
+        """Write one worksheet as CSV to the binary file `target`, from its header row on: the sheet chosen or the
+        one holding the data; the note that says what was read."""
+        wanted, header_row = choice.sheet, choice.header_row
         main = next(
             (path for kind, path in self.relations("").values() if kind.endswith("/officeDocument")),
             "xl/workbook.xml",
@@ -276,7 +290,7 @@ class _Book:
                 self.parse(path, strings)
         dates, durations = styles.date_styles()
         epoch = sheetxml.MAC_EPOCH if book.date1904 else sheetxml.WINDOWS_EPOCH
-        reader = functools.partial(sheetxml.Sheet, self, strings, dates, durations, epoch)
+        reader = functools.partial(sheetxml.Sheet, self, strings, dates, durations, epoch, choice.date_columns)
         how: tuple[str, str] | None = None
         if wanted is not None:
             chosen = self.named(sheets, wanted)
