@@ -25,7 +25,7 @@ polars, lifetimes): make bench.
 With --against, only retention-mcp's two analyses run, from this checkout and from another one (an earlier commit,
 say), taking turns so that both see the same machine; the ratios say what the changes in between cost.
 
-Each measurement is the fastest of --repeat runs. The default limits of the analysis (analytics/limits.py) are
+Each measurement is the fastest of --repeat runs, the implementations taking turns. The default limits of the analysis (analytics/limits.py) are
 measured against the same analysis with the limits all but switched off.
 """
 
@@ -330,11 +330,6 @@ def measure(kind: str, path: Path, limits: dict[str, str] | None = None, tree: P
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def best(kind: str, path: Path, repeat: int, limits: dict[str, str] | None = None) -> dict:
-    """The fastest of `repeat` runs (each in its own process): the machine may be shared."""
-    return min((measure(kind, path, limits) for _ in range(repeat)), key=lambda m: m["seconds"])
-
-
 def against(other: Path, subscriptions: Path, transactions: Path, repeat: int) -> None:
     """This checkout's analyses against another checkout's, runs taking turns; the fastest of each counts."""
     here = Path(__file__).resolve().parents[1]
@@ -370,22 +365,31 @@ def main(customers: int, orders: int, keep: Path | None, repeat: int = 3, other:
 
 
 def compare(subscriptions: Path, transactions: Path, summary: Path, repeat: int) -> None:
-    measured = {
+    runs = {
         "subscriptions": {
-            "retention-mcp (full analysis)": best("ours", subscriptions, repeat),
-            "pandas (same aggregates, no model fits)": best("pandas-subscriptions", subscriptions, repeat),
-            "polars (same aggregates, no model fits)": best("polars-subscriptions", subscriptions, repeat),
+            "retention-mcp (full analysis)": ("ours", subscriptions, None),
+            "pandas (same aggregates, no model fits)": ("pandas-subscriptions", subscriptions, None),
+            "polars (same aggregates, no model fits)": ("polars-subscriptions", subscriptions, None),
             # what the limits cost: the same analysis with the limits all but switched off
-            "retention-mcp, limits off": best("ours", subscriptions, repeat, UNBOUNDED),
+            "retention-mcp, limits off": ("ours", subscriptions, UNBOUNDED),
         },
         "transactions": {
-            "retention-mcp (RFM + BG/NBD fit)": best("ours", transactions, repeat),
-            "pandas (RFM summary only)": best("pandas-transactions", transactions, repeat),
-            "polars (RFM summary only)": best("polars-transactions", transactions, repeat),
-            "lifetimes (BG/NBD fit only)": best("lifetimes", summary, repeat),
-            "retention-mcp, limits off": best("ours", transactions, repeat, UNBOUNDED),
+            "retention-mcp (RFM + BG/NBD fit)": ("ours", transactions, None),
+            "pandas (RFM summary only)": ("pandas-transactions", transactions, None),
+            "polars (RFM summary only)": ("polars-transactions", transactions, None),
+            "lifetimes (BG/NBD fit only)": ("lifetimes", summary, None),
+            "retention-mcp, limits off": ("ours", transactions, UNBOUNDED),
         },
     }
+    # every implementation once per round, rounds taking turns, so that a busy spell on a shared machine hits all
+    # of them alike; the fastest run of each counts
+    measured: dict[str, dict[str, dict]] = {data: {} for data in runs}
+    for _ in range(repeat):
+        for data, implementations in runs.items():
+            for name, (kind, path, limits) in implementations.items():
+                m = measure(kind, path, limits)
+                if name not in measured[data] or m["seconds"] < measured[data][name]["seconds"]:
+                    measured[data][name] = m
     print(f"\n{'data':<15}{'implementation (best of ' + str(repeat) + ')':<42}{'seconds':>10}{'peak MB':>10}")
     for data, runs in measured.items():
         for name, m in runs.items():
