@@ -244,3 +244,29 @@ def test_a_header_of_unknown_names_below_a_title_is_found_and_a_narrow_header_is
         rows = list(csv.reader(handle))
     converted.unlink()
     assert rows[0][:3] == ["Kunde", "Beginn", "Ende"] and len(rows) == 21 and "header on row 1" in note
+
+
+def test_without_an_id_column_the_sheet_with_the_most_rows_is_read_and_hidden_sheets_are_passed_over(tmp_path):
+    from retention_mcp.analytics import workbook
+    from retention_mcp.analytics.limits import Cancellation, Limits
+
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    for line in ("导出说明", "tenure in months"):
+        book.active.append([line])
+    hidden = book.create_sheet("lookup")
+    hidden.append(["customer_id", "note"])
+    for i in range(50):
+        hidden.append([f"h{i}", "x"])
+    hidden.sheet_state = "hidden"
+    rows = book.create_sheet("rows")
+    rows.append(["tenure", "churned"])
+    for i in range(12):
+        rows.append([i + 1, "yes" if i % 3 else "no"])
+    book.save(tmp_path / "noid.xlsx")
+    converted, note = workbook.convert(tmp_path / "noid.xlsx", "noid.xlsx", None, Limits(), Cancellation())
+    with open(converted, newline="", encoding="utf-8") as handle:
+        got = list(csv.reader(handle))
+    converted.unlink()
+    assert got[0] == ["tenure", "churned"] and len(got) == 13
+    assert note.startswith("read sheet 'rows', header on row 1; of 3 sheets, the one with the most rows;")

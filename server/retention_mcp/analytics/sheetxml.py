@@ -196,8 +196,8 @@ class Sheet(Handler):
     The header is row `header_row` (as Excel numbers rows), or else decided from the first SAMPLE_ROWS rows with a
     value (analytics/sheetpick.py); rows above it are skipped. Plain numbers in a column whose header names a date
     role, or is one of the `mapped` date columns, are Excel serial dates, written as dates and counted in
-    `converted`. With no `out`, rows are only counted
-    (`rows`), and with `sample`, reading stops (Enough) once the header is decided."""
+    `converted`. With no `out`, rows are only counted (`rows`), and with `sample`, reading stops (Enough) once the
+    header is decided."""
 
     def __init__(
         self,
