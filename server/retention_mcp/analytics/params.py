@@ -62,17 +62,10 @@ class AnalyzeParams(BaseModel):
     decimal: Literal[".", ","] | None = Field(None, description="Decimal separator of numbers / 数字的小数点符号")
     sheet: str | None = Field(
         None,
-        min_length=1,
-        max_length=100,
-        description="Worksheet of an .xlsx, by name or number (default: the one with a customer id column and the most "
-        "rows) / .xlsx 的工作表,名称或序号(默认:含客户编号列且行数最多的)",
+        description="Workbook sheet, name or number (default: the one with customer ids and most rows) / 工作表名称或序号"
+        "(默认:含客户编号且行数最多的)",
     )
-    header_row: int | None = Field(
-        None,
-        ge=1,
-        le=1_048_576,
-        description="Header row of the worksheet (default: detected) / 表头所在行(默认自动识别)",
-    )
+    header_row: int | None = Field(None, ge=1, description="Header row (default: detected) / 表头所在行(默认自动识别)")
     language: Literal["auto", "zh", "en"] = Field("auto", description="Language of the summary / 摘要语言")
 
     @field_validator("delimiter", mode="before")
