@@ -1,5 +1,6 @@
-"""PNG charts: Kaplan-Meier survival by the strongest driver (95% band, numbers at risk, time in the tenure unit),
-and the cohort retention heatmap. matplotlib (Agg) is imported here only. Chinese renders with a subset of Noto Sans
+"""PNG charts: Kaplan-Meier survival by the strongest driver (95% band, numbers at risk, time in the tenure unit, a
+colour per group for up to 20 groups, the legend beside the plot), and the cohort retention heatmap (every cohort,
+its size, and each cell's share). Each draws the same bytes for the same report. matplotlib (Agg) is imported here only. Chinese renders with a subset of Noto Sans
 CJK SC shipped in fonts/ (see fonts/README.md)."""
 
 from __future__ import annotations
@@ -119,14 +120,61 @@ def is_chinese(report: ChurnReport) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for c in report.columns.values() for ch in c)
 
 
-def survival_chart(curves: dict, title: str, survival: Survival | None = None, zh: bool = False) -> bytes:
-    """Kaplan-Meier step curves S(t), one per group (KaplanMeier objects), each with its 95% band, and the numbers
-    still at risk under the chart; time in the survival's unit."""
+# 20 colours, none repeated: matplotlib's tab20, its ten strong colours (tab10) first, then their light companions
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+MAX_CURVES = len(PALETTE)  # past this many groups, the largest are drawn and the rest pooled as one
+OTHER = ("other", "其他")
+LABEL_CHARACTERS = 28  # a group's name in the legend and the table, at most
+MAX_COHORTS = 120  # rows of the heatmap: ten years of monthly cohorts; past that the latest, and the title says so
+
+
+def short_labels(labels: list[str], limit: int = LABEL_CHARACTERS) -> list[str]:
+    """Names cut to `limit` characters with an ellipsis in the middle (both ends of a name tell groups apart), and
+    still distinct: a clash gets a number."""
+    head = (limit - 1) * 2 // 3
+    tail = limit - 1 - head
+    cut = [label if len(label) <= limit else f"{label[:head]}…{label[len(label) - tail :]}" for label in labels]
+    seen: dict[str, int] = {}
+    distinct = []
+    for label in cut:
+        seen[label] = seen.get(label, 0) + 1
+        distinct.append(label if seen[label] == 1 else f"{label[: limit - 4]}… ({seen[label]})")
+    return distinct
+
+
+def pool(curves: dict, zh: bool = False) -> dict:
+    """At most MAX_CURVES curves: with more groups, the MAX_CURVES - 1 largest (in their order) and one curve of
+    everyone else, a Kaplan-Meier estimate of the pooled counts."""
+    if len(curves) <= MAX_CURVES:
+        return dict(curves)
+    from retention_mcp.analytics.survival import kaplan_meier_counts
+
+    order = sorted(range(len(curves)), key=lambda i: -list(curves.values())[i].n)
+    top = set(order[: MAX_CURVES - 1])
+    kept = {label: km for i, (label, km) in enumerate(curves.items()) if i in top}
+    rest = [km for i, km in enumerate(curves.values()) if i not in top]
+    grid = np.unique(np.concatenate([km.all_times for km in rest]))
+    events, removed = np.zeros(grid.size), np.zeros(grid.size)
+    for km in rest:
+        np.add.at(removed, np.searchsorted(grid, km.all_times), km.removed)
+        np.add.at(events, np.searchsorted(grid, km.times), km.events)
+    name = OTHER[1] if zh else OTHER[0]
+    kept[f"{name} ({len(rest)})"] = kaplan_meier_counts(grid, events, removed)
+    return kept
+
+
+def survival_figure(curves: dict, title: str, survival: Survival | None = None, zh: bool = False):
+    """The survival chart as a matplotlib figure (see survival_chart); the caller closes it."""
     plt = _figure()
     unit = survival.unit if survival else "months"
+    curves = pool(curves, zh)
+    labels = short_labels(list(curves))
     with plt.rc_context({"font.family": list(_font_families())}):
         fig, (ax, table_ax) = plt.subplots(
-            2, 1, figsize=(7, 4.6 + 0.22 * len(curves)), dpi=110,
+            2, 1, figsize=(9, 4.6 + 0.22 * len(curves)), dpi=110,
             gridspec_kw={"height_ratios": [5, 0.5 + 0.3 * len(curves)]},
         )  # fmt: skip
         from matplotlib.ticker import MaxNLocator
@@ -135,14 +183,15 @@ def survival_chart(curves: dict, title: str, survival: Survival | None = None, z
         candidates = np.asarray(MaxNLocator(nbins=6, integer=horizon >= 5).tick_values(0, horizon))
         ticks = candidates[(candidates >= 0) & (candidates <= horizon + 1e-9)]
         rows = []
-        for label, km in curves.items():
+        for index, (label, km) in enumerate(zip(labels, curves.values(), strict=True)):
             # a group without churn stays at 1 (its band too) to the end of the chart
             x = np.concatenate(([0.0], km.times, [horizon]))
             y, low, high = (
                 np.concatenate(([1.0], v, v[-1:] if v.size else [1.0])) for v in (km.survival, km.lower, km.upper)
             )
-            (line,) = ax.step(x, y, where="post", label=label)
-            ax.fill_between(x, low, high, step="post", alpha=0.15, color=line.get_color(), linewidth=0)
+            colour = PALETTE[index % len(PALETTE)]
+            ax.step(x, y, where="post", label=label, color=colour)
+            ax.fill_between(x, low, high, step="post", alpha=0.15, color=colour, linewidth=0)
             rows.append([f"{km.at_risk_at(t):,}" for t in ticks])
         ax.set_xlabel(f"开始后的{UNITS_ZH.get(unit, unit)}数" if zh else f"{unit} since start")
         ax.set_ylabel("仍在网比例(95% 置信带)" if zh else "share still active (95% band)")
@@ -151,45 +200,101 @@ def survival_chart(curves: dict, title: str, survival: Survival | None = None, z
         ax.set_xticks(ticks)
         ax.set_title(title)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        # beside the plot, never over the curves
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
         table_ax.axis("off")
         table_ax.set_title("风险人数" if zh else "number at risk", fontsize=8, loc="left")
         table = table_ax.table(
-            cellText=rows, rowLabels=[label[:28] for label in curves], colLabels=[f"{t:g}" for t in ticks],
-            loc="center", cellLoc="center", edges="open",
+            cellText=rows, rowLabels=labels, colLabels=[f"{t:g}" for t in ticks], loc="center", cellLoc="center",
+            edges="open",
         )  # fmt: skip
         table.auto_set_font_size(False)
         table.set_fontsize(7)
-        return _png(fig, plt, title, list(curves))
+        for index in range(len(labels)):
+            table[index + 1, -1].get_text().set_color(PALETTE[index % len(PALETTE)])
+        fig.tight_layout()
+    return fig, plt, list(curves)
 
 
-def cohort_heatmap(report: ChurnReport, max_cohorts: int = 24, max_age: int = 24) -> bytes | None:
-    if report.cohorts is None:
+def survival_chart(curves: dict, title: str, survival: Survival | None = None, zh: bool = False) -> bytes:
+    """Kaplan-Meier step curves S(t), one per group (KaplanMeier objects), each with its 95% band and a colour of
+    its own, the legend beside the plot and the numbers still at risk under it; time in the survival's unit. Past
+    MAX_CURVES groups, the largest are drawn and the rest pooled as "other"."""
+    fig, plt, labels = survival_figure(curves, title, survival, zh)
+    return _png(fig, plt, title, labels)
+
+
+def heatmap_figure(report: ChurnReport, max_cohorts: int = MAX_COHORTS, max_age: int = 24):
+    """The cohort heatmap as a matplotlib figure (see cohort_heatmap), or None without cohorts; the caller closes
+    it."""
+    if report.cohorts is None or not report.cohorts.months:
         return None
     zh = is_chinese(report)
     cohorts = report.cohorts
     rows = list(range(len(cohorts.months)))[-max_cohorts:]
-    grid = np.full((len(rows), max_age), np.nan)
+    ages = min(max_age, max((len(cohorts.retention[i]) for i in rows), default=1)) or 1
+    grid = np.full((len(rows), ages), np.nan)
     for r, index in enumerate(rows):
-        values = cohorts.retention[index][:max_age]
+        values = cohorts.retention[index][:ages]
         grid[r, : len(values)] = [np.nan if v is None else v for v in values]
     plt = _figure()
-    title = "同期群留存" if zh else "Cohort retention"
+    title = "同期群留存(格中为仍在网 %)" if zh else "Cohort retention (cells: % still active)"
+    if len(rows) < len(cohorts.months):  # the window is stated, never silent
+        total = len(cohorts.months)
+        title += f",最近 {len(rows)} 个(共 {total} 个)" if zh else f", the latest {len(rows)} of {total} cohorts"
+    sized = [
+        f"{cohorts.months[i]}  {cohorts.sizes[i]:,} 人" if zh else f"{cohorts.months[i]}  n={cohorts.sizes[i]:,}"
+        for i in rows
+    ]
     with plt.rc_context({"font.family": list(_font_families())}):
-        fig, ax = plt.subplots(figsize=(8, 0.25 * len(rows) + 1.6), dpi=110)
-        image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0, vmax=1)
-        ax.set_yticks(range(len(rows)), [cohorts.months[i] for i in rows], fontsize=7)
+        fig, ax = plt.subplots(figsize=(max(8.0, 0.34 * ages + 3.2), 0.26 * len(rows) + 1.8), dpi=110)
+        image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        size = 6 if ages <= 24 else 5
+        for r in range(len(rows)):
+            for age in range(ages):
+                value = grid[r, age]
+                if not np.isnan(value):
+                    colour = "black" if value >= 0.6 else "white"  # readable on viridis' light and dark ends
+                    ax.text(age, r, f"{value * 100:.0f}", ha="center", va="center", fontsize=size, color=colour)
+        ax.set_yticks(range(len(rows)), sized, fontsize=7)
+        ax.set_xticks(range(ages), [str(a) for a in range(ages)], fontsize=7)
         period = report.period
         ax.set_xlabel(f"注册后的{PERIODS_ZH.get(period, period)}数" if zh else f"{period}s since signup")
+        ax.set_ylabel("同期群(人数)" if zh else "cohort (customers)")
         ax.set_title(title)
         fig.colorbar(image, ax=ax, label="仍在网比例" if zh else "share still active")
-        return _png(fig, plt, title, [])
+        fig.tight_layout()
+    return fig, plt, title
+
+
+def cohort_heatmap(report: ChurnReport, max_cohorts: int = MAX_COHORTS, max_age: int = 24) -> bytes | None:
+    """Every cohort (past `max_cohorts`, the latest ones, said in the title), a row each labelled with its size, and
+    each cell with the share still active, in percent."""
+    drawn = heatmap_figure(report, max_cohorts, max_age)
+    if drawn is None:
+        return None
+    fig, plt, title = drawn
+    return _png(fig, plt, title, [])
+
+
+def nothing_drawn(report: ChurnReport) -> str:
+    """The note when charts were asked for and there is nothing to draw."""
+    if report.mode not in ("subscriptions", "monthly"):
+        return (
+            "No chart was drawn: the survival and cohort charts need subscription data (start and end dates, or a "
+            "tenure); order data has neither / 未生成图表:生存曲线与同期群图需要订阅数据(开始与结束日期或在网时长),"
+            "订单数据没有这些"
+        )
+    return (
+        "No chart was drawn: survival curves need a tenure or start and end dates, and the cohort chart a start date; "
+        "map them with --map ROLE=COLUMN (tool: columns) / 未生成图表:生存曲线需要在网时长或开始与结束日期,同期群图需要"
+        "开始日期;可用 --map 角色=列名 指定(工具参数 columns)"
+    )
 
 
 def _png(fig, plt, title: str, labels: list[str]) -> bytes:
     """The figure as PNG bytes; the title and curve labels go into the PNG's text fields too."""
     buffer = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buffer, format="png", metadata={"Title": title, "Description": "; ".join(labels)})
     plt.close(fig)
     return buffer.getvalue()

@@ -53,6 +53,7 @@ def prepare(
     size: int | None = None,
     limits: Limits | None = None,
     cancel: Cancellation | None = None,
+    sheet: workbook.SheetChoice | None = None,
 ) -> Prepared:
     """The file as DuckDB can read it: Excel converted to CSV; UTF-16 and GB18030/GBK text converted to UTF-8; any
     other non-UTF-8 text a DataError naming what was seen and `encoding`. `path` may be the sandbox's open
@@ -62,7 +63,7 @@ def prepare(
     suffix = Path(name or path.name).suffix.lower()
     shown = shown or Path(name or path.name).name
     if suffix in EXCEL:
-        return _excel(path, shown, size, limits, cancel)
+        return _excel(path, shown, size, limits, cancel, sheet)
     if suffix in BINARY:
         return Prepared(path)  # Parquet carries its own encoding
     with open(path, "rb") as handle:
@@ -183,6 +184,13 @@ def _transcode(path: Path, suffix: str, shown: str, encoding: str, note: str, si
     return Prepared(tmp, tmp, note + f" / 按 {encoding} 编码读取")
 
 
-def _excel(path: Path, shown: str, size: int | None, limits: Limits | None, cancel: Cancellation | None) -> Prepared:
-    tmp, name = workbook.convert(path, shown, size, limits or Limits(), cancel or Cancellation())
-    return Prepared(tmp, tmp, f"read the first sheet ({name[:40]}) of the workbook / 读取工作簿的第一个工作表")
+def _excel(
+    path: Path,
+    shown: str,
+    size: int | None,
+    limits: Limits | None,
+    cancel: Cancellation | None,
+    sheet: workbook.SheetChoice | None = None,
+) -> Prepared:
+    tmp, note = workbook.convert(path, shown, size, limits or Limits(), cancel or Cancellation(), sheet)
+    return Prepared(tmp, tmp, note)

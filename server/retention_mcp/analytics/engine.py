@@ -73,6 +73,7 @@ from retention_mcp.analytics.values import (
     date_order,
     flag_expression,
 )
+from retention_mcp.analytics.workbook import SheetChoice
 from retention_mcp.errors import UserError
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -105,6 +106,8 @@ class AnalysisRequest:
     encoding: str | None = None  # text encoding, where detection does not find it
     decimal: str | None = None  # "," for decimal-comma numbers
     timezone: str | None = None  # IANA name: the zone whose dates timestamps with an offset are read in
+    sheet: str | None = None  # a workbook's sheet, by name or 1-based number (default: detected)
+    header_row: int | None = None  # a workbook's header row, 1-based (default: detected)
     today: date | None = None  # the clock's date (tests set it)
 
 
@@ -196,8 +199,9 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
     checked = check_data_path(request.path, data_dirs) if request.path else None
     say("Reading the data")
     table = open_table(
-        checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding
-    )
+        checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding,
+        SheetChoice.of(request.sheet, request.header_row, request.columns),
+    )  # fmt: skip
     notes = [table.note] if table.note else []
     if checked is not None and is_bundled(checked, data_dirs):
         table.source += BUNDLED
@@ -229,6 +233,10 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         if request.charts and report.mode in ("subscriptions", "monthly"):
             say("Drawing charts")
             _draw(analysis, curves)
+        if request.charts and not analysis.charts:
+            from retention_mcp.analytics.charts import nothing_drawn
+
+            report.notes.append(nothing_drawn(report))
         return analysis
     except duckdb.Error as exc:  # a value the checks above did not foresee: say so, never a traceback
         if cancel.reason is not None or isinstance(exc, duckdb.OutOfMemoryException):

@@ -25,6 +25,7 @@ from retention_mcp.analytics import scratch
 from retention_mcp.analytics.intake import GrowthWatch, copy_checked, gunzip, line_over_limit
 from retention_mcp.analytics.limits import MB, Cancellation, DataError, LimitError, Limits
 from retention_mcp.analytics.params import DELIMITERS, TYPED_TAB
+from retention_mcp.analytics.workbook import SheetChoice
 
 MAX_INLINE_CSV = 20_000_000  # characters of CSV text accepted inline
 
@@ -390,6 +391,7 @@ def open_table(
     cancel: Cancellation | None = None,
     csv_options: str = "",
     encoding: str | None = None,
+    sheet: SheetChoice | None = None,
 ) -> Table:
     """A DuckDB table `data` read from a checked file or from inline CSV text, within `limits`.
 
@@ -448,6 +450,8 @@ def open_table(
                 f"{name}: {compression}-compressed files are not read; decompress it, or use gzip (.gz) / "
                 f"不支持 {compression} 压缩文件,请先解压或改用 gzip(.gz)"
             )
+        if sheet is not None:
+            sheet.check(name, source is not None and source.real.suffix.lower() in (".xlsx", ".xlsm"))
         reader_path = descriptor_path(fd)
         if reader_path is None:  # no /proc or /dev/fd (Windows): a private copy of what was opened
             fd, tmp = copy_checked(fd, size, ".parquet" if kind == "parquet" else ".data")
@@ -460,8 +464,9 @@ def open_table(
 
             real_name = source.real.name if source is not None else name
             prepared = prepare(
-                Path(reader_path), encoding, name=real_name, shown=name, size=size, limits=limits, cancel=cancel
-            )
+                Path(reader_path), encoding, name=real_name, shown=name, size=size, limits=limits, cancel=cancel,
+                sheet=sheet,
+            )  # fmt: skip
             note = prepared.note
             if prepared.tmp is not None:  # converted from the opened file: read the private UTF-8 copy
                 temps.append(str(prepared.tmp))

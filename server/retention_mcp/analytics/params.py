@@ -64,8 +64,13 @@ class AnalyzeParams(BaseModel):
     timezone: str | None = Field(
         None,
         max_length=64,
-        description="IANA zone for offset timestamps / 带时区偏移的时间戳按此 IANA 时区取日期",
+        description="IANA time zone of timestamps / 时间戳的 IANA 时区",
     )
+    sheet: str | None = Field(
+        None,
+        description="Workbook sheet, name or number (default: detected) / 工作表名称或序号(默认自动识别)",
+    )
+    header_row: int | None = Field(None, ge=1, description="Header row (default: detected) / 表头所在行(默认自动识别)")
     language: Literal["auto", "zh", "en"] = Field("auto", description="Language of the summary / 摘要语言")
 
     @field_validator("delimiter", mode="before")
@@ -93,5 +98,7 @@ CLI_FLAGS: dict[str, tuple[str, str]] = {
     "date_format": ("--date-format", "FORMAT"),
     "encoding": ("--encoding", "NAME"),
     "timezone": ("--timezone", "NAME"),
+    "sheet": ("--sheet", "NAME|NUMBER"),
+    "header_row": ("--header-row", "N"),
 }
 CLI_POSITIONAL = frozenset({"path", "csv", "charts", "charts_dir"})

@@ -63,6 +63,8 @@ def request_for(params: AnalyzeParams) -> AnalysisRequest:
         encoding=params.encoding,
         decimal=params.decimal,
         timezone=params.timezone,
+        sheet=params.sheet,
+        header_row=params.header_row,
     )
 
 

@@ -13,7 +13,8 @@ import posixpath
 from array import array
 from typing import Any, Protocol
 
-from retention_mcp.analytics.limits import Cancellation, LimitError, Limits
+from retention_mcp.analytics.limits import Cancellation, DataError, LimitError, Limits
+from retention_mcp.analytics.sheetpick import SAMPLE_ROWS, short
 
 REL_ID = "relationships}id"
 MAX_ITEMS = 100_000  # sheets, relationships and styles kept from one part (Excel allows 64,000 cell styles)
@@ -83,14 +84,14 @@ class Relations(Handler):
 
 class WorkbookPart(Handler):
     def __init__(self) -> None:
-        self.sheets: list[tuple[str, str]] = []  # (name, relationship id), in the workbook's order
+        self.sheets: list[tuple[str, str, bool]] = []  # (name, relationship id, hidden), in the workbook's order
         self.date1904 = False
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         local = _local(tag)
         if local == "sheet" and len(self.sheets) < MAX_ITEMS:
             rid = next((v for k, v in attrs.items() if k.endswith(REL_ID)), "")
-            self.sheets.append((attrs.get("name", ""), rid))
+            self.sheets.append((attrs.get("name", ""), rid, attrs.get("state", "visible") != "visible"))
         elif local == "workbookPr":
             self.date1904 = attrs.get("date1904", "").lower() in ("1", "true")
 
@@ -181,9 +182,22 @@ MAC_EPOCH = dt.datetime(1904, 1, 1)
 ROWS_PER_CHECK = 1024
 
 
+class Enough(Exception):
+    """Raised by a Sheet that only samples, once its header is decided: the rest of the sheet is not read."""
+
+
+Row = tuple[int, dict[int, str], dict[int, float]]  # row number, column -> text, column -> number (plain cells)
+
+
 class Sheet(Handler):
-    """A worksheet's rows written as CSV as they are parsed: only rows with a value, each as wide as the widest so
-    far (at least `width`); `widened` says a row came out wider than one already written."""
+    """A worksheet's rows written as CSV as they are parsed, from its header row on: only rows with a value, each as
+    wide as the widest so far (at least `width`); `widened` says a row came out wider than one already written.
+
+    The header is row `header_row` (as Excel numbers rows), or else decided from the first SAMPLE_ROWS rows with a
+    value (analytics/sheetpick.py); rows above it are skipped. Plain numbers in a column whose header names a date
+    role, or is one of the `mapped` date columns, are Excel serial dates, written as dates and counted in
+    `converted`. With no `out`, rows are only counted (`rows`), and with `sample`, reading stops (Enough) once the
+    header is decided."""
 
     def __init__(
         self,
@@ -192,16 +206,30 @@ class Sheet(Handler):
         dates: set[int],
         durations: set[int],
         epoch: dt.datetime,
+        mapped: frozenset[str],
         out: Any,
-        width: int,
+        width: int = 0,
+        header_row: int | None = None,
+        name: str = "",
+        sample: bool = False,
     ):
         import csv
 
         self.book, self.strings, self.dates, self.durations, self.epoch = book, strings, dates, durations, epoch
-        self.writer = csv.writer(out)
+        self.mapped = mapped
+        self.writer = csv.writer(out) if out is not None else None
         self.max_columns, self.limit = book.limits.max_columns, book.limits.max_line_bytes
         self.width, self.widened, self.written = width, False, 0
+        self.header_row, self.name, self.sample = header_row, name, sample
+        self.first: list[Row] = []  # rows read while the header is not decided yet
+        self.header: Row | None = None
+        self.skipped = 0  # rows with a value above the header
+        self.date_columns: set[int] = set()
+        self.converted: dict[int, int] = {}  # column -> serial numbers written as dates
+        self.rows = 0  # rows below the header
+        self.number = 0  # the row being read, as Excel numbers it
         self.row: dict[int, str] = {}
+        self.numbers: dict[int, float] = {}
         self.row_size = 0
         self.column = 0
         self.kind, self.style = "n", 0
@@ -209,6 +237,7 @@ class Sheet(Handler):
         self.size = 0
         self.collect = False
         self.has_value = False
+        self.plain: float | None = None
         self.inline = 0
         self.phonetic = 0
 
@@ -231,7 +260,10 @@ class Sheet(Handler):
         elif local == "rPh":
             self.phonetic += 1
         elif local == "row":
-            self.row, self.row_size, self.column = {}, 0, 0
+            self.row, self.numbers, self.row_size, self.column = {}, {}, 0, 0
+            if self.header is None:  # row numbers matter until the header is found
+                given = attrs.get("r", "")
+                self.number = int(given) if given.isdigit() and len(given) < 12 else self.number + 1
 
     def text(self, data: str) -> None:
         if self.collect:
@@ -250,9 +282,12 @@ class Sheet(Handler):
             self.phonetic -= 1
         elif local == "c":
             if self.has_value:
+                self.plain = None
                 self.add(self.value("".join(self.parts)))
+                if self.plain is not None and (self.header is None or self.column in self.date_columns):
+                    self.numbers[self.column] = self.plain
         elif local == "row":
-            self.write()
+            self.finish_row()
 
     def value(self, raw: str) -> str:
         kind = self.kind
@@ -269,6 +304,7 @@ class Sheet(Handler):
                     return cell_text(from_excel(number, self.epoch, timedelta=self.style in self.durations))
                 except (OverflowError, ValueError):
                     return "#VALUE!"
+            self.plain = number
             return cell_text(number)
         if kind == "s":
             return self.strings[int(raw)]
@@ -286,30 +322,105 @@ class Sheet(Handler):
         if self.column > self.max_columns:
             letters = _name(self.column)
             raise LimitError(
-                f"{self.book.shown}: the first sheet has a value in column {letters} ({self.column}), past the "
-                f"limit of {self.max_columns} columns (RETENTION_MCP_MAX_COLUMNS) / 第一个工作表在第 {self.column} 列"
+                f"{self.book.shown}: the sheet has a value in column {letters} ({self.column}), past the "
+                f"limit of {self.max_columns} columns (RETENTION_MCP_MAX_COLUMNS) / 工作表在第 {self.column} 列"
                 f"({letters})有值,超过 {self.max_columns} 列的上限(RETENTION_MCP_MAX_COLUMNS)"
             )
         self.row_size += len(text) + 1
         if self.row_size > self.limit:
-            raise self.book.too_long("a row of the first sheet")
+            raise self.book.too_long("a row of the sheet")
         self.row[self.column] = text
 
-    def write(self) -> None:
+    def finish_row(self) -> None:
         if not self.row:
             return
-        last = max(self.row)
+        row: Row = (self.number, self.row, self.numbers)
+        self.row, self.numbers = {}, {}
+        if self.header is not None:
+            self.data(row)
+        elif self.header_row is not None:
+            if self.number == self.header_row:
+                self.decide([row])
+            elif self.number > self.header_row:
+                raise self.no_header()
+        else:
+            self.first.append(row)
+            if len(self.first) >= SAMPLE_ROWS:
+                self.decide(self.first)
+        if self.sample and self.header is not None:
+            raise Enough
+
+    def close(self) -> None:
+        """The sheet is read: decide the header from the rows there are, if that is still to do."""
+        if self.header is None and self.header_row is not None:
+            raise self.no_header()
+        if self.header is None and self.first:
+            self.decide(self.first)
+
+    def no_header(self) -> DataError:
+        where = f"sheet '{short(self.name)}'" if self.name else "the sheet"
+        return DataError(
+            f"header_row: row {self.header_row} of {where} has no value, so it cannot be the header; give the row "
+            f"that holds the column names, as Excel numbers it / header_row:第 {self.header_row} 行没有内容,不能作为"
+            f"表头;请给出列名所在的行号(与 Excel 行号一致)"
+        )
+
+    def decide(self, rows: list[Row]) -> None:
+        from retention_mcp.analytics.sheetpick import header_index, is_date
+
+        index = 0 if self.header_row is not None else header_index([cells for _, cells, _ in rows])
+        self.header, self.skipped, self.first = rows[index], index, []
+        self.date_columns = {c for c, text in self.header[1].items() if text in self.mapped or is_date(text)}
+        if self.writer is not None:
+            self.write(self.header[1])
+        for row in rows[index + 1 :]:
+            self.data(row)
+
+    def data(self, row: Row) -> None:
+        self.rows += 1
+        if self.writer is None:
+            if self.rows % ROWS_PER_CHECK == 0:
+                self.book.cancel.check()
+            return
+        _, cells, numbers = row
+        if numbers and self.date_columns:
+            for column in self.date_columns.intersection(numbers):
+                day = serial_date(numbers[column], self.epoch)
+                if day is not None:
+                    cells[column] = day
+                    self.converted[column] = self.converted.get(column, 0) + 1
+        self.write(cells)
+
+    def write(self, row: dict[int, str]) -> None:
+        last = max(row)
         if last > self.width:
             self.widened = self.widened or self.written > 0
             self.width = last
         cells = [""] * self.width
-        for column, text in self.row.items():
+        for column, text in row.items():
             cells[column - 1] = text
+        assert self.writer is not None
         self.writer.writerow(cells)
-        self.row = {}
         self.written += 1
         if self.written % ROWS_PER_CHECK == 0:
             self.book.cancel.check()
+
+
+LAST_SERIAL = 2_958_465  # 9999-12-31 in the 1900 date system
+
+
+def serial_date(number: float, epoch: dt.datetime) -> str | None:
+    """An Excel serial number as the date (and time) it stands for, as openpyxl reads a date cell: in the 1900
+    system, serials below 60 are a day later than the epoch says, because Excel counts a 29 February 1900 that never
+    was (serial 60, read as 28 February). None for a number no date has."""
+    if not 1 <= number <= LAST_SERIAL:
+        return None
+    from openpyxl.utils.datetime import from_excel
+
+    try:
+        return cell_text(from_excel(number, epoch))
+    except (OverflowError, ValueError):
+        return None
 
 
 def _column(ref: str) -> int:

@@ -1,4 +1,4 @@
-"""Excel workbooks (.xlsx, .xlsm): the first sheet turned into a private UTF-8 CSV, within the limits.
+"""Excel workbooks (.xlsx, .xlsm): one sheet turned into a private UTF-8 CSV, within the limits.
 
 A workbook is a zip of XML parts whose cells can unpack to thousands of times the file's size, and its declared
 dimension (A1:XFD1048576) says nothing about what is really there. So the parts are read here, as streams:
@@ -14,32 +14,72 @@ dimension (A1:XFD1048576) says nothing about what is really there. So the parts 
 - the analysis's Cancellation is checked for every piece of XML read, so its timeout and the client's cancel stop
   the conversion too, and the converted file is removed whatever happens.
 
-What each part holds, and how a cell is read (as openpyxl reads it with data_only), is in analytics/sheetxml.py.
+What each part holds, and how a cell is read (as openpyxl reads it with data_only), is in analytics/sheetxml.py;
+which sheet holds the data and which row is its header, in analytics/sheetpick.py. Sheets sampled to choose count
+against the limits too; the chosen one, read again in full, is counted once.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import posixpath
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
 from retention_mcp.analytics import scratch, sheetxml
 from retention_mcp.analytics.limits import MB, Cancellation, DataError, LimitError, Limits
+from retention_mcp.analytics.sheetpick import DATE_ROLES, is_id, short
 from retention_mcp.errors import UserError
 
 CHUNK = 1 << 16  # bytes of XML decompressed and parsed between two looks at the cancellation
 FLOOR = 64 * MB  # the compression ratio counts past this size, as for a .gz file
 MAX_PARTS = 65_535  # a zip without its 64-bit extension holds no more; a workbook holds far fewer
+MAX_SAMPLED = 64  # sheets looked at when choosing the one with the data
+MAX_LISTED = 20  # sheet or column names listed in a message
 
 
-def convert(path: Path, shown: str, size: int | None, limits: Limits, cancel: Cancellation) -> tuple[Path, str]:
-    """The first sheet of the workbook at `path` (its first `size` bytes, those that were checked) as a new private
-    CSV file: its path and the sheet's name. Raises DataError for a file that is not a workbook, LimitError past a
-    limit, AnalysisStopped on timeout or cancel; the CSV is then removed."""
+@dataclass(frozen=True)
+class SheetChoice:
+    """What the caller says about a workbook: the sheet (a name or a 1-based number), the header row (as Excel
+    numbers rows), and the columns mapped to a date role, whose plain numbers are serial dates whatever their name."""
+
+    sheet: str | None = None
+    header_row: int | None = None
+    date_columns: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, sheet: str | None, header_row: int | None, columns: dict[str, str]) -> SheetChoice:
+        """From an analysis's parameters: `columns` is its role -> column mapping."""
+        return cls(sheet, header_row, frozenset(c for role, c in columns.items() if role in DATE_ROLES))
+
+    def check(self, shown: str, is_workbook: bool) -> None:
+        """`sheet` and `header_row` choose within a workbook: for any other file they are an error, never ignored."""
+        given = [name for name, value in (("sheet", self.sheet), ("header_row", self.header_row)) if value is not None]
+        if given and not is_workbook:
+            raise DataError(
+                f"{' and '.join(given)}: only an Excel workbook (.xlsx, .xlsm) has sheets and a header row to "
+                f"choose; {shown} is not one, so leave {' and '.join(given)} out / {'、'.join(given)} 只适用于 "
+                f"Excel 工作簿(.xlsx、.xlsm),该文件不是工作簿,请去掉该参数"
+            )
+
+
+def convert(
+    path: Path,
+    shown: str,
+    size: int | None,
+    limits: Limits,
+    cancel: Cancellation,
+    choice: SheetChoice | None = None,
+) -> tuple[Path, str]:
+    """One sheet of the workbook at `path` (its first `size` bytes, those that were checked) as a new private CSV
+    file, from its header row on: its path and a note saying which sheet and row were read. The sheet and header
+    row are the `choice` given, or those detected (see analytics/sheetpick.py). Raises DataError for a file that is not a workbook, LimitError past a limit,
+    AnalysisStopped on timeout or cancel; the CSV is then removed."""
     try:
         import openpyxl  # noqa: F401  # its number-format and date rules are the ones used here
     except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
@@ -50,7 +90,7 @@ def convert(path: Path, shown: str, size: int | None, limits: Limits, cancel: Ca
         with os.fdopen(fd, "w+b") as target, open(path, "rb") as raw:
             checked = os.fstat(raw.fileno()).st_size if size is None else size
             book = _Book(raw, checked, shown, limits, cancel)
-            title = book.write_first_sheet(target)
+            note = book.write_sheet(target, choice or SheetChoice())
     except UserError:
         scratch.remove_tree(tmp)
         raise
@@ -62,7 +102,7 @@ def convert(path: Path, shown: str, size: int | None, limits: Limits, cancel: Ca
     except BaseException:
         scratch.remove_tree(tmp)
         raise
-    return tmp, title
+    return tmp, note
 
 
 class _Window(io.RawIOBase):
@@ -223,8 +263,10 @@ class _Book:
             self.parse(rels, handler)
         return handler.found
 
-    def write_first_sheet(self, target: Any) -> str:
-        """Write the first worksheet as CSV to the binary file `target`; the sheet's name."""
+    def write_sheet(self, target: Any, choice: SheetChoice) -> str:
+        """Write one worksheet as CSV to the binary file `target`, from its header row on: the sheet chosen or the
+        one holding the data; the note that says what was read."""
+        wanted, header_row = choice.sheet, choice.header_row
         main = next(
             (path for kind, path in self.relations("").values() if kind.endswith("/officeDocument")),
             "xl/workbook.xml",
@@ -232,15 +274,12 @@ class _Book:
         book = sheetxml.WorkbookPart()
         self.parse(main, book)
         relations = self.relations(main)
-        sheet = next(
-            (
-                (title, relations[rid][1])
-                for title, rid in book.sheets
-                if relations.get(rid, ("",))[0].endswith("/worksheet")
-            ),
-            None,
-        )
-        if sheet is None:
+        sheets = [
+            (title, relations[rid][1], hidden)
+            for title, rid, hidden in book.sheets
+            if relations.get(rid, ("",))[0].endswith("/worksheet")
+        ]
+        if not sheets:
             raise DataError(f"{self.shown}: the workbook has no worksheet / 工作簿中没有工作表")
         styles = sheetxml.Styles()
         strings = sheetxml.Strings(self)
@@ -251,16 +290,109 @@ class _Book:
                 self.parse(path, strings)
         dates, durations = styles.date_styles()
         epoch = sheetxml.MAC_EPOCH if book.date1904 else sheetxml.WINDOWS_EPOCH
+        reader = functools.partial(sheetxml.Sheet, self, strings, dates, durations, epoch, choice.date_columns)
+        how: tuple[str, str] | None = None
+        if wanted is not None:
+            chosen = self.named(sheets, wanted)
+        elif len(sheets) == 1:
+            chosen = 0
+        else:
+            chosen, how = self.choose(sheets, reader)
+        title, path, _ = sheets[chosen]
         width = 0
         for _attempt in range(2):  # a row wider than those before it: once more, every row as wide as the widest
             target.seek(0)
             target.truncate()
             out = _Output(target, self.cap, lambda: self.too_big("converts to"))
-            rows = sheetxml.Sheet(self, strings, dates, durations, epoch, out, width)
+            rows = reader(out, width, header_row, title)
             before = self.unpacked
-            self.parse(sheet[1], rows)
+            self.parse(path, rows)
+            rows.close()
             out.flush()
             if not rows.widened:
                 break
             width, self.unpacked = rows.width, before
-        return sheet[0]
+        return self.note(title, rows, how, header_row, book.date1904)
+
+    def named(self, sheets: list[tuple[str, str, bool]], wanted: str) -> int:
+        """The index of the sheet named `wanted` (or, failing that, numbered so from 1); else an error that lists
+        the sheets' names."""
+        names = [title for title, _, _ in sheets]
+        if wanted in names:
+            return names.index(wanted)
+        folded = [name.strip().casefold() for name in names]
+        if wanted.strip().casefold() in folded:
+            return folded.index(wanted.strip().casefold())
+        if wanted.strip().isdigit() and 1 <= int(wanted.strip()) <= len(sheets):
+            return int(wanted.strip()) - 1
+        listed = ", ".join(f"'{short(n, 31)}'" for n in names[:MAX_LISTED]) + (", …" if len(names) > MAX_LISTED else "")
+        raise DataError(
+            f"sheet: {self.shown} has no sheet '{short(wanted)}'; its sheets are {listed} (give a name, or a number "
+            f"from 1 to {len(names)}) / sheet:工作簿中没有工作表 '{short(wanted)}';现有工作表:{listed}"
+            f"(请给出名称,或 1 到 {len(names)} 的序号)"
+        )
+
+    def choose(self, sheets: list[tuple[str, str, bool]], reader: Any) -> tuple[int, tuple[str, str]]:
+        """The sheet holding the data: of the visible sheets whose header has a customer id column (or, if none
+        has, of all of them), the one with the most rows. Each is sampled first; rows are counted only when several
+        remain. What a re-read costs is not counted twice against the limits."""
+        sampled: list[tuple[int, sheetxml.Sheet]] = []
+        spent: dict[int, int] = {}
+        for index, (title, path, hidden) in enumerate(sheets[:MAX_SAMPLED]):
+            if hidden:
+                continue
+            rows, before = reader(None, 0, None, title, True), self.unpacked
+            try:
+                self.parse(path, rows)
+                rows.close()
+            except sheetxml.Enough:
+                pass
+            spent[index] = self.unpacked - before
+            if rows.header is not None:
+                sampled.append((index, rows))
+        with_id = [(i, s) for i, s in sampled if any(is_id(text) for text in s.header[1].values())]  # type: ignore[index]
+        candidates = [i for i, _ in with_id or sampled]
+        if not candidates:
+            raise DataError(f"{self.shown}: every sheet of the workbook is empty / 工作簿中的工作表都是空的")
+        counts = {candidates[0]: 0}
+        if len(candidates) > 1:
+            for index in candidates:
+                title, path, _ = sheets[index]
+                rows, before = reader(None, 0, None, title), self.unpacked
+                self.parse(path, rows)
+                rows.close()
+                counts[index], spent[index] = rows.rows, self.unpacked - before
+        chosen = max(counts, key=lambda i: (counts[i], -i))
+        self.unpacked -= spent.get(chosen, 0)  # read again, in full, by the conversion
+        count = len(sheets)
+        if with_id:
+            return chosen, (
+                f"of {count} sheets, the one with a customer id column and the most rows",
+                f"{count} 个工作表中含客户编号列且行数最多的一个",
+            )
+        return chosen, (f"of {count} sheets, the one with the most rows", f"{count} 个工作表中行数最多的一个")
+
+    def note(
+        self, title: str, rows: sheetxml.Sheet, how: tuple[str, str] | None, header_row: int | None, mac: bool
+    ) -> str:
+        """What was read, in English and Chinese: the sheet, the header row, and serial numbers read as dates."""
+        number = rows.header[0] if rows.header else header_row or 1
+        en = [f"read sheet '{short(title)}', header on row {number}"]
+        zh = [f"读取工作表 '{short(title)}',表头在第 {number} 行"]
+        if how is not None:
+            en.append(f"{how[0]}; choose another with --sheet NAME|NUMBER (tool: sheet)")
+            zh.append(f"{how[1]};可用 --sheet 名称或序号 指定其他工作表(工具参数 sheet)")
+        if rows.skipped and header_row is None:
+            en.append(
+                f"{rows.skipped} row(s) above it taken as a title and skipped; choose the header with --header-row N "
+                f"(tool: header_row)"
+            )
+            zh.append(f"其上 {rows.skipped} 行视为标题已跳过;可用 --header-row 行号 指定表头(工具参数 header_row)")
+        if rows.converted and rows.header is not None:
+            system = "1904" if mac else "1900"
+            columns = ", ".join(
+                f"{short(rows.header[1][c])} ({n})" for c, n in sorted(rows.converted.items())[:MAX_LISTED]
+            )
+            en.append(f"Excel serial numbers read as dates ({system} date system): {columns}")
+            zh.append(f"Excel 日期序列数已按日期读取({system} 日期系统):{columns}")
+        return "; ".join(en) + " / " + ";".join(zh)
