@@ -10,13 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retention_mcp.analytics.engine import (
-    AnalysisRequest,
-    analyze,
-    monthly_mrr,
-    mrr_movements,
-    retention_ratios,
-)
+from retention_mcp.analytics.engine import AnalysisRequest, analyze
+from retention_mcp.analytics.mrr import monthly_mrr, mrr_movements, retention_ratios
 from retention_mcp.analytics.repeat_buying import fit_bgnbd
 from retention_mcp.analytics.sbg import fit_sbg_from_alive
 from retention_mcp.analytics.survival import kaplan_meier, log_rank

@@ -15,9 +15,8 @@ MAX_LINES = 500
 
 # Modules past MAX_LINES today, with the size they may not exceed; a module leaves the list when it is split.
 TOO_LONG = {
-    "analytics/engine.py": 1330,
     "generation/plans.py": 560,
-    "analytics/loading.py": 615,
+    "analytics/loading.py": 575,
 }
 
 LAYERS = ("base", "constraints", "services", "core", "adapters")

@@ -21,13 +21,13 @@ DATE_ROLES = ("start_date", "end_date", "transaction_date")
 def _names() -> dict[str, frozenset[str]]:
     """Role -> the normalised column names that detect it (the one list, in analytics/loading.py; imported here,
     at first use, because loading reads workbooks through this module's callers)."""
-    from retention_mcp.analytics.loading import ROLES, normalise
+    from retention_mcp.analytics.roles import ROLES, normalise
 
     return {role: frozenset(normalise(name) for name in names) for role, names in ROLES.items()}
 
 
 def _normalise(text: str) -> str:
-    from retention_mcp.analytics.loading import normalise
+    from retention_mcp.analytics.roles import normalise
 
     return normalise(text)
 
