@@ -26,7 +26,7 @@ def requirement_name(requirement: str) -> str:
 RUNTIME = {requirement_name(r) for r in PROJECT["dependencies"]}
 TEST_ONLY = {requirement_name(r) for r in PROJECT["optional-dependencies"]["test"]} - RUNTIME
 MODULES = {"psycopg": "psycopg", "pytest": "pytest", "ruff": "ruff", "lifetimes": "lifetimes", "pandas": "pandas"}
-MODULES |= {"mypy": "mypy", "lifelines": "lifelines", "uv": "uv", "hypothesis": "hypothesis"}
+MODULES |= {"mypy": "mypy", "lifelines": "lifelines", "uv": "uv", "hypothesis": "hypothesis", "polars": "polars"}
 
 
 def dry_run(target: str, tmp_path: Path) -> list[str]:
