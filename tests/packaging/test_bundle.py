@@ -79,7 +79,13 @@ def test_bundle_is_a_zip_with_manifest_source_templates_and_lock(built):
     assert bundle.name == f"retention-mcp-{VERSION}.mcpb"
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
-    assert {"manifest.json", "pyproject.toml", "uv.lock", "server/main.py", "server/retention_mcp/cli.py"} <= names
+    assert {
+        "manifest.json",
+        "pyproject.toml",
+        "uv.lock",
+        "server/main.py",
+        "server/retention_mcp/cli/__init__.py",
+    } <= names
     assert {f"templates/{name}.{lang}.prompty" for name in TEMPLATE_NAMES for lang in ("zh", "en")} <= names
     assert "server/retention_mcp/examples/subscriptions.csv" in names
     assert not [n for n in names if "__pycache__" in n or n.startswith(".venv/") or n.endswith(".pyc")]

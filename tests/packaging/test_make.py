@@ -37,7 +37,11 @@ def dry_run(target: str, tmp_path: Path) -> list[str]:
     for name in ("Makefile", "pyproject.toml", "bundle/build.py", "tests/packaging_deps.py"):  # what targets need
         (tmp_path / name).parent.mkdir(exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
-    proc = subprocess.run([make, "-n", target], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    # run from `make test`, make passes its level and flags down: this make is a top-level one all the same
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}
+    proc = subprocess.run(
+        [make, "--no-print-directory", "-n", target], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
 

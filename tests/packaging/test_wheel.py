@@ -46,7 +46,7 @@ def test_wheel_from_the_sdist_installs_into_a_fresh_venv_and_runs_the_demo_anywh
 
     with tarfile.open(sdist) as archive:
         in_sdist = {Path(*Path(n).parts[1:]).as_posix() for n in archive.getnames()}
-    assert {"pyproject.toml", "README.md", "server/retention_mcp/cli.py", "bundle/build.py"} <= in_sdist
+    assert {"pyproject.toml", "README.md", "server/retention_mcp/cli/__init__.py", "bundle/build.py"} <= in_sdist
     assert {f"templates/{name}.en.prompty" for name in TEMPLATE_NAMES} <= in_sdist
     with zipfile.ZipFile(wheel) as archive:
         in_wheel = set(archive.namelist())
