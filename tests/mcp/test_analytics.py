@@ -15,6 +15,7 @@ from retention_mcp.analytics.synthetic import write_csv
 from retention_mcp.registry import Registry
 from retention_mcp.server import build_server
 from tests.conftest import ROOT, TEMPLATE_VERSIONS
+from tests.mcp.test_sandbox import subscriptions as subscriptions_file
 from tests.unit.test_analytics_reference import write_rows
 from tests.unit.test_cli import run
 
@@ -327,6 +328,40 @@ async def test_dataset_grounds_the_prompt(data_server):
     assert "<computed_facts>" in prompt.messages[-1].content.text
     assert missing.is_error and "- dataset: nope.csv: no such file in the data directories" in missing.content[0].text
     assert "<computed_facts>" not in without.structured_content["prompt"]
+
+
+async def test_cancelling_a_grounded_call_stops_its_analysis(registry, tmp_path, monkeypatch):
+    """The dataset's analysis goes through the analytics service: a client that cancels the call gets control back
+    at once, and the analysis in its worker thread is told to stop (before, it ran to its end, holding the call)."""
+    import time
+
+    import anyio
+
+    from retention_mcp.analytics import limits
+
+    data = tmp_path / "data"
+    data.mkdir()
+    subscriptions_file(data / "big.csv", 400_000)
+    reasons: list[str] = []
+    cancel = limits.Cancellation.cancel
+
+    def spy(self, reason: str = "cancelled") -> None:
+        reasons.append(reason)
+        cancel(self, reason)
+
+    monkeypatch.setattr(limits.Cancellation, "cancel", spy)
+    arguments = {"business_context": "B2B SaaS", "data_summary": "see the file", "dataset": "big.csv"}
+    async with Client(build_server(registry, data_dirs=[data])) as client:
+        started = time.monotonic()
+        with anyio.move_on_after(0.3):
+            await client.call_tool("churn_analysis", arguments)
+        returned = time.monotonic() - started
+        with anyio.fail_after(10):
+            while "cancelled" not in reasons:
+                await anyio.sleep(0.05)
+        follow_up = await client.call_tool("churn_analysis", {k: v for k, v in arguments.items() if k != "dataset"})
+    assert "cancelled" in reasons and returned < 5
+    assert not follow_up.is_error  # the server keeps serving
 
 
 async def test_dataset_facts_in_chinese(data_server):

@@ -7,14 +7,19 @@ Grounding works on arguments already validated by the template's parameter model
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
 from pydantic import BaseModel
 
+from retention_mcp.analytics.params import AnalyzeParams
 from retention_mcp.errors import ArgumentError
-from retention_mcp.paths import readable_dirs
 from retention_mcp.registry import LANGUAGE_FIELD, Template
+
+if TYPE_CHECKING:
+    from retention_mcp.analytics.report import ChurnReport
 
 DATASET_FIELD = "dataset"
 
@@ -30,29 +35,54 @@ def _dataset(template: Template, values: BaseModel) -> str | None:
 
 
 async def ground_async(template: Template, values: BaseModel, data_dirs: list[Path]) -> tuple[BaseModel, list[str]]:
-    """`ground` in a worker thread, so the event loop keeps serving while the file is analysed."""
-    if _dataset(template, values) is None:
+    """`ground` through the analytics service's asynchronous entrance: in a worker thread, so the event loop keeps
+    serving, within the limits, and stopped when the caller is cancelled."""
+    path = _dataset(template, values)
+    if path is None:
         return values, []
-    return await anyio.to_thread.run_sync(ground, template, values, data_dirs)
+    from retention_mcp.analytics.service import run_analysis_async
+
+    with _as_argument(template):
+        outcome = await run_analysis_async(_params(path), data_dirs)
+    return _grounded(template, values, outcome.report)
 
 
 def ground(template: Template, values: BaseModel, data_dirs: list[Path]) -> tuple[BaseModel, list[str]]:
     """Validated arguments with `dataset` replaced by the facts computed from it, and those facts ([] when not asked
-    for). The facts are the server's own text, so the per-field size limit of user values does not apply to them."""
+    for). The facts are the server's own text, so the per-field size limit of user values does not apply to them.
+    The analysis goes through the analytics service, as every other analysis does, within the limits."""
     path = _dataset(template, values)
     if path is None:
         return values, []
-    from retention_mcp.analytics.engine import AnalysisRequest, analyze
-    from retention_mcp.analytics.loading import DataError
-    from retention_mcp.analytics.summary import facts
+    from retention_mcp.analytics.limits import Limits
+    from retention_mcp.analytics.service import run_analysis
 
-    others = {s.name: getattr(values, s.name) for s in template.inputs if s.name != DATASET_FIELD}
-    language = template.resolve_language(str(getattr(values, LANGUAGE_FIELD, None) or "auto"), others)
+    with _as_argument(template):
+        outcome = run_analysis(_params(path), data_dirs, limits=Limits.from_env())
+    return _grounded(template, values, outcome.report)
+
+
+def _params(path: str) -> AnalyzeParams:
+    return AnalyzeParams(path=path, charts=False)
+
+
+@contextmanager
+def _as_argument(template: Template) -> Iterator[None]:
+    """A file the analysis cannot read is an invalid `dataset` argument of the template."""
+    from retention_mcp.analytics.loading import DataError
+
     try:
-        analysis = analyze(AnalysisRequest(path=path), readable_dirs(data_dirs))
+        yield
     except DataError as exc:
         raise ArgumentError(
             f"Invalid arguments for '{template.name}' / 「{template.name}」的参数无效:\n- {DATASET_FIELD}: {exc}"
         ) from None
-    lines = facts(analysis.report, language)
+
+
+def _grounded(template: Template, values: BaseModel, report: ChurnReport) -> tuple[BaseModel, list[str]]:
+    from retention_mcp.analytics.summary import facts
+
+    others = {s.name: getattr(values, s.name) for s in template.inputs if s.name != DATASET_FIELD}
+    language = template.resolve_language(str(getattr(values, LANGUAGE_FIELD, None) or "auto"), others)
+    lines = facts(report, language)
     return values.model_copy(update={DATASET_FIELD: "\n".join(lines)}), lines

@@ -5,6 +5,8 @@ Knows nothing of MCP or of the command line: it returns the report, its Markdown
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,24 +50,14 @@ def write_charts(analysis: Analysis, folder: Path, data_dirs: list[Path] | None 
 
 
 def request_for(params: AnalyzeParams) -> AnalysisRequest:
-    return AnalysisRequest(
-        path=params.path,
-        csv_text=params.csv,
-        columns=dict(params.columns),
-        segments=list(params.segments),
-        delimiter=params.delimiter,
-        charts=params.charts or bool(params.charts_dir),
-        tenure_unit=params.tenure_unit,
-        period=params.period,
-        as_of=params.as_of,
-        date_format=params.date_format,
-        calibration_end=params.calibration_end,
-        encoding=params.encoding,
-        decimal=params.decimal,
-        timezone=params.timezone,
-        sheet=params.sheet,
-        header_row=params.header_row,
-    )
+    """The engine's request from the parameters: every field they share by name (a new parameter is one field in
+    each), the inline CSV, and whether charts are drawn (for the reply or for a folder)."""
+    shared = {
+        f.name: copy.copy(getattr(params, f.name))
+        for f in dataclasses.fields(AnalysisRequest)
+        if f.name in AnalyzeParams.model_fields and f.name != "charts"
+    }
+    return AnalysisRequest(**shared, csv_text=params.csv, charts=params.charts or bool(params.charts_dir))
 
 
 def run_analysis(
