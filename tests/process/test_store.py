@@ -8,7 +8,7 @@ import pytest
 
 from retention_mcp.generation.pg_store import PostgresPlanStore, safe_dsn
 from retention_mcp.generation.sqlite_store import SQLitePlanStore
-from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanNotFoundError, now_iso
+from retention_mcp.generation.store import AuditEntry, AuditWriter, NewPlan, PlanNotFoundError, now_iso
 from retention_mcp.generation.stores import open_store
 from retention_mcp.models import Check, ValidationReport
 
@@ -28,16 +28,18 @@ def store(request, tmp_path):
 def save(store, title="Plan", template="retention_strategy", passed=True, author=None, **extra):
     report = ValidationReport(passed=passed, checks=[Check(name="budget_lines_sum", passed=passed, detail="42 = 42")])
     return store.save(
-        template=template,
-        version="1.2.0",
-        language="zh",
-        model="stand-in-1",
-        arguments={"company": "轻食连锁", "budget": "¥30万", "nested": {"b": 1, "a": [2, 1]}},
-        plan={"title": title, "z_last": 1, "a_first": 2, "预算": [{"item": "短信", "amount": 1.5}]},
-        validation=report,
-        markdown=f"# {title}\n\n内容",
-        author=author,
-        **extra,
+        NewPlan(
+            template=template,
+            version="1.2.0",
+            language="zh",
+            model="stand-in-1",
+            arguments={"company": "轻食连锁", "budget": "¥30万", "nested": {"b": 1, "a": [2, 1]}},
+            plan={"title": title, "z_last": 1, "a_first": 2, "预算": [{"item": "短信", "amount": 1.5}]},
+            validation=report,
+            markdown=f"# {title}\n\n内容",
+            author=author,
+            **extra,
+        )
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from retention_mcp.generation.sqlite_store import SQLitePlanStore
-from retention_mcp.generation.store import StoreBusyError
+from retention_mcp.generation.store import NewPlan, StoreBusyError
 from retention_mcp.models import ValidationReport
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
@@ -151,14 +151,16 @@ def test_store_gives_up_after_its_bounded_time(store_path):
     try:
         with pytest.raises(StoreBusyError) as caught:
             store.save(
-                template="t",
-                version="1",
-                language="en",
-                model="m",
-                arguments={},
-                plan={"title": "x"},
-                validation=ValidationReport(passed=True, checks=[]),
-                markdown="",
+                NewPlan(
+                    template="t",
+                    version="1",
+                    language="en",
+                    model="m",
+                    arguments={},
+                    plan={"title": "x"},
+                    validation=ValidationReport(passed=True, checks=[]),
+                    markdown="",
+                )
             )
     finally:
         holder.release()

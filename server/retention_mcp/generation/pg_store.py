@@ -25,6 +25,7 @@ from retention_mcp.generation.store import (
     SUMMARY_COLUMNS,
     AuditEntries,
     AuditEntry,
+    NewPlan,
     PlanNotFoundError,
     StoredPlan,
     Summaries,
@@ -205,8 +206,8 @@ class PostgresPlanStore:
                 self._pool = None
 
     # -- plans ------------------------------------------------------------------------------------------------------
-    def save(self, **fields: Any) -> StoredPlan:
-        record = storable(new_record(**fields))  # NUL kept as U+FFFD, as every store keeps it
+    def save(self, new: NewPlan) -> StoredPlan:
+        record = storable(new_record(new))  # NUL kept as U+FFFD, as every store keeps it
         row = plan_row(record)
         marks = ", ".join(["%s"] * len(row))
         self._run(lambda c: c.execute(f"INSERT INTO plans ({', '.join(PLAN_COLUMNS)}) VALUES ({marks})", row))

@@ -45,7 +45,7 @@ from retention_mcp.generation.backends import (
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plan_parts import PlanBase
 from retention_mcp.generation.plans import plan_model_for, plan_schema, plan_schema_text, unknown_keys
-from retention_mcp.generation.store import PlanStore
+from retention_mcp.generation.store import NewPlan, PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
 from retention_mcp.prompting import goal_field, render_stated
@@ -182,8 +182,8 @@ class PlanService:
             await step(4.5, "Saving the plan", "正在保存方案")
             try:
                 record = await anyio.to_thread.run_sync(
-                    functools.partial(
-                        self.store.save,
+                    self.store.save,
+                    NewPlan(
                         template=template.name,
                         version=template.version,
                         language=rendered.language,
@@ -196,7 +196,7 @@ class PlanService:
                         constraints=rendered.constraints,
                         repaired=repaired,
                         constraint_fill=fill,
-                    )
+                    ),
                 )
             except UserError as exc:  # a locked or broken store: the plan goes back to the caller, marked unsaved
                 log.error("plan not saved: %s", exc)

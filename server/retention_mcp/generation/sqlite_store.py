@@ -24,6 +24,7 @@ from retention_mcp.generation.store import (
     SUMMARY_COLUMNS,
     AuditEntries,
     AuditEntry,
+    NewPlan,
     PlanNotFoundError,
     StoredPlan,
     Summaries,
@@ -194,8 +195,8 @@ class SQLitePlanStore:
                 self._conn = None
 
     # -- plans ------------------------------------------------------------------------------------------------------
-    def save(self, **fields: Any) -> StoredPlan:
-        record = storable(new_record(**fields))  # NUL kept as U+FFFD, as every store keeps it
+    def save(self, new: NewPlan) -> StoredPlan:
+        record = storable(new_record(new))  # NUL kept as U+FFFD, as every store keeps it
         row = plan_row(record)
 
         def insert(conn: sqlite3.Connection) -> None:

@@ -103,27 +103,30 @@ class StoreBusyError(UserError):
         )
 
 
+class NewPlan(BaseModel):
+    """A plan as the plan service hands it to a store, written once: what was asked and what came back. The store
+    adds the id, the time, the title and the status."""
+
+    template: str
+    version: str
+    language: str
+    model: str
+    arguments: dict[str, Any]
+    plan: dict[str, Any]
+    validation: ValidationReport
+    markdown: str
+    author: str | None = None
+    constraints: EffectiveConstraints | None = None
+    repaired: bool | None = None
+    constraint_fill: ConstraintFill | None = None
+
+
 class PlanStore(Protocol):
     """What the plan service and the adapters need of a store. Calls block: run them in a worker thread."""
 
     description: str  # where the plans are, without credentials
 
-    def save(
-        self,
-        *,
-        template: str,
-        version: str,
-        language: str,
-        model: str,
-        arguments: dict[str, Any],
-        plan: dict[str, Any],
-        validation: ValidationReport,
-        markdown: str,
-        author: str | None = None,
-        constraints: EffectiveConstraints | None = None,
-        repaired: bool | None = None,
-        constraint_fill: ConstraintFill | None = None,
-    ) -> StoredPlan: ...
+    def save(self, new: NewPlan) -> StoredPlan: ...
 
     def get(self, plan_id: str) -> StoredPlan: ...
 
@@ -146,44 +149,25 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def new_record(
-    *,
-    template: str,
-    version: str,
-    language: str,
-    model: str,
-    arguments: dict[str, Any],
-    plan: dict[str, Any],
-    validation: ValidationReport,
-    markdown: str,
-    author: str | None = None,
-    constraints: EffectiveConstraints | None = None,
-    repaired: bool | None = None,
-    constraint_fill: ConstraintFill | None = None,
-) -> StoredPlan:
+def new_record(new: NewPlan) -> StoredPlan:
     """A plan record with a fresh id and time, as every backend saves it. What the model wrote (its name, the plan,
     the Markdown) is scrubbed of secrets once more here, the last step before anything is kept."""
     plan_id = secrets.token_hex(6)
-    model, plan, markdown = redaction.scrub(model), redaction.scrub_data(plan), redaction.scrub(markdown)
+    model, plan, markdown = redaction.scrub(new.model), redaction.scrub_data(new.plan), redaction.scrub(new.markdown)
     return StoredPlan(
+        **new.model_dump(exclude={"model", "plan", "markdown", "validation", "constraints", "constraint_fill"}),
         id=plan_id,
         uri=f"plan://{plan_id}",
         created_at=now_iso(),
-        template=template,
-        version=version,
-        language=language,
         model=model,
-        passed=validation.passed,
-        title=str(plan.get("title", "")),
-        author=author,
-        arguments=arguments,
         plan=plan,
-        validation=validation,
         markdown=markdown,
-        status=validation.status,
-        repaired=repaired,
-        constraints=constraints,
-        constraint_fill=constraint_fill,
+        validation=new.validation,
+        constraints=new.constraints,
+        constraint_fill=new.constraint_fill,
+        passed=new.validation.passed,
+        status=new.validation.status,
+        title=str(plan.get("title", "")),
     )
 
 
