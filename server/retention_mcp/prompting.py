@@ -1,13 +1,19 @@
-"""A template rendered with its stated constraints: the goal input of each template, the effective constraints read
-from validated arguments, and the prompt with its <stated_constraints> block. Used by the app for prompts and by
-plan generation, so both render a call the same way."""
+"""A template call prepared once: arguments validated, grounded in the customer's data when a dataset is given, the
+effective constraints read, and the prompt rendered with its <stated_constraints> block. Rendering returns the
+prompt; plan generation starts from the whole record, so both prepare a call the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 from pydantic import BaseModel
 
+from retention_mcp.analytics.grounding import ground, ground_async
 from retention_mcp.constraints.block import stated_block
-from retention_mcp.constraints.effective import constraints_result, effective_constraints
+from retention_mcp.constraints.effective import constraints_result, effective_constraints, effective_constraints_async
 from retention_mcp.constraints.record import Constraints
 from retention_mcp.models import RenderResult
 from retention_mcp.registry import Template
@@ -38,3 +44,43 @@ def render_stated(template: Template, values: BaseModel, constraints: Constraint
     rendered = template.render_validated(values, stated_block(constraints, language, analysis), language)
     rendered.constraints = constraints_result(constraints)
     return rendered
+
+
+@dataclass
+class PreparedCall:
+    """One template call, prepared once: validated arguments, the same with `dataset` replaced by the facts computed
+    from it, those facts, the effective constraints, and the rendered prompt."""
+
+    template: Template
+    values: BaseModel
+    grounded: BaseModel
+    data_facts: list[str]
+    constraints: Constraints
+    rendered: RenderResult
+
+    def render_again(self) -> RenderResult:
+        """The prompt once more, after constraints were filled in (a form, or the model's reading of the brief)."""
+        self.rendered = render_stated(self.template, self.grounded, self.constraints)
+        return self.rendered
+
+
+def _validated(template: Template, arguments: Mapping[str, Any] | BaseModel) -> BaseModel:
+    return arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
+
+
+async def prepare(template: Template, arguments: Mapping[str, Any] | BaseModel, data_dirs: list[Path]) -> PreparedCall:
+    """Validate (unless already validated), ground and read in worker threads, render: the event loop keeps serving."""
+    values = _validated(template, arguments)
+    grounded, facts = await ground_async(template, values, data_dirs)
+    constraints = await effective_constraints_async(values, goal_field(template))
+    return PreparedCall(template, values, grounded, facts, constraints, render_stated(template, grounded, constraints))
+
+
+def prepare_blocking(
+    template: Template, arguments: Mapping[str, Any] | BaseModel, data_dirs: list[Path]
+) -> PreparedCall:
+    """`prepare` without an event loop (the command line)."""
+    values = _validated(template, arguments)
+    grounded, facts = ground(template, values, data_dirs)
+    constraints = effective_constraints(values, goal_field(template))
+    return PreparedCall(template, values, grounded, facts, constraints, render_stated(template, grounded, constraints))

@@ -13,8 +13,6 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ValidationError
 
-from retention_mcp.analytics.grounding import ground_async
-from retention_mcp.constraints.effective import effective_constraints_async
 from retention_mcp.constraints.fill import (
     EXTRACTION_SCHEMA_NAME,
     Ask,
@@ -48,7 +46,7 @@ from retention_mcp.generation.plans import plan_model_for, plan_schema, plan_sch
 from retention_mcp.generation.store import NewPlan, PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
-from retention_mcp.prompting import goal_field, render_stated
+from retention_mcp.prompting import prepare
 from retention_mcp.redaction import scrub
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
@@ -99,10 +97,8 @@ class PlanService:
         is written; without it, one extraction call to the model reads them from the brief.
         """
         backend = backend or self.backend
-        values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
-        grounded, data_facts = await ground_async(template, values, self.data_dirs)
-        constraints = await effective_constraints_async(values, goal_field(template))
-        rendered = render_stated(template, grounded, constraints)
+        call = await prepare(template, arguments, self.data_dirs)
+        values, data_facts, constraints, rendered = call.values, call.data_facts, call.constraints, call.rendered
         zh = rendered.language == "zh"
 
         async def step(n: float, en: str, cn: str) -> None:
@@ -124,7 +120,7 @@ class PlanService:
         if needs_filling(constraints):
             fill = await self._fill(template, values, constraints, ask, backend, zh, step, on_retry)
             if fill.fields:  # the prompt states what was filled in
-                rendered = render_stated(template, grounded, constraints)
+                rendered = call.render_again()
         schema = plan_schema(model_cls)
         messages = [Message(m.role, m.content) for m in rendered.messages]
         instructions = plan_instructions(constraints, plan_schema_text(model_cls), rendered.language, bool(data_facts))
