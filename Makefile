@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@echo "retention-mcp: $(VENV) is ready for the demo." >&2
 
 $(TEST_STAMP): $(STAMP)
-	@echo "retention-mcp: adding the test tools to $(VENV): pytest, ruff, mypy, hypothesis, uv, psycopg and the libraries the tests and benchmarks compare results with (lifelines, lifetimes, pandas, polars): about 120 MB more to download, 910 MB installed in all, under a minute on a fast connection." >&2
+	@echo "retention-mcp: adding the test tools to $(VENV): pytest, pytest-xdist, ruff, mypy, hypothesis, uv, psycopg and the libraries the tests and benchmarks compare results with (lifelines, lifetimes, pandas, polars): about 120 MB more to download, 910 MB installed in all, under a minute on a fast connection." >&2
 	@$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(TEST_STAMP)
 	@echo "retention-mcp: $(VENV) has the test tools." >&2
@@ -31,13 +31,18 @@ $(TEST_STAMP): $(STAMP)
 demo: $(STAMP)  ## start the server over stdio, list its tools, render every bundled example
 	$(BIN)/retention-mcp demo
 
+# Both test targets spread the tests over every core (pytest-xdist, -n auto); tests marked with one xdist_group run
+# in one process. The packaging tier builds into build/ and dist/, so it runs on its own, in one process, after the
+# rest. PYTHONDONTWRITEBYTECODE is cleared for pytest: with it set, every process rewrites the asserts of every test
+# module at each start (3 s per process here) instead of reading them back from __pycache__.
 test: $(TEST_STAMP) packaging-deps  ## lint and type-check, then the whole test suite: every tier (no network beyond loopback)
 	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not packaging"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m packaging
 
 check: $(TEST_STAMP)  ## the inner loop: the unit and in-memory MCP tiers (tests/unit, tests/mcp), no processes or packaging
-	$(BIN)/python -m pytest -q -m "unit or mcp"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto --dist loadgroup -m "unit or mcp"
 
 # Every download the packaging tests need, done before them (tests/packaging_deps.py); quick when nothing changed.
 $(PACKAGING): $(TEST_STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py

@@ -21,8 +21,8 @@ from tests.mcp.test_sandbox import subscriptions
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES_PER_TOOL = {"analyze_churn": 80}
-DEFAULT_EXAMPLES = 40
+EXAMPLES_PER_TOOL = {"analyze_churn": 40}
+DEFAULT_EXAMPLES = 20
 # A longer run for a hardening review: RETENTION_MCP_FUZZ_SCALE=20 multiplies every budget (CI keeps 1).
 SCALE = max(1, int(os.environ.get("RETENTION_MCP_FUZZ_SCALE", "1") or 1))
 GENERIC = re.compile(r"^Error executing tool \S+(: Error executing tool \S+)*$")

@@ -25,12 +25,22 @@ HEADER = ["customer_id", "start_date", "end_date", "plan"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def subscriptions(path: Path, customers: int, prefix: str = "c") -> Path:
+def subscriptions(path: Path, customers: int, prefix: str = "c", churn_every: int = 3) -> Path:
+    """`customers` rows; every `churn_every`-th customer has left. Where only the path is the point, a test passes
+    `churn_every=FEW` so that fewer than five leave and the analysis skips the retention-model fits."""
     rows = [
-        [f"{prefix}{i}", f"2025-0{1 + i % 6}-0{1 + i % 9}", "2025-09-15" if i % 3 == 0 else "", ("a", "b")[i % 2]]
+        [
+            f"{prefix}{i}",
+            f"2025-0{1 + i % 6}-0{1 + i % 9}",
+            "2025-09-15" if i % churn_every == 0 else "",
+            ("a", "b")[i % 2],
+        ]
         for i in range(customers)
     ]
     return write_rows(path, HEADER, rows)
+
+
+FEW = 7  # with fewer than 28 customers, at most four leave: too few to fit a model, so none is fitted
 
 
 @pytest.fixture
@@ -63,7 +73,7 @@ async def test_glob_characters_name_one_file(registry, folders):
     data, outside = folders
     names = {"*.csv": 21, "report[1].csv": 22, "report1.csv": 23, "a?.csv": 24, "{a,b}.csv": 25, "[ab].csv": 26}
     for name, customers in names.items():
-        subscriptions(data / name, customers)
+        subscriptions(data / name, customers, churn_every=FEW)
     (data / "z.csv").symlink_to(outside / "secret.csv")  # refused by name, and must not come in through a glob
     (data / "sub").mkdir()
     subscriptions(data / "sub" / "deep.csv", 27)
@@ -83,8 +93,8 @@ async def test_glob_characters_name_one_file(registry, folders):
 
 def test_glob_characters_through_the_cli(folders, capsys, monkeypatch):
     data, _ = folders
-    subscriptions(data / "report[1].csv", 22)
-    subscriptions(data / "report1.csv", 23)
+    subscriptions(data / "report[1].csv", 22, churn_every=FEW)
+    subscriptions(data / "report1.csv", 23, churn_every=FEW)
     monkeypatch.delenv("RETENTION_MCP_DATA_DIRS", raising=False)
     assert cli.main(["analyze", "report[1].csv", "--json", "--data-dir", str(data)]) == 0
     assert json.loads(capsys.readouterr().out)["customers"] == 22
@@ -261,7 +271,7 @@ DELIMITED = {",": "plain.csv", ";": "semi.csv", "\t": "tab.tsv", "|": "pipe.txt"
 
 async def test_delimiter_is_one_of_a_small_set(registry, folders):
     data, _ = folders
-    rows = subscriptions(data / "rows.csv", 20).read_text().splitlines()
+    rows = subscriptions(data / "rows.csv", 20, churn_every=FEW).read_text().splitlines()
     for delimiter, name in DELIMITED.items():
         (data / name).write_text("\n".join(line.replace(",", delimiter) for line in rows) + "\n")
     server = build_server(registry, "all", data_dirs=[data])
@@ -279,7 +289,7 @@ async def test_delimiter_is_one_of_a_small_set(registry, folders):
 
 def test_a_tab_delimiter_from_the_command_line(folders, capsys):
     data, _ = folders
-    rows = subscriptions(data / "rows.csv", 20).read_text().splitlines()
+    rows = subscriptions(data / "rows.csv", 20, churn_every=FEW).read_text().splitlines()
     (data / "tab.txt").write_text("\n".join(line.replace(",", "\t") for line in rows) + "\n")
     for typed in ("\\t", "tab"):
         assert cli.main(["analyze", "tab.txt", "--delimiter", typed, "--json", "--data-dir", str(data)]) == 0

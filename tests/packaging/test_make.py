@@ -25,7 +25,8 @@ def requirement_name(requirement: str) -> str:
 
 RUNTIME = {requirement_name(r) for r in PROJECT["dependencies"]}
 TEST_ONLY = {requirement_name(r) for r in PROJECT["optional-dependencies"]["test"]} - RUNTIME
-MODULES = {"psycopg": "psycopg", "pytest": "pytest", "ruff": "ruff", "lifetimes": "lifetimes", "pandas": "pandas"}
+MODULES = {"psycopg": "psycopg", "pytest": "pytest", "pytest-xdist": "xdist", "ruff": "ruff", "lifetimes": "lifetimes"}
+MODULES |= {"pandas": "pandas"}
 MODULES |= {"mypy": "mypy", "lifelines": "lifelines", "uv": "uv", "hypothesis": "hypothesis", "polars": "polars"}
 
 
