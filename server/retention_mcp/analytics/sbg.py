@@ -14,6 +14,9 @@ import numpy as np
 from scipy import optimize, special
 
 DEGENERATE_BOUND = 1e4  # alpha or beta past this (or below 1 / this): the likelihood has no interior maximum
+# On the log scale the optimiser works on, a little past the bound: a fit that gets there is degenerate wherever it
+# would stop, so it stops there (on uniform data the likelihood climbs without end, for thousands of iterations).
+_LOG_STOP = float(np.log(DEGENERATE_BOUND)) + 1.0
 
 
 @dataclass
@@ -72,14 +75,22 @@ def fit_sbg(lost: np.ndarray, survivors_at: np.ndarray) -> SBGFit:
         a, b = np.exp(params)
         return -sbg_log_likelihood(a, b, lost, survivors_at)
 
+    def stop_past_the_bound(intermediate_result: optimize.OptimizeResult) -> None:
+        if np.any(np.abs(intermediate_result.x) > _LOG_STOP):
+            raise StopIteration
+
     best = None
     for start in ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)):  # later starts only if the first does not converge
         result = optimize.minimize(
-            negative, np.array(start), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 4000}
+            negative,
+            np.array(start),
+            method="Nelder-Mead",
+            options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 4000},
+            callback=stop_past_the_bound,
         )
         if best is None or result.fun < best.fun:
             best = result
-        if best.success:
+        if best.success or np.any(np.abs(best.x) > _LOG_STOP):  # converged, or degenerate from any start
             break
     assert best is not None
     alpha, beta = np.exp(best.x)
