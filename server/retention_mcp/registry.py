@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import jinja2
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -284,6 +283,8 @@ class Template:
         template writes {{ stated_constraints }}, or at the end of the last user message of a template that does not.
         `language` is the one `resolve_language` gave for these values, when the caller has it already.
         """
+        import jinja2
+
         from retention_mcp.models import PromptMessage, RenderResult
 
         values = self.text_values(model)
@@ -381,19 +382,25 @@ class Registry:
         """Load the shipped templates, then each directory in order; raise TemplateError on the first problem."""
         limits = limits or Limits()
         merged: dict[str, Template] = {}
-        dirs = ([shipped_dir("templates")] if shipped else []) + [Path(d) for d in directories]
-        for directory in dirs:
-            for template in load_directory(directory, limits, allow_empty=True):
+        # the shipped templates' bodies are checked by the test suite: they are parsed on first use (see template)
+        dirs = ([(shipped_dir("templates"), False)] if shipped else []) + [(Path(d), True) for d in directories]
+        for directory, check_body in dirs:
+            for template in load_directory(directory, limits, allow_empty=True, check_body=check_body):
                 merged[template.name] = template
         return cls(merged.values())
 
 
-def load_directory(directory: Path, limits: Limits | None = None, allow_empty: bool = False) -> list[Template]:
+def load_directory(
+    directory: Path, limits: Limits | None = None, allow_empty: bool = False, check_body: bool = True
+) -> list[Template]:
     """Load every template file in one directory, grouped by name; raise TemplateError on the first problem.
 
-    `allow_empty` accepts a folder with no templates yet (a team folder that `serve --watch` will see filled).
+    `allow_empty` accepts a folder with no templates yet (a team folder that `serve --watch` will see filled);
+    without `check_body` the messages are parsed on first use (see `template.load_file`).
     """
-    problems, templates = _load(Path(directory), limits or Limits(), stop_at_first=True, allow_empty=allow_empty)
+    problems, templates = _load(
+        Path(directory), limits or Limits(), stop_at_first=True, allow_empty=allow_empty, check_body=check_body
+    )
     if problems:
         raise problems[0]
     return templates
@@ -405,7 +412,7 @@ def check_directory(directory: Path, limits: Limits | None = None) -> list[Templ
 
 
 def _load(
-    directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False
+    directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False, check_body: bool = True
 ) -> tuple[list[TemplateError], list[Template]]:
     if not directory.is_dir():
         return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")], []
@@ -416,7 +423,7 @@ def _load(
     loaded: list[TemplateFile] = []
     for path in paths:
         try:
-            loaded.append(load_file(path))
+            loaded.append(load_file(path, check_body))
         except TemplateError as exc:
             problems.append(exc)
             if stop_at_first:

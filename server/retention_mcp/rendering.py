@@ -13,25 +13,38 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from retention_mcp.untrusted import LESS_THAN_LIKE, starts_tag
 
-ENVIRONMENT = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined,
-    autoescape=False,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=False,
-)
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-# Names a template may read that are not inputs: Jinja2's own globals and loop helpers.
-GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "caller"}
+
+@functools.cache
+def environment() -> ImmutableSandboxedEnvironment:
+    """The one Jinja2 environment every template is parsed and compiled in, made on first use: a server that only
+    lists its tools never imports Jinja2."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def global_names() -> frozenset[str]:
+    """Names a template may read that are not inputs: Jinja2's own globals and loop helpers."""
+    return frozenset(environment().globals) | {"loop", "varargs", "kwargs", "caller"}
+
+
 # Names the server fills for every template: the stated-constraints block built from the effective constraints. A
 # template places it with {{ stated_constraints }} in a user message; one that does not gets it at the end of its
 # last user message.

@@ -223,7 +223,7 @@ def test_start_up_imports_no_heavy_library():
         "build_parser()\n"
         "anyio.run(build_server().list_tools)\n"
         "heavy = ('duckdb', 'numpy', 'scipy', 'matplotlib', 'pandas', 'retention_mcp.generation.backends',\n"
-        "         'retention_mcp.analytics.engine')\n"
+        "         'retention_mcp.analytics.engine', 'jinja2')\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
