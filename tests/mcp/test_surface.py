@@ -229,3 +229,31 @@ def test_start_up_imports_no_heavy_library():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.process
+def test_serving_over_stdio_imports_only_what_tools_list_needs():
+    """The command an MCP client launches, to the end of its input: the template engine, the other commands' flags
+    (the analysis limits among them), the result models and plan generation wait for their first use."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "retention_mcp", "serve"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "retention_mcp.server" in imported and "retention_mcp.template" in imported  # it did build the server
+    deferred = {
+        "jinja2",
+        "retention_mcp.analytics.limits",
+        "retention_mcp.models",
+        "retention_mcp.generation",
+        "duckdb",
+        "numpy",
+    }
+    assert sorted(deferred & imported) == []
