@@ -52,7 +52,6 @@ STATED_CONSTRAINTS = "stated_constraints"
 SERVER_NAMES = frozenset({STATED_CONSTRAINTS})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -77,11 +76,17 @@ def _defuse_text(text: str) -> str:
     return "".join([*pieces, text[done:]]) if pieces else text
 
 
+@functools.cache
+def _cjk() -> re.Pattern[str]:
+    """Chinese, Japanese and Korean characters; compiled on first use (a few milliseconds that start-up needs not)."""
+    return re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
 def detect_language(texts: Iterable[str]) -> str | None:
     """Guess 'zh' or 'en' from filled values: Chinese characters against Latin words; None for no text."""
     cjk = words = 0
     for text in texts:
-        cjk += len(_CJK.findall(text))
+        cjk += len(_cjk().findall(text))
         words += len(_LATIN_WORD.findall(text))
     if cjk == 0 and words == 0:
         return None
