@@ -6,6 +6,7 @@ the pydantic parameter model (the single source of truth for tools, prompts, the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -76,14 +77,31 @@ class Template:
     name: str
     files: dict[str, TemplateFile]
     limits: Limits = field(default_factory=Limits)
-    parameters: type[BaseModel] = field(init=False)
+    shipped: bool = False  # from the package's own folder, whose parameter schemas are in the shipped schemas/
 
     def __post_init__(self) -> None:
         if not self.files:
             raise ValueError("a template needs at least one language file")
         self.files = {lang: self.files[lang] for lang in LANGUAGE_ORDER if lang in self.files}
         _check_languages_agree(self.name, list(self.files.values()))
-        self.parameters = self._build_parameter_model()
+
+    @functools.cached_property
+    def parameters(self) -> type[BaseModel]:
+        """The parameter model, built on first use (the first call, or the schema of a template not shipped)."""
+        return self._build_parameter_model()
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """The parameter model's JSON Schema. A shipped template with the default limits has it in the shipped
+        schemas/NAME.input.json (kept equal to the model by a test: `make schemas` after editing a shipped template),
+        so listing the tools builds no model."""
+        if self.shipped and self.limits == Limits():
+            try:
+                text = (shipped_dir("schemas") / f"{self.name}.input.json").read_text(encoding="utf-8")
+                schema: dict[str, Any] = json.loads(text)
+                return schema
+            except (OSError, ValueError):
+                pass
+        return self.parameters.model_json_schema()
 
     # -- descriptive properties -------------------------------------------------------------------------------------
     @property
@@ -382,24 +400,24 @@ class Registry:
         """Load the shipped templates, then each directory in order; raise TemplateError on the first problem."""
         limits = limits or Limits()
         merged: dict[str, Template] = {}
-        # the shipped templates' bodies are checked by the test suite: they are parsed on first use (see template)
-        dirs = ([(shipped_dir("templates"), False)] if shipped else []) + [(Path(d), True) for d in directories]
-        for directory, check_body in dirs:
-            for template in load_directory(directory, limits, allow_empty=True, check_body=check_body):
+        dirs = ([(shipped_dir("templates"), True)] if shipped else []) + [(Path(d), False) for d in directories]
+        for directory, is_shipped in dirs:
+            for template in load_directory(directory, limits, allow_empty=True, shipped=is_shipped):
                 merged[template.name] = template
         return cls(merged.values())
 
 
 def load_directory(
-    directory: Path, limits: Limits | None = None, allow_empty: bool = False, check_body: bool = True
+    directory: Path, limits: Limits | None = None, allow_empty: bool = False, shipped: bool = False
 ) -> list[Template]:
     """Load every template file in one directory, grouped by name; raise TemplateError on the first problem.
 
-    `allow_empty` accepts a folder with no templates yet (a team folder that `serve --watch` will see filled);
-    without `check_body` the messages are parsed on first use (see `template.load_file`).
+    `allow_empty` accepts a folder with no templates yet (a team folder that `serve --watch` will see filled).
+    `shipped`: the package's own folder, whose bodies the test suite checks (their messages are parsed on first use,
+    see `template.load_file`) and whose parameter schemas are shipped (see `Template.parameters_schema`).
     """
     problems, templates = _load(
-        Path(directory), limits or Limits(), stop_at_first=True, allow_empty=allow_empty, check_body=check_body
+        Path(directory), limits or Limits(), stop_at_first=True, allow_empty=allow_empty, shipped=shipped
     )
     if problems:
         raise problems[0]
@@ -412,7 +430,7 @@ def check_directory(directory: Path, limits: Limits | None = None) -> list[Templ
 
 
 def _load(
-    directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False, check_body: bool = True
+    directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False, shipped: bool = False
 ) -> tuple[list[TemplateError], list[Template]]:
     if not directory.is_dir():
         return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")], []
@@ -423,19 +441,19 @@ def _load(
     loaded: list[TemplateFile] = []
     for path in paths:
         try:
-            loaded.append(load_file(path, check_body))
+            loaded.append(load_file(path, check_body=not shipped))
         except TemplateError as exc:
             problems.append(exc)
             if stop_at_first:
                 return problems, []
     try:
-        templates = _group(loaded, limits)
+        templates = _group(loaded, limits, shipped)
     except TemplateError as exc:
         return [*problems, exc], []
     return problems, templates
 
 
-def _group(files: list[TemplateFile], limits: Limits) -> list[Template]:
+def _group(files: list[TemplateFile], limits: Limits, shipped: bool = False) -> list[Template]:
     by_name: dict[str, dict[str, TemplateFile]] = {}
     for file in files:
         languages = by_name.setdefault(file.name, {})
@@ -446,4 +464,4 @@ def _group(files: list[TemplateFile], limits: Limits) -> list[Template]:
                 f"'{file.name}' in '{file.language}' is also defined by {languages[file.language].path.name}",
             )
         languages[file.language] = file
-    return [Template(name=name, files=langs, limits=limits) for name, langs in by_name.items()]
+    return [Template(name=name, files=langs, limits=limits, shipped=shipped) for name, langs in by_name.items()]
