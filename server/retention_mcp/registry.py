@@ -6,6 +6,7 @@ the pydantic parameter model (the single source of truth for tools, prompts, the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import jinja2
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -77,14 +77,31 @@ class Template:
     name: str
     files: dict[str, TemplateFile]
     limits: Limits = field(default_factory=Limits)
-    parameters: type[BaseModel] = field(init=False)
+    shipped: bool = False  # from the package's own folder, whose parameter schemas are in the shipped schemas/
 
     def __post_init__(self) -> None:
         if not self.files:
             raise ValueError("a template needs at least one language file")
         self.files = {lang: self.files[lang] for lang in LANGUAGE_ORDER if lang in self.files}
         _check_languages_agree(self.name, list(self.files.values()))
-        self.parameters = self._build_parameter_model()
+
+    @functools.cached_property
+    def parameters(self) -> type[BaseModel]:
+        """The parameter model, built on first use (the first call, or the schema of a template not shipped)."""
+        return self._build_parameter_model()
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """The parameter model's JSON Schema. A shipped template with the default limits has it in the shipped
+        schemas/NAME.input.json (kept equal to the model by a test: `make schemas` after editing a shipped template),
+        so listing the tools builds no model."""
+        if self.shipped and self.limits == Limits():
+            try:
+                text = (shipped_dir("schemas") / f"{self.name}.input.json").read_text(encoding="utf-8")
+                schema: dict[str, Any] = json.loads(text)
+                return schema
+            except (OSError, ValueError):
+                pass
+        return self.parameters.model_json_schema()
 
     # -- descriptive properties -------------------------------------------------------------------------------------
     @property
@@ -284,6 +301,8 @@ class Template:
         template writes {{ stated_constraints }}, or at the end of the last user message of a template that does not.
         `language` is the one `resolve_language` gave for these values, when the caller has it already.
         """
+        import jinja2
+
         from retention_mcp.models import PromptMessage, RenderResult
 
         values = self.text_values(model)
@@ -381,19 +400,25 @@ class Registry:
         """Load the shipped templates, then each directory in order; raise TemplateError on the first problem."""
         limits = limits or Limits()
         merged: dict[str, Template] = {}
-        dirs = ([shipped_dir("templates")] if shipped else []) + [Path(d) for d in directories]
-        for directory in dirs:
-            for template in load_directory(directory, limits, allow_empty=True):
+        dirs = ([(shipped_dir("templates"), True)] if shipped else []) + [(Path(d), False) for d in directories]
+        for directory, is_shipped in dirs:
+            for template in load_directory(directory, limits, allow_empty=True, shipped=is_shipped):
                 merged[template.name] = template
         return cls(merged.values())
 
 
-def load_directory(directory: Path, limits: Limits | None = None, allow_empty: bool = False) -> list[Template]:
+def load_directory(
+    directory: Path, limits: Limits | None = None, allow_empty: bool = False, shipped: bool = False
+) -> list[Template]:
     """Load every template file in one directory, grouped by name; raise TemplateError on the first problem.
 
     `allow_empty` accepts a folder with no templates yet (a team folder that `serve --watch` will see filled).
+    `shipped`: the package's own folder, whose bodies the test suite checks (their messages are parsed on first use,
+    see `template.load_file`) and whose parameter schemas are shipped (see `Template.parameters_schema`).
     """
-    problems, templates = _load(Path(directory), limits or Limits(), stop_at_first=True, allow_empty=allow_empty)
+    problems, templates = _load(
+        Path(directory), limits or Limits(), stop_at_first=True, allow_empty=allow_empty, shipped=shipped
+    )
     if problems:
         raise problems[0]
     return templates
@@ -405,7 +430,7 @@ def check_directory(directory: Path, limits: Limits | None = None) -> list[Templ
 
 
 def _load(
-    directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False
+    directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False, shipped: bool = False
 ) -> tuple[list[TemplateError], list[Template]]:
     if not directory.is_dir():
         return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")], []
@@ -416,19 +441,19 @@ def _load(
     loaded: list[TemplateFile] = []
     for path in paths:
         try:
-            loaded.append(load_file(path))
+            loaded.append(load_file(path, check_body=not shipped))
         except TemplateError as exc:
             problems.append(exc)
             if stop_at_first:
                 return problems, []
     try:
-        templates = _group(loaded, limits)
+        templates = _group(loaded, limits, shipped)
     except TemplateError as exc:
         return [*problems, exc], []
     return problems, templates
 
 
-def _group(files: list[TemplateFile], limits: Limits) -> list[Template]:
+def _group(files: list[TemplateFile], limits: Limits, shipped: bool = False) -> list[Template]:
     by_name: dict[str, dict[str, TemplateFile]] = {}
     for file in files:
         languages = by_name.setdefault(file.name, {})
@@ -439,4 +464,4 @@ def _group(files: list[TemplateFile], limits: Limits) -> list[Template]:
                 f"'{file.name}' in '{file.language}' is also defined by {languages[file.language].path.name}",
             )
         languages[file.language] = file
-    return [Template(name=name, files=langs, limits=limits) for name, langs in by_name.items()]
+    return [Template(name=name, files=langs, limits=limits, shipped=shipped) for name, langs in by_name.items()]

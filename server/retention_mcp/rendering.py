@@ -13,25 +13,38 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from retention_mcp.untrusted import LESS_THAN_LIKE, starts_tag
 
-ENVIRONMENT = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined,
-    autoescape=False,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=False,
-)
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-# Names a template may read that are not inputs: Jinja2's own globals and loop helpers.
-GLOBAL_NAMES = frozenset(ENVIRONMENT.globals) | {"loop", "varargs", "kwargs", "caller"}
+
+@functools.cache
+def environment() -> ImmutableSandboxedEnvironment:
+    """The one Jinja2 environment every template is parsed and compiled in, made on first use: a server that only
+    lists its tools never imports Jinja2."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def global_names() -> frozenset[str]:
+    """Names a template may read that are not inputs: Jinja2's own globals and loop helpers."""
+    return frozenset(environment().globals) | {"loop", "varargs", "kwargs", "caller"}
+
+
 # Names the server fills for every template: the stated-constraints block built from the effective constraints. A
 # template places it with {{ stated_constraints }} in a user message; one that does not gets it at the end of its
 # last user message.
@@ -39,7 +52,6 @@ STATED_CONSTRAINTS = "stated_constraints"
 SERVER_NAMES = frozenset({STATED_CONSTRAINTS})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -64,11 +76,17 @@ def _defuse_text(text: str) -> str:
     return "".join([*pieces, text[done:]]) if pieces else text
 
 
+@functools.cache
+def _cjk() -> re.Pattern[str]:
+    """Chinese, Japanese and Korean characters; compiled on first use (a few milliseconds that start-up needs not)."""
+    return re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
 def detect_language(texts: Iterable[str]) -> str | None:
     """Guess 'zh' or 'en' from filled values: Chinese characters against Latin words; None for no text."""
     cjk = words = 0
     for text in texts:
-        cjk += len(_CJK.findall(text))
+        cjk += len(_cjk().findall(text))
         words += len(_LATIN_WORD.findall(text))
     if cjk == 0 and words == 0:
         return None

@@ -32,6 +32,7 @@ from mcp_types import (
     INVALID_PARAMS,
     CallToolResult,
 )
+from mcp_types import Tool as MCPTool
 from pydantic import SkipValidation
 
 from retention_mcp import __version__
@@ -89,6 +90,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
             **kwargs,
         )
         self._specs: dict[str, ToolSpec] = {}
+        self._in_sdk: set[str] = set()  # tools the SDK has been handed (on their first call)
         self._template_tools: list[str] = []
         self._prompts: dict[str, set[str]] = {}  # prompt name -> required arguments
         self._resource_owner: dict[str, tuple[str, str | None]] = {}  # uri -> (template, language or None)
@@ -101,8 +103,14 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
 
     # -- registration ---------------------------------------------------------------------------------------------
     def add_spec(self, spec: ToolSpec) -> None:
-        """Register a tool whose arguments the SDK passes through and `spec.model` validates, in the tool."""
+        """Offer a tool: tools/list shows it from the spec; the SDK gets it on its first call (`_hand_to_sdk`), so
+        start-up builds no per-tool argument model in the SDK."""
         spec.input_schema = spec.input_schema or published_schema(spec.model, self.surface_language, extra=spec.extra)
+        self._drop_spec(spec.name)
+        self._specs[spec.name] = spec
+
+    def _hand_to_sdk(self, spec: ToolSpec) -> None:
+        """Register a tool whose arguments the SDK passes through and `spec.model` validates, in the tool."""
 
         async def tool(ctx: Context, **arguments: Any) -> CallToolResult:
             model, extras = spec.check(arguments)
@@ -126,15 +134,15 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
         tool.__name__ = spec.name
         tool.__signature__ = inspect.Signature(params, return_annotation=CallToolResult)  # type: ignore[attr-defined]
         tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": CallToolResult}
-        if spec.name in self._specs:
-            self.remove_tool(spec.name)
-        self._specs[spec.name] = spec
         self.add_tool(
             tool, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations
         )
+        self._in_sdk.add(spec.name)
 
     def _drop_spec(self, name: str) -> None:
-        if self._specs.pop(name, None) is not None:
+        self._specs.pop(name, None)
+        if name in self._in_sdk:
+            self._in_sdk.discard(name)
             self.remove_tool(name)
 
     def _add_templates(self) -> None:
@@ -204,6 +212,8 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
         try:
             if unknown:
                 spec.check(arguments, unknown)  # raises, naming the unknown and every other bad field
+            if name not in self._in_sdk:
+                self._hand_to_sdk(spec)
             result = await super().call_tool(name, arguments, context)
             outcome = "error" if getattr(result, "is_error", False) else "ok"
             return result
@@ -272,15 +282,19 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
             raise MCPError(code=INVALID_PARAMS, message=str(user)) from None
 
     async def list_tools(self) -> list[Any]:
-        tools = await super().list_tools()
-        shown = []
-        for tool in tools:
-            spec = self._specs.get(tool.name)
-            if spec is not None:
-                output = spec.output_schema() if spec.output_schema else None
-                tool = tool.model_copy(update={"input_schema": spec.input_schema, "output_schema": output})
-            shown.append(tool)
-        return shown
+        """Every spec, in the order offered, with the schemas it publishes (the SDK may not have been handed it)."""
+        shown = [
+            MCPTool(
+                name=spec.name,
+                title=spec.title,
+                description=spec.description,
+                input_schema=spec.input_schema,
+                output_schema=spec.output_schema() if spec.output_schema else None,
+                annotations=spec.annotations,
+            )
+            for spec in self._specs.values()
+        ]
+        return shown + [tool for tool in await super().list_tools() if tool.name not in self._specs]
 
     async def list_resources(self) -> list[Any]:
         """Resources of templates a reload removed are no longer listed (the SDK has no public remove)."""

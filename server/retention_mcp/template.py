@@ -2,8 +2,11 @@
 
 A template file is YAML front matter between two `---` lines, then a Jinja2 body split into messages by role
 lines (`system:`, `user:`, `assistant:` alone on a line). The loader validates the front matter with a pydantic
-model, compiles every message once in an immutable sandbox, and checks that the body uses exactly the declared
-inputs. Every problem is reported with the file and the line it stands on. Nothing here knows about MCP.
+model, parses every message in an immutable sandbox, and checks that the body uses exactly the declared inputs.
+Every problem is reported with the file and the line it stands on. Nothing here knows about MCP.
+
+The shipped templates (checked by the test suite and `templates check`) are loaded without the body checks: their
+messages are parsed on first use, so a server that only lists its tools never imports Jinja2.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jinja2
 import yaml
-from jinja2 import nodes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from retention_mcp.rendering import ENVIRONMENT, GLOBAL_NAMES, SERVER_NAMES
+from retention_mcp.rendering import SERVER_NAMES, environment, global_names
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2 import nodes
 
 Kind = Literal["string", "number", "integer", "boolean", "array", "object"]
 Role = Literal["system", "user", "assistant"]
@@ -116,19 +121,37 @@ class FrontMatter(BaseModel):
 
 @dataclass(frozen=True)
 class MessageTemplate:
-    """One message of the body: its role, its source and its parsed Jinja2 tree, compiled once on first use."""
+    """One message of the body: its role and source; its Jinja2 tree is parsed on first use (at load, where the body
+    is checked) and compiled on first render."""
 
     role: Role
     source: str
     line: int
-    tree: nodes.Template = field(repr=False, compare=False)
-    variables: frozenset[str] = frozenset()
+    path: Path = field(repr=False, compare=False)
+
+    @cached_property
+    def tree(self) -> nodes.Template:
+        import jinja2
+
+        try:
+            return environment().parse(self.source)
+        except jinja2.TemplateSyntaxError as exc:
+            line = self.line + (exc.lineno or 1) - 1
+            raise TemplateError(self.path, line, f"template syntax error: {exc.message}") from None
+
+    @cached_property
+    def first_uses(self) -> dict[str, int]:
+        """Names the message reads and does not assign itself, with the line of their first use (in the message)."""
+        return _loaded_names(self.tree)
+
+    @cached_property
+    def variables(self) -> frozenset[str]:
+        return frozenset(self.first_uses)
 
     @cached_property
     def compiled(self) -> jinja2.Template:
-        # Parsing at load time already caught every syntax error; code generation waits for the first render
-        # so that start-up stays close to a bare MCP server's.
-        return ENVIRONMENT.from_string(self.tree)
+        # Code generation waits for the first render so that start-up stays close to a bare MCP server's.
+        return environment().from_string(self.tree)
 
 
 @dataclass(frozen=True)
@@ -157,8 +180,9 @@ class TemplateFile:
         return self.front.title or self.front.name.replace("_", " ").capitalize()
 
 
-def load_file(path: Path | str) -> TemplateFile:
-    """Parse, validate and compile one template file; raise TemplateError on the first problem."""
+def load_file(path: Path | str, check_body: bool = True) -> TemplateFile:
+    """Parse and validate one template file; raise TemplateError on the first problem. Without `check_body` (the
+    shipped templates) the messages are parsed on first use and the body is not checked against the inputs."""
     path = Path(path)
     try:
         source = path.read_text(encoding="utf-8")
@@ -166,16 +190,17 @@ def load_file(path: Path | str) -> TemplateFile:
         raise TemplateError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise TemplateError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
-    return parse_template(source, path)
+    return parse_template(source, path, check_body)
 
 
-def parse_template(source: str, path: Path | str = "<string>") -> TemplateFile:
+def parse_template(source: str, path: Path | str = "<string>", check_body: bool = True) -> TemplateFile:
     path = Path(path)
     source = source.replace("\r\n", "\n").removeprefix("\ufeff")
     front_text, body, body_line = _split_front_matter(source, path)
     front = _parse_front_matter(front_text, path)
-    messages = _parse_body(body, body_line, path)
-    _check_variables(front, messages, front_text, path)
+    messages = _parse_body(body, body_line, path, check_body)
+    if check_body:
+        _check_variables(front, messages, front_text, path)
     return TemplateFile(path=path, front=front, messages=messages, source=source)
 
 
@@ -260,7 +285,7 @@ def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
     return 2
 
 
-def _parse_body(body: str, first_line: int, path: Path) -> tuple[MessageTemplate, ...]:
+def _parse_body(body: str, first_line: int, path: Path, check: bool = True) -> tuple[MessageTemplate, ...]:
     segments: list[tuple[Role, list[str], int]] = []
     for offset, line in enumerate(body.split("\n")):
         match = _ROLE_LINE.match(line)
@@ -281,14 +306,13 @@ def _parse_body(body: str, first_line: int, path: Path) -> tuple[MessageTemplate
         text = "\n".join(lines).strip("\n")
         if not text.strip():
             raise TemplateError(path, start - 1, f"the '{role}:' message is empty")
-        try:
-            tree = ENVIRONMENT.parse(text)
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(path, start + (exc.lineno or 1) - 1, f"template syntax error: {exc.message}") from None
-        used = _loaded_names(tree)
-        messages.append(MessageTemplate(role=role, source=text, line=start, tree=tree, variables=frozenset(used)))
+        message = MessageTemplate(role=role, source=text, line=start, path=path)
+        messages.append(message)
+        if not check:
+            continue
+        used = message.first_uses  # parsing it here makes a syntax error a load error
         if role == "system":
-            inputs_here = {n: ln for n, ln in used.items() if n not in GLOBAL_NAMES}
+            inputs_here = {n: ln for n, ln in used.items() if n not in global_names()}
             if inputs_here:
                 name, ln = min(inputs_here.items(), key=lambda item: item[1])
                 raise TemplateError(
@@ -302,6 +326,8 @@ def _parse_body(body: str, first_line: int, path: Path) -> tuple[MessageTemplate
 
 def _loaded_names(tree: nodes.Template) -> dict[str, int]:
     """Names the template reads and does not assign itself, with the line of their first use."""
+    from jinja2 import nodes
+
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     used: dict[str, int] = {}
     for node in tree.find_all(nodes.Name):
@@ -313,7 +339,7 @@ def _loaded_names(tree: nodes.Template) -> dict[str, int]:
 def _check_variables(front: FrontMatter, messages: tuple[MessageTemplate, ...], front_text: str, path: Path) -> None:
     declared = {spec.name for spec in front.inputs}
     for message in messages:
-        for name in sorted(message.variables - declared - GLOBAL_NAMES - SERVER_NAMES):
+        for name in sorted(message.variables - declared - global_names() - SERVER_NAMES):
             line = _first_use_line(message, name)
             raise TemplateError(
                 path, line, f"'{name}' is used in the body but not declared in inputs (declared: {_names(declared)})"
@@ -326,6 +352,8 @@ def _check_variables(front: FrontMatter, messages: tuple[MessageTemplate, ...], 
 
 
 def _first_use_line(message: MessageTemplate, name: str) -> int:
+    from jinja2 import nodes
+
     lines = [n.lineno for n in message.tree.find_all(nodes.Name) if n.name == name]
     return message.line + (min(lines) if lines else 1) - 1
 

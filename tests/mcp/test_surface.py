@@ -221,11 +221,60 @@ def test_start_up_imports_no_heavy_library():
         "from retention_mcp.cli import build_parser\n"
         "from retention_mcp.server import build_server\n"
         "build_parser()\n"
-        "anyio.run(build_server().list_tools)\n"
+        "server = build_server()\n"
+        "anyio.run(server.list_tools)\n"
         "heavy = ('duckdb', 'numpy', 'scipy', 'matplotlib', 'pandas', 'retention_mcp.generation.backends',\n"
-        "         'retention_mcp.analytics.engine')\n"
-        "print([m for m in heavy if m in sys.modules])\n"
+        "         'retention_mcp.analytics.engine', 'jinja2')\n"
+        "print([m for m in heavy if m in sys.modules], [t.name for t in server.registry if 'parameters' in vars(t)])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    assert proc.stdout.strip() == "[] []"  # nor did it build a parameter model: the shipped schemas/ have them
+
+
+@pytest.mark.process
+def test_serving_over_stdio_imports_only_what_tools_list_needs():
+    """The command an MCP client launches, to the end of its input: the template engine, the other commands' flags
+    (the analysis limits among them), the result models and plan generation wait for their first use."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "retention_mcp", "serve"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "retention_mcp.server" in imported and "retention_mcp.template" in imported  # it did build the server
+    deferred = {
+        "jinja2",
+        "retention_mcp.analytics.limits",
+        "retention_mcp.models",
+        "retention_mcp.generation",
+        "duckdb",
+        "numpy",
+    }
+    assert sorted(deferred & imported) == []
+
+
+async def test_shipped_templates_list_from_shipped_schemas_and_a_folder_of_ones_own_from_its_models(tmp_path):
+    """The shipped templates' tools are listed without building their parameter models; a template of the same name
+    in a folder of one's own is listed from its own model (and a call builds the model it validates with)."""
+    from retention_mcp.paths import shipped_dir
+
+    for path in shipped_dir("templates").glob("churn_analysis.*.prompty"):
+        text = path.read_text(encoding="utf-8").replace("The questions to answer", "The questions a team must answer")
+        (tmp_path / path.name).write_text(text, encoding="utf-8")
+    registry = Registry.load([tmp_path])
+    tools = {t.name: t for t in await listed(build_server(registry))}
+    assert sorted(t.name for t in registry if "parameters" in vars(t)) == ["churn_analysis"]
+    described = tools["churn_analysis"].input_schema["properties"]["analysis_goals"]["description"]
+    assert described.startswith("The questions a team must answer")
+    shipped = {t.name: t for t in await listed(build_server(Registry.load()))}
+    assert tools["retention_strategy"].input_schema == shipped["retention_strategy"].input_schema
+    async with Client(build_server(registry)) as client:
+        result = await client.call_tool("retention_strategy", example_arguments(registry, "retention_strategy"))
+    assert not result.is_error and "parameters" in vars(registry.get("retention_strategy"))

@@ -23,11 +23,10 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["serve", *argv]  # what MCP clients launch: the bare command serves over stdio
-    args = parser.parse_args(argv)
+    args = build_parser(serve_only=argv[0] == "serve").parse_args(argv)
     command = args.command
     handler = {
         "serve": cmd_serve,

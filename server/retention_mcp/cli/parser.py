@@ -32,7 +32,9 @@ TOOLS_HELP = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
+    """Every command; with `serve_only`, the `serve` command alone (what an MCP client launches, parsed as quickly as
+    it can be: the other commands' flags, the `analyze` ones among them, are not built)."""
     parser = argparse.ArgumentParser(
         prog="retention-mcp",
         description="Customer-retention prompt templates (zh/en) as typed MCP tools, prompts and resources.",
@@ -159,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="HTTP: extra Origin to accept, e.g. https://mcp.example.com",
     )
+    if serve_only:
+        return parser
 
     render = commands.add_parser("render", help="render a template and print the prompt")
     templates_option(render)

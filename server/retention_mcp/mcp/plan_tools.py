@@ -74,7 +74,7 @@ class PlanTools(ServerParts):
                 language,
             ),
             annotations=READ_ONLY,
-            model=ListPlansParams,
+            model_of=lambda: ListPlansParams,
             handler=handler,
             output_schema=listing_schema,
         )
@@ -114,7 +114,7 @@ class PlanTools(ServerParts):
             title=pick("Analyse churn from your data / 用你的数据分析流失", language).replace(" / ", " · "),
             description=pick(LEAN_ANALYZE_DESCRIPTION, language) if language else ANALYZE_DESCRIPTION,
             annotations=ANALYZE,
-            model=AnalyzeParams,
+            model_of=lambda: AnalyzeParams,
             handler=handler,
             # the shipped schemas/churn_report.json, so start-up never imports the analytics package
             output_schema=lambda: self.output_schema("churn_report.json", churn_report_model),

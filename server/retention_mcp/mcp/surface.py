@@ -45,13 +45,17 @@ class ToolSpec:
     title: str
     description: str
     annotations: ToolAnnotations
-    model: type[BaseModel]
+    model_of: Callable[[], type[BaseModel]]  # the parameter model, asked for on the first call
     handler: Handler
     output_schema: Callable[[], dict[str, Any]] | None = None
     extra: Extra = field(default_factory=dict)
     input_schema: dict[str, Any] = field(default_factory=dict)
     # checks the model's types cannot state (a template's object-size limit); raise ArgumentError
     after: Callable[[BaseModel], None] | None = None
+
+    @property
+    def model(self) -> type[BaseModel]:
+        return self.model_of()
 
     @property
     def allowed(self) -> set[str]:
@@ -147,15 +151,15 @@ def _inline(node: Any, defs: dict[str, Any], language: SurfaceLanguage) -> Any:
 
 
 def published_schema(
-    model: type[BaseModel],
+    model: type[BaseModel] | dict[str, Any],
     language: SurfaceLanguage | None,
     describe: Callable[[str, str], str] | None = None,
     extra: Extra | None = None,
 ) -> dict[str, Any]:
-    """The input schema tools/list shows for `model`: pydantic's own in full detail (language None), else lean and
-    in one language, nested models inlined. `describe(name, description)` gives a field's description in that
-    language."""
-    schema = copy.deepcopy(model.model_json_schema())
+    """The input schema tools/list shows for `model` (or its JSON Schema): pydantic's own in full detail (language
+    None), else lean and in one language, nested models inlined. `describe(name, description)` gives a field's
+    description in that language."""
+    schema = copy.deepcopy(model if isinstance(model, dict) else model.model_json_schema())
     schema.pop("title", None)
     props = schema.setdefault("properties", {})
     if language is not None:

@@ -64,11 +64,11 @@ class TemplateTools(ServerParts):
             title=title,
             description=description,
             annotations=RENDER_OR_PLAN,
-            model=template.parameters,
+            model_of=lambda: template.parameters,
             handler=handler,
             output_schema=self._plan_output,
             extra=extra,
-            input_schema=published_schema(template.parameters, language, describe, extra),
+            input_schema=published_schema(template.parameters_schema(), language, describe, extra),
             after=template.check_sizes,
         )
 
@@ -140,6 +140,7 @@ class TemplateTools(ServerParts):
         }
         config = ConfigDict(extra="forbid")
         by_name = create_model("ByNameArguments", __config__=config, **fields)
+        no_arguments = create_model("NoArguments", __config__=config)
 
         def resolve(values: BaseModel) -> tuple[Template, BaseModel]:
             template = self.app.template(values.name)  # type: ignore[attr-defined]
@@ -184,7 +185,7 @@ class TemplateTools(ServerParts):
                     language,
                 ),
                 annotations=READ_ONLY,
-                model=create_model("NoArguments", __config__=config),
+                model_of=lambda: no_arguments,
                 handler=list_templates,
                 output_schema=listing_schema,
             ),
@@ -197,7 +198,7 @@ class TemplateTools(ServerParts):
                     language,
                 ),
                 annotations=RENDER_OR_PLAN,
-                model=by_name,
+                model_of=lambda: by_name,
                 handler=render,
                 output_schema=self._plan_output,
                 extra=mode,
@@ -215,7 +216,7 @@ class TemplateTools(ServerParts):
                 annotations=ToolAnnotations(
                     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
                 ),
-                model=by_name,
+                model_of=lambda: by_name,
                 handler=generate,
                 output_schema=self._plan_output,
             ),
