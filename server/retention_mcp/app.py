@@ -95,23 +95,15 @@ class RetentionApp:
     # -- render, generate, analyze ----------------------------------------------------------------------------------
     async def render(self, template: Template, arguments: Mapping[str, Any] | BaseModel) -> RenderResult:
         """The filled prompt; a `dataset` file is analysed (in a worker thread) and its facts take its place."""
-        from retention_mcp.analytics.grounding import ground_async
-        from retention_mcp.constraints.effective import effective_constraints_async
-        from retention_mcp.prompting import goal_field, render_stated
+        from retention_mcp.prompting import prepare
 
-        values = arguments if isinstance(arguments, BaseModel) else template.validate(arguments)
-        grounded, _ = await ground_async(template, values, self.data_dirs)
-        return render_stated(template, grounded, await effective_constraints_async(values, goal_field(template)))
+        return (await prepare(template, arguments, self.data_dirs)).rendered
 
     def render_blocking(self, template: Template, arguments: Mapping[str, Any]) -> RenderResult:
         """`render` without an event loop (the command line)."""
-        from retention_mcp.analytics.grounding import ground
-        from retention_mcp.constraints.effective import effective_constraints
-        from retention_mcp.prompting import goal_field, render_stated
+        from retention_mcp.prompting import prepare_blocking
 
-        values = template.validate(arguments)
-        grounded, _ = ground(template, values, self.data_dirs)
-        return render_stated(template, grounded, effective_constraints(values, goal_field(template)))
+        return prepare_blocking(template, arguments, self.data_dirs).rendered
 
     @property
     def model_configured(self) -> bool:
