@@ -10,7 +10,7 @@ from typing import Any
 from retention_mcp.constraints.budget_periods import check_per_period, check_short_period
 from retention_mcp.constraints.checklist import CheckList
 from retention_mcp.constraints.kind import Kind, Subject, mark
-from retention_mcp.constraints.lexicon import NUM, parse_number, rx
+from retention_mcp.constraints.lexicon import NUM, PERIOD_WORDS, parse_number, rx
 from retention_mcp.constraints.money import COUNT_NOUN, Amount, Money, amounts_in
 from retention_mcp.constraints.record import Constraints, format_amount
 from retention_mcp.constraints.text import MAX_HITS, Hit, Span, clause, overlaps, subclause
@@ -190,13 +190,6 @@ def read_budget(text: str) -> tuple[Money | None, str | None]:
 
 
 # -- budget ------------------------------------------------------------------------------------------------------------
-_PER = {
-    "quarter": (" per quarter", "(每季度)"),
-    "month": (" per month", "(每月)"),
-    "year": (" per year", "(每年)"),
-    "week": (" per week", "(每周)"),
-    "day": (" per day", "(每天)"),
-}
 
 
 def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
@@ -249,7 +242,8 @@ def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
         checks.add("budget_lines_sum", False, "The budget has no lines.", "预算没有明细。")
     if c.budget is not None and budget.total is not None:
         stated = f"{format_amount(c.budget.amount)} {c.budget.currency or ''}".strip()
-        per, per_zh = _PER.get(c.budget_period or "", ("", ""))
+        words = PERIOD_WORDS.get(c.budget_period or "")
+        per, per_zh = (f" {words[0]}", f"({words[1]})") if words else ("", "")
         if c.budget.currency and budget.currency.upper() != c.budget.currency:
             checks.add(
                 "budget_within_stated",
@@ -290,11 +284,6 @@ def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
         check_short_period(subject.dumped, c, checks.record)
 
 
-_PERIOD = {"month": ("per month", "每月", "months", "个月"), "quarter": ("per quarter", "每季度", "quarters", "个季度"),
-           "year": ("per year", "每年", "years", "年"), "week": ("per week", "每周", "weeks", "周"),
-           "day": ("per day", "每天", "days", "天")}  # fmt: skip
-
-
 def _stated(c: Constraints, zh: bool) -> str:
     assert c.budget is not None
     amount, currency = c.budget.amount, c.budget.currency or ("(币种见资料)" if zh else "(currency as in the facts)")
@@ -302,7 +291,7 @@ def _stated(c: Constraints, zh: bool) -> str:
     shown = f"{format_amount(low)}–{format_amount(amount)}" if low is not None else format_amount(amount)
     if not c.per_period:
         return f"总额不超过 {shown} {currency}" if zh else f"at most {shown} {currency} in total"
-    per_en, per_zh, many_en, many_zh = _PERIOD[c.budget_period or ""]
+    per_en, per_zh, many_en, many_zh = PERIOD_WORDS[c.budget_period or ""]
     periods = c.periods()
     if periods is None:
         return (
@@ -333,8 +322,7 @@ def line(c: Constraints, zh: bool) -> str | None:
     return ("- 预算:" if zh else "- Budget: ") + mark(c, "budget", _stated(c, zh), zh)
 
 
-_ROW_PERIODS = {"month": ("per month", "每月"), "quarter": ("per quarter", "每季度"), "year": ("per year", "每年"),
-                "week": ("per week", "每周"), "day": ("per day", "每天"), "total": ("for the whole plan", "整个方案")}  # fmt: skip
+_ROW_PERIODS = {**{p: w[:2] for p, w in PERIOD_WORDS.items()}, "total": ("for the whole plan", "整个方案")}
 
 
 def row(effective: Any, zh: bool) -> str | None:

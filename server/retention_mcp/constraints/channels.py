@@ -196,9 +196,9 @@ CHANNEL_FIELDS = ("channel", "channels")
 
 
 def allowed_line(c: Constraints, zh: bool) -> str | None:
-    if not c.channels_allowed:
+    names = _names(c.channels_allowed, zh)
+    if names is None:
         return None
-    names = ("、" if zh else ", ").join(channel_label(k, "zh" if zh else "en") for k in c.channels_allowed)
     return (
         f"- 渠道:仅限 {names}(产品内功能不受限)"
         if zh
@@ -207,9 +207,9 @@ def allowed_line(c: Constraints, zh: bool) -> str | None:
 
 
 def excluded_line(c: Constraints, zh: bool) -> str | None:
-    if not c.channels_excluded:
+    names = _names(c.channels_excluded, zh)
+    if names is None:
         return None
-    names = ("、" if zh else ", ").join(channel_label(k, "zh" if zh else "en") for k in c.channels_excluded)
     return f"- 禁用渠道:{names}" if zh else f"- Channels ruled out: {names}"
 
 

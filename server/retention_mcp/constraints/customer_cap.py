@@ -11,6 +11,7 @@ from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList, Record
 from retention_mcp.constraints.kind import Kind, Subject
+from retention_mcp.constraints.lexicon import PERIOD_WORDS
 from retention_mcp.constraints.money import amounts_in
 from retention_mcp.constraints.plan_walk import dicts, offers
 from retention_mcp.constraints.record import Constraints, format_amount
@@ -64,7 +65,8 @@ def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
         _check(subject.dumped, c, checks.record)
 
 
-_PERIOD_ZH = {"day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
+def _per_zh(period: str) -> str:
+    return PERIOD_WORDS[period][1] if period in PERIOD_WORDS else f"每{period}"
 
 
 def line(c: Constraints, zh: bool) -> str | None:
@@ -72,7 +74,7 @@ def line(c: Constraints, zh: bool) -> str | None:
     if cap is None:
         return None
     period = cap.period if cap.period and cap.period != "total" else None
-    per_en, per_zh = (f" per {period}", f"每{_PERIOD_ZH.get(period, period)}") if period else ("", "")
+    per_en, per_zh = (f" per {period}", _per_zh(period)) if period else ("", "")
     money = f"{format_amount(cap.amount)} {cap.currency or ''}".strip()
     return (
         f"- 每位客户上限:每位客户{per_zh}所获优惠价值不超过 {money};每项优惠写明 value_per_customer"
@@ -88,7 +90,7 @@ def row(effective: Any, zh: bool) -> str | None:
         return None
     money = f"{format_amount(cap.amount)} {cap.currency or ''}".strip()
     if cap.period and cap.period != "total":
-        money += f"(每{_PERIOD_ZH.get(cap.period, cap.period)})" if zh else f" per {cap.period}"
+        money += f"({_per_zh(cap.period)})" if zh else f" per {cap.period}"
     return money
 
 

@@ -25,6 +25,10 @@ def zhe_to_off(token: str) -> float:
 
 # -- units of time ------------------------------------------------------------------------------------------------------
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365 / 12, "quarter": 365 / 4, "year": 365.0}
+# How a period reads in a line: (English "per", Chinese "per", English plural, Chinese count word)
+PERIOD_WORDS = {"day": ("per day", "每天", "days", "天"), "week": ("per week", "每周", "weeks", "周"),
+                "month": ("per month", "每月", "months", "个月"), "quarter": ("per quarter", "每季度", "quarters", "个季度"),
+                "year": ("per year", "每年", "years", "年")}  # fmt: skip
 
 
 def duration_unit(token: str) -> str:
