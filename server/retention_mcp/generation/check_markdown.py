@@ -3,11 +3,10 @@ check, and where each constraint came from (typed, read from the text, read by a
 
 from __future__ import annotations
 
-from retention_mcp.constraints.kinds import checked, kinds, stated_checks
+from retention_mcp.constraints.kinds import checked, kinds
 from retention_mcp.generation.labels import cell
+from retention_mcp.generation.substance_checks import compared_checks
 from retention_mcp.models import Check, ConstraintFill, EffectiveConstraints, ValidationReport
-
-DATA_CHECKS = ("data_figures_match",)  # compare the plan with the data
 
 
 # -- validation ---------------------------------------------------------------------------------------------------------
@@ -18,7 +17,7 @@ def validation_status(validation: ValidationReport, constraints: EffectiveConstr
         return status
     if any(not c.passed for c in validation.checks):
         return "failed"
-    against = stated_checks() | set(DATA_CHECKS)
+    against = compared_checks()
     if not any(c.name in against for c in validation.checks):
         return "unverified"
     return "passed"
@@ -74,7 +73,7 @@ def status_line(validation: ValidationReport, constraints: EffectiveConstraints 
                 if zh
                 else f"{len(unread)} span(s) of the constraint text could not be read"
             )
-        stated = stated_checks() | set(DATA_CHECKS)
+        stated = compared_checks()
         if not any(c.name in stated for c in validation.checks):
             reasons.append(
                 "资料中没有读到可检查的约束(预算、折扣上限、时间范围、团队、渠道、目标),只核对了方案自身的算术"

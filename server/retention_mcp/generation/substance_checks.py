@@ -14,9 +14,17 @@ from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
 from retention_mcp.constraints.cost_share import _redemption_values, computed_cost_share, declared_cost_share
+from retention_mcp.constraints.kinds import stated_checks
 from retention_mcp.constraints.money import _MONEY_UNIT, _NUM, _value, point_value
 from retention_mcp.constraints.record import format_amount
 from retention_mcp.generation.plan_parts import PlanBase
+
+DATA_CHECK = "data_figures_match"  # compares the plan with the data: a comparison, not the plan's own arithmetic
+
+
+def compared_checks() -> frozenset[str]:
+    """The checks that compare a plan with something outside it: what the user stated, or the data."""
+    return stated_checks() | {DATA_CHECK}
 
 
 def _check_cost_share(plan: PlanBase, checks: CheckList) -> None:
@@ -272,7 +280,7 @@ def check_data_figures(plan: PlanBase, data_facts: list[str], checks: CheckList,
         unbacked = [(label, value, ref) for label, value, ref in cited if not _matches(value, stated)]
         shown = "; ".join(f"{label} = {value:g}" + (f" ({ref})" if ref else "") for label, value, ref in unbacked)
         checks.add(
-            "data_figures_match",
+            DATA_CHECK,
             not unbacked,
             f"No dataset was given; the {len(cited)} figures attributed to the data are the brief's own."
             if not unbacked
@@ -295,7 +303,7 @@ def check_data_figures(plan: PlanBase, data_facts: list[str], checks: CheckList,
         elif not _matches(value, numbers):
             wrong.append(f"{label} = {value:g}" + (f" ({ref})" if ref else ""))
     checks.add(
-        "data_figures_match",
+        DATA_CHECK,
         not wrong,
         f"All {len(cited)} figures attributed to the data match the computed facts."
         if not wrong

@@ -24,15 +24,8 @@ from retention_mcp.constraints.kinds import Subject, checked_by, field_list, run
 from retention_mcp.constraints.record import UNREAD_FIELDS, Constraints, parameter_of
 from retention_mcp.constraints.rules import constraint_rules as constraint_rules
 from retention_mcp.generation.plan_parts import PlanBase
-from retention_mcp.generation.substance_checks import check_data_figures, check_substance
+from retention_mcp.generation.substance_checks import check_data_figures, check_substance, compared_checks
 from retention_mcp.models import CheckStatus, ValidationReport
-
-DATA_CHECK = "data_figures_match"  # compares the plan with the data: a comparison, not the plan's own arithmetic
-
-
-def stated() -> frozenset[str]:
-    """Checks that compare the plan with what the user stated or the data gave (the others check its own arithmetic)."""
-    return stated_checks() | {DATA_CHECK}
 
 
 def _unchecked(c: Constraints, checks: CheckList) -> None:
@@ -81,7 +74,7 @@ def validate_plan(
         checks.fill(
             f"{span.input}: '{span.text}' → fill {en_fields}", f"{span.input}:「{span.text}」→ 请填写 {zh_fields}"
         )
-    against = stated() if data_facts else stated_checks()  # the brief's own figures are no constraint
+    against = compared_checks() if data_facts else stated_checks()  # the brief's own figures are no constraint
     compared = any(c.name in against for c in checks.items)
     if not compared:
         checks.fill(
