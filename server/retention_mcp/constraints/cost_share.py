@@ -83,7 +83,7 @@ def computed_cost_share(plan: Any) -> tuple[float, str] | None:
         return None
     value = point_value(economics.point_value)
     if value is None:
-        value = next((v for v in _redemption_values(plan)), None)
+        value = next((v for v in redemption_values(plan)), None)
     rate = earn_rate(economics.earn_rate) if economics.earn_rate else None
     if rate is None:
         rate = next((r for rule in getattr(plan, "earning_rules", []) if (r := earn_rate(rule.reward))), None)
@@ -115,7 +115,7 @@ def declared_cost_share(plan: Any) -> float | None:
 
 
 # -- one point value ---------------------------------------------------------------------------------------------------
-def _redemption_values(plan: Any) -> Iterator[float]:
+def redemption_values(plan: Any) -> Iterator[float]:
     """Currency per point that each redemption with a money reward implies ('¥10 off' for 1,000 points -> 0.01)."""
     for item in getattr(plan, "redemption", []):
         money = money_in(item.reward)

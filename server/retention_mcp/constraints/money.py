@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from retention_mcp.constraints.lexicon import _I, DASH, NUM, chinese_integer, parse_number, rx
+from retention_mcp.constraints.lexicon import DASH, NUM, chinese_integer, parse_number, rx
 from retention_mcp.vocabulary import ISO_4217
+
+_I = re.IGNORECASE
 
 CN_AMOUNT = re.compile(r"(?P<n>[零〇一二两三四五六七八九十百千万亿]+)\s*(?P<cur>元|块|人民币)?")
 
@@ -194,25 +196,25 @@ def _ranges(text: str, amounts: list[Amount]) -> list[Amount]:
     return merged
 
 
-_NUM = r"(\d[\d,]*(?:\.\d+)?)\s*(万|千|[kK](?![a-zA-Z]))?"
+SCALED_NUM = r"(\d[\d,]*(?:\.\d+)?)\s*(万|千|[kK](?![a-zA-Z]))?"
 
 
 _SCALE = {"万": 10_000.0, "千": 1_000.0, "k": 1_000.0, "K": 1_000.0}
 
 
-_MONEY_UNIT = r"(?:元|块|美元|欧元|rmb|cny|usd|eur|yuan|dollars?|euros?|cents?|¢|分钱)"
+MONEY_UNIT = r"(?:元|块|美元|欧元|rmb|cny|usd|eur|yuan|dollars?|euros?|cents?|¢|分钱)"
 
 
-_MONEY = re.compile(rf"[$¥￥€£]\s*{_NUM}|{_NUM}\s*(?P<unit>{_MONEY_UNIT})", re.I)
+_MONEY = re.compile(rf"[$¥￥€£]\s*{SCALED_NUM}|{SCALED_NUM}\s*(?P<unit>{MONEY_UNIT})", re.I)
 
 
 _PER_UNIT_MONEY = re.compile(r"(?:per|every|each|a|每)\s*(?:dollar|euro|yuan|元|块|美元)\b|每\s*(?:元|块)", re.I)
 
 
-_POINTS = re.compile(rf"{_NUM}\s*(?:个)?(?:积分|分(?![钟之钱])|points?\b|pts?\b)", re.I)
+_POINTS = re.compile(rf"{SCALED_NUM}\s*(?:个)?(?:积分|分(?![钟之钱])|points?\b|pts?\b)", re.I)
 
 
-def _value(number: str, scale: str | None) -> float:
+def scaled_value(number: str, scale: str | None) -> float:
     return float(number.replace(",", "")) * _SCALE.get(scale or "", 1.0)
 
 
@@ -222,15 +224,15 @@ def money_in(text: str) -> float | None:
     if match is None:
         return 1.0 if _PER_UNIT_MONEY.search(text) else None
     if match.group(1) is not None:
-        return _value(match.group(1), match.group(2))
-    amount = _value(match.group(3), match.group(4))
+        return scaled_value(match.group(1), match.group(2))
+    amount = scaled_value(match.group(3), match.group(4))
     unit = (match.group("unit") or "").casefold()
     return amount / 100 if unit.startswith("cent") or unit in ("¢", "分钱") else amount
 
 
 def points_in(text: str) -> float | None:
     match = _POINTS.search(text)
-    return _value(match.group(1), match.group(2)) if match else None
+    return scaled_value(match.group(1), match.group(2)) if match else None
 
 
 def point_value(text: str) -> float | None:

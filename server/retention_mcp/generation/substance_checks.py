@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList
-from retention_mcp.constraints.cost_share import _redemption_values, computed_cost_share, declared_cost_share
+from retention_mcp.constraints.cost_share import computed_cost_share, declared_cost_share, redemption_values
 from retention_mcp.constraints.kinds import stated_checks
-from retention_mcp.constraints.money import _MONEY_UNIT, _NUM, _value, point_value
+from retention_mcp.constraints.money import MONEY_UNIT, SCALED_NUM, point_value, scaled_value
 from retention_mcp.constraints.record import format_amount
 from retention_mcp.generation.plan_parts import PlanBase
 
@@ -43,8 +43,8 @@ def _check_cost_share(plan: PlanBase, checks: CheckList) -> None:
 
 
 _EQUATION = re.compile(
-    rf"{_NUM}\s*(?:个)?(?:积分|分(?![钟之钱])|points?|pts?)\s*(?:=|＝|约合|合|抵|兑|worth|is worth|equals)\s*"
-    rf"(?:[$¥￥€£]\s*)?\d[\d,]*(?:\.\d+)?\s*(?:{_MONEY_UNIT})?",
+    rf"{SCALED_NUM}\s*(?:个)?(?:积分|分(?![钟之钱])|points?|pts?)\s*(?:=|＝|约合|合|抵|兑|worth|is worth|equals)\s*"
+    rf"(?:[$¥￥€£]\s*)?\d[\d,]*(?:\.\d+)?\s*(?:{MONEY_UNIT})?",
     re.I,
 )
 
@@ -67,7 +67,7 @@ def _check_point_value(plan: PlanBase, dumped: dict[str, Any], checks: CheckList
     economics = getattr(plan, "economics", None)
     if economics is None or (stated := point_value(economics.point_value)) is None:
         return
-    implied = [(f"redemption {i + 1}", v) for i, v in enumerate(_redemption_values(plan))]
+    implied = [(f"redemption {i + 1}", v) for i, v in enumerate(redemption_values(plan))]
     texts = [t for t in _strings({k: v for k, v in dumped.items() if k != "economics"}) if _EQUATION_HINT.search(t)]
     for text in texts:
         for match in _EQUATION.finditer(text):
@@ -95,13 +95,13 @@ _COUNT_UNIT = re.compile(r"\s*(?:次|单|笔|杯|份|orders?|visits?|purchases?|
 def tier_threshold(text: str) -> tuple[str, float] | None:
     """(kind, value) of what a tier's qualification asks: money spent, points, or a count; windows ('近30天',
     'in the last 12 months') are not thresholds."""
-    for match in re.finditer(_NUM, text):
+    for match in re.finditer(SCALED_NUM, text):
         start, end = match.span()
         if _PERIOD_AFTER.match(text, end) or _PERIOD_BEFORE.search(text[:start]):
             continue
-        value = _value(match.group(1), match.group(2))
+        value = scaled_value(match.group(1), match.group(2))
         before = text[max(0, start - 2) : start]
-        if re.search(r"[$¥￥€£]\s*$", before) or re.match(rf"\s*{_MONEY_UNIT}", text[end:], re.I):
+        if re.search(r"[$¥￥€£]\s*$", before) or re.match(rf"\s*{MONEY_UNIT}", text[end:], re.I):
             return "money", value
         if re.match(r"\s*(?:个)?(?:积分|分|points?|pts?)", text[end:], re.I):
             return "points", value
