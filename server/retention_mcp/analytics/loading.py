@@ -96,9 +96,13 @@ def _inside(real: Path, roots: list[Path] | tuple[Path, ...]) -> bool:
 
 
 def _trusted_roots() -> list[Path]:
+    """The bundled examples' folder; none when this process's user cannot look it up."""
     from retention_mcp.paths import shipped_dir
 
-    return [shipped_dir("examples").resolve()]
+    try:
+        return [shipped_dir("examples").resolve()]
+    except OSError:
+        return []
 
 
 def check_data_path(path: str | os.PathLike[str], data_dirs: list[Path]) -> DataPath:
