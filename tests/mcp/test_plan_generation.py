@@ -415,15 +415,21 @@ async def test_progress_notifications(registry, standin, store):
     assert any("stand-in-1" in (m or "") for _, _, m in seen)
 
 
-async def test_cancelling_the_call_stops_the_model_request(registry, standin, store):
-    standin.queue(hang(30))
-    async with Client(plan_server(registry, standin, store)) as client:
-        with anyio.move_on_after(1.0):
-            await call_plan(client, SAAS_ZH)
-        with anyio.fail_after(5):
-            while standin.disconnects == 0:
-                await anyio.sleep(0.05)
-        follow_up = await client.call_tool("list_plans", {})
+async def test_cancelling_the_call_stops_the_model_request(registry, store):
+    from tests.standin_model import StandInModel
+
+    standin = StandInModel().start()  # its own: a late disconnect of another test's call must not count here
+    try:
+        standin.queue(hang(30))
+        async with Client(plan_server(registry, standin, store)) as client:
+            with anyio.move_on_after(1.0):
+                await call_plan(client, SAAS_ZH)
+            with anyio.fail_after(5):
+                while standin.disconnects == 0:
+                    await anyio.sleep(0.05)
+            follow_up = await client.call_tool("list_plans", {})
+    finally:
+        standin.stop()
     assert standin.disconnects == 1 and len(standin.received) == 1
     assert follow_up.structured_content == {"plans": []}
 
