@@ -1,9 +1,9 @@
 """The application core: everything retention-mcp does, for any front end.
 
 `RetentionApp(settings)` owns the template registry (swapped as one object on reload), the plan service and its
-`PlanStore`, and the data sandbox. It offers render, generate, analyze, list_plans, get_plan and reload. The MCP
-server (server.py) and the command line (cli.py) are thin adapters over it: they turn their input into a call here
-and its results and `UserError`s into their own output, each in one place.
+`PlanStore`, and the data sandbox. It offers render, generate, check_plan, analyze, list_plans, get_plan and reload.
+The MCP server (server.py, mcp/) and the command line (cli/) are thin adapters over it: they turn their input into a
+call here and its results and `UserError`s into their own output, each in one place.
 
 Start-up stays light: generation and analytics code is imported on the first call that needs it.
 """
@@ -147,6 +147,22 @@ class RetentionApp:
         return await self.plans.generate(
             template, arguments, backend=backend, progress=progress, author=author, ask=ask
         )
+
+    async def check_plan(
+        self,
+        template: Template,
+        arguments: Mapping[str, Any] | BaseModel,
+        plan: str | Mapping[str, Any],
+        *,
+        revises: str | None = None,
+        author: str | None = None,
+    ) -> PlanResult:
+        """A plan written elsewhere (JSON text or an object), checked against the brief in `arguments` as plan mode
+        checks its own, and saved when plans are kept; `revises` names an earlier revision. No model is needed.
+        Raises UserError (PlanFormatError names each problem by JSON path)."""
+        if revises is not None and not self.keeps_plans:  # a revision needs the plan it revises
+            raise PlansNotKeptError()
+        return await self.plans.check(template, arguments, plan, revises=revises, author=author)
 
     async def analyze(self, params: AnalyzeParams, progress: Callable[[str], None] | None = None) -> AnalysisOutcome:
         """Churn facts from a file in the data directories (or inline CSV), in a worker thread."""

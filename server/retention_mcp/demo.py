@@ -11,6 +11,8 @@ from typing import Any, TextIO
 
 from retention_mcp.paths import EXAMPLES_FILE
 
+CHECKED_EXAMPLE = "saas-collaboration-en"  # examples/plans/ holds its draft (over the discount cap) and its fix
+
 
 def _text(result: Any) -> str:
     """The first text block of a tool result."""
@@ -29,7 +31,7 @@ async def run_demo(
     stream: TextIO | None = None,
 ) -> int:
     """Returns the number of scenarios that failed to render (0 on success). Writes to `stream` (stdout)."""
-    from mcp import Client, StdioServerParameters
+    from mcp import StdioServerParameters
 
     stream = stream or sys.stdout
 
@@ -37,11 +39,28 @@ async def run_demo(
         print(text, file=stream, flush=True)
 
     scenarios = load_scenarios(scenarios_file)
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "retention_mcp", "serve", *(server_args or [])],
-        env={k: v for k, v in os.environ.items() if k.startswith(("RETENTION_MCP_", "PYTHON"))},
-    )
+    server_args = list(server_args or [])
+    env = {k: v for k, v in os.environ.items() if k.startswith(("RETENTION_MCP_", "PYTHON"))}
+    scratch = None
+    if "RETENTION_MCP_PLAN_STORE" not in env and "--plan-store" not in server_args:
+        import tempfile  # the demo's plans go to a store of its own, removed at the end, not to the user's
+
+        scratch = tempfile.TemporaryDirectory(prefix="retention-mcp-demo-")
+        server_args += ["--plan-store", str(Path(scratch.name) / "plans.sqlite3")]
+        say(
+            "Plans made by this demo go to a temporary store, removed at the end (set RETENTION_MCP_PLAN_STORE to keep)."
+        )
+    params = StdioServerParameters(command=sys.executable, args=["-m", "retention_mcp", "serve", *server_args], env=env)
+    try:
+        return await _run(params, scenarios, out_dir, full, say)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+async def _run(params: Any, scenarios: list[dict[str, Any]], out_dir: Path | None, full: bool, say: Any) -> int:
+    from mcp import Client
+
     say(f"Starting the server over stdio: {Path(sys.executable).name} -m retention_mcp serve")
     started = time.perf_counter()
     failures = 0
@@ -80,12 +99,42 @@ async def run_demo(
         again = await client.call_tool(scenarios[0]["tool"], scenarios[0]["arguments"])
         say(f"  next call on the same connection: {'ok' if not again.is_error else 'FAILED'}")
         await _analysis(client, say)
+        failures += await _check_plan(client, scenarios, say)
         await _plan_mode(client, scenarios[0], say)
     total = len(scenarios)
     say(f"\nRendered {total - failures} of {total} example scenarios in {time.perf_counter() - started:.2f} s.")
     if out_dir is not None:
         say(f"Prompts written to {out_dir}/")
     return failures
+
+
+async def _check_plan(client: Any, scenarios: list[dict[str, Any]], say: Any) -> int:
+    """A plan written elsewhere, checked without any model: a draft over the brief's discount cap, then its fix.
+    Returns 1 when the check did not run as it should."""
+    scenario = next((s for s in scenarios if s["id"] == CHECKED_EXAMPLE), None)
+    if scenario is None:  # a scenarios file of the user's own
+        return 0
+    folder = EXAMPLES_FILE.parent / "plans"
+    say(f"\nChecking a plan your assistant wrote (check_plan, no model key needed): {scenario['id']}")
+    plan_id = None
+    for label, file in (("draft", f"{CHECKED_EXAMPLE}.draft.json"), ("fixed", f"{CHECKED_EXAMPLE}.json")):
+        arguments = {"template": scenario["tool"], "plan": (folder / file).read_text(encoding="utf-8")}
+        if plan_id is None:
+            arguments["arguments"] = json.dumps(scenario["arguments"], ensure_ascii=False)
+        else:
+            arguments["plan_id"] = plan_id  # a revision: the same brief, one history
+        result = await client.call_tool("check_plan", arguments)
+        if result.is_error:
+            say("  FAILED: " + _text(result))
+            return 1
+        data = result.structured_content or {}
+        plan_id = data.get("plan_id") or plan_id
+        say(f"  {label} ({file}): {data['validation']['status']}, revision {data.get('revision', '-')}")
+        for check in data["validation"]["checks"]:
+            if check.get("status") != "passed":
+                say(f"    {check['name']}: {check['detail']}")
+    say(f"  saved as plan://{plan_id}, with both revisions (list_plans); 'retention-mcp check' does the same")
+    return 0
 
 
 async def _plan_mode(client: Any, scenario: dict[str, Any], say: Any) -> None:

@@ -45,12 +45,12 @@ def invalid_arguments(
         )
     for err in error.errors(include_url=False) if error is not None else ():
         field = ".".join(str(part) for part in err["loc"]) or "arguments"
-        en, zh = _rule(err, allowed_list)
+        en, zh = field_rule(err, allowed_list)
         lines.append(f"- {field}: {en} / {zh}" if zh else f"- {field}: {en}")
     return "\n".join(lines)
 
 
-def _rule(err: Any, allowed: list[str]) -> tuple[str, str | None]:
+def field_rule(err: Any, allowed: list[str]) -> tuple[str, str | None]:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")

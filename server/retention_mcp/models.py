@@ -186,6 +186,16 @@ class ConstraintFill(BaseModel):
     detail: str | None = Field(None, description="Why it failed, when it did / 失败原因")
 
 
+class PlanRevision(BaseModel):
+    """One revision of a plan: a plan submitted again with the plan_id of an earlier one keeps its lineage."""
+
+    id: str
+    uri: str = Field(description="plan://ID")
+    revision: int = Field(description="1 for the first submission, then 2, 3… / 修订号")
+    status: Literal["passed", "failed", "unverified"] = Field(description="Its checks' verdict / 校验结果")
+    created_at: str = Field(description="UTC time, ISO 8601")
+
+
 class PlanResult(RenderResult):
     """A template tool's result. In prompt mode only the rendered prompt; in plan mode also the generated plan."""
 
@@ -208,6 +218,10 @@ class PlanResult(RenderResult):
         "copy; store_error says why) or off (this server keeps no plans) / 方案是否已保存",
     )
     store_error: str | None = Field(None, description="Plan mode: why the plan was not saved / 未保存的原因")
+    revision: int | None = Field(None, description="Which revision of the plan this is (check_plan) / 修订号")
+    history: list[PlanRevision] | None = Field(
+        None, description="Every revision of this plan, oldest first (check_plan with plan_id) / 全部修订"
+    )
 
 
 class ParameterInfo(BaseModel):

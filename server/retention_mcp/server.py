@@ -156,6 +156,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
         if self.tools_mode in ("compact", "all"):
             for spec in self._compact_specs():
                 self.add_spec(spec)
+        self.add_spec(self._check_plan_spec())  # its template enum follows the registry
 
     def _remove_templates(self) -> None:
         for name in self._template_tools:

@@ -33,7 +33,15 @@ async def test_tools_are_listed_with_typed_schemas(server):
     async with Client(server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert sorted(tools) == sorted(
-        [*TEMPLATE_NAMES, "list_templates", "render_template", "generate_plan", "list_plans", "analyze_churn"]
+        [
+            *TEMPLATE_NAMES,
+            "list_templates",
+            "render_template",
+            "generate_plan",
+            "check_plan",
+            "list_plans",
+            "analyze_churn",
+        ]
     )
     for name in TEMPLATE_NAMES:
         tool = tools[name]
@@ -170,8 +178,11 @@ async def test_injection_through_the_tool_is_inert(server):
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("full", [*TEMPLATE_NAMES, "list_plans", "analyze_churn"]),
-        ("compact", ["list_templates", "render_template", "generate_plan", "list_plans", "analyze_churn"]),
+        ("full", [*TEMPLATE_NAMES, "check_plan", "list_plans", "analyze_churn"]),
+        (
+            "compact",
+            ["list_templates", "render_template", "generate_plan", "check_plan", "list_plans", "analyze_churn"],
+        ),
     ],
 )
 async def test_tools_mode(registry, mode, expected):

@@ -137,7 +137,7 @@ async def test_a_removed_template_leaves_every_list(tmp_path):
             await client.read_resource("template://note/en")
         gone = await client.call_tool("note", {"topic": "churn"})
         source = await client.read_resource("template://retention_strategy/zh")
-    assert tools == [*TEMPLATE_NAMES, "list_plans", "analyze_churn"]  # the same order as at start-up
+    assert tools == [*TEMPLATE_NAMES, "check_plan", "list_plans", "analyze_churn"]  # the same order as at start-up
     assert "note" not in prompts and not any("note" in uri for uri in resources)
     assert caught.value.error.code == -32602
     assert gone.is_error and "Unknown tool 'note'" in gone.content[0].text

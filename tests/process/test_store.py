@@ -8,7 +8,14 @@ import pytest
 
 from retention_mcp.generation.pg_store import PostgresPlanStore, safe_dsn
 from retention_mcp.generation.sqlite_store import SQLitePlanStore
-from retention_mcp.generation.store import AuditEntry, AuditWriter, NewPlan, PlanNotFoundError, now_iso
+from retention_mcp.generation.store import (
+    AuditEntry,
+    AuditWriter,
+    NewPlan,
+    PlanNotFoundError,
+    PlanRevisionError,
+    now_iso,
+)
 from retention_mcp.generation.stores import open_store
 from retention_mcp.models import Check, ValidationReport
 
@@ -85,7 +92,7 @@ def test_audit_log_keeps_who_what_and_outcome_without_arguments(store):
 
 def test_migrations_apply_once(store, tmp_path, request):
     store.ping()  # opens and migrates
-    assert store.migrate() in ([], [1], [1, 2], [1, 2, 3])  # whatever opening applied
+    assert store.migrate() in ([], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4])  # whatever opening applied
     again = open_store(store.dsn) if isinstance(store, PostgresPlanStore) else open_store(store.path)
     assert again.migrate() == []
     again.close()
@@ -123,11 +130,56 @@ def test_sqlite_store_from_before_versioning_is_migrated(tmp_path):
     )
     conn.close()
     store = SQLitePlanStore(path)
-    assert store.migrate() == [1, 2, 3]
+    assert store.migrate() == [1, 2, 3, 4]
     old = store.get("abc")
     assert old.title == "Old" and old.author is None
     assert (old.status, old.validation.status, old.constraints, old.repaired) == ("passed", "passed", None, None)
     assert [p.id for p in store.list()] == ["abc"]
+    assert (old.lineage, old.revision, [h.id for h in old.history]) == ("abc", 1, ["abc"])
+    revised = save(store, "Old, revised", template="t", revises="abc")
+    assert (revised.lineage, revised.revision) == ("abc", 2)
+    assert [p.id for p in store.list()] == [revised.id]
+
+
+def test_revisions_share_a_lineage_and_the_list_shows_the_latest(store):
+    first = save(store, "Draft", passed=False)
+    other = save(store, "Another plan")
+    second = save(store, "Fixed", revises=first.id)
+    third = save(store, "Fixed again", revises=first.id)  # naming the first revision still appends to the lineage
+    assert (first.lineage, first.revision) == (first.id, 1)
+    assert (second.lineage, second.revision, third.revision) == (first.id, 2, 3)
+    assert [h.id for h in third.history] == [first.id, second.id, third.id]
+    assert [h.status for h in third.history] == [first.status, "passed", "passed"] and first.status != "passed"
+    listed = store.list()
+    assert [p.id for p in listed] == [third.id, other.id]
+    assert [h.revision for h in listed[0].history] == [1, 2, 3] and [h.id for h in listed[1].history] == [other.id]
+    assert store.list(failed_only=True) == []  # the draft failed, but its latest revision passed
+    assert [h.id for h in store.get(first.id).history] == [first.id, second.id, third.id]
+    with pytest.raises(PlanNotFoundError):
+        save(store, revises="0123456789ab")
+    with pytest.raises(PlanRevisionError) as caught:
+        save(store, template="loyalty_program", revises=first.id)
+    assert "is a retention_strategy plan, not loyalty_program" in str(caught.value)
+
+
+def test_concurrent_revisions_of_one_plan_get_distinct_numbers(store):
+    first = save(store, "Draft")
+    revisions: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(5):
+            record = save(store, "Revision", revises=first.id)
+            with lock:
+                revisions.append(record.revision)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(revisions) == list(range(2, 22))
+    assert [h.revision for h in store.get(first.id).history] == list(range(1, 22))
 
 
 def test_postgres_password_never_shown():

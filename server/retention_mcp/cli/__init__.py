@@ -12,7 +12,7 @@ import sys
 from retention_mcp.cli.analyze import cmd_analyze
 from retention_mcp.cli.common import fail, reader_went_away
 from retention_mcp.cli.parser import build_parser
-from retention_mcp.cli.plans import cmd_audit, cmd_generate, cmd_plans, cmd_render, cmd_store, cmd_token
+from retention_mcp.cli.plans import cmd_audit, cmd_check, cmd_generate, cmd_plans, cmd_render, cmd_store, cmd_token
 from retention_mcp.cli.serve import cmd_serve
 from retention_mcp.cli.templates import cmd_config, cmd_demo, cmd_schemas, cmd_templates
 from retention_mcp.errors import UserError
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": cmd_serve,
         "render": cmd_render,
         "generate": cmd_generate,
+        "check": cmd_check,
         "analyze": cmd_analyze,
         "plans": cmd_plans,
         "templates": cmd_templates,

@@ -89,8 +89,9 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
             "readable)",
         )
 
-    def arguments_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("name", help="template name, e.g. retention_strategy")
+    def arguments_options(p: argparse.ArgumentParser, named: bool = True) -> None:
+        if named:
+            p.add_argument("name", help="template name, e.g. retention_strategy")
         p.add_argument(
             "--arg",
             action="append",
@@ -99,6 +100,12 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
             help="an argument (repeatable; repeat a key to build a list)",
         )
         p.add_argument("--args-file", type=Path, metavar="FILE", help="JSON object of arguments ('-' for stdin)")
+        p.add_argument(
+            "--example",
+            metavar="ID",
+            help="start from the arguments of a bundled example, e.g. saas-collaboration-en (retention-mcp demo "
+            "lists them)",
+        )
         p.add_argument("--language", choices=["auto", "zh", "en"], default=None, help="default: auto")
 
     serve = commands.add_parser("serve", help="run the MCP server (stdio by default, or streamable HTTP)")
@@ -179,6 +186,24 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
     data_option(generate)
     generate.add_argument("--json", action="store_true", help="print the structured result (plan, validation) as JSON")
     generate.add_argument("--out", type=Path, metavar="FILE", help="also write the plan's Markdown to FILE")
+
+    check = commands.add_parser(
+        "check",
+        help="check a plan written elsewhere (JSON) against a brief, as plan mode checks its own, and save it",
+        description="Check a plan written elsewhere (by an assistant in a chat, or by hand) against the brief given "
+        "with --arg/--args-file: its format, then the checks of plan mode. No model is needed. Exit codes as "
+        "'generate': 0 passed, 3 failed, 4 unverified.",
+    )
+    check.add_argument("plan", type=Path, help="the plan as a JSON file ('-' reads stdin)")
+    check.add_argument("--template", dest="name", required=True, metavar="NAME", help="the template the plan answers")
+    arguments_options(check, named=False)
+    check.add_argument(
+        "--plan-id", metavar="ID", help="submit a revision of this saved plan (its brief is reused when none is given)"
+    )
+    templates_option(check)
+    data_option(check)
+    check.add_argument("--json", action="store_true", help="print the structured result (plan, validation) as JSON")
+    check.add_argument("--out", type=Path, metavar="FILE", help="also write the plan's Markdown to FILE")
 
     analyze = commands.add_parser(
         "analyze",

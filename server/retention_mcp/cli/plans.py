@@ -31,8 +31,10 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _arguments(args: argparse.Namespace, template: Any) -> dict[str, Any]:
-    """--args-file, then --arg KEY=VALUE (a repeated key builds a list), then --language."""
+    """--example, then --args-file, then --arg KEY=VALUE (a repeated key builds a list), then --language."""
     arguments: dict[str, Any] = {}
+    if getattr(args, "example", None):
+        arguments.update(_example(args.example))
     if args.args_file:
         arguments.update(_read_args_file(args.args_file))
     repeated: dict[str, list[str]] = {}
@@ -83,12 +85,51 @@ def cmd_generate(args: argparse.Namespace) -> int:
         result = anyio.run(run)
     except PlanError as exc:
         return fail(str(exc), 1)
+    return _report(args, result)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """A plan written elsewhere, checked against its brief and saved: exit codes as `generate`."""
+    import anyio
+
+    from retention_mcp.generation.checking import MAX_PLAN_CHARS
+
+    app = app_for(args)
+    template = app.template(args.name)
+    arguments = _arguments(args, template)
+    if args.plan_id and not (
+        args.args_file or args.arg or args.example
+    ):  # a revision answers the brief of the one it revises
+        arguments = {**app.get_plan(args.plan_id).arguments, **arguments}
+    try:
+        if str(args.plan) == "-":
+            text = sys.stdin.read(MAX_PLAN_CHARS + 1)
+        else:
+            with open(args.plan, encoding="utf-8") as handle:
+                text = handle.read(MAX_PLAN_CHARS + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise UserError(f"{args.plan}: cannot read the plan ({reason}) / 无法读取方案文件") from None
+
+    async def run():
+        try:
+            return await app.check_plan(template, arguments, text, revises=args.plan_id)
+        finally:
+            await app.aclose()
+
+    return _report(args, anyio.run(run))
+
+
+def _report(args: argparse.Namespace, result: Any) -> int:
+    """Print a checked plan (Markdown or --json), say where it was saved, and turn its verdict into the exit code:
+    0 passed, 3 failed, 4 unverified."""
     if args.out:
         args.out.write_text(result.markdown or "", encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
     print(result.model_dump_json(indent=2, exclude_none=True) if args.json else result.markdown)
     if result.plan_uri:
-        print(f"saved as {result.plan_uri} (retention-mcp plans show {result.plan_id})", file=sys.stderr)
+        revision = f", revision {result.revision}" if result.revision else ""
+        print(f"saved as {result.plan_uri}{revision} (retention-mcp plans show {result.plan_id})", file=sys.stderr)
     if result.validation and result.validation.status == "failed":
         failed = ", ".join(c.name for c in result.validation.checks if c.status == "failed")
         print(f"retention-mcp: the plan still fails these checks: {failed}", file=sys.stderr)
@@ -103,6 +144,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"retention-mcp: the plan is unverified: {todo}", file=sys.stderr)
         return 4
     return 0
+
+
+def _example(example_id: str) -> dict[str, Any]:
+    """The arguments of a bundled example scenario."""
+    from retention_mcp.demo import load_scenarios
+
+    scenarios = {s["id"]: s for s in load_scenarios()}
+    if example_id not in scenarios:
+        names = ", ".join(scenarios)
+        raise UserError(
+            f"--example: no example '{example_id}'; there are: {names} / 没有示例「{example_id}」;可用:{names}"
+        )
+    return dict(scenarios[example_id]["arguments"])
 
 
 def _read_args_file(path: Path) -> dict[str, Any]:
@@ -131,6 +185,8 @@ def cmd_plans(args: argparse.Namespace) -> int:
         return fail(f"no plans yet: {path} does not exist")
     app = app_for(args, settings)
     if args.plans_command == "list":
+        from retention_mcp.generation.store import revision_note
+
         found = app.list_plans(template=args.template, limit=args.limit, failed_only=args.failed)
         if args.json:
             print(json.dumps([p.model_dump() for p in found], ensure_ascii=False, indent=2))
@@ -138,7 +194,9 @@ def cmd_plans(args: argparse.Namespace) -> int:
         for p in found:
             verdict = {"passed": "passed", "failed": "FAILED", "unverified": "UNVERIFIED"}[p.status or "failed"]
             template, model, title = one_line(p.template), one_line(p.model), one_line(p.title)  # one plan a line
-            print(f"{p.id}  {p.created_at}  {template:<22} {p.language}  {verdict:<10}  {model}  {title}")
+            print(
+                f"{p.id}  {p.created_at}  {template:<22} {p.language}  {verdict:<10}  {model}  {title}{revision_note(p)}"
+            )
         if not found:
             print("no plans", file=sys.stderr)
         return 0

@@ -27,17 +27,21 @@ from retention_mcp.generation.store import (
     AuditEntry,
     NewPlan,
     PlanNotFoundError,
+    PlanSummary,
     StoredPlan,
     Summaries,
     Versions,
     audit_from_row,
     audit_row,
+    history_query,
     new_record,
+    next_revision,
     plan_filter,
     plan_row,
     retrying,
     stored_from_row,
     summary_from_row,
+    with_history,
 )
 
 T = TypeVar("T")
@@ -84,6 +88,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE plans ADD COLUMN IF NOT EXISTS repaired BOOLEAN;
         ALTER TABLE plans ADD COLUMN IF NOT EXISTS constraints JSON;
         ALTER TABLE plans ADD COLUMN IF NOT EXISTS constraint_fill JSON;
+        """,
+    ),
+    (
+        3,
+        """
+        ALTER TABLE plans ADD COLUMN IF NOT EXISTS lineage TEXT;
+        ALTER TABLE plans ADD COLUMN IF NOT EXISTS revision INTEGER;
+        UPDATE plans SET lineage = id, revision = 1 WHERE lineage IS NULL;
+        CREATE UNIQUE INDEX IF NOT EXISTS plans_lineage ON plans (lineage, revision);
         """,
     ),
 ]
@@ -207,11 +220,28 @@ class PostgresPlanStore:
 
     # -- plans ------------------------------------------------------------------------------------------------------
     def save(self, new: NewPlan) -> StoredPlan:
-        record = storable(new_record(new))  # NUL kept as U+FFFD, as every store keeps it
-        row = plan_row(record)
-        marks = ", ".join(["%s"] * len(row))
-        self._run(lambda c: c.execute(f"INSERT INTO plans ({', '.join(PLAN_COLUMNS)}) VALUES ({marks})", row))
-        return record
+        """Keep a plan; a revision (`new.revises`) joins the lineage of the plan it revises, numbered next."""
+
+        def insert(conn: Any) -> StoredPlan:
+            lineage, revision = None, 1
+            if new.revises is not None:
+                parent = conn.execute(
+                    "SELECT id, template, lineage FROM plans WHERE id = %s", (new.revises.strip(),)
+                ).fetchone()
+                lineage = parent[2] or parent[0] if parent is not None else None
+                # one reviser of a lineage at a time, on every replica: the numbers never collide
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lineage or "",))
+                last = conn.execute("SELECT MAX(revision) FROM plans WHERE lineage = %s", (lineage,)).fetchone()
+                lineage, revision = next_revision(parent, last[0], new.revises, new.template)
+            record = storable(new_record(new, lineage, revision))  # NUL kept as U+FFFD, as every store keeps it
+            row = plan_row(record)
+            marks = ", ".join(["%s"] * len(row))
+            conn.execute(f"INSERT INTO plans ({', '.join(PLAN_COLUMNS)}) VALUES ({marks})", row)
+            keys = [record.lineage, record.lineage]
+            with_history([record], conn.execute(history_query(1, "%s"), keys).fetchall())
+            return record
+
+        return self._run(insert)
 
     def get(self, plan_id: str) -> StoredPlan:
         query = (
@@ -221,7 +251,15 @@ class PostgresPlanStore:
         row = self._run(lambda c: c.execute(query, (plan_id.strip(),)).fetchone())
         if row is None:
             raise PlanNotFoundError(plan_id)
-        return stored_from_row(row)
+        record = stored_from_row(row)
+        self._add_history([record])
+        return record
+
+    def _add_history(self, summaries: Sequence[PlanSummary]) -> None:
+        if summaries:
+            keys = [s.lineage or s.id for s in summaries]
+            query = history_query(len(keys), "%s")
+            with_history(summaries, self._run(lambda c: c.execute(query, keys + keys).fetchall()))
 
     def list(
         self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
@@ -230,7 +268,9 @@ class PostgresPlanStore:
         query = f"SELECT {SUMMARY} FROM plans{where} ORDER BY created_at DESC, seq DESC LIMIT %s"
         params.append(max(1, limit))
         rows = self._run(lambda c: c.execute(query, params).fetchall())
-        return [summary_from_row(r) for r in rows]
+        summaries = [summary_from_row(r) for r in rows]
+        self._add_history(summaries)
+        return summaries
 
     # -- audit ------------------------------------------------------------------------------------------------------
     def record(self, entries: Sequence[AuditEntry]) -> None:

@@ -40,10 +40,11 @@ from retention_mcp.generation.backends import (
     NotJSONError,
     extract_json,
 )
+from retention_mcp.generation.checking import brief_text, check_submitted
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plan_parts import PlanBase
 from retention_mcp.generation.plans import plan_model_for, plan_schema, plan_schema_text, unknown_keys
-from retention_mcp.generation.store import NewPlan, PlanStore
+from retention_mcp.generation.store import NewPlan, PlanNotFoundError, PlanRevisionError, PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
 from retention_mcp.prompting import prepare
@@ -173,34 +174,25 @@ class PlanService:
             repaired=repaired,
             constraint_fill=fill,
         )
-        result.store_status = "off"
         if self.store is not None:
             await step(4.5, "Saving the plan", "正在保存方案")
-            try:
-                record = await anyio.to_thread.run_sync(
-                    self.store.save,
-                    NewPlan(
-                        template=template.name,
-                        version=template.version,
-                        language=rendered.language,
-                        model=completion.model,
-                        arguments=values.model_dump(mode="json", exclude_none=True),
-                        plan=plan_data,
-                        validation=report,
-                        markdown=markdown,
-                        author=author,
-                        constraints=rendered.constraints,
-                        repaired=repaired,
-                        constraint_fill=fill,
-                    ),
-                )
-            except UserError as exc:  # a locked or broken store: the plan goes back to the caller, marked unsaved
-                log.error("plan not saved: %s", exc)
-                result.store_status, result.store_error = "not_saved", str(exc)
-                result.markdown = markdown = not_saved_notice(str(exc), zh) + markdown
-            else:
-                result.plan_id, result.plan_uri = record.id, record.uri
-                result.store_status = "saved"
+        await self.keep(
+            result,
+            NewPlan(
+                template=template.name,
+                version=template.version,
+                language=rendered.language,
+                model=completion.model,
+                arguments=values.model_dump(mode="json", exclude_none=True),
+                plan=plan_data,
+                validation=report,
+                markdown=markdown,
+                author=author,
+                constraints=rendered.constraints,
+                repaired=repaired,
+                constraint_fill=fill,
+            ),
+        )
         await step(
             5,
             "Plan ready"
@@ -209,6 +201,41 @@ class PlanService:
             + {"passed": "", "failed": "(部分检查未通过)", "unverified": "(部分约束未能核验)"}[report.status],
         )
         return result
+
+    async def check(
+        self,
+        template: Template,
+        arguments: Mapping[str, Any] | BaseModel,
+        plan: str | Mapping[str, Any],
+        *,
+        revises: str | None = None,
+        author: str | None = None,
+    ) -> PlanResult:
+        """A plan written elsewhere, checked as plan mode checks its own and kept (see `generation.checking`)."""
+        return await check_submitted(
+            self.keep, template, arguments, plan, self.data_dirs, revises=revises, author=author
+        )
+
+    async def keep(self, result: PlanResult, new: NewPlan, revisions: bool = False) -> None:
+        """Save the plan in the store, if there is one, and say in `result` where it went (with `revisions`, also its
+        revision number and history). A store that fails (locked, broken) leaves the plan with the caller, marked
+        unsaved, the only copy; a revision of a plan that is not there (or of another template) is refused."""
+        result.store_status = "off"
+        if self.store is None:
+            return
+        try:
+            record = await anyio.to_thread.run_sync(self.store.save, new)
+        except (PlanNotFoundError, PlanRevisionError):
+            raise
+        except UserError as exc:
+            log.error("plan not saved: %s", exc)
+            result.store_status, result.store_error = "not_saved", str(exc)
+            result.markdown = not_saved_notice(str(exc), result.language == "zh") + (result.markdown or "")
+        else:
+            result.plan_id, result.plan_uri = record.id, record.uri
+            result.store_status = "saved"
+            if revisions:
+                result.revision, result.history = record.revision, record.history
 
     async def _fill(self, template, values, c, ask, backend, zh, step, on_retry) -> ConstraintFill:
         """Ask the user (elicitation) for missing constraints, or have the model extract them; never fatal."""
@@ -264,11 +291,6 @@ def not_given(fill: ConstraintFill | None, c: Constraints) -> list[str]:
     if fill is None or fill.outcome not in ("declined", "cancelled", "failed"):
         return []
     return missing(c)
-
-
-def brief_text(template: Template, values: BaseModel) -> str:
-    """The user's own text, where the brief's prices are stated."""
-    return "\n".join(v for k, v in template.text_values(values).items() if isinstance(v, str) and k != "dataset")
 
 
 def parse_plan(model_cls: type[PlanBase], completion: Completion) -> tuple[PlanBase | None, list[str]]:

@@ -26,17 +26,21 @@ from retention_mcp.generation.store import (
     AuditEntry,
     NewPlan,
     PlanNotFoundError,
+    PlanSummary,
     StoredPlan,
     Summaries,
     Versions,
     audit_from_row,
     audit_row,
+    history_query,
     new_record,
+    next_revision,
     plan_filter,
     plan_row,
     retrying,
     stored_from_row,
     summary_from_row,
+    with_history,
 )
 
 T = TypeVar("T")
@@ -86,6 +90,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE plans ADD COLUMN repaired INTEGER;
         ALTER TABLE plans ADD COLUMN constraints TEXT;
         ALTER TABLE plans ADD COLUMN constraint_fill TEXT;
+        """,
+    ),
+    (
+        4,
+        """
+        ALTER TABLE plans ADD COLUMN lineage TEXT;
+        ALTER TABLE plans ADD COLUMN revision INTEGER;
+        UPDATE plans SET lineage = id, revision = 1 WHERE lineage IS NULL;
+        CREATE UNIQUE INDEX IF NOT EXISTS plans_lineage ON plans (lineage, revision);
         """,
     ),
 ]
@@ -196,22 +209,43 @@ class SQLitePlanStore:
 
     # -- plans ------------------------------------------------------------------------------------------------------
     def save(self, new: NewPlan) -> StoredPlan:
-        record = storable(new_record(new))  # NUL kept as U+FFFD, as every store keeps it
-        row = plan_row(record)
+        """Keep a plan; a revision (`new.revises`) joins the lineage of the plan it revises, numbered next."""
 
-        def insert(conn: sqlite3.Connection) -> None:
+        def insert(conn: sqlite3.Connection) -> StoredPlan:
             with conn:  # one transaction: committed, or rolled back and retried
+                lineage, revision = None, 1
+                if new.revises is not None:
+                    conn.execute("BEGIN IMMEDIATE")  # two revisions of one plan never get the same number
+                    parent = conn.execute(
+                        "SELECT id, template, lineage FROM plans WHERE id = ?", (new.revises.strip(),)
+                    ).fetchone()
+                    lineage = parent[2] or parent[0] if parent is not None else None
+                    last = conn.execute("SELECT MAX(revision) FROM plans WHERE lineage = ?", (lineage,)).fetchone()
+                    lineage, revision = next_revision(parent, last[0], new.revises, new.template)
+                record = storable(new_record(new, lineage, revision))  # NUL kept as U+FFFD, as every store keeps it
+                row = plan_row(record)
                 conn.execute(f"INSERT INTO plans ({', '.join(PLAN_COLUMNS)}) VALUES ({', '.join('?' * len(row))})", row)
+                keys = [record.lineage, record.lineage]
+                with_history([record], [tuple(r) for r in conn.execute(history_query(1, "?"), keys).fetchall()])
+            return record
 
-        self._run(insert)
-        return record
+        return self._run(insert)
 
     def get(self, plan_id: str) -> StoredPlan:
         query = f"SELECT {SUMMARY}, {', '.join(DETAIL_COLUMNS)} FROM plans WHERE id = ?"
         row = self._run(lambda c: c.execute(query, (plan_id.strip(),)).fetchone())
         if row is None:
             raise PlanNotFoundError(plan_id)
-        return stored_from_row(tuple(row))
+        record = stored_from_row(tuple(row))
+        self._add_history([record])
+        return record
+
+    def _add_history(self, summaries: Sequence[PlanSummary]) -> None:
+        if summaries:
+            keys = [s.lineage or s.id for s in summaries]
+            query = history_query(len(keys), "?")
+            rows = self._run(lambda c: c.execute(query, keys + keys).fetchall())
+            with_history(summaries, [tuple(r) for r in rows])
 
     def list(
         self, template: str | None = None, limit: int = 20, failed_only: bool = False, author: str | None = None
@@ -220,7 +254,9 @@ class SQLitePlanStore:
         query = f"SELECT {SUMMARY} FROM plans{where} ORDER BY created_at DESC, rowid DESC LIMIT ?"
         params.append(max(1, limit))
         rows = self._run(lambda c: c.execute(query, params).fetchall())
-        return [summary_from_row(tuple(r)) for r in rows]
+        summaries = [summary_from_row(tuple(r)) for r in rows]
+        self._add_history(summaries)
+        return summaries
 
     # -- audit ------------------------------------------------------------------------------------------------------
     def record(self, entries: Sequence[AuditEntry]) -> None:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from retention_mcp import redaction
 from retention_mcp.errors import UserError
-from retention_mcp.models import ConstraintFill, EffectiveConstraints, ValidationReport
+from retention_mcp.models import ConstraintFill, EffectiveConstraints, PlanRevision, ValidationReport
 
 log = logging.getLogger("retention_mcp.store")
 T = TypeVar("T")
@@ -54,6 +54,11 @@ class PlanSummary(BaseModel):
         None, description="passed, failed or unverified (None: saved before statuses existed) / 校验结果"
     )
     repaired: bool | None = Field(None, description="Whether a repair round was needed / 是否经过一轮修正")
+    lineage: str | None = Field(None, description="The id of the plan's first revision, shared by all / 首版编号")
+    revision: int | None = Field(None, description="1 for a first submission, then 2, 3… / 修订号")
+    history: list[PlanRevision] = Field(
+        default_factory=list, description="Every revision of this plan, oldest first / 全部修订(旧到新)"
+    )
 
 
 class StoredPlan(PlanSummary):
@@ -119,6 +124,18 @@ class NewPlan(BaseModel):
     constraints: EffectiveConstraints | None = None
     repaired: bool | None = None
     constraint_fill: ConstraintFill | None = None
+    revises: str | None = None  # the id of any earlier revision of the plan this one replaces
+
+
+class PlanRevisionError(UserError):
+    """A revision names a plan of another template."""
+
+    def __init__(self, plan_id: str, template: str, asked: str):
+        super().__init__(
+            f"plan_id: plan '{plan_id}' is a {template} plan, not {asked}; a revision keeps its template (leave plan_id "
+            f"out to start a new plan) / plan_id:方案「{plan_id}」属于模板 {template},不是 {asked};修订须沿用原模板"
+            "(新方案请不填 plan_id)"
+        )
 
 
 class PlanStore(Protocol):
@@ -149,13 +166,17 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def new_record(new: NewPlan) -> StoredPlan:
-    """A plan record with a fresh id and time, as every backend saves it. What the model wrote (its name, the plan,
-    the Markdown) is scrubbed of secrets once more here, the last step before anything is kept."""
+def new_record(new: NewPlan, lineage: str | None = None, revision: int = 1) -> StoredPlan:
+    """A plan record with a fresh id and time, as every backend saves it; a revision joins `lineage` as number
+    `revision`. What the model wrote (its name, the plan, the Markdown) is scrubbed of secrets once more here, the
+    last step before anything is kept."""
     plan_id = secrets.token_hex(6)
     model, plan, markdown = redaction.scrub(new.model), redaction.scrub_data(new.plan), redaction.scrub(new.markdown)
+    excluded = {"model", "plan", "markdown", "validation", "constraints", "constraint_fill", "revises"}
     return StoredPlan(
-        **new.model_dump(exclude={"model", "plan", "markdown", "validation", "constraints", "constraint_fill"}),
+        **new.model_dump(exclude=excluded),
+        lineage=lineage or plan_id,
+        revision=revision,
         id=plan_id,
         uri=f"plan://{plan_id}",
         created_at=now_iso(),
@@ -172,9 +193,11 @@ def new_record(new: NewPlan) -> StoredPlan:
 
 
 PLAN_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "arguments", "plan",
-                "validation", "markdown", "author", "status", "repaired", "constraints", "constraint_fill")  # fmt: skip
+                "validation", "markdown", "author", "status", "repaired", "constraints", "constraint_fill", "lineage",
+                "revision")  # fmt: skip
 SUMMARY_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "author",
-                   "status", "repaired")  # fmt: skip
+                   "status", "repaired", "lineage", "revision")  # fmt: skip
+REVISION_COLUMNS = ("id", "revision", "status", "passed", "created_at", "lineage")
 # What `get` selects after SUMMARY_COLUMNS; the JSON ones as text
 DETAIL_COLUMNS = ("arguments", "plan", "validation", "markdown", "constraints", "constraint_fill")
 AUDIT_COLUMNS = ("at", "who", "tool", "template", "plan_id", "outcome")
@@ -200,6 +223,8 @@ def plan_row(record: StoredPlan) -> tuple[Any, ...]:
         record.repaired,
         record.constraints.model_dump_json() if record.constraints is not None else None,
         record.constraint_fill.model_dump_json() if record.constraint_fill is not None else None,
+        record.lineage,
+        record.revision,
     )
 
 
@@ -210,6 +235,8 @@ def summary_from_row(row: Sequence[Any]) -> PlanSummary:
         fields["status"] = "passed" if fields["passed"] else "failed"
     if fields["repaired"] is not None:
         fields["repaired"] = bool(fields["repaired"])
+    fields["lineage"] = fields["lineage"] or fields["id"]  # saved before revisions: a lineage of its own
+    fields["revision"] = fields["revision"] or 1
     return PlanSummary(**fields, uri=f"plan://{fields['id']}")
 
 
@@ -227,9 +254,59 @@ def stored_from_row(row: Sequence[Any]) -> StoredPlan:
     )
 
 
+def revision_from_row(row: Sequence[Any]) -> PlanRevision:
+    """A PlanRevision from REVISION_COLUMNS, in that order."""
+    plan_id, revision, status, passed, created_at, _ = row
+    status = status or ("passed" if passed else "failed")
+    return PlanRevision(
+        id=plan_id, uri=f"plan://{plan_id}", revision=revision or 1, status=status, created_at=created_at
+    )
+
+
+def revision_note(summary: PlanSummary) -> str:
+    """' r2 (r1 failed)' for a plan with earlier revisions; '' for a first one."""
+    earlier = [r for r in summary.history if r.id != summary.id]
+    if not earlier:
+        return ""
+    return f" r{summary.revision} (" + ", ".join(f"r{r.revision} {r.status}" for r in earlier) + ")"
+
+
+def history_query(count: int, mark: str) -> str:
+    """The revisions of `count` lineages, oldest first; a plan saved before revisions is its own lineage."""
+    marks = ", ".join([mark] * count)
+    return (
+        f"SELECT {', '.join(REVISION_COLUMNS)} FROM plans WHERE lineage IN ({marks}) OR (lineage IS NULL AND id IN "
+        f"({marks})) ORDER BY revision, created_at"
+    )
+
+
+def with_history(summaries: Sequence[PlanSummary], rows: Sequence[Sequence[Any]]) -> list[PlanSummary]:
+    """Each summary with the revisions of its lineage (from `history_query`'s rows)."""
+    by_lineage: dict[str, list[PlanRevision]] = {}
+    for row in rows:
+        by_lineage.setdefault(row[-1] or row[0], []).append(revision_from_row(row))
+    for summary in summaries:
+        summary.history = by_lineage.get(summary.lineage or summary.id, [])
+    return list(summaries)
+
+
+def next_revision(parent: Sequence[Any] | None, last: int | None, revises: str, template: str) -> tuple[str, int]:
+    """The lineage and number of a revision of `revises`, from its row (id, template, lineage) and the lineage's
+    highest revision number so far."""
+    if parent is None:
+        raise PlanNotFoundError(revises)
+    plan_id, parent_template, lineage = parent
+    if parent_template != template:
+        raise PlanRevisionError(plan_id, parent_template, template)
+    return lineage or plan_id, (last or 1) + 1
+
+
 def plan_filter(template: str | None, failed_only: bool, author: str | None, mark: str) -> tuple[str, list[Any]]:
-    """The WHERE clause (or "") and its parameters for listing plans; `mark` is the driver's placeholder."""
-    clauses: list[str] = []
+    """The WHERE clause (or "") and its parameters for listing plans, the latest revision of each plan only;
+    `mark` is the driver's placeholder."""
+    clauses: list[str] = [
+        "NOT EXISTS (SELECT 1 FROM plans later WHERE later.lineage = plans.lineage AND later.revision > plans.revision)"
+    ]
     params: list[Any] = []
     if template:
         clauses.append(f"template = {mark}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -12,12 +12,24 @@ from mcp_types import (
     CallToolResult,
     ImageContent,
     TextContent,
+    ToolAnnotations,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from retention_mcp.errors import ArgumentError
+from retention_mcp.mcp.audit import caller
 from retention_mcp.mcp.parts import ServerParts
 from retention_mcp.mcp.surface import ToolSpec, churn_report_model, result_model
-from retention_mcp.mcp.texts import ANALYZE, ANALYZE_DESCRIPTION, LEAN_ANALYZE_DESCRIPTION, READ_ONLY, pick
+from retention_mcp.mcp.texts import (
+    ANALYZE,
+    ANALYZE_DESCRIPTION,
+    CHECK_PLAN,
+    CHECK_PLAN_DESCRIPTION,
+    LEAN_ANALYZE_DESCRIPTION,
+    READ_ONLY,
+    pick,
+)
+from retention_mcp.registry import LANGUAGE_FIELD
 from retention_mcp.untrusted import one_line
 
 log = logging.getLogger("retention_mcp")
@@ -34,11 +46,91 @@ class ListPlansParams(BaseModel):
     limit: int = Field(20, ge=1, le=200, description="How many, newest first / 数量(最新在前)")
 
 
+def json_text(value: Any) -> Any:
+    """An object sent where JSON text is declared (a client that does not stringify) is taken as its JSON text."""
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+JSONText = Annotated[str, BeforeValidator(json_text)]
+
+
 class PlanTools(ServerParts):
+    def _check_plan_spec(self) -> ToolSpec:
+        language = self.surface_language
+        names = tuple(self.registry.names())
+        name_type: Any = Literal[names] if names else str  # type: ignore[valid-type]
+        fields: dict[str, Any] = {
+            "template": (name_type, Field(description="Template name / 模板名称")),
+            "plan": (
+                JSONText,
+                Field(description="The plan as JSON text (format: schema://TEMPLATE/plan) / 方案的 JSON 文本"),
+            ),
+            "arguments": (
+                JSONText | None,
+                Field(
+                    None,
+                    description="The brief as JSON text: the template tool's arguments; omit for a revision / "
+                    "需求的 JSON 文本(即模板工具的参数);提交修订时可省略",
+                ),
+            ),
+            "language": (
+                Literal["en", "zh"] | None,
+                Field(None, description="Language of the report; default: the brief's / 报告语言,默认同需求"),
+            ),
+            "plan_id": (
+                str | None,
+                Field(
+                    None,
+                    max_length=64,
+                    description="For a revision: the earlier plan_id / 提交修订时填上一版的 plan_id",
+                ),
+            ),
+        }
+        params = create_model("CheckPlanArguments", __config__=ConfigDict(extra="forbid"), **fields)
+
+        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            from retention_mcp.generation.checking import read_plan_json
+
+            v: Any = values
+            template = self.app.template(v.template)
+            revises = (v.plan_id or "").strip() or None
+            brief = read_plan_json(v.arguments, "arguments") if (v.arguments or "").strip() else {}
+            if revises is not None and not brief:  # a revision answers the brief of the plan it revises
+                brief = dict((await anyio.to_thread.run_sync(self.app.get_plan, revises)).arguments)
+            if v.language is not None:
+                brief[LANGUAGE_FIELD] = v.language
+            try:
+                checked = template.validate(brief)
+            except ArgumentError as exc:  # the fields are inside `arguments`: say so
+                raise ArgumentError(str(exc).replace("\n- ", "\n- arguments.")) from None
+            result = await self.app.check_plan(template, checked, v.plan, revises=revises, author=caller())
+            text = check_summary(result) + "\n\n" + (result.markdown or "")
+            return CallToolResult(
+                content=[TextContent(type="text", text=text)],
+                structured_content=result.model_dump(mode="json", exclude_none=True),
+            )
+
+        return ToolSpec(
+            name="check_plan",
+            title=pick(CHECK_PLAN, language).replace(" / ", " · "),
+            description=pick(CHECK_PLAN_DESCRIPTION, language),
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+            ),
+            model_of=lambda: params,
+            handler=handler,
+            output_schema=self._plan_output,
+        )
+
     def _list_plans_spec(self) -> ToolSpec:
         language = self.surface_language
 
         async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            from retention_mcp.generation.store import revision_note
             from retention_mcp.models import PlanListResult
 
             found = await anyio.to_thread.run_sync(  # a store may wait on a lock: never in the event loop
@@ -53,7 +145,7 @@ class PlanTools(ServerParts):
             verdicts = {"passed": "passed", "failed": "FAILED checks", "unverified": "unverified"}
             lines = [  # one plan per line: a title (or any stored field) with a line break can't forge another
                 f"- {p.uri} {one_line(p.created_at)} {one_line(p.template)} ({one_line(p.language)}, "
-                f"{one_line(p.model)}) {verdicts[p.status or 'failed']}"
+                f"{one_line(p.model)}) {verdicts[p.status or 'failed']}{revision_note(p)}"
                 f": {one_line(p.title)}"
                 for p in found
             ]
@@ -119,3 +211,26 @@ class PlanTools(ServerParts):
             # the shipped schemas/churn_report.json, so start-up never imports the analytics package
             output_schema=lambda: self.output_schema("churn_report.json", churn_report_model),
         )
+
+
+def check_summary(result: Any) -> str:
+    """The verdict first, for the model that wrote the plan: what failed, and how to submit the fix."""
+    report = result.validation
+    zh = result.language == "zh"
+    where = f"{result.plan_id} r{result.revision}" if result.plan_id else ("未保存" if zh else "not saved")
+    verdict = {
+        "passed": ("passed", "通过"),
+        "failed": ("FAILED", "未通过"),
+        "unverified": ("unverified", "未能全部核验"),
+    }
+    en, cn = verdict[report.status]
+    lines = [f"检查结果({where}):{cn}" if zh else f"Check ({where}): {en}"]
+    lines += [f"- {c.name}: {c.detail}" for c in report.checks if c.status != "passed"]
+    lines += [f"- {'待补充' if zh else 'to fill'}: {item}" for item in report.to_fill]
+    if report.status != "passed" and result.plan_id:
+        lines.append(
+            f'修正上述问题后再次调用 check_plan,并填写 plan_id="{result.plan_id}"。'
+            if zh
+            else f'Fix these and call check_plan again with plan_id="{result.plan_id}".'
+        )
+    return "\n".join(lines)

@@ -96,3 +96,11 @@ ANALYZE_DESCRIPTION = (
     "带 95% 区间与提升倍数的分客群流失、主要驱动因素、高风险客群、MRR 变动与 GRR/NRR、sBG 留存模型(交易数据则为 RFM 与 "
     "BG/NBD)、Markdown 摘要和 PNG 图表。可用内置示例 path='subscriptions.csv' 试用。"
 )
+
+CHECK_PLAN = "Check a plan / 检查方案"
+CHECK_PLAN_DESCRIPTION = (
+    "Check a plan written in the chat (no model key needed) against its template's plan format and the brief's "
+    "constraints, as plan mode does; saves it as plan://ID and names each failed check. Resubmit the fix with plan_id. "
+    "/ 检查对话中写好的方案(无需模型密钥):按模板的方案格式与需求中的约束执行方案模式的检查,保存为 plan://ID 并列出未通过的"
+    "检查项。修正后带 plan_id 再次提交。"
+)
