@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 MCPB_VERSION ?= 2.1.2
 MCPB   := .tools/mcpb/node_modules/.bin/mcpb
+TS_SDK_VERSION ?= 1.32.2
+TS_SDK := .tools/ts-client/node_modules/@modelcontextprotocol/sdk/package.json
 PACKAGING := build/packaging-deps.json
 NPM    := $(shell command -v npm 2>/dev/null)
 
@@ -48,8 +50,8 @@ check: $(TEST_STAMP)  ## the inner loop: the unit and in-memory MCP tiers (tests
 $(PACKAGING): $(TEST_STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py
 	$(BIN)/python -m tests.packaging_deps
 
-packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB))  ## fill uv's cache for the packaging tests; the mcpb CLI (npm)
-	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI from npm (make mcpb)")
+packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB) $(TS_SDK))  ## fill uv's cache for the packaging tests; the mcpb CLI and the TypeScript MCP SDK (npm)
+	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI, the client tests the TypeScript SDK (npm)")
 
 lint: $(TEST_STAMP)  ## ruff, ruff format, mypy (over server/) and the layer contract (tests/unit/test_layers.py)
 	$(BIN)/ruff check server tests bench bundle
@@ -77,6 +79,9 @@ $(MCPB):  ## the official MCP Bundle CLI, from npm, kept inside the checkout
 	npm install --silent --no-audit --no-fund --prefix .tools/mcpb @anthropic-ai/mcpb@$(MCPB_VERSION)
 
 mcpb: $(MCPB)
+
+$(TS_SDK):  ## the official TypeScript MCP SDK, a second client for the process tests (tests/process/clients)
+	npm install --silent --no-audit --no-fund --prefix .tools/ts-client @modelcontextprotocol/sdk@$(TS_SDK_VERSION)
 
 bundle: $(TEST_STAMP) $(MCPB)  ## dist/retention-mcp-<version>.mcpb for Claude Desktop, validated by the mcpb CLI
 	$(BIN)/python bundle/build.py --out dist --stage build/bundle
