@@ -16,7 +16,7 @@ import pytest
 
 from retention_mcp.registry import Registry
 from retention_mcp.template import parse_template
-from tests.conftest import ROOT, TEMPLATE_NAMES
+from tests.conftest import ROOT, SCENARIOS, TEMPLATE_NAMES
 
 READMES = [ROOT / "README.md", ROOT / "README.zh-CN.md"]
 DOCS = ROOT / "docs"
@@ -156,7 +156,8 @@ def test_commands_are_found():
 
 
 def write_files(folder: Path) -> None:
-    """The files the docs' commands name, made here: facts for `generate`, and customer exports in each format."""
+    """The files the docs' commands name, made here: facts for `generate`, a plan for `check`, and customer exports
+    in each format."""
     import duckdb
     from openpyxl import Workbook
 
@@ -164,6 +165,7 @@ def write_files(folder: Path) -> None:
     from tests.mcp.test_plan_generation import SAAS_ZH
 
     (folder / "facts.json").write_text(json.dumps(SAAS_ZH["arguments"], ensure_ascii=False), encoding="utf-8")
+    (folder / "plan.json").write_bytes((EXAMPLES_FILE.parent / "plans" / "saas-collaboration-en.json").read_bytes())
     sample = EXAMPLES_FILE.parent / "subscriptions.csv"
     (folder / "exports").mkdir()
     duckdb.sql(
@@ -284,17 +286,36 @@ async def test_tools_mode_sizes_are_the_measured_ones(page, registry):
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("readme", READMES, ids=page_id)
-async def test_example_conversation_shows_what_the_tool_returns(readme, server):
-    """The README's example conversation quotes lines of the real `analyze_churn` summary, and says so."""
+async def test_example_conversation_shows_what_the_tool_returns(readme, server, tmp_path):
+    """The README's example conversation quotes lines of the real `analyze_churn` summary, and says so, then the
+    first lines of what `check_plan` answers for the bundled draft plan."""
     from mcp import Client
+
+    from retention_mcp.paths import EXAMPLES_FILE
+    from retention_mcp.server import build_server
 
     text = readme.read_text("utf-8")
     call = re.search(r"`analyze_churn`[^{]*(\{.*?\})", text)
     assert call, f"{readme.name}: no analyze_churn call in the example"
     arguments = json.loads(call.group(1))
-    (quoted,) = re.findall(r"```text\n(.*?)```", text, flags=re.S)
-    async with Client(server) as client:
+    quoted, checked = re.findall(r"```text\n(.*?)```", text, flags=re.S)
+    example = "saas-collaboration-zh" if readme.name == "README.zh-CN.md" else "saas-collaboration-en"
+    scenario = next(s for s in SCENARIOS if s["id"] == example)
+    draft = EXAMPLES_FILE.parent / "plans" / f"{example}.draft.json"
+    async with Client(build_server(server.app.registry, plan_store=tmp_path / "plans.sqlite3")) as client:
         result = await client.call_tool("analyze_churn", arguments)
+        check = await client.call_tool(
+            "check_plan",
+            {
+                "template": scenario["tool"],
+                "plan": draft.read_text("utf-8"),
+                "arguments": json.dumps(scenario["arguments"]),
+            },
+        )
+    # the second block is what check_plan answers for the bundled draft, first lines, with the id it was given
+    plan_id = check.structured_content["plan_id"]
+    quoted_id = re.search(r"\(([0-9a-f]{12}) r1\)", checked).group(1)
+    assert check.content[0].text.replace(plan_id, quoted_id).startswith(checked.strip() + "\n\n"), readme.name
     assert not result.is_error
     summary = next(block.text for block in result.content if block.type == "text").splitlines()
     assert [block.type for block in result.content].count("image") == 2  # "two charts"
