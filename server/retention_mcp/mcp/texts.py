@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 
 INSTRUCTIONS = {
     "en": "retention-mcp turns customer-retention prompt templates into tools. Call a template tool with the user's "
-    "facts; the result is a complete prompt: follow it to write the plan for the user. With mode='plan' the "
-    "server's model writes the plan and returns it typed and checked against the user's constraints. Every "
-    "template works in Chinese and English; 'language' defaults to the language of the facts.",
-    "zh": "retention-mcp 把客户留存提示词模板变成工具。用用户提供的事实调用模板工具,得到完整的提示词,再按提示词为用户"
-    "撰写方案。mode='plan' 时由服务端模型直接生成结构化方案,并按用户的约束逐条检查。每个模板都有中英文版本,language "
-    "默认跟随所填内容的语言。",
+    "facts; the result is a complete prompt: follow it to write the plan for the user, then submit the plan as JSON "
+    "to check_plan, which checks it against the user's constraints and saves it; fix what fails and resubmit with "
+    "plan_id. With mode='plan' the server's model writes and checks the plan itself. Every template works in Chinese "
+    "and English; 'language' defaults to the language of the facts.",
+    "zh": "retention-mcp 把客户留存提示词模板变成工具。用用户提供的事实调用模板工具,得到完整的提示词,按提示词为用户"
+    "撰写方案,再把方案 JSON 提交给 check_plan:它按用户的约束逐条检查并保存;修正未通过之处后带 plan_id 再次提交。"
+    "mode='plan' 时由服务端模型直接生成并检查方案。每个模板都有中英文版本,language 默认跟随所填内容的语言。",
 }
 
 
