@@ -1,4 +1,5 @@
-"""A request body read as JSON under limits: at most so many bytes, nested at most so deep.
+"""JSON read under limits: a request body at most so many bytes, nested at most so deep; JSON text with only finite
+numbers (`loads_finite`).
 
 The team guard parses each POST to the MCP endpoint before the SDK does (to tell what it costs); a body nested
 millions of levels deep must then be a short 400, not a RecursionError with a traceback in the log and a 500.
@@ -7,6 +8,7 @@ millions of levels deep must then be a short 400, not a RecursionError with a tr
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 DEFAULT_MAX_DEPTH = 64  # MCP requests nest a handful of levels; a template's arguments a few more
@@ -65,3 +67,24 @@ def too_large(max_bytes: int) -> BodyRefused:
         f"Request body: larger than {max_bytes // (1024 * 1024)} MB (RETENTION_MCP_HTTP_MAX_BODY_MB) / "
         f"请求体超过 {max_bytes // (1024 * 1024)} MB",
     )
+
+
+class NotFinite(ValueError):
+    """A number JSON cannot hold: NaN, Infinity, or a literal beyond the float range (1e400)."""
+
+
+def _refuse_constant(literal: str) -> float:
+    raise NotFinite(literal)
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise NotFinite(literal)
+    return value
+
+
+def loads_finite(text: str) -> Any:
+    """`json.loads`, refusing (NotFinite) what Python would read as NaN or infinity; JSONDecodeError and
+    RecursionError as `json.loads` raises them."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)

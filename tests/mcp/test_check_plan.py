@@ -119,8 +119,13 @@ async def test_the_checks_are_exactly_those_of_plan_mode(registry, standin, stor
         ("[1, 2]", "plan: must be a JSON object (found list)"),
         ("   ", "plan: is empty; send the plan as a JSON object"),
         ("x" * 200_001, "plan: is 200,001 characters; the limit is 200,000"),
+        ("[" * 50_000 + "]" * 50_000, "plan: is nested more than 32 levels deep"),
+        ('{"a": ' * 40 + "1" + "}" * 40, "plan: is nested more than 32 levels deep"),
+        ('{"title": "x", "budget": {"total": NaN}}', "plan: holds a number that is not finite"),
+        ('{"title": "x", "budget": {"total": 1e400}}', "plan: holds a number that is not finite"),
+        ('{"title": "x", "mood": -Infinity}', "plan: holds a number that is not finite"),
     ],
-    ids=["truncated", "array", "blank", "too long"],
+    ids=["truncated", "array", "blank", "too long", "deep array", "deep object", "NaN", "1e400", "-Infinity"],
 )
 async def test_plan_text_that_is_not_a_json_object_is_refused_by_rule(registry, store, plan, expected):
     async with Client(build_server(registry, plan_store=store)) as client:
@@ -129,7 +134,7 @@ async def test_plan_text_that_is_not_a_json_object_is_refused_by_rule(registry, 
     assert result.is_error
     message = result.content[0].text
     assert expected in message and " / " in message  # in both languages
-    assert "budget" not in message.split(expected)[1]  # the text itself is never echoed
+    assert "budget" not in message.split(expected)[1] and "mood" not in message  # the text itself is never echoed
     assert listing.structured_content["plans"] == []  # nothing was kept
 
 
@@ -255,3 +260,21 @@ def test_the_check_command_exits_as_generate_does_and_keeps_the_revision(tmp_pat
     assert (
         unknown.returncode == 2 and "--example: no example 'nope'; there are: saas-collaboration-zh" in unknown.stderr
     )
+
+
+async def test_a_model_answer_with_a_number_json_cannot_hold_goes_back_for_repair(registry, standin, store):
+    """Plan mode reads the model's JSON with the same rule: NaN or 1e400 is no answer, and the repair round says why."""
+    from tests.mcp.test_plan_generation import settings
+    from tests.standin_model import text
+
+    good = fixture_plan(SAAS_EN["id"])
+    broken = json.dumps(good).replace('"total": 115000', '"total": 1e400')
+    assert "1e400" in broken
+    standin.queue(text(broken), model_answer(good))
+    server = build_server(registry, "all", model=settings(standin), plan_store=store)
+    async with Client(server) as client:
+        result = await client.call_tool(SAAS_EN["tool"], {**SAAS_EN["arguments"], "mode": "plan"})
+    data = result.structured_content
+    assert not result.is_error and data["repaired"] is True and data["validation"]["status"] == "passed"
+    repair = standin.received[-1].body["messages"][-1]["content"]
+    assert "a number is not finite (NaN, Infinity or beyond 1e308)" in repair

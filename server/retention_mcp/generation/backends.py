@@ -26,6 +26,7 @@ import httpx2
 
 from retention_mcp import redaction
 from retention_mcp.errors import UserError
+from retention_mcp.json_body import NotFinite, loads_finite
 from retention_mcp.settings import ENV_LLM_API_KEY, ENV_LLM_BASE_URL, ModelSettings
 
 log = logging.getLogger("retention_mcp.generation")
@@ -374,9 +375,11 @@ def extract_json(completion: Completion) -> Any:
     last_error = "no JSON object found"
     for candidate in candidates:
         try:
-            return redaction.scrub_data(json.loads(candidate))  # escapes in the JSON may spell out what was scrubbed
+            return redaction.scrub_data(loads_finite(candidate))  # escapes in the JSON may spell out what was scrubbed
         except json.JSONDecodeError as exc:
             last_error = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        except NotFinite:
+            last_error = "a number is not finite (NaN, Infinity or beyond 1e308)"
         except RecursionError:  # valid JSON nested deeper than the parser goes: no answer we could use
             last_error = "the JSON is nested too deeply"
     raise NotJSONError(last_error)

@@ -87,7 +87,7 @@ ChannelKinds = Annotated[
 class Part(BaseModel):
     """A part of a plan. Keys the schema does not know are kept next to the typed fields, never dropped."""
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 # -- parts shared by several templates ----------------------------------------------------------------------------------
