@@ -24,12 +24,23 @@ from retention_mcp.mcp.audit import caller, client_offers, render_result
 from retention_mcp.mcp.parts import ServerParts
 from retention_mcp.mcp.surface import Extra, ToolSpec, headline, mode_property, published_schema, result_model
 from retention_mcp.mcp.texts import LEAN_TEMPLATE_RETURNS, MODES, READ_ONLY, RENDER_OR_PLAN, TEMPLATE_RETURNS, pick
+from retention_mcp.models import RenderResult
 from retention_mcp.registry import LANGUAGE_FIELD, Template
 
 log = logging.getLogger("retention_mcp")
 
 if TYPE_CHECKING:
     pass
+
+
+def prompt_result(rendered: RenderResult) -> CallToolResult:
+    """Prompt mode as a tool result: the prompt, then the plan's JSON shape and how to have it checked and saved with
+    check_plan (a tool call comes from a client that can call tools; prompts/get returns the prompt alone)."""
+    from retention_mcp.plan_shape import submit_note
+
+    result = render_result(rendered)
+    result.content.append(TextContent(type="text", text=submit_note(rendered.template, rendered.language)))
+    return result
 
 
 class TemplateTools(ServerParts):
@@ -41,7 +52,7 @@ class TemplateTools(ServerParts):
             current = self.app.template(name)
             if extras["mode"] == "plan":
                 return await self._generate(current, values, ctx)
-            return render_result(await self.app.render(current, values))
+            return prompt_result(await self.app.render(current, values))
 
         def describe(field_name: str, text: str) -> str:
             if field_name == LANGUAGE_FIELD:
@@ -153,7 +164,7 @@ class TemplateTools(ServerParts):
             template, checked = resolve(values)
             if extras["mode"] == "plan":
                 return await self._generate(template, checked, ctx)
-            return render_result(await self.app.render(template, checked))
+            return prompt_result(await self.app.render(template, checked))
 
         async def generate(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             template, checked = resolve(values)
