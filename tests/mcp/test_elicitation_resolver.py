@@ -25,35 +25,34 @@ def store(tmp_path):
     return tmp_path / "plans.sqlite3"
 
 
-@pytest.mark.parametrize("mode", PROTOCOLS)
 async def test_the_form_reaches_the_client_on_both_protocol_versions_and_fills_the_constraints(
-    registry, standin, store, mode
+    registry, standin, store
 ):
-    asked = []
+    asked: list = []
 
     async def answer(context, params):
         asked.append(params)
         content = {"budget_amount": 40000, "budget_currency": "EUR", "budget_period": "month", "horizon_days": 120}
         return ElicitResult(action="accept", content=content)
 
-    standin.default = lambda received: plan(fixture_plan(BARE["id"]))
-    async with Client(plan_server(registry, standin, store), elicitation_callback=answer, mode=mode) as client:
-        assert client.protocol_version == ("2026-07-28" if mode != "legacy" else client.protocol_version)
-        data = await call_plan(client)
-    (form,) = asked  # asked once, though a 2026-07-28 call runs twice
-    assert set(form.requested_schema["properties"]) == FORM_FIELDS
-    assert "the budget" in form.message and "the discount cap" in form.message
-    c = data["constraints"]
-    assert c["budget"]["amount"] == 40000 and c["budget"]["currency"] == "EUR" and c["budget"]["period"] == "month"
-    assert c["horizon_days"] == 120 and c["sources"]["horizon_days"] == "typed"
-    assert data["constraint_fill"] == {
-        "method": "elicitation",
-        "outcome": "filled",
-        "fields": ["budget", "horizon_days"],
-    }
-    assert not standin.extractions  # the user answered: no extraction call
-    stated = block(standin.received[0].prompt_text())
-    assert "at most 40,000 EUR per month" in stated and "Horizon: 120 days" in stated
+    for mode in PROTOCOLS:
+        asked.clear()
+        standin.reset()
+        standin.default = lambda received: plan(fixture_plan(BARE["id"]))
+        async with Client(plan_server(registry, standin, store), elicitation_callback=answer, mode=mode) as client:
+            assert (client.protocol_version == "2026-07-28") == (mode != "legacy")
+            data = await call_plan(client)
+        (form,) = asked  # asked once, though a 2026-07-28 call runs twice
+        assert set(form.requested_schema["properties"]) == FORM_FIELDS
+        assert "the budget" in form.message and "the discount cap" in form.message
+        c = data["constraints"]
+        assert c["budget"]["amount"] == 40000 and c["budget"]["currency"] == "EUR" and c["budget"]["period"] == "month"
+        assert c["horizon_days"] == 120 and c["sources"]["horizon_days"] == "typed"
+        fill = {"method": "elicitation", "outcome": "filled", "fields": ["budget", "horizon_days"]}
+        assert data["constraint_fill"] == fill, mode
+        assert not standin.extractions  # the user answered: no extraction call
+        stated = block(standin.received[0].prompt_text())
+        assert "at most 40,000 EUR per month" in stated and "Horizon: 120 days" in stated
 
 
 @pytest.mark.parametrize("action", ["decline", "cancel"])
@@ -66,16 +65,6 @@ async def test_a_form_declined_on_a_2026_07_28_session_leaves_the_plan_unverifie
         data = await call_plan(client)
     assert data["constraint_fill"]["outcome"] == ("declined" if action == "decline" else "cancelled")
     assert data["validation"]["status"] == "unverified" and not standin.extractions
-
-
-async def test_a_2026_07_28_client_without_forms_gets_the_extraction(registry, standin, store):
-    standin.extraction_replies.append(
-        plan({"horizon_days": {"value": 182, "quote": "The pilot lasts twenty-six weeks"}})
-    )
-    standin.default = lambda received: plan(fixture_plan(BARE["id"]))
-    async with Client(plan_server(registry, standin, store), mode="2026-07-28") as client:
-        data = await call_plan(client, {**BARE["arguments"], "team_resources": "The pilot lasts twenty-six weeks"})
-    assert data["constraint_fill"] == {"method": "extraction", "outcome": "filled", "fields": ["horizon_days"]}
 
 
 async def test_the_compact_tools_ask_too(registry, standin, store):
