@@ -109,3 +109,17 @@ async def test_a_client_without_sampling_is_told_so(registry, store):
 
 async def call_plan_raw(client):
     return await client.call_tool(BARE["tool"], {**BARE["arguments"], "mode": "plan"})
+
+
+@pytest.mark.parametrize("mode", PROTOCOLS)
+async def test_an_answer_outside_the_forms_bounds_is_reported_and_the_plan_still_comes(registry, standin, store, mode):
+    async def answer(context, params):
+        return ElicitResult(action="accept", content={"horizon_days": 0, "discount_cap_pct": 250})
+
+    standin.default = lambda received: plan(fixture_plan(BARE["id"]))
+    async with Client(plan_server(registry, standin, store), elicitation_callback=answer, mode=mode) as client:
+        data = await call_plan(client)
+    fill = data["constraint_fill"]
+    assert fill["method"] == "elicitation" and fill["outcome"] == "failed"
+    assert "horizon_days" in fill["detail"] and "discount_cap_pct" in fill["detail"]
+    assert data["validation"]["status"] == "unverified"

@@ -47,12 +47,14 @@ def needs_filling(c: Constraints) -> bool:
 
 # -- elicitation ------------------------------------------------------------------------------------------------------
 def form_for(fields: list[str]) -> type[BaseModel]:
-    """A flat form (elicitation takes primitive fields only) for the missing constraints; every field optional."""
+    """A flat form (elicitation takes primitive fields only) for the missing constraints; every field optional. The
+    bounds are published for the client's form but checked by `apply_answer`, with the typed constraints' own rules:
+    an answer out of bounds is reported in the result (constraint_fill), and the plan still comes."""
     spec: dict[str, Any] = {}
     if "budget" in fields:
         spec["budget_amount"] = (
             float | None,
-            Field(None, ge=0, description="Budget amount per period / 每期预算金额"),
+            Field(None, json_schema_extra={"minimum": 0}, description="Budget amount per period / 每期预算金额"),
         )
         spec["budget_currency"] = (
             str | None,
@@ -65,12 +67,18 @@ def form_for(fields: list[str]) -> type[BaseModel]:
     if "horizon_days" in fields:
         spec["horizon_days"] = (
             int | None,
-            Field(None, ge=1, le=3650, description="Plan horizon in days / 计划天数"),
+            Field(
+                None, json_schema_extra={"minimum": 1, "maximum": 3650}, description="Plan horizon in days / 计划天数"
+            ),
         )
     if "discount_cap_pct" in fields:
         spec["discount_cap_pct"] = (
             float | None,
-            Field(None, ge=0, le=100, description="Deepest discount, percent off (7折 = 30) / 最大优惠幅度"),
+            Field(
+                None,
+                json_schema_extra={"minimum": 0, "maximum": 100},
+                description="Deepest discount, percent off (7折 = 30) / 最大优惠幅度",
+            ),
         )
     numbers = [name for name in spec if name != "budget_currency" and name != "budget_period"]
     validators = {"numbers": field_validator(*numbers, mode="before")(not_boolean)} if numbers else {}
