@@ -137,7 +137,7 @@ def outline(schema: dict[str, Any], language: str, limit: int = MAX_SHAPE_CHARS)
     return "\n".join(lines)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def shipped_plan_schema(template: str) -> dict[str, Any] | None:
     """The shipped JSON Schema of a template's plan; None for a template this project does not ship."""
     from retention_mcp.paths import shipped_dir
@@ -172,6 +172,7 @@ _SUBMIT = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def submit_note(template: str, language: str) -> str:
     """What ends a prompt-mode result: the plan's shape and how to submit it to check_plan, at most MAX_SHAPE_CHARS
     characters in `language` ('en' or 'zh')."""

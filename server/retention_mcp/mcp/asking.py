@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # The tool parameter the resolver fills: the user's answer to the form, or an accepted outcome with no data when the
 # call asked nothing. Not a published argument (the SDK leaves resolved parameters out of the input schema).
 ANSWER = "form_answer__"
+MODE, PLAN = "mode", "plan"  # a tool with a `mode` argument asks only in plan mode (its default is prompt)
 FIRST_WITHOUT_BACK_CHANNEL = "2026-07-28"  # from this version on, a request to the client rides input_required
 
 # (ctx, validated values, extra arguments) -> the form to put to the user, or None to ask nothing
@@ -68,6 +69,8 @@ def answer_parameter(spec: ToolSpec, question: Question) -> inspect.Parameter:
     tool's arguments by name, so its signature lists them all beside the context."""
 
     async def resolver(ctx: Context, **arguments: Any) -> Elicit[Any] | None:
+        if arguments.get(MODE, PLAN if MODE not in spec.extra else None) != PLAN:  # prompt mode asks nothing
+            return None
         try:
             values, extras = spec.check({k: v for k, v in arguments.items() if v is not None})
         except Exception:  # invalid arguments: the tool itself reports them
