@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from retention_mcp.constraints.effective import apply_constraints, settle_unread
 from retention_mcp.constraints.quotes import find_quote, normalise, support_problem
@@ -82,7 +91,31 @@ def form_for(fields: list[str]) -> type[BaseModel]:
         )
     numbers = [name for name in spec if name != "budget_currency" and name != "budget_period"]
     validators = {"numbers": field_validator(*numbers, mode="before")(not_boolean)} if numbers else {}
-    return create_model("MissingConstraints", __config__=ConfigDict(extra="ignore"), __validators__=validators, **spec)
+    return create_model("MissingConstraints", __base__=Form, __validators__=validators, **spec)
+
+
+class Form(BaseModel):
+    """A form whose answer never fails to load: an answer that does not fit (a boolean for a number, a word for a
+    period) loads empty, with its problems in `invalid`, so the call records the form as failed and goes on."""
+
+    model_config = ConfigDict(extra="ignore")
+    _invalid: str | None = PrivateAttr(None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_going(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            form = cls.model_construct()
+            form._invalid = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+            )
+            return form
+
+    @property
+    def invalid(self) -> str | None:
+        return self._invalid
 
 
 def form_message(c: Constraints, fields: list[str], zh: bool) -> str:

@@ -87,11 +87,16 @@ def answer_parameter(spec: ToolSpec, question: Question) -> inspect.Parameter:
     return inspect.Parameter(ANSWER, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None)
 
 
-def form_answer(outcome: Any) -> tuple[str, dict[str, Any] | None] | None:
-    """(action, data) of the user's answer to the form; None when the call asked nothing."""
-    if outcome is None:
-        return None
+def asked(outcome: Any) -> bool:
+    """Whether the resolver put the form to the user (it fills an accepted outcome with no data when it did not)."""
+    return outcome is not None and not (outcome.action == "accept" and getattr(outcome, "data", None) is None)
+
+
+def form_answer(outcome: Any) -> tuple[str, dict[str, Any] | None]:
+    """(action, data) of the user's answer to the form; ValueError naming the fields when the answer does not fit
+    the form (the call records the form as failed and goes on)."""
     data = getattr(outcome, "data", None)
-    if outcome.action == "accept" and data is None:  # the resolver asked nothing
-        return None
+    problems = getattr(data, "invalid", None)
+    if problems:
+        raise ValueError(f"the answer does not fit the form: {problems}")
     return outcome.action, data.model_dump(exclude_none=True) if isinstance(data, BaseModel) else None

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from retention_mcp.constraints.typed import (
     LEAN_DESCRIPTIONS,
 )
-from retention_mcp.mcp.asking import ANSWER, can_ask, can_sample, form_answer, offers_sampling
+from retention_mcp.mcp.asking import ANSWER, asked, can_ask, can_sample, form_answer, modern, offers_sampling
 from retention_mcp.mcp.audit import caller, render_result
 from retention_mcp.mcp.parts import ServerParts
 from retention_mcp.mcp.surface import Extra, ToolSpec, headline, mode_property, published_schema, result_model
@@ -96,9 +96,12 @@ class TemplateTools(ServerParts):
         )
 
     async def _question(self, template: Template, values: BaseModel, ctx: Context | None) -> Elicit[Any] | None:
-        """The form for the constraints a plan call is missing, when plan mode can go on and the form can reach the
-        user; None otherwise (then, with a model, the model reads them from the brief)."""
-        if not (self.app.model_configured or can_sample(ctx)) or not can_ask(ctx):
+        """The form for the constraints a plan call is missing, put by the SDK's resolver on a 2026-07-28 session (an
+        input-required round trip: the only way a form reaches the client there) when plan mode can go on (a model
+        is configured: such a session cannot sample); None otherwise. A handshake-era session is asked in the middle
+        of the call instead (`_generate`), where a client that fails to answer leaves the form failed and the plan
+        still comes, where through the resolver it would end the call."""
+        if ctx is None or not modern(ctx) or not self.app.model_configured or not can_ask(ctx):
             return None
         from retention_mcp.constraints.effective import effective_constraints_async
         from retention_mcp.constraints.fill import form_for, form_message, missing
@@ -134,12 +137,23 @@ class TemplateTools(ServerParts):
                 except Exception:  # a client that cannot take progress still gets its plan
                     log.debug("progress notification not delivered", exc_info=True)
 
-        answer = form_answer(outcome)
-        ask = None
-        if answer is not None:
+        ask: Any = None
+        if asked(outcome):  # a 2026-07-28 session: the resolver put the same form before the call ran
 
             async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
-                return answer  # the same form, asked before the call ran
+                return form_answer(outcome)
+
+        elif ctx is not None and not modern(ctx) and can_ask(ctx):  # a handshake-era session: asked in the call
+
+            async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
+                from mcp.shared.exceptions import NoBackChannelError
+
+                from retention_mcp.constraints.fill import CannotAsk
+
+                try:
+                    return form_answer(await ctx.elicit(message, form))
+                except NoBackChannelError:
+                    raise CannotAsk() from None
 
         try:
             result = await self.app.generate(
