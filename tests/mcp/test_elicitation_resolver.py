@@ -111,15 +111,22 @@ async def call_plan_raw(client):
     return await client.call_tool(BARE["tool"], {**BARE["arguments"], "mode": "plan"})
 
 
-@pytest.mark.parametrize("mode", PROTOCOLS)
-async def test_an_answer_outside_the_forms_bounds_is_reported_and_the_plan_still_comes(registry, standin, store, mode):
-    async def answer(context, params):
-        return ElicitResult(action="accept", content={"horizon_days": 0, "discount_cap_pct": 250})
+async def test_an_answer_that_does_not_fit_the_form_is_reported_and_the_plan_still_comes(registry, standin, store):
+    answers = [
+        {"horizon_days": 0, "discount_cap_pct": 250},  # out of bounds
+        {"horizon_days": True, "budget_amount": 100},  # a boolean for a number
+    ]
+    for mode in PROTOCOLS:
+        for content in answers:
 
-    standin.default = lambda received: plan(fixture_plan(BARE["id"]))
-    async with Client(plan_server(registry, standin, store), elicitation_callback=answer, mode=mode) as client:
-        data = await call_plan(client)
-    fill = data["constraint_fill"]
-    assert fill["method"] == "elicitation" and fill["outcome"] == "failed"
-    assert "horizon_days" in fill["detail"] and "discount_cap_pct" in fill["detail"]
-    assert data["validation"]["status"] == "unverified"
+            async def answer(context, params, content=content):
+                return ElicitResult(action="accept", content=content)
+
+            standin.reset()
+            standin.default = lambda received: plan(fixture_plan(BARE["id"]))
+            async with Client(plan_server(registry, standin, store), elicitation_callback=answer, mode=mode) as client:
+                data = await call_plan(client)
+            fill = data["constraint_fill"]
+            assert fill["method"] == "elicitation" and fill["outcome"] == "failed", (mode, content)
+            assert "horizon_days" in fill["detail"] and "True" not in fill["detail"]
+            assert data["validation"]["status"] == "unverified" and data["constraints"].get("horizon_days") is None
