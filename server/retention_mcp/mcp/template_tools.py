@@ -19,13 +19,12 @@ from retention_mcp.mcp.audit import caller, render_result
 from retention_mcp.mcp.parts import ServerParts
 from retention_mcp.mcp.surface import Extra, ToolSpec, headline, mode_property, published_schema, result_model
 from retention_mcp.mcp.texts import LEAN_TEMPLATE_RETURNS, MODES, READ_ONLY, RENDER_OR_PLAN, TEMPLATE_RETURNS, pick
-from retention_mcp.models import RenderResult
 from retention_mcp.registry import LANGUAGE_FIELD, Template
 
 log = logging.getLogger("retention_mcp")
 
 if TYPE_CHECKING:
-    pass
+    from retention_mcp.models import RenderResult
 
 
 def prompt_result(rendered: RenderResult) -> CallToolResult:
