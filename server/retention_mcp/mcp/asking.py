@@ -1,8 +1,11 @@
-"""Putting a form to the user before a tool runs, through the SDK's resolver (`mcp.server.mcpserver.resolve`), so
-it reaches the client on every protocol version: on 2026-07-28 sessions (stateless HTTP included) the call answers
-with the form as an input-required result and resumes when the client sends the answer back; on handshake-era
-sessions it is an elicitation request in the middle of the call. Also what a connection can carry: a form, or a
-sampling request (the client's own model, a legacy feature of handshake-era sessions)."""
+"""Putting a form to the user, on every protocol version, and what a connection can carry.
+
+On a 2026-07-28 session (stateless HTTP included) a server sends no request to the client during a call: the form goes
+through the SDK's resolver (`mcp.server.mcpserver.resolve`), which answers the call with the form as an input-required
+result and runs the tool when the client sends the call again with the answer. On a handshake-era session the tool asks
+in the middle of the call (`ctx.elicit`, what the resolver would send there too), where a client that fails to answer
+leaves the form failed and the call goes on. Sampling (the client's own model) is a legacy feature of handshake-era
+sessions with a back channel."""
 
 from __future__ import annotations
 

@@ -116,8 +116,9 @@ class TemplateTools(ServerParts):
     async def _generate(
         self, template: Template, values: BaseModel, ctx: Context | None, outcome: Any = None
     ) -> CallToolResult:
-        """Plan mode of every template tool and of generate_plan. `outcome` is the user's answer to the form for
-        missing constraints (`_question`), put by the SDK's resolver before the call runs."""
+        """Plan mode of every template tool and of generate_plan. `outcome` is what the SDK's resolver put in before
+        the call ran: on a 2026-07-28 session, the user's answer to the form for missing constraints (`_question`);
+        a handshake-era session is asked here, when the plan service finds constraints missing."""
         from retention_mcp.generation.service import PlanError, no_backend_message
         from retention_mcp.sampling import SamplingBackend
 
