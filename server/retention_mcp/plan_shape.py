@@ -6,7 +6,8 @@ light. One line per key, nested keys indented under their parent:
 
     key*: type — description
 
-`*` marks a required key; types are str, int, num, bool, `a|b|c` (one of), `list of …` (`(≥2)`: at least two items); a list of objects or an
+`*` marks a required key; types are str, int, num, bool, `a|b|c` (one of; `one of budget.lines.channel`: the same choices as that key,
+written out above), `list of …` (`(≥2)`: at least two items); a list of objects or an
 object has its keys on the lines below. Descriptions are in the call's language and added, shortest depth first,
 while the outline stays within MAX_SHAPE_CHARS; open maps (no declared keys, such as the server-kept `extras`) are
 left out.
@@ -22,6 +23,7 @@ from typing import Any
 MAX_SHAPE_CHARS = 4000
 MAX_DESCRIPTION_CHARS = 48
 INDENT = "  "
+LONG_CHOICES = 40  # a list of choices longer than this is written out once; later keys refer to it
 SCALARS = {"string": "str", "integer": "int", "number": "num", "boolean": "bool"}
 
 
@@ -62,6 +64,7 @@ class _Reader:
     def __init__(self, schema: dict[str, Any], language: str):
         self.defs: dict[str, Any] = schema.get("$defs", {})
         self.language = language
+        self.enums: dict[str, str] = {}  # a long list of choices -> the key it was first written out for
 
     def deref(self, node: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         if "$ref" in node:
@@ -69,46 +72,55 @@ class _Reader:
             return self.defs[name], name
         return node, None
 
-    def keys(self, node: dict[str, Any], depth: int, seen: frozenset[str]) -> list[Key]:
+    def keys(self, node: dict[str, Any], depth: int, seen: frozenset[str], path: str = "") -> list[Key]:
         required = set(node.get("required", ()))
         found = []
         for name, prop in node.get("properties", {}).items():
-            key = self.key(name, prop, depth, name in required, seen)
+            key = self.key(name, prop, depth, name in required, seen, path + name)
             if key is not None:
                 found.append(key)
         return found
 
-    def key(self, name: str, prop: dict[str, Any], depth: int, required: bool, seen: frozenset[str]) -> Key | None:
+    def key(
+        self, name: str, prop: dict[str, Any], depth: int, required: bool, seen: frozenset[str], path: str
+    ) -> Key | None:
         description = prop.get("description", "")
         node, ref = self.deref(prop)
         choices = [c for c in node.get("anyOf", ()) if c.get("type") != "null"]
         if len(choices) == 1:  # an optional value: its one non-null type
             node, ref = self.deref(choices[0])
         description = description or node.get("description", "")
-        kind, children = self.kind(node, ref, depth, seen)
+        kind, children = self.kind(node, ref, depth, seen, path)
         if kind is None:
             return None
         return Key(name, depth, kind, required, _one_language(description, self.language), children)
 
-    def kind(self, node: dict[str, Any], ref: str | None, depth: int, seen: frozenset[str]) -> tuple[Any, list[Key]]:
+    def kind(
+        self, node: dict[str, Any], ref: str | None, depth: int, seen: frozenset[str], path: str
+    ) -> tuple[Any, list[Key]]:
         if "enum" in node:
-            return "|".join(str(v) for v in node["enum"]), []
+            choices = "|".join(str(v) for v in node["enum"])
+            if len(choices) <= LONG_CHOICES:
+                return choices, []
+            first = self.enums.setdefault(choices, path)
+            return (choices if first == path else f"one of {first}"), []
         if "const" in node:
             return json.dumps(node["const"], ensure_ascii=False), []
         if node.get("type") == "array":
             item, item_ref = self.deref(node.get("items", {}))
-            kind, children = self.kind(item, item_ref, depth, seen)
+            kind, children = self.kind(item, item_ref, depth, seen, path)
             least = node.get("minItems", 0)
             return (f"list of {kind}" + (f" (≥{least})" if least > 1 else "") if kind is not None else None), children
         if "properties" in node:
             if ref is not None and ref in seen:  # a recursive part: named, not expanded again
                 return ref, []
             inner = seen | {ref} if ref is not None else seen
-            return "object", self.keys(node, depth + 1, inner)
+            return "object", self.keys(node, depth + 1, inner, path + ".")
         if node.get("type") == "object":
             return None, []  # an open map: nothing declared to write
         if "anyOf" in node:
-            kinds = [self.kind(*self.deref(c), depth, seen)[0] for c in node["anyOf"] if c.get("type") != "null"]
+            options = [self.deref(c) for c in node["anyOf"] if c.get("type") != "null"]
+            kinds = [self.kind(option, option_ref, depth, seen, path)[0] for option, option_ref in options]
             return "|".join(k for k in kinds if k) or "any", []
         return SCALARS.get(node.get("type", ""), "any"), []
 

@@ -49,22 +49,34 @@ def outline_of(note: str) -> str:
     return "\n".join(lines[1:-1])  # between the lead line and the submit instruction
 
 
-def value_for(kind: str, children: dict[str, Any], everything: bool) -> Any:
+def choices_of(path: str, root: dict[str, Any]) -> str:
+    """The choices written out for the key at `path` (a later key says `one of PATH`)."""
+    *parents, last = path.split(".")
+    node = root
+    for name in parents:
+        node = node[name][2]
+    kind = node[last][1]
+    return kind.removeprefix("list of ")
+
+
+def value_for(kind: str, children: dict[str, Any], everything: bool, root: dict[str, Any]) -> Any:
     least = re.search(r" \(≥(\d+)\)$", kind)
     kind = kind[: least.start()] if least else kind
     if kind.startswith("list of "):
-        one = value_for(kind[len("list of ") :], children, everything)
+        one = value_for(kind[len("list of ") :], children, everything, root)
         return [one] * (int(least[1]) if least else 1)
     if kind == "object":
-        return skeleton(children, everything)
+        return skeleton(children, everything, root)
+    if kind.startswith("one of "):
+        kind = choices_of(kind[len("one of ") :], root)
     first = kind.split("|")[0]
     return {"str": "x", "int": 1, "num": 1, "bool": True}.get(first, first)
 
 
-def skeleton(tree: dict[str, Any], everything: bool) -> dict[str, Any]:
+def skeleton(tree: dict[str, Any], everything: bool, root: dict[str, Any] | None = None) -> dict[str, Any]:
     """A plan written from the shape alone: the required keys (or every key) with a value of the stated type."""
     return {
-        name: value_for(kind, children, everything)
+        name: value_for(kind, children, everything, root or tree)
         for name, (required, kind, children) in tree.items()
         if required or everything
     }
