@@ -116,7 +116,9 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
         async def tool(ctx: Context, **arguments: Any) -> CallToolResult:
             answer = arguments.pop(ANSWER, None)  # filled by the question's resolver, never sent by the client
             model, extras = spec.check(arguments)
-            return await spec.handler(model, extras | {ANSWER: answer}, ctx)
+            if spec.question is not None:
+                extras[ANSWER] = answer
+            return await spec.handler(model, extras, ctx)
 
         # The SDK hands the values over as they came: text stays text (SkipValidation), and other values get its
         # usual help with JSON sent as a string (a list as '["a", "b"]'); `spec.check` validates them all at once.
