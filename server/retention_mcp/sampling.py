@@ -1,5 +1,7 @@
-"""The MCP client's own model as a plan backend: sampling/createMessage, for clients that offer it. Part of the MCP
-adapter: it is the one backend that speaks MCP, so it lives beside the server, not among the HTTP backends."""
+"""The MCP client's own model as a plan backend: sampling/createMessage, for clients that offer it. A legacy path:
+the 2026-07-28 protocol deprecates sampling and carries no request to the client during a call, so it is used only on
+handshake-era sessions with a back channel (mcp.asking.can_sample). Part of the MCP adapter: it is the one backend
+that speaks MCP, so it lives beside the server, not among the HTTP backends."""
 
 from __future__ import annotations
 
@@ -47,7 +49,9 @@ class SamplingBackend:
         except Exception as exc:
             reason = redaction.cut(str(exc), MAX_ERROR_CHARS)
             raise ModelError(
-                f"The client's model could not be used (sampling failed: {reason}) / 客户端模型调用失败"
+                f"The client's model could not be used (sampling failed: {reason}). Configure a model for the server, "
+                "or write the plan from the prompt and submit it with the check_plan tool. / 客户端模型调用失败"
+                f"(sampling 出错:{reason})。请为服务器配置模型,或根据提示词写出方案,用 check_plan 工具提交。"
             ) from None
         content = result.content
         blocks = content if isinstance(content, list) else [content]

@@ -38,6 +38,7 @@ from pydantic import SkipValidation
 from retention_mcp import __version__
 from retention_mcp.app import RetentionApp
 from retention_mcp.errors import UnknownTemplateError, UserError
+from retention_mcp.mcp.asking import ANSWER, answer_parameter
 from retention_mcp.mcp.audit import MAX_SESSIONS, NOT_AUDITED, audited_name, caller, user_error
 from retention_mcp.mcp.plan_tools import PlanTools
 from retention_mcp.mcp.prompts import PromptsAndResources
@@ -113,7 +114,10 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
         """Register a tool whose arguments the SDK passes through and `spec.model` validates, in the tool."""
 
         async def tool(ctx: Context, **arguments: Any) -> CallToolResult:
+            answer = arguments.pop(ANSWER, None)  # filled by the question's resolver, never sent by the client
             model, extras = spec.check(arguments)
+            if spec.question is not None:
+                extras[ANSWER] = answer
             return await spec.handler(model, extras, ctx)
 
         # The SDK hands the values over as they came: text stays text (SkipValidation), and other values get its
@@ -130,6 +134,8 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
         params += [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=None) for name in spec.extra
         ]
+        if spec.question is not None:
+            params.append(answer_parameter(spec, spec.question))
         params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
         tool.__name__ = spec.name
         tool.__signature__ = inspect.Signature(params, return_annotation=CallToolResult)  # type: ignore[attr-defined]

@@ -164,17 +164,3 @@ async def test_prompt_mode_never_asks_or_extracts(registry, standin, store):
         result = await client.call_tool(BARE["tool"], BARE["arguments"])
     assert not result.is_error and not standin.extractions and not standin.received
     assert "Budget: none stated" in block(result.structured_content["prompt"])
-
-
-async def test_a_session_that_cannot_carry_the_form_gets_the_extraction_instead(registry, standin, store):
-    async def answer(context, params):  # declared, but a 2026-07-28 connection cannot carry the request
-        raise AssertionError("not reachable")
-
-    standin.extraction_replies.append(
-        plan({"horizon_days": {"value": 182, "quote": "The pilot lasts twenty-six weeks"}})
-    )
-    standin.default = lambda received: plan(fixture_plan(BARE["id"]))
-    async with Client(plan_server(registry, standin, store), elicitation_callback=answer) as client:
-        data = await call_plan(client, {**BARE["arguments"], "team_resources": "The pilot lasts twenty-six weeks"})
-    assert data["constraint_fill"] == {"method": "extraction", "outcome": "filled", "fields": ["horizon_days"]}
-    assert data["constraints"]["horizon_days"] == 182 and len(standin.extractions) == 1

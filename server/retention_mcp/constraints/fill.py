@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from retention_mcp.constraints.effective import apply_constraints, settle_unread
 from retention_mcp.constraints.quotes import find_quote, normalise, support_problem
@@ -47,12 +56,14 @@ def needs_filling(c: Constraints) -> bool:
 
 # -- elicitation ------------------------------------------------------------------------------------------------------
 def form_for(fields: list[str]) -> type[BaseModel]:
-    """A flat form (elicitation takes primitive fields only) for the missing constraints; every field optional."""
+    """A flat form (elicitation takes primitive fields only) for the missing constraints; every field optional. The
+    bounds are published for the client's form but checked by `apply_answer`, with the typed constraints' own rules:
+    an answer out of bounds is reported in the result (constraint_fill), and the plan still comes."""
     spec: dict[str, Any] = {}
     if "budget" in fields:
         spec["budget_amount"] = (
             float | None,
-            Field(None, ge=0, description="Budget amount per period / 每期预算金额"),
+            Field(None, json_schema_extra={"minimum": 0}, description="Budget amount per period / 每期预算金额"),
         )
         spec["budget_currency"] = (
             str | None,
@@ -65,16 +76,46 @@ def form_for(fields: list[str]) -> type[BaseModel]:
     if "horizon_days" in fields:
         spec["horizon_days"] = (
             int | None,
-            Field(None, ge=1, le=3650, description="Plan horizon in days / 计划天数"),
+            Field(
+                None, json_schema_extra={"minimum": 1, "maximum": 3650}, description="Plan horizon in days / 计划天数"
+            ),
         )
     if "discount_cap_pct" in fields:
         spec["discount_cap_pct"] = (
             float | None,
-            Field(None, ge=0, le=100, description="Deepest discount, percent off (7折 = 30) / 最大优惠幅度"),
+            Field(
+                None,
+                json_schema_extra={"minimum": 0, "maximum": 100},
+                description="Deepest discount, percent off (7折 = 30) / 最大优惠幅度",
+            ),
         )
     numbers = [name for name in spec if name != "budget_currency" and name != "budget_period"]
     validators = {"numbers": field_validator(*numbers, mode="before")(not_boolean)} if numbers else {}
-    return create_model("MissingConstraints", __config__=ConfigDict(extra="ignore"), __validators__=validators, **spec)
+    return create_model("MissingConstraints", __base__=Form, __validators__=validators, **spec)
+
+
+class Form(BaseModel):
+    """A form whose answer never fails to load: an answer that does not fit (a boolean for a number, a word for a
+    period) loads empty, with its problems in `invalid`, so the call records the form as failed and goes on."""
+
+    model_config = ConfigDict(extra="ignore")
+    _invalid: str | None = PrivateAttr(None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_going(cls, data: Any, handler: Any) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            form = cls.model_construct()
+            form._invalid = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+            )
+            return form
+
+    @property
+    def invalid(self) -> str | None:
+        return self._invalid
 
 
 def form_message(c: Constraints, fields: list[str], zh: bool) -> str:

@@ -280,7 +280,7 @@ class PlanService:
         try:
             return await backend.complete(messages, schema, f"{name}_plan", on_retry)
         except NoSamplingError:
-            raise PlanError(no_backend_message(), rendered) from None
+            raise PlanError(no_backend_message("no_back_channel"), rendered) from None
         except ModelError as exc:
             raise PlanError(str(exc), rendered) from None
 
@@ -388,13 +388,35 @@ def not_saved_notice(reason: str, zh: bool) -> str:
     return f"> **Plan not saved**: {reason}\n> Keep the text below: it is the only copy.\n\n"
 
 
-def no_backend_message() -> str:
+NO_MODEL_REASONS = {
+    None: ("", ""),
+    "not_offered": (
+        " This client does not offer sampling (the use of its own model).",
+        "当前客户端不支持 sampling(调用客户端自己的模型)。",
+    ),
+    "no_back_channel": (
+        " This client offers sampling, but this connection cannot carry it: on the 2026-07-28 protocol (stateless "
+        "HTTP included) a server sends no request to the client during a call. Sampling is a legacy feature that "
+        "works only on older, handshake-era sessions.",
+        "当前客户端声明支持 sampling,但这条连接无法承载:在 2026-07-28 协议(包括无状态 HTTP)下,服务器不能在调用过程中"
+        "向客户端发送请求。sampling 是旧版功能,只适用于旧版握手会话。",
+    ),
+}
+
+
+def no_backend_message(reason: str | None = None) -> str:
+    """Why plan mode cannot go on, and what to do: configure a model, or write the plan from the prompt and submit it
+    to check_plan. `reason`: why the client's model cannot write it either (not_offered, no_back_channel)."""
+    why_en, why_zh = NO_MODEL_REASONS.get(reason, NO_MODEL_REASONS[None])
     return (
-        "No model is configured for plan mode, and this client does not offer sampling. Set "
-        "RETENTION_MCP_LLM_PROVIDER (openai or anthropic), RETENTION_MCP_LLM_MODEL, RETENTION_MCP_LLM_API_KEY and, for "
-        "a compatible endpoint (DeepSeek, Qwen, Ollama, vLLM…), RETENTION_MCP_LLM_BASE_URL, then restart the server; "
-        "or call the tool with mode='prompt' and let your assistant write the plan from the prompt below. / "
-        "未配置生成方案所需的模型,且当前客户端不支持 sampling。请设置 RETENTION_MCP_LLM_PROVIDER(openai 或 "
-        "anthropic)、RETENTION_MCP_LLM_MODEL、RETENTION_MCP_LLM_API_KEY,兼容接口另设 RETENTION_MCP_LLM_BASE_URL,然后重启"
-        "服务;或以 mode='prompt' 调用,让你的助手根据下面的提示词撰写方案。"
+        f"No model is configured for plan mode.{why_en} Either configure a model: set RETENTION_MCP_LLM_PROVIDER "
+        "(openai or anthropic), RETENTION_MCP_LLM_MODEL, RETENTION_MCP_LLM_API_KEY and, for a compatible endpoint "
+        "(DeepSeek, Qwen, Ollama, vLLM…), RETENTION_MCP_LLM_BASE_URL, then restart the server. Or write the plan "
+        "yourself: call the tool with mode='prompt' (on the command line: retention-mcp render), have your assistant "
+        "write the plan as JSON in the shape given at the end of the prompt, and submit it with the check_plan tool "
+        "(on the command line: retention-mcp check), which runs the same checks and saves it. / "
+        f"未配置生成方案所需的模型。{why_zh}可以配置模型:设置 RETENTION_MCP_LLM_PROVIDER(openai 或 anthropic)、"
+        "RETENTION_MCP_LLM_MODEL、RETENTION_MCP_LLM_API_KEY,兼容接口另设 RETENTION_MCP_LLM_BASE_URL,然后重启服务;"
+        "也可以自己写方案:以 mode='prompt' 调用(命令行:retention-mcp render),让你的助手按提示词末尾给出的结构把方案"
+        "写成 JSON,再用 check_plan 工具(命令行:retention-mcp check)提交,它会执行同样的检查并保存方案。"
     )

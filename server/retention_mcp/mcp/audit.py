@@ -1,15 +1,13 @@
 """What the adapter records of a call and how it turns outcomes into MCP results: the caller, the audited tool name,
-user errors, rendered results, and what a client offers (sampling, elicitation)."""
+user errors and rendered results (what a client offers, sampling or a form: asking.py)."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver import Context
 from mcp_types import (
     CallToolResult,
-    ClientCapabilities,
     TextContent,
 )
 from pydantic import ValidationError
@@ -63,11 +61,3 @@ def render_result(result: Any) -> CallToolResult:
         content=[TextContent(type="text", text=result.prompt)],
         structured_content=result.model_dump(mode="json", exclude_none=True),
     )
-
-
-def client_offers(ctx: Context, capability: ClientCapabilities) -> bool:
-    """Whether the client declared a capability (sampling, elicitation) on this session."""
-    try:
-        return ctx.session.check_client_capability(capability)
-    except Exception:  # no session capabilities (stateless HTTP): nothing to ask the client for
-        return False

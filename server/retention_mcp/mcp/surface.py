@@ -52,6 +52,8 @@ class ToolSpec:
     input_schema: dict[str, Any] = field(default_factory=dict)
     # checks the model's types cannot state (a template's object-size limit); raise ArgumentError
     after: Callable[[BaseModel], None] | None = None
+    # a form to put to the user before the tool runs (asking.Question); its answer reaches the handler in extras
+    question: Callable[..., Awaitable[Any]] | None = None
 
     @property
     def model(self) -> type[BaseModel]:

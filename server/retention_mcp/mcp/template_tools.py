@@ -7,20 +7,15 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.mcpserver import Context
-from mcp_types import (
-    CallToolResult,
-    ClientCapabilities,
-    ElicitationCapability,
-    SamplingCapability,
-    TextContent,
-    ToolAnnotations,
-)
+from mcp.server.mcpserver.resolve import Elicit
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from retention_mcp.constraints.typed import (
     LEAN_DESCRIPTIONS,
 )
-from retention_mcp.mcp.audit import caller, client_offers, render_result
+from retention_mcp.mcp.asking import ANSWER, asked, can_ask, can_sample, form_answer, modern, offers_sampling
+from retention_mcp.mcp.audit import caller, render_result
 from retention_mcp.mcp.parts import ServerParts
 from retention_mcp.mcp.surface import Extra, ToolSpec, headline, mode_property, published_schema, result_model
 from retention_mcp.mcp.texts import LEAN_TEMPLATE_RETURNS, MODES, READ_ONLY, RENDER_OR_PLAN, TEMPLATE_RETURNS, pick
@@ -29,7 +24,30 @@ from retention_mcp.registry import LANGUAGE_FIELD, Template
 log = logging.getLogger("retention_mcp")
 
 if TYPE_CHECKING:
-    pass
+    from retention_mcp.models import RenderResult
+
+
+def prompt_result(rendered: RenderResult) -> CallToolResult:
+    """Prompt mode as a tool result: the prompt, then the plan's JSON shape and how to have it checked and saved with
+    check_plan (a tool call comes from a client that can call tools; prompts/get returns the prompt alone)."""
+    from retention_mcp.plan_shape import submit_note
+
+    result = render_result(rendered)
+    result.content.append(TextContent(type="text", text=submit_note(rendered.template, rendered.language)))
+    return result
+
+
+def plan_error(exc: Any) -> CallToolResult:
+    """No plan: say why, and hand over the prompt (and how to submit a plan written from it) to go on with."""
+    from retention_mcp.plan_shape import submit_note
+
+    content: list[Any] = [TextContent(type="text", text=str(exc))]
+    structured = None
+    if exc.rendered is not None:
+        content.append(TextContent(type="text", text=exc.rendered.prompt))
+        content.append(TextContent(type="text", text=submit_note(exc.rendered.template, exc.rendered.language)))
+        structured = exc.rendered.model_dump(mode="json")
+    return CallToolResult(content=content, structured_content=structured, is_error=True)
 
 
 class TemplateTools(ServerParts):
@@ -40,8 +58,11 @@ class TemplateTools(ServerParts):
         async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             current = self.app.template(name)
             if extras["mode"] == "plan":
-                return await self._generate(current, values, ctx)
-            return render_result(await self.app.render(current, values))
+                return await self._generate(current, values, ctx, extras.get(ANSWER))
+            return prompt_result(await self.app.render(current, values))
+
+        async def question(ctx: Context, values: BaseModel, extras: dict[str, Any]) -> Elicit[Any] | None:
+            return await self._question(self.app.template(name), values, ctx) if extras["mode"] == "plan" else None
 
         def describe(field_name: str, text: str) -> str:
             if field_name == LANGUAGE_FIELD:
@@ -70,20 +91,44 @@ class TemplateTools(ServerParts):
             extra=extra,
             input_schema=published_schema(template.parameters_schema(), language, describe, extra),
             after=template.check_sizes,
+            question=question,
         )
 
-    async def _generate(self, template: Template, values: BaseModel, ctx: Context | None) -> CallToolResult:
-        """Plan mode of every template tool and of generate_plan."""
-        from retention_mcp.generation.service import PlanError
+    async def _question(self, template: Template, values: BaseModel, ctx: Context | None) -> Elicit[Any] | None:
+        """The form for the constraints a plan call is missing, put by the SDK's resolver on a 2026-07-28 session (an
+        input-required round trip: the only way a form reaches the client there) when plan mode can go on (a model
+        is configured: such a session cannot sample); None otherwise. A handshake-era session is asked in the middle
+        of the call instead (`_generate`), where a client that fails to answer leaves the form failed and the plan
+        still comes, where through the resolver it would end the call."""
+        if ctx is None or not modern(ctx) or not self.app.model_configured or not can_ask(ctx):
+            return None
+        from retention_mcp.constraints.effective import effective_constraints_async
+        from retention_mcp.constraints.fill import form_for, form_message, missing
+        from retention_mcp.prompting import goal_field
+
+        constraints = await effective_constraints_async(values, goal_field(template))
+        fields = missing(constraints)
+        if not fields:
+            return None
+        language = template.resolve_language(getattr(values, LANGUAGE_FIELD, "auto"), template.text_values(values))
+        return Elicit(form_message(constraints, fields, language == "zh"), form_for(fields))
+
+    async def _generate(
+        self, template: Template, values: BaseModel, ctx: Context | None, outcome: Any = None
+    ) -> CallToolResult:
+        """Plan mode of every template tool and of generate_plan. `outcome` is what the SDK's resolver put in before
+        the call ran: on a 2026-07-28 session, the user's answer to the form for missing constraints (`_question`);
+        a handshake-era session is asked here, when the plan service finds constraints missing."""
+        from retention_mcp.generation.service import PlanError, no_backend_message
         from retention_mcp.sampling import SamplingBackend
 
         backend = None
-        if (
-            not self.app.model_configured
-            and ctx is not None
-            and client_offers(ctx, ClientCapabilities(sampling=SamplingCapability()))
-        ):
-            backend = SamplingBackend(ctx.session)
+        if not self.app.model_configured:
+            if not can_sample(ctx):  # say why plan mode cannot go on, and hand over the prompt to go on with
+                reason = "no_back_channel" if offers_sampling(ctx) else "not_offered"
+                rendered = await self.app.render(template, values)
+                return plan_error(PlanError(no_backend_message(reason), rendered))
+            backend = SamplingBackend(ctx.session)  # type: ignore[union-attr]
 
         async def progress(done: float, total: float, message: str) -> None:
             if ctx is not None:
@@ -92,8 +137,13 @@ class TemplateTools(ServerParts):
                 except Exception:  # a client that cannot take progress still gets its plan
                     log.debug("progress notification not delivered", exc_info=True)
 
-        ask = None
-        if ctx is not None and client_offers(ctx, ClientCapabilities(elicitation=ElicitationCapability())):
+        ask: Any = None
+        if asked(outcome):  # a 2026-07-28 session: the resolver put the same form before the call ran
+
+            async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
+                return form_answer(outcome)
+
+        elif ctx is not None and not modern(ctx) and can_ask(ctx):  # a handshake-era session: asked in the call
 
             async def ask(message: str, form: type[BaseModel]) -> tuple[str, dict[str, Any] | None]:
                 from mcp.shared.exceptions import NoBackChannelError
@@ -101,23 +151,16 @@ class TemplateTools(ServerParts):
                 from retention_mcp.constraints.fill import CannotAsk
 
                 try:
-                    answer = await ctx.elicit(message, form)
+                    return form_answer(await ctx.elicit(message, form))
                 except NoBackChannelError:
                     raise CannotAsk() from None
-                data = getattr(answer, "data", None)
-                return answer.action, data.model_dump(exclude_none=True) if data is not None else None
 
         try:
             result = await self.app.generate(
                 template, values, backend=backend, progress=progress, author=caller(), ask=ask
             )
-        except PlanError as exc:  # no plan: say why, and hand over the prompt to go on with
-            content: list[Any] = [TextContent(type="text", text=str(exc))]
-            structured = None
-            if exc.rendered is not None:
-                content.append(TextContent(type="text", text=exc.rendered.prompt))
-                structured = exc.rendered.model_dump(mode="json")
-            return CallToolResult(content=content, structured_content=structured, is_error=True)
+        except PlanError as exc:
+            return plan_error(exc)
         return CallToolResult(
             content=[TextContent(type="text", text=result.markdown or "")],
             structured_content=result.model_dump(mode="json", exclude_none=True),
@@ -152,12 +195,21 @@ class TemplateTools(ServerParts):
         async def render(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             template, checked = resolve(values)
             if extras["mode"] == "plan":
-                return await self._generate(template, checked, ctx)
-            return render_result(await self.app.render(template, checked))
+                return await self._generate(template, checked, ctx, extras.get(ANSWER))
+            return prompt_result(await self.app.render(template, checked))
 
         async def generate(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             template, checked = resolve(values)
-            return await self._generate(template, checked, ctx)
+            return await self._generate(template, checked, ctx, extras.get(ANSWER))
+
+        async def question(ctx: Context, values: BaseModel, extras: dict[str, Any]) -> Elicit[Any] | None:
+            if extras.get("mode", "plan") != "plan":
+                return None
+            try:
+                template, checked = resolve(values)
+            except Exception:  # a bad name or arguments: the tool itself reports them
+                return None
+            return await self._question(template, checked, ctx)
 
         async def list_templates(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             listing = self.app.template_list()
@@ -202,6 +254,7 @@ class TemplateTools(ServerParts):
                 handler=render,
                 output_schema=self._plan_output,
                 extra=mode,
+                question=question,
             ),
             ToolSpec(
                 name="generate_plan",
@@ -219,5 +272,6 @@ class TemplateTools(ServerParts):
                 model_of=lambda: by_name,
                 handler=generate,
                 output_schema=self._plan_output,
+                question=question,
             ),
         ]
