@@ -33,7 +33,11 @@ async def python_flow(client: Client) -> dict:
     """The same steps as clients/check_flow.mjs, through the Python SDK."""
     out: dict = {"tools": [t.name for t in (await client.list_tools()).tools]}
     rendered = await client.call_tool(SCENARIO["tool"], SCENARIO["arguments"])
-    out["rendered"] = {"isError": rendered.is_error, "prompt": rendered.structured_content["prompt"]}
+    out["rendered"] = {
+        "isError": rendered.is_error,
+        "prompt": rendered.structured_content["prompt"],
+        "text": "\n".join(block.text for block in rendered.content if block.type == "text"),
+    }
     first = await client.call_tool(
         "check_plan",
         {"template": SCENARIO["tool"], "plan": DRAFT, "arguments": json.dumps(SCENARIO["arguments"])},
@@ -50,7 +54,12 @@ async def python_flow(client: Client) -> dict:
 
 def assert_flow(out: dict) -> None:
     assert "check_plan" in out["tools"]
-    assert not out["rendered"]["isError"] and "<user_facts>" in out["rendered"]["prompt"]
+    rendered = out["rendered"]
+    assert not rendered["isError"] and "<user_facts>" in rendered["prompt"]
+    # the prompt ends with the plan's shape and how to submit the plan: what the flow below does
+    assert (
+        rendered["text"].startswith(rendered["prompt"]) and "check_plan" in rendered["text"][len(rendered["prompt"]) :]
+    )
     first, second = out["first"], out["second"]
     assert not first["isError"] and first["result"]["validation"]["status"] == "failed"
     assert first["text"].startswith(f"Check ({first['result']['plan_id']} r1): FAILED\n- discount_cap: ")

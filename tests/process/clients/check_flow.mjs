@@ -21,7 +21,11 @@ const { scenario, draft, fixed } = input;
 const text = (result) => result.content.filter((c) => c.type === "text").map((c) => c.text).join("\n");
 const out = { tools: (await client.listTools()).tools.map((t) => t.name) };
 const rendered = await client.callTool({ name: scenario.tool, arguments: scenario.arguments });
-out.rendered = { isError: Boolean(rendered.isError), prompt: rendered.structuredContent?.prompt ?? "" };
+out.rendered = {
+  isError: Boolean(rendered.isError),
+  prompt: rendered.structuredContent?.prompt ?? "",
+  text: text(rendered),
+};
 const first = await client.callTool({
   name: "check_plan",
   arguments: { template: scenario.tool, plan: draft, arguments: JSON.stringify(scenario.arguments) },
