@@ -119,10 +119,11 @@ def without_client_added(tool: str, arguments: dict[str, Any], allowed: set[str]
 
 
 def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
-    """`prop` that also takes null: `"type": [T, "null"]`, or for a list of values (whose entries converters read
-    as strings only) `anyOf` the typed values and null."""
+    """`prop` that also takes null: `"type": [T, "null"]` for a scalar; `anyOf` it and null for a list of values
+    (whose entries converters read as strings only) and for an object or array (whose keys a converter that turns
+    a type list into `anyOf` would leave beside it, unread)."""
     kind = prop.get("type")
-    if "enum" in prop:
+    if "enum" in prop or kind in ("object", "array"):  # a converter that rewrites a type list drops their keys
         keep = {k: v for k, v in prop.items() if k in ("description", "default")}
         values = {k: v for k, v in prop.items() if k not in keep}
         return {"anyOf": [values, {"type": "null"}], **keep}
@@ -204,7 +205,8 @@ def published_schema(
         defs = schema.pop("$defs", {})
         for name, prop in list(props.items()):
             text = prop.get("description", "")
-            props[name] = lean(prop, defs, language, describe(name, text) if describe else pick(text, language), name)
+            described = describe(name, text) if describe else pick(text, language)
+            props[name] = lean(prop, defs, language, described, name, name not in schema.get("required", ()))
     for name, (prop, _allowed) in (extra or {}).items():
         props[name] = copy.deepcopy(prop)  # already in the surface's language
     return schema
