@@ -39,14 +39,12 @@ class RenderResult(BaseModel):
 
     def structured(self) -> dict[str, Any]:
         """The result as a tool returns it: without what only repeats the call's input (the words each value was
-        read from: the prompt states the values, the caller has the words), nor empty lists and maps. A client
-        checks every result against the output schema, and some hand it to their model."""
+        read from: the prompt states the values, the caller has the words). A client checks every result against the
+        output schema, and some hand it to their model."""
         data = self.model_dump(mode="json", exclude_none=True)
         constraints = data.get("constraints")
         if isinstance(constraints, dict):
-            data["constraints"] = {
-                k: v for k, v in constraints.items() if k not in _ECHOES and not (isinstance(v, list | dict) and not v)
-            }
+            data["constraints"] = {k: v for k, v in constraints.items() if k not in _ECHOES}
         return data
 
 

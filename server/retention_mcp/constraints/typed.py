@@ -213,7 +213,7 @@ LEAN_DESCRIPTIONS = {
     "constraints.budget.period": "Per day, week, month, quarter, year, or total (default) / 周期,默认 total",
     "constraints.budget.min": "Bottom of a range / 区间下限",
     "constraints.horizon_days": "Plan length / 计划天数",
-    "constraints.discount_cap_pct": "Most % off (7折 = 30); 0: no discount / 最大优惠幅度(7折填30);0 为不打折",
+    "constraints.discount_cap_pct": "Most % off (30 = pay 70%); 0: no discount / 最大优惠幅度(7折填30);0 为不打折",
     "constraints.cost_cap_pct_of_revenue": "Most cost, % of revenue / 成本占收入上限%",
     "constraints.team_size": "People / 可用人数",
     "constraints.channels_allowed": "Only these kinds / 仅可用渠道",

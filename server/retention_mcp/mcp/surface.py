@@ -181,8 +181,13 @@ def lean(
     if description:
         out["description"] = description
     default = node.get("default")
-    if default is not None and "." not in path and not isinstance(default, (list, dict)):
-        out["default"] = default  # a nested key's description says its default
+    if (
+        default is not None
+        and "." not in path
+        and "default" not in description
+        and not isinstance(default, list | dict)
+    ):
+        out["default"] = default  # where the description does not say it (as a nested key's does)
     if nullable:
         out = _nullable(out)
     return out

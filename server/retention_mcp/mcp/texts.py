@@ -35,8 +35,8 @@ MODE_DESCRIPTION = (
 
 # The lean surface says the same in fewer words: every tools/list costs every conversation its context.
 LEAN_MODE_DESCRIPTION = (
-    "prompt (default): returns the filled prompt to follow; plan: the server's model writes a checked plan / "
-    "prompt(默认):返回填好的提示词;plan:服务端模型撰写经检查的方案"
+    "prompt (default): the filled prompt; plan: a checked plan by the server's model / "
+    "prompt(默认):填好的提示词;plan:服务端模型撰写经检查的方案"
 )
 
 
