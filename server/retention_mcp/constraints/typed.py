@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import functools
 import unicodedata
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -234,6 +235,24 @@ LEAN_DESCRIPTIONS = {
     "goals.unit": "%, pp, count, CNY… / 单位",
     "goals.deadline_day": "Due by day N / 第几天截止",
 }
+
+
+def keys_in_words() -> str:
+    """The keys of the typed constraints in one line, for where they travel as JSON text (an MCP prompt's argument):
+    `budget {amount*, currency, period: total|day|…, min}, horizon_days, …` (* = required)."""
+
+    def field(name: str, info: Any) -> str:
+        inner = info.annotation
+        if get_origin(inner) in (Union, UnionType):  # X | None
+            inner = next(a for a in get_args(inner) if a is not type(None))
+        star = "*" if info.is_required() else ""
+        if get_origin(inner) is Literal:
+            return f"{name}{star}: " + "|".join(get_args(inner))
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return f"{name} {{" + ", ".join(field(k, v) for k, v in inner.model_fields.items()) + "}"
+        return name + star
+
+    return ", ".join(field(k, v) for k, v in ConstraintsInput.model_fields.items())
 
 
 SHIPPED_SCHEMAS = "typed_constraints.json"  # in schemas/, kept equal to `build_typed_json_schemas()` by a test
