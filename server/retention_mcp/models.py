@@ -37,19 +37,6 @@ class RenderResult(BaseModel):
         """The prompt as chat messages, in order (system, then user)."""
         return self._messages
 
-    def structured(self) -> dict[str, Any]:
-        """The result as a tool returns it: without what only repeats the call's input (the words each value was
-        read from: the prompt states the values, the caller has the words). A client checks every result against the
-        output schema, and some hand it to their model."""
-        data = self.model_dump(mode="json", exclude_none=True)
-        constraints = data.get("constraints")
-        if isinstance(constraints, dict):
-            data["constraints"] = {k: v for k, v in constraints.items() if k not in _ECHOES}
-        return data
-
-
-_ECHOES = frozenset({"read_from"})  # parts of the effective constraints that only repeat the input
-
 
 CheckStatus = Literal["passed", "failed", "unverified"]
 Source = Literal["typed", "text", "model"]

@@ -77,14 +77,13 @@ async def test_names_clients_add_are_ignored_with_a_log_line(registry, caplog):
     assert "wait_for_previous" not in typo.content[0].text
 
 
-async def test_the_result_carries_the_prompt_once_and_not_the_input_again(registry):
+async def test_the_result_carries_the_prompt_once(registry):
     arguments = {**BRIEF, "budget_constraints": "Quarterly budget 120,000 CNY; team of 3"}
     async with Client(build_server(registry)) as client:
         result = await client.call_tool("retention_strategy", arguments)
     data = result.structured_content
     assert "messages" not in data and result.content[0].text == data["prompt"]  # the text content stays whole
     assert data["constraints"]["budget"]["amount"] == 120000 and data["constraints"]["sources"]["budget"] == "text"
-    assert "read_from" not in data["constraints"]  # the words it was read from are the caller's own input
     assert "Quarterly budget 120,000 CNY" in data["prompt"]
 
 

@@ -61,7 +61,7 @@ def render_result(result: Any) -> CallToolResult:
     """Both structured content and a text block: some clients reject a typed tool that returns only one."""
     return CallToolResult(
         content=[TextContent(type="text", text=result.prompt)],
-        structured_content=result.structured(),
+        structured_content=result.model_dump(mode="json", exclude_none=True),
     )
 
 
