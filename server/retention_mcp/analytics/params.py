@@ -6,7 +6,7 @@ built from its fields, so a new parameter is one new field here. Descriptions ar
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -96,14 +96,6 @@ class AnalyzeParams(BaseModel):
         None,
         description="Also write the PNGs to this folder in a data directory / 同时把 PNG 写入数据目录中的此文件夹",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _header_row_zero(cls, data: Any) -> Any:
-        """A header row of 0 (a strict client's "not stated") is the default: detected."""
-        if isinstance(data, dict) and data.get("header_row") == 0 and not isinstance(data["header_row"], bool):
-            return {k: v for k, v in data.items() if k != "header_row"}
-        return data
 
     @model_validator(mode="after")
     def _roles_as_columns(self) -> AnalyzeParams:

@@ -63,8 +63,9 @@ class ToolSpec:
 
     def check(self, arguments: dict[str, Any], unknown: Iterable[str] = ()) -> tuple[BaseModel, dict[str, Any]]:
         """The validated model and the extra arguments; ArgumentError names every bad field and its rule."""
-        fields = stated_arguments({k: v for k, v in arguments.items() if k in self.model.model_fields})
-        extras = {name: stated_arguments(arguments).get(name) for name in self.extra}
+        given = stated_arguments(arguments)
+        fields = {k: v for k, v in given.items() if k in self.model.model_fields}
+        extras = {name: given.get(name) for name in self.extra}
         problems: ValidationError | None = None
         model: BaseModel | None = None
         try:
