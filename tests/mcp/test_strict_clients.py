@@ -66,15 +66,16 @@ async def test_blank_top_level_values_are_not_stated(registry, tmp_path):
     assert not plans.is_error
 
 
-async def test_names_clients_add_are_ignored_with_a_log_line(registry, caplog):
+@pytest.mark.parametrize(("name", "value"), [("wait_for_previous", True), ("toolCallId", "call_0B")])
+async def test_names_clients_add_are_ignored_with_a_log_line(registry, caplog, name, value):
     caplog.set_level(logging.INFO, logger="retention_mcp")
     async with Client(build_server(registry)) as client:
-        result = await client.call_tool("retention_strategy", {**BRIEF, "wait_for_previous": True})
-        typo = await client.call_tool("retention_strategy", {**BRIEF, "wait_for_previous": True, "colour": "red"})
+        result = await client.call_tool("retention_strategy", {**BRIEF, name: value})
+        typo = await client.call_tool("retention_strategy", {**BRIEF, name: value, "colour": "red"})
     assert not result.is_error
-    assert "wait_for_previous" in caplog.text and "ignored" in caplog.text
+    assert name in caplog.text and "ignored" in caplog.text
     assert typo.is_error and "colour: is not a parameter" in typo.content[0].text
-    assert "wait_for_previous" not in typo.content[0].text
+    assert name not in typo.content[0].text
 
 
 async def test_the_result_carries_the_prompt_once(registry):

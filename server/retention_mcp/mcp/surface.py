@@ -106,8 +106,8 @@ def stated_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 # Arguments that well-known clients add to every call of every tool, which no tool here declares: dropped with a
-# log line rather than refused (Gemini CLI: wait_for_previous).
-CLIENT_ADDED = frozenset({"wait_for_previous"})
+# log line rather than refused (Gemini CLI: wait_for_previous; n8n's MCP client tool: toolCallId).
+CLIENT_ADDED = frozenset({"wait_for_previous", "toolCallId"})
 
 
 def without_client_added(tool: str, arguments: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
