@@ -207,7 +207,8 @@ GOALS_DESCRIPTION = "Goals, one per item (each gets its own KPI) / 目标,每项
 LEAN_DESCRIPTIONS = {
     CONSTRAINTS_FIELD: "Checked limits; win over the text. Channel kinds: "
     + ", ".join(CHANNEL_KINDS)
-    + " / 检查用的约束,优先于文字。渠道类型见左",
+    + " / 检查用的约束,优先于文字。渠道类型:"
+    + "、".join(CHANNEL_KINDS),
     "constraints.budget": "Money for the plan / 预算",
     "constraints.budget.amount": "Per period; top of a range / 每期金额;区间上限",
     "constraints.budget.currency": "ISO 4217: CNY, USD… / 币种",
