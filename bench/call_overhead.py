@@ -6,7 +6,8 @@ result). Both are timed in the same process, interleaved in rounds. Target: rati
 
 Two template calls are timed: the same brief again (its constraint reading is kept for the last briefs read) and a
 new brief every call (one word changes, so the free text is read from scratch). The client checks every result
-against the tool's output schema; that share of the call is printed too.
+against the tool's output schema; that share of the call is printed too, and the size of the structured result
+against the text (clients that hand the structured result to their model pay for it).
 
     python bench/call_overhead.py [--calls N]
 """
@@ -80,6 +81,14 @@ async def schema_check_seconds(client: Client, name: str, args: dict, times: int
     return (time.perf_counter() - started) / times
 
 
+async def result_sizes(client: Client, name: str, args: dict) -> tuple[int, int]:
+    """Characters of the structured result (compact JSON) and of the text content: what a client pays that hands
+    the structured result to its model, against what one that shows the text pays."""
+    result = await client.call_tool(name, args)
+    structured = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+    return len(structured), sum(len(getattr(c, "text", "")) for c in result.content)
+
+
 async def main(calls: int, rounds: int) -> None:
     scenario = next(
         s for s in json.loads(EXAMPLES_FILE.read_text("utf-8"))["scenarios"] if s["id"] == "saas-collaboration-zh"
@@ -95,6 +104,7 @@ async def main(calls: int, rounds: int) -> None:
             template_times.append(await per_call(ours, scenario["tool"], scenario["arguments"], calls))
             fresh_times.append(await per_call(ours, scenario["tool"], scenario["arguments"], calls, fresh=True))
         check = await schema_check_seconds(ours, scenario["tool"], scenario["arguments"])
+        structured, text = await result_sizes(ours, scenario["tool"], scenario["arguments"])
     empty_med, template_med = statistics.median(empty_times), statistics.median(template_times)
     async_med, fresh_med = statistics.median(async_times), statistics.median(fresh_times)
     ratio = template_med / empty_med
@@ -104,6 +114,7 @@ async def main(calls: int, rounds: int) -> None:
     print(f"  retention_strategy (zh example):     {template_med * 1e6:8.1f} us/call")
     print(f"    of which the client's output-schema check: {check * 1e6:.1f} us")
     print(f"  the same with a new brief every call: {fresh_med * 1e6:8.1f} us/call ({fresh_med / empty_med:.2f}x)")
+    print(f"  structured result {structured:,} characters, text {text:,} ({structured / text:.2f}x)")
     print(f"  ratio: {ratio:.3f}x (target <= {TARGET}x) {'OK' if ratio <= TARGET else 'OVER TARGET'}")
 
 

@@ -82,12 +82,11 @@ async def _run(params: Any, scenarios: list[dict[str, Any]], out_dir: Path | Non
                 say(f"{label}: FAILED\n{_text(result)}")
                 continue
             data = result.structured_content or {}
-            roles = "+".join(m["role"] for m in data["messages"])
-            say(f"{label}: {data['language']}, v{data['version']}, messages {roles}, {len(data['prompt'])} characters")
+            say(f"{label}: {data['language']}, v{data['version']}, {len(data['prompt'])} characters")
             if full:
                 say("\n" + data["prompt"] + "\n" + "-" * 80)
             else:
-                facts = data["messages"][-1]["content"]
+                facts = data["prompt"].rsplit("\n\n", 1)[-1]
                 preview = "\n".join("    " + line for line in facts.splitlines()[:6])
                 say(preview + "\n    ...")
             if out_dir is not None:

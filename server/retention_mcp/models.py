@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 Role = Literal["system", "user", "assistant"]
 Language = Literal["zh", "en"]
@@ -16,16 +16,26 @@ class PromptMessage(BaseModel):
 
 
 class RenderResult(BaseModel):
-    """A rendered template: the messages to send to a model, and the same text as one prompt."""
+    """A rendered template: the prompt to send to a model, once (its chat messages are `messages`, in Python only,
+    and the MCP prompt of the same name)."""
 
     template: str = Field(description="Template (tool) name")
     version: str = Field(description="Template version; same version and arguments give the same bytes")
     language: Language = Field(description="Language the prompt was rendered in")
-    messages: list[PromptMessage] = Field(description="The prompt as chat messages, in order")
     prompt: str = Field(description="The whole prompt as one text, messages separated by blank lines")
     constraints: EffectiveConstraints | None = Field(
         None, description="The effective constraints the prompt states and a plan is checked against / 生效的约束"
     )
+    _messages: list[PromptMessage] = PrivateAttr(default_factory=list)
+
+    def __init__(self, messages: list[PromptMessage] | None = None, **data: Any) -> None:
+        super().__init__(**data)
+        self._messages = list(messages or ())
+
+    @property
+    def messages(self) -> list[PromptMessage]:
+        """The prompt as chat messages, in order (system, then user)."""
+        return self._messages
 
 
 CheckStatus = Literal["passed", "failed", "unverified"]

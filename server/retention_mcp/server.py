@@ -42,7 +42,7 @@ from retention_mcp.mcp.asking import ANSWER, answer_parameter
 from retention_mcp.mcp.audit import MAX_SESSIONS, NOT_AUDITED, audited_name, caller, user_error
 from retention_mcp.mcp.plan_tools import PlanTools
 from retention_mcp.mcp.prompts import PromptsAndResources
-from retention_mcp.mcp.surface import ToolSpec, is_text, published_schema
+from retention_mcp.mcp.surface import ToolSpec, is_text, published_schema, without_client_added
 from retention_mcp.mcp.template_tools import TemplateTools
 from retention_mcp.mcp.texts import INSTRUCTIONS
 from retention_mcp.registry import Registry
@@ -214,6 +214,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
             raise ToolError(
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
             )
+        arguments = without_client_added(name, arguments, spec.allowed)
         unknown = set(arguments) - spec.allowed
         outcome, result = "error", None
         try:

@@ -127,7 +127,7 @@ BAD_FILES = {
     "missing mapping": (
         lambda p: write_rows(p / "cols.csv", ["a", "b", "c"], [[1, 2, 3], [4, 5, 6]]),
         "cols.csv",
-        "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map customer_id=COLUMN). Columns found: a, b, c",
+        "No customer id column found; name it with customer_id_column (CLI: --map customer_id=COLUMN). Columns found: a, b, c",
     ),
     "no churn columns": (
         lambda p: write_rows(p / "ids.csv", ["customer_id", "region"], [["a", "x"], ["b", "y"]]),

@@ -117,7 +117,7 @@ async def test_the_checks_are_exactly_those_of_plan_mode(registry, standin, stor
     [
         ('{"title": "x", "budget": ', "plan: is not valid JSON (Expecting value at line 1, column 26)"),
         ("[1, 2]", "plan: must be a JSON object (found list)"),
-        ("   ", "plan: is empty; send the plan as a JSON object"),
+        ("   ", "plan: is required but missing"),  # a blank value is "not stated", as everywhere
         ("x" * 200_001, "plan: is 200,001 characters; the limit is 200,000"),
         ("[" * 50_000 + "]" * 50_000, "plan: is nested more than 32 levels deep"),
         ('{"a": ' * 40 + "1" + "}" * 40, "plan: is nested more than 32 levels deep"),
@@ -215,7 +215,7 @@ async def test_check_plan_is_offered_with_json_text_parameters(registry):
     schema = tools["check_plan"].input_schema
     assert schema["required"] == ["template", "plan"]
     assert schema["properties"]["plan"]["type"] == "string"
-    assert schema["properties"]["arguments"]["type"] == "string"
+    assert schema["properties"]["arguments"]["type"] == ["string", "null"]  # optional: nullable
     assert schema["properties"]["template"]["enum"] == sorted(registry.names())
     assert tools["check_plan"].annotations.read_only_hint is False
     assert tools["check_plan"].output_schema["title"] == "PlanResult"

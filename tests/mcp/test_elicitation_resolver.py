@@ -112,12 +112,12 @@ async def call_plan_raw(client):
 
 
 async def test_an_answer_that_does_not_fit_the_form_is_reported_and_the_plan_still_comes(registry, standin, store):
-    answers = [
-        {"horizon_days": 0, "discount_cap_pct": 250},  # out of bounds
-        {"horizon_days": True, "budget_amount": 100},  # a boolean for a number
+    answers = [  # (the answer, the field its detail names); a horizon of 0 reads as not stated
+        ({"horizon_days": 0, "discount_cap_pct": 250}, "discount_cap_pct"),  # out of bounds
+        ({"horizon_days": True, "budget_amount": 100}, "horizon_days"),  # a boolean for a number
     ]
     for mode in PROTOCOLS:
-        for content in answers:
+        for content, named in answers:
 
             async def answer(context, params, content=content):
                 return ElicitResult(action="accept", content=content)
@@ -128,5 +128,5 @@ async def test_an_answer_that_does_not_fit_the_form_is_reported_and_the_plan_sti
                 data = await call_plan(client)
             fill = data["constraint_fill"]
             assert fill["method"] == "elicitation" and fill["outcome"] == "failed", (mode, content)
-            assert "horizon_days" in fill["detail"] and "True" not in fill["detail"]
+            assert named in fill["detail"] and "True" not in fill["detail"] and "250" not in fill["detail"]
             assert data["validation"]["status"] == "unverified" and data["constraints"].get("horizon_days") is None

@@ -33,9 +33,8 @@ async def test_prompt_renders_the_same_text_as_the_tool(server, registry, name):
     async with Client(server) as client:
         prompt = await client.get_prompt(name, args)
         tool = await client.call_tool(name, args)
-    messages = tool.structured_content["messages"]
     assert [m.role for m in prompt.messages] == ["user", "user"]  # MCP prompts carry no system role
-    assert [m.content.text for m in prompt.messages] == [m["content"] for m in messages]
+    assert "\n\n".join(m.content.text for m in prompt.messages) == tool.structured_content["prompt"]
 
 
 async def test_prompt_language_argument_and_errors(server, registry):

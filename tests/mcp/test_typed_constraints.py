@@ -4,14 +4,18 @@ prompt and returned in every result, through the in-memory MCP client, MCP promp
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from retention_mcp.cli import main
+from retention_mcp.models import Period
 from retention_mcp.server import build_server
 from tests.conftest import TEMPLATE_NAMES, example_arguments
+
+PERIODS = get_args(Period)
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +44,7 @@ async def test_every_template_tool_takes_typed_constraints_and_goals(registry):
         tools = {t.name: t for t in (await client.list_tools()).tools}
     for name in TEMPLATE_NAMES:
         props = tools[name].input_schema["properties"]
-        constraints = props["constraints"]["properties"]
+        constraints = props["constraints"]["anyOf"][0]["properties"]
         assert list(constraints) == [
             "budget",
             "horizon_days",
@@ -53,11 +57,13 @@ async def test_every_template_tool_takes_typed_constraints_and_goals(registry):
             "free_periods_cap",
             "start_date",
         ]
-        # the lean surface shows the budget as an object whose keys the description names
-        assert constraints["budget"] == {"type": "object"} and constraints["horizon_days"]["type"] == "integer"
-        assert "budget, per_customer_cap {amount (required), currency, period" in props["constraints"]["description"]
-        assert props["goals"]["items"]["required"] == ["text"]
-        assert "% off" in props["constraints"]["description"]  # the direction of a discount cap is stated
+        # the lean surface declares every key of the budget, with its type and the values of its period
+        budget = constraints["budget"]["anyOf"][0]["properties"]
+        assert list(budget) == ["amount", "currency", "period", "min"] and budget["amount"]["type"] == "number"
+        assert budget["period"]["anyOf"][0] == {"type": "string", "enum": list(PERIODS)}
+        assert constraints["horizon_days"]["type"] == ["integer", "null"]
+        assert props["goals"]["anyOf"][0]["items"]["required"] == ["text"]
+        assert "% off" in constraints["discount_cap_pct"]["description"]  # the direction of a discount cap is stated
 
 
 async def test_text_alone_gives_text_sourced_constraints_in_the_result_and_the_prompt(server):
@@ -80,8 +86,10 @@ async def test_text_alone_gives_text_sourced_constraints_in_the_result_and_the_p
     assert "Horizon: 90 days" in block and "Team: 3 people" in block
     assert "Channels ruled out: outbound calls" in block
     assert "G1: Monthly churn from 4.8% to 3.2% within 90 days" in block
-    assert data["messages"][-1]["role"] == "user" and "<stated_constraints>" in data["messages"][-1]["content"]
-    assert "\n<stated_constraints>\n" not in data["messages"][0]["content"]  # the system message: template text only
+    async with Client(server) as client:
+        messages = (await client.get_prompt("retention_strategy", BRIEF)).messages
+    assert "<stated_constraints>" in messages[-1].content.text and messages[-1].content.text in data["prompt"]
+    assert "\n<stated_constraints>\n" not in messages[0].content.text  # the system message: template text only
 
 
 async def test_typed_values_win_and_a_conflict_is_listed(server):
@@ -153,7 +161,7 @@ async def test_the_chinese_block_is_written_in_chinese(server):
         ({"budget": {"amount": 10, "min": 20}}, "constraints.budget", "must not exceed budget.amount"),
         ({"discount_cap_pct": 120}, "constraints.discount_cap_pct", "must be at most 100"),
         ({"cost_cap_pct_of_revenue": -3}, "constraints.cost_cap_pct_of_revenue", "must be at least 0"),
-        ({"horizon_days": 0}, "constraints.horizon_days", "must be at least 1"),
+        ({"horizon_days": -1}, "constraints.horizon_days", "must be at least 1"),
         ({"team_size": 2.5}, "constraints.team_size", "whole number"),
         ({"channels_excluded": ["carrier pigeons"]}, "constraints.channels_excluded", "channel kinds"),
         ({"budgets": {"amount": 1}}, "constraints.budgets", "not a known key"),
@@ -176,7 +184,6 @@ async def test_a_goal_text_is_data_in_the_block(server):
     block = stated(data["prompt"])
     assert "{{ 7*7 }}" in block and "49" not in block
     assert data["prompt"].count("</stated_constraints>") == 1  # the look-alike closing tag is defused
-    assert [m["role"] for m in data["messages"]] == ["system", "user"]
 
 
 async def test_mcp_prompts_take_constraints_and_goals_as_json_text(server):
@@ -193,7 +200,7 @@ async def test_mcp_prompts_take_constraints_and_goals_as_json_text(server):
         assert "Team: 2 people" in text and "at most 10% off" in text
         assert "G1: Churn to 3.2% by day 90" in text and "G2: NPS 45" in text
         with pytest.raises(MCPError) as caught:
-            await client.get_prompt("retention_strategy", {**arguments, "constraints": '{"team_size": 0}'})
+            await client.get_prompt("retention_strategy", {**arguments, "constraints": '{"team_size": -2}'})
         assert "constraints.team_size" in str(caught.value)
 
 
@@ -269,7 +276,7 @@ async def test_render_template_takes_the_typed_constraints_inside_arguments(serv
     async with Client(server) as client:
         data = await call(client, "render_template", {"name": "retention_strategy", "arguments": arguments})
         bad = await client.call_tool(
-            "render_template", {"name": "retention_strategy", "arguments": {**BRIEF, "constraints": {"team_size": 0}}}
+            "render_template", {"name": "retention_strategy", "arguments": {**BRIEF, "constraints": {"team_size": -1}}}
         )
     assert data["constraints"]["team_size"] == 5 and data["constraints"]["sources"]["team_size"] == "typed"
     assert "G1: NPS 50" in stated(data["prompt"]) and "Team: 5 people" in stated(data["prompt"])

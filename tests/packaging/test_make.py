@@ -28,6 +28,8 @@ TEST_ONLY = {requirement_name(r) for r in PROJECT["optional-dependencies"]["test
 MODULES = {"psycopg": "psycopg", "pytest": "pytest", "pytest-xdist": "xdist", "ruff": "ruff", "lifetimes": "lifetimes"}
 MODULES |= {"pandas": "pandas"}
 MODULES |= {"mypy": "mypy", "lifelines": "lifelines", "uv": "uv", "hypothesis": "hypothesis", "polars": "polars"}
+MODULES |= {"openai-agents": "agents", "langchain-core": "langchain_core", "google-genai": "google"}
+MODULES |= {"jsonschema-pydantic": "jsonschema_pydantic"}
 
 
 def dry_run(target: str, tmp_path: Path) -> list[str]:

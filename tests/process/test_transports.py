@@ -105,7 +105,7 @@ async def test_http_bearer_tokens():
         good = httpx2.AsyncClient(headers={"Authorization": "Bearer team-secret"})
         async with Client(streamable_http_client(f"{base}/mcp", http_client=good)) as client:
             tools = (await client.list_tools()).tools
-    assert len(tools) == len(TEMPLATE_NAMES) + 2  # the default surface: plus list_plans and analyze_churn
+    assert len(tools) == len(TEMPLATE_NAMES) + 3  # the default surface: plus check_plan, list_plans and analyze_churn
 
 
 def _drip(sock: socket.socket, chunks: list[bytes], gap: float) -> bytes:

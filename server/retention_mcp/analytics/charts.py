@@ -287,7 +287,7 @@ def nothing_drawn(report: ChurnReport) -> str:
         )
     return (
         "No chart was drawn: survival curves need a tenure or start and end dates, and the cohort chart a start date; "
-        "map them with --map ROLE=COLUMN (tool: columns) / 未生成图表:生存曲线需要在网时长或开始与结束日期,同期群图需要"
+        "map them with --map ROLE=COLUMN (tool: ROLE_column) / 未生成图表:生存曲线需要在网时长或开始与结束日期,同期群图需要"
         "开始日期;可用 --map 角色=列名 指定(工具参数 columns)"
     )
 

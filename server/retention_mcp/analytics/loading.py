@@ -270,7 +270,7 @@ def map_columns(columns: list[str], given: dict[str, str] | None, segments: list
         if len(matches) > 1 and role not in ("transaction_date",):
             raise DataError(
                 f"Several columns could be the {role}: {', '.join(matches)}. Say which, e.g. "
-                f'--map {role}={matches[0]} (tool: columns={{"{role}": "{matches[0]}"}}). Columns found: '
+                f'--map {role}={matches[0]} (tool: {role}_column="{matches[0]}"). Columns found: '
                 f"{', '.join(columns)} / 有多列都可能是 {role},请指定"
             )
         if matches:

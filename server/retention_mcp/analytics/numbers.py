@@ -340,7 +340,7 @@ def interval_expression(table: Table, column: str | None, amount: str = "NULL") 
     if len(words) > MAX_INTERVAL_WORDS:
         raise DataError(
             f"{column}: holds over {MAX_INTERVAL_WORDS} different values, so it is not a billing interval; map the "
-            f"right column with --map billing_interval=COLUMN (tool: columns) / {column} 取值超过 "
+            f"right column with --map billing_interval=COLUMN (tool: billing_interval_column) / {column} 取值超过 "
             f"{MAX_INTERVAL_WORDS} 种,不是计费周期列;请用 --map billing_interval=列名 指定"
         )
     known: dict[str, float] = {}

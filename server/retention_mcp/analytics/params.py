@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from retention_mcp.analytics.roles import ROLE_NAMES
 
 DELIMITERS = (",", ";", "\t", "|", "，")  # the full-width comma: Chinese exports
 TYPED_TAB = {"\\t": "\t", "tab": "\t"}  # a tab as a command line types it
-ROLE_HELP = "customer_id, start_date, end_date, churned, tenure, plan, amount, billing_interval, transaction_date"
+
+
+ROLE_SUFFIX = "_column"
 
 
 class AnalyzeParams(BaseModel):
@@ -25,11 +30,18 @@ class AnalyzeParams(BaseModel):
     csv: str | None = Field(
         None, description="Inline CSV text, header first, instead of a file / 内联 CSV 文本(首行为表头)"
     )
-    columns: dict[str, str] = Field(
-        default_factory=dict,
-        description=f"Role -> column where detection needs help; roles: {ROLE_HELP} / 自动识别需要帮助时,角色到列名的映射;"
-        f"角色:{ROLE_HELP}",
-    )
+    # The column of each role (customer_id_column, …), where detection needs help; the engine reads them as one map.
+    customer_id_column: str | None = Field(None, description="Customer id column / 客户编号所在列")
+    start_date_column: str | None = Field(None, description="Start or signup date column / 开始或注册日期所在列")
+    end_date_column: str | None = Field(None, description="Cancel date column / 取消日期所在列")
+    churned_column: str | None = Field(None, description="Churned-flag column / 是否流失所在列")
+    tenure_column: str | None = Field(None, description="Tenure column / 在网时长所在列")
+    plan_column: str | None = Field(None, description="Plan or contract column / 套餐或合同所在列")
+    amount_column: str | None = Field(None, description="Revenue-per-period column / 每期收入所在列")
+    billing_interval_column: str | None = Field(None, description="Billing-interval column / 计费周期所在列")
+    month_column: str | None = Field(None, description="Month column of monthly revenue rows / 月度收入行的月份所在列")
+    transaction_date_column: str | None = Field(None, description="Order date column / 下单日期所在列")
+    columns: SkipJsonSchema[dict[str, str]] = Field(default_factory=dict, exclude=True)
     segments: list[str] = Field(
         default_factory=list,
         description="Columns to segment by (default: low-cardinality and numeric ones) / 分群所用的列(默认:取值较少的列与数值列)",
@@ -84,6 +96,16 @@ class AnalyzeParams(BaseModel):
         None,
         description="Also write the PNGs to this folder in a data directory / 同时把 PNG 写入数据目录中的此文件夹",
     )
+
+    @model_validator(mode="after")
+    def _roles_as_columns(self) -> AnalyzeParams:
+        """The column named for each role, as one map (a `columns` object as older clients send it is still read;
+        a role field wins over it)."""
+        for role in ROLE_NAMES:
+            column = getattr(self, role + ROLE_SUFFIX)
+            if column:
+                self.columns[role] = column
+        return self
 
 
 # How the `analyze` command spells a field, where not `--field-name`: (flag, metavar). The command reads the file

@@ -28,7 +28,7 @@ def rows_are_customers(table: Table, mapping: Mapping, notes: list[str]) -> None
     needs the id named."""
     if mapping.get("month") or not any(mapping.get(r) for r in ("start_date", "end_date", "churned", "tenure")):
         raise DataError(
-            "No customer id column found; name it with columns={'customer_id': ...} (CLI: --map "
+            "No customer id column found; name it with customer_id_column (CLI: --map "
             f"customer_id=COLUMN). Columns found: {', '.join(table.columns)} / 找不到客户编号列"
         )
     table.con.execute(f"CREATE OR REPLACE TABLE data AS SELECT rowid + 1 AS {quote(ROW_ID)}, * FROM data")

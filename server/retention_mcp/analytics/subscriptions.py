@@ -90,7 +90,7 @@ def analyze_subscriptions(
         needed = "a start date (or tenure) and an end/cancel date (or a churned flag)"
         raise DataError(
             f"To measure churn the file needs {needed}. Columns found: {', '.join(table.columns)}. Name them with "
-            f"columns={{'start_date': ..., 'end_date': ...}} (CLI: --map start_date=COLUMN) / "
+            f"start_date_column and end_date_column (CLI: --map start_date=COLUMN) / "
             f"需要开始日期(或在网时长)以及结束日期(或流失标记)"
         )
     con = table.con

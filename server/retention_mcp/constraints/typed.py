@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import functools
 import unicodedata
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -40,8 +41,39 @@ def not_boolean(value: Any) -> Any:
     return value
 
 
+# Keys whose 0 means "not stated": a strict client (every key present, no null) sends 0 where the user said nothing,
+# and none of these has a meaning at 0 (a plan of 0 days, a team of 0, a cost cap of 0% of revenue, a goal due on
+# day 0, the bottom 0 of a range). Everywhere else 0 is a value: a budget or a per-customer cap of 0 (nothing to
+# spend or give), a discount cap of 0 (no discount), 0 free periods, a baseline or target of 0.
+ZERO_NOT_STATED = frozenset({"horizon_days", "team_size", "cost_cap_pct_of_revenue", "deadline_day", "min"})
+
+
+def stated(data: Any, zero_not_stated: frozenset[str] = ZERO_NOT_STATED) -> Any:
+    """An object's keys without those that state nothing: null, a blank string, an empty list, and 0 where 0 means
+    nothing (`zero_not_stated`)."""
+    if not isinstance(data, dict):
+        return data
+    return {
+        key: value
+        for key, value in data.items()
+        if not (
+            value is None
+            or (isinstance(value, str) and not value.strip())
+            or (isinstance(value, list) and not value)
+            or (key in zero_not_stated and not isinstance(value, bool) and value == 0)
+        )
+    }
+
+
 class _Typed(BaseModel):
+    """A typed object: unknown keys are refused; null, blank and (where it means nothing) 0 read as not stated."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_stated(cls, data: Any) -> Any:
+        return stated(data)
 
 
 class BudgetInput(_Typed):
@@ -170,19 +202,58 @@ CONSTRAINTS_DESCRIPTION = (
     + " / 类型化约束,优先于文字描述;渠道类型见左"
 )
 GOALS_DESCRIPTION = "Goals, one per item (each gets its own KPI) / 目标,每项一个(各自对应 KPI)"
-# What the lean tool surface says instead (its nested fields carry no descriptions: every tools/list costs context).
+# What the lean tool surface says (one language, few words: every tools/list costs every conversation its context),
+# by path: a top-level parameter, or PARAMETER.KEY for a key of its objects (of its list's items, for goals).
 LEAN_DESCRIPTIONS = {
-    CONSTRAINTS_FIELD: "Wins over the text. budget, per_customer_cap {amount (required), currency, period: total|day|"
-    "week|month|quarter|year}; free_periods_cap {count (required), unit}; discount_cap_pct = % off (30 = pay 70%) / "
-    "优先于文字。budget、per_customer_cap {amount(必填), currency, period};free_periods_cap {count(必填), unit};"
-    "discount_cap_pct 为优惠幅度(7折填30)",
-    GOALS_FIELD: "One per goal (own KPI); also metric, baseline, target, unit, deadline_day / 每项一个目标(各对应 KPI);"
-    "另有 metric、baseline、target、unit、deadline_day",
+    CONSTRAINTS_FIELD: "Checked limits; win over the text. Channel kinds: "
+    + ", ".join(CHANNEL_KINDS)
+    + " / 检查用的约束,优先于文字。渠道类型:"
+    + "、".join(CHANNEL_KINDS),
+    "constraints.budget": "Money for the plan / 预算",
+    "constraints.budget.amount": "Per period; top of a range / 每期金额;区间上限",
+    "constraints.budget.currency": "ISO 4217: CNY, USD… / 币种",
+    "constraints.budget.period": "Per day, week, month, quarter, year, or total (default) / 周期,默认 total",
+    "constraints.budget.min": "Bottom of a range / 区间下限",
+    "constraints.horizon_days": "Plan length / 计划天数",
+    "constraints.discount_cap_pct": "Most % off (30 = pay 70%); 0: no discount / 最大优惠幅度(7折填30);0 为不打折",
+    "constraints.cost_cap_pct_of_revenue": "Most cost, % of revenue / 成本占收入上限%",
+    "constraints.team_size": "People / 可用人数",
+    "constraints.channels_allowed": "Only these kinds / 仅可用渠道",
+    "constraints.channels_excluded": "Kinds ruled out / 禁用渠道",
+    "constraints.per_customer_cap": "Most value one customer gets / 每位客户优惠上限",
+    "constraints.per_customer_cap.amount": "Money / 金额",
+    "constraints.per_customer_cap.currency": "ISO 4217 / 币种",
+    "constraints.per_customer_cap.period": "As budget.period / 同 budget.period",
+    "constraints.free_periods_cap": "Most free periods per customer / 免费期上限",
+    "constraints.free_periods_cap.count": "Periods / 期数",
+    "constraints.free_periods_cap.unit": "Default month / 默认 month",
+    "constraints.start_date": "Plan start / 开始日期",
+    GOALS_FIELD: "One per goal, each with its KPI / 每项一个目标,各对应 KPI",
+    "goals.text": "User's words / 原文",
+    "goals.metric": "e.g. monthly churn / 指标",
+    "goals.baseline": "Now / 现值",
+    "goals.target": "Goal value / 目标值",
+    "goals.unit": "%, pp, count, CNY… / 单位",
+    "goals.deadline_day": "Due by day N / 第几天截止",
 }
-# Nested models the lean surface shows with their required keys only (the description names the optional ones).
-LEAN_REQUIRED_ONLY = frozenset({"GoalInput"})
-# Nested models the lean surface shows as a bare object: the description of `constraints` names their keys.
-LEAN_KEYS_IN_DESCRIPTION = frozenset({"BudgetInput", "CustomerCapInput", "FreeCapInput"})
+
+
+def keys_in_words() -> str:
+    """The keys of the typed constraints in one line, for where they travel as JSON text (an MCP prompt's argument):
+    `budget {amount*, currency, period: total|day|…, min}, horizon_days, …` (* = required)."""
+
+    def field(name: str, info: Any) -> str:
+        inner = info.annotation
+        if get_origin(inner) in (Union, UnionType):  # X | None
+            inner = next(a for a in get_args(inner) if a is not type(None))
+        star = "*" if info.is_required() else ""
+        if get_origin(inner) is Literal:
+            return f"{name}{star}: " + "|".join(get_args(inner))
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return f"{name} {{" + ", ".join(field(k, v) for k, v in inner.model_fields.items()) + "}"
+        return name + star
+
+    return ", ".join(field(k, v) for k, v in ConstraintsInput.model_fields.items())
 
 
 SHIPPED_SCHEMAS = "typed_constraints.json"  # in schemas/, kept equal to `build_typed_json_schemas()` by a test

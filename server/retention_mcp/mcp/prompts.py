@@ -14,6 +14,7 @@ from retention_mcp.constraints.typed import (
     CONSTRAINTS_FIELD,
     GOALS_FIELD,
     LEAN_DESCRIPTIONS,
+    keys_in_words,
 )
 from retention_mcp.errors import UnknownTemplateError
 from retention_mcp.mcp.parts import ServerParts
@@ -40,7 +41,13 @@ class PromptsAndResources(ServerParts):
         ]
         args += [
             PromptArgument(
-                name=CONSTRAINTS_FIELD, description="JSON object: " + pick(LEAN_DESCRIPTIONS[CONSTRAINTS_FIELD], "en")
+                name=CONSTRAINTS_FIELD,
+                description="JSON object (* = required): "
+                + keys_in_words()
+                + ". discount_cap_pct: "
+                + pick(LEAN_DESCRIPTIONS["constraints.discount_cap_pct"], "en")
+                + ". "
+                + pick(LEAN_DESCRIPTIONS[CONSTRAINTS_FIELD], "en"),
             ),
             PromptArgument(
                 name=GOALS_FIELD, description="JSON list of {text, …}, or one goal per line / JSON 列表,或每行一个目标"

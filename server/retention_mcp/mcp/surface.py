@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from types import UnionType
@@ -18,10 +19,7 @@ from mcp_types import (
 )
 from pydantic import BaseModel, ValidationError
 
-from retention_mcp.constraints.typed import (
-    LEAN_KEYS_IN_DESCRIPTION,
-    LEAN_REQUIRED_ONLY,
-)
+from retention_mcp.constraints.typed import GOALS_FIELD, LEAN_DESCRIPTIONS, stated
 from retention_mcp.errors import ArgumentError, invalid_arguments
 from retention_mcp.mcp.texts import LEAN_MODE_DESCRIPTION, MODE_DESCRIPTION, MODES, pick
 from retention_mcp.settings import SurfaceLanguage
@@ -29,6 +27,8 @@ from retention_mcp.settings import SurfaceLanguage
 if TYPE_CHECKING:
     pass
 
+
+log = logging.getLogger("retention_mcp")
 
 Handler = Callable[[BaseModel, dict[str, Any], Context | None], Awaitable[CallToolResult]]
 
@@ -65,8 +65,9 @@ class ToolSpec:
 
     def check(self, arguments: dict[str, Any], unknown: Iterable[str] = ()) -> tuple[BaseModel, dict[str, Any]]:
         """The validated model and the extra arguments; ArgumentError names every bad field and its rule."""
-        fields = {k: v for k, v in arguments.items() if k in self.model.model_fields and v is not None}
-        extras = {name: arguments.get(name) for name in self.extra}
+        given = stated_arguments(arguments)
+        fields = {k: v for k, v in given.items() if k in self.model.model_fields}
+        extras = {name: given.get(name) for name in self.extra}
         problems: ValidationError | None = None
         model: BaseModel | None = None
         try:
@@ -91,64 +92,107 @@ class ToolSpec:
         return model, {k: (v if v is not None else self.extra[k][0].get("default")) for k, v in extras.items()}
 
 
-def _lean_property(prop: dict[str, Any], description: str | None) -> dict[str, Any]:
-    """A property of the published input schema without what a model does not need: titles, examples, the
-    `null` branch of optional values (leaving a value out is how to say "none")."""
-    prop = {k: v for k, v in prop.items() if k not in ("title", "examples", "maxLength")}
-    branches = prop.get("anyOf")
-    if isinstance(branches, list) and {"type": "null"} in branches:
-        rest = [b for b in branches if b != {"type": "null"}]
-        if len(rest) == 1:
-            del prop["anyOf"]
-            prop = {**rest[0], **prop}
-            if prop.get("default", 0) is None:
-                del prop["default"]
-    if prop.get("minLength") == 1:
-        del prop["minLength"]  # a blank optional value counts as left out; a blank required one gets a clear error
-    if description:
-        prop["description"] = description
-    elif description == "":
-        prop.pop("description", None)
-    if "enum" in prop and prop.get("type") == "string":
-        del prop["type"]  # the values say it
-    if prop.get("type") == "array" and isinstance(prop.get("items"), dict) and prop["items"].get("type") == "object":
-        prop.pop("maxItems", None)  # a list of objects (goals): the server names its limit when it is passed
-    return dict(sorted(prop.items()))
+# Top-level arguments whose 0 means "not stated" (a strict client sends every argument, 0 where nothing was said).
+TOP_ZERO_NOT_STATED = frozenset({"header_row", "limit"})
 
 
-_LEAN_DROPS = frozenset(
-    {"title", "examples", "maxLength", "minLength", "maxItems", "minimum", "maximum", "additionalProperties", "default"}
-)
+def stated_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments that state something: null, a blank string, an empty list and a meaningless 0 are left out (the
+    parameter's default applies), and so is a goal without words."""
+    kept = stated(arguments, TOP_ZERO_NOT_STATED)
+    goals = kept.get(GOALS_FIELD)
+    if isinstance(goals, list):
+        goals = [g for g in goals if not (isinstance(g, dict) and not stated(g).get("text"))]
+        kept = {k: v for k, v in kept.items() if k != GOALS_FIELD} | ({GOALS_FIELD: goals} if goals else {})
+    return kept
 
 
-def _inline(node: Any, defs: dict[str, Any], language: SurfaceLanguage) -> Any:
-    """A nested part of a lean schema: references resolved in place, each description in one language, and what a
-    model does not need left out: titles and the limits the server checks and names in its errors (lengths, ranges,
-    unknown keys)."""
-    if isinstance(node, list):
-        return [_inline(item, defs, language) for item in node]
+# Arguments that well-known clients add to every call of every tool, which no tool here declares: dropped with a
+# log line rather than refused (Gemini CLI: wait_for_previous; n8n's MCP client tool: toolCallId).
+CLIENT_ADDED = frozenset({"wait_for_previous", "toolCallId"})
+
+
+def without_client_added(tool: str, arguments: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    """`arguments` without the names clients add on their own (logged), unless the tool declares one of them."""
+    added = [name for name in arguments if name in CLIENT_ADDED and name not in allowed]
+    if not added:
+        return arguments
+    log.info("%s: ignored the argument(s) %s that the client adds to every call", tool, ", ".join(sorted(added)))
+    return {k: v for k, v in arguments.items() if k not in added}
+
+
+def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
+    """`prop` that also takes null: `"type": [T, "null"]` for a scalar; `anyOf` it and null for a list of values
+    (whose entries converters read as strings only) and for an object or array (whose keys a converter that turns
+    a type list into `anyOf` would leave beside it, unread)."""
+    kind = prop.get("type")
+    if "enum" in prop or kind in ("object", "array"):  # a converter that rewrites a type list drops their keys
+        keep = {k: v for k, v in prop.items() if k in ("description", "default")}
+        values = {k: v for k, v in prop.items() if k not in keep}
+        return {"anyOf": [values, {"type": "null"}], **keep}
+    if isinstance(kind, str):
+        return {**prop, "type": [kind, "null"]}
+    return prop
+
+
+def lean(
+    node: Any,
+    defs: dict[str, Any],
+    language: SurfaceLanguage,
+    description: str | None = None,
+    path: str = "",
+    optional: bool = False,
+) -> Any:
+    """One property of a lean input schema: references resolved in place, each description in one language, every
+    optional value nullable, every list of values typed, and what a model does not need left out (titles,
+    examples, the limits the server checks and names in its errors)."""
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
         target = defs[node["$ref"].rsplit("/", 1)[-1]]
-        return _inline({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs, language)
-    if node.get("title") in LEAN_KEYS_IN_DESCRIPTION:
-        return {"type": "object"}  # its keys are named in the description of the field that holds it
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    nullable = optional
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        if len(rest) == 1:
+            nullable = True
+            inner = rest[0]
+            if "$ref" in inner:
+                inner = {**defs[inner["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in inner.items() if k != "$ref"}}
+            node = {**inner, **{k: v for k, v in node.items() if k != "anyOf"}}
     out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in _LEAN_DROPS or key == "$defs":
-            continue
-        if key == "description":
-            continue  # the field's own description (given by the caller) says what the nested keys mean
-        if key == "properties":
-            keep = node.get("required") if node.get("title") in LEAN_REQUIRED_ONLY else None
-            out[key] = {
-                name: _lean_property(_inline(p, defs, language), None)
-                for name, p in value.items()
-                if keep is None or name in keep
-            }
-        else:
-            out[key] = _inline(value, defs, language)
+    if "enum" in node:
+        out["type"] = "string" if all(isinstance(v, str) for v in node["enum"]) else node.get("type")
+        out["enum"] = node["enum"]
+    elif "type" in node:
+        out["type"] = node["type"]
+    if node.get("format") == "date":
+        out["format"] = "date"
+    if "items" in node:
+        out["items"] = lean(node["items"], defs, language, "", path)
+    if "properties" in node:
+        needed = node.get("required", ())
+        out["properties"] = {
+            name: lean(p, defs, language, None, f"{path}.{name}", name not in needed)
+            for name, p in node["properties"].items()
+        }
+        if node.get("required"):
+            out["required"] = node["required"]
+    if description is None:
+        description = pick(LEAN_DESCRIPTIONS.get(path, node.get("description", "")), language)
+    if description:
+        out["description"] = description
+    default = node.get("default")
+    if (
+        default is not None
+        and "." not in path
+        and "default" not in description
+        and not isinstance(default, list | dict)
+    ):
+        out["default"] = default  # where the description does not say it (as a nested key's does)
+    if nullable:
+        out = _nullable(out)
     return out
 
 
@@ -169,15 +213,15 @@ def published_schema(
         defs = schema.pop("$defs", {})
         for name, prop in list(props.items()):
             text = prop.get("description", "")
-            prop = _inline(prop, defs, language) if defs or "anyOf" in prop else prop
-            props[name] = _lean_property(prop, describe(name, text) if describe else pick(text, language))
+            described = describe(name, text) if describe else pick(text, language)
+            props[name] = lean(prop, defs, language, described, name, name not in schema.get("required", ()))
     for name, (prop, _allowed) in (extra or {}).items():
         props[name] = copy.deepcopy(prop)  # already in the surface's language
     return schema
 
 
-def mode_property(language: SurfaceLanguage | None, described: bool = True) -> dict[str, Any]:
-    """The `mode` argument; a template tool's lean surface leaves its description to the tool's own."""
+def mode_property(language: SurfaceLanguage | None) -> dict[str, Any]:
+    """The `mode` argument of the tools that render a prompt or write a plan."""
     prop = {
         "default": "prompt",
         "description": MODE_DESCRIPTION,
@@ -186,9 +230,7 @@ def mode_property(language: SurfaceLanguage | None, described: bool = True) -> d
         "type": "string",
     }
     if language is not None:
-        prop = _lean_property(prop, pick(LEAN_MODE_DESCRIPTION, language))
-        if not described:
-            del prop["description"]
+        prop = lean(prop, {}, language, pick(LEAN_MODE_DESCRIPTION, language), "mode", optional=True)
     return prop
 
 

@@ -18,7 +18,15 @@ from retention_mcp.mcp.asking import ANSWER, asked, can_ask, can_sample, form_an
 from retention_mcp.mcp.audit import caller, render_result
 from retention_mcp.mcp.parts import ServerParts
 from retention_mcp.mcp.surface import Extra, ToolSpec, headline, mode_property, published_schema, result_model
-from retention_mcp.mcp.texts import LEAN_TEMPLATE_RETURNS, MODES, READ_ONLY, RENDER_OR_PLAN, TEMPLATE_RETURNS, pick
+from retention_mcp.mcp.texts import (
+    LEAN_LANGUAGE_DESCRIPTION,
+    LEAN_TEMPLATE_RETURNS,
+    MODES,
+    READ_ONLY,
+    RENDER_OR_PLAN,
+    TEMPLATE_RETURNS,
+    pick,
+)
 from retention_mcp.registry import LANGUAGE_FIELD, Template
 
 log = logging.getLogger("retention_mcp")
@@ -66,12 +74,12 @@ class TemplateTools(ServerParts):
 
         def describe(field_name: str, text: str) -> str:
             if field_name == LANGUAGE_FIELD:
-                return ""  # said in the tool's description
+                return pick(LEAN_LANGUAGE_DESCRIPTION, language)
             if field_name in LEAN_DESCRIPTIONS:  # the typed constraints and goals every template has
                 return pick(LEAN_DESCRIPTIONS[field_name], language)
             return template.input_description(field_name, language)
 
-        extra: Extra = {"mode": (mode_property(language, described=False), MODES)}
+        extra: Extra = {"mode": (mode_property(language), MODES)}
         title = template.files[language].title if language in template.files else template.title
         description = (
             headline(template.description_in(language))

@@ -35,10 +35,13 @@ MODE_DESCRIPTION = (
 
 
 # The lean surface says the same in fewer words: every tools/list costs every conversation its context.
-LEAN_MODE_DESCRIPTION = "prompt (default), or plan: the server's model writes a checked plan / prompt(默认)或 plan:服务端模型撰写经检查的方案"
+LEAN_MODE_DESCRIPTION = (
+    "prompt (default): the filled prompt; plan: a checked plan by the server's model / "
+    "prompt(默认):填好的提示词;plan:服务端模型撰写经检查的方案"
+)
 
 
-LEAN_LANGUAGE_DESCRIPTION = "auto (default) follows the values / auto(默认)跟随所填内容"
+LEAN_LANGUAGE_DESCRIPTION = "auto (default): that of the values / auto(默认)跟随所填内容"
 
 
 LEAN_TEMPLATE_RETURNS = (
