@@ -11,6 +11,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from retention_mcp.app import RetentionApp
+from retention_mcp.mcp.surface import OUTLINE_DEPTH, outline
 from retention_mcp.paths import PACKAGE_DIR
 from retention_mcp.registry import Registry
 from retention_mcp.server import build_server
@@ -71,7 +72,7 @@ async def test_default_surface_keeps_each_template_typed(registry):
         for field, prop in lean["properties"].items():
             assert enum_of(prop) == enum_of(rich["properties"][field]), field
             assert "title" not in prop and "examples" not in prop
-        assert tools[name].output_schema == full[name].output_schema
+        assert tools[name].output_schema == outline(full[name].output_schema, OUTLINE_DEPTH)
         assert " / " in rich["properties"][rich["required"][0]]["description"]  # full detail stays in `all`
 
 
@@ -287,3 +288,27 @@ async def test_shipped_templates_list_from_shipped_schemas_and_a_folder_of_ones_
     async with Client(build_server(registry)) as client:
         result = await client.call_tool("retention_strategy", example_arguments(registry, "retention_strategy"))
     assert not result.is_error and "parameters" in vars(registry.get("retention_strategy"))
+
+
+async def test_lean_surfaces_publish_output_outlines_that_every_result_still_fits(registry, tmp_path):
+    """The default surface's output schemas describe a result's fields and their fields; deeper values keep their
+    type. Every result fits both the outline and the whole schema (the `all` mode, schema:// resources)."""
+    import jsonschema
+
+    from tests.conftest import SCENARIOS
+
+    lean_tools = {t.name: t for t in await listed(build_server(registry))}
+    full_tools = {t.name: t for t in await listed(build_server(registry, "all"))}
+    outlined = lean_tools["retention_strategy"].output_schema
+    constraints = outlined["properties"]["constraints"]
+    assert constraints["properties"]["goals"] == {k: v for k, v in constraints["properties"]["goals"].items()
+                                                  if k in ("type", "description", "title")}  # fmt: skip
+    assert "properties" in full_tools["retention_strategy"].output_schema["properties"]["constraints"]
+    for name in ("retention_strategy", "check_plan", "list_plans", "analyze_churn"):
+        assert len(json.dumps(lean_tools[name].output_schema)) < len(json.dumps(full_tools[name].output_schema))
+    async with Client(build_server(registry, plan_store=tmp_path / "plans.sqlite3")) as client:
+        for scenario in SCENARIOS:
+            result = await client.call_tool(scenario["tool"], scenario["arguments"])
+            assert not result.is_error
+            jsonschema.validate(result.structured_content, lean_tools[scenario["tool"]].output_schema)
+            jsonschema.validate(result.structured_content, full_tools[scenario["tool"]].output_schema)

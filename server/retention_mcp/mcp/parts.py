@@ -10,7 +10,7 @@ from mcp.server import MCPServer
 from pydantic import BaseModel
 
 from retention_mcp.app import RetentionApp
-from retention_mcp.mcp.surface import result_model, shipped_schema
+from retention_mcp.mcp.surface import OUTLINE_DEPTH, outline, result_model, shipped_schema
 from retention_mcp.registry import Registry
 from retention_mcp.settings import SurfaceLanguage
 
@@ -31,14 +31,17 @@ class ServerParts(MCPServer):
     def output_schema(self, file: str, make: Callable[[], type[BaseModel]]) -> dict[str, Any]:
         # `make` imports the result model only when the shipped file is missing: tools/list needs no models
         """An output schema, read from the shipped schemas/ (kept equal to the models by a test) so start-up never
-        builds it; from the model when the file is missing."""
+        builds it; from the model when the file is missing. In the lean surfaces, its outline (see `outline`)."""
         if file not in self._output_schemas:
             try:
-                self._output_schemas[file] = shipped_schema(file)
+                schema = shipped_schema(file)
             except (FileNotFoundError, OSError):
                 from retention_mcp.schema_forms import checkable
 
-                self._output_schemas[file] = checkable(make().model_json_schema())
+                schema = checkable(make().model_json_schema())
+            # the lean surfaces publish the result's outline; the `all` mode and schema:// resources the whole schema
+            lean = self.surface_language is not None
+            self._output_schemas[file] = outline(schema, OUTLINE_DEPTH) if lean else schema
         return self._output_schemas[file]
 
     def _plan_output(self) -> dict[str, Any]:

@@ -271,3 +271,28 @@ def shipped_schema(name: str) -> dict[str, Any]:
     from retention_mcp.paths import shipped_dir
 
     return json.loads((shipped_dir("schemas") / name).read_text(encoding="utf-8"))
+
+
+OUTLINE_DEPTH = 2  # a result's fields, and the fields of its objects
+
+
+def outline(schema: dict[str, Any], depth: int) -> dict[str, Any]:
+    """A result's JSON Schema down to `depth` levels of properties; deeper objects and arrays keep their type (and
+    null, where allowed) and description only. Clients check every result against the published output schema, on
+    every call, and the check walks every value the schema describes: the nested constraints and goals cost more to
+    check than the server spends making the result. The whole schema is in the `all` mode and the schema://
+    resources."""
+    node = {k: v for k, v in schema.items() if k not in ("properties", "items", "additionalProperties", "required")}
+    if depth <= 0:
+        return {k: v for k, v in node.items() if k in ("type", "description", "title")}
+    if "properties" in schema:
+        node["properties"] = {name: outline(prop, depth - 1) for name, prop in schema["properties"].items()}
+        if "required" in schema:
+            node["required"] = schema["required"]
+    if "items" in schema:
+        node["items"] = outline(schema["items"], depth - 1)
+    if isinstance(schema.get("additionalProperties"), dict):
+        node["additionalProperties"] = outline(schema["additionalProperties"], depth - 1)
+    if "anyOf" in schema:
+        node["anyOf"] = [outline(branch, depth) for branch in schema["anyOf"]]
+    return node
