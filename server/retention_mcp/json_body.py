@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
+
+from retention_mcp.errors import UserError
 
 DEFAULT_MAX_DEPTH = 64  # MCP requests nest a handful of levels; a template's arguments a few more
 
@@ -88,3 +91,43 @@ def loads_finite(text: str) -> Any:
     """`json.loads`, refusing (NotFinite) what Python would read as NaN or infinity; JSONDecodeError and
     RecursionError as `json.loads` raises them."""
     return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+
+
+class JSONTextError(UserError):
+    """JSON text given for an object (a plan, a template's arguments) that is not one: the field and the rule."""
+
+
+def read_object(value: str | Mapping[str, Any], field: str, max_chars: int, max_depth: int) -> dict[str, Any]:
+    """An object from JSON text (or an object already): at most `max_chars` characters, nested at most `max_depth`
+    deep, finite numbers only. Errors name the field and the rule, in English and Chinese, and never show the text."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if len(value) > max_chars:
+        raise JSONTextError(
+            f"{field}: is {len(value):,} characters; the limit is {max_chars:,} / "
+            f"{field}:长度为 {len(value):,} 个字符,超过 {max_chars:,} 个字符的上限"
+        )
+    if not value.strip():
+        raise JSONTextError(f"{field}: is empty; send a JSON object / {field}:为空,请提交 JSON 对象")
+    try:
+        data = loads_finite(value)
+    except json.JSONDecodeError as exc:
+        raise JSONTextError(
+            f"{field}: is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}) / "
+            f"{field}:不是有效的 JSON(第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg})"
+        ) from None
+    except NotFinite:
+        raise JSONTextError(
+            f"{field}: holds a number that is not finite (NaN, Infinity or beyond 1e308); amounts and counts are "
+            f"finite numbers / {field}:含有非有限数字(NaN、Infinity 或超过 1e308),金额与数量必须是有限数字"
+        ) from None
+    except RecursionError:
+        data = None
+    if data is None or depth_exceeds(data, max_depth):
+        raise JSONTextError(
+            f"{field}: is nested more than {max_depth} levels deep; it needs a handful / "
+            f"{field}:嵌套超过 {max_depth} 层,只需几层"
+        )
+    if not isinstance(data, dict):
+        raise JSONTextError(f"{field}: must be a JSON object (found {type(data).__name__}) / {field}:必须是 JSON 对象")
+    return data

@@ -119,8 +119,8 @@ async def test_the_checks_are_exactly_those_of_plan_mode(registry, standin, stor
         ("[1, 2]", "plan: must be a JSON object (found list)"),
         ("   ", "plan: is required but missing"),  # a blank value is "not stated", as everywhere
         ("x" * 200_001, "plan: is 200,001 characters; the limit is 200,000"),
-        ("[" * 50_000 + "]" * 50_000, "plan: is nested more than 32 levels deep"),
-        ('{"a": ' * 40 + "1" + "}" * 40, "plan: is nested more than 32 levels deep"),
+        ("[" * 50_000 + "]" * 50_000, "plan: is nested more than 32 levels deep; it needs a handful"),
+        ('{"a": ' * 40 + "1" + "}" * 40, "plan: is nested more than 32 levels deep; it needs a handful"),
         ('{"title": "x", "budget": {"total": NaN}}', "plan: holds a number that is not finite"),
         ('{"title": "x", "budget": {"total": 1e400}}', "plan: holds a number that is not finite"),
         ('{"title": "x", "mood": -Infinity}', "plan: holds a number that is not finite"),

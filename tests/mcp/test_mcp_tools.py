@@ -151,7 +151,8 @@ async def test_render_template_matches_the_dedicated_tool(server, registry):
             {"name": "churn_analysis", "arguments": {"data_summary": "3%"}},
             ["business_context: is required but missing"],
         ),
-        ("render_template", {"name": "churn_analysis", "arguments": "text"}, ["arguments: must be an object"]),
+        ("render_template", {"name": "churn_analysis", "arguments": "text"}, ["arguments: is not valid JSON"]),
+        ("render_template", {"name": "churn_analysis", "arguments": "[1]"}, ["arguments: must be a JSON object"]),
         ("no_such_tool", {}, ["Unknown tool 'no_such_tool'", "Available: churn_analysis"]),
     ],
 )

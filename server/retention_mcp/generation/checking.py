@@ -8,7 +8,6 @@ again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from retention_mcp.generation.plan_parts import PlanBase
 from retention_mcp.generation.plans import plan_model_for, unknown_keys
 from retention_mcp.generation.store import NewPlan
 from retention_mcp.generation.validation import validate_plan
-from retention_mcp.json_body import NotFinite, depth_exceeds, loads_finite
+from retention_mcp.json_body import read_object
 from retention_mcp.models import PlanResult
 from retention_mcp.prompting import prepare
 from retention_mcp.redaction import scrub
@@ -38,43 +37,8 @@ class PlanFormatError(UserError):
 
 
 def read_plan_json(text: str | Mapping[str, Any], field: str = "plan") -> dict[str, Any]:
-    """The plan as an object, from JSON text (or an object already). Errors name the field and the rule and never
-    show the text."""
-    if isinstance(text, Mapping):
-        return dict(text)
-    if len(text) > MAX_PLAN_CHARS:
-        raise PlanFormatError(
-            f"{field}: is {len(text):,} characters; the limit is {MAX_PLAN_CHARS:,} / "
-            f"{field}:长度为 {len(text):,} 个字符,超过 {MAX_PLAN_CHARS:,} 个字符的上限"
-        )
-    if not text.strip():
-        raise PlanFormatError(
-            f"{field}: is empty; send the plan as a JSON object / {field}:为空,请以 JSON 对象提交方案"
-        )
-    try:
-        data = loads_finite(text)
-    except json.JSONDecodeError as exc:
-        raise PlanFormatError(
-            f"{field}: is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}) / "
-            f"{field}:不是有效的 JSON(第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg})"
-        ) from None
-    except NotFinite:
-        raise PlanFormatError(
-            f"{field}: holds a number that is not finite (NaN, Infinity or beyond 1e308); amounts and counts are "
-            f"finite numbers / {field}:含有非有限数字(NaN、Infinity 或超过 1e308),金额与数量必须是有限数字"
-        ) from None
-    except RecursionError:
-        data = None
-    if data is None or depth_exceeds(data, MAX_DEPTH):
-        raise PlanFormatError(
-            f"{field}: is nested more than {MAX_DEPTH} levels deep; a plan nests a handful / "
-            f"{field}:嵌套超过 {MAX_DEPTH} 层,方案只需几层"
-        )
-    if not isinstance(data, dict):
-        raise PlanFormatError(
-            f"{field}: must be a JSON object (found {type(data).__name__}) / {field}:必须是 JSON 对象"
-        )
-    return data
+    """The plan as an object, from JSON text (or an object already); see `json_body.read_object`."""
+    return read_object(text, field, MAX_PLAN_CHARS, MAX_DEPTH)
 
 
 def json_path(loc: tuple[Any, ...]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -14,12 +14,20 @@ from mcp_types import (
     TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
 from retention_mcp.errors import ArgumentError
+from retention_mcp.json_body import DEFAULT_MAX_DEPTH, read_object
 from retention_mcp.mcp.audit import caller
 from retention_mcp.mcp.parts import ServerParts
-from retention_mcp.mcp.surface import ToolSpec, churn_report_model, result_model
+from retention_mcp.mcp.surface import (
+    BRIEF_CHARS,
+    JSONText,
+    ToolSpec,
+    churn_report_model,
+    result_model,
+    with_template_names,
+)
 from retention_mcp.mcp.texts import (
     ANALYZE,
     ANALYZE_DESCRIPTION,
@@ -35,7 +43,7 @@ from retention_mcp.untrusted import one_line
 log = logging.getLogger("retention_mcp")
 
 if TYPE_CHECKING:
-    pass
+    from retention_mcp.analytics.params import AnalyzeParams
 
 
 class ListPlansParams(BaseModel):
@@ -46,59 +54,35 @@ class ListPlansParams(BaseModel):
     limit: int = Field(20, ge=1, le=200, description="How many, newest first / 数量(最新在前)")
 
 
-def json_text(value: Any) -> Any:
-    """An object sent where JSON text is declared (a client that does not stringify) is taken as its JSON text."""
-    if isinstance(value, dict | list):
-        import json
+class CheckPlanArguments(BaseModel):
+    """check_plan's arguments; `template` is narrowed to the served templates' names (`template_names_of`)."""
 
-        return json.dumps(value, ensure_ascii=False)
-    return value
+    model_config = ConfigDict(extra="forbid")
 
-
-JSONText = Annotated[str, BeforeValidator(json_text)]
+    template: str = Field(description="Template name / 模板名称")
+    plan: JSONText = Field(description="The plan as JSON text (format: schema://TEMPLATE/plan) / 方案的 JSON 文本")
+    arguments: JSONText | None = Field(
+        None,
+        description="The brief as JSON text: the template tool's arguments; omit for a revision / "
+        "需求的 JSON 文本(即模板工具的参数);提交修订时可省略",
+    )
+    language: Literal["en", "zh"] | None = Field(
+        None, description="Language of the report; default: the brief's / 报告语言,默认同需求"
+    )
+    plan_id: str | None = Field(
+        None, max_length=64, description="For a revision: the earlier plan_id / 提交修订时填上一版的 plan_id"
+    )
 
 
 class PlanTools(ServerParts):
-    def _check_plan_spec(self) -> ToolSpec:
+    def _check_plan_spec(self) -> ToolSpec[CheckPlanArguments]:
         language = self.surface_language
-        names = tuple(self.registry.names())
-        name_type: Any = Literal[names] if names else str  # type: ignore[valid-type]
-        fields: dict[str, Any] = {
-            "template": (name_type, Field(description="Template name / 模板名称")),
-            "plan": (
-                JSONText,
-                Field(description="The plan as JSON text (format: schema://TEMPLATE/plan) / 方案的 JSON 文本"),
-            ),
-            "arguments": (
-                JSONText | None,
-                Field(
-                    None,
-                    description="The brief as JSON text: the template tool's arguments; omit for a revision / "
-                    "需求的 JSON 文本(即模板工具的参数);提交修订时可省略",
-                ),
-            ),
-            "language": (
-                Literal["en", "zh"] | None,
-                Field(None, description="Language of the report; default: the brief's / 报告语言,默认同需求"),
-            ),
-            "plan_id": (
-                str | None,
-                Field(
-                    None,
-                    max_length=64,
-                    description="For a revision: the earlier plan_id / 提交修订时填上一版的 plan_id",
-                ),
-            ),
-        }
-        params = create_model("CheckPlanArguments", __config__=ConfigDict(extra="forbid"), **fields)
+        params = with_template_names(CheckPlanArguments, "template", self.registry.names())
 
-        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
-            from retention_mcp.generation.checking import read_plan_json
-
-            v: Any = values
+        async def handler(v: CheckPlanArguments, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             template = self.app.template(v.template)
             revises = (v.plan_id or "").strip() or None
-            brief = read_plan_json(v.arguments, "arguments") if (v.arguments or "").strip() else {}
+            brief = read_object(v.arguments, "arguments", BRIEF_CHARS, DEFAULT_MAX_DEPTH) if v.arguments else {}
             if revises is not None and not brief:  # a revision answers the brief of the plan it revises
                 brief = dict((await anyio.to_thread.run_sync(self.app.get_plan, revises)).arguments)
             if v.language is not None:
@@ -126,19 +110,19 @@ class PlanTools(ServerParts):
             output_schema=self._plan_output,
         )
 
-    def _list_plans_spec(self) -> ToolSpec:
+    def _list_plans_spec(self) -> ToolSpec[ListPlansParams]:
         language = self.surface_language
 
-        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+        async def handler(values: ListPlansParams, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             from retention_mcp.generation.store import revision_note
             from retention_mcp.models import PlanListResult
 
             found = await anyio.to_thread.run_sync(  # a store may wait on a lock: never in the event loop
                 functools.partial(
                     self.app.list_plans,
-                    template=values.template,  # type: ignore[attr-defined]
-                    limit=values.limit,  # type: ignore[attr-defined]
-                    failed_only=values.failed_only,  # type: ignore[attr-defined]
+                    template=values.template,
+                    limit=values.limit,
+                    failed_only=values.failed_only,
                 )
             )
             listing = PlanListResult(plans=[p.model_dump() for p in found])
@@ -171,12 +155,12 @@ class PlanTools(ServerParts):
             output_schema=listing_schema,
         )
 
-    def _analyze_spec(self) -> ToolSpec:
+    def _analyze_spec(self) -> ToolSpec[AnalyzeParams]:
         from retention_mcp.analytics.params import AnalyzeParams
 
         language = self.surface_language
 
-        async def handler(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+        async def handler(values: AnalyzeParams, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             import base64
 
             import anyio
@@ -193,7 +177,7 @@ class PlanTools(ServerParts):
                     except Exception:  # progress is a courtesy; the analysis goes on
                         log.debug("progress notification not delivered", exc_info=True)
 
-            outcome = await self.app.analyze(values, say)  # type: ignore[arg-type]
+            outcome = await self.app.analyze(values, say)
             content: list[Any] = [TextContent(type="text", text=outcome.markdown)]
             content += [
                 ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")

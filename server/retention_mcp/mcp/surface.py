@@ -10,14 +10,14 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from mcp.server.mcpserver import Context
 from mcp_types import (
     CallToolResult,
     ToolAnnotations,
 )
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError, create_model
 
 from retention_mcp.constraints.typed import GOALS_FIELD, LEAN_DESCRIPTIONS, stated
 from retention_mcp.errors import ArgumentError, invalid_arguments
@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("retention_mcp")
 
-Handler = Callable[[BaseModel, dict[str, Any], Context | None], Awaitable[CallToolResult]]
+M = TypeVar("M", bound=BaseModel)
+# a tool's handler: its validated arguments (the spec's model), the extra arguments (a template tool's mode), the context
+Handler = Callable[[M, dict[str, Any], Context | None], Awaitable[CallToolResult]]
 
 
 # arguments that are not fields of the parameter model (a template tool's `mode`): name -> (JSON Schema, allowed)
@@ -38,38 +40,38 @@ Extra = dict[str, tuple[dict[str, Any], tuple[str, ...]]]
 
 
 @dataclass
-class ToolSpec:
+class ToolSpec(Generic[M]):
     """One tool: the model its arguments are validated by (once), the handler, and what tools/list shows."""
 
     name: str
     title: str
     description: str
     annotations: ToolAnnotations
-    model_of: Callable[[], type[BaseModel]]  # the parameter model, asked for on the first call
-    handler: Handler
+    model_of: Callable[[], type[M]]  # the parameter model, asked for on the first call
+    handler: Handler[M]
     output_schema: Callable[[], dict[str, Any]] | None = None
     extra: Extra = field(default_factory=dict)
     input_schema: dict[str, Any] = field(default_factory=dict)
     # checks the model's types cannot state (a template's object-size limit); raise ArgumentError
-    after: Callable[[BaseModel], None] | None = None
+    after: Callable[[M], None] | None = None
     # a form to put to the user before the tool runs (asking.Question); its answer reaches the handler in extras
     question: Callable[..., Awaitable[Any]] | None = None
 
     @property
-    def model(self) -> type[BaseModel]:
+    def model(self) -> type[M]:
         return self.model_of()
 
     @property
     def allowed(self) -> set[str]:
         return set(self.model.model_fields) | set(self.extra)
 
-    def check(self, arguments: dict[str, Any], unknown: Iterable[str] = ()) -> tuple[BaseModel, dict[str, Any]]:
+    def check(self, arguments: dict[str, Any], unknown: Iterable[str] = ()) -> tuple[M, dict[str, Any]]:
         """The validated model and the extra arguments; ArgumentError names every bad field and its rule."""
         given = stated_arguments(arguments)
         fields = {k: v for k, v in given.items() if k in self.model.model_fields}
         extras = {name: given.get(name) for name in self.extra}
         problems: ValidationError | None = None
-        model: BaseModel | None = None
+        model: M | None = None
         try:
             model = self.model.model_validate(fields)
         except ValidationError as exc:
@@ -296,3 +298,27 @@ def outline(schema: dict[str, Any], depth: int) -> dict[str, Any]:
     if "anyOf" in schema:
         node["anyOf"] = [outline(branch, depth) for branch in schema["anyOf"]]
     return node
+
+
+def with_template_names(model: type[M], field_name: str, names: Iterable[str]) -> type[M]:
+    """`model` with `field_name` narrowed to one of `names` (an enum in the schema), as a subclass: handlers keep the
+    static type."""
+    choices = tuple(names)
+    if not choices:
+        return model
+    info = model.model_fields[field_name]
+    narrowed: Any = Literal[choices]  # type: ignore[valid-type]
+    return create_model(model.__name__, __base__=model, **{field_name: (narrowed, info)})  # type: ignore[call-overload,no-any-return]
+
+
+def json_text(value: Any) -> Any:
+    """An object sent where JSON text is declared (a client that does not stringify) is taken as its JSON text."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+# Free-form objects (a plan, a template's arguments) are declared as JSON text: converters that refuse open objects
+# (OpenAI strict mode, google-genai) accept a string, and an object sent anyway is taken as its text.
+JSONText = Annotated[str, BeforeValidator(json_text)]
+BRIEF_CHARS = 200_000  # a template's arguments as JSON text; each field has its own limit after that

@@ -9,15 +9,26 @@ from typing import TYPE_CHECKING, Any, Literal
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
 from retention_mcp.constraints.typed import (
     LEAN_DESCRIPTIONS,
 )
+from retention_mcp.json_body import DEFAULT_MAX_DEPTH, read_object
 from retention_mcp.mcp.asking import ANSWER, asked, can_ask, can_sample, form_answer, modern, offers_sampling
 from retention_mcp.mcp.audit import caller, render_result
 from retention_mcp.mcp.parts import ServerParts
-from retention_mcp.mcp.surface import Extra, ToolSpec, headline, mode_property, published_schema, result_model
+from retention_mcp.mcp.surface import (
+    BRIEF_CHARS,
+    Extra,
+    JSONText,
+    ToolSpec,
+    headline,
+    mode_property,
+    published_schema,
+    result_model,
+    with_template_names,
+)
 from retention_mcp.mcp.texts import (
     LEAN_LANGUAGE_DESCRIPTION,
     LEAN_TEMPLATE_RETURNS,
@@ -56,6 +67,24 @@ def plan_error(exc: Any) -> CallToolResult:
         content.append(TextContent(type="text", text=submit_note(exc.rendered.template, exc.rendered.language)))
         structured = exc.rendered.model_dump(mode="json")
     return CallToolResult(content=content, structured_content=structured, is_error=True)
+
+
+class ByNameArguments(BaseModel):
+    """render_template's and generate_plan's arguments; `name` is narrowed to the served templates' names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Template name, from list_templates / 模板名称(见 list_templates)")
+    arguments: JSONText | None = Field(
+        None, description="The template's parameters as JSON text (an object) / 模板参数(JSON 对象文本)"
+    )
+    language: Literal["auto", "zh", "en"] = Field(
+        "auto", description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"
+    )
+
+
+class NoArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class TemplateTools(ServerParts):
@@ -174,43 +203,30 @@ class TemplateTools(ServerParts):
             structured_content=result.model_dump(mode="json", exclude_none=True),
         )
 
-    def _compact_specs(self) -> list[ToolSpec]:
+    def _compact_specs(self) -> list[ToolSpec[Any]]:
         language = self.surface_language
-        names = tuple(self.registry.names())
-        name_type: Any = Literal[names] if names else str  # type: ignore[valid-type]
-        fields: dict[str, Any] = {
-            "name": (name_type, Field(description="Template name, from list_templates / 模板名称(见 list_templates)")),
-            "arguments": (
-                dict[str, Any],
-                Field(default_factory=dict, description="The template's parameters as an object / 模板参数(对象)"),
-            ),
-            "language": (
-                Literal["auto", "zh", "en"],
-                Field("auto", description="'auto' follows the language of the values / 'auto' 跟随所填内容的语言"),
-            ),
-        }
-        config = ConfigDict(extra="forbid")
-        by_name = create_model("ByNameArguments", __config__=config, **fields)
-        no_arguments = create_model("NoArguments", __config__=config)
+        by_name = with_template_names(ByNameArguments, "name", self.registry.names())
 
-        def resolve(values: BaseModel) -> tuple[Template, BaseModel]:
-            template = self.app.template(values.name)  # type: ignore[attr-defined]
-            merged = dict(values.arguments)  # type: ignore[attr-defined]
-            if values.language != "auto" or LANGUAGE_FIELD not in merged:  # type: ignore[attr-defined]
-                merged[LANGUAGE_FIELD] = values.language  # type: ignore[attr-defined]
+        def resolve(values: ByNameArguments) -> tuple[Template, BaseModel]:
+            template = self.app.template(values.name)
+            merged = (
+                read_object(values.arguments, "arguments", BRIEF_CHARS, DEFAULT_MAX_DEPTH) if values.arguments else {}
+            )
+            if values.language != "auto" or LANGUAGE_FIELD not in merged:
+                merged[LANGUAGE_FIELD] = values.language
             return template, template.validate(merged)
 
-        async def render(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+        async def render(values: ByNameArguments, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             template, checked = resolve(values)
             if extras["mode"] == "plan":
                 return await self._generate(template, checked, ctx, extras.get(ANSWER))
             return prompt_result(await self.app.render(template, checked))
 
-        async def generate(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+        async def generate(values: ByNameArguments, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             template, checked = resolve(values)
             return await self._generate(template, checked, ctx, extras.get(ANSWER))
 
-        async def question(ctx: Context, values: BaseModel, extras: dict[str, Any]) -> Elicit[Any] | None:
+        async def question(ctx: Context, values: ByNameArguments, extras: dict[str, Any]) -> Elicit[Any] | None:
             if extras.get("mode", "plan") != "plan":
                 return None
             try:
@@ -219,7 +235,7 @@ class TemplateTools(ServerParts):
                 return None
             return await self._question(template, checked, ctx)
 
-        async def list_templates(values: BaseModel, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+        async def list_templates(values: NoArguments, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
             listing = self.app.template_list()
             text = "\n".join(
                 f"- {t.name} ({', '.join(t.languages)}, v{t.version}): {t.title}. Parameters: "
@@ -245,7 +261,7 @@ class TemplateTools(ServerParts):
                     language,
                 ),
                 annotations=READ_ONLY,
-                model_of=lambda: no_arguments,
+                model_of=lambda: NoArguments,
                 handler=list_templates,
                 output_schema=listing_schema,
             ),
