@@ -29,6 +29,7 @@ from retention_mcp.mcp.texts import (
     READ_ONLY,
     pick,
 )
+from retention_mcp.mcp.views import shows_views
 from retention_mcp.registry import LANGUAGE_FIELD
 from retention_mcp.untrusted import one_line
 
@@ -195,10 +196,11 @@ class PlanTools(ServerParts):
 
             outcome = await self.app.analyze(values, say)  # type: ignore[arg-type]
             content: list[Any] = [TextContent(type="text", text=outcome.markdown)]
-            content += [
-                ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
-                for png in outcome.charts.values()
-            ]
+            if not shows_views(ctx):  # a client with the analysis view draws the charts itself
+                content += [
+                    ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
+                    for png in outcome.charts.values()
+                ]
             return CallToolResult(content=content, structured_content=outcome.report.model_dump(mode="json"))
 
         return ToolSpec(
