@@ -14,8 +14,8 @@ from mcp.server.mcpserver.resources import FunctionResource
 from retention_mcp.paths import PACKAGE_DIR
 
 VIEWS_DIR = PACKAGE_DIR / "views"
-PLAN_VIEW = "ui://retention-mcp/plan.html"
-ANALYSIS_VIEW = "ui://retention-mcp/analysis.html"
+PLAN_VIEW = "ui://retention/plan"
+ANALYSIS_VIEW = "ui://retention/analysis"
 VIEWS = {
     PLAN_VIEW: ("plan.html", "Plan view · 方案视图", "Checks, constraints, budget, timeline and KPIs of a plan"),
     ANALYSIS_VIEW: ("analysis.html", "Churn analysis view · 流失分析视图", "Survival, cohorts, MRR and drivers"),
