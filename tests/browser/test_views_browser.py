@@ -68,7 +68,7 @@ class Shown:
     """One tool call rendered in the test host: the page, the view's frame, what was logged."""
 
     def __init__(self, browser, host, tool: str, arguments: dict, theme: str, locale: str):
-        self.page = browser.new_page(viewport={"width": 800, "height": 900})
+        self.page = browser.new_page(viewport={"width": 800, "height": 3200})
         self.errors: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"{m.text} {m.location}"))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
