@@ -42,6 +42,13 @@ SCENARIOS_SHOWN = {
     "plan-zh": ("check_plan", lambda: checked_plan("saas-collaboration-zh", over_the_cap=True), "dark", "zh-CN"),
     "analysis-en": ("analyze_churn", lambda: {"path": "subscriptions.csv", "language": "en"}, "light", "en-US"),
     "analysis-zh": ("analyze_churn", lambda: {"path": "subscriptions.csv", "language": "zh"}, "dark", "zh-CN"),
+    # a template tool in prompt mode links the plan view too: it shows the effective constraints, and says no plan yet
+    "prompt-en": (
+        "retention_strategy",
+        lambda: next(s for s in SCENARIOS if s["id"] == "saas-collaboration-en")["arguments"],
+        "light",
+        "en-US",
+    ),
 }
 
 
@@ -146,8 +153,12 @@ def test_the_view_draws_the_structured_result(browser, host, name):
     shown = Shown(browser, host, tool, arguments(), theme, locale)
     view = shown.view
     view.wait_for_selector("h1")
-    assert assert_numbers_are_the_results(shown) >= 8
-    if tool == "check_plan":
+    assert assert_numbers_are_the_results(shown) >= (4 if name == "prompt-en" else 8)
+    if name == "prompt-en":
+        assert "plan" not in shown.structured and "prompt" in shown.structured
+        assert view.locator("#status").inner_text() == "Prompt only: no plan was written"
+        assert view.locator("#constraints tr").count() >= 4 and view.locator("#recheck").count() == 0
+    elif tool == "check_plan":
         status = shown.structured["validation"]["status"]
         assert status == ("passed" if name == "plan-en" else "failed")
         assert view.locator("#banner").get_attribute("class") == f"banner {status}"
