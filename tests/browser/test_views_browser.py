@@ -153,6 +153,8 @@ def test_the_view_draws_the_structured_result(browser, host, name):
     shown = Shown(browser, host, tool, arguments(), theme, locale)
     view = shown.view
     view.wait_for_selector("h1")
+    background = view.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    assert background == ("rgb(22, 24, 29)" if theme == "dark" else "rgb(255, 255, 255)")  # the host's theme
     assert assert_numbers_are_the_results(shown) >= (4 if name == "prompt-en" else 8)
     if name == "prompt-en":
         assert "plan" not in shown.structured and "prompt" in shown.structured
