@@ -98,3 +98,11 @@ async def test_a_checked_plan_reads_the_same_with_or_without_the_view(registry, 
     assert [c.type for c in plain.content] == ["text"] and plain.content == with_view.content
     assert plain.structured_content["plan"] == with_view.structured_content["plan"]
     assert plain.structured_content["validation"] == with_view.structured_content["validation"]
+
+
+async def test_charts_asked_for_as_files_are_still_written_for_a_client_with_the_view(registry, tmp_path):
+    async with Client(build_server(registry, data_dirs=[tmp_path]), extensions=APPS) as client:
+        result = await client.call_tool("analyze_churn", {"path": "subscriptions.csv", "charts_dir": "charts"})
+    assert not result.is_error and [c.type for c in result.content] == ["text"]
+    written = sorted(p.name for p in (tmp_path / "charts").glob("*.png"))
+    assert len(written) == 2 and len(result.structured_content["charts"]) == 2

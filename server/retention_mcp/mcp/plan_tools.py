@@ -194,9 +194,12 @@ class PlanTools(ServerParts):
                     except Exception:  # progress is a courtesy; the analysis goes on
                         log.debug("progress notification not delivered", exc_info=True)
 
+            view = shows_views(ctx)  # a client with the analysis view draws the charts itself
+            if view and not values.charts_dir:  # type: ignore[attr-defined]
+                values = values.model_copy(update={"charts": False})  # no PNG to draw (a second or more saved)
             outcome = await self.app.analyze(values, say)  # type: ignore[arg-type]
             content: list[Any] = [TextContent(type="text", text=outcome.markdown)]
-            if not shows_views(ctx):  # a client with the analysis view draws the charts itself
+            if not view:
                 content += [
                     ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
                     for png in outcome.charts.values()
