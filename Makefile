@@ -10,6 +10,10 @@ MCPB_VERSION ?= 2.1.2
 MCPB   := .tools/mcpb/node_modules/.bin/mcpb
 TS_SDK_VERSION ?= 1.32.2
 TS_SDK := .tools/ts-client/node_modules/@modelcontextprotocol/sdk/package.json
+EXT_APPS_VERSION ?= 2.0.4
+MCP_CLIENT_VERSION ?= 2.4.0
+ESBUILD_VERSION ?= 0.28.2
+EXT_APPS := .tools/ext-apps/node_modules/@modelcontextprotocol/ext-apps/package.json
 PACKAGING := build/packaging-deps.json
 NPM    := $(shell command -v npm 2>/dev/null)
 
@@ -50,8 +54,8 @@ check: $(TEST_STAMP)  ## the inner loop: the unit and in-memory MCP tiers (tests
 $(PACKAGING): $(TEST_STAMP) pyproject.toml bundle/build.py tests/packaging_deps.py
 	$(BIN)/python -m tests.packaging_deps
 
-packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB) $(TS_SDK))  ## fill uv's cache for the packaging tests; the mcpb CLI and the TypeScript MCP SDK (npm)
-	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI, the client tests the TypeScript SDK (npm)")
+packaging-deps: $(PACKAGING) $(if $(NPM),$(MCPB) $(TS_SDK) $(EXT_APPS))  ## fill uv's cache for the packaging tests; the mcpb CLI, the TypeScript MCP SDK and the MCP Apps host packages (npm)
+	@$(if $(NPM),:,echo "npm is not installed: the bundle tests need the mcpb CLI, the client tests the TypeScript SDK, the browser tests the MCP Apps packages (npm)")
 
 lint: $(TEST_STAMP)  ## ruff, ruff format, mypy (over server/) and the layer contract (tests/unit/test_layers.py)
 	$(BIN)/ruff check server tests bench bundle
@@ -82,6 +86,9 @@ mcpb: $(MCPB)
 
 $(TS_SDK):  ## the official TypeScript MCP SDK, a second client for the process tests (tests/process/clients)
 	npm install --silent --no-audit --no-fund --prefix .tools/ts-client @modelcontextprotocol/sdk@$(TS_SDK_VERSION)
+
+$(EXT_APPS):  ## the official MCP Apps AppBridge, the MCP client it runs on and esbuild: the browser tests' host (tests/browser)
+	npm install --silent --no-audit --no-fund --prefix .tools/ext-apps @modelcontextprotocol/ext-apps@$(EXT_APPS_VERSION) @modelcontextprotocol/client@$(MCP_CLIENT_VERSION) esbuild@$(ESBUILD_VERSION)
 
 bundle: $(TEST_STAMP) $(MCPB)  ## dist/retention-mcp-<version>.mcpb for Claude Desktop, validated by the mcpb CLI
 	$(BIN)/python bundle/build.py --out dist --stage build/bundle

@@ -162,7 +162,7 @@ def postgres_url(pg_cluster, request) -> str:
     return pg_cluster.fresh_database("t_" + re.sub(r"\W", "_", request.node.name.lower())[:50])
 
 
-TIERS = ("unit", "mcp", "process", "packaging")
+TIERS = ("unit", "mcp", "process", "browser", "packaging")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -45,6 +45,7 @@ from retention_mcp.mcp.prompts import PromptsAndResources
 from retention_mcp.mcp.surface import ToolSpec, is_text, published_schema, without_client_added
 from retention_mcp.mcp.template_tools import TemplateTools
 from retention_mcp.mcp.texts import INSTRUCTIONS
+from retention_mcp.mcp.views import view_extension, view_meta
 from retention_mcp.registry import Registry
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
@@ -88,6 +89,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
             log_level="WARNING",
             warn_on_duplicate_resources=False,
             subscriptions=self._bus,
+            extensions=[view_extension()],
             **kwargs,
         )
         self._specs: dict[str, ToolSpec] = {}
@@ -299,6 +301,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
                 input_schema=spec.input_schema,
                 output_schema=spec.output_schema() if spec.output_schema else None,
                 annotations=spec.annotations,
+                _meta=view_meta(spec.name, self._template_tools),
             )
             for spec in self._specs.values()
         ]

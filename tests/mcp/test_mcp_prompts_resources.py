@@ -55,7 +55,7 @@ async def test_prompt_language_argument_and_errors(server, registry):
 async def test_resources_list_sources_schemas_and_index(server):
     async with Client(server) as client:
         uris = [str(r.uri) for r in (await client.list_resources()).resources]
-    expected = {"template://index"}
+    expected = {"template://index", "ui://retention/plan", "ui://retention/analysis"}  # and the two views
     for name in TEMPLATE_NAMES:
         expected |= {
             f"template://{name}/en",

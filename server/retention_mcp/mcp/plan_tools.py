@@ -37,6 +37,7 @@ from retention_mcp.mcp.texts import (
     READ_ONLY,
     pick,
 )
+from retention_mcp.mcp.views import shows_views
 from retention_mcp.registry import LANGUAGE_FIELD
 from retention_mcp.untrusted import one_line
 
@@ -177,12 +178,16 @@ class PlanTools(ServerParts):
                     except Exception:  # progress is a courtesy; the analysis goes on
                         log.debug("progress notification not delivered", exc_info=True)
 
+            view = shows_views(ctx)  # a client with the analysis view draws the charts itself
+            if view and not values.charts_dir:
+                values = values.model_copy(update={"charts": False})  # no PNG to draw (a second or more saved)
             outcome = await self.app.analyze(values, say)
             content: list[Any] = [TextContent(type="text", text=outcome.markdown)]
-            content += [
-                ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
-                for png in outcome.charts.values()
-            ]
+            if not view:
+                content += [
+                    ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
+                    for png in outcome.charts.values()
+                ]
             return CallToolResult(content=content, structured_content=outcome.report.model_dump(mode="json"))
 
         return ToolSpec(
