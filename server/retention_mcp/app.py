@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from retention_mcp.generation.backends import Backend
     from retention_mcp.generation.service import PlanService
     from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanStore, PlanSummary, StoredPlan
+    from retention_mcp.generation.template_store import TemplateStore
     from retention_mcp.models import PlanResult, RenderResult, TemplateList
 
 Progress = Callable[[float, float, str], Awaitable[None]]
@@ -68,7 +69,23 @@ class RetentionApp:
         return self._registry
 
     def load_registry(self) -> Registry:
-        return Registry.load(self.settings.template_dirs, self.settings.limits)
+        """With a plan store: the versions the label names in its template store (seeded with the bundled templates
+        at first start), under the template folders; without one, the bundled templates and the folders."""
+        store = self.template_store()
+        if store is None:
+            return Registry.load(self.settings.template_dirs, self.settings.limits)
+        from retention_mcp.generation.served_templates import load_served
+
+        return load_served(store, self.settings.template_label, self.settings.template_dirs, self.settings.limits)
+
+    def template_store(self) -> TemplateStore | None:
+        """Template versions and labels, in the plan store's database (None when plans are not kept)."""
+        store = self._opened_store() if self.keeps_plans else None
+        if store is None or not hasattr(store, "_run"):  # a PlanStore of the caller's own keeps no templates
+            return None
+        from retention_mcp.generation.template_store import TemplateStore
+
+        return TemplateStore(store)
 
     def reload(self) -> Registry:
         """Load the templates again and serve them from now on; on a TemplateError keep the ones we have."""

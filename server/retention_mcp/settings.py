@@ -36,6 +36,8 @@ ENV_LLM_TOTAL_TIMEOUT = "RETENTION_MCP_LLM_TOTAL_TIMEOUT"
 ENV_PLAN_STORE = "RETENTION_MCP_PLAN_STORE"
 ENV_DATA_DIRS = "RETENTION_MCP_DATA_DIRS"
 ENV_STORE_TIMEOUT = "RETENTION_MCP_STORE_TIMEOUT"
+ENV_TEMPLATE_LABEL = "RETENTION_MCP_TEMPLATE_LABEL"
+ENV_PUBLISHERS = "RETENTION_MCP_PUBLISHERS"
 DEFAULT_STORE_TIMEOUT = 30.0  # seconds a plan-store operation may wait on a lock held by another process
 ENV_HTTP_HEADER_TIMEOUT = "RETENTION_MCP_HTTP_HEADER_TIMEOUT"
 ENV_HTTP_BODY_TIMEOUT = "RETENTION_MCP_HTTP_BODY_TIMEOUT"
@@ -154,6 +156,8 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     plan_store: Path | str | None = None  # a SQLite file, a postgresql:// URL, or None: plans are not kept
     data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
+    template_label: str = "production"  # the label of the template versions served from the plan store
+    publishers: list[str] = field(default_factory=list)  # token names that may publish templates and move labels
 
     def __post_init__(self) -> None:
         redaction.register(*self.tokens)
@@ -192,6 +196,8 @@ class Settings:
             model=ModelSettings.from_env(env),
             plan_store=plan_store,
             data_dirs=data_dirs or default_data_dirs(),
+            template_label=env.get(ENV_TEMPLATE_LABEL, "").strip() or "production",
+            publishers=[n.strip() for n in env.get(ENV_PUBLISHERS, "").split(",") if n.strip()],
         )
 
 
