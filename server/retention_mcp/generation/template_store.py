@@ -338,6 +338,12 @@ class TemplateStore:
                 written.append(name)
         return written
 
+    def audit(self, who: str, tool: str, name: str | None, outcome: str = "ok") -> None:
+        """One entry in the audit log, written now: a publish, a label move, a rollback, or a refusal."""
+        from retention_mcp.generation.store import AuditEntry
+
+        self.plans.record([AuditEntry(at=now_iso(), who=who, tool=tool, template=name, outcome=outcome)])  # type: ignore[arg-type]
+
     # -- inside a transaction -----------------------------------------------------------------------------------------
     def _get_in(self, conn: Any, name: str, version: int) -> TemplateVersion:
         row = conn.execute(
