@@ -44,6 +44,7 @@ from retention_mcp.mcp.prompts import PromptsAndResources
 from retention_mcp.mcp.surface import ToolSpec, is_text, published_schema
 from retention_mcp.mcp.template_tools import TemplateTools
 from retention_mcp.mcp.texts import INSTRUCTIONS
+from retention_mcp.mcp.version_tools import PUBLISH_TOOLS, ForbiddenError, VersionTools
 from retention_mcp.registry import Registry
 from retention_mcp.sdk_shim import advertise_list_changed
 from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, ToolsMode
@@ -55,7 +56,7 @@ log = logging.getLogger("retention_mcp")
 
 
 # -- the server -------------------------------------------------------------------------------------------------------
-class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
+class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTools):
     """The MCP server over a RetentionApp: errors name the field and the rule, in English and Chinese."""
 
     def __init__(
@@ -169,9 +170,11 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
     def _add_fixed_tools(self) -> None:
         self.add_spec(self._list_plans_spec())
         self.add_spec(self._analyze_spec())
+        self._add_version_tools()  # listed only to tokens with the publish role
 
     def _add_fixed(self) -> None:
         self._add_fixed_tools()
+        self._add_version_resources()
         self.add_resource(
             FunctionResource(
                 fn=self._read_index,
@@ -208,6 +211,10 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
             raise ToolError(
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
             )
+        if name in PUBLISH_TOOLS and not self.may_publish():
+            if self.audit:
+                await self._record(name, arguments, "forbidden", None)
+            raise ToolError(str(ForbiddenError(name)))
         unknown = set(arguments) - spec.allowed
         outcome, result = "error", None
         try:
@@ -294,6 +301,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
                 annotations=spec.annotations,
             )
             for spec in self._specs.values()
+            if spec.name not in PUBLISH_TOOLS or self.may_publish()
         ]
         return shown + [tool for tool in await super().list_tools() if tool.name not in self._specs]
 

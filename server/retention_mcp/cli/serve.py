@@ -76,6 +76,10 @@ def _run(serve: Any, server: Any, args: argparse.Namespace) -> None:
                 from retention_mcp.reload import TemplateWatcher
 
                 tasks.start_soon(TemplateWatcher(server, args.watch_interval).run)
+            if server.app.keeps_plans:
+                from retention_mcp.reload import StoreWatcher
+
+                tasks.start_soon(StoreWatcher(server).run)  # versions published or labels moved elsewhere
             try:
                 await serve()
             finally:

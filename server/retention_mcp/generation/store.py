@@ -36,7 +36,7 @@ T = TypeVar("T")
 DEFAULT_WRITE_TIMEOUT = 30.0  # seconds an operation may wait on a busy store, retries included
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
-Outcome = Literal["ok", "error", "not_saved", "rate_limited", "unknown_tool"]
+Outcome = Literal["ok", "error", "not_saved", "rate_limited", "unknown_tool", "forbidden"]
 
 
 class PlanSummary(BaseModel):
