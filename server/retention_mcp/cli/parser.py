@@ -345,7 +345,12 @@ def _version_commands(commands: Any, templates_option: Any) -> None:
     rollback.add_argument("name")
     rollback.add_argument("--to", type=int, metavar="VERSION", help="the version to serve (default: the previous)")
     rollback.add_argument("--label", default="production", metavar="LABEL", help="default: production")
-    for p in (publish, history, diff, label, rollback):
+    rerender = commands.add_parser(
+        "rerender", help="render a saved plan's prompt again with the template version the plan was made with"
+    )
+    rerender.add_argument("plan_id", metavar="PLAN_ID")
+    rerender.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    for p in (publish, history, diff, label, rollback, rerender):
         p.add_argument("--plan-store", metavar="FILE|URL", help=store_help)
         templates_option(p)
 

@@ -33,6 +33,8 @@ def cmd_versions(args: argparse.Namespace, app: Any) -> int:
         return _publish(args, app, store)
     if command == "history":
         return _history(args, store, app)
+    if command == "rerender":
+        return _rerender(args, app, store)
     if command == "diff":
         from retention_mcp.generation.template_versions import diff, diff_text
 
@@ -120,4 +122,27 @@ def _history(args: argparse.Namespace, store: Any, app: Any) -> int:
     for m in moves:
         before = "-" if m.from_version is None else str(m.from_version)
         print(f"  {m.at}  {m.label}: {before} -> {m.to_version}  {m.action} by {m.who}  {m.note}".rstrip())
+    return 0
+
+
+def _rerender(args: argparse.Namespace, app: Any, store: Any) -> int:
+    """A saved plan's prompt again, from the template version it was made with (not the one served now)."""
+    from retention_mcp.generation.served_templates import template_of
+    from retention_mcp.registry import Registry
+
+    record = app.get_plan(args.plan_id)
+    versions = store.history(record.template).versions
+    match = [v for v in versions if record.template_hash and v.content_hash == record.template_hash]
+    match = match or [v for v in versions if v.version == record.template_revision and not record.template_hash]
+    if not match:
+        return fail(
+            f"plan {record.id}: the template text it was made with is not in the template store (made before versions "
+            f"were kept, or from a template folder) / 方案所用的模板版本不在模板库中",
+            1,
+        )
+    bundled = {t.name: t for t in Registry.load((), app.settings.limits)}
+    template = template_of(store.get(record.template, match[0].version), app.settings.limits, bundled)
+    result = app.render_blocking(template, record.arguments)
+    print(f"template: {record.template} version {match[0].version} ({match[0].content_hash})", file=sys.stderr)
+    print(result.model_dump_json(indent=2) if args.json else result.prompt)
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from retention_mcp.cli.common import app_for, fail
 
-VERSION_COMMANDS = ("publish", "history", "diff", "label", "rollback")
+VERSION_COMMANDS = ("publish", "history", "diff", "label", "rollback", "rerender")
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
