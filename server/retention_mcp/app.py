@@ -71,8 +71,8 @@ class RetentionApp:
     def load_registry(self) -> Registry:
         """With a plan store: the versions the label names in its template store (seeded with the bundled templates
         at first start), under the template folders; without one, the bundled templates and the folders."""
-        store = self.template_store()
-        if store is None:
+        store = self.template_store() if self.settings.template_label else None
+        if store is None or self.settings.template_label is None:
             return Registry.load(self.settings.template_dirs, self.settings.limits)
         from retention_mcp.generation.served_templates import load_served
 

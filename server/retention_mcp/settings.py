@@ -156,7 +156,9 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     plan_store: Path | str | None = None  # a SQLite file, a postgresql:// URL, or None: plans are not kept
     data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
-    template_label: str = "production"  # the label of the template versions served from the plan store
+    # the label of the template versions served from the plan store; None: the template files (HTTP serves
+    # `production` unless told otherwise)
+    template_label: str | None = None
     publishers: list[str] = field(default_factory=list)  # token names that may publish templates and move labels
 
     def __post_init__(self) -> None:
@@ -196,7 +198,7 @@ class Settings:
             model=ModelSettings.from_env(env),
             plan_store=plan_store,
             data_dirs=data_dirs or default_data_dirs(),
-            template_label=env.get(ENV_TEMPLATE_LABEL, "").strip() or "production",
+            template_label=env.get(ENV_TEMPLATE_LABEL, "").strip() or None,
             publishers=[n.strip() for n in env.get(ENV_PUBLISHERS, "").split(",") if n.strip()],
         )
 

@@ -27,7 +27,10 @@ def cmd_versions(args: argparse.Namespace, app: Any) -> int:
             f"template versions live in the plan store, and plans are not kept here ({ENV_PLAN_STORE}=off); set "
             f"{ENV_PLAN_STORE} or --plan-store / 模板版本保存在方案库中,请设置方案库"
         )
-    app.registry  # noqa: B018  the bundled templates are seeded before anything is read or written
+    from retention_mcp.generation.served_templates import bundled_sources
+    from retention_mcp.registry import Registry
+
+    store.seed(bundled_sources(Registry.load((), app.settings.limits)))  # version 1 of each, at first use
     command = args.templates_command
     if command == "publish":
         return _publish(args, app, store)
