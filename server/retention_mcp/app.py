@@ -10,6 +10,7 @@ Start-up stays light: generation and analytics code is imported on the first cal
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from retention_mcp.generation.template_store import TemplateStore
     from retention_mcp.models import PlanResult, RenderResult, TemplateList
 
+log = logging.getLogger("retention_mcp")
 Progress = Callable[[float, float, str], Awaitable[None]]
 _FROM_SETTINGS: Any = object()
 
@@ -76,7 +78,11 @@ class RetentionApp:
             return Registry.load(self.settings.template_dirs, self.settings.limits)
         from retention_mcp.generation.served_templates import load_served
 
-        return load_served(store, self.settings.template_label, self.settings.template_dirs, self.settings.limits)
+        try:
+            return load_served(store, self.settings.template_label, self.settings.template_dirs, self.settings.limits)
+        except UserError as exc:  # the store is unreachable: serve the files until it answers (the watcher reloads)
+            log.warning("template store unavailable, serving the template files: %s", exc)
+            return Registry.load(self.settings.template_dirs, self.settings.limits)
 
     def template_store(self) -> TemplateStore | None:
         """Template versions and labels, in the plan store's database (None when plans are not kept)."""

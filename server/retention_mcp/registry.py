@@ -391,8 +391,9 @@ def _check_languages_agree(name: str, files: list[TemplateFile]) -> None:
 class Registry:
     """Templates by name. Later directories override earlier ones by template name."""
 
-    def __init__(self, templates: Iterable[Template] = ()):
+    def __init__(self, templates: Iterable[Template] = (), marker: tuple[int, int] | None = None):
         self._templates: dict[str, Template] = {t.name: t for t in templates}
+        self.marker = marker  # the template store's change marker these were read at (None: not from a store)
 
     def __iter__(self) -> Iterator[Template]:
         return iter(self._templates.values())

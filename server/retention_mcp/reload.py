@@ -15,6 +15,7 @@ import anyio
 from retention_mcp.paths import shipped_dir
 from retention_mcp.server import RetentionServer
 from retention_mcp.template import TemplateError, find_template_files
+from retention_mcp.untrusted import one_line
 
 Snapshot = tuple[tuple[str, int, int], ...]
 
@@ -79,21 +80,24 @@ class StoreWatcher:
         store = self.server.app.template_store()
         if store is None:
             return
-        hint = await anyio.to_thread.run_sync(change_hint, store)
+        hint = None
+        last = self.server.registry.marker  # None: the files are served, for want of the store at start
         try:
-            last = await anyio.to_thread.run_sync(store.marker)
             while True:
-                await anyio.to_thread.run_sync(hint.wait, self.wait, abandon_on_cancel=True)
                 try:
+                    hint = hint or await anyio.to_thread.run_sync(change_hint, store)
+                    await anyio.to_thread.run_sync(hint.wait, self.wait, abandon_on_cancel=True)
                     current = await anyio.to_thread.run_sync(store.marker)
                 except Exception as exc:  # the store is away for now; the next round looks again
-                    print(f"retention-mcp: template store unavailable: {exc}", file=self.log)
+                    print(f"retention-mcp: template store unavailable: {one_line(exc)}", file=self.log, flush=True)
+                    await anyio.sleep(self.wait)
                     continue
                 if current != last:
-                    last = current
                     await self.reload()
+                    last = self.server.registry.marker or current
         finally:
-            hint.close()
+            if hint is not None:
+                hint.close()
 
     async def reload(self) -> bool:
         from retention_mcp.generation.served_templates import parameter_changes

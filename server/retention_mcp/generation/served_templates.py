@@ -48,6 +48,7 @@ def load_served(store: TemplateStore, label: str, directories: Iterable[Path], l
     """Bundled templates (seeded into the store), the versions `label` names, then the folders."""
     bundled = {t.name: t for t in Registry.load((), limits)}
     store.seed(bundled_sources(bundled.values()))
+    marker = store.marker()  # read before the versions: a change after it shows as a new marker
     merged = dict(bundled)
     for name, version in store.served(label).items():
         try:
@@ -57,7 +58,7 @@ def load_served(store: TemplateStore, label: str, directories: Iterable[Path], l
     for directory in directories:
         for template in load_directory(Path(directory), limits, allow_empty=True):
             merged[template.name] = template
-    return Registry(merged.values())
+    return Registry(merged.values(), marker)
 
 
 def parameter_changes(before: Template | None, after: Template) -> list[str]:
