@@ -75,17 +75,18 @@ class StoreWatcher:
         self.reloads = 0
 
     async def run(self) -> None:
-        from retention_mcp.generation.template_watch import change_hint
+        from retention_mcp.generation.template_watch import ChangeHint, change_hint
 
         store = self.server.app.template_store()
         if store is None:
             return
-        hint = None
+        hint: ChangeHint | None = None
         last = self.server.registry.marker  # None: the files are served, for want of the store at start
         try:
             while True:
                 try:
-                    hint = hint or await anyio.to_thread.run_sync(change_hint, store)
+                    if hint is None:
+                        hint = await anyio.to_thread.run_sync(change_hint, store)
                     await anyio.to_thread.run_sync(hint.wait, self.wait, abandon_on_cancel=True)
                     current = await anyio.to_thread.run_sync(store.marker)
                 except Exception as exc:  # the store is away for now; the next round looks again
