@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -330,7 +331,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTool
 
     async def reload(self) -> Registry:
         """Load the templates again and serve them; tell every client. On a TemplateError keep the old ones."""
-        registry = self.app.reload()
+        registry = await anyio.to_thread.run_sync(self.app.reload)  # may read the template store: not in the loop
         self._remove_templates()
         for name in list(self._specs):  # every tool again, so the list keeps its order
             self._drop_spec(name)

@@ -280,7 +280,7 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
     t_show.add_argument("--language", choices=["zh", "en"], default=None, help="default: every language")
     t_check = templates_commands.add_parser("check", help="validate folders of templates; exit 1 on any problem")
     t_check.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
-    _version_commands(templates_commands, templates_option)
+    _version_commands(templates_commands)
 
     config = commands.add_parser("config", help="print the configuration entry for an MCP client")
     config.add_argument("client", choices=["claude-desktop", "cursor", "vscode", "codex"])
@@ -317,7 +317,7 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
-def _version_commands(commands: Any, templates_option: Any) -> None:
+def _version_commands(commands: Any) -> None:
     """`templates publish`, `history`, `diff`, `label` and `rollback`: versions in the plan store's database."""
     store_help = f"SQLite file or postgresql:// URL that keeps the versions (also {ENV_PLAN_STORE})"
     publish = commands.add_parser(
@@ -352,7 +352,6 @@ def _version_commands(commands: Any, templates_option: Any) -> None:
     rerender.add_argument("--json", action="store_true", help="print the structured result as JSON")
     for p in (publish, history, diff, label, rollback, rerender):
         p.add_argument("--plan-store", metavar="FILE|URL", help=store_help)
-        templates_option(p)
 
 
 def _described(subparsers: Any) -> Any:
