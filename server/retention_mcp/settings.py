@@ -6,6 +6,7 @@ Plain dataclasses: they are built on every start-up, before the server answers i
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -179,6 +180,12 @@ class Settings:
         if language not in SURFACE_LANGUAGES:
             raise SettingsError(f"{ENV_LANGUAGE} must be en or zh, not {language!r}")
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
+        label = env.get(ENV_TEMPLATE_LABEL, "").strip() or None
+        if label is not None and not re.match(r"^[a-z][a-z0-9_.-]{0,39}$", label):
+            raise SettingsError(
+                f"{ENV_TEMPLATE_LABEL} must be 1-40 lower-case letters, digits, '.', '_' or '-', starting with a "
+                f"letter, not {label!r} / 标签只能包含小写字母、数字和 . _ -,并以字母开头"
+            )
         data_dirs = [Path(p).expanduser() for p in env.get(ENV_DATA_DIRS, "").split(os.pathsep) if p.strip()]
         store = env.get(ENV_PLAN_STORE, "").strip()
         plan_store: Path | str | None
@@ -198,7 +205,7 @@ class Settings:
             model=ModelSettings.from_env(env),
             plan_store=plan_store,
             data_dirs=data_dirs or default_data_dirs(),
-            template_label=env.get(ENV_TEMPLATE_LABEL, "").strip() or None,
+            template_label=label,
             publishers=[n.strip() for n in env.get(ENV_PUBLISHERS, "").split(",") if n.strip()],
         )
 

@@ -200,3 +200,28 @@ def test_a_plan_names_its_template_version_and_renders_again_with_it(tmp_path, s
     again = run("templates", "rerender", plan_id, env=store_env)
     assert again.returncode == 0 and "retention_strategy version 1" in again.stderr
     assert again.stdout.startswith("You are a senior customer-retention strategist")
+
+
+async def test_a_server_serves_the_label_its_setting_names_and_production_where_that_label_is_absent(
+    tmp_path, store_env
+):
+    assert (
+        run(
+            "templates", "publish", str(folder(tmp_path, "a", note())), "--label", "production", env=store_env
+        ).returncode
+        == 0
+    )
+    assert (
+        run(
+            "templates", "publish", str(folder(tmp_path, "b", note("1.1.0"))), "--label", "staging", env=store_env
+        ).returncode
+        == 0
+    )
+    path = tmp_path / "plans.sqlite3"
+    staging = RetentionApp(Settings(plan_store=path, template_label="staging")).registry
+    production = RetentionApp(Settings.from_env(store_env | {"RETENTION_MCP_TEMPLATE_LABEL": "production"})).registry
+    assert (staging.get("note").version, staging.get("note").revision) == ("1.1.0", 2)
+    assert (production.get("note").version, production.get("note").revision) == ("1.0.0", 1)
+    assert staging.get("churn_analysis").revision == 1  # no staging label: production's version
+    bad = run("templates", "list", env=store_env | {"RETENTION_MCP_TEMPLATE_LABEL": "Prod"})
+    assert bad.returncode != 0 and "RETENTION_MCP_TEMPLATE_LABEL must be 1-40 lower-case letters" in bad.stderr

@@ -47,10 +47,10 @@ def cmd_versions(args: argparse.Namespace, app: Any) -> int:
     who = _who()
     if command == "label":
         move = store.move_label(args.name, args.label, args.version, who, "label", args.message or "")
-        store.audit(who, "templates label", args.name)
         if move is None:
             print(f"{args.name}: '{args.label}' already points at version {args.version}; nothing moved / 标签未变")
         else:
+            store.audit(who, "templates label", args.name)
             print(f"{args.name}: '{args.label}' {_arrow(move)} / 标签已移动")
         return 0
     move = store.rollback(args.name, who, args.label, args.to)

@@ -180,6 +180,8 @@ class VersionTools(ServerParts):
 
         store = self._store()
         history = await anyio.to_thread.run_sync(store.history, name)
+        if not history.versions:
+            raise UserError(f"template '{name}' has no versions in the store / 模板「{name}」没有已保存的版本")
         entries = await anyio.to_thread.run_sync(history_entries, store, name)
         data = history.model_dump(mode="json")
         data["versions"] = [e.model_dump(mode="json") for e in entries]
