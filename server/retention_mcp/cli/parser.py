@@ -269,7 +269,9 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
         help=f"append the line to FILE (created with mode 600) for {ENV_TOKENS_FILE}",
     )
 
-    templates = commands.add_parser("templates", help="list, show or check templates")
+    templates = commands.add_parser(
+        "templates", help="list, show or check templates; publish, compare, label and roll back their versions"
+    )
     templates_commands = _described(templates.add_subparsers(dest="templates_command", metavar="ACTION", required=True))
     t_list = templates_commands.add_parser("list", help="list the available templates")
     templates_option(t_list)

@@ -11,6 +11,7 @@ from typing import Any
 
 from retention_mcp.cli.common import fail
 from retention_mcp.settings import ENV_PLAN_STORE
+from retention_mcp.untrusted import one_line
 
 
 def _who() -> str:
@@ -118,13 +119,17 @@ def _history(args: argparse.Namespace, store: Any, app: Any) -> int:
     for entry in entries:
         v = entry.version
         labels = f" [{', '.join(v.labels)}]" if v.labels else ""
-        print(f"  v{v.version}{labels}  {v.created_at}  {v.author}  {v.content_hash[:19]}  {v.message}")
+        print(
+            f"  v{v.version}{labels}  {v.created_at}  {one_line(v.author)}  {v.content_hash[:19]}  {one_line(v.message)}"
+        )
         if entry.parameter_changes:
             print(f"      parameters changed: {'; '.join(entry.parameter_changes)}")
     print("label moves / 标签变动")
     for m in moves:
         before = "-" if m.from_version is None else str(m.from_version)
-        print(f"  {m.at}  {m.label}: {before} -> {m.to_version}  {m.action} by {m.who}  {m.note}".rstrip())
+        print(
+            f"  {m.at}  {m.label}: {before} -> {m.to_version}  {m.action} by {one_line(m.who)}  {one_line(m.note)}".rstrip()
+        )
     return 0
 
 
