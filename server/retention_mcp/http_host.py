@@ -195,8 +195,8 @@ def within_descriptors(limits: Any) -> Any:
 
 
 def refusal_recorder(server: Any) -> Callable[[str, str, str | None], None]:
-    """Record a call the guard answered 429 in the audit log: who, when, the tool, the template if there is one by
-    that name, and the outcome `rate_limited`; never argument values."""
+    """Record a call the guard refused in the audit log: who, when, the tool, the template if there is one by that
+    name, and the outcome (`rate_limited` for a 429, `forbidden` for a 403); never argument values."""
 
     def record(who: str, tool: str, template: str | None, outcome: str = "rate_limited") -> None:
         from retention_mcp.generation.store import AuditEntry, now_iso
