@@ -78,6 +78,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/analytics_scale.py
 	$(BIN)/python bench/bundle_start.py
 	$(BIN)/python bench/team_load.py
+	$(BIN)/python bench/template_versions.py
 
 $(MCPB):  ## the official MCP Bundle CLI, from npm, kept inside the checkout
 	npm install --silent --no-audit --no-fund --prefix .tools/mcpb @anthropic-ai/mcpb@$(MCPB_VERSION)

@@ -10,6 +10,7 @@ Start-up stays light: generation and analytics code is imported on the first cal
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
     from retention_mcp.generation.backends import Backend
     from retention_mcp.generation.service import PlanService
     from retention_mcp.generation.store import AuditEntry, AuditWriter, PlanStore, PlanSummary, StoredPlan
+    from retention_mcp.generation.template_store import TemplateStore
     from retention_mcp.models import PlanResult, RenderResult, TemplateList
 
+log = logging.getLogger("retention_mcp")
 Progress = Callable[[float, float, str], Awaitable[None]]
 _FROM_SETTINGS: Any = object()
 
@@ -68,7 +71,27 @@ class RetentionApp:
         return self._registry
 
     def load_registry(self) -> Registry:
-        return Registry.load(self.settings.template_dirs, self.settings.limits)
+        """With a plan store: the versions the label names in its template store (seeded with the bundled templates
+        at first start), under the template folders; without one, the bundled templates and the folders."""
+        store = self.template_store() if self.settings.template_label else None
+        if store is None or self.settings.template_label is None:
+            return Registry.load(self.settings.template_dirs, self.settings.limits)
+        from retention_mcp.generation.served_templates import load_served
+
+        try:
+            return load_served(store, self.settings.template_label, self.settings.template_dirs, self.settings.limits)
+        except UserError as exc:  # the store is unreachable: serve the files until it answers (the watcher reloads)
+            log.warning("template store unavailable, serving the template files: %s", exc)
+            return Registry.load(self.settings.template_dirs, self.settings.limits)
+
+    def template_store(self) -> TemplateStore | None:
+        """Template versions and labels, in the plan store's database (None when plans are not kept)."""
+        store = self._opened_store() if self.keeps_plans else None
+        if store is None or not hasattr(store, "_run"):  # a PlanStore of the caller's own keeps no templates
+            return None
+        from retention_mcp.generation.template_store import TemplateStore
+
+        return TemplateStore(store)
 
     def reload(self) -> Registry:
         """Load the templates again and serve them from now on; on a TemplateError keep the ones we have."""

@@ -77,7 +77,11 @@ def serve_http(
     migrate_at_start_up(app)
     http = http_app(server, args.host, args.path, args.stateless, args.allowed_host, args.allowed_origin, limits)
     audit = refusal_recorder(server) if table else None
-    http = TeamGuard(http, table, limits, args.path, audit=audit, stateful=not args.stateless)
+    from retention_mcp.mcp.version_tools import PUBLISH_TOOLS
+
+    publishers = set(app.settings.publishers)
+    refuses = (lambda who, tool: tool in PUBLISH_TOOLS and who not in publishers) if table else None
+    http = TeamGuard(http, table, limits, args.path, audit=audit, stateful=not args.stateless, refuses=refuses)
     if args.host not in LOOPBACK and not table:
         print(
             f"retention-mcp: warning: serving on {args.host} without authentication (--allow-no-auth)",
@@ -191,10 +195,10 @@ def within_descriptors(limits: Any) -> Any:
 
 
 def refusal_recorder(server: Any) -> Callable[[str, str, str | None], None]:
-    """Record a call the guard answered 429 in the audit log: who, when, the tool, the template if there is one by
-    that name, and the outcome `rate_limited`; never argument values."""
+    """Record a call the guard refused in the audit log: who, when, the tool, the template if there is one by that
+    name, and the outcome (`rate_limited` for a 429, `forbidden` for a 403); never argument values."""
 
-    def record(who: str, tool: str, template: str | None) -> None:
+    def record(who: str, tool: str, template: str | None, outcome: str = "rate_limited") -> None:
         from retention_mcp.generation.store import AuditEntry, now_iso
 
         app = server.app
@@ -204,7 +208,7 @@ def refusal_recorder(server: Any) -> Callable[[str, str, str | None], None]:
             who=who,
             tool=tool if TOOL_NAME.match(tool) else "(unreadable tool name)",
             template=template if known else None,
-            outcome="rate_limited",
+            outcome=outcome,  # type: ignore[arg-type]
         )
         try:
             app.record(entry)

@@ -78,6 +78,7 @@ class Template:
     files: dict[str, TemplateFile]
     limits: Limits = field(default_factory=Limits)
     shipped: bool = False  # from the package's own folder, whose parameter schemas are in the shipped schemas/
+    revision: int | None = None  # its version number in the template store, when served from there
 
     def __post_init__(self) -> None:
         if not self.files:
@@ -115,6 +116,15 @@ class Template:
     @property
     def version(self) -> str:
         return self.primary.version
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {language: file.source for language, file in self.files.items()}
+
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """sha256 of every language's source: what a plan records of the exact text it was made from."""
+        return content_hash(self.sources)
 
     @property
     def inputs(self) -> list[InputSpec]:
@@ -346,6 +356,13 @@ class Template:
         )
 
 
+def content_hash(sources: Mapping[str, str]) -> str:
+    import hashlib
+
+    text = json.dumps(dict(sorted(sources.items())), ensure_ascii=False, sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _check_languages_agree(name: str, files: list[TemplateFile]) -> None:
     first = files[0]
     signature = {s.name: (s.kind, s.required, s.default, s.enum_values) for s in first.front.inputs}
@@ -374,8 +391,9 @@ def _check_languages_agree(name: str, files: list[TemplateFile]) -> None:
 class Registry:
     """Templates by name. Later directories override earlier ones by template name."""
 
-    def __init__(self, templates: Iterable[Template] = ()):
+    def __init__(self, templates: Iterable[Template] = (), marker: tuple[int, int] | None = None):
         self._templates: dict[str, Template] = {t.name: t for t in templates}
+        self.marker = marker  # the template store's change marker these were read at (None: not from a store)
 
     def __iter__(self) -> Iterator[Template]:
         return iter(self._templates.values())

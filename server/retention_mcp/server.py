@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -45,6 +46,7 @@ from retention_mcp.mcp.prompts import PromptsAndResources
 from retention_mcp.mcp.surface import ToolSpec, is_text, published_schema, without_client_added
 from retention_mcp.mcp.template_tools import TemplateTools
 from retention_mcp.mcp.texts import INSTRUCTIONS
+from retention_mcp.mcp.version_tools import PUBLISH_TOOLS, ForbiddenError, VersionTools
 from retention_mcp.mcp.views import view_extension, view_meta
 from retention_mcp.registry import Registry
 from retention_mcp.sdk_shim import advertise_list_changed
@@ -57,7 +59,7 @@ log = logging.getLogger("retention_mcp")
 
 
 # -- the server -------------------------------------------------------------------------------------------------------
-class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
+class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTools):
     """The MCP server over a RetentionApp: errors name the field and the rule, in English and Chinese."""
 
     def __init__(
@@ -177,9 +179,11 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
     def _add_fixed_tools(self) -> None:
         self.add_spec(self._list_plans_spec())
         self.add_spec(self._analyze_spec())
+        self._add_version_tools()  # listed only to tokens with the publish role
 
     def _add_fixed(self) -> None:
         self._add_fixed_tools()
+        self._add_version_resources()
         self.add_resource(
             FunctionResource(
                 fn=self._read_index,
@@ -216,6 +220,10 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
             raise ToolError(
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
             )
+        if name in PUBLISH_TOOLS and not self.may_publish():
+            if self.audit:
+                await self._record(name, arguments, "forbidden", None)
+            raise ToolError(str(ForbiddenError(name)))
         arguments = without_client_added(name, arguments, spec.allowed)
         unknown = set(arguments) - spec.allowed
         outcome, result = "error", None
@@ -304,6 +312,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
                 _meta=view_meta(spec.name, self._template_tools),
             )
             for spec in self._specs.values()
+            if spec.name not in PUBLISH_TOOLS or self.may_publish()
         ]
         return shown + [tool for tool in await super().list_tools() if tool.name not in self._specs]
 
@@ -332,7 +341,7 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources):
 
     async def reload(self) -> Registry:
         """Load the templates again and serve them; tell every client. On a TemplateError keep the old ones."""
-        registry = self.app.reload()
+        registry = await anyio.to_thread.run_sync(self.app.reload)  # may read the template store: not in the loop
         self._remove_templates()
         for name in list(self._specs):  # every tool again, so the list keeps its order
             self._drop_spec(name)

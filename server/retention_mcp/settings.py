@@ -6,6 +6,7 @@ Plain dataclasses: they are built on every start-up, before the server answers i
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ ENV_LLM_TOTAL_TIMEOUT = "RETENTION_MCP_LLM_TOTAL_TIMEOUT"
 ENV_PLAN_STORE = "RETENTION_MCP_PLAN_STORE"
 ENV_DATA_DIRS = "RETENTION_MCP_DATA_DIRS"
 ENV_STORE_TIMEOUT = "RETENTION_MCP_STORE_TIMEOUT"
+ENV_TEMPLATE_LABEL = "RETENTION_MCP_TEMPLATE_LABEL"
+ENV_PUBLISHERS = "RETENTION_MCP_PUBLISHERS"
 DEFAULT_STORE_TIMEOUT = 30.0  # seconds a plan-store operation may wait on a lock held by another process
 ENV_HTTP_HEADER_TIMEOUT = "RETENTION_MCP_HTTP_HEADER_TIMEOUT"
 ENV_HTTP_BODY_TIMEOUT = "RETENTION_MCP_HTTP_BODY_TIMEOUT"
@@ -154,6 +157,10 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     plan_store: Path | str | None = None  # a SQLite file, a postgresql:// URL, or None: plans are not kept
     data_dirs: list[Path] = field(default_factory=lambda: default_data_dirs())  # where analyses may read files
+    # the label of the template versions served from the plan store; None: the template files (HTTP serves
+    # `production` unless told otherwise)
+    template_label: str | None = None
+    publishers: list[str] = field(default_factory=list)  # token names that may publish templates and move labels
 
     def __post_init__(self) -> None:
         redaction.register(*self.tokens)
@@ -173,6 +180,12 @@ class Settings:
         if language not in SURFACE_LANGUAGES:
             raise SettingsError(f"{ENV_LANGUAGE} must be en or zh, not {language!r}")
         limits = Limits(max_field_chars=field_chars, max_prompt_chars=prompt_chars)
+        label = env.get(ENV_TEMPLATE_LABEL, "").strip() or None
+        if label is not None and not re.match(r"^[a-z][a-z0-9_.-]{0,39}$", label):
+            raise SettingsError(
+                f"{ENV_TEMPLATE_LABEL} must be 1-40 lower-case letters, digits, '.', '_' or '-', starting with a "
+                f"letter, not {label!r} / 标签只能包含小写字母、数字和 . _ -,并以字母开头"
+            )
         data_dirs = [Path(p).expanduser() for p in env.get(ENV_DATA_DIRS, "").split(os.pathsep) if p.strip()]
         store = env.get(ENV_PLAN_STORE, "").strip()
         plan_store: Path | str | None
@@ -192,6 +205,8 @@ class Settings:
             model=ModelSettings.from_env(env),
             plan_store=plan_store,
             data_dirs=data_dirs or default_data_dirs(),
+            template_label=label,
+            publishers=[n.strip() for n in env.get(ENV_PUBLISHERS, "").split(",") if n.strip()],
         )
 
 

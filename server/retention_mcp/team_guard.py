@@ -29,7 +29,7 @@ from retention_mcp.call_costs import ANALYSIS, KINDS, PLAN, request_costs
 from retention_mcp.team import ANONYMOUS, RateLimiter, TeamLimits, TokenTable
 
 # who, tool (or method), template name as given (checked by the recorder): one audit entry for a refused call
-AuditRefusal = Callable[[str, str, str | None], None]
+AuditRefusal = Callable[..., None]  # (who, tool, template[, outcome]): `rate_limited` unless told
 WHAT = {  # kind: English, Chinese, the setting
     PLAN: ("plans", "方案", "RETENTION_MCP_PLANS_PER_MINUTE"),
     ANALYSIS: ("analyses", "分析", "RETENTION_MCP_ANALYSES_PER_MINUTE"),
@@ -118,6 +118,7 @@ class TeamGuard:
         clock: Callable[[], float] = time.monotonic,
         audit: AuditRefusal | None = None,
         stateful: bool = True,
+        refuses: Callable[[str, str], bool] | None = None,
     ):
         """`audit` records the calls answered 429; `stateful` False (a stateless server) keeps no session book."""
         self.app = app
@@ -129,6 +130,7 @@ class TeamGuard:
         self.max_body = limits.max_body_mb * 1024 * 1024
         self.audit = audit
         self.stateful = stateful
+        self.refuses = refuses  # (caller, tool) -> True: the caller's token may not call that tool (403)
 
     def _caller(self, headers: dict[bytes, bytes]) -> str | None:
         """The token's name; ANONYMOUS on a server without tokens; None for a missing or unknown token."""
@@ -161,6 +163,8 @@ class TeamGuard:
                 return
             except json_body.NotJSON:
                 message = None  # the app answers with a JSON-RPC parse error
+            if await self._forbidden(send, caller, message):
+                return
             if await self._over_limits(send, caller, message):
                 return
         opening = self.stateful and sid is None and _method(message) == "initialize"
@@ -188,6 +192,19 @@ class TeamGuard:
         for kind, count in costs.items():
             self.limiters[kind].acquire(caller, count)
         return False
+
+    async def _forbidden(self, send: Any, caller: str, message: Any) -> bool:
+        """A call of a tool the caller's token may not use: 403, recorded in the audit log."""
+        if self.refuses is None or _method(message) != "tools/call":
+            return False
+        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        tool = params.get("name")
+        if not isinstance(tool, str) or not self.refuses(caller, tool):
+            return False
+        self._audit(caller, message, "forbidden")
+        text = f"403 Forbidden: '{tool}' needs a token with the publish role / 「{tool}」需要具有发布权限的令牌"
+        await _answer(send, 403, _request_id(message), text)
+        return True
 
     async def _too_many_sessions(self, send: Any, caller: str, message: Any) -> None:
         cap = self.limits.sessions_per_token
@@ -223,7 +240,7 @@ class TeamGuard:
                 if gone and self.book.owner(sid) in (caller, None):
                     self.book.closed(sid)  # the app closed it for its owner, or no longer knows it
 
-    def _audit(self, caller: str, message: Any) -> None:
+    def _audit(self, caller: str, message: Any, outcome: str = "rate_limited") -> None:
         if self.audit is None or caller == ANONYMOUS:
             return
         first = message[0] if isinstance(message, list) and message else message
@@ -238,7 +255,7 @@ class TeamGuard:
             template = nested if isinstance(nested, str) else tool
         elif method == "prompts/get" and isinstance(params.get("name"), str):
             template = params["name"]
-        self.audit(caller, tool, template)
+        self.audit(caller, tool, template, outcome)
 
 
 _NOT_FOUND = "Session not found or expired; open a new one / 会话不存在或已过期,请重新建立会话"

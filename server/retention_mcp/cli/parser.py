@@ -269,7 +269,9 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
         help=f"append the line to FILE (created with mode 600) for {ENV_TOKENS_FILE}",
     )
 
-    templates = commands.add_parser("templates", help="list, show or check templates")
+    templates = commands.add_parser(
+        "templates", help="list, show or check templates; publish, compare, label and roll back their versions"
+    )
     templates_commands = _described(templates.add_subparsers(dest="templates_command", metavar="ACTION", required=True))
     t_list = templates_commands.add_parser("list", help="list the available templates")
     templates_option(t_list)
@@ -280,6 +282,7 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
     t_show.add_argument("--language", choices=["zh", "en"], default=None, help="default: every language")
     t_check = templates_commands.add_parser("check", help="validate folders of templates; exit 1 on any problem")
     t_check.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
+    _version_commands(templates_commands)
 
     config = commands.add_parser("config", help="print the configuration entry for an MCP client")
     config.add_argument("client", choices=["claude-desktop", "cursor", "vscode", "codex"])
@@ -314,6 +317,43 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
         "dir", type=Path, nargs="?", default=Path("schemas"), metavar="DIR", help="the folder (default: schemas)"
     )
     return parser
+
+
+def _version_commands(commands: Any) -> None:
+    """`templates publish`, `history`, `diff`, `label` and `rollback`: versions in the plan store's database."""
+    store_help = f"SQLite file or postgresql:// URL that keeps the versions (also {ENV_PLAN_STORE})"
+    publish = commands.add_parser(
+        "publish", help="check a template file or folder and keep it as a new version (identical content: no-op)"
+    )
+    publish.add_argument("path", type=Path, metavar="PATH", help="a .prompty file, or a folder of them")
+    publish.add_argument("--label", metavar="LABEL", help="move this label (e.g. production, staging) to the version")
+    publish.add_argument("-m", "--message", metavar="MESSAGE", help="what changed")
+    history = commands.add_parser("history", help="a template's versions, labels and label moves")
+    history.add_argument("name")
+    history.add_argument("--json", action="store_true", help="print as JSON")
+    diff = commands.add_parser("diff", help="compare two versions: sections, parameters and types, then the text")
+    diff.add_argument("name")
+    diff.add_argument("old", type=int, metavar="V1")
+    diff.add_argument("new", type=int, metavar="V2")
+    diff.add_argument("--json", action="store_true", help="print as JSON")
+    label = commands.add_parser("label", help="point a label (production, staging, any name) at a version")
+    label.add_argument("name")
+    label.add_argument("version", type=int, metavar="VERSION")
+    label.add_argument("label", metavar="LABEL")
+    label.add_argument("-m", "--message", metavar="MESSAGE", help="why (kept in the history)")
+    rollback = commands.add_parser(
+        "rollback", help="move a label back to the version it pointed at before (or to --to VERSION)"
+    )
+    rollback.add_argument("name")
+    rollback.add_argument("--to", type=int, metavar="VERSION", help="the version to serve (default: the previous)")
+    rollback.add_argument("--label", default="production", metavar="LABEL", help="default: production")
+    rerender = commands.add_parser(
+        "rerender", help="render a saved plan's prompt again with the template version the plan was made with"
+    )
+    rerender.add_argument("plan_id", metavar="PLAN_ID")
+    rerender.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    for p in (publish, history, diff, label, rollback, rerender):
+        p.add_argument("--plan-store", metavar="FILE|URL", help=store_help)
 
 
 def _described(subparsers: Any) -> Any:

@@ -203,6 +203,8 @@ def cmd_plans(args: argparse.Namespace) -> int:
     record = app.get_plan(args.id)
     text = record.markdown if args.format == "md" else record.model_dump_json(indent=2)
     if args.plans_command == "show":
+        if args.format == "md":
+            print(template_line(record), file=sys.stderr)
         print(text)
         return 0
     out = args.out or Path(f"plan-{record.id}.{args.format}")
@@ -212,6 +214,13 @@ def cmd_plans(args: argparse.Namespace) -> int:
     out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     print(f"wrote {out}")
     return 0
+
+
+def template_line(record: Any) -> str:
+    """Which template text a plan was made with: name, store version, front-matter version and content hash."""
+    stored = f" version {record.template_revision}" if record.template_revision else ""
+    digest = f", {record.template_hash}" if record.template_hash else ""
+    return f"template: {record.template}{stored} ({record.version}{digest}) / 所用模板"
 
 
 def _store_app(args: argparse.Namespace) -> Any:

@@ -51,6 +51,8 @@ def _serve(args: argparse.Namespace) -> int:
             f"retention-mcp: no data folder set ({ENV_DATA_DIRS} or --data-dir): analyze_churn reads only the "
             f"bundled example over HTTP / 未设置数据目录,HTTP 模式下 analyze_churn 只能读取内置示例"
         )
+    if args.transport == "http" and settings.template_label is None:
+        settings.template_label = "production"  # a team server serves the versions the store's label names
     app = app_for(args, settings)
     tokens = [*settings.tokens, *args.token]
     from retention_mcp.server import build_server
@@ -76,6 +78,10 @@ def _run(serve: Any, server: Any, args: argparse.Namespace) -> None:
                 from retention_mcp.reload import TemplateWatcher
 
                 tasks.start_soon(TemplateWatcher(server, args.watch_interval).run)
+            if server.app.keeps_plans and server.app.settings.template_label:
+                from retention_mcp.reload import StoreWatcher
+
+                tasks.start_soon(StoreWatcher(server).run)  # versions published or labels moved elsewhere
             try:
                 await serve()
             finally:

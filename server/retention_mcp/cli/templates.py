@@ -9,11 +9,17 @@ from pathlib import Path
 
 from retention_mcp.cli.common import app_for, fail
 
+VERSION_COMMANDS = ("publish", "history", "diff", "label", "rollback", "rerender")
+
 
 def cmd_templates(args: argparse.Namespace) -> int:
     if args.templates_command == "check":
         return _check(args.dirs)
     app = app_for(args)
+    if args.templates_command in VERSION_COMMANDS:
+        from retention_mcp.cli.template_versions import cmd_versions
+
+        return cmd_versions(args, app)
     if args.templates_command == "list":
         summaries = app.template_list().templates
         if args.json:

@@ -130,6 +130,8 @@ async def check_submitted(
         NewPlan(
             template=template.name,
             version=template.version,
+            template_revision=template.revision,
+            template_hash=template.content_hash,
             language=rendered.language,
             model=SUBMITTED,
             arguments=call.values.model_dump(mode="json", exclude_none=True),

@@ -43,6 +43,7 @@ from retention_mcp.generation.store import (
     summary_from_row,
     with_history,
 )
+from retention_mcp.generation.template_store import MIGRATION_POSTGRES
 
 T = TypeVar("T")
 MIGRATION_LOCK = 0x72657465  # pg_advisory_xact_lock key: "rete"
@@ -99,6 +100,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE UNIQUE INDEX IF NOT EXISTS plans_lineage ON plans (lineage, revision);
         """,
     ),
+    (4, MIGRATION_POSTGRES),  # template versions, labels and label moves; plans name the version they were made from
 ]
 SUMMARY = ", ".join(SUMMARY_COLUMNS)
 

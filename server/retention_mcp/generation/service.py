@@ -181,6 +181,8 @@ class PlanService:
             NewPlan(
                 template=template.name,
                 version=template.version,
+                template_revision=template.revision,
+                template_hash=template.content_hash,
                 language=rendered.language,
                 model=completion.model,
                 arguments=values.model_dump(mode="json", exclude_none=True),

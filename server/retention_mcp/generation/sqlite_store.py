@@ -42,6 +42,7 @@ from retention_mcp.generation.store import (
     summary_from_row,
     with_history,
 )
+from retention_mcp.generation.template_store import MIGRATION_SQLITE
 
 T = TypeVar("T")
 BUSY_TIMEOUT = 0.25  # seconds SQLite itself waits on one attempt before we back off and try again
@@ -101,6 +102,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE UNIQUE INDEX IF NOT EXISTS plans_lineage ON plans (lineage, revision);
         """,
     ),
+    (5, MIGRATION_SQLITE),  # template versions, labels and label moves; plans name the version they were made from
 ]
 LATEST = MIGRATIONS[-1][0]
 SUMMARY = ", ".join(SUMMARY_COLUMNS)

@@ -36,7 +36,7 @@ T = TypeVar("T")
 DEFAULT_WRITE_TIMEOUT = 30.0  # seconds an operation may wait on a busy store, retries included
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
-Outcome = Literal["ok", "error", "not_saved", "rate_limited", "unknown_tool"]
+Outcome = Literal["ok", "error", "not_saved", "rate_limited", "unknown_tool", "forbidden"]
 
 
 class PlanSummary(BaseModel):
@@ -59,6 +59,10 @@ class PlanSummary(BaseModel):
     history: list[PlanRevision] = Field(
         default_factory=list, description="Every revision of this plan, oldest first / 全部修订(旧到新)"
     )
+    template_revision: int | None = Field(
+        None, description="The template's version in the template store it was made with / 所用模板版本号"
+    )
+    template_hash: str | None = Field(None, description="sha256 of the template's exact text / 所用模板的内容哈希")
 
 
 class StoredPlan(PlanSummary):
@@ -125,6 +129,8 @@ class NewPlan(BaseModel):
     repaired: bool | None = None
     constraint_fill: ConstraintFill | None = None
     revises: str | None = None  # the id of any earlier revision of the plan this one replaces
+    template_revision: int | None = None  # the template store's version number it was made with
+    template_hash: str | None = None  # sha256 of the template's text
 
 
 class PlanRevisionError(UserError):
@@ -194,9 +200,9 @@ def new_record(new: NewPlan, lineage: str | None = None, revision: int = 1) -> S
 
 PLAN_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "arguments", "plan",
                 "validation", "markdown", "author", "status", "repaired", "constraints", "constraint_fill", "lineage",
-                "revision")  # fmt: skip
+                "revision", "template_revision", "template_hash")  # fmt: skip
 SUMMARY_COLUMNS = ("id", "created_at", "template", "version", "language", "model", "passed", "title", "author",
-                   "status", "repaired", "lineage", "revision")  # fmt: skip
+                   "status", "repaired", "lineage", "revision", "template_revision", "template_hash")  # fmt: skip
 REVISION_COLUMNS = ("id", "revision", "status", "passed", "created_at", "lineage")
 # What `get` selects after SUMMARY_COLUMNS; the JSON ones as text
 DETAIL_COLUMNS = ("arguments", "plan", "validation", "markdown", "constraints", "constraint_fill")
@@ -225,6 +231,8 @@ def plan_row(record: StoredPlan) -> tuple[Any, ...]:
         record.constraint_fill.model_dump_json() if record.constraint_fill is not None else None,
         record.lineage,
         record.revision,
+        record.template_revision,
+        record.template_hash,
     )
 
 
