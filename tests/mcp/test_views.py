@@ -29,9 +29,16 @@ FORBIDDEN = [r"<link\b", r"\bsrc\s*=", r"\bhref\s*=", r"@import", r"url\(", r"@f
 
 def links(tool) -> str | None:
     meta = tool.meta or {}
-    nested = (meta.get("ui") or {}).get("resourceUri")
-    assert nested == meta.get("ui/resourceUri"), f"{tool.name}: the nested and the flat key differ"
-    return nested
+    assert set(meta) <= {"ui"}, f"{tool.name}: {sorted(meta)}"  # the stable key only, not the deprecated flat one
+    return (meta.get("ui") or {}).get("resourceUri")
+
+
+async def test_the_default_tool_list_grows_by_at_most_400_characters_on_the_wire(registry):
+    """What the views add to tools/list is each tool's link in `_meta`; the rest of the list is as it was."""
+    async with Client(build_server(registry)) as client:
+        tools = (await client.list_tools()).tools
+    added = sum(len(json.dumps({"_meta": t.meta}, separators=(",", ":"))) - 2 for t in tools if t.meta)
+    assert 0 < added <= 400, added
 
 
 @pytest.mark.parametrize("mode", ["full", "compact", "all"])

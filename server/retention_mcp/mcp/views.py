@@ -1,7 +1,8 @@
 """Interactive views (MCP Apps, extension io.modelcontextprotocol/ui): a plan view for every plan result and an
 analysis view for analyze_churn. Each is one self-contained HTML document under views/, read when a host asks for it
 (never at start-up), with the shared bridge and style of views/common.html inlined. A tool links to its view through
-`_meta.ui.resourceUri` and the older flat `_meta["ui/resourceUri"]` that some hosts still read."""
+`_meta.ui.resourceUri`, as the stable specification (2026-01-26) has it; the deprecated flat `_meta["ui/resourceUri"]`
+is left out, so the default tool list grows by one short link per tool."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def view_of(tool: str, template_tools: list[str]) -> str | None:
 def view_meta(tool: str, template_tools: list[str]) -> dict[str, Any] | None:
     """The `_meta` linking a tool to its view, or None for a tool without one."""
     uri = view_of(tool, template_tools)
-    return {"ui": {"resourceUri": uri}, "ui/resourceUri": uri} if uri else None
+    return {"ui": {"resourceUri": uri}} if uri else None
 
 
 def shows_views(ctx: Any) -> bool:
