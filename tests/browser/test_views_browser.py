@@ -176,6 +176,16 @@ def test_the_view_draws_the_structured_result(browser, host, name):
         assert tip.is_visible()
         at_risk = re.search(r"(\d[\d,]*)$", tip.inner_text().strip()).group(1).replace(",", "")
         assert int(at_risk) in {p["at_risk"] for p in shown.structured["survival"]["points"]}
+        # a group of the strongest driver: its own curve, at-risk numbers and hover values
+        column, groups = next((c, g) for c, g in shown.structured["survival"]["by_segment"].items() if g[0]["points"])
+        assert view.locator("#km-toggle button").count() == 1 + len(groups)
+        view.locator("#km-toggle button").nth(1).click()
+        assert view.locator("#km-toggle button").nth(1).inner_text() == f"{column} = {groups[0]['value']}"
+        view.locator("#km-hover").hover(position={"x": 200, "y": 60})
+        at_risk = re.search(r"(\d[\d,]*)$", view.locator(".tip").inner_text().strip()).group(1).replace(",", "")
+        assert int(at_risk) in {p["at_risk"] for p in groups[0]["points"]}
+        paths = [path for path, _, _ in shown.numbers()]
+        assert any(path.startswith(f"survival.by_segment.{column}.0.points.") for path in paths), paths
         view.locator("#segment-toggle button").nth(1).click()
         second = shown.structured["segments"][1]
         assert view.locator("#segment-table tr").count() == len(second["values"]) + 1

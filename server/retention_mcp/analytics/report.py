@@ -47,6 +47,9 @@ class GroupSurvival(BaseModel):
     value: str
     customers: int
     median: float | None
+    points: list[SurvivalPoint] | None = Field(
+        None, description="The group's curve (at most 30 points), for the strongest driver only / 该组的生存曲线"
+    )
 
 
 class LogRankResult(BaseModel):

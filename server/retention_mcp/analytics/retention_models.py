@@ -33,6 +33,28 @@ def ranked(segments: list[Segment]) -> list[Segment]:
     return sorted(segments, key=lambda s: (-s.cramers_v, s.column))
 
 
+OVERALL_POINTS = 60  # the curve of all customers, thinned to about this many points
+GROUP_POINTS = 30  # each group's curve of the strongest driver (the interactive view draws them)
+
+
+def curve_points(km, limit: int) -> list[SurvivalPoint]:
+    """A Kaplan-Meier curve as about `limit` evenly spaced points of its event times, the last one always kept."""
+    if km.times.size == 0:  # a group with no event time of its own
+        return []
+    step = max(1, km.times.size // limit)
+    picks = sorted(set(range(0, km.times.size, step)) | {km.times.size - 1})
+    return [
+        SurvivalPoint(
+            month=round(float(km.times[i]), 2),
+            survival=round(float(km.survival[i]), 4),
+            lower=round(float(km.lower[i]), 4),
+            upper=round(float(km.upper[i]), 4),
+            at_risk=int(km.at_risk[i]),
+        )
+        for i in picks
+    ]
+
+
 def survival_curves(con, report: ChurnReport, curves: dict, keys: dict[str, str], unit: str = "month") -> None:
     """Kaplan-Meier and log-rank from counts aggregated in DuckDB (tenure rounded to 0.01 of the unit)."""
     from retention_mcp.analytics.survival import kaplan_meier_counts, log_rank_counts
@@ -51,20 +73,10 @@ def survival_curves(con, report: ChurnReport, curves: dict, keys: dict[str, str]
         return
     times = overall["t"].astype(float)
     km = kaplan_meier_counts(times, overall["d"], overall["n"])
-    step = max(1, km.times.size // 60)
-    picks = sorted(set(range(0, km.times.size, step)) | {km.times.size - 1})
-    points = [
-        SurvivalPoint(
-            month=round(float(km.times[i]), 2),
-            survival=round(float(km.survival[i]), 4),
-            lower=round(float(km.lower[i]), 4),
-            upper=round(float(km.upper[i]), 4),
-            at_risk=int(km.at_risk[i]),
-        )
-        for i in picks
-    ]
     survival = Survival(
-        unit=UNIT_PLURAL[unit], median=round(km.median, 2) if km.median is not None else None, points=points
+        unit=UNIT_PLURAL[unit],
+        median=round(km.median, 2) if km.median is not None else None,
+        points=curve_points(km, OVERALL_POINTS),
     )
     curves["all customers"] = km
     curve_columns = [d.column for d in report.drivers[:GROUP_CURVES]]
@@ -99,11 +111,13 @@ def survival_curves(con, report: ChurnReport, curves: dict, keys: dict[str, str]
                 group_km = kaplan_meier_counts(times, events[:, g], removed[:, g])
                 if segment.column == curve_columns[0]:
                     curves[f"{segment.column} = {value}"] = group_km
+                strongest = segment.column == curve_columns[0]
                 by_value.append(
                     GroupSurvival(
                         value=str(value),
                         customers=int(removed[:, g].sum()),
                         median=round(group_km.median, 2) if group_km.median is not None else None,
+                        points=curve_points(group_km, GROUP_POINTS) if strongest else None,
                     )
                 )
             survival.by_segment[segment.column] = by_value
