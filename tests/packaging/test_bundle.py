@@ -212,7 +212,9 @@ async def test_bundle_with_every_setting_at_its_default_serves_prompts_and_only_
         refused = await client.call_tool("analyze_churn", {"path": str(private), "charts": False})
         no_model = await client.call_tool("retention_strategy", {**SAAS_ZH["arguments"], "mode": "plan"})
         prompt = await client.call_tool("retention_strategy", SAAS_ZH["arguments"])
-    assert set(TEMPLATE_NAMES) | {"list_plans", "analyze_churn"} == names  # tools "full", the server's default
+    assert (
+        set(TEMPLATE_NAMES) | {"check_plan", "list_plans", "analyze_churn"} == names
+    )  # tools "full", the server's default
     assert not example.is_error, example.content[0].text  # the bundled example data is always readable
     assert refused.is_error and "RETENTION_MCP_DATA_DIRS" in refused.content[0].text  # nothing else without a folder
     assert no_model.is_error and "RETENTION_MCP_LLM_PROVIDER" in no_model.content[0].text

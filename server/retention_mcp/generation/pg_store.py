@@ -189,7 +189,8 @@ class PostgresPlanStore:
         )
 
     def migrate(self) -> Versions:
-        """Apply the migrations this database has not seen, once even with several replicas starting together."""
+        """Apply the migrations this database has not seen, once even with several replicas starting together; the
+        versions this store applied since it opened ([] when the database was current)."""
 
         def apply(conn: Any) -> list[int]:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -208,8 +209,8 @@ class PostgresPlanStore:
             return applied
 
         applied = self._run(apply, migrate=False)
-        self._applied = applied
-        return applied
+        self._applied = (self._applied or []) + applied  # what this store applied since it opened, as SQLite's says
+        return list(self._applied)
 
     def ping(self) -> None:
         self._run(lambda c: c.execute("SELECT 1").fetchone())
