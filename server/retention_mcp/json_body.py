@@ -113,8 +113,8 @@ def read_object(value: str | Mapping[str, Any], field: str, max_chars: int, max_
         data = loads_finite(value)
     except json.JSONDecodeError as exc:
         raise JSONTextError(
-            f"{field}: is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}) / "
-            f"{field}:不是有效的 JSON(第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg})"
+            f"{field}: is not valid JSON ({exc.msg}; line {exc.lineno}, column {exc.colno}) / "
+            f"{field}:不是有效的 JSON(第 {exc.lineno} 行第 {exc.colno} 列有语法错误)"
         ) from None
     except NotFinite:
         raise JSONTextError(

@@ -15,7 +15,10 @@ CHANNELS: dict[str, tuple[str, str, str]] = {
         "outbound calls", "外呼/电话",
         r"外呼|电销|电话|致电|cold[- ]?calls?|outbound(?: calls?| dialing)?|phone(?: calls?)?|telemarketing|\bcalls?\b",
     ),
-    "offline_events": ("offline events", "线下活动", r"线下|地推|offline|in[- ]person|on[- ]site events?|field events?"),
+    "offline_events": (
+        "offline events", "线下活动",
+        r"线下|地推|到店活动|门店活动|offline|in[- ]person|in[- ]store events?|on[- ]site events?|field events?",
+    ),
     "sms": ("SMS", "短信", r"短信|\bsms\b|text messages?"),
     "email": ("email", "邮件", r"邮件|邮箱|\bedm\b|e-?mails?|newsletters?"),
     "in_app": ("in-app messages", "应用内消息", r"应用内|app内|站内信|in[- ]app"),

@@ -80,7 +80,7 @@ async def test_a_failed_plan_names_the_rule_and_its_revision_passes_with_one_his
     assert [p["id"] for p in plans] == [r2["plan_id"]]
     assert plans[0]["lineage"] == r1["plan_id"] and plans[0]["revision"] == 2
     assert [h["id"] for h in plans[0]["history"]] == [r1["plan_id"], r2["plan_id"]]
-    assert "passed r2 (r1 failed)" in listing.content[0].text
+    assert "PASSED r2 (r1 failed)" in listing.content[0].text
     # plan:// reads each revision, with the whole history
     assert latest["validation"]["status"] == "passed" and latest["revision"] == 2
     assert earliest["validation"]["status"] == "failed" and earliest["revision"] == 1
@@ -115,7 +115,7 @@ async def test_the_checks_are_exactly_those_of_plan_mode(registry, standin, stor
 @pytest.mark.parametrize(
     ("plan", "expected"),
     [
-        ('{"title": "x", "budget": ', "plan: is not valid JSON (Expecting value at line 1, column 26)"),
+        ('{"title": "x", "budget": ', "plan: is not valid JSON (Expecting value; line 1, column 26)"),
         ("[1, 2]", "plan: must be a JSON object (found list)"),
         ("   ", "plan: is required but missing"),  # a blank value is "not stated", as everywhere
         ("x" * 200_001, "plan: is 200,001 characters; the limit is 200,000"),
@@ -278,3 +278,44 @@ async def test_a_model_answer_with_a_number_json_cannot_hold_goes_back_for_repai
     assert not result.is_error and data["repaired"] is True and data["validation"]["status"] == "passed"
     repair = standin.received[-1].body["messages"][-1]["content"]
     assert "a number is not finite (NaN, Infinity or beyond 1e308)" in repair
+
+
+async def test_a_first_submission_without_a_brief_is_told_what_to_send_and_a_broken_plan_is_said_first(registry, store):
+    plan = json.dumps(fixture_plan(SAAS_EN["id"]))
+    async with Client(build_server(registry, plan_store=store)) as client:
+        no_brief = await client.call_tool("check_plan", {"template": "retention_strategy", "plan": plan})
+        both = await client.call_tool("check_plan", {"template": "retention_strategy", "plan": '{"title": '})
+    assert no_brief.is_error
+    assert no_brief.content[0].text.startswith("arguments: required for a first submission: the brief the plan answers")
+    assert (
+        "give plan_id instead to submit a revision" in no_brief.content[0].text
+        and "首次提交时必填" in no_brief.content[0].text
+    )
+    assert both.is_error and both.content[0].text.startswith("plan: is not valid JSON")
+
+
+async def test_a_typed_start_date_is_read_by_the_horizon_checks_and_the_plan_can_pass(registry):
+    """The start date is day 0 of the plan: the horizon's checks read it, so stating it leaves nothing unchecked."""
+    arguments = {**SAAS_EN["arguments"], "constraints": {"start_date": "2027-01-01"}}
+    async with Client(build_server(registry)) as client:
+        result = await check(client, {**SAAS_EN, "arguments": arguments}, fixture_plan(SAAS_EN["id"]))
+    data = result.structured_content
+    assert data["constraints"]["start_date"] == "2027-01-01"
+    assert data["validation"]["status"] == "passed", data["validation"]
+    assert not any(c["name"] == "stated_not_checked" for c in data["validation"]["checks"])
+
+
+async def test_in_store_events_a_brief_allows_are_an_allowed_channel(registry):
+    plan = fixture_plan(SAAS_ZH["id"])
+    arguments = {**SAAS_ZH["arguments"], "budget_constraints": "季度预算12万元;可用渠道:企业微信、短信、到店活动"}
+    async with Client(build_server(registry)) as client:
+        result = await check(client, {**SAAS_ZH, "arguments": arguments}, plan)
+    assert result.structured_content["constraints"]["channels_allowed"] == ["offline_events", "sms", "im"]
+
+
+async def test_the_budget_total_reads_as_the_whole_plans(registry):
+    async with Client(build_server(registry)) as client:
+        en = await check(client, SAAS_EN, fixture_plan(SAAS_EN["id"]))
+        zh = await check(client, SAAS_ZH, fixture_plan(SAAS_ZH["id"]))
+    assert "**Total**: 115,000 CNY (whole plan; lines by quarter)" in en.structured_content["markdown"]
+    assert "**总预算**:120,000 CNY(整个方案;科目按季度计)" in zh.structured_content["markdown"]

@@ -164,10 +164,13 @@ def _read_args_file(path: Path) -> dict[str, Any]:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
         data = json.loads(text)
     except OSError as exc:
-        raise UserError(f"--args-file {path}: cannot read it ({exc.strerror or exc})") from None
+        raise UserError(
+            f"--args-file {path}: cannot read it ({exc.strerror or exc}) / --args-file {path}:无法读取该文件"
+        ) from None
     except json.JSONDecodeError as exc:
         raise UserError(
-            f"--args-file {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"--args-file {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}) / "
+            f"--args-file {path}:不是有效的 JSON(第 {exc.lineno} 行第 {exc.colno} 列有语法错误)"
         ) from None
     if isinstance(data, dict) and isinstance(data.get("arguments"), dict):
         data = data["arguments"]  # a scenario object works as it is

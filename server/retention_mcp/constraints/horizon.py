@@ -340,5 +340,6 @@ def start_line(c: Constraints, zh: bool) -> str | None:
     return f"- 开始日期:{c.start_date.isoformat()}" if zh else f"- Start date: {c.start_date.isoformat()}"
 
 
-# The start date is no limit of its own: it turns a calendar deadline ("by the end of Q3") into a horizon.
-START_DATE = Kind(field="start_date", name=("start date", "开始日期"), line=start_line)
+# The start date is no limit of its own: it turns a calendar deadline ("by the end of Q3") into a horizon, so the
+# horizon's checks are the ones that read it (day 0 of the plan).
+START_DATE = Kind(field="start_date", name=("start date", "开始日期"), checks=KIND.checks, line=start_line)

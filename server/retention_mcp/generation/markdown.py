@@ -29,6 +29,7 @@ TITLE_KEYS = (
 )  # fmt: skip
 # Lists of steps with a day: how the day reads. renewal: T-30; start: day 3 from the start; after: day 3 after.
 DAY_LISTS = {"sequence": "renewal", "cadence": "renewal", "notice_checks": "renewal", "steps": "after"}
+PERIOD_UNITS = {"month": ("month", "月"), "quarter": ("quarter", "季度"), "year": ("year", "年")}
 PERIODS = {
     "month": ("per month", "每月"),
     "quarter": ("per quarter", "每季度"),
@@ -324,8 +325,15 @@ def plan_markdown(
 def _budget(budget: dict[str, Any], zh: bool) -> list[str]:
     total = "—" if budget["total"] is None else format_number(budget["total"])
     head = f"**{'总预算' if zh else 'Total'}**{':' if zh else ': '}{total} {budget['currency']}"
-    if budget.get("period") in PERIODS:
-        head += f"({PERIODS[budget['period']][1]})" if zh else f" ({PERIODS[budget['period']][0]})"
+    period = budget.get("period")
+    if period in PERIODS and period != "total":  # the total is the whole plan's; the period is how lines count
+        head += (
+            f"(整个方案;科目按{PERIOD_UNITS[period][1]}计)"
+            if zh
+            else f" (whole plan; lines by {PERIOD_UNITS[period][0]})"
+        )
+    elif period == "total":
+        head += f"({PERIODS['total'][1]})" if zh else f" ({PERIODS['total'][0]})"
     if budget.get("share_of_revenue_pct") is not None:
         share = format_number(budget["share_of_revenue_pct"])
         head += f";占销售额 {share}%" if zh else f"; {share}% of sales"

@@ -81,9 +81,19 @@ class PlanTools(ServerParts):
         params = with_template_names(CheckPlanArguments, "template", self.registry.names())
 
         async def handler(v: CheckPlanArguments, extras: dict[str, Any], ctx: Context | None) -> CallToolResult:
+            from retention_mcp.generation.checking import read_plan_json
+
             template = self.app.template(v.template)
+            plan = read_plan_json(v.plan)  # a plan that is no JSON object is said first, whatever else is missing
             revises = (v.plan_id or "").strip() or None
             brief = read_object(v.arguments, "arguments", BRIEF_CHARS, DEFAULT_MAX_DEPTH) if v.arguments else {}
+            if not brief and revises is None:
+                raise ArgumentError(
+                    f"arguments: required for a first submission: the brief the plan answers, as JSON text (the "
+                    f"arguments of the {template.name} tool); give plan_id instead to submit a revision of a saved plan "
+                    f"/ arguments:首次提交时必填,即方案所依据的需求(JSON 文本,{template.name} 工具的参数);提交已保存方案的"
+                    "修订时改填 plan_id"
+                )
             if revises is not None and not brief:  # a revision answers the brief of the plan it revises
                 brief = dict((await anyio.to_thread.run_sync(self.app.get_plan, revises)).arguments)
             if v.language is not None:
@@ -92,7 +102,7 @@ class PlanTools(ServerParts):
                 checked = template.validate(brief)
             except ArgumentError as exc:  # the fields are inside `arguments`: say so
                 raise ArgumentError(str(exc).replace("\n- ", "\n- arguments.")) from None
-            result = await self.app.check_plan(template, checked, v.plan, revises=revises, author=caller())
+            result = await self.app.check_plan(template, checked, plan, revises=revises, author=caller())
             text = check_summary(result) + "\n\n" + (result.markdown or "")
             return CallToolResult(
                 content=[TextContent(type="text", text=text)],
@@ -127,11 +137,10 @@ class PlanTools(ServerParts):
                 )
             )
             listing = PlanListResult(plans=[p.model_dump() for p in found])
-            verdicts = {"passed": "passed", "failed": "FAILED checks", "unverified": "unverified"}
+            verdicts = {"passed": "PASSED", "failed": "FAILED", "unverified": "UNVERIFIED"}
             lines = [  # one plan per line: a title (or any stored field) with a line break can't forge another
                 f"- {p.uri} {one_line(p.created_at)} {one_line(p.template)} ({one_line(p.language)}, "
-                f"{one_line(p.model)}) {verdicts[p.status or 'failed']}{revision_note(p)}"
-                f": {one_line(p.title)}"
+                f"{one_line(p.model)}) {verdicts[p.status or 'failed']}{revision_note(p)} — {one_line(p.title)}"
                 for p in found
             ]
             return CallToolResult(
