@@ -71,6 +71,8 @@ def test_publish_history_diff_label_and_rollback_from_the_command_line(tmp_path,
     assert "'production' version 1 -> version 2" in label.stdout
     back = run("templates", "rollback", "note", env=store_env)
     assert back.returncode == 0 and "rolled back 'production' version 2 -> version 1" in back.stdout
+    again = run("templates", "rollback", "note", env=store_env)  # never forward to the version just rolled back from
+    assert again.returncode != 0 and "no earlier version under 'production'" in again.stderr
     none_left = run("templates", "rollback", "note", "--label", "staging", env=store_env)
     assert none_left.returncode != 0 and "no earlier version under 'staging'" in none_left.stderr
     moves = json.loads(run("templates", "history", "note", "--json", env=store_env).stdout)["moves"]
@@ -225,3 +227,21 @@ async def test_a_server_serves_the_label_its_setting_names_and_production_where_
     assert staging.get("churn_analysis").revision == 1  # no staging label: production's version
     bad = run("templates", "list", env=store_env | {"RETENTION_MCP_TEMPLATE_LABEL": "Prod"})
     assert bad.returncode != 0 and "RETENTION_MCP_TEMPLATE_LABEL must be 1-40 lower-case letters" in bad.stderr
+
+
+def test_publishing_one_language_of_a_two_language_template_is_refused(tmp_path, store_env):
+    """A publish that leaves out a language the served version has would stop serving that language: refused, and
+    nothing is written."""
+    from tests.conftest import ROOT
+
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    source = (ROOT / "templates" / "retention_strategy.en.prompty").read_text("utf-8")
+    (edited / "retention_strategy.en.prompty").write_text(source.replace("# ", "# Edited: ", 1), encoding="utf-8")
+    assert run("templates", "history", "retention_strategy", env=store_env).returncode == 0  # the store is seeded
+    refused = run("templates", "publish", str(edited), "--label", "production", env=store_env)
+    assert refused.returncode != 0
+    assert "the served version has zh too, and this publish has only en" in refused.stderr
+    assert "请把模板的所有语言文件一起发布" in refused.stderr
+    history = json.loads(run("templates", "history", "retention_strategy", "--json", env=store_env).stdout)
+    assert [v["version"]["version"] for v in history["versions"]] == [1]

@@ -295,12 +295,17 @@ class TemplateStore:
         return self._write(name, write)
 
     def rollback(self, name: str, who: str, label: str = DEFAULT_LABEL, to: int | None = None) -> LabelMove:
-        """Move `label` back: to version `to`, or to the version it pointed at before its last move."""
+        """Move `label` back: to version `to`, or to the latest older version it pointed at before (so a second
+        rollback goes further back, never forward to the version just rolled back from)."""
         check_label(label)
         if to is None:
             moves = [m for m in self.history(name).moves if m.label == label]
             current = moves[-1].to_version if moves else None
-            earlier = [m.from_version for m in reversed(moves) if m.from_version not in (None, current)]
+            earlier = [
+                m.from_version
+                for m in reversed(moves)
+                if m.from_version is not None and current is not None and m.from_version < current
+            ]
             if not earlier:
                 raise TemplateVersionError(
                     f"'{name}' has no earlier version under '{label}' to roll back to; name one with --to / "

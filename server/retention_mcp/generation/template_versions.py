@@ -65,6 +65,17 @@ def publish(
     templates = templates_in(path, limits)
     served = store.served(label or "production")
     bundled = {t.name: t for t in Registry.load((), limits)}
+    for template in templates:  # a language the served version has, left out, is refused before anything is written
+        before = served.get(template.name)
+        dropped = sorted(set((before.files or {}) if before else {}) - set(template.sources))
+        if dropped:
+            missing, given = ", ".join(dropped), ", ".join(template.sources)
+            raise TemplateVersionError(
+                f"{template.name}: the served version has {missing} too, and this publish has only {given}; publish "
+                f"every language of the template together (its folder), or a language would stop being served; "
+                f"nothing was published / {template.name}:当前版本还包含 {missing},本次只发布了 {given};请把模板的所有"
+                "语言文件一起发布(整个文件夹),否则该语言将不再提供;未发布任何内容"
+            )
     outcomes = []
     for template in templates:
         before = served.get(template.name)
