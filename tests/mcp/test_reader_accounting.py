@@ -188,6 +188,25 @@ async def test_a_typed_start_date_turns_a_calendar_deadline_into_a_horizon(serve
     assert c["horizon_days"] == 183 and c["start_date"] == "2026-07-01" and c["unread"] == []
 
 
+async def test_the_plan_length_comes_from_the_goals_never_from_what_happened_before(server):
+    """'within 3 months' in the history is a past event; 'logo churn' holds no data word (log); the goal's
+    'within 6 months' is the plan's length, and a quarterly budget then covers two quarters."""
+    arguments = {
+        "service_type": "B2B SaaS analytics",
+        "target_customers": "SMB teams on monthly plans",
+        "retention_goals": "Cut monthly logo churn from 4.1% to 3.0% within 6 months; lift NRR to 105%",
+        "retention_history": "Last year we ran a discount campaign; most redeemers churned again within 3 months.",
+        "budget_constraints": "USD 20,000 per quarter; discounts at most 20%; email and in-app only",
+    }
+    async with Client(server) as client:
+        c = (await client.call_tool("retention_strategy", arguments)).structured_content["constraints"]
+        history_only = {**arguments, "retention_goals": "Cut monthly logo churn from 4.1% to 3.0%"}
+        past = (await client.call_tool("retention_strategy", history_only)).structured_content["constraints"]
+    assert c["horizon_days"] == 182 and c["read_from"]["horizon_days"]["input"] == "retention_goals"
+    assert c["budget"]["total"] == 40000
+    assert past.get("horizon_days") is None  # the history's window never becomes the plan's length
+
+
 async def test_the_block_names_typed_replacements_and_never_asks_to_propose_a_stated_kind(server):
     arguments = {**BASE, "budget_constraints": "Three CSMs. The campaign runs through Q4; budget about a few salaries, 3 of them.",
                  "constraints": {"team_size": 2}}  # fmt: skip

@@ -32,9 +32,9 @@ METRIC_AFTER = re.compile(
     _I,
 )
 _PROJECTION = r"预测|预估|展望|规划|计划|project(?:ing|ion|ed)?|forecast(?:ing)?|plan(?:ning)?(?: for)?|outlook|target"
-_DATA_WORD = (
-    r"数据|订单|记录|历史|样本|交易|日志|导出|覆盖|观察期|统计|data|orders?|records|history|historical|sample|"
-    r"transactions|logs?|export(?:ed)?|covers?|observed|observation|collected|span(?:s|ning)?"
+_DATA_WORD = (  # English words whole: "logo churn" is no log, "recovers" no cover
+    r"数据|订单|记录|历史|样本|交易|日志|导出|覆盖|观察期|统计|\b(?:data|orders?|records|history|historical|sample|"
+    r"transactions|logs?|export(?:ed)?|covers?|observed|observation|collected|span(?:s|ning)?)\b"
 )
 # the stems of the words above, for a substring test before the pattern (most inputs name none of them)
 _DATA_STEMS = ("数据", "订单", "记录", "历史", "样本", "交易", "日志", "导出", "覆盖", "观察期", "统计", "data", "order", "record",
@@ -342,4 +342,4 @@ def start_line(c: Constraints, zh: bool) -> str | None:
 
 # The start date is no limit of its own: it turns a calendar deadline ("by the end of Q3") into a horizon, so the
 # horizon's checks are the ones that read it (day 0 of the plan).
-START_DATE = Kind(field="start_date", name=("start date", "开始日期"), checks=KIND.checks, line=start_line)
+START_DATE = Kind(field="start_date", name=("start date", "开始日期"), line=start_line, via="horizon_days")

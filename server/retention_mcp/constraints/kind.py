@@ -40,6 +40,7 @@ class Kind:
     ask: str | None = None  # the block line a missing value gets ("none stated: propose one"), by this label
     unread: tuple[str, ...] = ()  # unread-span kinds whose words this kind's line stands for
     always: bool = True  # a row in the Markdown table even when not stated
+    via: str | None = None  # no checks of its own: the checks of this other kind read it (the start date, day 0)
 
 
 def mark(c: Constraints, field: str, text: str, zh: bool) -> str:

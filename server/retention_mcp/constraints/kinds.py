@@ -42,8 +42,9 @@ def kind(field: str) -> Kind | None:
 
 
 def checked_by() -> dict[str, frozenset[str]]:
-    """Field -> the checks that read it."""
-    return {k.field: k.checks for k in kinds() if k.checks}
+    """Field -> the checks that read it (for a kind read through another, that kind's)."""
+    own = {k.field: k.checks for k in kinds() if k.checks}
+    return own | {k.field: own[k.via] for k in kinds() if k.via and k.via in own}
 
 
 def checked(field: str) -> frozenset[str]:

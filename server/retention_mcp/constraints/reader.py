@@ -51,6 +51,9 @@ __all__ = ["CHANNELS", "PERIOD_DAYS", "channel_label", "channels_in"]  # re-expo
 # -- the reader -------------------------------------------------------------------------------------------------------
 
 
+PAST_FIELD = re.compile(r"histor|past|previous|历史|过往|以往", re.IGNORECASE)  # inputs about what happened before
+
+
 def _timeline_kind(name: str) -> tuple[bool, bool]:
     """Whether an input holds a timeline, and whether it is the plan's own (a 'time_window' may be the data's)."""
     timeline = bool(TIMELINE_FIELD.search(name))
@@ -111,6 +114,8 @@ def read_constraints(arguments: Mapping[str, Any], goal_field: str | None = None
         c.discount_cap_pct = discount.value
 
     def horizons(i: _Input) -> list[Hit]:
+        if PAST_FIELD.search(i.name):  # what happened before ("churned again within 3 months") is no plan length
+            return []
         timeline, plan_timeline = _timeline_kind(i.name)
         return horizon_hits(i.text, timeline, bearing=i.bearing, plan_timeline=plan_timeline)
 
