@@ -8,8 +8,8 @@ light. One line per key, nested keys indented under their parent:
 
 `*` marks a required key; types are str, int, num, bool, `a|b|c` (one of; `one of budget.lines.channel`: the same choices as that key,
 written out above), `list of …` (`(≥2)`: at least two items); a list of objects or an
-object has its keys on the lines below. Descriptions are in the call's language and added, shortest depth first,
-while the outline stays within MAX_SHAPE_CHARS; open maps (no declared keys, such as the server-kept `extras`) are
+object has its keys on the lines below. Descriptions are in the call's language and added, numbers first (what the
+checks compare), then shallow keys first, while the outline stays within MAX_SHAPE_CHARS; open maps (no declared keys, such as the server-kept `extras`) are
 left out.
 """
 
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_SHAPE_CHARS = 4000
-MAX_DESCRIPTION_CHARS = 48
+MAX_DESCRIPTION_CHARS = {"en": 96, "zh": 48}  # about the same meaning: a clause in each language
 INDENT = "  "
 LONG_CHOICES = 40  # a list of choices longer than this is written out once; later keys refer to it
 SCALARS = {"string": "str", "integer": "int", "number": "num", "boolean": "bool"}
+NUMERIC = frozenset({"int", "num", "num|str"})
 
 
 @dataclass
@@ -50,12 +51,13 @@ def _one_language(text: str, language: str) -> str:
         english, chinese = text.rsplit(" / ", 1)
         text = chinese if language == "zh" else english
     text = " ".join(text.split())
-    if len(text) <= MAX_DESCRIPTION_CHARS:
+    limit = MAX_DESCRIPTION_CHARS.get(language, MAX_DESCRIPTION_CHARS["en"])
+    if len(text) <= limit:
         return text
-    cut = text[:MAX_DESCRIPTION_CHARS]
+    cut = text[:limit]
     for stop in ("; ", ", ", "(", "(", ",", ";", " "):
         at = cut.rfind(stop)
-        if at > MAX_DESCRIPTION_CHARS // 2:
+        if at > limit // 2:
             return cut[:at].rstrip(" ,;:(") + "…"
     return cut.rstrip() + "…"
 
@@ -135,10 +137,11 @@ def _walk(keys: list[Key]) -> list[Key]:
 
 def outline(schema: dict[str, Any], language: str, limit: int = MAX_SHAPE_CHARS) -> str:
     """The outline of a plan schema in `language` ('en' or 'zh'), at most `limit` characters: every key with its
-    type, and as many descriptions as fit, shallow keys first."""
+    type, and as many descriptions as fit, numbers first, then shallow keys first."""
     keys = _walk(_Reader(schema, language).keys(schema, 0, frozenset()))
     size = sum(len(k.line()) + 1 for k in keys)
-    for key in sorted((k for k in keys if k.description), key=lambda k: k.depth):  # stable: schema order within depth
+    # numbers first (amounts, days, periods, percents: what the checks compare), then shallow keys first; stable
+    for key in sorted((k for k in keys if k.description), key=lambda k: (k.kind not in NUMERIC, k.depth)):
         grown = len(key.description) + 3
         if size + grown > limit:
             continue

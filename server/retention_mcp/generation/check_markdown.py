@@ -147,10 +147,10 @@ def validation_markdown(
     if validation.to_fill:
         lines += ["", f"### {'需补充的约束' if zh else 'To fill in'}", ""]
         lines.append(
-            "以下内容服务器未能核验;把它们填入类型化参数(constraints、goals)后重新生成即可逐条检查:"
+            "以下内容服务器未能核验;把它们填入类型化参数(constraints、goals)后再次生成或提交(check_plan)即可逐条检查:"
             if zh
             else "The server could not check these; give them as typed parameters (constraints, goals) and "
-            "generate again to have them checked:"
+            "generate or submit (check_plan) again to have them checked:"
         )
         lines.append("")
         lines += [f"- {line}" for line in validation.to_fill]
