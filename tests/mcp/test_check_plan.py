@@ -319,3 +319,15 @@ async def test_the_budget_total_reads_as_the_whole_plans(registry):
         zh = await check(client, SAAS_ZH, fixture_plan(SAAS_ZH["id"]))
     assert "**Total**: 115,000 CNY (whole plan; lines by quarter)" in en.structured_content["markdown"]
     assert "**总预算**:120,000 CNY(整个方案;科目按季度计)" in zh.structured_content["markdown"]
+
+
+async def test_a_segment_the_plan_does_not_reach_is_told_where_this_plan_can_name_it(registry):
+    plan = fixture_plan(SAAS_EN["id"])
+    plan["segments"].append({"name": "Ghost admins", "definition": "No login in 30 days"})
+    plan["initiatives"][1]["segment"] = "Post-archive quiet"  # no entry for everyone: each segment needs its own
+    async with Client(build_server(registry)) as client:
+        result = await check(client, SAAS_EN, plan)
+    (coverage,) = [c for c in result.structured_content["validation"]["checks"] if c["name"] == "segment_coverage"]
+    assert coverage["status"] == "failed" and "Ghost admins" in coverage["detail"]
+    assert "in one of: offers, initiatives, win_back" in coverage["detail"]
+    assert "messaging" not in coverage["detail"] and "sequence" not in coverage["detail"]  # no such parts in this plan

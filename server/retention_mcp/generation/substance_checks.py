@@ -141,6 +141,8 @@ def _check_tiers(plan: PlanBase, checks: CheckList) -> None:
 _EVERYONE = re.compile(r"^(?:all|every|everyone|全部|所有|全体)|^(?:全员|全量)", re.I)
 # (plan part, whether an entry is an offer or treatment for its segment, the entry's channels)
 _TREATMENTS = ("offers", "initiatives", "personalisation", "messaging", "sequence", "win_back")
+_TREATMENT_ZH = {"offers": "优惠", "initiatives": "举措", "personalisation": "个性化", "messaging": "沟通",
+                 "sequence": "触达节奏", "win_back": "召回"}  # fmt: skip
 
 
 def _channels_of(entry: dict[str, Any]) -> list[str]:
@@ -167,6 +169,8 @@ def _check_segments(dumped: dict[str, Any], checks: CheckList) -> None:
         if not any(_channels_of(e) for _, e in mine):
             no_channel.append(name)
     ok = not no_offer and not no_channel
+    here = [p for p in _TREATMENTS if p in dumped] or list(_TREATMENTS)  # the parts this plan has, for the hint
+    where_en, where_zh = ", ".join(here), "、".join(_TREATMENT_ZH[p] for p in here)
     parts_en, parts_zh = [], []
     if no_offer:
         parts_en.append("no offer or action for " + ", ".join(no_offer))
@@ -180,13 +184,13 @@ def _check_segments(dumped: dict[str, Any], checks: CheckList) -> None:
         f"Each of the {len(segments)} segments has an offer or action and a channel (offers, initiatives, triggers, "
         "messaging or the sequence name it in segment)."
         if ok
-        else "Segments the plan does not reach: " + "; ".join(parts_en) + " (name the segment in an offer, "
-        "initiative, trigger, messaging or sequence entry that has a channel).",
+        else "Segments the plan does not reach: " + "; ".join(parts_en) + f" (name the segment in the segment "
+        f"field of an entry with a channel, in one of: {where_en}).",
         f"{len(segments)} 个客群均有优惠或动作及触达渠道。"
         if ok
         else "方案未覆盖的客群:"
         + ";".join(parts_zh)
-        + "(请在带渠道的优惠、举措、触发、沟通或触达节奏条目的 segment 中写明该客群)。",
+        + f"(请在以下部分中带渠道的条目的 segment 字段写明该客群:{where_zh})。",
     )
 
 
