@@ -84,6 +84,8 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         cancel.check()
         progress(message)
 
+    if request.source or request.table:
+        return _analyze_table(request, say, cancel, limits)
     if bool(request.path) == bool(request.csv_text):
         raise DataError("Give either a file path or inline CSV text / 请提供文件路径或内联 CSV 文本(二选一)")
     check_request(request)
@@ -137,6 +139,31 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         ) from None
     finally:
         table.close()
+
+
+def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> Analysis:
+    """A table or view in a database connection: aggregated there (pushdown.py)."""
+    from retention_mcp.analytics.pushdown import analyze_table
+    from retention_mcp.analytics.warehouse import open_warehouse
+
+    if request.path or request.csv_text:
+        raise DataError("Give a file or a source and table, not both / 文件与数据库表只能二选一")
+    if not (request.source and request.table and request.source_url):
+        raise DataError("source and table: give both / source 与 table 需同时提供")
+    check_request(request)
+    say("Connecting to the database")
+    wh = open_warehouse(request.source, request.source_url, request.table, limits.timeout, request.source_password)
+    try:
+        mapping = map_columns(list(wh.table.columns), request.columns, request.segments)
+        curves: dict = {}
+        report = analyze_table(wh, mapping, say, curves, request)
+        analysis = Analysis(report)
+        if request.charts:
+            say("Drawing charts")
+            _draw(analysis, curves)
+        return analysis
+    finally:
+        wh.close()
 
 
 def _draw(analysis: Analysis, curves: dict) -> None:

@@ -30,6 +30,10 @@ class AnalyzeParams(BaseModel):
     csv: str | None = Field(
         None, description="Inline CSV text, header first, instead of a file / 内联 CSV 文本(首行为表头)"
     )
+    source: str | None = Field(
+        None, max_length=64, description="Database connection configured on the server / 服务器上配置的数据库连接名"
+    )
+    table: str | None = Field(None, max_length=128, description="SCHEMA.TABLE in that source / 该连接中的表或视图")
     # The column of each role (customer_id_column, …), where detection needs help; the engine reads them as one map.
     customer_id_column: str | None = Field(None, description="Customer id column / 客户编号所在列")
     start_date_column: str | None = Field(None, description="Start or signup date column / 开始或注册日期所在列")
@@ -122,5 +126,7 @@ CLI_FLAGS: dict[str, tuple[str, str]] = {
     "timezone": ("--timezone", "NAME"),
     "sheet": ("--sheet", "NAME|NUMBER"),
     "header_row": ("--header-row", "N"),
+    "source": ("--source", "NAME|URL"),
+    "table": ("--table", "SCHEMA.TABLE"),
 }
 CLI_POSITIONAL = frozenset({"path", "csv", "charts", "charts_dir"})

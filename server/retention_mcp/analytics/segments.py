@@ -95,6 +95,11 @@ def segment_of(con, column: str, kind: str, key: str, report: ChurnReport) -> Se
     rows = con.execute(
         f"SELECT {key} AS v, count(*), count(*) FILTER (WHERE churned) FROM customers GROUP BY 1 ORDER BY 1"
     ).fetchall()
+    return segment_from_counts(column, kind, rows, report)
+
+
+def segment_from_counts(column: str, kind: str, rows: list, report: ChurnReport) -> Segment | None:
+    """A segment from (value, customers, churned) rows ordered by value, wherever they were counted."""
     if len(rows) < 2:
         return None
     base = (report.churned or 0) / report.customers if report.customers else 0
