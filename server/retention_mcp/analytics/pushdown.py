@@ -112,7 +112,9 @@ def customers_expr(t: Any, mapping: Mapping, request: AnalysisRequest, observati
     unit_days, months = TENURE_UNITS[unit], PERIOD_MONTHS[request.period]
     if roles.get("start_date"):
         to_obs = (
-            [(~base.churned, obs.delta(base.start_date, unit="day").cast("float64") / unit_days)] if obs is not None else []
+            [(~base.churned, obs.delta(base.start_date, unit="day").cast("float64") / unit_days)]
+            if obs is not None
+            else []
         )
         tenure = ibis.cases(
             (base.start_date.isnull(), base.tenure_given),

@@ -1,0 +1,83 @@
+"""A table in PostgreSQL gives the same facts as the file it was loaded from: every subscription step is aggregated
+in the database (churn shares, periods and cohorts, Kaplan-Meier medians, log-rank p, segments, sBG, MRR), and only
+aggregates come back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retention_mcp.analytics.engine import AnalysisRequest, analyze
+from retention_mcp.analytics.loading import DataError
+from tests.mcp.test_analytics_files import fader_hardie_file
+from tests.pg_tables import load_file
+from tests.unit.test_analytics_reference import write_rows
+
+EXAMPLE = Path(__file__).parents[2] / "server" / "retention_mcp" / "examples" / "subscriptions.csv"
+ONLY_FOR_FILES = {"source", "notes", "high_risk", "absent"}
+
+
+def facts(report) -> dict:
+    data = json.loads(report.model_dump_json())
+    data["absent"] = [a["name"] for a in data["absent"] if a["name"] != "high_risk"]  # the reasons may be worded apart
+    return {k: v for k, v in data.items() if k not in ONLY_FOR_FILES} | {"absent": data["absent"]}
+
+
+def same_facts(url: str, path: Path, table: str, **options) -> tuple:
+    load_file(url, path, table)
+    from_file = analyze(AnalysisRequest(path=path.name, **options), [path.parent]).report
+    from_table = analyze(AnalysisRequest(source="pg", table=f"data.{table}", source_url=url, **options), []).report
+    assert facts(from_table) == facts(from_file)
+    return from_file, from_table
+
+
+def test_bundled_example_from_a_table_matches_the_file(postgres_url, tmp_path):
+    path = tmp_path / "subscriptions.csv"
+    path.write_bytes(EXAMPLE.read_bytes())
+    from_file, from_table = same_facts(postgres_url, path, "subscriptions", as_of="2026-06-30")
+    assert from_table.mrr and from_table.mrr.grr == from_file.mrr.grr and from_table.mrr.nrr == from_file.mrr.nrr
+    assert from_table.survival.log_rank and from_table.survival.median == from_file.survival.median
+    assert from_table.sbg.alpha == from_file.sbg.alpha
+    assert from_table.source == "pg:data.subscriptions"
+
+
+@pytest.mark.parametrize("segment", ["Regular", "High End"])
+def test_fader_hardie_cohorts_from_a_table(postgres_url, tmp_path, segment):
+    path = fader_hardie_file(tmp_path, segment)
+    _, from_table = same_facts(postgres_url, path, "cohort", period="year", as_of="2006-12-31")
+    assert from_table.sbg is not None and from_table.sbg.period == "year"
+
+
+def test_churn_per_month_from_a_table(postgres_url, tmp_path):
+    rows = [[f"a{i}", "2025-01-05", ""] for i in range(8)]
+    rows += [["a8", "2025-01-05", "2025-02-10"], ["a9", "2025-01-06", "2025-02-20"]]
+    rows += [[f"b{i}", "2025-02-03", ""] for i in range(4)] + [["b4", "2025-02-03", "2025-03-15"]]
+    path = write_rows(tmp_path / "subs.csv", ["customer_id", "start_date", "end_date"], rows)
+    _, from_table = same_facts(postgres_url, path, "subs")
+    assert from_table.churn_rate == 0.2
+
+
+def test_the_connection_is_read_only_and_tables_come_from_its_catalog(postgres_url, tmp_path):
+    from retention_mcp.analytics.warehouse import open_warehouse
+
+    path = write_rows(tmp_path / "s.csv", ["customer_id", "start_date", "end_date"], [["a", "2025-01-01", ""]])
+    load_file(postgres_url, path, "s")
+    wh = open_warehouse("pg", postgres_url, "data.s", 30)
+    try:
+        with pytest.raises(Exception, match="read-only"):
+            wh.backend.con.execute("CREATE TABLE data.x (a int)")
+    finally:
+        wh.close()
+    with pytest.raises(DataError, match="not a table or view") as missing:
+        open_warehouse("pg", postgres_url, "data.nope", 30)
+    assert "127.0.0.1" not in str(missing.value)
+
+
+def test_a_failed_connection_never_shows_the_url(tmp_path):
+    url = "postgresql://reader:s3cret-pass@127.0.0.1:1/db"
+    with pytest.raises(DataError) as failed:
+        analyze(AnalysisRequest(source="prod", table="public.t", source_url=url), [])
+    assert "s3cret" not in str(failed.value) and "127.0.0.1" not in str(failed.value)
+    assert "prod" in str(failed.value)
