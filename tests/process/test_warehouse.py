@@ -81,3 +81,23 @@ def test_a_failed_connection_never_shows_the_url(tmp_path):
         analyze(AnalysisRequest(source="prod", table="public.t", source_url=url), [])
     assert "s3cret" not in str(failed.value) and "127.0.0.1" not in str(failed.value)
     assert "prod" in str(failed.value)
+
+
+def cdnow_orders(folder: Path) -> Path:
+    """The raw CDNOW sample (2,357 customers, 1997-01 to 1998-06), dates written as ISO dates."""
+    lifetimes = pytest.importorskip("lifetimes")
+    source = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
+    rows = []
+    for line in source.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 5:
+            rows.append([parts[1], f"{parts[2][:4]}-{parts[2][4:6]}-{parts[2][6:]}", parts[4]])
+    return write_rows(folder / "cdnow.csv", ["customer_id", "order_date", "amount"], rows)
+
+
+def test_cdnow_orders_from_a_table(postgres_url, tmp_path):
+    path = cdnow_orders(tmp_path)
+    _, fitted = same_facts(postgres_url, path, "orders", as_of="1997-09-30")
+    assert fitted.bgnbd.r == pytest.approx(0.243, rel=0.01) and fitted.rfm.customers == 2357
+    _, held = same_facts(postgres_url, path, "orders", calibration_end="1997-09-30")
+    assert held.bgnbd.holdout is not None and held.bgnbd.holdout.by_frequency

@@ -21,7 +21,13 @@ DIALECTS = ["postgres", "bigquery", "snowflake", "clickhouse", "databricks", "tr
 
 def steps() -> dict:
     t = ibis.table(
-        {"customer_id": "string", "signup_date": "date", "cancel_date": "timestamp", "plan": "string", "mrr": "float64"},
+        {
+            "customer_id": "string",
+            "signup_date": "date",
+            "cancel_date": "timestamp",
+            "plan": "string",
+            "mrr": "float64",
+        },
         name="subscriptions",
         database="analytics",
     )
@@ -52,7 +58,9 @@ def test_pushed_down_steps_compile_for_each_dialect(dialect):
 
 def test_identifiers_from_the_table_are_quoted_never_spliced():
     t = ibis.table({'id"; DROP TABLE x; --': "string", "start": "date", "end": "date"}, name="t")
-    mapping = map_columns(list(t.columns), {"customer_id": 'id"; DROP TABLE x; --', "start_date": "start", "end_date": "end"}, [])
+    mapping = map_columns(
+        list(t.columns), {"customer_id": 'id"; DROP TABLE x; --', "start_date": "start", "end_date": "end"}, []
+    )
     c = customers_expr(t, mapping, AnalysisRequest(), date(2026, 1, 1), "month")
     sql = ibis.to_sql(c.aggregate(n=c.count()), dialect="postgres")
     assert '"id""; DROP TABLE x; --"' in sql

@@ -144,6 +144,7 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
 def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> Analysis:
     """A table or view in a database connection: aggregated there (pushdown.py)."""
     from retention_mcp.analytics.pushdown import analyze_table
+    from retention_mcp.analytics.pushdown_orders import analyze_orders, is_orders
     from retention_mcp.analytics.warehouse import open_warehouse
 
     if request.path or request.csv_text:
@@ -156,9 +157,12 @@ def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> A
     try:
         mapping = map_columns(list(wh.table.columns), request.columns, request.segments)
         curves: dict = {}
-        report = analyze_table(wh, mapping, say, curves, request)
+        if is_orders(mapping):
+            report = analyze_orders(wh, mapping, say, request)
+        else:
+            report = analyze_table(wh, mapping, say, curves, request)
         analysis = Analysis(report)
-        if request.charts:
+        if request.charts and report.mode == "subscriptions":
             say("Drawing charts")
             _draw(analysis, curves)
         return analysis
