@@ -101,3 +101,41 @@ def test_cdnow_orders_from_a_table(postgres_url, tmp_path):
     assert fitted.bgnbd.r == pytest.approx(0.243, rel=0.01) and fitted.rfm.customers == 2357
     _, held = same_facts(postgres_url, path, "orders", calibration_end="1997-09-30")
     assert held.bgnbd.holdout is not None and held.bgnbd.holdout.by_frequency
+
+
+def test_a_configured_source_through_the_tool_and_the_command(postgres_url, tmp_path, monkeypatch):
+    import anyio
+    from mcp import Client
+
+    from retention_mcp.registry import Registry
+    from retention_mcp.server import build_server
+    from tests.unit.test_cli import ENV, run
+
+    path = tmp_path / "subscriptions.csv"
+    path.write_bytes(EXAMPLE.read_bytes())
+    load_file(postgres_url, path, "subscriptions")
+    listed = tmp_path / "sources"
+    listed.write_text(f"crm = {postgres_url}\n")
+    monkeypatch.setenv("RETENTION_MCP_SOURCES", str(listed))
+
+    async def call():
+        server = build_server(Registry.load())
+        async with Client(server) as client:
+            return await client.call_tool(
+                "analyze_churn",
+                {"source": "crm", "table": "data.subscriptions", "as_of": "2026-06-30", "charts": False},
+            )
+
+    result = anyio.run(call)
+    assert not result.is_error and result.structured_content["customers"] == 5000
+    assert result.structured_content["source"] == "crm:data.subscriptions"
+    ran = run(
+        "analyze",
+        "--source",
+        "crm",
+        "--table",
+        "data.subscriptions",
+        "--json",
+        env=ENV | {"RETENTION_MCP_SOURCES": str(listed)},
+    )
+    assert ran.returncode == 0 and json.loads(ran.stdout)["churned"] == result.structured_content["churned"]
