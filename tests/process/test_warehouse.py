@@ -16,12 +16,12 @@ from tests.pg_tables import load_file
 from tests.unit.test_analytics_reference import write_rows
 
 EXAMPLE = Path(__file__).parents[2] / "server" / "retention_mcp" / "examples" / "subscriptions.csv"
-ONLY_FOR_FILES = {"source", "notes", "high_risk", "absent"}
+ONLY_FOR_FILES = {"source", "notes", "absent"}
 
 
 def facts(report) -> dict:
     data = json.loads(report.model_dump_json())
-    data["absent"] = [a["name"] for a in data["absent"] if a["name"] != "high_risk"]  # the reasons may be worded apart
+    data["absent"] = [a["name"] for a in data["absent"]]  # the reasons may be worded apart
     return {k: v for k, v in data.items() if k not in ONLY_FOR_FILES} | {"absent": data["absent"]}
 
 

@@ -26,7 +26,7 @@ from retention_mcp.analytics.request import (
 )
 from retention_mcp.analytics.retention_models import sbg_from_counts, survival_from_counts
 from retention_mcp.analytics.roles import normalise
-from retention_mcp.analytics.segments import drivers_of, segment_from_counts
+from retention_mcp.analytics.segments import drivers_of, risk_groups_from, segment_from_counts
 from retention_mcp.analytics.shape import COMPUTED
 from retention_mcp.analytics.subscriptions import cohorts_from_counts
 from retention_mcp.analytics.values import FALSE_WORDS, TRUE_WORDS
@@ -351,7 +351,13 @@ def analyze_table(
                 reason="no categorical or numeric column besides the roles / 除已识别角色外没有分类或数值列",
             )
         )
-    report.absent.append(Absent(name="high_risk", reason="not computed for a database table / 数据库表暂不计算"))
+
+    def count(rule: list[tuple[str, str]]) -> tuple:
+        where = c.filter([keys[column] == value for column, value in rule])
+        got = wh.one(where.aggregate(n=where.count(), d=where.churned.sum(), a=(~where.churned).sum()))
+        return int(got["n"]), int(got["d"] or 0), int(got["a"] or 0)
+
+    report.high_risk = risk_groups_from(report, count)
     if counts["churned_unknown"]:
         reason = f"{counts['churned_unknown']} churned customers have no end date or tenure / 已流失客户缺少生命周期"
         report.absent += [Absent(name="survival", reason=reason), Absent(name="sbg", reason=reason)]
