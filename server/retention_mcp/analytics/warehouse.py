@@ -13,7 +13,7 @@ from typing import Any
 from retention_mcp.analytics.loading import DataError
 
 ENV_MAX_ROWS = "RETENTION_MCP_WAREHOUSE_MAX_ROWS"
-DEFAULT_MAX_ROWS = 100_000  # rows of one aggregate; a customer-level result would be far larger
+DEFAULT_MAX_ROWS = 1_000_000  # rows of one aggregate (BG/NBD pools customers by (x, t_x, T) in days)
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 TABLE_NAME = re.compile(r"^[^.\x00]{1,63}(\.[^.\x00]{1,63})?$")
 
