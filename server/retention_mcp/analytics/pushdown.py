@@ -333,14 +333,14 @@ def analyze_table(
         reason = "when customers left, or when they started, is not known / 不知道客户何时开始或流失"
         report.absent += [Absent(name="periods", reason=reason), Absent(name="cohorts", reason=reason)]
     say("Segments and drivers")
-    keys = {col: segment_key(c, col, kind, t, wh) for col, kind in segment_columns(t, mapping, wh)}
-    kinds = dict(segment_columns(t, mapping, wh)) if keys else {}
+    kinds = dict(segment_columns(t, mapping, wh))
+    keys = {column: segment_key(c, column, kind, t, wh) for column, kind in kinds.items()}
     for column, key in keys.items():
         g = c.mutate(v=key)
-        rows = wh.fetch(g.group_by("v").aggregate(n=g.count(), d=g.churned.sum().cast("int64")).order_by("v"))
-        segment = segment_from_counts(
-            column, kinds[column], list(zip(rows["v"], rows["n"], rows["d"], strict=True)), report
-        )
+        rows = wh.fetch(g.group_by("v").aggregate(n=g.count(), d=g.churned.sum().cast("int64")))
+        # ordered here, by code point as DuckDB orders text, whatever the database's collation
+        counts = sorted(zip(rows["v"], rows["n"], rows["d"], strict=True))
+        segment = segment_from_counts(column, kinds[column], counts, report)
         if segment:
             report.segments.append(segment)
     report.drivers = drivers_of(report.segments)
