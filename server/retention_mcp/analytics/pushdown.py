@@ -339,8 +339,8 @@ def analyze_table(
         g = c.mutate(v=key)
         rows = wh.fetch(g.group_by("v").aggregate(n=g.count(), d=g.churned.sum().cast("int64")))
         # ordered here, by code point as DuckDB orders text, whatever the database's collation
-        counts = sorted(zip(rows["v"], rows["n"], rows["d"], strict=True))
-        segment = segment_from_counts(column, kinds[column], counts, report)
+        by_value = sorted(zip(rows["v"], rows["n"], rows["d"], strict=True))
+        segment = segment_from_counts(column, kinds[column], by_value, report)
         if segment:
             report.segments.append(segment)
     report.drivers = drivers_of(report.segments)

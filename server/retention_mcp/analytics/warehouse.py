@@ -111,9 +111,13 @@ def open_warehouse(source: str, url: str, table: str, timeout_seconds: float, pa
     options = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
     try:
         raw = psycopg.connect(
-            url, autocommit=True, options=options, connect_timeout=10, application_name="retention-mcp",
-            **({"password": password} if password else {}),
-        )  # fmt: skip
+            url,
+            autocommit=True,
+            options=options,
+            connect_timeout=10,
+            application_name="retention-mcp",
+            password=password,  # None: the URL's, PGPASSWORD or ~/.pgpass
+        )
     except Exception as exc:
         raise DataError(
             f"source {shown_source(source)}: the connection failed ({type(exc).__name__}); check the server, the "
