@@ -139,3 +139,31 @@ def test_a_configured_source_through_the_tool_and_the_command(postgres_url, tmp_
         env=ENV | {"RETENTION_MCP_SOURCES": str(listed)},
     )
     assert ran.returncode == 0 and json.loads(ran.stdout)["churned"] == result.structured_content["churned"]
+
+
+def test_a_slow_query_is_stopped_at_the_timeout(postgres_url):
+    import time
+
+    import psycopg
+
+    from retention_mcp.analytics.limits import AnalysisStopped, Limits
+
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("CREATE SCHEMA data")
+        con.execute(
+            "CREATE VIEW data.slow AS SELECT 'a' AS customer_id, DATE '2025-01-01' AS start_date, "
+            "CAST(NULL AS DATE) AS end_date FROM pg_sleep(30)"
+        )
+    started = time.monotonic()
+    with pytest.raises((AnalysisStopped, DataError), match=r"(?i)timeout|took longer"):
+        analyze(
+            AnalysisRequest(source="pg", table="data.slow", source_url=postgres_url), [], limits=Limits(timeout=1.5)
+        )
+    assert time.monotonic() - started < 20  # stopped, not waited out
+
+
+def test_monthly_revenue_rows_in_a_table_are_refused_clearly(postgres_url, tmp_path):
+    path = write_rows(tmp_path / "m.csv", ["customer_id", "month", "mrr"], [["a", "2025-01", 10], ["a", "2025-02", 12]])
+    load_file(postgres_url, path, "panel")
+    with pytest.raises(DataError, match="monthly revenue rows"):
+        analyze(AnalysisRequest(source="pg", table="data.panel", source_url=postgres_url), [])

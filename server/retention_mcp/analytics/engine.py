@@ -154,9 +154,16 @@ def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> A
     check_request(request)
     say("Connecting to the database")
     wh = open_warehouse(request.source, request.source_url, request.table, limits.timeout, request.source_password)
+    cancel.attach(wh)  # a client's cancel or the timeout cancels the running query
     try:
         mapping = map_columns(list(wh.table.columns), request.columns, request.segments)
         curves: dict = {}
+        if mapping.get("month"):
+            raise DataError(
+                f"{wh.source}: monthly revenue rows (one row per customer and month) are analysed from a file only "
+                f"for now; export the table, or give a table with one row per customer or per order / 月度收入行"
+                f"(每个客户每月一行)目前只能从文件分析"
+            )
         if is_orders(mapping):
             report = analyze_orders(wh, mapping, say, request)
         else:
@@ -167,6 +174,7 @@ def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> A
             _draw(analysis, curves)
         return analysis
     finally:
+        cancel.detach(wh)
         wh.close()
 
 

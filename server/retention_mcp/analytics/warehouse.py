@@ -46,7 +46,7 @@ class Fetched:
     queries: int = 0
 
 
-@dataclass
+@dataclass(eq=False)  # hashable: a Cancellation holds it in a set
 class Warehouse:
     """One open connection and the table analysed; `fetch` runs an aggregate expression there."""
 
@@ -75,6 +75,11 @@ class Warehouse:
     def one(self, expr: Any) -> dict[str, Any]:
         """The single row of an aggregate over the whole table."""
         return {k: v[0] for k, v in self.fetch(expr).items()}
+
+    def interrupt(self) -> None:
+        """Cancel the running query (a client's cancel, or the analysis timeout), from any thread."""
+        with contextlib.suppress(Exception):  # nothing running, or the connection closed meanwhile
+            self.backend.con.cancel_safe(timeout=5.0)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection: nothing left to do
