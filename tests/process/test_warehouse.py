@@ -167,3 +167,21 @@ def test_monthly_revenue_rows_in_a_table_are_refused_clearly(postgres_url, tmp_p
     load_file(postgres_url, path, "panel")
     with pytest.raises(DataError, match="monthly revenue rows"):
         analyze(AnalysisRequest(source="pg", table="data.panel", source_url=postgres_url), [])
+
+
+def test_tenure_and_a_churned_flag_from_a_table(postgres_url, tmp_path):
+    """One row per customer with a tenure in months and a yes/no flag (as telecom exports have), segments numeric
+    (quartiles) and categorical, and an unknown flag left out of every rate."""
+    import random
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(400):
+        contract = rng.choice(["month-to-month", "one year", "two year"])
+        churned = rng.random() < (0.45 if contract == "month-to-month" else 0.12)
+        flag = "NA" if i % 97 == 0 else ("Yes" if churned else "No")
+        rows.append([f"t{i}", rng.randint(0, 72), flag, contract, round(rng.uniform(18, 120), 2)])
+    path = write_rows(tmp_path / "telco.csv", ["customer_id", "tenure_months", "churned", "contract", "charges"], rows)
+    _, from_table = same_facts(postgres_url, path, "telco")
+    assert from_table.unknown_churn == 5 and from_table.survival and from_table.survival.log_rank
+    assert {s.column for s in from_table.segments} >= {"contract", "charges"}
