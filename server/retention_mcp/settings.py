@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from retention_mcp import redaction
 
@@ -291,6 +292,10 @@ def sources(environ: Mapping[str, str] | None = None) -> dict[str, Source]:
     out = {}
     for name, url in found.items():
         password = env.get(f"{SOURCE_ENV_PREFIX}{name.upper().replace('-', '_')}_PASSWORD") or None
-        redaction.register(*(p for p in (password, url) if p))
+        try:
+            inline = urlsplit(url).password  # a password written in the URL
+        except ValueError:
+            inline = None
+        redaction.register(password, inline)
         out[name] = Source(name, url, password)
     return out
