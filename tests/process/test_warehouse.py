@@ -185,3 +185,9 @@ def test_tenure_and_a_churned_flag_from_a_table(postgres_url, tmp_path):
     _, from_table = same_facts(postgres_url, path, "telco")
     assert from_table.unknown_churn == 5 and from_table.survival and from_table.survival.log_rank
     assert {s.column for s in from_table.segments} >= {"contract", "charges"}
+
+
+def test_options_for_reading_file_text_are_refused_for_a_table(tmp_path):
+    url = "postgresql://reader@127.0.0.1:1/db"  # never reached: the options are checked first
+    with pytest.raises(DataError, match=r"^encoding, sheet: how a file's text is read"):
+        analyze(AnalysisRequest(source="pg", table="data.t", source_url=url, encoding="gbk", sheet="2"), [])

@@ -141,6 +141,9 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         table.close()
 
 
+FILE_ONLY = ("delimiter", "encoding", "decimal", "date_format", "timezone", "sheet", "header_row")
+
+
 def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> Analysis:
     """A table or view in a database connection: aggregated there (pushdown.py)."""
     from retention_mcp.analytics.pushdown import analyze_table
@@ -152,6 +155,12 @@ def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> A
     if not (request.source and request.table and request.source_url):
         raise DataError("source and table: give both / source 与 table 需同时提供")
     check_request(request)
+    file_only = [name for name in FILE_ONLY if getattr(request, name) is not None]
+    if file_only:
+        raise DataError(
+            f"{', '.join(file_only)}: how a file's text is read; a table's columns have types, so leave "
+            f"{'it' if len(file_only) == 1 else 'them'} out / 这些选项只用于读取文件文本;数据库表的列有类型,请去掉"
+        )
     say("Connecting to the database")
     wh = open_warehouse(request.source, request.source_url, request.table, limits.timeout, request.source_password)
     cancel.attach(wh)  # a client's cancel or the timeout cancels the running query
