@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from retention_mcp import redaction
 
@@ -245,3 +246,56 @@ def int_env(env: Mapping[str, str], name: str, default: int, minimum: int) -> in
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+ENV_SOURCES = "RETENTION_MCP_SOURCES"  # a file of `name = URL` lines: the database connections analyses may read
+SOURCE_ENV_PREFIX = "RETENTION_MCP_SOURCE_"  # RETENTION_MCP_SOURCE_<NAME>=URL, and <NAME>_PASSWORD for its password
+SOURCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    url: str = field(repr=False)
+    password: str | None = field(default=None, repr=False)
+
+
+def sources(environ: Mapping[str, str] | None = None) -> dict[str, Source]:
+    """The named database connections configured on this server: from the file RETENTION_MCP_SOURCES names (one
+    `name = URL` a line, `#` comments) and RETENTION_MCP_SOURCE_<NAME> variables. A password comes from the URL,
+    RETENTION_MCP_SOURCE_<NAME>_PASSWORD or the database's own client files (~/.pgpass); it is never shown."""
+    env = os.environ if environ is None else environ
+    found: dict[str, str] = {}
+    listed = env.get(ENV_SOURCES, "").strip()
+    if listed:
+        try:
+            lines = Path(listed).expanduser().read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SettingsError(
+                f"{ENV_SOURCES}: the file cannot be read ({exc.strerror}) / 无法读取连接配置文件"
+            ) from None
+        for number, line in enumerate(lines, 1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            name, sep, url = (part.strip() for part in text.partition("="))
+            if not sep or not SOURCE_NAME.match(name) or "://" not in url:
+                raise SettingsError(
+                    f"{ENV_SOURCES}: line {number} is not `name = URL` (a name of letters, digits, _ or -) / "
+                    f"第 {number} 行应为 `名称 = URL`"
+                )
+            found[name] = url
+    for key, value in env.items():
+        name = key[len(SOURCE_ENV_PREFIX) :]
+        if key.startswith(SOURCE_ENV_PREFIX) and not name.endswith("_PASSWORD") and "://" in value:
+            found[name.lower()] = value.strip()
+    out = {}
+    for name, url in found.items():
+        password = env.get(f"{SOURCE_ENV_PREFIX}{name.upper().replace('-', '_')}_PASSWORD") or None
+        try:
+            inline = urlsplit(url).password  # a password written in the URL
+        except ValueError:
+            inline = None
+        redaction.register(password, inline)
+        out[name] = Source(name, url, password)
+    return out

@@ -234,7 +234,7 @@ def test_start_up_imports_no_heavy_library():
         "server = build_server()\n"
         "anyio.run(server.list_tools)\n"
         "heavy = ('duckdb', 'numpy', 'scipy', 'matplotlib', 'pandas', 'retention_mcp.generation.backends',\n"
-        "         'retention_mcp.analytics.engine', 'jinja2')\n"
+        "         'retention_mcp.analytics.engine', 'jinja2', 'ibis', 'sqlglot', 'pyarrow')\n"
         "print([m for m in heavy if m in sys.modules], [t.name for t in server.registry if 'parameters' in vars(t)])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

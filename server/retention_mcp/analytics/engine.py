@@ -84,6 +84,8 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         cancel.check()
         progress(message)
 
+    if request.source or request.table:
+        return _analyze_table(request, say, cancel, limits)
     if bool(request.path) == bool(request.csv_text):
         raise DataError("Give either a file path or inline CSV text / 请提供文件路径或内联 CSV 文本(二选一)")
     check_request(request)
@@ -137,6 +139,52 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
         ) from None
     finally:
         table.close()
+
+
+FILE_ONLY = ("delimiter", "encoding", "decimal", "date_format", "timezone", "sheet", "header_row")
+
+
+def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> Analysis:
+    """A table or view in a database connection: aggregated there (pushdown.py)."""
+    from retention_mcp.analytics.pushdown import analyze_table
+    from retention_mcp.analytics.pushdown_orders import analyze_orders, is_orders
+    from retention_mcp.analytics.warehouse import open_warehouse
+
+    if request.path or request.csv_text:
+        raise DataError("Give a file or a source and table, not both / 文件与数据库表只能二选一")
+    if not (request.source and request.table and request.source_url):
+        raise DataError("source and table: give both / source 与 table 需同时提供")
+    check_request(request)
+    file_only = [name for name in FILE_ONLY if getattr(request, name) is not None]
+    if file_only:
+        raise DataError(
+            f"{', '.join(file_only)}: how a file's text is read; a table's columns have types, so leave "
+            f"{'it' if len(file_only) == 1 else 'them'} out / 这些选项只用于读取文件文本;数据库表的列有类型,请去掉"
+        )
+    say("Connecting to the database")
+    wh = open_warehouse(request.source, request.source_url, request.table, limits.timeout, request.source_password)
+    cancel.attach(wh)  # a client's cancel or the timeout cancels the running query
+    try:
+        mapping = map_columns(list(wh.table.columns), request.columns, request.segments)
+        curves: dict = {}
+        if mapping.get("month"):
+            raise DataError(
+                f"{wh.source}: monthly revenue rows (one row per customer and month) are analysed from a file only "
+                f"for now; export the table, or give a table with one row per customer or per order / 月度收入行"
+                f"(每个客户每月一行)目前只能从文件分析"
+            )
+        if is_orders(mapping):
+            report = analyze_orders(wh, mapping, say, request)
+        else:
+            report = analyze_table(wh, mapping, say, curves, request)
+        analysis = Analysis(report)
+        if request.charts and report.mode == "subscriptions":
+            say("Drawing charts")
+            _draw(analysis, curves)
+        return analysis
+    finally:
+        cancel.detach(wh)
+        wh.close()
 
 
 def _draw(analysis: Analysis, curves: dict) -> None:

@@ -3,6 +3,8 @@ retention, from subscriptions or a monthly revenue panel."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from retention_mcp.analytics.loading import Mapping, Table, quote
 from retention_mcp.analytics.numbers import (
     amount_reading,
@@ -59,6 +61,22 @@ def mrr_at_end(con, report: ChurnReport, observation_end) -> None:
         f"SELECT coalesce(sum(mrr), 0) FROM customers WHERE NOT churned AND (start_date IS NULL OR start_date <= {obs})"
     ).fetchone()[0]
     first_start = con.execute(f"SELECT min(start_date) FROM customers WHERE start_date <= {obs}").fetchone()[0]
+
+    def window_sums(start: date, end: date) -> tuple:
+        """Starting, churned and new MRR of the window [start, end)."""
+        return con.execute(
+            "SELECT coalesce(sum(mrr) FILTER (WHERE start_date < $s AND NOT (churned AND end_seen < $s)), 0),"
+            " coalesce(sum(mrr) FILTER (WHERE start_date < $s AND churned AND end_seen >= $s AND end_seen < $e), 0),"
+            " coalesce(sum(mrr) FILTER (WHERE start_date >= $s AND start_date < $e), 0) FROM customers",
+            {"s": start, "e": end},
+        ).fetchone()
+
+    mrr_from_sums(report, observation_end, current, first_start, window_sums)
+
+
+def mrr_from_sums(report: ChurnReport, observation_end, current, first_start, window_sums) -> None:
+    """MRR now and over the last 12 full months, from sums counted anywhere: `current` (active MRR at the end),
+    `first_start` (the earliest start) and `window_sums(start, end)` -> (starting, churned, new)."""
     if first_start is None or not report.periods:
         why = next((a.reason for a in report.absent if a.name == "periods"), None)
         reason = (
@@ -72,15 +90,10 @@ def mrr_at_end(con, report: ChurnReport, observation_end) -> None:
     months = [f"{y:04d}-{m:02d}" for y, m in months_between(first_start, observation_end)]
     last_full = last_full_month(len(months), observation_end)
     first = max(0, last_full - 11)
-    window_start = f"DATE '{months[first]}-01'"
+    window_start = date.fromisoformat(f"{months[first]}-01")
     window_end_month = months[last_full]
     y, m = map(int, window_end_month.split("-"))
-    window_end = f"DATE '{y + (m == 12):04d}-{m % 12 + 1:02d}-01'"
-    starting, churned, new = con.execute(
-        f"SELECT coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND NOT (churned AND end_seen < {window_start})), 0),"
-        f" coalesce(sum(mrr) FILTER (WHERE start_date < {window_start} AND churned AND end_seen >= {window_start} AND end_seen < {window_end}), 0),"
-        f" coalesce(sum(mrr) FILTER (WHERE start_date >= {window_start} AND start_date < {window_end}), 0) FROM customers"
-    ).fetchone()
+    starting, churned, new = window_sums(window_start, date(y + (m == 12), m % 12 + 1, 1))
     if not starting:
         report.absent.append(
             Absent(name="mrr_movements", reason="no MRR at the start of the window / 统计窗口开始时没有 MRR")

@@ -25,11 +25,13 @@ class AnalyzeParams(BaseModel):
 
     path: str | None = Field(
         None,
-        description="File inside the data directories, e.g. subscriptions.csv / 数据目录中的文件,例如 subscriptions.csv",
+        description="File in a data directory / 数据目录中的文件,例如 subscriptions.csv",
     )
-    csv: str | None = Field(
-        None, description="Inline CSV text, header first, instead of a file / 内联 CSV 文本(首行为表头)"
+    csv: str | None = Field(None, description="Inline CSV text, header first / 内联 CSV 文本(首行为表头)")
+    source: str | None = Field(
+        None, max_length=64, description="Server-configured database / 服务器上配置的数据库连接名"
     )
+    table: str | None = Field(None, max_length=128, description="SCHEMA.TABLE in source / 该连接中的表或视图")
     # The column of each role (customer_id_column, …), where detection needs help; the engine reads them as one map.
     customer_id_column: str | None = Field(None, description="Customer id column / 客户编号所在列")
     start_date_column: str | None = Field(None, description="Start or signup date column / 开始或注册日期所在列")
@@ -44,7 +46,7 @@ class AnalyzeParams(BaseModel):
     columns: SkipJsonSchema[dict[str, str]] = Field(default_factory=dict, exclude=True)
     segments: list[str] = Field(
         default_factory=list,
-        description="Columns to segment by (default: low-cardinality and numeric ones) / 分群所用的列(默认:取值较少的列与数值列)",
+        description="Columns to segment by (default: few-valued and numeric) / 分群所用的列(默认:取值较少的列与数值列)",
     )
     delimiter: Literal[",", ";", "\t", "|", "，"] | None = Field(
         None, description="CSV delimiter, when sniffing gets it wrong / CSV 分隔符(自动识别出错时)"
@@ -62,12 +64,12 @@ class AnalyzeParams(BaseModel):
         description="Observation end, YYYY-MM-DD (default: latest date up to today) / 观察截止日(默认:不晚于今天的最新日期)",
     )
     date_format: str | None = Field(
-        None, max_length=12, description="DD/MM/YYYY or MM/DD/YYYY, for dates that read both ways / 日期格式"
+        None, max_length=12, description="DD/MM/YYYY or MM/DD/YYYY, for ambiguous dates / 日期格式"
     )
     calibration_end: str | None = Field(
         None,
         max_length=10,
-        description="BG/NBD fit ends here (YYYY-MM-DD); later purchases are the holdout / BG/NBD 校准截止日,之后为验证期",
+        description="BG/NBD fit end, YYYY-MM-DD; later purchases are the holdout / BG/NBD 校准截止日,之后为验证期",
     )
     encoding: str | None = Field(
         None, max_length=40, description="Text encoding, when detection fails (e.g. gb18030) / 文本编码(识别失败时)"
@@ -94,7 +96,7 @@ class AnalyzeParams(BaseModel):
     charts: bool = Field(True, description="Return PNG charts as images / 返回 PNG 图表")
     charts_dir: str | None = Field(
         None,
-        description="Also write the PNGs to this folder in a data directory / 同时把 PNG 写入数据目录中的此文件夹",
+        description="Also write PNGs to this data-directory folder / 同时把 PNG 写入数据目录中的此文件夹",
     )
 
     @model_validator(mode="after")
@@ -122,5 +124,7 @@ CLI_FLAGS: dict[str, tuple[str, str]] = {
     "timezone": ("--timezone", "NAME"),
     "sheet": ("--sheet", "NAME|NUMBER"),
     "header_row": ("--header-row", "N"),
+    "source": ("--source", "NAME|URL"),
+    "table": ("--table", "SCHEMA.TABLE"),
 }
 CLI_POSITIONAL = frozenset({"path", "csv", "charts", "charts_dir"})

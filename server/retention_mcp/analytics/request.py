@@ -68,6 +68,10 @@ class AnalysisRequest:
     sheet: str | None = None  # a workbook's sheet, by name or 1-based number (default: detected)
     header_row: int | None = None  # a workbook's header row, 1-based (default: detected)
     today: date | None = None  # the clock's date (tests set it)
+    source: str | None = None  # a named database connection (or, from the command line, its URL)
+    table: str | None = None  # SCHEMA.TABLE in that connection
+    source_url: str | None = field(default=None, repr=False)  # resolved by the service, never from the request
+    source_password: str | None = field(default=None, repr=False)
 
 
 @dataclass

@@ -57,12 +57,25 @@ def curve_points(km, limit: int) -> list[SurvivalPoint]:
 
 def survival_curves(con, report: ChurnReport, curves: dict, keys: dict[str, str], unit: str = "month") -> None:
     """Kaplan-Meier and log-rank from counts aggregated in DuckDB (tenure rounded to 0.01 of the unit)."""
-    from retention_mcp.analytics.survival import kaplan_meier_counts, log_rank_counts
-
     overall = con.execute(
         "SELECT round(tenure_t, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
         "FROM customers WHERE tenure_t IS NOT NULL GROUP BY 1 ORDER BY 1"
     ).fetchnumpy()
+
+    def by_group(column: str) -> dict:
+        return con.execute(
+            f"SELECT {keys[column]} AS g, round(tenure_t, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
+            f"FROM customers WHERE tenure_t IS NOT NULL GROUP BY ALL"
+        ).fetchnumpy()
+
+    survival_from_counts(overall, by_group, report, curves, unit)
+
+
+def survival_from_counts(overall: dict, by_group, report: ChurnReport, curves: dict, unit: str = "month") -> None:
+    """Kaplan-Meier and log-rank from counts: `overall` holds arrays t, d (churned), n (customers) by time ordered
+    by t; `by_group(column)` the same with g, the segment value, wherever they were counted."""
+    from retention_mcp.analytics.survival import kaplan_meier_counts, log_rank_counts
+
     if overall["t"].size == 0 or not overall["d"].any():
         report.absent.append(
             Absent(
@@ -81,11 +94,7 @@ def survival_curves(con, report: ChurnReport, curves: dict, keys: dict[str, str]
     curves["all customers"] = km
     curve_columns = [d.column for d in report.drivers[:GROUP_CURVES]]
     for segment in ranked(report.segments)[:GROUP_COMPARISONS]:
-        key = keys[segment.column]
-        rows = con.execute(
-            f"SELECT {key} AS g, round(tenure_t, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
-            f"FROM customers WHERE tenure_t IS NOT NULL GROUP BY ALL"
-        ).fetchnumpy()
+        rows = by_group(segment.column)
         values, group_index = np.unique(np.asarray(rows["g"], dtype=str), return_inverse=True)
         time_index = np.searchsorted(times, rows["t"].astype(float))
         events = np.zeros((times.size, values.size))
@@ -129,12 +138,17 @@ DEGENERATE_SIZE = 1e4  # alpha + beta beyond this: Beta(alpha, beta) is a point 
 
 
 def sbg_fit(con, report: ChurnReport, period: str = "month") -> None:
-    from retention_mcp.analytics.sbg import fit_sbg
-
     counts = con.execute(
         "SELECT sbg_t AS p, count(*) FILTER (WHERE churned) AS lost, count(*) FILTER (WHERE NOT churned) AS active "
         "FROM customers WHERE sbg_t IS NOT NULL GROUP BY 1 ORDER BY 1"
     ).fetchnumpy()
+    sbg_from_counts(counts, report, period)
+
+
+def sbg_from_counts(counts: dict, report: ChurnReport, period: str = "month") -> None:
+    """The sBG fit from arrays p (whole periods), lost and active, wherever they were counted."""
+    from retention_mcp.analytics.sbg import fit_sbg
+
     periods = counts["p"].astype(int)
     if counts["lost"].sum() < 5 or (counts["lost"].sum() + counts["active"].sum()) < 20:
         report.absent.append(

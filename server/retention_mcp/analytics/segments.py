@@ -95,6 +95,11 @@ def segment_of(con, column: str, kind: str, key: str, report: ChurnReport) -> Se
     rows = con.execute(
         f"SELECT {key} AS v, count(*), count(*) FILTER (WHERE churned) FROM customers GROUP BY 1 ORDER BY 1"
     ).fetchall()
+    return segment_from_counts(column, kind, rows, report)
+
+
+def segment_from_counts(column: str, kind: str, rows: list, report: ChurnReport) -> Segment | None:
+    """A segment from (value, customers, churned) rows ordered by value, wherever they were counted."""
     if len(rows) < 2:
         return None
     base = (report.churned or 0) / report.customers if report.customers else 0
@@ -142,34 +147,42 @@ def drivers_of(segments: list[Segment]) -> list[Driver]:
 
 
 def risk_groups(con, report: ChurnReport, keys: dict[str, str]) -> list[RiskGroup]:
+    def count(rule: list[tuple[str, str]]) -> tuple:
+        where = " AND ".join(f"{keys[column]} = ?" for column, _ in rule)
+        return con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE churned), count(*) FILTER (WHERE NOT churned) "
+            f"FROM customers WHERE {where}",
+            [value for _, value in rule],
+        ).fetchone()
+
+    return risk_groups_from(report, count)
+
+
+def risk_groups_from(report: ChurnReport, count) -> list[RiskGroup]:
+    """Rules over one or two driver values; `count(rule)` gives (customers, churned, active) of the customers with
+    every (column, value) of the rule, wherever they are counted."""
     if not report.customers or not report.churned:
         return []
     minimum = max(30, int(report.customers * 0.005))
     by_column = {s.column: s for s in report.segments}
-    conditions: list[tuple[str, str, str]] = []  # (column, value, sql key)
+    conditions: list[tuple[str, str]] = []  # (column, value)
     for driver in report.drivers[:4]:
         segment = by_column[driver.column]
-        key = keys[segment.column]
         for value in segment.values:
             if value.lift >= 1.2 and value.customers >= minimum:
-                conditions.append((segment.column, value.value, key))
+                conditions.append((segment.column, value.value))
     rules = [[c] for c in conditions]
     rules += [[a, b] for i, a in enumerate(conditions) for b in conditions[i + 1 :] if a[0] != b[0]]
     base = report.churned / report.customers
     groups = []
     for rule in rules:
-        where = " AND ".join(f"{key} = ?" for _, _, key in rule)
-        n, churned, active = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE churned), count(*) FILTER (WHERE NOT churned) "
-            f"FROM customers WHERE {where}",
-            [value for _, value, _ in rule],
-        ).fetchone()
+        n, churned, active = count(rule)
         if n < minimum:
             continue
         rate = churned / n
         groups.append(
             RiskGroup(
-                rule=" AND ".join(f"{column} = {value}" for column, value, _ in rule),
+                rule=" AND ".join(f"{column} = {value}" for column, value in rule),
                 customers=int(n),
                 share=round(n / report.customers, 4),
                 churned=int(churned),

@@ -60,6 +60,30 @@ def request_for(params: AnalyzeParams) -> AnalysisRequest:
     return AnalysisRequest(**shared, csv_text=params.csv, charts=params.charts or bool(params.charts_dir))
 
 
+def resolve_source(request: AnalysisRequest, allow_url: bool) -> None:
+    """The connection a source names, configured on the server; a URL only when the caller is the command line."""
+    from retention_mcp.analytics.loading import DataError
+    from retention_mcp.analytics.warehouse import is_url
+    from retention_mcp.settings import sources
+
+    name = request.source or ""
+    if is_url(name):
+        if not allow_url:
+            raise DataError(
+                "source: name a connection configured on the server (RETENTION_MCP_SOURCES), not a URL / "
+                "source 只能是服务器上配置的连接名,不能是 URL"
+            )
+        request.source_url = name
+        return
+    known = sources()
+    if name not in known:
+        raise DataError(
+            f"source: {name[:64]!r} is not a connection configured on the server; configured: "
+            f"{', '.join(sorted(known)) or '(none)'} / 服务器上没有配置这个连接"
+        )
+    request.source_url, request.source_password = known[name].url, known[name].password
+
+
 def run_analysis(
     params: AnalyzeParams,
     data_dirs: list[Path],
@@ -67,11 +91,14 @@ def run_analysis(
     charts_folder: Path | None = None,
     cancel: Cancellation | None = None,
     limits: Limits | None = None,
+    allow_url: bool = False,
 ) -> AnalysisOutcome:
     """Analyse (blocking), within `limits` (default: from the environment); `cancel` lets another thread stop it.
     Charts go to `charts_dir` inside a data directory, or to `charts_folder` (the command line's own choice), and
     come back as PNGs when `params.charts`."""
     request = request_for(params)
+    if params.source:
+        resolve_source(request, allow_url)
     request.charts = request.charts or charts_folder is not None
     folder = writable_dir(params.charts_dir, data_dirs) if params.charts_dir else None  # a bad folder fails first
     analysis = analyze(request, readable_dirs(data_dirs), progress, cancel, limits)

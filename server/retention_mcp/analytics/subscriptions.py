@@ -302,11 +302,16 @@ def analyze_subscriptions(
 
 
 def periods_and_cohorts(con, report: ChurnReport, observation_end, period: str = "month") -> None:
-    step = PERIOD_MONTHS[period]
     rows = con.execute(
         f"SELECT date_trunc('{period}', start_date) AS s, CASE WHEN churned THEN date_trunc('{period}', end_seen) END "
         "AS e, count(*) FROM customers WHERE start_date IS NOT NULL GROUP BY ALL"
     ).fetchall()
+    cohorts_from_counts(rows, report, observation_end, period)
+
+
+def cohorts_from_counts(rows: list, report: ChurnReport, observation_end, period: str = "month") -> None:
+    """Periods and cohorts from (start period, end period or None, customers) counts, wherever they were counted."""
+    step = PERIOD_MONTHS[period]
     first = min(r[0] for r in rows)
     months = months_between(first, observation_end, step)
     index = {ym: i for i, ym in enumerate(months)}

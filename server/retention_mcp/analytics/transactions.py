@@ -29,8 +29,6 @@ from retention_mcp.analytics.values import (
 
 
 def analyze_transactions(table: Table, mapping: Mapping, say: Progress, request: AnalysisRequest) -> ChurnReport:
-    from retention_mcp.analytics.repeat_buying import fit_bgnbd
-
     roles = mapping.roles
     con = table.con
     cid = quote(roles["customer_id"])
@@ -100,41 +98,20 @@ def analyze_transactions(table: Table, mapping: Mapping, say: Progress, request:
     pooled = con.execute(
         f"SELECT x, tx_days, T_days, count(*) AS n FROM {fit_table} GROUP BY ALL ORDER BY ALL"
     ).fetchnumpy()
-    if pooled["n"].size == 0:
-        raise DataError(
-            f"calibration_end: no purchase on or before {fit_end} / calibration_end 之前(含当天)没有购买记录"
-        )
-    x, t_x, T = pooled["x"].astype(float), pooled["tx_days"] / 7.0, pooled["T_days"] / 7.0
-    weights = pooled["n"].astype(float)
-    fit = fit_bgnbd(x, t_x, T, weights)
     now = (
         con.execute("SELECT x, tx_days, T_days, count(*) AS n FROM rfm GROUP BY ALL ORDER BY ALL").fetchnumpy()
         if calibration_end
         else pooled
     )
-    nx, ntx, nT, nw = now["x"].astype(float), now["tx_days"] / 7.0, now["T_days"] / 7.0, now["n"].astype(float)
-    expected = fit.expected_purchases(12.0, nx, ntx, nT)
-    alive = fit.alive_probability(nx, ntx, nT)
-    report.bgnbd = BGNBD(
-        r=round(fit.r, 6),
-        alpha=round(fit.alpha, 6),
-        a=round(fit.a, 6),
-        b=round(fit.b, 6),
-        log_likelihood=round(fit.log_likelihood, 4),
-        customers=fit.customers,
-        expected_purchases_next_12_weeks=round(float(nw @ expected), 2),
-        share_probably_inactive=round(float(nw @ (alive < 0.5) / customers), 4),
-        calibration_end=str(fit_end) if calibration_end else None,
+    holdout_rows = (
+        con.execute(
+            "SELECT x, tx_days, T_days, holdout AS actual, count(*) AS customers FROM calibration GROUP BY ALL "
+            "ORDER BY ALL"
+        ).fetchnumpy()
+        if calibration_end and fit_end < observation_end
+        else None
     )
-    if calibration_end and fit_end < observation_end:
-        report.bgnbd.holdout = holdout_check(con, fit, fit_end, observation_end)
-    elif calibration_end:
-        report.absent.append(
-            Absent(
-                name="bgnbd.holdout",
-                reason=f"no data after the calibration end ({calibration_end}) / 校准截止日之后没有数据",
-            )
-        )
+    bgnbd_from_counts(report, pooled, now, holdout_rows, fit_end, observation_end, calibration_end)
     # RFM scores 1..5 by rank: recent, frequent customers score high; tied customers share a score
     champions, at_risk, hibernating = con.execute(
         "WITH s AS (SELECT 1 + (5 * (rank() OVER (ORDER BY recency_days DESC) - 1)) // n AS r, "
@@ -148,6 +125,44 @@ def analyze_transactions(table: Table, mapping: Mapping, say: Progress, request:
         for name in ("churn_rate", "periods", "cohorts", "survival", "segments", "sbg", "mrr")
     ]
     return report
+
+
+def bgnbd_from_counts(
+    report: ChurnReport, pooled, now, holdout_rows, fit_end, observation_end, calibration_end
+) -> None:
+    """The BG/NBD fit and its holdout check from pooled (x, tx_days, T_days, n) counts, wherever they were counted."""
+    from retention_mcp.analytics.repeat_buying import fit_bgnbd
+
+    if pooled["n"].size == 0:
+        raise DataError(
+            f"calibration_end: no purchase on or before {fit_end} / calibration_end 之前(含当天)没有购买记录"
+        )
+    x, t_x, T = pooled["x"].astype(float), pooled["tx_days"] / 7.0, pooled["T_days"] / 7.0
+    weights = pooled["n"].astype(float)
+    fit = fit_bgnbd(x, t_x, T, weights)
+    nx, ntx, nT, nw = now["x"].astype(float), now["tx_days"] / 7.0, now["T_days"] / 7.0, now["n"].astype(float)
+    expected = fit.expected_purchases(12.0, nx, ntx, nT)
+    alive = fit.alive_probability(nx, ntx, nT)
+    report.bgnbd = BGNBD(
+        r=round(fit.r, 6),
+        alpha=round(fit.alpha, 6),
+        a=round(fit.a, 6),
+        b=round(fit.b, 6),
+        log_likelihood=round(fit.log_likelihood, 4),
+        customers=fit.customers,
+        expected_purchases_next_12_weeks=round(float(nw @ expected), 2),
+        share_probably_inactive=round(float(nw @ (alive < 0.5) / report.customers), 4),
+        calibration_end=str(fit_end) if calibration_end else None,
+    )
+    if calibration_end and fit_end < observation_end:
+        report.bgnbd.holdout = holdout_from_counts(holdout_rows, fit, fit_end, observation_end)
+    elif calibration_end:
+        report.absent.append(
+            Absent(
+                name="bgnbd.holdout",
+                reason=f"no data after the calibration end ({calibration_end}) / 校准截止日之后没有数据",
+            )
+        )
 
 
 UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -172,12 +187,10 @@ def cap_memory(con) -> None:
     con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
-def holdout_check(con, fit, calibration_end: date, holdout_end: date) -> Holdout:
+def holdout_from_counts(rows, fit, calibration_end: date, holdout_end: date) -> Holdout:
     """Predicted vs actual repeat purchases (purchase days) after the calibration end, for the customers who had
-    bought by then, overall and by their calibration frequency (as lifetimes' calibration/holdout plot)."""
-    rows = con.execute(
-        "SELECT x, tx_days, T_days, holdout AS actual, count(*) AS customers FROM calibration GROUP BY ALL ORDER BY ALL"
-    ).fetchnumpy()
+    bought by then, overall and by their calibration frequency (as lifetimes' calibration/holdout plot), from
+    (x, tx_days, T_days, actual, customers) counts."""
     weeks = (holdout_end - calibration_end).days / 7.0
     x = rows["x"].astype(float)
     n = rows["customers"].astype(float)

@@ -211,8 +211,9 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "file",
+        nargs="?",
         help="the file, named relative to a data directory, not to the current folder ('subscriptions.csv' is the "
-        "bundled example); '-' reads CSV from stdin",
+        "bundled example); '-' reads CSV from stdin; none with --source NAME --table SCHEMA.TABLE",
     )
     analyze_options(analyze)
     analyze.add_argument("--json", action="store_true", help="print the structured result as JSON")

@@ -1,0 +1,193 @@
+"""A table in PostgreSQL gives the same facts as the file it was loaded from: every subscription step is aggregated
+in the database (churn shares, periods and cohorts, Kaplan-Meier medians, log-rank p, segments, sBG, MRR), and only
+aggregates come back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retention_mcp.analytics.engine import AnalysisRequest, analyze
+from retention_mcp.analytics.loading import DataError
+from tests.mcp.test_analytics_files import fader_hardie_file
+from tests.pg_tables import load_file
+from tests.unit.test_analytics_reference import write_rows
+
+EXAMPLE = Path(__file__).parents[2] / "server" / "retention_mcp" / "examples" / "subscriptions.csv"
+ONLY_FOR_FILES = {"source", "notes", "absent"}
+
+
+def facts(report) -> dict:
+    data = json.loads(report.model_dump_json())
+    data["absent"] = [a["name"] for a in data["absent"]]  # the reasons may be worded apart
+    return {k: v for k, v in data.items() if k not in ONLY_FOR_FILES} | {"absent": data["absent"]}
+
+
+def same_facts(url: str, path: Path, table: str, **options) -> tuple:
+    load_file(url, path, table)
+    from_file = analyze(AnalysisRequest(path=path.name, **options), [path.parent]).report
+    from_table = analyze(AnalysisRequest(source="pg", table=f"data.{table}", source_url=url, **options), []).report
+    assert facts(from_table) == facts(from_file)
+    return from_file, from_table
+
+
+def test_bundled_example_from_a_table_matches_the_file(postgres_url, tmp_path):
+    path = tmp_path / "subscriptions.csv"
+    path.write_bytes(EXAMPLE.read_bytes())
+    from_file, from_table = same_facts(postgres_url, path, "subscriptions", as_of="2026-06-30")
+    assert from_table.mrr and from_table.mrr.grr == from_file.mrr.grr and from_table.mrr.nrr == from_file.mrr.nrr
+    assert from_table.survival.log_rank and from_table.survival.median == from_file.survival.median
+    assert from_table.sbg.alpha == from_file.sbg.alpha
+    assert from_table.source == "pg:data.subscriptions"
+
+
+@pytest.mark.parametrize("segment", ["Regular", "High End"])
+def test_fader_hardie_cohorts_from_a_table(postgres_url, tmp_path, segment):
+    path = fader_hardie_file(tmp_path, segment)
+    _, from_table = same_facts(postgres_url, path, "cohort", period="year", as_of="2006-12-31")
+    assert from_table.sbg is not None and from_table.sbg.period == "year"
+
+
+def test_churn_per_month_from_a_table(postgres_url, tmp_path):
+    rows = [[f"a{i}", "2025-01-05", ""] for i in range(8)]
+    rows += [["a8", "2025-01-05", "2025-02-10"], ["a9", "2025-01-06", "2025-02-20"]]
+    rows += [[f"b{i}", "2025-02-03", ""] for i in range(4)] + [["b4", "2025-02-03", "2025-03-15"]]
+    path = write_rows(tmp_path / "subs.csv", ["customer_id", "start_date", "end_date"], rows)
+    _, from_table = same_facts(postgres_url, path, "subs")
+    assert from_table.churn_rate == 0.2
+
+
+def test_the_connection_is_read_only_and_tables_come_from_its_catalog(postgres_url, tmp_path):
+    from retention_mcp.analytics.warehouse import open_warehouse
+
+    path = write_rows(tmp_path / "s.csv", ["customer_id", "start_date", "end_date"], [["a", "2025-01-01", ""]])
+    load_file(postgres_url, path, "s")
+    wh = open_warehouse("pg", postgres_url, "data.s", 30)
+    try:
+        with pytest.raises(Exception, match="read-only"):
+            wh.backend.con.execute("CREATE TABLE data.x (a int)")
+    finally:
+        wh.close()
+    with pytest.raises(DataError, match="not a table or view") as missing:
+        open_warehouse("pg", postgres_url, "data.nope", 30)
+    assert "127.0.0.1" not in str(missing.value)
+
+
+def test_a_failed_connection_never_shows_the_url(tmp_path):
+    url = "postgresql://reader:s3cret-pass@127.0.0.1:1/db"
+    with pytest.raises(DataError) as failed:
+        analyze(AnalysisRequest(source="prod", table="public.t", source_url=url), [])
+    assert "s3cret" not in str(failed.value) and "127.0.0.1" not in str(failed.value)
+    assert "prod" in str(failed.value)
+
+
+def cdnow_orders(folder: Path) -> Path:
+    """The raw CDNOW sample (2,357 customers, 1997-01 to 1998-06), dates written as ISO dates."""
+    lifetimes = pytest.importorskip("lifetimes")
+    source = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
+    rows = []
+    for line in source.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 5:
+            rows.append([parts[1], f"{parts[2][:4]}-{parts[2][4:6]}-{parts[2][6:]}", parts[4]])
+    return write_rows(folder / "cdnow.csv", ["customer_id", "order_date", "amount"], rows)
+
+
+def test_cdnow_orders_from_a_table(postgres_url, tmp_path):
+    path = cdnow_orders(tmp_path)
+    _, fitted = same_facts(postgres_url, path, "orders", as_of="1997-09-30")
+    assert fitted.bgnbd.r == pytest.approx(0.243, rel=0.01) and fitted.rfm.customers == 2357
+    _, held = same_facts(postgres_url, path, "orders", calibration_end="1997-09-30")
+    assert held.bgnbd.holdout is not None and held.bgnbd.holdout.by_frequency
+
+
+def test_a_configured_source_through_the_tool_and_the_command(postgres_url, tmp_path, monkeypatch):
+    import anyio
+    from mcp import Client
+
+    from retention_mcp.registry import Registry
+    from retention_mcp.server import build_server
+    from tests.unit.test_cli import ENV, run
+
+    path = tmp_path / "subscriptions.csv"
+    path.write_bytes(EXAMPLE.read_bytes())
+    load_file(postgres_url, path, "subscriptions")
+    listed = tmp_path / "sources"
+    listed.write_text(f"crm = {postgres_url}\n")
+    monkeypatch.setenv("RETENTION_MCP_SOURCES", str(listed))
+
+    async def call():
+        server = build_server(Registry.load())
+        async with Client(server) as client:
+            return await client.call_tool(
+                "analyze_churn",
+                {"source": "crm", "table": "data.subscriptions", "as_of": "2026-06-30", "charts": False},
+            )
+
+    result = anyio.run(call)
+    assert not result.is_error and result.structured_content["customers"] == 5000
+    assert result.structured_content["source"] == "crm:data.subscriptions"
+    ran = run(
+        "analyze",
+        "--source",
+        "crm",
+        "--table",
+        "data.subscriptions",
+        "--json",
+        env=ENV | {"RETENTION_MCP_SOURCES": str(listed)},
+    )
+    assert ran.returncode == 0 and json.loads(ran.stdout)["churned"] == result.structured_content["churned"]
+
+
+def test_a_slow_query_is_stopped_at_the_timeout(postgres_url):
+    import time
+
+    import psycopg
+
+    from retention_mcp.analytics.limits import AnalysisStopped, Limits
+
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("CREATE SCHEMA data")
+        con.execute(
+            "CREATE VIEW data.slow AS SELECT 'a' AS customer_id, DATE '2025-01-01' AS start_date, "
+            "CAST(NULL AS DATE) AS end_date FROM pg_sleep(30)"
+        )
+    started = time.monotonic()
+    with pytest.raises((AnalysisStopped, DataError), match=r"(?i)timeout|took longer"):
+        analyze(
+            AnalysisRequest(source="pg", table="data.slow", source_url=postgres_url), [], limits=Limits(timeout=1.5)
+        )
+    assert time.monotonic() - started < 20  # stopped, not waited out
+
+
+def test_monthly_revenue_rows_in_a_table_are_refused_clearly(postgres_url, tmp_path):
+    path = write_rows(tmp_path / "m.csv", ["customer_id", "month", "mrr"], [["a", "2025-01", 10], ["a", "2025-02", 12]])
+    load_file(postgres_url, path, "panel")
+    with pytest.raises(DataError, match="monthly revenue rows"):
+        analyze(AnalysisRequest(source="pg", table="data.panel", source_url=postgres_url), [])
+
+
+def test_tenure_and_a_churned_flag_from_a_table(postgres_url, tmp_path):
+    """One row per customer with a tenure in months and a yes/no flag (as telecom exports have), segments numeric
+    (quartiles) and categorical, and an unknown flag left out of every rate."""
+    import random
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(400):
+        contract = rng.choice(["month-to-month", "one year", "two year"])
+        churned = rng.random() < (0.45 if contract == "month-to-month" else 0.12)
+        flag = "NA" if i % 97 == 0 else ("Yes" if churned else "No")
+        rows.append([f"t{i}", rng.randint(0, 72), flag, contract, round(rng.uniform(18, 120), 2)])
+    path = write_rows(tmp_path / "telco.csv", ["customer_id", "tenure_months", "churned", "contract", "charges"], rows)
+    _, from_table = same_facts(postgres_url, path, "telco")
+    assert from_table.unknown_churn == 5 and from_table.survival and from_table.survival.log_rank
+    assert {s.column for s in from_table.segments} >= {"contract", "charges"}
+
+
+def test_options_for_reading_file_text_are_refused_for_a_table(tmp_path):
+    url = "postgresql://reader@127.0.0.1:1/db"  # never reached: the options are checked first
+    with pytest.raises(DataError, match=r"^encoding, sheet: how a file's text is read"):
+        analyze(AnalysisRequest(source="pg", table="data.t", source_url=url, encoding="gbk", sheet="2"), [])
