@@ -29,7 +29,7 @@ MODULES = {"psycopg": "psycopg", "pytest": "pytest", "pytest-xdist": "xdist", "r
 MODULES |= {"pandas": "pandas"}
 MODULES |= {"mypy": "mypy", "lifelines": "lifelines", "uv": "uv", "hypothesis": "hypothesis", "polars": "polars"}
 MODULES |= {"openai-agents": "agents", "langchain-core": "langchain_core", "google-genai": "google"}
-MODULES |= {"jsonschema-pydantic": "jsonschema_pydantic", "playwright": "playwright"}
+MODULES |= {"jsonschema-pydantic": "jsonschema_pydantic", "playwright": "playwright", "ibis-framework": "ibis"}
 
 
 def dry_run(target: str, tmp_path: Path) -> list[str]:
