@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	@echo "retention-mcp: $(VENV) is ready for the demo." >&2
 
 $(TEST_STAMP): $(STAMP)
-	@echo "retention-mcp: adding the test tools to $(VENV): pytest, pytest-xdist, ruff, mypy, hypothesis, uv, psycopg and the libraries the tests and benchmarks compare results with (lifelines, lifetimes, pandas, polars): about 120 MB more to download, 910 MB installed in all, under a minute on a fast connection." >&2
+	@echo "retention-mcp: adding the test tools to $(VENV): pytest, pytest-xdist, ruff, mypy, hypothesis, uv, psycopg, Playwright, Ibis, the schema converters of other MCP clients and the libraries the tests and benchmarks compare results with (lifelines, lifetimes, pandas, polars): about 240 MB more to download, 1.4 GB installed in all, about a minute on a fast connection." >&2
 	@$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(TEST_STAMP)
 	@echo "retention-mcp: $(VENV) has the test tools." >&2
