@@ -340,3 +340,19 @@ async def test_a_plan_over_a_weekly_budget_read_from_the_text_fails(registry, st
         data = (await client.call_tool(SAAS["tool"], {**arguments, "mode": "plan"})).structured_content
     assert data["constraints"]["budget"]["period"] == "week" and data["constraints"]["budget"]["amount"] == 5000
     assert _checks(data)["budget_per_week"] == "failed" and data["validation"]["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("goal", "metric"),
+    [
+        ("未来 90 天内把续费率从 52% 提高到 62%", "续费率"),
+        ("6个月内将月度流失率从4.8%降至3.2%", "月度流失率"),
+        ("Within 6 months, cut monthly churn from 4.8% to 3.2%", "monthly churn"),
+    ],
+)
+async def test_a_goals_metric_is_named_without_its_time_phrase(server, goal, metric):
+    arguments = {**BASE, "retention_goals": goal}
+    async with Client(server) as client:
+        c = (await client.call_tool("retention_strategy", arguments)).structured_content["constraints"]
+    (read,) = c["goals"]
+    assert read["metric"] == metric and read["target"] is not None

@@ -185,8 +185,19 @@ _LEADING_VERB = re.compile(
 )
 
 
+# A time phrase and the object marker before a metric ("未来 90 天内把续费率", "within 6 months, churn"): not its name.
+_LEADING_WHEN = re.compile(
+    r"^(?:(?:在|于)?(?:未来|接下来|今后)?\s*\d+\s*(?:个)?(?:天|日|周|个月|月|季度|年)\s*(?:内|之内|以内)\s*[,,]?\s*"
+    r"|(?:within|in|over)\s+(?:the\s+next\s+)?\d+\s+(?:days?|weeks?|months?|quarters?|years?)\s*,?\s*)",
+    _I,
+)
+_OBJECT_MARK = re.compile(r"^(?:把|将|使|让)\s*")
+
+
 def _metric_name(text: str) -> str | None:
-    name = _LEADING_VERB.sub("", text.strip(" :：")).strip(" :：")
+    name = text.strip(" :：")
+    name = _OBJECT_MARK.sub("", _LEADING_WHEN.sub("", name))
+    name = _OBJECT_MARK.sub("", _LEADING_VERB.sub("", name)).strip(" :：")
     return name or None
 
 
