@@ -443,15 +443,25 @@ def load_directory(
 
 
 def check_directory(directory: Path, limits: Limits | None = None) -> list[TemplateError]:
-    """Every problem in a directory of templates: one per broken file, then those between files."""
-    return _load(Path(directory), limits or Limits(), stop_at_first=False)[0]
+    """Every problem in a directory of templates (one per broken file, then those between files), or in one
+    .prompty file, as `templates publish` takes either."""
+    path = Path(directory)
+    if path.is_file() and path.suffix == ".prompty":
+        try:
+            _group([load_file(path)], limits or Limits())
+        except TemplateError as exc:
+            return [exc]
+        return []
+    if path.exists() and not path.is_dir():
+        return [TemplateError(path, None, "not a folder or a .prompty file / 不是文件夹或 .prompty 文件")]
+    return _load(path, limits or Limits(), stop_at_first=False)[0]
 
 
 def _load(
     directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False, shipped: bool = False
 ) -> tuple[list[TemplateError], list[Template]]:
     if not directory.is_dir():
-        return [TemplateError(directory, None, "not a directory (give a folder of .prompty files)")], []
+        return [TemplateError(directory, None, "not a directory (give a folder of .prompty files) / 不是文件夹(请给出存放 .prompty 文件的文件夹)")], []
     paths = find_template_files(directory)
     if not paths:
         return ([] if allow_empty else [TemplateError(directory, None, "no .prompty files in this folder")]), []

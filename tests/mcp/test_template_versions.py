@@ -96,7 +96,7 @@ def test_publish_checks_as_templates_check_does_and_writes_nothing_on_a_problem(
     refused = run("templates", "publish", str(broken), "--label", "production", env=store_env)
     assert refused.returncode == 1 and "nothing was published" in refused.stderr
     assert f"{broken / 'note.en.prompty'}:" in refused.stderr and "missing" in refused.stderr
-    assert run("templates", "history", "note", env=store_env).returncode == 1  # no versions
+    assert run("templates", "history", "note", env=store_env).returncode == 2  # no versions: bad input, as diff says
 
 
 def test_the_bundled_templates_are_version_1_and_an_upgrade_follows_only_a_bundled_label(tmp_path):

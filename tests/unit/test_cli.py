@@ -228,3 +228,16 @@ def test_a_closed_pipe_in_a_real_process(tmp_path):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_templates_check_takes_one_file_as_publish_does(tmp_path):
+    text = MINIMAL_TEMPLATE.format(name="note", title="Note", version="1.0.0", locale="en")
+    good = write_template(tmp_path, "note.en.prompty", text)
+    bad = write_template(tmp_path, "bad.en.prompty", text.replace("metadata:", "metadata:\n  colour: red", 1))
+    assert run("templates", "check", str(good)).returncode == 0
+    failed = run("templates", "check", str(bad))
+    assert failed.returncode == 1 and f"{bad}:" in failed.stderr and "unknown key 'colour'" in failed.stderr
+    other = tmp_path / "notes.txt"
+    other.write_text("x", encoding="utf-8")
+    refused = run("templates", "check", str(other))
+    assert refused.returncode == 1 and "not a folder or a .prompty file / 不是文件夹或 .prompty 文件" in refused.stderr

@@ -281,8 +281,10 @@ def build_parser(serve_only: bool = False) -> argparse.ArgumentParser:
     templates_option(t_show)
     t_show.add_argument("name")
     t_show.add_argument("--language", choices=["zh", "en"], default=None, help="default: every language")
-    t_check = templates_commands.add_parser("check", help="validate folders of templates; exit 1 on any problem")
-    t_check.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
+    t_check = templates_commands.add_parser(
+        "check", help="validate folders of templates, or .prompty files; exit 1 on any problem"
+    )
+    t_check.add_argument("dirs", nargs="+", type=Path, metavar="DIR|FILE")
     _version_commands(templates_commands)
 
     config = commands.add_parser("config", help="print the configuration entry for an MCP client")

@@ -100,7 +100,7 @@ def _history(args: argparse.Namespace, store: Any, app: Any) -> int:
 
     entries = history_entries(store, args.name, app.settings.limits)
     if not entries:
-        return fail(f"'{args.name}' has no versions in the template store / 模板「{args.name}」没有已发布的版本", 1)
+        return fail(f"'{args.name}' has no versions in the template store / 模板「{args.name}」没有已发布的版本")
     moves = store.history(args.name).moves
     if args.json:
         print(
