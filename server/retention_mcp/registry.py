@@ -461,7 +461,13 @@ def _load(
     directory: Path, limits: Limits, stop_at_first: bool, allow_empty: bool = False, shipped: bool = False
 ) -> tuple[list[TemplateError], list[Template]]:
     if not directory.is_dir():
-        return [TemplateError(directory, None, "not a directory (give a folder of .prompty files) / 不是文件夹(请给出存放 .prompty 文件的文件夹)")], []
+        return [
+            TemplateError(
+                directory,
+                None,
+                "not a directory (give a folder of .prompty files) / 不是文件夹(请给出存放 .prompty 文件的文件夹)",
+            )
+        ], []
     paths = find_template_files(directory)
     if not paths:
         return ([] if allow_empty else [TemplateError(directory, None, "no .prompty files in this folder")]), []
