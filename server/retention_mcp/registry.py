@@ -443,18 +443,17 @@ def load_directory(
 
 
 def check_directory(directory: Path, limits: Limits | None = None) -> list[TemplateError]:
-    """Every problem in a directory of templates (one per broken file, then those between files), or in one
-    .prompty file, as `templates publish` takes either."""
-    path = Path(directory)
-    if path.is_file() and path.suffix == ".prompty":
-        try:
-            _group([load_file(path)], limits or Limits())
-        except TemplateError as exc:
-            return [exc]
-        return []
-    if path.exists() and not path.is_dir():
+    """Every problem in a folder of templates (per broken file, then between files), or in one .prompty file."""
+    path, limits = Path(directory), limits or Limits()
+    if path.is_dir() or not path.exists():
+        return _load(path, limits, stop_at_first=False)[0]
+    if path.suffix != ".prompty":
         return [TemplateError(path, None, "not a folder or a .prompty file / 不是文件夹或 .prompty 文件")]
-    return _load(path, limits or Limits(), stop_at_first=False)[0]
+    try:
+        _group([load_file(path)], limits)
+    except TemplateError as exc:
+        return [exc]
+    return []
 
 
 def _load(
