@@ -12,7 +12,15 @@ import pytest
 ibis = pytest.importorskip("ibis")
 
 from retention_mcp.analytics.loading import map_columns  # noqa: E402
-from retention_mcp.analytics.pushdown import customers_expr  # noqa: E402
+from retention_mcp.analytics.pushdown import (  # noqa: E402
+    customers_expr,
+    km_counts_expr,
+    mrr_window,
+    period_grid,
+    sbg_counts,
+    segment_counts,
+    timed_customers,
+)
 from retention_mcp.analytics.request import AnalysisRequest  # noqa: E402
 
 GOLDEN = Path(__file__).parents[1] / "warehouse_sql"
@@ -20,6 +28,7 @@ DIALECTS = ["postgres", "bigquery", "snowflake", "clickhouse", "databricks", "tr
 
 
 def steps() -> dict:
+    """Every aggregate a subscription table sends back, built by the functions the analysis runs."""
     t = ibis.table(
         {
             "customer_id": "string",
@@ -33,13 +42,15 @@ def steps() -> dict:
     )
     mapping = map_columns(list(t.columns), {}, [])
     c = customers_expr(t, mapping, AnalysisRequest(period="quarter"), date(2026, 6, 30), "month")
-    grid = c.mutate(s=c.start_date.truncate("Q"), e=ibis.ifelse(c.churned, c.end_seen.truncate("Q"), None))
-    timed = c.filter(c.tenure_t.notnull()).mutate(t=c.tenure_t.round(2))
+    timed = timed_customers(c)
     return {
         "counts": c.aggregate(customers=c.count(), churned=c.churned.sum()),
-        "cohorts": grid.group_by(["s", "e"]).aggregate(n=grid.count()),
-        "kaplan_meier": timed.group_by(["plan", "t"]).aggregate(d=timed.churned.sum(), n=timed.count()),
-        "sbg": c.group_by(c.sbg_t.name("p")).aggregate(lost=c.churned.sum(), active=(~c.churned).sum()),
+        "cohorts": period_grid(c, "quarter"),
+        "segments": segment_counts(c, c.plan),
+        "kaplan_meier": km_counts_expr(timed, []),
+        "kaplan_meier_by_group": km_counts_expr(timed.mutate(g=c.plan), ["g"]),
+        "sbg": sbg_counts(c),
+        "mrr_window": mrr_window(c, date(2026, 1, 1), date(2026, 4, 1)),
     }
 
 

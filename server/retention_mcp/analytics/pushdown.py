@@ -232,6 +232,58 @@ def observation_end_of(t: Any, mapping: Mapping, request: AnalysisRequest, wh: W
     return latest
 
 
+# -- the aggregates a table sends back (tests/unit/test_warehouse_sql.py compiles each for every dialect) ---------------
+def period_grid(c: Any, period: str) -> Any:
+    """Customers by the period they started and the period they left (null: still active)."""
+    import ibis
+
+    unit = period[0].upper()
+    grid = c.filter(c.start_date.notnull()).mutate(
+        s=c.start_date.truncate(unit), e=ibis.ifelse(c.churned, c.end_seen.truncate(unit), ibis.null("date"))
+    )
+    return grid.group_by(["s", "e"]).aggregate(n=grid.count())
+
+
+def segment_counts(c: Any, key: Any) -> Any:
+    """Customers and churned customers by one segment's value."""
+    g = c.mutate(v=key)
+    return g.group_by("v").aggregate(n=g.count(), d=g.churned.sum().cast("int64"))
+
+
+def timed_customers(c: Any) -> Any:
+    """Customers with a tenure, rounded to 0.01 of the unit (the Kaplan-Meier event times)."""
+    return c.filter(c.tenure_t.notnull()).mutate(t=c.tenure_t.round(2))
+
+
+def km_counts_expr(timed: Any, by: list[str]) -> Any:
+    """Events and customers at each time (per group `by`): the Kaplan-Meier and log-rank counts."""
+    return (
+        timed.group_by([*by, "t"]).aggregate(d=timed.churned.sum().cast("int64"), n=timed.count()).order_by([*by, "t"])
+    )
+
+
+def sbg_counts(c: Any) -> Any:
+    """Customers lost and still active by the number of periods they stayed: the sBG counts."""
+    p = c.filter(c.sbg_t.notnull())
+    return (
+        p.group_by(p.sbg_t.name("p"))
+        .aggregate(lost=p.churned.sum().cast("int64"), active=(~p.churned).sum().cast("int64"))
+        .order_by("p")
+    )
+
+
+def mrr_window(c: Any, start: date, end: date) -> Any:
+    """MRR at the start of a window, lost in it and new in it."""
+    import ibis
+
+    s, e = ibis.literal(start), ibis.literal(end)
+    return c.aggregate(
+        starting=c.mrr.sum(where=(c.start_date < s) & ~(c.churned & (c.end_seen < s))),
+        churned=c.mrr.sum(where=(c.start_date < s) & c.churned & (c.end_seen >= s) & (c.end_seen < e)),
+        new=c.mrr.sum(where=(c.start_date >= s) & (c.start_date < e)),
+    )
+
+
 def analyze_table(
     wh: Warehouse, mapping: Mapping, say: Progress, curves: dict, request: AnalysisRequest
 ) -> ChurnReport:
@@ -323,11 +375,7 @@ def analyze_table(
     if roles.get("start_date") and roles.get("end_date") and observation_end is not None and not counts["undated"]:
         say("Churn per period and cohorts")
         period = request.period
-        grid = c.filter(c.start_date.notnull()).mutate(
-            s=c.start_date.truncate(period[0].upper()),
-            e=ibis.ifelse(c.churned, c.end_seen.truncate(period[0].upper()), ibis.null("date")),
-        )
-        rows = wh.fetch(grid.group_by(["s", "e"]).aggregate(n=grid.count()))
+        rows = wh.fetch(period_grid(c, period))
         cohorts_from_counts(list(zip(rows["s"], rows["e"], rows["n"], strict=True)), report, observation_end, period)
     else:
         reason = "when customers left, or when they started, is not known / 不知道客户何时开始或流失"
@@ -336,8 +384,7 @@ def analyze_table(
     kinds = dict(segment_columns(t, mapping, wh))
     keys = {column: segment_key(c, column, kind, t, wh) for column, kind in kinds.items()}
     for column, key in keys.items():
-        g = c.mutate(v=key)
-        rows = wh.fetch(g.group_by("v").aggregate(n=g.count(), d=g.churned.sum().cast("int64")))
+        rows = wh.fetch(segment_counts(c, key))
         # ordered here, by code point as DuckDB orders text, whatever the database's collation
         by_value = sorted(zip(rows["v"], rows["n"], rows["d"], strict=True))
         segment = segment_from_counts(column, kinds[column], by_value, report)
@@ -363,14 +410,10 @@ def analyze_table(
         report.absent += [Absent(name="survival", reason=reason), Absent(name="sbg", reason=reason)]
     else:
         say("Survival curves")
-        timed = c.filter(c.tenure_t.notnull()).mutate(t=c.tenure_t.round(2))
+        timed = timed_customers(c)
 
         def km_counts(expr: Any, by: list[str]) -> dict:
-            rows = wh.fetch(
-                expr.group_by([*by, "t"])
-                .aggregate(d=expr.churned.sum().cast("int64"), n=expr.count())
-                .order_by([*by, "t"])
-            )
+            rows = wh.fetch(km_counts_expr(expr, by))
             import numpy as np
 
             return {k: np.asarray(v, dtype=object if k == "g" else float) for k, v in rows.items()}
@@ -380,18 +423,12 @@ def analyze_table(
 
         survival_from_counts(km_counts(timed, []), by_group, report, curves, unit)
         say("Retention model (sBG)")
-        p = c.filter(c.sbg_t.notnull())
-        rows = wh.fetch(
-            p.group_by(p.sbg_t.name("p"))
-            .aggregate(lost=p.churned.sum().cast("int64"), active=(~p.churned).sum().cast("int64"))
-            .order_by("p")
-        )
+        rows = wh.fetch(sbg_counts(c))
         import numpy as np
 
         sbg_from_counts({k: np.asarray(v) for k, v in rows.items()}, report, request.period)
     if roles.get("amount") and observation_end is not None:
         say("MRR movements")
-        lit = ibis.literal
         current = (
             wh.one(c.aggregate(v=c.mrr.sum(where=~c.churned & (c.start_date.isnull() | (c.start_date <= obs)))))["v"]
             or 0.0
@@ -399,14 +436,7 @@ def analyze_table(
         first_start = wh.one(c.aggregate(v=c.start_date.min(where=c.start_date <= obs)))["v"]
 
         def window_sums(start: date, end: date) -> tuple:
-            s, e = lit(start), lit(end)
-            sums = wh.one(
-                c.aggregate(
-                    starting=c.mrr.sum(where=(c.start_date < s) & ~(c.churned & (c.end_seen < s))),
-                    churned=c.mrr.sum(where=(c.start_date < s) & c.churned & (c.end_seen >= s) & (c.end_seen < e)),
-                    new=c.mrr.sum(where=(c.start_date >= s) & (c.start_date < e)),
-                )
-            )
+            sums = wh.one(mrr_window(c, start, end))
             return tuple(float(sums[k] or 0.0) for k in ("starting", "churned", "new"))
 
         mrr_from_sums(report, observation_end, current, first_start, window_sums)
