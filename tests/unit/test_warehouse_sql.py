@@ -41,9 +41,12 @@ def steps() -> dict:
         database="analytics",
     )
     mapping = map_columns(list(t.columns), {}, [])
-    c = customers_expr(t, mapping, AnalysisRequest(period="quarter"), date(2026, 6, 30), "month")
+    customers = customers_expr(t, mapping, AnalysisRequest(period="quarter"), date(2026, 6, 30), "month")
+    # each step over the customers relation, compiled on its own: the customers query is kept once, not in every step
+    c = ibis.table(customers.schema(), name="customers")
     timed = timed_customers(c)
     return {
+        "customers": customers,
         "counts": c.aggregate(customers=c.count(), churned=c.churned.sum()),
         "cohorts": period_grid(c, "quarter"),
         "segments": segment_counts(c, c.plan),

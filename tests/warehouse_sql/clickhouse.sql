@@ -1,1652 +1,407 @@
+-- customers
+SELECT
+  "t2"."customer_id" AS "customer_id",
+  "t2"."start_date" AS "start_date",
+  "t2"."end_date" AS "end_date",
+  "t2"."flag" AS "flag",
+  "t2"."mrr" AS "mrr",
+  "t2"."tenure_given" AS "tenure_given",
+  "t2"."plan" AS "plan",
+  "t2"."end_seen" AS "end_seen",
+  "t2"."churned" AS "churned",
+  "t2"."tenure_t" AS "tenure_t",
+  CASE
+    WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
+    THEN CASE
+      WHEN (
+        (
+          (
+            (
+              (
+                (
+                  (
+                    toYear("t2"."end_seen") - toYear("t2"."start_date")
+                  ) * 12
+                ) + toMonth("t2"."end_seen")
+              ) - toMonth("t2"."start_date")
+            ) - CASE
+              WHEN (
+                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
+              )
+              AND NOT (
+                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
+              )
+              THEN 1
+              ELSE 0
+            END
+          ) % 3
+        ) = 0
+      )
+      AND (
+        (
+          toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
+        )
+        OR (
+          (
+            toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
+          )
+          AND (
+            toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
+          )
+        )
+      )
+      AND (
+        CAST(FLOOR(
+          (
+            (
+              (
+                (
+                  (
+                    toYear("t2"."end_seen") - toYear("t2"."start_date")
+                  ) * 12
+                ) + toMonth("t2"."end_seen")
+              ) - toMonth("t2"."start_date")
+            ) - CASE
+              WHEN (
+                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
+              )
+              AND NOT (
+                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
+              )
+              THEN 1
+              ELSE 0
+            END
+          ) / (
+            3
+          )
+        ) AS Nullable(Int64)) >= 1
+      )
+      THEN CAST(FLOOR(
+        (
+          (
+            (
+              (
+                (
+                  toYear("t2"."end_seen") - toYear("t2"."start_date")
+                ) * 12
+              ) + toMonth("t2"."end_seen")
+            ) - toMonth("t2"."start_date")
+          ) - CASE
+            WHEN (
+              toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
+            )
+            AND NOT (
+              toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
+            )
+            THEN 1
+            ELSE 0
+          END
+        ) / (
+          3
+        )
+      ) AS Nullable(Int64))
+      ELSE CAST(FLOOR(
+        (
+          (
+            (
+              (
+                (
+                  toYear("t2"."end_seen") - toYear("t2"."start_date")
+                ) * 12
+              ) + toMonth("t2"."end_seen")
+            ) - toMonth("t2"."start_date")
+          ) - CASE
+            WHEN (
+              toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
+            )
+            AND NOT (
+              toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
+            )
+            THEN 1
+            ELSE 0
+          END
+        ) / (
+          3
+        )
+      ) AS Nullable(Int64)) + 1
+    END
+    WHEN isNotNull("t2"."start_date") AND NOT (
+      "t2"."churned"
+    )
+    THEN CAST(FLOOR(
+      (
+        (
+          (
+            (
+              (
+                toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
+              ) * 12
+            ) + toMonth(toDate('2026-06-30'))
+          ) - toMonth("t2"."start_date")
+        ) - CASE
+          WHEN (
+            toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
+          )
+          AND NOT (
+            toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
+          )
+          THEN 1
+          ELSE 0
+        END
+      ) / (
+        3
+      )
+    ) AS Nullable(Int64))
+    WHEN "t2"."churned"
+    THEN GREATEST(
+      CAST(CEIL((
+        "t2"."tenure_t" * 0.3333333333333333
+      ) - 1e-09) AS Nullable(Int64)),
+      1
+    )
+    ELSE CAST(FLOOR((
+      "t2"."tenure_t" * 0.3333333333333333
+    ) + 1e-09) AS Nullable(Int64))
+  END AS "sbg_t"
+FROM (
+  SELECT
+    "t1"."customer_id" AS "customer_id",
+    "t1"."start_date" AS "start_date",
+    "t1"."end_date" AS "end_date",
+    "t1"."flag" AS "flag",
+    "t1"."mrr" AS "mrr",
+    "t1"."tenure_given" AS "tenure_given",
+    "t1"."plan" AS "plan",
+    "t1"."end_seen" AS "end_seen",
+    "t1"."churned" AS "churned",
+    CASE
+      WHEN isNull("t1"."start_date")
+      THEN "t1"."tenure_given"
+      WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
+      THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
+      WHEN "t1"."churned"
+      THEN "t1"."tenure_given"
+      WHEN NOT (
+        "t1"."churned"
+      )
+      THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
+      ELSE "t1"."tenure_given"
+    END AS "tenure_t"
+  FROM (
+    SELECT
+      "t0"."customer_id" AS "customer_id",
+      "t0"."signup_date" AS "start_date",
+      toDate("t0"."cancel_date") AS "end_date",
+      CAST(NULL AS Nullable(Bool)) AS "flag",
+      "t0"."mrr" AS "mrr",
+      CAST(NULL AS Nullable(Float64)) AS "tenure_given",
+      "t0"."plan" AS "plan",
+      CASE
+        WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
+        THEN toDate("t0"."cancel_date")
+        ELSE CAST(NULL AS Nullable(DATE))
+      END AS "end_seen",
+      isNotNull(
+        CASE
+          WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
+          THEN toDate("t0"."cancel_date")
+          ELSE CAST(NULL AS Nullable(DATE))
+        END
+      ) AS "churned"
+    FROM "analytics"."subscriptions" AS "t0"
+    WHERE
+      isNull("t0"."signup_date") OR (
+        "t0"."signup_date" <= toDate('2026-06-30')
+      )
+  ) AS "t1"
+) AS "t2";
+
 -- counts
 SELECT
   COUNT(*) AS "customers",
-  SUM(CAST("t3"."churned" AS Nullable(Int32))) AS "churned"
-FROM (
-  SELECT
-    "t2"."customer_id" AS "customer_id",
-    "t2"."start_date" AS "start_date",
-    "t2"."end_date" AS "end_date",
-    "t2"."flag" AS "flag",
-    "t2"."mrr" AS "mrr",
-    "t2"."tenure_given" AS "tenure_given",
-    "t2"."plan" AS "plan",
-    "t2"."end_seen" AS "end_seen",
-    "t2"."churned" AS "churned",
-    "t2"."tenure_t" AS "tenure_t",
-    CASE
-      WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
-          )
-          OR (
-            (
-              toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-            )
-            AND (
-              toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64)) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64))
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64)) + 1
-      END
-      WHEN isNotNull("t2"."start_date") AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
-                ) * 12
-              ) + toMonth(toDate('2026-06-30'))
-            ) - toMonth("t2"."start_date")
-          ) - CASE
-            WHEN (
-              toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
-            )
-            AND NOT (
-              toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
-            )
-            THEN 1
-            ELSE 0
-          END
-        ) / (
-          3
-        )
-      ) AS Nullable(Int64))
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL((
-          "t2"."tenure_t" * 0.3333333333333333
-        ) - 1e-09) AS Nullable(Int64)),
-        1
-      )
-      ELSE CAST(FLOOR((
-        "t2"."tenure_t" * 0.3333333333333333
-      ) + 1e-09) AS Nullable(Int64))
-    END AS "sbg_t"
-  FROM (
-    SELECT
-      "t1"."customer_id" AS "customer_id",
-      "t1"."start_date" AS "start_date",
-      "t1"."end_date" AS "end_date",
-      "t1"."flag" AS "flag",
-      "t1"."mrr" AS "mrr",
-      "t1"."tenure_given" AS "tenure_given",
-      "t1"."plan" AS "plan",
-      "t1"."end_seen" AS "end_seen",
-      "t1"."churned" AS "churned",
-      CASE
-        WHEN isNull("t1"."start_date")
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id" AS "customer_id",
-        "t0"."signup_date" AS "start_date",
-        toDate("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS Nullable(Bool)) AS "flag",
-        "t0"."mrr" AS "mrr",
-        CAST(NULL AS Nullable(Float64)) AS "tenure_given",
-        "t0"."plan" AS "plan",
-        CASE
-          WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-          THEN toDate("t0"."cancel_date")
-          ELSE CAST(NULL AS Nullable(DATE))
-        END AS "end_seen",
-        isNotNull(
-          CASE
-            WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-            THEN toDate("t0"."cancel_date")
-            ELSE CAST(NULL AS Nullable(DATE))
-          END
-        ) AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        isNull("t0"."signup_date") OR (
-          "t0"."signup_date" <= toDate('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
-) AS "t3";
+  SUM(CAST("t0"."churned" AS Nullable(Int32))) AS "churned"
+FROM "customers" AS "t0";
 
 -- cohorts
 SELECT
-  "t3"."s" AS "s",
-  "t3"."e" AS "e",
+  "t1"."s" AS "s",
+  "t1"."e" AS "e",
   COUNT(*) AS "n"
 FROM (
   SELECT
-    "t2"."customer_id" AS "customer_id",
-    "t2"."start_date" AS "start_date",
-    "t2"."end_date" AS "end_date",
-    "t2"."flag" AS "flag",
-    "t2"."mrr" AS "mrr",
-    "t2"."tenure_given" AS "tenure_given",
-    "t2"."plan" AS "plan",
-    "t2"."end_seen" AS "end_seen",
-    "t2"."churned" AS "churned",
-    "t2"."tenure_t" AS "tenure_t",
+    "t0"."customer_id" AS "customer_id",
+    "t0"."start_date" AS "start_date",
+    "t0"."end_date" AS "end_date",
+    "t0"."flag" AS "flag",
+    "t0"."mrr" AS "mrr",
+    "t0"."tenure_given" AS "tenure_given",
+    "t0"."plan" AS "plan",
+    "t0"."end_seen" AS "end_seen",
+    "t0"."churned" AS "churned",
+    "t0"."tenure_t" AS "tenure_t",
+    "t0"."sbg_t" AS "sbg_t",
+    dateTrunc('QUARTER', "t0"."start_date") AS "s",
     CASE
-      WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
-          )
-          OR (
-            (
-              toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-            )
-            AND (
-              toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64)) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64))
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64)) + 1
-      END
-      WHEN isNotNull("t2"."start_date") AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
-                ) * 12
-              ) + toMonth(toDate('2026-06-30'))
-            ) - toMonth("t2"."start_date")
-          ) - CASE
-            WHEN (
-              toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
-            )
-            AND NOT (
-              toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
-            )
-            THEN 1
-            ELSE 0
-          END
-        ) / (
-          3
-        )
-      ) AS Nullable(Int64))
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL((
-          "t2"."tenure_t" * 0.3333333333333333
-        ) - 1e-09) AS Nullable(Int64)),
-        1
-      )
-      ELSE CAST(FLOOR((
-        "t2"."tenure_t" * 0.3333333333333333
-      ) + 1e-09) AS Nullable(Int64))
-    END AS "sbg_t",
-    dateTrunc('QUARTER', "t2"."start_date") AS "s",
-    CASE
-      WHEN "t2"."churned"
-      THEN dateTrunc('QUARTER', "t2"."end_seen")
+      WHEN "t0"."churned"
+      THEN dateTrunc('QUARTER', "t0"."end_seen")
       ELSE CAST(NULL AS Nullable(DATE))
     END AS "e"
-  FROM (
-    SELECT
-      "t1"."customer_id" AS "customer_id",
-      "t1"."start_date" AS "start_date",
-      "t1"."end_date" AS "end_date",
-      "t1"."flag" AS "flag",
-      "t1"."mrr" AS "mrr",
-      "t1"."tenure_given" AS "tenure_given",
-      "t1"."plan" AS "plan",
-      "t1"."end_seen" AS "end_seen",
-      "t1"."churned" AS "churned",
-      CASE
-        WHEN isNull("t1"."start_date")
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id" AS "customer_id",
-        "t0"."signup_date" AS "start_date",
-        toDate("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS Nullable(Bool)) AS "flag",
-        "t0"."mrr" AS "mrr",
-        CAST(NULL AS Nullable(Float64)) AS "tenure_given",
-        "t0"."plan" AS "plan",
-        CASE
-          WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-          THEN toDate("t0"."cancel_date")
-          ELSE CAST(NULL AS Nullable(DATE))
-        END AS "end_seen",
-        isNotNull(
-          CASE
-            WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-            THEN toDate("t0"."cancel_date")
-            ELSE CAST(NULL AS Nullable(DATE))
-          END
-        ) AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        isNull("t0"."signup_date") OR (
-          "t0"."signup_date" <= toDate('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
+  FROM "customers" AS "t0"
   WHERE
-    isNotNull("t2"."start_date")
-) AS "t3"
+    isNotNull("t0"."start_date")
+) AS "t1"
 GROUP BY
-  "t3"."s",
-  "t3"."e";
+  "t1"."s",
+  "t1"."e";
 
 -- segments
 SELECT
-  "t3"."v" AS "v",
+  "t1"."v" AS "v",
   COUNT(*) AS "n",
-  SUM(CAST("t3"."churned" AS Nullable(Int32))) AS "d"
+  SUM(CAST("t1"."churned" AS Nullable(Int32))) AS "d"
 FROM (
   SELECT
-    "t2"."customer_id" AS "customer_id",
-    "t2"."start_date" AS "start_date",
-    "t2"."end_date" AS "end_date",
-    "t2"."flag" AS "flag",
-    "t2"."mrr" AS "mrr",
-    "t2"."tenure_given" AS "tenure_given",
-    "t2"."plan" AS "plan",
-    "t2"."end_seen" AS "end_seen",
-    "t2"."churned" AS "churned",
-    "t2"."tenure_t" AS "tenure_t",
-    CASE
-      WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
-          )
-          OR (
-            (
-              toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-            )
-            AND (
-              toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64)) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64))
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64)) + 1
-      END
-      WHEN isNotNull("t2"."start_date") AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
-                ) * 12
-              ) + toMonth(toDate('2026-06-30'))
-            ) - toMonth("t2"."start_date")
-          ) - CASE
-            WHEN (
-              toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
-            )
-            AND NOT (
-              toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
-            )
-            THEN 1
-            ELSE 0
-          END
-        ) / (
-          3
-        )
-      ) AS Nullable(Int64))
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL((
-          "t2"."tenure_t" * 0.3333333333333333
-        ) - 1e-09) AS Nullable(Int64)),
-        1
-      )
-      ELSE CAST(FLOOR((
-        "t2"."tenure_t" * 0.3333333333333333
-      ) + 1e-09) AS Nullable(Int64))
-    END AS "sbg_t",
-    "t2"."plan" AS "v"
-  FROM (
-    SELECT
-      "t1"."customer_id" AS "customer_id",
-      "t1"."start_date" AS "start_date",
-      "t1"."end_date" AS "end_date",
-      "t1"."flag" AS "flag",
-      "t1"."mrr" AS "mrr",
-      "t1"."tenure_given" AS "tenure_given",
-      "t1"."plan" AS "plan",
-      "t1"."end_seen" AS "end_seen",
-      "t1"."churned" AS "churned",
-      CASE
-        WHEN isNull("t1"."start_date")
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id" AS "customer_id",
-        "t0"."signup_date" AS "start_date",
-        toDate("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS Nullable(Bool)) AS "flag",
-        "t0"."mrr" AS "mrr",
-        CAST(NULL AS Nullable(Float64)) AS "tenure_given",
-        "t0"."plan" AS "plan",
-        CASE
-          WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-          THEN toDate("t0"."cancel_date")
-          ELSE CAST(NULL AS Nullable(DATE))
-        END AS "end_seen",
-        isNotNull(
-          CASE
-            WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-            THEN toDate("t0"."cancel_date")
-            ELSE CAST(NULL AS Nullable(DATE))
-          END
-        ) AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        isNull("t0"."signup_date") OR (
-          "t0"."signup_date" <= toDate('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
-) AS "t3"
+    "t0"."customer_id" AS "customer_id",
+    "t0"."start_date" AS "start_date",
+    "t0"."end_date" AS "end_date",
+    "t0"."flag" AS "flag",
+    "t0"."mrr" AS "mrr",
+    "t0"."tenure_given" AS "tenure_given",
+    "t0"."plan" AS "plan",
+    "t0"."end_seen" AS "end_seen",
+    "t0"."churned" AS "churned",
+    "t0"."tenure_t" AS "tenure_t",
+    "t0"."sbg_t" AS "sbg_t",
+    "t0"."plan" AS "v"
+  FROM "customers" AS "t0"
+) AS "t1"
 GROUP BY
-  "t3"."v";
+  "t1"."v";
 
 -- kaplan_meier
 SELECT
   *
 FROM (
   SELECT
-    "t3"."t" AS "t",
-    SUM(CAST("t3"."churned" AS Nullable(Int32))) AS "d",
+    "t1"."t" AS "t",
+    SUM(CAST("t1"."churned" AS Nullable(Int32))) AS "d",
     COUNT(*) AS "n"
   FROM (
     SELECT
-      "t2"."customer_id" AS "customer_id",
-      "t2"."start_date" AS "start_date",
-      "t2"."end_date" AS "end_date",
-      "t2"."flag" AS "flag",
-      "t2"."mrr" AS "mrr",
-      "t2"."tenure_given" AS "tenure_given",
-      "t2"."plan" AS "plan",
-      "t2"."end_seen" AS "end_seen",
-      "t2"."churned" AS "churned",
-      "t2"."tenure_t" AS "tenure_t",
-      CASE
-        WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
-        THEN CASE
-          WHEN (
-            (
-              (
-                (
-                  (
-                    (
-                      (
-                        toYear("t2"."end_seen") - toYear("t2"."start_date")
-                      ) * 12
-                    ) + toMonth("t2"."end_seen")
-                  ) - toMonth("t2"."start_date")
-                ) - CASE
-                  WHEN (
-                    toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                  )
-                  AND NOT (
-                    toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                  )
-                  THEN 1
-                  ELSE 0
-                END
-              ) % 3
-            ) = 0
-          )
-          AND (
-            (
-              toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
-            )
-            OR (
-              (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              AND (
-                toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
-              )
-            )
-          )
-          AND (
-            CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        toYear("t2"."end_seen") - toYear("t2"."start_date")
-                      ) * 12
-                    ) + toMonth("t2"."end_seen")
-                  ) - toMonth("t2"."start_date")
-                ) - CASE
-                  WHEN (
-                    toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                  )
-                  AND NOT (
-                    toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                  )
-                  THEN 1
-                  ELSE 0
-                END
-              ) / (
-                3
-              )
-            ) AS Nullable(Int64)) >= 1
-          )
-          THEN CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64))
-          ELSE CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64)) + 1
-        END
-        WHEN isNotNull("t2"."start_date") AND NOT (
-          "t2"."churned"
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth(toDate('2026-06-30'))
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64))
-        WHEN "t2"."churned"
-        THEN GREATEST(
-          CAST(CEIL((
-            "t2"."tenure_t" * 0.3333333333333333
-          ) - 1e-09) AS Nullable(Int64)),
-          1
-        )
-        ELSE CAST(FLOOR((
-          "t2"."tenure_t" * 0.3333333333333333
-        ) + 1e-09) AS Nullable(Int64))
-      END AS "sbg_t",
-      CAST(ROUND("t2"."tenure_t", 2) AS Nullable(Float64)) AS "t"
-    FROM (
-      SELECT
-        "t1"."customer_id" AS "customer_id",
-        "t1"."start_date" AS "start_date",
-        "t1"."end_date" AS "end_date",
-        "t1"."flag" AS "flag",
-        "t1"."mrr" AS "mrr",
-        "t1"."tenure_given" AS "tenure_given",
-        "t1"."plan" AS "plan",
-        "t1"."end_seen" AS "end_seen",
-        "t1"."churned" AS "churned",
-        CASE
-          WHEN isNull("t1"."start_date")
-          THEN "t1"."tenure_given"
-          WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
-          THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
-          WHEN "t1"."churned"
-          THEN "t1"."tenure_given"
-          WHEN NOT (
-            "t1"."churned"
-          )
-          THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
-          ELSE "t1"."tenure_given"
-        END AS "tenure_t"
-      FROM (
-        SELECT
-          "t0"."customer_id" AS "customer_id",
-          "t0"."signup_date" AS "start_date",
-          toDate("t0"."cancel_date") AS "end_date",
-          CAST(NULL AS Nullable(Bool)) AS "flag",
-          "t0"."mrr" AS "mrr",
-          CAST(NULL AS Nullable(Float64)) AS "tenure_given",
-          "t0"."plan" AS "plan",
-          CASE
-            WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-            THEN toDate("t0"."cancel_date")
-            ELSE CAST(NULL AS Nullable(DATE))
-          END AS "end_seen",
-          isNotNull(
-            CASE
-              WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-              THEN toDate("t0"."cancel_date")
-              ELSE CAST(NULL AS Nullable(DATE))
-            END
-          ) AS "churned"
-        FROM "analytics"."subscriptions" AS "t0"
-        WHERE
-          isNull("t0"."signup_date") OR (
-            "t0"."signup_date" <= toDate('2026-06-30')
-          )
-      ) AS "t1"
-    ) AS "t2"
+      "t0"."customer_id" AS "customer_id",
+      "t0"."start_date" AS "start_date",
+      "t0"."end_date" AS "end_date",
+      "t0"."flag" AS "flag",
+      "t0"."mrr" AS "mrr",
+      "t0"."tenure_given" AS "tenure_given",
+      "t0"."plan" AS "plan",
+      "t0"."end_seen" AS "end_seen",
+      "t0"."churned" AS "churned",
+      "t0"."tenure_t" AS "tenure_t",
+      "t0"."sbg_t" AS "sbg_t",
+      CAST(ROUND("t0"."tenure_t", 2) AS Nullable(Float64)) AS "t"
+    FROM "customers" AS "t0"
     WHERE
-      isNotNull("t2"."tenure_t")
-  ) AS "t3"
+      isNotNull("t0"."tenure_t")
+  ) AS "t1"
   GROUP BY
-    "t3"."t"
-) AS "t4"
+    "t1"."t"
+) AS "t2"
 ORDER BY
-  "t4"."t" ASC;
+  "t2"."t" ASC;
 
 -- kaplan_meier_by_group
 SELECT
   *
 FROM (
   SELECT
-    "t3"."g" AS "g",
-    "t3"."t" AS "t",
-    SUM(CAST("t3"."churned" AS Nullable(Int32))) AS "d",
+    "t1"."g" AS "g",
+    "t1"."t" AS "t",
+    SUM(CAST("t1"."churned" AS Nullable(Int32))) AS "d",
     COUNT(*) AS "n"
   FROM (
     SELECT
-      "t2"."customer_id" AS "customer_id",
-      "t2"."start_date" AS "start_date",
-      "t2"."end_date" AS "end_date",
-      "t2"."flag" AS "flag",
-      "t2"."mrr" AS "mrr",
-      "t2"."tenure_given" AS "tenure_given",
-      "t2"."plan" AS "plan",
-      "t2"."end_seen" AS "end_seen",
-      "t2"."churned" AS "churned",
-      "t2"."tenure_t" AS "tenure_t",
-      CASE
-        WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
-        THEN CASE
-          WHEN (
-            (
-              (
-                (
-                  (
-                    (
-                      (
-                        toYear("t2"."end_seen") - toYear("t2"."start_date")
-                      ) * 12
-                    ) + toMonth("t2"."end_seen")
-                  ) - toMonth("t2"."start_date")
-                ) - CASE
-                  WHEN (
-                    toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                  )
-                  AND NOT (
-                    toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                  )
-                  THEN 1
-                  ELSE 0
-                END
-              ) % 3
-            ) = 0
-          )
-          AND (
-            (
-              toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
-            )
-            OR (
-              (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              AND (
-                toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
-              )
-            )
-          )
-          AND (
-            CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        toYear("t2"."end_seen") - toYear("t2"."start_date")
-                      ) * 12
-                    ) + toMonth("t2"."end_seen")
-                  ) - toMonth("t2"."start_date")
-                ) - CASE
-                  WHEN (
-                    toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                  )
-                  AND NOT (
-                    toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                  )
-                  THEN 1
-                  ELSE 0
-                END
-              ) / (
-                3
-              )
-            ) AS Nullable(Int64)) >= 1
-          )
-          THEN CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64))
-          ELSE CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64)) + 1
-        END
-        WHEN isNotNull("t2"."start_date") AND NOT (
-          "t2"."churned"
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth(toDate('2026-06-30'))
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64))
-        WHEN "t2"."churned"
-        THEN GREATEST(
-          CAST(CEIL((
-            "t2"."tenure_t" * 0.3333333333333333
-          ) - 1e-09) AS Nullable(Int64)),
-          1
-        )
-        ELSE CAST(FLOOR((
-          "t2"."tenure_t" * 0.3333333333333333
-        ) + 1e-09) AS Nullable(Int64))
-      END AS "sbg_t",
-      CAST(ROUND("t2"."tenure_t", 2) AS Nullable(Float64)) AS "t",
-      "t2"."plan" AS "g"
-    FROM (
-      SELECT
-        "t1"."customer_id" AS "customer_id",
-        "t1"."start_date" AS "start_date",
-        "t1"."end_date" AS "end_date",
-        "t1"."flag" AS "flag",
-        "t1"."mrr" AS "mrr",
-        "t1"."tenure_given" AS "tenure_given",
-        "t1"."plan" AS "plan",
-        "t1"."end_seen" AS "end_seen",
-        "t1"."churned" AS "churned",
-        CASE
-          WHEN isNull("t1"."start_date")
-          THEN "t1"."tenure_given"
-          WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
-          THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
-          WHEN "t1"."churned"
-          THEN "t1"."tenure_given"
-          WHEN NOT (
-            "t1"."churned"
-          )
-          THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
-          ELSE "t1"."tenure_given"
-        END AS "tenure_t"
-      FROM (
-        SELECT
-          "t0"."customer_id" AS "customer_id",
-          "t0"."signup_date" AS "start_date",
-          toDate("t0"."cancel_date") AS "end_date",
-          CAST(NULL AS Nullable(Bool)) AS "flag",
-          "t0"."mrr" AS "mrr",
-          CAST(NULL AS Nullable(Float64)) AS "tenure_given",
-          "t0"."plan" AS "plan",
-          CASE
-            WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-            THEN toDate("t0"."cancel_date")
-            ELSE CAST(NULL AS Nullable(DATE))
-          END AS "end_seen",
-          isNotNull(
-            CASE
-              WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-              THEN toDate("t0"."cancel_date")
-              ELSE CAST(NULL AS Nullable(DATE))
-            END
-          ) AS "churned"
-        FROM "analytics"."subscriptions" AS "t0"
-        WHERE
-          isNull("t0"."signup_date") OR (
-            "t0"."signup_date" <= toDate('2026-06-30')
-          )
-      ) AS "t1"
-    ) AS "t2"
+      "t0"."customer_id" AS "customer_id",
+      "t0"."start_date" AS "start_date",
+      "t0"."end_date" AS "end_date",
+      "t0"."flag" AS "flag",
+      "t0"."mrr" AS "mrr",
+      "t0"."tenure_given" AS "tenure_given",
+      "t0"."plan" AS "plan",
+      "t0"."end_seen" AS "end_seen",
+      "t0"."churned" AS "churned",
+      "t0"."tenure_t" AS "tenure_t",
+      "t0"."sbg_t" AS "sbg_t",
+      CAST(ROUND("t0"."tenure_t", 2) AS Nullable(Float64)) AS "t",
+      "t0"."plan" AS "g"
+    FROM "customers" AS "t0"
     WHERE
-      isNotNull("t2"."tenure_t")
-  ) AS "t3"
+      isNotNull("t0"."tenure_t")
+  ) AS "t1"
   GROUP BY
-    "t3"."g",
-    "t3"."t"
-) AS "t4"
+    "t1"."g",
+    "t1"."t"
+) AS "t2"
 ORDER BY
-  "t4"."g" ASC,
-  "t4"."t" ASC;
+  "t2"."g" ASC,
+  "t2"."t" ASC;
 
 -- sbg
 SELECT
   *
 FROM (
   SELECT
-    "t4"."sbg_t" AS "p",
-    SUM(CAST("t4"."churned" AS Nullable(Int32))) AS "lost",
+    "t1"."sbg_t" AS "p",
+    SUM(CAST("t1"."churned" AS Nullable(Int32))) AS "lost",
     SUM(CAST(NOT (
-      "t4"."churned"
+      "t1"."churned"
     ) AS Nullable(Int32))) AS "active"
   FROM (
     SELECT
       *
-    FROM (
-      SELECT
-        "t2"."customer_id" AS "customer_id",
-        "t2"."start_date" AS "start_date",
-        "t2"."end_date" AS "end_date",
-        "t2"."flag" AS "flag",
-        "t2"."mrr" AS "mrr",
-        "t2"."tenure_given" AS "tenure_given",
-        "t2"."plan" AS "plan",
-        "t2"."end_seen" AS "end_seen",
-        "t2"."churned" AS "churned",
-        "t2"."tenure_t" AS "tenure_t",
-        CASE
-          WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
-          THEN CASE
-            WHEN (
-              (
-                (
-                  (
-                    (
-                      (
-                        (
-                          toYear("t2"."end_seen") - toYear("t2"."start_date")
-                        ) * 12
-                      ) + toMonth("t2"."end_seen")
-                    ) - toMonth("t2"."start_date")
-                  ) - CASE
-                    WHEN (
-                      toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                    )
-                    AND NOT (
-                      toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                    )
-                    THEN 1
-                    ELSE 0
-                  END
-                ) % 3
-              ) = 0
-            )
-            AND (
-              (
-                toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
-              )
-              OR (
-                (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                AND (
-                  toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
-                )
-              )
-            )
-            AND (
-              CAST(FLOOR(
-                (
-                  (
-                    (
-                      (
-                        (
-                          toYear("t2"."end_seen") - toYear("t2"."start_date")
-                        ) * 12
-                      ) + toMonth("t2"."end_seen")
-                    ) - toMonth("t2"."start_date")
-                  ) - CASE
-                    WHEN (
-                      toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                    )
-                    AND NOT (
-                      toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                    )
-                    THEN 1
-                    ELSE 0
-                  END
-                ) / (
-                  3
-                )
-              ) AS Nullable(Int64)) >= 1
-            )
-            THEN CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        toYear("t2"."end_seen") - toYear("t2"."start_date")
-                      ) * 12
-                    ) + toMonth("t2"."end_seen")
-                  ) - toMonth("t2"."start_date")
-                ) - CASE
-                  WHEN (
-                    toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                  )
-                  AND NOT (
-                    toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                  )
-                  THEN 1
-                  ELSE 0
-                END
-              ) / (
-                3
-              )
-            ) AS Nullable(Int64))
-            ELSE CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        toYear("t2"."end_seen") - toYear("t2"."start_date")
-                      ) * 12
-                    ) + toMonth("t2"."end_seen")
-                  ) - toMonth("t2"."start_date")
-                ) - CASE
-                  WHEN (
-                    toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                  )
-                  AND NOT (
-                    toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                  )
-                  THEN 1
-                  ELSE 0
-                END
-              ) / (
-                3
-              )
-            ) AS Nullable(Int64)) + 1
-          END
-          WHEN isNotNull("t2"."start_date") AND NOT (
-            "t2"."churned"
-          )
-          THEN CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth(toDate('2026-06-30'))
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64))
-          WHEN "t2"."churned"
-          THEN GREATEST(
-            CAST(CEIL((
-              "t2"."tenure_t" * 0.3333333333333333
-            ) - 1e-09) AS Nullable(Int64)),
-            1
-          )
-          ELSE CAST(FLOOR((
-            "t2"."tenure_t" * 0.3333333333333333
-          ) + 1e-09) AS Nullable(Int64))
-        END AS "sbg_t"
-      FROM (
-        SELECT
-          "t1"."customer_id" AS "customer_id",
-          "t1"."start_date" AS "start_date",
-          "t1"."end_date" AS "end_date",
-          "t1"."flag" AS "flag",
-          "t1"."mrr" AS "mrr",
-          "t1"."tenure_given" AS "tenure_given",
-          "t1"."plan" AS "plan",
-          "t1"."end_seen" AS "end_seen",
-          "t1"."churned" AS "churned",
-          CASE
-            WHEN isNull("t1"."start_date")
-            THEN "t1"."tenure_given"
-            WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
-            THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
-            WHEN "t1"."churned"
-            THEN "t1"."tenure_given"
-            WHEN NOT (
-              "t1"."churned"
-            )
-            THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
-            ELSE "t1"."tenure_given"
-          END AS "tenure_t"
-        FROM (
-          SELECT
-            "t0"."customer_id" AS "customer_id",
-            "t0"."signup_date" AS "start_date",
-            toDate("t0"."cancel_date") AS "end_date",
-            CAST(NULL AS Nullable(Bool)) AS "flag",
-            "t0"."mrr" AS "mrr",
-            CAST(NULL AS Nullable(Float64)) AS "tenure_given",
-            "t0"."plan" AS "plan",
-            CASE
-              WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-              THEN toDate("t0"."cancel_date")
-              ELSE CAST(NULL AS Nullable(DATE))
-            END AS "end_seen",
-            isNotNull(
-              CASE
-                WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-                THEN toDate("t0"."cancel_date")
-                ELSE CAST(NULL AS Nullable(DATE))
-              END
-            ) AS "churned"
-          FROM "analytics"."subscriptions" AS "t0"
-          WHERE
-            isNull("t0"."signup_date") OR (
-              "t0"."signup_date" <= toDate('2026-06-30')
-            )
-        ) AS "t1"
-      ) AS "t2"
-    ) AS "t3"
+    FROM "customers" AS "t0"
     WHERE
-      isNotNull("t3"."sbg_t")
-  ) AS "t4"
+      isNotNull("t0"."sbg_t")
+  ) AS "t1"
   GROUP BY
-    "t4"."sbg_t"
-) AS "t5"
+    "t1"."sbg_t"
+) AS "t2"
 ORDER BY
-  "t5"."p" ASC;
+  "t2"."p" ASC;
 
 -- mrr_window
 SELECT
   sumIf(
-    "t3"."mrr",
+    "t0"."mrr",
     (
-      "t3"."start_date" < toDate('2026-01-01')
+      "t0"."start_date" < toDate('2026-01-01')
     )
     AND NOT (
-      "t3"."churned" AND (
-        "t3"."end_seen" < toDate('2026-01-01')
+      "t0"."churned" AND (
+        "t0"."end_seen" < toDate('2026-01-01')
       )
     )
   ) AS "starting",
   sumIf(
-    "t3"."mrr",
+    "t0"."mrr",
     (
-      "t3"."start_date" < toDate('2026-01-01')
+      "t0"."start_date" < toDate('2026-01-01')
     )
-    AND "t3"."churned"
+    AND "t0"."churned"
     AND (
-      "t3"."end_seen" >= toDate('2026-01-01')
+      "t0"."end_seen" >= toDate('2026-01-01')
     )
     AND (
-      "t3"."end_seen" < toDate('2026-04-01')
+      "t0"."end_seen" < toDate('2026-04-01')
     )
   ) AS "churned",
   sumIf(
-    "t3"."mrr",
+    "t0"."mrr",
     (
-      "t3"."start_date" >= toDate('2026-01-01')
+      "t0"."start_date" >= toDate('2026-01-01')
     )
     AND (
-      "t3"."start_date" < toDate('2026-04-01')
+      "t0"."start_date" < toDate('2026-04-01')
     )
   ) AS "new"
-FROM (
-  SELECT
-    "t2"."customer_id" AS "customer_id",
-    "t2"."start_date" AS "start_date",
-    "t2"."end_date" AS "end_date",
-    "t2"."flag" AS "flag",
-    "t2"."mrr" AS "mrr",
-    "t2"."tenure_given" AS "tenure_given",
-    "t2"."plan" AS "plan",
-    "t2"."end_seen" AS "end_seen",
-    "t2"."churned" AS "churned",
-    "t2"."tenure_t" AS "tenure_t",
-    CASE
-      WHEN isNotNull("t2"."start_date") AND "t2"."churned" AND isNotNull("t2"."end_seen")
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            toDayOfMonth("t2"."end_seen") = toDayOfMonth("t2"."start_date")
-          )
-          OR (
-            (
-              toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-            )
-            AND (
-              toDayOfMonth("t2"."start_date") > toDayOfMonth("t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      toYear("t2"."end_seen") - toYear("t2"."start_date")
-                    ) * 12
-                  ) + toMonth("t2"."end_seen")
-                ) - toMonth("t2"."start_date")
-              ) - CASE
-                WHEN (
-                  toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-                )
-                AND NOT (
-                  toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-                )
-                THEN 1
-                ELSE 0
-              END
-            ) / (
-              3
-            )
-          ) AS Nullable(Int64)) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64))
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    toYear("t2"."end_seen") - toYear("t2"."start_date")
-                  ) * 12
-                ) + toMonth("t2"."end_seen")
-              ) - toMonth("t2"."start_date")
-            ) - CASE
-              WHEN (
-                toDayOfMonth("t2"."end_seen") < toDayOfMonth("t2"."start_date")
-              )
-              AND NOT (
-                toMonth("t2"."end_seen" + INTERVAL '1' DAY) <> toMonth("t2"."end_seen")
-              )
-              THEN 1
-              ELSE 0
-            END
-          ) / (
-            3
-          )
-        ) AS Nullable(Int64)) + 1
-      END
-      WHEN isNotNull("t2"."start_date") AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  toYear(toDate('2026-06-30')) - toYear("t2"."start_date")
-                ) * 12
-              ) + toMonth(toDate('2026-06-30'))
-            ) - toMonth("t2"."start_date")
-          ) - CASE
-            WHEN (
-              toDayOfMonth(toDate('2026-06-30')) < toDayOfMonth("t2"."start_date")
-            )
-            AND NOT (
-              toMonth(toDate('2026-06-30') + INTERVAL '1' DAY) <> toMonth(toDate('2026-06-30'))
-            )
-            THEN 1
-            ELSE 0
-          END
-        ) / (
-          3
-        )
-      ) AS Nullable(Int64))
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL((
-          "t2"."tenure_t" * 0.3333333333333333
-        ) - 1e-09) AS Nullable(Int64)),
-        1
-      )
-      ELSE CAST(FLOOR((
-        "t2"."tenure_t" * 0.3333333333333333
-      ) + 1e-09) AS Nullable(Int64))
-    END AS "sbg_t"
-  FROM (
-    SELECT
-      "t1"."customer_id" AS "customer_id",
-      "t1"."start_date" AS "start_date",
-      "t1"."end_date" AS "end_date",
-      "t1"."flag" AS "flag",
-      "t1"."mrr" AS "mrr",
-      "t1"."tenure_given" AS "tenure_given",
-      "t1"."plan" AS "plan",
-      "t1"."end_seen" AS "end_seen",
-      "t1"."churned" AS "churned",
-      CASE
-        WHEN isNull("t1"."start_date")
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND isNotNull("t1"."end_seen")
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", "t1"."end_seen") AS Nullable(Float64)) / 30.4375
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(DAY, "t1"."start_date", toDate('2026-06-30')) AS Nullable(Float64)) / 30.4375
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id" AS "customer_id",
-        "t0"."signup_date" AS "start_date",
-        toDate("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS Nullable(Bool)) AS "flag",
-        "t0"."mrr" AS "mrr",
-        CAST(NULL AS Nullable(Float64)) AS "tenure_given",
-        "t0"."plan" AS "plan",
-        CASE
-          WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-          THEN toDate("t0"."cancel_date")
-          ELSE CAST(NULL AS Nullable(DATE))
-        END AS "end_seen",
-        isNotNull(
-          CASE
-            WHEN toDate("t0"."cancel_date") <= toDate('2026-06-30')
-            THEN toDate("t0"."cancel_date")
-            ELSE CAST(NULL AS Nullable(DATE))
-          END
-        ) AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        isNull("t0"."signup_date") OR (
-          "t0"."signup_date" <= toDate('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
-) AS "t3";
+FROM "customers" AS "t0";

@@ -1,705 +1,284 @@
+-- customers
+SELECT
+  `t2`.`customer_id`,
+  `t2`.`start_date`,
+  `t2`.`end_date`,
+  `t2`.`flag`,
+  `t2`.`mrr`,
+  `t2`.`tenure_given`,
+  `t2`.`plan`,
+  `t2`.`end_seen`,
+  `t2`.`churned`,
+  `t2`.`tenure_t`,
+  CASE
+    WHEN (
+      `t2`.`start_date` IS NOT NULL
+    )
+    AND `t2`.`churned`
+    AND (
+      `t2`.`end_seen` IS NOT NULL
+    )
+    THEN CASE
+      WHEN (
+        (
+          (
+            (
+              (
+                (
+                  (
+                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
+                  ) * 12
+                ) + EXTRACT(month FROM `t2`.`end_seen`)
+              ) - EXTRACT(month FROM `t2`.`start_date`)
+            ) - IF(
+              (
+                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
+              )
+              AND NOT (
+                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
+              ),
+              1,
+              0
+            )
+          ) % 3
+        ) = 0
+      )
+      AND (
+        (
+          EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
+        )
+        OR (
+          (
+            EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
+          )
+          AND (
+            EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
+          )
+        )
+      )
+      AND (
+        CAST(FLOOR(
+          (
+            (
+              (
+                (
+                  (
+                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
+                  ) * 12
+                ) + EXTRACT(month FROM `t2`.`end_seen`)
+              ) - EXTRACT(month FROM `t2`.`start_date`)
+            ) - IF(
+              (
+                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
+              )
+              AND NOT (
+                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
+              ),
+              1,
+              0
+            )
+          ) / (
+            3
+          )
+        ) AS BIGINT) >= 1
+      )
+      THEN CAST(FLOOR(
+        (
+          (
+            (
+              (
+                (
+                  EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
+                ) * 12
+              ) + EXTRACT(month FROM `t2`.`end_seen`)
+            ) - EXTRACT(month FROM `t2`.`start_date`)
+          ) - IF(
+            (
+              EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
+            )
+            AND NOT (
+              EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
+            ),
+            1,
+            0
+          )
+        ) / (
+          3
+        )
+      ) AS BIGINT)
+      ELSE CAST(FLOOR(
+        (
+          (
+            (
+              (
+                (
+                  EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
+                ) * 12
+              ) + EXTRACT(month FROM `t2`.`end_seen`)
+            ) - EXTRACT(month FROM `t2`.`start_date`)
+          ) - IF(
+            (
+              EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
+            )
+            AND NOT (
+              EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
+            ),
+            1,
+            0
+          )
+        ) / (
+          3
+        )
+      ) AS BIGINT) + 1
+    END
+    WHEN (
+      `t2`.`start_date` IS NOT NULL
+    ) AND NOT (
+      `t2`.`churned`
+    )
+    THEN CAST(FLOOR(
+      (
+        (
+          (
+            (
+              (
+                EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
+              ) * 12
+            ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
+          ) - EXTRACT(month FROM `t2`.`start_date`)
+        ) - IF(
+          (
+            EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
+          )
+          AND NOT (
+            EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
+          ),
+          1,
+          0
+        )
+      ) / (
+        3
+      )
+    ) AS BIGINT)
+    WHEN `t2`.`churned`
+    THEN GREATEST(CAST(CEIL((
+      `t2`.`tenure_t` * 0.3333333333333333
+    ) - 1e-09) AS BIGINT), 1)
+    ELSE CAST(FLOOR((
+      `t2`.`tenure_t` * 0.3333333333333333
+    ) + 1e-09) AS BIGINT)
+  END AS `sbg_t`
+FROM (
+  SELECT
+    `t1`.`customer_id`,
+    `t1`.`start_date`,
+    `t1`.`end_date`,
+    `t1`.`flag`,
+    `t1`.`mrr`,
+    `t1`.`tenure_given`,
+    `t1`.`plan`,
+    `t1`.`end_seen`,
+    `t1`.`churned`,
+    CASE
+      WHEN `t1`.`start_date` IS NULL
+      THEN `t1`.`tenure_given`
+      WHEN `t1`.`churned` AND (
+        `t1`.`end_seen` IS NOT NULL
+      )
+      THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
+      WHEN `t1`.`churned`
+      THEN `t1`.`tenure_given`
+      WHEN NOT (
+        `t1`.`churned`
+      )
+      THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
+      ELSE `t1`.`tenure_given`
+    END AS `tenure_t`
+  FROM (
+    SELECT
+      `t0`.`customer_id`,
+      `t0`.`signup_date` AS `start_date`,
+      CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
+      CAST(NULL AS BOOLEAN) AS `flag`,
+      `t0`.`mrr`,
+      CAST(NULL AS DOUBLE) AS `tenure_given`,
+      `t0`.`plan`,
+      IF(
+        CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
+        CAST(`t0`.`cancel_date` AS DATE),
+        CAST(NULL AS DATE)
+      ) AS `end_seen`,
+      IF(
+        CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
+        CAST(`t0`.`cancel_date` AS DATE),
+        CAST(NULL AS DATE)
+      ) IS NOT NULL AS `churned`
+    FROM `analytics`.`subscriptions` AS `t0`
+    WHERE
+      (
+        `t0`.`signup_date` IS NULL
+      )
+      OR (
+        `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
+      )
+  ) AS `t1`
+) AS `t2`;
+
 -- counts
 SELECT
   COUNT(*) AS `customers`,
-  SUM(CAST(`t3`.`churned` AS INT)) AS `churned`
-FROM (
-  SELECT
-    `t2`.`customer_id`,
-    `t2`.`start_date`,
-    `t2`.`end_date`,
-    `t2`.`flag`,
-    `t2`.`mrr`,
-    `t2`.`tenure_given`,
-    `t2`.`plan`,
-    `t2`.`end_seen`,
-    `t2`.`churned`,
-    `t2`.`tenure_t`,
-    CASE
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      )
-      AND `t2`.`churned`
-      AND (
-        `t2`.`end_seen` IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
-          )
-          OR (
-            (
-              EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-            )
-            AND (
-              EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      ) AND NOT (
-        `t2`.`churned`
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
-                ) * 12
-              ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ) - EXTRACT(month FROM `t2`.`start_date`)
-          ) - IF(
-            (
-              EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
-            )
-            AND NOT (
-              EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ),
-            1,
-            0
-          )
-        ) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN `t2`.`churned`
-      THEN GREATEST(CAST(CEIL((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) - 1e-09) AS BIGINT), 1)
-      ELSE CAST(FLOOR((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) + 1e-09) AS BIGINT)
-    END AS `sbg_t`
-  FROM (
-    SELECT
-      `t1`.`customer_id`,
-      `t1`.`start_date`,
-      `t1`.`end_date`,
-      `t1`.`flag`,
-      `t1`.`mrr`,
-      `t1`.`tenure_given`,
-      `t1`.`plan`,
-      `t1`.`end_seen`,
-      `t1`.`churned`,
-      CASE
-        WHEN `t1`.`start_date` IS NULL
-        THEN `t1`.`tenure_given`
-        WHEN `t1`.`churned` AND (
-          `t1`.`end_seen` IS NOT NULL
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
-        WHEN `t1`.`churned`
-        THEN `t1`.`tenure_given`
-        WHEN NOT (
-          `t1`.`churned`
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
-        ELSE `t1`.`tenure_given`
-      END AS `tenure_t`
-    FROM (
-      SELECT
-        `t0`.`customer_id`,
-        `t0`.`signup_date` AS `start_date`,
-        CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
-        CAST(NULL AS BOOLEAN) AS `flag`,
-        `t0`.`mrr`,
-        CAST(NULL AS DOUBLE) AS `tenure_given`,
-        `t0`.`plan`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) AS `end_seen`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS `churned`
-      FROM `analytics`.`subscriptions` AS `t0`
-      WHERE
-        (
-          `t0`.`signup_date` IS NULL
-        )
-        OR (
-          `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
-        )
-    ) AS `t1`
-  ) AS `t2`
-) AS `t3`;
+  SUM(CAST(`t0`.`churned` AS INT)) AS `churned`
+FROM `customers` AS `t0`;
 
 -- cohorts
 SELECT
-  `t3`.`s`,
-  `t3`.`e`,
+  `t1`.`s`,
+  `t1`.`e`,
   COUNT(*) AS `n`
 FROM (
   SELECT
-    `t2`.`customer_id`,
-    `t2`.`start_date`,
-    `t2`.`end_date`,
-    `t2`.`flag`,
-    `t2`.`mrr`,
-    `t2`.`tenure_given`,
-    `t2`.`plan`,
-    `t2`.`end_seen`,
-    `t2`.`churned`,
-    `t2`.`tenure_t`,
-    CASE
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      )
-      AND `t2`.`churned`
-      AND (
-        `t2`.`end_seen` IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
-          )
-          OR (
-            (
-              EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-            )
-            AND (
-              EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      ) AND NOT (
-        `t2`.`churned`
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
-                ) * 12
-              ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ) - EXTRACT(month FROM `t2`.`start_date`)
-          ) - IF(
-            (
-              EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
-            )
-            AND NOT (
-              EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ),
-            1,
-            0
-          )
-        ) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN `t2`.`churned`
-      THEN GREATEST(CAST(CEIL((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) - 1e-09) AS BIGINT), 1)
-      ELSE CAST(FLOOR((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) + 1e-09) AS BIGINT)
-    END AS `sbg_t`,
-    DATE_TRUNC('quarter', `t2`.`start_date`) AS `s`,
-    IF(`t2`.`churned`, DATE_TRUNC('quarter', `t2`.`end_seen`), CAST(NULL AS DATE)) AS `e`
-  FROM (
-    SELECT
-      `t1`.`customer_id`,
-      `t1`.`start_date`,
-      `t1`.`end_date`,
-      `t1`.`flag`,
-      `t1`.`mrr`,
-      `t1`.`tenure_given`,
-      `t1`.`plan`,
-      `t1`.`end_seen`,
-      `t1`.`churned`,
-      CASE
-        WHEN `t1`.`start_date` IS NULL
-        THEN `t1`.`tenure_given`
-        WHEN `t1`.`churned` AND (
-          `t1`.`end_seen` IS NOT NULL
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
-        WHEN `t1`.`churned`
-        THEN `t1`.`tenure_given`
-        WHEN NOT (
-          `t1`.`churned`
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
-        ELSE `t1`.`tenure_given`
-      END AS `tenure_t`
-    FROM (
-      SELECT
-        `t0`.`customer_id`,
-        `t0`.`signup_date` AS `start_date`,
-        CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
-        CAST(NULL AS BOOLEAN) AS `flag`,
-        `t0`.`mrr`,
-        CAST(NULL AS DOUBLE) AS `tenure_given`,
-        `t0`.`plan`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) AS `end_seen`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS `churned`
-      FROM `analytics`.`subscriptions` AS `t0`
-      WHERE
-        (
-          `t0`.`signup_date` IS NULL
-        )
-        OR (
-          `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
-        )
-    ) AS `t1`
-  ) AS `t2`
+    `t0`.`customer_id`,
+    `t0`.`start_date`,
+    `t0`.`end_date`,
+    `t0`.`flag`,
+    `t0`.`mrr`,
+    `t0`.`tenure_given`,
+    `t0`.`plan`,
+    `t0`.`end_seen`,
+    `t0`.`churned`,
+    `t0`.`tenure_t`,
+    `t0`.`sbg_t`,
+    DATE_TRUNC('quarter', `t0`.`start_date`) AS `s`,
+    IF(`t0`.`churned`, DATE_TRUNC('quarter', `t0`.`end_seen`), CAST(NULL AS DATE)) AS `e`
+  FROM `customers` AS `t0`
   WHERE
-    `t2`.`start_date` IS NOT NULL
-) AS `t3`
+    `t0`.`start_date` IS NOT NULL
+) AS `t1`
 GROUP BY
   1,
   2;
 
 -- segments
 SELECT
-  `t3`.`v`,
+  `t1`.`v`,
   COUNT(*) AS `n`,
-  SUM(CAST(`t3`.`churned` AS INT)) AS `d`
+  SUM(CAST(`t1`.`churned` AS INT)) AS `d`
 FROM (
   SELECT
-    `t2`.`customer_id`,
-    `t2`.`start_date`,
-    `t2`.`end_date`,
-    `t2`.`flag`,
-    `t2`.`mrr`,
-    `t2`.`tenure_given`,
-    `t2`.`plan`,
-    `t2`.`end_seen`,
-    `t2`.`churned`,
-    `t2`.`tenure_t`,
-    CASE
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      )
-      AND `t2`.`churned`
-      AND (
-        `t2`.`end_seen` IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
-          )
-          OR (
-            (
-              EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-            )
-            AND (
-              EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      ) AND NOT (
-        `t2`.`churned`
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
-                ) * 12
-              ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ) - EXTRACT(month FROM `t2`.`start_date`)
-          ) - IF(
-            (
-              EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
-            )
-            AND NOT (
-              EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ),
-            1,
-            0
-          )
-        ) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN `t2`.`churned`
-      THEN GREATEST(CAST(CEIL((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) - 1e-09) AS BIGINT), 1)
-      ELSE CAST(FLOOR((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) + 1e-09) AS BIGINT)
-    END AS `sbg_t`,
-    `t2`.`plan` AS `v`
-  FROM (
-    SELECT
-      `t1`.`customer_id`,
-      `t1`.`start_date`,
-      `t1`.`end_date`,
-      `t1`.`flag`,
-      `t1`.`mrr`,
-      `t1`.`tenure_given`,
-      `t1`.`plan`,
-      `t1`.`end_seen`,
-      `t1`.`churned`,
-      CASE
-        WHEN `t1`.`start_date` IS NULL
-        THEN `t1`.`tenure_given`
-        WHEN `t1`.`churned` AND (
-          `t1`.`end_seen` IS NOT NULL
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
-        WHEN `t1`.`churned`
-        THEN `t1`.`tenure_given`
-        WHEN NOT (
-          `t1`.`churned`
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
-        ELSE `t1`.`tenure_given`
-      END AS `tenure_t`
-    FROM (
-      SELECT
-        `t0`.`customer_id`,
-        `t0`.`signup_date` AS `start_date`,
-        CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
-        CAST(NULL AS BOOLEAN) AS `flag`,
-        `t0`.`mrr`,
-        CAST(NULL AS DOUBLE) AS `tenure_given`,
-        `t0`.`plan`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) AS `end_seen`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS `churned`
-      FROM `analytics`.`subscriptions` AS `t0`
-      WHERE
-        (
-          `t0`.`signup_date` IS NULL
-        )
-        OR (
-          `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
-        )
-    ) AS `t1`
-  ) AS `t2`
-) AS `t3`
+    `t0`.`customer_id`,
+    `t0`.`start_date`,
+    `t0`.`end_date`,
+    `t0`.`flag`,
+    `t0`.`mrr`,
+    `t0`.`tenure_given`,
+    `t0`.`plan`,
+    `t0`.`end_seen`,
+    `t0`.`churned`,
+    `t0`.`tenure_t`,
+    `t0`.`sbg_t`,
+    `t0`.`plan` AS `v`
+  FROM `customers` AS `t0`
+) AS `t1`
 GROUP BY
   1;
 
@@ -708,1006 +287,134 @@ SELECT
   *
 FROM (
   SELECT
-    `t3`.`t`,
-    SUM(CAST(`t3`.`churned` AS INT)) AS `d`,
+    `t1`.`t`,
+    SUM(CAST(`t1`.`churned` AS INT)) AS `d`,
     COUNT(*) AS `n`
   FROM (
     SELECT
-      `t2`.`customer_id`,
-      `t2`.`start_date`,
-      `t2`.`end_date`,
-      `t2`.`flag`,
-      `t2`.`mrr`,
-      `t2`.`tenure_given`,
-      `t2`.`plan`,
-      `t2`.`end_seen`,
-      `t2`.`churned`,
-      `t2`.`tenure_t`,
-      CASE
-        WHEN (
-          `t2`.`start_date` IS NOT NULL
-        )
-        AND `t2`.`churned`
-        AND (
-          `t2`.`end_seen` IS NOT NULL
-        )
-        THEN CASE
-          WHEN (
-            (
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                      ) * 12
-                    ) + EXTRACT(month FROM `t2`.`end_seen`)
-                  ) - EXTRACT(month FROM `t2`.`start_date`)
-                ) - IF(
-                  (
-                    EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                  ),
-                  1,
-                  0
-                )
-              ) % 3
-            ) = 0
-          )
-          AND (
-            (
-              EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
-            )
-            OR (
-              (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              )
-              AND (
-                EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
-              )
-            )
-          )
-          AND (
-            CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                      ) * 12
-                    ) + EXTRACT(month FROM `t2`.`end_seen`)
-                  ) - EXTRACT(month FROM `t2`.`start_date`)
-                ) - IF(
-                  (
-                    EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                  ),
-                  1,
-                  0
-                )
-              ) / (
-                3
-              )
-            ) AS BIGINT) >= 1
-          )
-          THEN CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT)
-          ELSE CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT) + 1
-        END
-        WHEN (
-          `t2`.`start_date` IS NOT NULL
-        ) AND NOT (
-          `t2`.`churned`
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT)
-        WHEN `t2`.`churned`
-        THEN GREATEST(CAST(CEIL((
-          `t2`.`tenure_t` * 0.3333333333333333
-        ) - 1e-09) AS BIGINT), 1)
-        ELSE CAST(FLOOR((
-          `t2`.`tenure_t` * 0.3333333333333333
-        ) + 1e-09) AS BIGINT)
-      END AS `sbg_t`,
-      CAST(ROUND(`t2`.`tenure_t`, 2) AS DOUBLE) AS `t`
-    FROM (
-      SELECT
-        `t1`.`customer_id`,
-        `t1`.`start_date`,
-        `t1`.`end_date`,
-        `t1`.`flag`,
-        `t1`.`mrr`,
-        `t1`.`tenure_given`,
-        `t1`.`plan`,
-        `t1`.`end_seen`,
-        `t1`.`churned`,
-        CASE
-          WHEN `t1`.`start_date` IS NULL
-          THEN `t1`.`tenure_given`
-          WHEN `t1`.`churned` AND (
-            `t1`.`end_seen` IS NOT NULL
-          )
-          THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
-          WHEN `t1`.`churned`
-          THEN `t1`.`tenure_given`
-          WHEN NOT (
-            `t1`.`churned`
-          )
-          THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
-          ELSE `t1`.`tenure_given`
-        END AS `tenure_t`
-      FROM (
-        SELECT
-          `t0`.`customer_id`,
-          `t0`.`signup_date` AS `start_date`,
-          CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
-          CAST(NULL AS BOOLEAN) AS `flag`,
-          `t0`.`mrr`,
-          CAST(NULL AS DOUBLE) AS `tenure_given`,
-          `t0`.`plan`,
-          IF(
-            CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-            CAST(`t0`.`cancel_date` AS DATE),
-            CAST(NULL AS DATE)
-          ) AS `end_seen`,
-          IF(
-            CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-            CAST(`t0`.`cancel_date` AS DATE),
-            CAST(NULL AS DATE)
-          ) IS NOT NULL AS `churned`
-        FROM `analytics`.`subscriptions` AS `t0`
-        WHERE
-          (
-            `t0`.`signup_date` IS NULL
-          )
-          OR (
-            `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
-          )
-      ) AS `t1`
-    ) AS `t2`
+      `t0`.`customer_id`,
+      `t0`.`start_date`,
+      `t0`.`end_date`,
+      `t0`.`flag`,
+      `t0`.`mrr`,
+      `t0`.`tenure_given`,
+      `t0`.`plan`,
+      `t0`.`end_seen`,
+      `t0`.`churned`,
+      `t0`.`tenure_t`,
+      `t0`.`sbg_t`,
+      CAST(ROUND(`t0`.`tenure_t`, 2) AS DOUBLE) AS `t`
+    FROM `customers` AS `t0`
     WHERE
-      `t2`.`tenure_t` IS NOT NULL AND NOT ISNAN(`t2`.`tenure_t`)
-  ) AS `t3`
+      `t0`.`tenure_t` IS NOT NULL AND NOT ISNAN(`t0`.`tenure_t`)
+  ) AS `t1`
   GROUP BY
     1
-) AS `t4`
+) AS `t2`
 ORDER BY
-  `t4`.`t` ASC NULLS LAST;
+  `t2`.`t` ASC NULLS LAST;
 
 -- kaplan_meier_by_group
 SELECT
   *
 FROM (
   SELECT
-    `t3`.`g`,
-    `t3`.`t`,
-    SUM(CAST(`t3`.`churned` AS INT)) AS `d`,
+    `t1`.`g`,
+    `t1`.`t`,
+    SUM(CAST(`t1`.`churned` AS INT)) AS `d`,
     COUNT(*) AS `n`
   FROM (
     SELECT
-      `t2`.`customer_id`,
-      `t2`.`start_date`,
-      `t2`.`end_date`,
-      `t2`.`flag`,
-      `t2`.`mrr`,
-      `t2`.`tenure_given`,
-      `t2`.`plan`,
-      `t2`.`end_seen`,
-      `t2`.`churned`,
-      `t2`.`tenure_t`,
-      CASE
-        WHEN (
-          `t2`.`start_date` IS NOT NULL
-        )
-        AND `t2`.`churned`
-        AND (
-          `t2`.`end_seen` IS NOT NULL
-        )
-        THEN CASE
-          WHEN (
-            (
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                      ) * 12
-                    ) + EXTRACT(month FROM `t2`.`end_seen`)
-                  ) - EXTRACT(month FROM `t2`.`start_date`)
-                ) - IF(
-                  (
-                    EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                  ),
-                  1,
-                  0
-                )
-              ) % 3
-            ) = 0
-          )
-          AND (
-            (
-              EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
-            )
-            OR (
-              (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              )
-              AND (
-                EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
-              )
-            )
-          )
-          AND (
-            CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                      ) * 12
-                    ) + EXTRACT(month FROM `t2`.`end_seen`)
-                  ) - EXTRACT(month FROM `t2`.`start_date`)
-                ) - IF(
-                  (
-                    EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                  ),
-                  1,
-                  0
-                )
-              ) / (
-                3
-              )
-            ) AS BIGINT) >= 1
-          )
-          THEN CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT)
-          ELSE CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT) + 1
-        END
-        WHEN (
-          `t2`.`start_date` IS NOT NULL
-        ) AND NOT (
-          `t2`.`churned`
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT)
-        WHEN `t2`.`churned`
-        THEN GREATEST(CAST(CEIL((
-          `t2`.`tenure_t` * 0.3333333333333333
-        ) - 1e-09) AS BIGINT), 1)
-        ELSE CAST(FLOOR((
-          `t2`.`tenure_t` * 0.3333333333333333
-        ) + 1e-09) AS BIGINT)
-      END AS `sbg_t`,
-      CAST(ROUND(`t2`.`tenure_t`, 2) AS DOUBLE) AS `t`,
-      `t2`.`plan` AS `g`
-    FROM (
-      SELECT
-        `t1`.`customer_id`,
-        `t1`.`start_date`,
-        `t1`.`end_date`,
-        `t1`.`flag`,
-        `t1`.`mrr`,
-        `t1`.`tenure_given`,
-        `t1`.`plan`,
-        `t1`.`end_seen`,
-        `t1`.`churned`,
-        CASE
-          WHEN `t1`.`start_date` IS NULL
-          THEN `t1`.`tenure_given`
-          WHEN `t1`.`churned` AND (
-            `t1`.`end_seen` IS NOT NULL
-          )
-          THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
-          WHEN `t1`.`churned`
-          THEN `t1`.`tenure_given`
-          WHEN NOT (
-            `t1`.`churned`
-          )
-          THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
-          ELSE `t1`.`tenure_given`
-        END AS `tenure_t`
-      FROM (
-        SELECT
-          `t0`.`customer_id`,
-          `t0`.`signup_date` AS `start_date`,
-          CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
-          CAST(NULL AS BOOLEAN) AS `flag`,
-          `t0`.`mrr`,
-          CAST(NULL AS DOUBLE) AS `tenure_given`,
-          `t0`.`plan`,
-          IF(
-            CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-            CAST(`t0`.`cancel_date` AS DATE),
-            CAST(NULL AS DATE)
-          ) AS `end_seen`,
-          IF(
-            CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-            CAST(`t0`.`cancel_date` AS DATE),
-            CAST(NULL AS DATE)
-          ) IS NOT NULL AS `churned`
-        FROM `analytics`.`subscriptions` AS `t0`
-        WHERE
-          (
-            `t0`.`signup_date` IS NULL
-          )
-          OR (
-            `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
-          )
-      ) AS `t1`
-    ) AS `t2`
+      `t0`.`customer_id`,
+      `t0`.`start_date`,
+      `t0`.`end_date`,
+      `t0`.`flag`,
+      `t0`.`mrr`,
+      `t0`.`tenure_given`,
+      `t0`.`plan`,
+      `t0`.`end_seen`,
+      `t0`.`churned`,
+      `t0`.`tenure_t`,
+      `t0`.`sbg_t`,
+      CAST(ROUND(`t0`.`tenure_t`, 2) AS DOUBLE) AS `t`,
+      `t0`.`plan` AS `g`
+    FROM `customers` AS `t0`
     WHERE
-      `t2`.`tenure_t` IS NOT NULL AND NOT ISNAN(`t2`.`tenure_t`)
-  ) AS `t3`
+      `t0`.`tenure_t` IS NOT NULL AND NOT ISNAN(`t0`.`tenure_t`)
+  ) AS `t1`
   GROUP BY
     1,
     2
-) AS `t4`
+) AS `t2`
 ORDER BY
-  `t4`.`g` ASC NULLS LAST,
-  `t4`.`t` ASC NULLS LAST;
+  `t2`.`g` ASC NULLS LAST,
+  `t2`.`t` ASC NULLS LAST;
 
 -- sbg
 SELECT
   *
 FROM (
   SELECT
-    `t4`.`sbg_t` AS `p`,
-    SUM(CAST(`t4`.`churned` AS INT)) AS `lost`,
+    `t1`.`sbg_t` AS `p`,
+    SUM(CAST(`t1`.`churned` AS INT)) AS `lost`,
     SUM(CAST(NOT (
-      `t4`.`churned`
+      `t1`.`churned`
     ) AS INT)) AS `active`
   FROM (
     SELECT
       *
-    FROM (
-      SELECT
-        `t2`.`customer_id`,
-        `t2`.`start_date`,
-        `t2`.`end_date`,
-        `t2`.`flag`,
-        `t2`.`mrr`,
-        `t2`.`tenure_given`,
-        `t2`.`plan`,
-        `t2`.`end_seen`,
-        `t2`.`churned`,
-        `t2`.`tenure_t`,
-        CASE
-          WHEN (
-            `t2`.`start_date` IS NOT NULL
-          )
-          AND `t2`.`churned`
-          AND (
-            `t2`.`end_seen` IS NOT NULL
-          )
-          THEN CASE
-            WHEN (
-              (
-                (
-                  (
-                    (
-                      (
-                        (
-                          EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                        ) * 12
-                      ) + EXTRACT(month FROM `t2`.`end_seen`)
-                    ) - EXTRACT(month FROM `t2`.`start_date`)
-                  ) - IF(
-                    (
-                      EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                    )
-                    AND NOT (
-                      EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                    ),
-                    1,
-                    0
-                  )
-                ) % 3
-              ) = 0
-            )
-            AND (
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
-              )
-              OR (
-                (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                )
-                AND (
-                  EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
-                )
-              )
-            )
-            AND (
-              CAST(FLOOR(
-                (
-                  (
-                    (
-                      (
-                        (
-                          EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                        ) * 12
-                      ) + EXTRACT(month FROM `t2`.`end_seen`)
-                    ) - EXTRACT(month FROM `t2`.`start_date`)
-                  ) - IF(
-                    (
-                      EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                    )
-                    AND NOT (
-                      EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                    ),
-                    1,
-                    0
-                  )
-                ) / (
-                  3
-                )
-              ) AS BIGINT) >= 1
-            )
-            THEN CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                      ) * 12
-                    ) + EXTRACT(month FROM `t2`.`end_seen`)
-                  ) - EXTRACT(month FROM `t2`.`start_date`)
-                ) - IF(
-                  (
-                    EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                  ),
-                  1,
-                  0
-                )
-              ) / (
-                3
-              )
-            ) AS BIGINT)
-            ELSE CAST(FLOOR(
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                      ) * 12
-                    ) + EXTRACT(month FROM `t2`.`end_seen`)
-                  ) - EXTRACT(month FROM `t2`.`start_date`)
-                ) - IF(
-                  (
-                    EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                  ),
-                  1,
-                  0
-                )
-              ) / (
-                3
-              )
-            ) AS BIGINT) + 1
-          END
-          WHEN (
-            `t2`.`start_date` IS NOT NULL
-          ) AND NOT (
-            `t2`.`churned`
-          )
-          THEN CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT)
-          WHEN `t2`.`churned`
-          THEN GREATEST(CAST(CEIL((
-            `t2`.`tenure_t` * 0.3333333333333333
-          ) - 1e-09) AS BIGINT), 1)
-          ELSE CAST(FLOOR((
-            `t2`.`tenure_t` * 0.3333333333333333
-          ) + 1e-09) AS BIGINT)
-        END AS `sbg_t`
-      FROM (
-        SELECT
-          `t1`.`customer_id`,
-          `t1`.`start_date`,
-          `t1`.`end_date`,
-          `t1`.`flag`,
-          `t1`.`mrr`,
-          `t1`.`tenure_given`,
-          `t1`.`plan`,
-          `t1`.`end_seen`,
-          `t1`.`churned`,
-          CASE
-            WHEN `t1`.`start_date` IS NULL
-            THEN `t1`.`tenure_given`
-            WHEN `t1`.`churned` AND (
-              `t1`.`end_seen` IS NOT NULL
-            )
-            THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
-            WHEN `t1`.`churned`
-            THEN `t1`.`tenure_given`
-            WHEN NOT (
-              `t1`.`churned`
-            )
-            THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
-            ELSE `t1`.`tenure_given`
-          END AS `tenure_t`
-        FROM (
-          SELECT
-            `t0`.`customer_id`,
-            `t0`.`signup_date` AS `start_date`,
-            CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
-            CAST(NULL AS BOOLEAN) AS `flag`,
-            `t0`.`mrr`,
-            CAST(NULL AS DOUBLE) AS `tenure_given`,
-            `t0`.`plan`,
-            IF(
-              CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-              CAST(`t0`.`cancel_date` AS DATE),
-              CAST(NULL AS DATE)
-            ) AS `end_seen`,
-            IF(
-              CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-              CAST(`t0`.`cancel_date` AS DATE),
-              CAST(NULL AS DATE)
-            ) IS NOT NULL AS `churned`
-          FROM `analytics`.`subscriptions` AS `t0`
-          WHERE
-            (
-              `t0`.`signup_date` IS NULL
-            )
-            OR (
-              `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
-            )
-        ) AS `t1`
-      ) AS `t2`
-    ) AS `t3`
+    FROM `customers` AS `t0`
     WHERE
-      `t3`.`sbg_t` IS NOT NULL
-  ) AS `t4`
+      `t0`.`sbg_t` IS NOT NULL
+  ) AS `t1`
   GROUP BY
     1
-) AS `t5`
+) AS `t2`
 ORDER BY
-  `t5`.`p` ASC NULLS LAST;
+  `t2`.`p` ASC NULLS LAST;
 
 -- mrr_window
 SELECT
   SUM(
     IF(
       (
-        `t3`.`start_date` < MAKE_DATE(2026, 1, 1)
+        `t0`.`start_date` < MAKE_DATE(2026, 1, 1)
       )
       AND NOT (
-        `t3`.`churned` AND (
-          `t3`.`end_seen` < MAKE_DATE(2026, 1, 1)
+        `t0`.`churned` AND (
+          `t0`.`end_seen` < MAKE_DATE(2026, 1, 1)
         )
       ),
-      `t3`.`mrr`,
+      `t0`.`mrr`,
       NULL
     )
   ) AS `starting`,
   SUM(
     IF(
       (
-        `t3`.`start_date` < MAKE_DATE(2026, 1, 1)
+        `t0`.`start_date` < MAKE_DATE(2026, 1, 1)
       )
-      AND `t3`.`churned`
+      AND `t0`.`churned`
       AND (
-        `t3`.`end_seen` >= MAKE_DATE(2026, 1, 1)
+        `t0`.`end_seen` >= MAKE_DATE(2026, 1, 1)
       )
       AND (
-        `t3`.`end_seen` < MAKE_DATE(2026, 4, 1)
+        `t0`.`end_seen` < MAKE_DATE(2026, 4, 1)
       ),
-      `t3`.`mrr`,
+      `t0`.`mrr`,
       NULL
     )
   ) AS `churned`,
   SUM(
     IF(
       (
-        `t3`.`start_date` >= MAKE_DATE(2026, 1, 1)
+        `t0`.`start_date` >= MAKE_DATE(2026, 1, 1)
       )
       AND (
-        `t3`.`start_date` < MAKE_DATE(2026, 4, 1)
+        `t0`.`start_date` < MAKE_DATE(2026, 4, 1)
       ),
-      `t3`.`mrr`,
+      `t0`.`mrr`,
       NULL
     )
   ) AS `new`
-FROM (
-  SELECT
-    `t2`.`customer_id`,
-    `t2`.`start_date`,
-    `t2`.`end_date`,
-    `t2`.`flag`,
-    `t2`.`mrr`,
-    `t2`.`tenure_given`,
-    `t2`.`plan`,
-    `t2`.`end_seen`,
-    `t2`.`churned`,
-    `t2`.`tenure_t`,
-    CASE
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      )
-      AND `t2`.`churned`
-      AND (
-        `t2`.`end_seen` IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM `t2`.`end_seen`) = EXTRACT(day FROM `t2`.`start_date`)
-          )
-          OR (
-            (
-              EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-            )
-            AND (
-              EXTRACT(day FROM `t2`.`start_date`) > EXTRACT(day FROM `t2`.`end_seen`)
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                    ) * 12
-                  ) + EXTRACT(month FROM `t2`.`end_seen`)
-                ) - EXTRACT(month FROM `t2`.`start_date`)
-              ) - IF(
-                (
-                  EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-                )
-                AND NOT (
-                  EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-                ),
-                1,
-                0
-              )
-            ) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          (
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM `t2`.`end_seen`) - EXTRACT(year FROM `t2`.`start_date`)
-                  ) * 12
-                ) + EXTRACT(month FROM `t2`.`end_seen`)
-              ) - EXTRACT(month FROM `t2`.`start_date`)
-            ) - IF(
-              (
-                EXTRACT(day FROM `t2`.`end_seen`) < EXTRACT(day FROM `t2`.`start_date`)
-              )
-              AND NOT (
-                EXTRACT(month FROM `t2`.`end_seen` + INTERVAL '1' DAY) <> EXTRACT(month FROM `t2`.`end_seen`)
-              ),
-              1,
-              0
-            )
-          ) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        `t2`.`start_date` IS NOT NULL
-      ) AND NOT (
-        `t2`.`churned`
-      )
-      THEN CAST(FLOOR(
-        (
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM MAKE_DATE(2026, 6, 30)) - EXTRACT(year FROM `t2`.`start_date`)
-                ) * 12
-              ) + EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ) - EXTRACT(month FROM `t2`.`start_date`)
-          ) - IF(
-            (
-              EXTRACT(day FROM MAKE_DATE(2026, 6, 30)) < EXTRACT(day FROM `t2`.`start_date`)
-            )
-            AND NOT (
-              EXTRACT(month FROM MAKE_DATE(2026, 6, 30) + INTERVAL '1' DAY) <> EXTRACT(month FROM MAKE_DATE(2026, 6, 30))
-            ),
-            1,
-            0
-          )
-        ) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN `t2`.`churned`
-      THEN GREATEST(CAST(CEIL((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) - 1e-09) AS BIGINT), 1)
-      ELSE CAST(FLOOR((
-        `t2`.`tenure_t` * 0.3333333333333333
-      ) + 1e-09) AS BIGINT)
-    END AS `sbg_t`
-  FROM (
-    SELECT
-      `t1`.`customer_id`,
-      `t1`.`start_date`,
-      `t1`.`end_date`,
-      `t1`.`flag`,
-      `t1`.`mrr`,
-      `t1`.`tenure_given`,
-      `t1`.`plan`,
-      `t1`.`end_seen`,
-      `t1`.`churned`,
-      CASE
-        WHEN `t1`.`start_date` IS NULL
-        THEN `t1`.`tenure_given`
-        WHEN `t1`.`churned` AND (
-          `t1`.`end_seen` IS NOT NULL
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, `t1`.`end_seen`) AS DOUBLE), 30.4375)
-        WHEN `t1`.`churned`
-        THEN `t1`.`tenure_given`
-        WHEN NOT (
-          `t1`.`churned`
-        )
-        THEN TRY_DIVIDE(CAST(DATEDIFF(DAY, `t1`.`start_date`, MAKE_DATE(2026, 6, 30)) AS DOUBLE), 30.4375)
-        ELSE `t1`.`tenure_given`
-      END AS `tenure_t`
-    FROM (
-      SELECT
-        `t0`.`customer_id`,
-        `t0`.`signup_date` AS `start_date`,
-        CAST(`t0`.`cancel_date` AS DATE) AS `end_date`,
-        CAST(NULL AS BOOLEAN) AS `flag`,
-        `t0`.`mrr`,
-        CAST(NULL AS DOUBLE) AS `tenure_given`,
-        `t0`.`plan`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) AS `end_seen`,
-        IF(
-          CAST(`t0`.`cancel_date` AS DATE) <= MAKE_DATE(2026, 6, 30),
-          CAST(`t0`.`cancel_date` AS DATE),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS `churned`
-      FROM `analytics`.`subscriptions` AS `t0`
-      WHERE
-        (
-          `t0`.`signup_date` IS NULL
-        )
-        OR (
-          `t0`.`signup_date` <= MAKE_DATE(2026, 6, 30)
-        )
-    ) AS `t1`
-  ) AS `t2`
-) AS `t3`;
+FROM `customers` AS `t0`;

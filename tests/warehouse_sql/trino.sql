@@ -1,738 +1,295 @@
+-- customers
+SELECT
+  "t2"."customer_id",
+  "t2"."start_date",
+  "t2"."end_date",
+  "t2"."flag",
+  "t2"."mrr",
+  "t2"."tenure_given",
+  "t2"."plan",
+  "t2"."end_seen",
+  "t2"."churned",
+  "t2"."tenure_t",
+  CASE
+    WHEN (
+      "t2"."start_date" IS NOT NULL
+    )
+    AND "t2"."churned"
+    AND (
+      "t2"."end_seen" IS NOT NULL
+    )
+    THEN CASE
+      WHEN (
+        (
+          (
+            (
+              (
+                (
+                  (
+                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
+                  ) * 12
+                ) + EXTRACT(month FROM "t2"."end_seen")
+              ) - EXTRACT(month FROM "t2"."start_date")
+            ) - IF(
+              (
+                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
+              )
+              AND NOT (
+                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
+              ),
+              1,
+              0
+            )
+          ) % 3
+        ) = 0
+      )
+      AND (
+        (
+          EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
+        )
+        OR (
+          (
+            EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
+          )
+          AND (
+            EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
+          )
+        )
+      )
+      AND (
+        CAST(FLOOR(
+          CAST((
+            (
+              (
+                (
+                  (
+                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
+                  ) * 12
+                ) + EXTRACT(month FROM "t2"."end_seen")
+              ) - EXTRACT(month FROM "t2"."start_date")
+            ) - IF(
+              (
+                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
+              )
+              AND NOT (
+                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
+              ),
+              1,
+              0
+            )
+          ) AS DOUBLE) / (
+            3
+          )
+        ) AS BIGINT) >= 1
+      )
+      THEN CAST(FLOOR(
+        CAST((
+          (
+            (
+              (
+                (
+                  EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
+                ) * 12
+              ) + EXTRACT(month FROM "t2"."end_seen")
+            ) - EXTRACT(month FROM "t2"."start_date")
+          ) - IF(
+            (
+              EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
+            )
+            AND NOT (
+              EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
+            ),
+            1,
+            0
+          )
+        ) AS DOUBLE) / (
+          3
+        )
+      ) AS BIGINT)
+      ELSE CAST(FLOOR(
+        CAST((
+          (
+            (
+              (
+                (
+                  EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
+                ) * 12
+              ) + EXTRACT(month FROM "t2"."end_seen")
+            ) - EXTRACT(month FROM "t2"."start_date")
+          ) - IF(
+            (
+              EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
+            )
+            AND NOT (
+              EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
+            ),
+            1,
+            0
+          )
+        ) AS DOUBLE) / (
+          3
+        )
+      ) AS BIGINT) + 1
+    END
+    WHEN (
+      "t2"."start_date" IS NOT NULL
+    ) AND NOT (
+      "t2"."churned"
+    )
+    THEN CAST(FLOOR(
+      CAST((
+        (
+          (
+            (
+              (
+                EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
+              ) * 12
+            ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
+          ) - EXTRACT(month FROM "t2"."start_date")
+        ) - IF(
+          (
+            EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
+          )
+          AND NOT (
+            EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
+          ),
+          1,
+          0
+        )
+      ) AS DOUBLE) / (
+        3
+      )
+    ) AS BIGINT)
+    WHEN "t2"."churned"
+    THEN GREATEST(
+      CAST(CEIL(
+        (
+          "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
+        ) - CAST(1e-09 AS DOUBLE)
+      ) AS BIGINT),
+      1
+    )
+    ELSE CAST(FLOOR(
+      (
+        "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
+      ) + CAST(1e-09 AS DOUBLE)
+    ) AS BIGINT)
+  END AS "sbg_t"
+FROM (
+  SELECT
+    "t1"."customer_id",
+    "t1"."start_date",
+    "t1"."end_date",
+    "t1"."flag",
+    "t1"."mrr",
+    "t1"."tenure_given",
+    "t1"."plan",
+    "t1"."end_seen",
+    "t1"."churned",
+    CASE
+      WHEN "t1"."start_date" IS NULL
+      THEN "t1"."tenure_given"
+      WHEN "t1"."churned" AND (
+        "t1"."end_seen" IS NOT NULL
+      )
+      THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
+      WHEN "t1"."churned"
+      THEN "t1"."tenure_given"
+      WHEN NOT (
+        "t1"."churned"
+      )
+      THEN CAST(DATE_DIFF(
+        'DAY',
+        DATE_TRUNC('DAY', "t1"."start_date"),
+        DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
+      ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
+      ELSE "t1"."tenure_given"
+    END AS "tenure_t"
+  FROM (
+    SELECT
+      "t0"."customer_id",
+      "t0"."signup_date" AS "start_date",
+      DATE("t0"."cancel_date") AS "end_date",
+      CAST(NULL AS BOOLEAN) AS "flag",
+      "t0"."mrr",
+      CAST(NULL AS DOUBLE) AS "tenure_given",
+      "t0"."plan",
+      IF(
+        DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
+        DATE("t0"."cancel_date"),
+        CAST(NULL AS DATE)
+      ) AS "end_seen",
+      IF(
+        DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
+        DATE("t0"."cancel_date"),
+        CAST(NULL AS DATE)
+      ) IS NOT NULL AS "churned"
+    FROM "analytics"."subscriptions" AS "t0"
+    WHERE
+      (
+        "t0"."signup_date" IS NULL
+      )
+      OR (
+        "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
+      )
+  ) AS "t1"
+) AS "t2";
+
 -- counts
 SELECT
   COUNT(*) AS "customers",
-  SUM(CAST("t3"."churned" AS INTEGER)) AS "churned"
-FROM (
-  SELECT
-    "t2"."customer_id",
-    "t2"."start_date",
-    "t2"."end_date",
-    "t2"."flag",
-    "t2"."mrr",
-    "t2"."tenure_given",
-    "t2"."plan",
-    "t2"."end_seen",
-    "t2"."churned",
-    "t2"."tenure_t",
-    CASE
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      )
-      AND "t2"."churned"
-      AND (
-        "t2"."end_seen" IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
-          )
-          OR (
-            (
-              EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-            )
-            AND (
-              EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      ) AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        CAST((
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
-                ) * 12
-              ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ) - EXTRACT(month FROM "t2"."start_date")
-          ) - IF(
-            (
-              EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
-            )
-            AND NOT (
-              EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ),
-            1,
-            0
-          )
-        ) AS DOUBLE) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL(
-          (
-            "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-          ) - CAST(1e-09 AS DOUBLE)
-        ) AS BIGINT),
-        1
-      )
-      ELSE CAST(FLOOR(
-        (
-          "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-        ) + CAST(1e-09 AS DOUBLE)
-      ) AS BIGINT)
-    END AS "sbg_t"
-  FROM (
-    SELECT
-      "t1"."customer_id",
-      "t1"."start_date",
-      "t1"."end_date",
-      "t1"."flag",
-      "t1"."mrr",
-      "t1"."tenure_given",
-      "t1"."plan",
-      "t1"."end_seen",
-      "t1"."churned",
-      CASE
-        WHEN "t1"."start_date" IS NULL
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND (
-          "t1"."end_seen" IS NOT NULL
-        )
-        THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(
-          'DAY',
-          DATE_TRUNC('DAY', "t1"."start_date"),
-          DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
-        ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id",
-        "t0"."signup_date" AS "start_date",
-        DATE("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS BOOLEAN) AS "flag",
-        "t0"."mrr",
-        CAST(NULL AS DOUBLE) AS "tenure_given",
-        "t0"."plan",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) AS "end_seen",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        (
-          "t0"."signup_date" IS NULL
-        )
-        OR (
-          "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
-) AS "t3";
+  SUM(CAST("t0"."churned" AS INTEGER)) AS "churned"
+FROM "customers" AS "t0";
 
 -- cohorts
 SELECT
-  "t3"."s",
-  "t3"."e",
+  "t1"."s",
+  "t1"."e",
   COUNT(*) AS "n"
 FROM (
   SELECT
-    "t2"."customer_id",
-    "t2"."start_date",
-    "t2"."end_date",
-    "t2"."flag",
-    "t2"."mrr",
-    "t2"."tenure_given",
-    "t2"."plan",
-    "t2"."end_seen",
-    "t2"."churned",
-    "t2"."tenure_t",
-    CASE
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      )
-      AND "t2"."churned"
-      AND (
-        "t2"."end_seen" IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
-          )
-          OR (
-            (
-              EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-            )
-            AND (
-              EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      ) AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        CAST((
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
-                ) * 12
-              ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ) - EXTRACT(month FROM "t2"."start_date")
-          ) - IF(
-            (
-              EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
-            )
-            AND NOT (
-              EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ),
-            1,
-            0
-          )
-        ) AS DOUBLE) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL(
-          (
-            "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-          ) - CAST(1e-09 AS DOUBLE)
-        ) AS BIGINT),
-        1
-      )
-      ELSE CAST(FLOOR(
-        (
-          "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-        ) + CAST(1e-09 AS DOUBLE)
-      ) AS BIGINT)
-    END AS "sbg_t",
-    DATE_TRUNC('QUARTER', "t2"."start_date") AS "s",
-    IF("t2"."churned", DATE_TRUNC('QUARTER', "t2"."end_seen"), CAST(NULL AS DATE)) AS "e"
-  FROM (
-    SELECT
-      "t1"."customer_id",
-      "t1"."start_date",
-      "t1"."end_date",
-      "t1"."flag",
-      "t1"."mrr",
-      "t1"."tenure_given",
-      "t1"."plan",
-      "t1"."end_seen",
-      "t1"."churned",
-      CASE
-        WHEN "t1"."start_date" IS NULL
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND (
-          "t1"."end_seen" IS NOT NULL
-        )
-        THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(
-          'DAY',
-          DATE_TRUNC('DAY', "t1"."start_date"),
-          DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
-        ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id",
-        "t0"."signup_date" AS "start_date",
-        DATE("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS BOOLEAN) AS "flag",
-        "t0"."mrr",
-        CAST(NULL AS DOUBLE) AS "tenure_given",
-        "t0"."plan",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) AS "end_seen",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        (
-          "t0"."signup_date" IS NULL
-        )
-        OR (
-          "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
+    "t0"."customer_id",
+    "t0"."start_date",
+    "t0"."end_date",
+    "t0"."flag",
+    "t0"."mrr",
+    "t0"."tenure_given",
+    "t0"."plan",
+    "t0"."end_seen",
+    "t0"."churned",
+    "t0"."tenure_t",
+    "t0"."sbg_t",
+    DATE_TRUNC('QUARTER', "t0"."start_date") AS "s",
+    IF("t0"."churned", DATE_TRUNC('QUARTER', "t0"."end_seen"), CAST(NULL AS DATE)) AS "e"
+  FROM "customers" AS "t0"
   WHERE
-    "t2"."start_date" IS NOT NULL
-) AS "t3"
+    "t0"."start_date" IS NOT NULL
+) AS "t1"
 GROUP BY
   1,
   2;
 
 -- segments
 SELECT
-  "t3"."v",
+  "t1"."v",
   COUNT(*) AS "n",
-  SUM(CAST("t3"."churned" AS INTEGER)) AS "d"
+  SUM(CAST("t1"."churned" AS INTEGER)) AS "d"
 FROM (
   SELECT
-    "t2"."customer_id",
-    "t2"."start_date",
-    "t2"."end_date",
-    "t2"."flag",
-    "t2"."mrr",
-    "t2"."tenure_given",
-    "t2"."plan",
-    "t2"."end_seen",
-    "t2"."churned",
-    "t2"."tenure_t",
-    CASE
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      )
-      AND "t2"."churned"
-      AND (
-        "t2"."end_seen" IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
-          )
-          OR (
-            (
-              EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-            )
-            AND (
-              EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      ) AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        CAST((
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
-                ) * 12
-              ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ) - EXTRACT(month FROM "t2"."start_date")
-          ) - IF(
-            (
-              EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
-            )
-            AND NOT (
-              EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ),
-            1,
-            0
-          )
-        ) AS DOUBLE) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL(
-          (
-            "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-          ) - CAST(1e-09 AS DOUBLE)
-        ) AS BIGINT),
-        1
-      )
-      ELSE CAST(FLOOR(
-        (
-          "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-        ) + CAST(1e-09 AS DOUBLE)
-      ) AS BIGINT)
-    END AS "sbg_t",
-    "t2"."plan" AS "v"
-  FROM (
-    SELECT
-      "t1"."customer_id",
-      "t1"."start_date",
-      "t1"."end_date",
-      "t1"."flag",
-      "t1"."mrr",
-      "t1"."tenure_given",
-      "t1"."plan",
-      "t1"."end_seen",
-      "t1"."churned",
-      CASE
-        WHEN "t1"."start_date" IS NULL
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND (
-          "t1"."end_seen" IS NOT NULL
-        )
-        THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(
-          'DAY',
-          DATE_TRUNC('DAY', "t1"."start_date"),
-          DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
-        ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id",
-        "t0"."signup_date" AS "start_date",
-        DATE("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS BOOLEAN) AS "flag",
-        "t0"."mrr",
-        CAST(NULL AS DOUBLE) AS "tenure_given",
-        "t0"."plan",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) AS "end_seen",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        (
-          "t0"."signup_date" IS NULL
-        )
-        OR (
-          "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
-) AS "t3"
+    "t0"."customer_id",
+    "t0"."start_date",
+    "t0"."end_date",
+    "t0"."flag",
+    "t0"."mrr",
+    "t0"."tenure_given",
+    "t0"."plan",
+    "t0"."end_seen",
+    "t0"."churned",
+    "t0"."tenure_t",
+    "t0"."sbg_t",
+    "t0"."plan" AS "v"
+  FROM "customers" AS "t0"
+) AS "t1"
 GROUP BY
   1;
 
@@ -741,1035 +298,119 @@ SELECT
   *
 FROM (
   SELECT
-    "t3"."t",
-    SUM(CAST("t3"."churned" AS INTEGER)) AS "d",
+    "t1"."t",
+    SUM(CAST("t1"."churned" AS INTEGER)) AS "d",
     COUNT(*) AS "n"
   FROM (
     SELECT
-      "t2"."customer_id",
-      "t2"."start_date",
-      "t2"."end_date",
-      "t2"."flag",
-      "t2"."mrr",
-      "t2"."tenure_given",
-      "t2"."plan",
-      "t2"."end_seen",
-      "t2"."churned",
-      "t2"."tenure_t",
-      CASE
-        WHEN (
-          "t2"."start_date" IS NOT NULL
-        )
-        AND "t2"."churned"
-        AND (
-          "t2"."end_seen" IS NOT NULL
-        )
-        THEN CASE
-          WHEN (
-            (
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                      ) * 12
-                    ) + EXTRACT(month FROM "t2"."end_seen")
-                  ) - EXTRACT(month FROM "t2"."start_date")
-                ) - IF(
-                  (
-                    EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                  ),
-                  1,
-                  0
-                )
-              ) % 3
-            ) = 0
-          )
-          AND (
-            (
-              EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
-            )
-            OR (
-              (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              )
-              AND (
-                EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
-              )
-            )
-          )
-          AND (
-            CAST(FLOOR(
-              CAST((
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                      ) * 12
-                    ) + EXTRACT(month FROM "t2"."end_seen")
-                  ) - EXTRACT(month FROM "t2"."start_date")
-                ) - IF(
-                  (
-                    EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                  ),
-                  1,
-                  0
-                )
-              ) AS DOUBLE) / (
-                3
-              )
-            ) AS BIGINT) >= 1
-          )
-          THEN CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT)
-          ELSE CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT) + 1
-        END
-        WHEN (
-          "t2"."start_date" IS NOT NULL
-        ) AND NOT (
-          "t2"."churned"
-        )
-        THEN CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT)
-        WHEN "t2"."churned"
-        THEN GREATEST(
-          CAST(CEIL(
-            (
-              "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-            ) - CAST(1e-09 AS DOUBLE)
-          ) AS BIGINT),
-          1
-        )
-        ELSE CAST(FLOOR(
-          (
-            "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-          ) + CAST(1e-09 AS DOUBLE)
-        ) AS BIGINT)
-      END AS "sbg_t",
-      CAST(ROUND("t2"."tenure_t", 2) AS DOUBLE) AS "t"
-    FROM (
-      SELECT
-        "t1"."customer_id",
-        "t1"."start_date",
-        "t1"."end_date",
-        "t1"."flag",
-        "t1"."mrr",
-        "t1"."tenure_given",
-        "t1"."plan",
-        "t1"."end_seen",
-        "t1"."churned",
-        CASE
-          WHEN "t1"."start_date" IS NULL
-          THEN "t1"."tenure_given"
-          WHEN "t1"."churned" AND (
-            "t1"."end_seen" IS NOT NULL
-          )
-          THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-          WHEN "t1"."churned"
-          THEN "t1"."tenure_given"
-          WHEN NOT (
-            "t1"."churned"
-          )
-          THEN CAST(DATE_DIFF(
-            'DAY',
-            DATE_TRUNC('DAY', "t1"."start_date"),
-            DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
-          ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-          ELSE "t1"."tenure_given"
-        END AS "tenure_t"
-      FROM (
-        SELECT
-          "t0"."customer_id",
-          "t0"."signup_date" AS "start_date",
-          DATE("t0"."cancel_date") AS "end_date",
-          CAST(NULL AS BOOLEAN) AS "flag",
-          "t0"."mrr",
-          CAST(NULL AS DOUBLE) AS "tenure_given",
-          "t0"."plan",
-          IF(
-            DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-            DATE("t0"."cancel_date"),
-            CAST(NULL AS DATE)
-          ) AS "end_seen",
-          IF(
-            DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-            DATE("t0"."cancel_date"),
-            CAST(NULL AS DATE)
-          ) IS NOT NULL AS "churned"
-        FROM "analytics"."subscriptions" AS "t0"
-        WHERE
-          (
-            "t0"."signup_date" IS NULL
-          )
-          OR (
-            "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
-          )
-      ) AS "t1"
-    ) AS "t2"
+      "t0"."customer_id",
+      "t0"."start_date",
+      "t0"."end_date",
+      "t0"."flag",
+      "t0"."mrr",
+      "t0"."tenure_given",
+      "t0"."plan",
+      "t0"."end_seen",
+      "t0"."churned",
+      "t0"."tenure_t",
+      "t0"."sbg_t",
+      CAST(ROUND("t0"."tenure_t", 2) AS DOUBLE) AS "t"
+    FROM "customers" AS "t0"
     WHERE
-      "t2"."tenure_t" IS NOT NULL
-  ) AS "t3"
+      "t0"."tenure_t" IS NOT NULL
+  ) AS "t1"
   GROUP BY
     1
-) AS "t4"
+) AS "t2"
 ORDER BY
-  "t4"."t" ASC;
+  "t2"."t" ASC;
 
 -- kaplan_meier_by_group
 SELECT
   *
 FROM (
   SELECT
-    "t3"."g",
-    "t3"."t",
-    SUM(CAST("t3"."churned" AS INTEGER)) AS "d",
+    "t1"."g",
+    "t1"."t",
+    SUM(CAST("t1"."churned" AS INTEGER)) AS "d",
     COUNT(*) AS "n"
   FROM (
     SELECT
-      "t2"."customer_id",
-      "t2"."start_date",
-      "t2"."end_date",
-      "t2"."flag",
-      "t2"."mrr",
-      "t2"."tenure_given",
-      "t2"."plan",
-      "t2"."end_seen",
-      "t2"."churned",
-      "t2"."tenure_t",
-      CASE
-        WHEN (
-          "t2"."start_date" IS NOT NULL
-        )
-        AND "t2"."churned"
-        AND (
-          "t2"."end_seen" IS NOT NULL
-        )
-        THEN CASE
-          WHEN (
-            (
-              (
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                      ) * 12
-                    ) + EXTRACT(month FROM "t2"."end_seen")
-                  ) - EXTRACT(month FROM "t2"."start_date")
-                ) - IF(
-                  (
-                    EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                  ),
-                  1,
-                  0
-                )
-              ) % 3
-            ) = 0
-          )
-          AND (
-            (
-              EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
-            )
-            OR (
-              (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              )
-              AND (
-                EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
-              )
-            )
-          )
-          AND (
-            CAST(FLOOR(
-              CAST((
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                      ) * 12
-                    ) + EXTRACT(month FROM "t2"."end_seen")
-                  ) - EXTRACT(month FROM "t2"."start_date")
-                ) - IF(
-                  (
-                    EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                  ),
-                  1,
-                  0
-                )
-              ) AS DOUBLE) / (
-                3
-              )
-            ) AS BIGINT) >= 1
-          )
-          THEN CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT)
-          ELSE CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT) + 1
-        END
-        WHEN (
-          "t2"."start_date" IS NOT NULL
-        ) AND NOT (
-          "t2"."churned"
-        )
-        THEN CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT)
-        WHEN "t2"."churned"
-        THEN GREATEST(
-          CAST(CEIL(
-            (
-              "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-            ) - CAST(1e-09 AS DOUBLE)
-          ) AS BIGINT),
-          1
-        )
-        ELSE CAST(FLOOR(
-          (
-            "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-          ) + CAST(1e-09 AS DOUBLE)
-        ) AS BIGINT)
-      END AS "sbg_t",
-      CAST(ROUND("t2"."tenure_t", 2) AS DOUBLE) AS "t",
-      "t2"."plan" AS "g"
-    FROM (
-      SELECT
-        "t1"."customer_id",
-        "t1"."start_date",
-        "t1"."end_date",
-        "t1"."flag",
-        "t1"."mrr",
-        "t1"."tenure_given",
-        "t1"."plan",
-        "t1"."end_seen",
-        "t1"."churned",
-        CASE
-          WHEN "t1"."start_date" IS NULL
-          THEN "t1"."tenure_given"
-          WHEN "t1"."churned" AND (
-            "t1"."end_seen" IS NOT NULL
-          )
-          THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-          WHEN "t1"."churned"
-          THEN "t1"."tenure_given"
-          WHEN NOT (
-            "t1"."churned"
-          )
-          THEN CAST(DATE_DIFF(
-            'DAY',
-            DATE_TRUNC('DAY', "t1"."start_date"),
-            DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
-          ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-          ELSE "t1"."tenure_given"
-        END AS "tenure_t"
-      FROM (
-        SELECT
-          "t0"."customer_id",
-          "t0"."signup_date" AS "start_date",
-          DATE("t0"."cancel_date") AS "end_date",
-          CAST(NULL AS BOOLEAN) AS "flag",
-          "t0"."mrr",
-          CAST(NULL AS DOUBLE) AS "tenure_given",
-          "t0"."plan",
-          IF(
-            DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-            DATE("t0"."cancel_date"),
-            CAST(NULL AS DATE)
-          ) AS "end_seen",
-          IF(
-            DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-            DATE("t0"."cancel_date"),
-            CAST(NULL AS DATE)
-          ) IS NOT NULL AS "churned"
-        FROM "analytics"."subscriptions" AS "t0"
-        WHERE
-          (
-            "t0"."signup_date" IS NULL
-          )
-          OR (
-            "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
-          )
-      ) AS "t1"
-    ) AS "t2"
+      "t0"."customer_id",
+      "t0"."start_date",
+      "t0"."end_date",
+      "t0"."flag",
+      "t0"."mrr",
+      "t0"."tenure_given",
+      "t0"."plan",
+      "t0"."end_seen",
+      "t0"."churned",
+      "t0"."tenure_t",
+      "t0"."sbg_t",
+      CAST(ROUND("t0"."tenure_t", 2) AS DOUBLE) AS "t",
+      "t0"."plan" AS "g"
+    FROM "customers" AS "t0"
     WHERE
-      "t2"."tenure_t" IS NOT NULL
-  ) AS "t3"
+      "t0"."tenure_t" IS NOT NULL
+  ) AS "t1"
   GROUP BY
     1,
     2
-) AS "t4"
+) AS "t2"
 ORDER BY
-  "t4"."g" ASC,
-  "t4"."t" ASC;
+  "t2"."g" ASC,
+  "t2"."t" ASC;
 
 -- sbg
 SELECT
   *
 FROM (
   SELECT
-    "t4"."sbg_t" AS "p",
-    SUM(CAST("t4"."churned" AS INTEGER)) AS "lost",
+    "t1"."sbg_t" AS "p",
+    SUM(CAST("t1"."churned" AS INTEGER)) AS "lost",
     SUM(CAST(NOT (
-      "t4"."churned"
+      "t1"."churned"
     ) AS INTEGER)) AS "active"
   FROM (
     SELECT
       *
-    FROM (
-      SELECT
-        "t2"."customer_id",
-        "t2"."start_date",
-        "t2"."end_date",
-        "t2"."flag",
-        "t2"."mrr",
-        "t2"."tenure_given",
-        "t2"."plan",
-        "t2"."end_seen",
-        "t2"."churned",
-        "t2"."tenure_t",
-        CASE
-          WHEN (
-            "t2"."start_date" IS NOT NULL
-          )
-          AND "t2"."churned"
-          AND (
-            "t2"."end_seen" IS NOT NULL
-          )
-          THEN CASE
-            WHEN (
-              (
-                (
-                  (
-                    (
-                      (
-                        (
-                          EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                        ) * 12
-                      ) + EXTRACT(month FROM "t2"."end_seen")
-                    ) - EXTRACT(month FROM "t2"."start_date")
-                  ) - IF(
-                    (
-                      EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                    )
-                    AND NOT (
-                      EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                    ),
-                    1,
-                    0
-                  )
-                ) % 3
-              ) = 0
-            )
-            AND (
-              (
-                EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
-              )
-              OR (
-                (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                )
-                AND (
-                  EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
-                )
-              )
-            )
-            AND (
-              CAST(FLOOR(
-                CAST((
-                  (
-                    (
-                      (
-                        (
-                          EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                        ) * 12
-                      ) + EXTRACT(month FROM "t2"."end_seen")
-                    ) - EXTRACT(month FROM "t2"."start_date")
-                  ) - IF(
-                    (
-                      EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                    )
-                    AND NOT (
-                      EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                    ),
-                    1,
-                    0
-                  )
-                ) AS DOUBLE) / (
-                  3
-                )
-              ) AS BIGINT) >= 1
-            )
-            THEN CAST(FLOOR(
-              CAST((
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                      ) * 12
-                    ) + EXTRACT(month FROM "t2"."end_seen")
-                  ) - EXTRACT(month FROM "t2"."start_date")
-                ) - IF(
-                  (
-                    EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                  ),
-                  1,
-                  0
-                )
-              ) AS DOUBLE) / (
-                3
-              )
-            ) AS BIGINT)
-            ELSE CAST(FLOOR(
-              CAST((
-                (
-                  (
-                    (
-                      (
-                        EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                      ) * 12
-                    ) + EXTRACT(month FROM "t2"."end_seen")
-                  ) - EXTRACT(month FROM "t2"."start_date")
-                ) - IF(
-                  (
-                    EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                  )
-                  AND NOT (
-                    EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                  ),
-                  1,
-                  0
-                )
-              ) AS DOUBLE) / (
-                3
-              )
-            ) AS BIGINT) + 1
-          END
-          WHEN (
-            "t2"."start_date" IS NOT NULL
-          ) AND NOT (
-            "t2"."churned"
-          )
-          THEN CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT)
-          WHEN "t2"."churned"
-          THEN GREATEST(
-            CAST(CEIL(
-              (
-                "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-              ) - CAST(1e-09 AS DOUBLE)
-            ) AS BIGINT),
-            1
-          )
-          ELSE CAST(FLOOR(
-            (
-              "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-            ) + CAST(1e-09 AS DOUBLE)
-          ) AS BIGINT)
-        END AS "sbg_t"
-      FROM (
-        SELECT
-          "t1"."customer_id",
-          "t1"."start_date",
-          "t1"."end_date",
-          "t1"."flag",
-          "t1"."mrr",
-          "t1"."tenure_given",
-          "t1"."plan",
-          "t1"."end_seen",
-          "t1"."churned",
-          CASE
-            WHEN "t1"."start_date" IS NULL
-            THEN "t1"."tenure_given"
-            WHEN "t1"."churned" AND (
-              "t1"."end_seen" IS NOT NULL
-            )
-            THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-            WHEN "t1"."churned"
-            THEN "t1"."tenure_given"
-            WHEN NOT (
-              "t1"."churned"
-            )
-            THEN CAST(DATE_DIFF(
-              'DAY',
-              DATE_TRUNC('DAY', "t1"."start_date"),
-              DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
-            ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-            ELSE "t1"."tenure_given"
-          END AS "tenure_t"
-        FROM (
-          SELECT
-            "t0"."customer_id",
-            "t0"."signup_date" AS "start_date",
-            DATE("t0"."cancel_date") AS "end_date",
-            CAST(NULL AS BOOLEAN) AS "flag",
-            "t0"."mrr",
-            CAST(NULL AS DOUBLE) AS "tenure_given",
-            "t0"."plan",
-            IF(
-              DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-              DATE("t0"."cancel_date"),
-              CAST(NULL AS DATE)
-            ) AS "end_seen",
-            IF(
-              DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-              DATE("t0"."cancel_date"),
-              CAST(NULL AS DATE)
-            ) IS NOT NULL AS "churned"
-          FROM "analytics"."subscriptions" AS "t0"
-          WHERE
-            (
-              "t0"."signup_date" IS NULL
-            )
-            OR (
-              "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
-            )
-        ) AS "t1"
-      ) AS "t2"
-    ) AS "t3"
+    FROM "customers" AS "t0"
     WHERE
-      "t3"."sbg_t" IS NOT NULL
-  ) AS "t4"
+      "t0"."sbg_t" IS NOT NULL
+  ) AS "t1"
   GROUP BY
     1
-) AS "t5"
+) AS "t2"
 ORDER BY
-  "t5"."p" ASC;
+  "t2"."p" ASC;
 
 -- mrr_window
 SELECT
-  SUM("t3"."mrr") FILTER(WHERE
+  SUM("t0"."mrr") FILTER(WHERE
     (
-      "t3"."start_date" < FROM_ISO8601_DATE('2026-01-01')
+      "t0"."start_date" < FROM_ISO8601_DATE('2026-01-01')
     )
     AND NOT (
-      "t3"."churned" AND (
-        "t3"."end_seen" < FROM_ISO8601_DATE('2026-01-01')
+      "t0"."churned" AND (
+        "t0"."end_seen" < FROM_ISO8601_DATE('2026-01-01')
       )
     )) AS "starting",
-  SUM("t3"."mrr") FILTER(WHERE
+  SUM("t0"."mrr") FILTER(WHERE
     (
-      "t3"."start_date" < FROM_ISO8601_DATE('2026-01-01')
+      "t0"."start_date" < FROM_ISO8601_DATE('2026-01-01')
     )
-    AND "t3"."churned"
+    AND "t0"."churned"
     AND (
-      "t3"."end_seen" >= FROM_ISO8601_DATE('2026-01-01')
+      "t0"."end_seen" >= FROM_ISO8601_DATE('2026-01-01')
     )
     AND (
-      "t3"."end_seen" < FROM_ISO8601_DATE('2026-04-01')
+      "t0"."end_seen" < FROM_ISO8601_DATE('2026-04-01')
     )) AS "churned",
-  SUM("t3"."mrr") FILTER(WHERE
+  SUM("t0"."mrr") FILTER(WHERE
     (
-      "t3"."start_date" >= FROM_ISO8601_DATE('2026-01-01')
+      "t0"."start_date" >= FROM_ISO8601_DATE('2026-01-01')
     )
     AND (
-      "t3"."start_date" < FROM_ISO8601_DATE('2026-04-01')
+      "t0"."start_date" < FROM_ISO8601_DATE('2026-04-01')
     )) AS "new"
-FROM (
-  SELECT
-    "t2"."customer_id",
-    "t2"."start_date",
-    "t2"."end_date",
-    "t2"."flag",
-    "t2"."mrr",
-    "t2"."tenure_given",
-    "t2"."plan",
-    "t2"."end_seen",
-    "t2"."churned",
-    "t2"."tenure_t",
-    CASE
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      )
-      AND "t2"."churned"
-      AND (
-        "t2"."end_seen" IS NOT NULL
-      )
-      THEN CASE
-        WHEN (
-          (
-            (
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) % 3
-          ) = 0
-        )
-        AND (
-          (
-            EXTRACT(day FROM "t2"."end_seen") = EXTRACT(day FROM "t2"."start_date")
-          )
-          OR (
-            (
-              EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-            )
-            AND (
-              EXTRACT(day FROM "t2"."start_date") > EXTRACT(day FROM "t2"."end_seen")
-            )
-          )
-        )
-        AND (
-          CAST(FLOOR(
-            CAST((
-              (
-                (
-                  (
-                    (
-                      EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                    ) * 12
-                  ) + EXTRACT(month FROM "t2"."end_seen")
-                ) - EXTRACT(month FROM "t2"."start_date")
-              ) - IF(
-                (
-                  EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-                )
-                AND NOT (
-                  EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-                ),
-                1,
-                0
-              )
-            ) AS DOUBLE) / (
-              3
-            )
-          ) AS BIGINT) >= 1
-        )
-        THEN CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT)
-        ELSE CAST(FLOOR(
-          CAST((
-            (
-              (
-                (
-                  (
-                    EXTRACT(year FROM "t2"."end_seen") - EXTRACT(year FROM "t2"."start_date")
-                  ) * 12
-                ) + EXTRACT(month FROM "t2"."end_seen")
-              ) - EXTRACT(month FROM "t2"."start_date")
-            ) - IF(
-              (
-                EXTRACT(day FROM "t2"."end_seen") < EXTRACT(day FROM "t2"."start_date")
-              )
-              AND NOT (
-                EXTRACT(month FROM "t2"."end_seen" + INTERVAL '1' DAY) <> EXTRACT(month FROM "t2"."end_seen")
-              ),
-              1,
-              0
-            )
-          ) AS DOUBLE) / (
-            3
-          )
-        ) AS BIGINT) + 1
-      END
-      WHEN (
-        "t2"."start_date" IS NOT NULL
-      ) AND NOT (
-        "t2"."churned"
-      )
-      THEN CAST(FLOOR(
-        CAST((
-          (
-            (
-              (
-                (
-                  EXTRACT(year FROM FROM_ISO8601_DATE('2026-06-30')) - EXTRACT(year FROM "t2"."start_date")
-                ) * 12
-              ) + EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ) - EXTRACT(month FROM "t2"."start_date")
-          ) - IF(
-            (
-              EXTRACT(day FROM FROM_ISO8601_DATE('2026-06-30')) < EXTRACT(day FROM "t2"."start_date")
-            )
-            AND NOT (
-              EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30') + INTERVAL '1' DAY) <> EXTRACT(month FROM FROM_ISO8601_DATE('2026-06-30'))
-            ),
-            1,
-            0
-          )
-        ) AS DOUBLE) / (
-          3
-        )
-      ) AS BIGINT)
-      WHEN "t2"."churned"
-      THEN GREATEST(
-        CAST(CEIL(
-          (
-            "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-          ) - CAST(1e-09 AS DOUBLE)
-        ) AS BIGINT),
-        1
-      )
-      ELSE CAST(FLOOR(
-        (
-          "t2"."tenure_t" * CAST(0.3333333333333333 AS DOUBLE)
-        ) + CAST(1e-09 AS DOUBLE)
-      ) AS BIGINT)
-    END AS "sbg_t"
-  FROM (
-    SELECT
-      "t1"."customer_id",
-      "t1"."start_date",
-      "t1"."end_date",
-      "t1"."flag",
-      "t1"."mrr",
-      "t1"."tenure_given",
-      "t1"."plan",
-      "t1"."end_seen",
-      "t1"."churned",
-      CASE
-        WHEN "t1"."start_date" IS NULL
-        THEN "t1"."tenure_given"
-        WHEN "t1"."churned" AND (
-          "t1"."end_seen" IS NOT NULL
-        )
-        THEN CAST(DATE_DIFF('DAY', DATE_TRUNC('DAY', "t1"."start_date"), DATE_TRUNC('DAY', "t1"."end_seen")) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        WHEN "t1"."churned"
-        THEN "t1"."tenure_given"
-        WHEN NOT (
-          "t1"."churned"
-        )
-        THEN CAST(DATE_DIFF(
-          'DAY',
-          DATE_TRUNC('DAY', "t1"."start_date"),
-          DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
-        ) AS DOUBLE) / CAST(30.4375 AS DOUBLE)
-        ELSE "t1"."tenure_given"
-      END AS "tenure_t"
-    FROM (
-      SELECT
-        "t0"."customer_id",
-        "t0"."signup_date" AS "start_date",
-        DATE("t0"."cancel_date") AS "end_date",
-        CAST(NULL AS BOOLEAN) AS "flag",
-        "t0"."mrr",
-        CAST(NULL AS DOUBLE) AS "tenure_given",
-        "t0"."plan",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) AS "end_seen",
-        IF(
-          DATE("t0"."cancel_date") <= FROM_ISO8601_DATE('2026-06-30'),
-          DATE("t0"."cancel_date"),
-          CAST(NULL AS DATE)
-        ) IS NOT NULL AS "churned"
-      FROM "analytics"."subscriptions" AS "t0"
-      WHERE
-        (
-          "t0"."signup_date" IS NULL
-        )
-        OR (
-          "t0"."signup_date" <= FROM_ISO8601_DATE('2026-06-30')
-        )
-    ) AS "t1"
-  ) AS "t2"
-) AS "t3";
+FROM "customers" AS "t0";
