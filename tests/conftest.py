@@ -68,6 +68,25 @@ def standin(model_server):
     return model_server
 
 
+PLAN_FIXTURES = (
+    Path(__file__).resolve().parent / "fixtures" / "plans"
+)  # plans of the scenarios the package ships none for
+
+
+def plan_file(scenario_id: str) -> Path | None:
+    """A well-formed plan for a scenario: the one shipped with the package (examples/plans), else a test fixture."""
+    for folder in (EXAMPLES_FILE.parent / "plans", PLAN_FIXTURES):
+        if (folder / f"{scenario_id}.json").is_file():
+            return folder / f"{scenario_id}.json"
+    return None
+
+
+def fixture_plan(scenario_id: str) -> dict:
+    path = plan_file(scenario_id)
+    assert path is not None, f"no plan for the scenario {scenario_id}"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def example_arguments(registry: Registry, name: str, language: str = "en") -> dict:
     """Arguments for a template filled from the examples declared in its front matter."""
     template = registry.get(name)

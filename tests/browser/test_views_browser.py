@@ -16,17 +16,16 @@ import pytest
 
 from retention_mcp.server import build_server
 from tests.browser.host_server import CHROMIUM, SCREENSHOTS, HostServer, build_host, require_browser
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, fixture_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "plans"
 CJK = re.compile("[\u4e00-\u9fff]")
 DARK = {"--color-background-primary": "#16181d", "--color-text-primary": "#e8eaee"}
 
 
 def checked_plan(scenario_id: str, over_the_cap: bool = False) -> dict:
     scenario = next(s for s in SCENARIOS if s["id"] == scenario_id)
-    plan = json.loads((FIXTURES / f"{scenario_id}.json").read_text(encoding="utf-8"))
+    plan = fixture_plan(scenario_id)
     if over_the_cap:  # the brief caps discounts at 15%: this plan fails a check
         plan = copy.deepcopy(plan)
         plan["offers"][0]["discount_pct"] = 25

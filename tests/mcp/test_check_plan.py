@@ -11,18 +11,13 @@ import pytest
 from mcp import Client
 
 from retention_mcp.server import build_server
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, fixture_plan, plan_file
 from tests.standin_model import plan as model_answer
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "plans"
 SAAS_EN = next(s for s in SCENARIOS if s["id"] == "saas-collaboration-en")
 SAAS_ZH = next(s for s in SCENARIOS if s["id"] == "saas-collaboration-zh")
-
-
-def fixture_plan(scenario_id: str) -> dict:
-    return json.loads((FIXTURES / f"{scenario_id}.json").read_text(encoding="utf-8"))
 
 
 def over_the_cap(plan: dict) -> dict:
@@ -244,7 +239,7 @@ def test_the_check_command_exits_as_generate_does_and_keeps_the_revision(tmp_pat
     listed = run("plans", "list", env=env)
     assert listed.stdout.count("\n") == 1 and listed.stdout.rstrip().endswith("r2 (r1 failed)")
 
-    playbook = FIXTURES / "subscription-playbook-en.json"  # its brief states no budget, cap, horizon or team
+    playbook = plan_file("subscription-playbook-en")  # its brief states no budget, cap, horizon or team
     unverified = run("check", str(playbook), "--template", "subscription_playbook", "--example",
                      "subscription-playbook-en", env=env)  # fmt: skip
     assert unverified.returncode == 4, unverified.stderr

@@ -19,19 +19,14 @@ from mcp_types import CreateMessageResult, TextContent
 from retention_mcp.models import EffectiveConstraints
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
-from tests.conftest import SCENARIOS, TEMPLATE_VERSIONS
+from tests.conftest import SCENARIOS, TEMPLATE_VERSIONS, fixture_plan, plan_file
 from tests.standin_model import StandInModel, hang, no_json_schema, plan, status, text
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "plans"
-PUBLIC = [s for s in SCENARIOS if (FIXTURES / f"{s['id']}.json").exists()]
+PUBLIC = [s for s in SCENARIOS if plan_file(s["id"])]
 KEY = "sk-test-DO-NOT-LEAK-1234567890"
 PROVIDERS = ["openai", "anthropic"]
-
-
-def fixture_plan(scenario_id: str) -> dict:
-    return json.loads((FIXTURES / f"{scenario_id}.json").read_text(encoding="utf-8"))
 
 
 def scenario(scenario_id: str) -> dict:

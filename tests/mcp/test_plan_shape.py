@@ -4,9 +4,7 @@ validates; every key of the bundled example plans is in it)."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,18 +12,12 @@ from mcp import Client
 
 from retention_mcp.generation.plans import plan_model_for
 from retention_mcp.plan_shape import MAX_SHAPE_CHARS, submit_note
+from tests.conftest import SCENARIOS, fixture_plan, plan_file
 
 pytestmark = pytest.mark.anyio
 
 TEMPLATES = ("retention_strategy", "loyalty_program", "renewal_campaign", "churn_analysis", "subscription_playbook")
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
-FIXTURE_TEMPLATE = {
-    "saas-collaboration-en.json": "retention_strategy",
-    "saas-collaboration-zh.json": "retention_strategy",
-    "salad-chain-loyalty-zh.json": "loyalty_program",
-    "renewal-campaign-membership-zh.json": "renewal_campaign",
-    "subscription-playbook-en.json": "subscription_playbook",
-}
+FIXTURE_TEMPLATE = {s["id"]: s["tool"] for s in SCENARIOS if plan_file(s["id"])}  # every example plan
 LINE = re.compile(r"^(?P<indent>(?:  )*)(?P<name>\w+)(?P<required>\*?): (?P<kind>.+?)(?: — .*)?$")
 
 
@@ -112,8 +104,8 @@ def test_a_plan_written_from_the_shape_alone_validates_against_the_plan_model(te
 @pytest.mark.parametrize("fixture", sorted(FIXTURE_TEMPLATE))
 def test_every_key_of_the_example_plans_is_in_the_shape(fixture):
     template = FIXTURE_TEMPLATE[fixture]
-    plan = json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))
-    language = "zh" if fixture.endswith("-zh.json") else "en"
+    plan = fixture_plan(fixture)
+    language = "zh" if fixture.endswith("-zh") else "en"
     assert missing_keys(plan, parse(outline_of(submit_note(template, language)))) == []
 
 

@@ -17,12 +17,12 @@ from mcp import Client
 from retention_mcp.cli import main
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
+from tests.conftest import fixture_plan
 from tests.standin_model import plan
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "plans"
-SAAS = json.loads((FIXTURES / "saas-collaboration-en.json").read_text(encoding="utf-8"))
+SAAS = fixture_plan("saas-collaboration-en")
 ARGUMENTS = {"service_type": "SaaS", "target_customers": "teams", "retention_goals": "churn 3%"}
 
 # -- look-alikes of the block tags --------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -15,11 +14,10 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from retention_mcp.mcp import views
 from retention_mcp.server import build_server
-from tests.conftest import SCENARIOS, TEMPLATE_NAMES
+from tests.conftest import SCENARIOS, TEMPLATE_NAMES, plan_file
 
 pytestmark = pytest.mark.anyio
 PLAN, ANALYSIS = "ui://retention/plan", "ui://retention/analysis"
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "plans"
 SAAS_ZH = next(s for s in SCENARIOS if s["id"] == "saas-collaboration-zh")
 APPS = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]
 # what a view may not hold: anything fetched from elsewhere, code built from text, a webfont
@@ -95,7 +93,7 @@ async def test_analysis_sends_png_only_to_a_client_without_the_view(registry, tm
 
 
 async def test_a_checked_plan_reads_the_same_with_or_without_the_view(registry, tmp_path):
-    plan = (FIXTURES / f"{SAAS_ZH['id']}.json").read_text(encoding="utf-8")
+    plan = plan_file(SAAS_ZH["id"]).read_text(encoding="utf-8")
     arguments = {"template": SAAS_ZH["tool"], "plan": plan, "arguments": json.dumps(SAAS_ZH["arguments"])}
     results = []
     for extensions in (None, APPS):

@@ -3,7 +3,6 @@ cannot be saved goes back to the client marked as not saved, never lost."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -18,14 +17,13 @@ from retention_mcp.generation.store import NewPlan, StoreBusyError
 from retention_mcp.models import ValidationReport
 from retention_mcp.server import build_server
 from retention_mcp.settings import ModelSettings
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, fixture_plan, plan_file
 from tests.standin_model import plan
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "plans"
-EXAMPLE = next(s for s in SCENARIOS if (FIXTURES / f"{s['id']}.json").exists())
-PLAN = json.loads((FIXTURES / f"{EXAMPLE['id']}.json").read_text(encoding="utf-8"))
+EXAMPLE = next(s for s in SCENARIOS if plan_file(s["id"]))
+PLAN = fixture_plan(EXAMPLE["id"])
 
 HOLDER = textwrap.dedent(
     """

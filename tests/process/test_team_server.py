@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import anyio
 import httpx2
@@ -17,15 +16,14 @@ from mcp.client.streamable_http import streamable_http_client
 
 from retention_mcp.cli import main
 from retention_mcp.team import new_token
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, fixture_plan, plan_file
 from tests.process.test_transports import ENV, http_server
 from tests.standin_model import plan
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "plans"
-EXAMPLE = next(s for s in SCENARIOS if s["tool"] == "retention_strategy" and (FIXTURES / f"{s['id']}.json").exists())
-PLAN = json.loads((FIXTURES / f"{EXAMPLE['id']}.json").read_text(encoding="utf-8"))
+EXAMPLE = next(s for s in SCENARIOS if s["tool"] == "retention_strategy" and plan_file(s["id"]))
+PLAN = fixture_plan(EXAMPLE["id"])
 JSONRPC = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
