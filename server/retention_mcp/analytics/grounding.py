@@ -40,26 +40,37 @@ async def ground_async(template: Template, values: BaseModel, data_dirs: list[Pa
     path = _dataset(template, values)
     if path is None:
         return values, []
+    from retention_mcp.analytics import recent
     from retention_mcp.analytics.service import run_analysis_async
 
-    with _as_argument(template):
-        outcome = await run_analysis_async(_params(path), data_dirs)
-    return _grounded(template, values, outcome.report)
+    key = recent.file_key(path, data_dirs)
+    report = recent.recall(key)
+    if report is None:
+        with _as_argument(template):
+            report = (await run_analysis_async(_params(path), data_dirs)).report
+        recent.keep(key, report)
+    return _grounded(template, values, report)
 
 
 def ground(template: Template, values: BaseModel, data_dirs: list[Path]) -> tuple[BaseModel, list[str]]:
     """Validated arguments with `dataset` replaced by the facts computed from it, and those facts ([] when not asked
     for). The facts are the server's own text, so the per-field size limit of user values does not apply to them.
-    The analysis goes through the analytics service, as every other analysis does, within the limits."""
+    The analysis goes through the analytics service, as every other analysis does, within the limits; a file analysed
+    recently and unchanged since is not analysed again (recent.py)."""
     path = _dataset(template, values)
     if path is None:
         return values, []
+    from retention_mcp.analytics import recent
     from retention_mcp.analytics.limits import Limits
     from retention_mcp.analytics.service import run_analysis
 
-    with _as_argument(template):
-        outcome = run_analysis(_params(path), data_dirs, limits=Limits.from_env())
-    return _grounded(template, values, outcome.report)
+    key = recent.file_key(path, data_dirs)
+    report = recent.recall(key)
+    if report is None:
+        with _as_argument(template):
+            report = run_analysis(_params(path), data_dirs, limits=Limits.from_env()).report
+        recent.keep(key, report)
+    return _grounded(template, values, report)
 
 
 def _params(path: str) -> AnalyzeParams:
