@@ -35,6 +35,28 @@ TEMPLATE_NAMES = [
 ]
 
 
+def _check_each_output_schema_once() -> None:
+    """The SDK's client checks a tool's output schema against the JSON Schema metaschema once per session and tool
+    (20-50 ms for these schemas). The tests open about 800 sessions over a few dozen distinct schemas, so here each
+    distinct schema that passed is not checked again in this process; results are still validated against it, and a
+    schema that fails the check fails it every time."""
+    from jsonschema.validators import Draft202012Validator
+
+    check = Draft202012Validator.check_schema
+    passed: set[str] = set()
+
+    def check_once(cls, schema, *args, **kwargs):
+        key = json.dumps(schema, sort_keys=True, default=repr)
+        if key not in passed:
+            check(schema, *args, **kwargs)
+            passed.add(key)
+
+    Draft202012Validator.check_schema = classmethod(check_once)  # type: ignore[method-assign,assignment]
+
+
+_check_each_output_schema_once()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -198,6 +198,12 @@ def lean(
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """Pydantic's JSON Schema of a parameter model, built once per model (callers copy it before changing it)."""
+    return model.model_json_schema()
+
+
 def published_schema(
     model: type[BaseModel] | dict[str, Any],
     language: SurfaceLanguage | None,
@@ -207,7 +213,7 @@ def published_schema(
     """The input schema tools/list shows for `model` (or its JSON Schema): pydantic's own in full detail (language
     None), else lean and in one language, nested models inlined. `describe(name, description)` gives a field's
     description in that language."""
-    schema = copy.deepcopy(model if isinstance(model, dict) else model.model_json_schema())
+    schema = copy.deepcopy(model if isinstance(model, dict) else _json_schema(model))
     schema.pop("title", None)
     props = schema.setdefault("properties", {})
     if language is not None:
@@ -304,8 +310,12 @@ def with_template_names(model: type[M], field_name: str, names: Iterable[str]) -
     """`model` with `field_name` narrowed to one of `names` (an enum in the schema), as a subclass: handlers keep the
     static type."""
     choices = tuple(names)
-    if not choices:
-        return model
+    return _narrowed(model, field_name, choices) if choices else model
+
+
+@functools.lru_cache(maxsize=64)
+def _narrowed(model: type[M], field_name: str, choices: tuple[str, ...]) -> type[M]:
+    """One subclass per model, field and names: every server over the same templates shares it."""
     info = model.model_fields[field_name]
     narrowed: Any = Literal[choices]  # type: ignore[valid-type]
     return create_model(model.__name__, __base__=model, **{field_name: (narrowed, info)})  # type: ignore[call-overload,no-any-return]
