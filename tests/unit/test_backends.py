@@ -107,3 +107,20 @@ async def test_the_key_never_reaches_an_error_message():
     with pytest.raises(ModelError) as caught:
         await backend.complete([Message("user", "hi")], {}, "p")
     assert KEY not in str(caught.value) and "HTTP 401" in str(caught.value)
+
+
+def test_backends_share_one_tls_context_per_certificate_setting(monkeypatch):
+    """Loading the certificates costs about 20 ms: every backend of the process shares the context, and setting
+    SSL_CERT_FILE (honoured by httpx2) gives a context of its own."""
+    import certifi
+
+    from retention_mcp.generation.backends import tls_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    settings = ModelSettings(provider="openai", model="m-1", api_key=KEY, base_url="http://model.test/v1")
+    first, second = make_backend(settings), make_backend(settings)
+    assert first.client is not second.client
+    assert first.client._transport._pool._ssl_context is tls_context() is second.client._transport._pool._ssl_context
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    assert tls_context() is not first.client._transport._pool._ssl_context

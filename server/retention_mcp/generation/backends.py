@@ -12,14 +12,16 @@ before anything reads them, so a key echoed (or encoded, split, masked) in any f
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
+import os
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import httpx2
@@ -28,6 +30,9 @@ from retention_mcp import redaction
 from retention_mcp.errors import UserError
 from retention_mcp.json_body import NotFinite, loads_finite
 from retention_mcp.settings import ENV_LLM_API_KEY, ENV_LLM_BASE_URL, ModelSettings
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger("retention_mcp.generation")
 
@@ -97,7 +102,7 @@ class HTTPBackend:
     def client(self) -> httpx2.AsyncClient:
         if self._client is None:
             limits = httpx2.Limits(max_connections=64, max_keepalive_connections=16)
-            self._client = httpx2.AsyncClient(limits=limits, follow_redirects=False)
+            self._client = httpx2.AsyncClient(limits=limits, follow_redirects=False, verify=tls_context())
         return self._client
 
     async def aclose(self) -> None:
@@ -206,6 +211,17 @@ class HTTPBackend:
             return min(max(retry_after_seconds, 0.0), MAX_RETRY_AFTER)
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # equal jitter: spread out, never zero
+
+
+def tls_context() -> ssl.SSLContext:
+    """httpx2's default TLS context (its certificates, and SSL_CERT_FILE / SSL_CERT_DIR when set), made once per
+    process and per value of those variables: loading the certificates takes about 20 ms, once per model backend."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx2.create_ssl_context()
 
 
 def retry_after(headers: httpx2.Headers) -> float | None:
