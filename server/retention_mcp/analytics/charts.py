@@ -255,7 +255,10 @@ def heatmap_figure(report: ChurnReport, max_cohorts: int = MAX_COHORTS, max_age:
                 value = grid[r, age]
                 if not np.isnan(value):
                     colour = "black" if value >= 0.6 else "white"  # readable on viridis' light and dark ends
-                    ax.text(age, r, f"{value * 100:.0f}", ha="center", va="center", fontsize=size, color=colour)
+                    ax.text(
+                        age, r, f"{value * 100:.0f}", ha="center", va="center", fontsize=size, color=colour,
+                        in_layout=False,  # inside its cell: the layout need not measure it
+                    )  # fmt: skip
         ax.set_yticks(range(len(rows)), sized, fontsize=7)
         ax.set_xticks(range(ages), [str(a) for a in range(ages)], fontsize=7)
         period = report.period
@@ -295,6 +298,7 @@ def nothing_drawn(report: ChurnReport) -> str:
 def _png(fig, plt, title: str, labels: list[str]) -> bytes:
     """The figure as PNG bytes; the title and curve labels go into the PNG's text fields too."""
     buffer = io.BytesIO()
+    fig.set_layout_engine(None)  # laid out already (tight_layout): no second layout pass, which draws every text again
     fig.savefig(buffer, format="png", metadata={"Title": title, "Description": "; ".join(labels)})
     plt.close(fig)
     return buffer.getvalue()
