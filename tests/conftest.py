@@ -57,6 +57,16 @@ def _check_each_output_schema_once() -> None:
 _check_each_output_schema_once()
 
 
+@pytest.fixture(autouse=True)
+def _keys_of_this_test_only(monkeypatch):
+    """The process-wide list of keys to scrub holds the keys this test registered, not every earlier test's: it
+    otherwise grows by each test's model key, and every scrub looks for each of them in every form."""
+    from retention_mcp import redaction
+
+    for name in ("_secrets", "_forms", "_edges"):
+        monkeypatch.setattr(redaction, name, getattr(redaction, name))
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -144,7 +144,8 @@ async def test_images_iframes_and_raw_html_from_the_model_are_text(registry, sta
 
 
 # -- NUL, the same in both stores -----------------------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgres"])
+# PostgreSQL is a server of its own: that case is in the process tier
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.process)])
 def any_store(request, tmp_path) -> str | Path:
     if request.param == "sqlite":
         return tmp_path / "plans.sqlite3"
