@@ -23,13 +23,14 @@ from itertools import accumulate, islice
 from retention_mcp.constraints.budget import BUDGET_WORD
 from retention_mcp.constraints.calendar import CALENDAR as _CALENDAR
 from retention_mcp.constraints.calendar import calendar_scope as _calendar_scope
-from retention_mcp.constraints.customer_cap import PER_CUSTOMER
 from retention_mcp.constraints.free_periods import FREE, FREE_UNIT
 from retention_mcp.constraints.lexicon import (
     CN_COUNT,
     DISCOUNT_WORDS,
     EN_SCALES,
     EN_UNITS,
+    PER_CUSTOMER,
+    PERIOD_SAID,
     WORD_NUMBER,
     count_of,
     parse_number,
@@ -417,18 +418,10 @@ def _money_in(sentence: str) -> Money | None:
     return None
 
 
-_PERIODS = (
-    ("week", r"weekly|per week|a week|each week|every week|/\s*w(?:ee)?k\b|每周|每星期|/\s*周"),
-    ("day", r"daily|per day|a day|each day|/\s*day\b|每天|每日|/\s*天"),
-    ("month", r"monthly|per month|a month|each month|for the month|每月|每个月|月度"),
-    ("quarter", r"quarterly|per quarter|a quarter|each quarter|for the quarter|this quarter|每季|季度"),
-    ("year", r"yearly|annual(?:ly)?|per year|a year|each year|for the year|this year|每年|年度|全年"),
-)
-
-
 def _period(sentence: str) -> str | None:
-    for period, pattern in _PERIODS:
-        if rx(pattern).search(sentence):
+    """The period a sentence states an amount for; the short ones first ("$500 a week, $2k monthly": a week)."""
+    for period in ("week", "day", "month", "quarter", "year"):
+        if rx(PERIOD_SAID[period]).search(sentence):
             return period
     return None
 
