@@ -326,5 +326,4 @@ KIND = Kind(
     label=("Budget", "预算"),
     row=row,
     ask="budget",
-    unread=("amount",),
 )

@@ -103,5 +103,4 @@ KIND = Kind(
     label=("Per-customer cap", "每位客户上限"),
     row=row,
     always=False,
-    unread=("per_customer",),
 )

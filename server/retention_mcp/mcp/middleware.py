@@ -28,13 +28,12 @@ from retention_mcp.mcp.audit import MAX_SESSIONS, NOT_AUDITED, audited_name, cal
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 
-    from retention_mcp.server import RetentionServer
-
 log = logging.getLogger("retention_mcp")
 
 
-def audit_log(server: RetentionServer) -> ServerMiddleware[Any]:
-    """The middleware that records each `tools/call` in the server's audit log (see the module's docstring)."""
+def audit_log(server: Any) -> ServerMiddleware[Any]:
+    """The middleware that records each `tools/call` in the audit log of `server` (a RetentionServer: its app, its
+    registry, its template tools and its `refusal` of a call; see the module's docstring)."""
 
     async def record_calls(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call":
@@ -65,7 +64,7 @@ def audit_log(server: RetentionServer) -> ServerMiddleware[Any]:
     return record_calls
 
 
-def record(server: RetentionServer, tool: str, arguments: Mapping[str, Any], outcome: str, structured: Mapping) -> None:
+def record(server: Any, tool: str, arguments: Mapping[str, Any], outcome: str, structured: Mapping) -> None:
     """One audit entry: who, when, tool, template, plan id, outcome; never argument values."""
     from retention_mcp.generation.store import AuditEntry, now_iso
 
