@@ -1,6 +1,6 @@
 """The constraint kinds live in one package: each kind's field is spelled in few modules outside it, every kind
 declares what the block, the checks and the Markdown need, rendering a prompt loads no plan-generation module, and
-periods are spelled in the lexicon only."""
+periods and per-customer words are spelled in the lexicon only."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ PERIOD_HOMES = {"constraints/lexicon.py", "vocabulary.py"}
 
 def _period_tables(path: Path) -> list[str]:
     """Where a module spells periods of its own: a dict keyed (or valued) by period names, a list of (pattern, period)
-    pairs, or a pattern that says one period in both languages."""
+    pairs, or a pattern that says one period in both languages; or words of an amount per customer (人均, per head)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         names: set[str] = set()
@@ -153,16 +153,20 @@ def _period_tables(path: Path) -> list[str]:
         elif isinstance(node, ast.List | ast.Tuple | ast.Set):
             pairs = [e.elts for e in node.elts if isinstance(e, ast.Tuple)]
             names = {n.value for pair in pairs for n in pair if isinstance(n, ast.Constant)} & PERIOD_NAMES
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "|" in node.value:
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value.lower()
-            if any(any(w in text for w in en) and any(w in text for w in zh) for en, zh in PERIOD_PHRASES.values()):
+            if "|" in text and any(
+                any(w in text for w in en) and any(w in text for w in zh) for en, zh in PERIOD_PHRASES.values()
+            ):
                 found.append(f"line {node.lineno}: a pattern saying a period")
+            if "人均" in text:
+                found.append(f"line {node.lineno}: words of an amount per customer")
         if len(names) >= 2:
             found.append(f"line {node.lineno}: a table of {sorted(names)}")
     return found
 
 
-def test_periods_are_spelled_only_in_the_lexicon():
+def test_periods_and_per_customer_words_are_spelled_only_in_the_lexicon():
     modules = [p for p in SERVER.rglob("*.py") if "analytics" not in p.relative_to(SERVER).parts]
     spelled = {
         str(p.relative_to(SERVER)): found

@@ -30,6 +30,7 @@ from retention_mcp.constraints.lexicon import (
     EN_SCALES,
     EN_UNITS,
     PER_CUSTOMER,
+    PER_CUSTOMER_CUES,
     PERIOD_SAID,
     WORD_NUMBER,
     count_of,
@@ -147,21 +148,6 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Cheap substring gates in front of the patterns: most sentences of a brief name none of these words, and a
 # substring test costs far less than a pattern that has no literal prefix.
 _G_DISCOUNT = ("半价", "打折", "折扣", "降价", "discount", "half")
-_G_PER = (
-    "per",
-    "each",
-    "every",
-    "customer",
-    "member",
-    "user",
-    "account",
-    "client",
-    "每",
-    "人均",
-    "单个",
-    "单位",
-    "单名",
-)
 _G_FREE = ("free", "免费", "赠", "送", "免")
 _G_CALENDAR = (
     "q1", "q2", "q3", "q4", "year", "end of", "eoy", "black friday", "cyber", "christmas", "thanksgiving", "双十一",
@@ -279,7 +265,7 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
         elif abs(c.discount_cap_pct - off) > 1e-9 and not _consumed(i, start, end):
             _unread(c, i, start, end, "percent")
         break
-    per_customer = PER_CUSTOMER.search(sentence) if _has(low, _G_PER) else None
+    per_customer = PER_CUSTOMER.search(sentence) if _has(low, PER_CUSTOMER_CUES) else None
     free = FREE.search(sentence) if _has(low, _G_FREE) else None
     if free and (per_customer or _CAP_WORD.search(sentence) or i.bearing):
         found = True

@@ -1,6 +1,6 @@
 """Words for numbers and prices that the constraint reader and the plan checker both read, so that both read them
-the same way: Chinese digits, the Chinese discount N折 (the share of the price paid), units of time, and numbers
-written in words."""
+the same way: Chinese digits, the Chinese discount N折 (the share of the price paid), units of time, budget periods
+(their names in a line, and how a text says an amount is per period or per customer), and numbers written in words."""
 
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ PER_CUSTOMER = re.compile(
     r"每(?:人|位|名|个|户)(?:客户|用户|会员)?|单(?:个|位|名)?(?:客户|用户|会员)|人均|每个?账户",
     re.IGNORECASE,
 )
+# The words the reader looks for in a sentence before it tries PER_CUSTOMER there (a quick gate on every sentence).
+PER_CUSTOMER_CUES = (
+    "per", "each", "every", "customer", "member", "user", "account", "client", "每", "人均", "单个", "单位", "单名",
+)  # fmt: skip
 
 
 def duration_unit(token: str) -> str:
