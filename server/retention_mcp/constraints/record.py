@@ -61,9 +61,8 @@ class Conflict:
     text: str
 
 
-SHORT_PERIOD_DAYS = {
-    p: UNIT_DAYS[p] for p in ("week", "day")
-}  # budget periods checked week by week or day by day (budget_periods)
+# Budget periods checked week by week or day by day (budget_periods).
+SHORT_PERIOD_DAYS = {p: UNIT_DAYS[p] for p in ("week", "day")}
 
 
 def parameter_of(field_name: str) -> str:
