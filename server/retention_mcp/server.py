@@ -2,20 +2,20 @@
 
 The server is assembled here from its parts in `retention_mcp.mcp`: the template tools (template_tools), list_plans
 and analyze_churn (plan_tools), prompts and resources (prompts), over what they share (parts); tool specs and the
-published schemas are in surface, texts in texts, what a call records in audit. Every tool is described by a
-`ToolSpec`: its parameter model validates the arguments once, in the tool itself; the SDK passes them through
-untouched. Results and user errors are converted in one place per kind, here: `call_tool` (tool errors),
-`get_prompt` and `read_resource` (invalid params). This module knows nothing of template files; it reads only the app.
+published schemas are in surface, texts in texts, what a call records in audit; the audit log and the sessions kept
+for list changes are SDK middleware (middleware). Every tool is described by a `ToolSpec`: its parameter model
+validates the arguments once, in the tool itself; the SDK passes them through untouched. Results and user errors are
+converted in one place per kind, here: `call_tool` (tool errors), `get_prompt` and `read_resource` (invalid params,
+through `invalid_params`). This module knows nothing of template files; it reads only the app.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from mcp.server.auth.settings import AuthSettings
@@ -40,7 +40,8 @@ from retention_mcp import __version__
 from retention_mcp.app import RetentionApp
 from retention_mcp.errors import UnknownTemplateError, UserError
 from retention_mcp.mcp.asking import ANSWER, answer_parameter
-from retention_mcp.mcp.audit import MAX_SESSIONS, NOT_AUDITED, audited_name, caller, user_error
+from retention_mcp.mcp.audit import invalid_params, user_error
+from retention_mcp.mcp.middleware import audit_log, session_keeper
 from retention_mcp.mcp.plan_tools import PlanTools
 from retention_mcp.mcp.prompts import PromptsAndResources
 from retention_mcp.mcp.surface import ToolSpec, is_text, published_schema, without_client_added
@@ -54,8 +55,6 @@ from retention_mcp.settings import ModelSettings, Settings, SurfaceLanguage, Too
 
 if TYPE_CHECKING:
     from retention_mcp.team import TokenTable
-
-log = logging.getLogger("retention_mcp")
 
 
 # -- the server -------------------------------------------------------------------------------------------------------
@@ -101,7 +100,9 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTool
         self._resource_owner: dict[str, tuple[str, str | None]] = {}  # uri -> (template, language or None)
         self._sessions: OrderedDict[int, Any] = OrderedDict()  # handshake-era sessions, to tell of list changes
         self._output_schemas: dict[str, dict[str, Any]] = {}
-        self.middleware.append(self._remember_session)
+        self.middleware.append(session_keeper(self._sessions))
+        if audit:
+            self.middleware.append(audit_log(self))
         advertise_list_changed(self)
         self._add_templates()
         self._add_fixed()
@@ -211,30 +212,30 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTool
     # -- prompts and resources ------------------------------------------------------------------------------------
 
     # -- the adapter's one conversion per kind --------------------------------------------------------------------
+    def refusal(self, name: str) -> Literal["unknown_tool", "forbidden"] | None:
+        """Why a call to `name` is refused before its tool runs (the caller's token decides publishing), if it is."""
+        if name not in self._specs:
+            return "unknown_tool"
+        return "forbidden" if name in PUBLISH_TOOLS and not self.may_publish() else None
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
-        spec = self._specs.get(name)
-        if spec is None:
-            if self.audit:  # a probe for tools that do not exist is worth a line: who tried what
-                await self._record(audited_name(name), {}, "unknown_tool", None)
+        refused = self.refusal(name)
+        if refused == "unknown_tool":
             available = ", ".join(self._specs)
             raise ToolError(
                 f"Unknown tool '{name}'. Available: {available}. / 未知工具「{name}」。可用工具:{available}。"
             )
-        if name in PUBLISH_TOOLS and not self.may_publish():
-            if self.audit:
-                await self._record(name, arguments, "forbidden", None)
+        if refused == "forbidden":
             raise ToolError(str(ForbiddenError(name)))
+        spec = self._specs[name]
         arguments = without_client_added(name, arguments, spec.allowed)
         unknown = set(arguments) - spec.allowed
-        outcome, result = "error", None
         try:
             if unknown:
                 spec.check(arguments, unknown)  # raises, naming the unknown and every other bad field
             if name not in self._in_sdk:
                 self._hand_to_sdk(spec)
-            result = await super().call_tool(name, arguments, context)
-            outcome = "error" if getattr(result, "is_error", False) else "ok"
-            return result
+            return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             user = user_error(exc)
             if user is None:
@@ -242,30 +243,6 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTool
             raise ToolError(str(user)) from None
         except UserError as exc:
             raise ToolError(str(exc)) from None
-        finally:
-            if self.audit and name not in NOT_AUDITED:
-                await self._record(name, arguments, outcome, result)
-
-    async def _record(self, tool: str, arguments: dict[str, Any], outcome: str, result: Any) -> None:
-        """One audit entry: who, when, tool, template, plan id, outcome; never argument values."""
-        from retention_mcp.generation.store import AuditEntry, now_iso
-
-        structured = getattr(result, "structured_content", None) or {}
-        if structured.get("store_status") == "not_saved":
-            outcome = "not_saved"
-        template = tool if tool in self._template_tools else arguments.get("name") if tool != "analyze_churn" else None
-        entry = AuditEntry(
-            at=now_iso(),
-            who=caller(),
-            tool=tool,
-            template=template if isinstance(template, str) and template in self.registry else None,
-            plan_id=structured.get("plan_id"),
-            outcome=outcome,  # type: ignore[arg-type]
-        )
-        try:
-            self.app.record(entry)
-        except Exception as exc:  # the call's own outcome stands; a store that cannot take the entry is logged
-            log.warning("audit entry not recorded: %s", exc)
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None):
         required = self._prompts.get(name)
@@ -279,25 +256,15 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTool
                 code=INVALID_PARAMS,
                 message=f"Prompt '{name}' is missing required arguments: {names} / 提示词「{name}」缺少必填参数:{names}",
             )
-        try:
+        with invalid_params():
             return await super().get_prompt(name, arguments, context)
-        except ValueError as exc:
-            user = user_error(exc)
-            if user is None:
-                raise
-            raise MCPError(code=INVALID_PARAMS, message=str(user)) from None
 
     async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
         owner = self._resource_owner.get(str(uri))
         if owner is not None and not self._serves(owner):
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown resource: {uri} / 未知资源:{uri}")
-        try:
+        with invalid_params():
             return await super().read_resource(uri, context)
-        except Exception as exc:
-            user = user_error(exc)
-            if user is None:
-                raise
-            raise MCPError(code=INVALID_PARAMS, message=str(user)) from None
 
     async def list_tools(self) -> list[Any]:
         """Every spec, in the order offered, with the schemas it publishes (the SDK may not have been handed it)."""
@@ -330,15 +297,6 @@ class RetentionServer(TemplateTools, PlanTools, PromptsAndResources, VersionTool
             await super().run_stdio_async()
 
     # -- hot reload -----------------------------------------------------------------------------------------------
-    async def _remember_session(self, ctx: Any, call_next: Any) -> Any:
-        """Keep the session of each handshake, to tell that client when the templates change."""
-        if getattr(ctx, "method", None) == "notifications/initialized":
-            session = ctx.session
-            self._sessions[id(session)] = session
-            while len(self._sessions) > MAX_SESSIONS:
-                self._sessions.popitem(last=False)
-        return await call_next(ctx)
-
     async def reload(self) -> Registry:
         """Load the templates again and serve them; tell every client. On a TemplateError keep the old ones."""
         registry = await anyio.to_thread.run_sync(self.app.reload)  # may read the template store: not in the loop

@@ -1,5 +1,6 @@
 """The constraint kinds live in one package: each kind's field is spelled in few modules outside it, every kind
-declares what the block, the checks and the Markdown need, and rendering a prompt loads no plan-generation module."""
+declares what the block, the checks and the Markdown need, rendering a prompt loads no plan-generation module, and
+periods and per-customer words are spelled in the lexicon only."""
 
 from __future__ import annotations
 
@@ -127,3 +128,50 @@ def test_the_constraints_package_imports_nothing_above_it():
     above = re.compile(r"^\s*(?:from|import)\s+retention_mcp\.(generation|analytics|server|cli|app|http_host)\b", re.M)
     offenders = [p.name for p in PACKAGE.glob("*.py") if above.search(p.read_text(encoding="utf-8"))]
     assert not offenders, offenders
+
+
+# -- one vocabulary of periods ------------------------------------------------------------------------------------------
+PERIOD_NAMES = {"month", "quarter", "year"}
+PERIOD_PHRASES = {  # (English, Chinese) ways of saying one period: a pattern reading it holds both side by side
+    "month": (("monthly", "per month"), ("每月", "月度")),
+    "quarter": (("quarterly", "per quarter"), ("每季", "季度")),
+    "year": (("yearly", "per year"), ("每年", "年度")),
+}
+# lexicon.py says every period; vocabulary.py holds the days of the checked ones beneath it; analytics/ groups the
+# data's own dates by month, quarter or year (cohorts, intervals), a vocabulary of the data, not of a plan's budget.
+PERIOD_HOMES = {"constraints/lexicon.py", "vocabulary.py"}
+
+
+def _period_tables(path: Path) -> list[str]:
+    """Where a module spells periods of its own: a dict keyed (or valued) by period names, a list of (pattern, period)
+    pairs, or a pattern that says one period in both languages; or words of an amount per customer (人均, per head)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: set[str] = set()
+        if isinstance(node, ast.Dict):
+            names = {n.value for n in [*node.keys, *node.values] if isinstance(n, ast.Constant)} & PERIOD_NAMES
+        elif isinstance(node, ast.List | ast.Tuple | ast.Set):
+            pairs = [e.elts for e in node.elts if isinstance(e, ast.Tuple)]
+            names = {n.value for pair in pairs for n in pair if isinstance(n, ast.Constant)} & PERIOD_NAMES
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.lower()
+            if "|" in text and any(
+                any(w in text for w in en) and any(w in text for w in zh) for en, zh in PERIOD_PHRASES.values()
+            ):
+                found.append(f"line {node.lineno}: a pattern saying a period")
+            if "人均" in text:
+                found.append(f"line {node.lineno}: words of an amount per customer")
+        if len(names) >= 2:
+            found.append(f"line {node.lineno}: a table of {sorted(names)}")
+    return found
+
+
+def test_periods_and_per_customer_words_are_spelled_only_in_the_lexicon():
+    modules = [p for p in SERVER.rglob("*.py") if "analytics" not in p.relative_to(SERVER).parts]
+    spelled = {
+        str(p.relative_to(SERVER)): found
+        for p in modules
+        if str(p.relative_to(SERVER)) not in PERIOD_HOMES and (found := _period_tables(p))
+    }
+    assert not spelled, spelled
+    assert _period_tables(PACKAGE / "lexicon.py"), "the scan must see the tables where they live"

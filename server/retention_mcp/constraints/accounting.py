@@ -23,13 +23,15 @@ from itertools import accumulate, islice
 from retention_mcp.constraints.budget import BUDGET_WORD
 from retention_mcp.constraints.calendar import CALENDAR as _CALENDAR
 from retention_mcp.constraints.calendar import calendar_scope as _calendar_scope
-from retention_mcp.constraints.customer_cap import PER_CUSTOMER
 from retention_mcp.constraints.free_periods import FREE, FREE_UNIT
 from retention_mcp.constraints.lexicon import (
     CN_COUNT,
     DISCOUNT_WORDS,
     EN_SCALES,
     EN_UNITS,
+    PER_CUSTOMER,
+    PER_CUSTOMER_CUES,
+    PERIOD_SAID,
     WORD_NUMBER,
     count_of,
     parse_number,
@@ -146,21 +148,6 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Cheap substring gates in front of the patterns: most sentences of a brief name none of these words, and a
 # substring test costs far less than a pattern that has no literal prefix.
 _G_DISCOUNT = ("半价", "打折", "折扣", "降价", "discount", "half")
-_G_PER = (
-    "per",
-    "each",
-    "every",
-    "customer",
-    "member",
-    "user",
-    "account",
-    "client",
-    "每",
-    "人均",
-    "单个",
-    "单位",
-    "单名",
-)
 _G_FREE = ("free", "免费", "赠", "送", "免")
 _G_CALENDAR = (
     "q1", "q2", "q3", "q4", "year", "end of", "eoy", "black friday", "cyber", "christmas", "thanksgiving", "双十一",
@@ -278,7 +265,7 @@ def _read_sentence(c: Constraints, i: Text, start: int, end: int) -> bool:
         elif abs(c.discount_cap_pct - off) > 1e-9 and not _consumed(i, start, end):
             _unread(c, i, start, end, "percent")
         break
-    per_customer = PER_CUSTOMER.search(sentence) if _has(low, _G_PER) else None
+    per_customer = PER_CUSTOMER.search(sentence) if _has(low, PER_CUSTOMER_CUES) else None
     free = FREE.search(sentence) if _has(low, _G_FREE) else None
     if free and (per_customer or _CAP_WORD.search(sentence) or i.bearing):
         found = True
@@ -417,18 +404,10 @@ def _money_in(sentence: str) -> Money | None:
     return None
 
 
-_PERIODS = (
-    ("week", r"weekly|per week|a week|each week|every week|/\s*w(?:ee)?k\b|每周|每星期|/\s*周"),
-    ("day", r"daily|per day|a day|each day|/\s*day\b|每天|每日|/\s*天"),
-    ("month", r"monthly|per month|a month|each month|for the month|每月|每个月|月度"),
-    ("quarter", r"quarterly|per quarter|a quarter|each quarter|for the quarter|this quarter|每季|季度"),
-    ("year", r"yearly|annual(?:ly)?|per year|a year|each year|for the year|this year|每年|年度|全年"),
-)
-
-
 def _period(sentence: str) -> str | None:
-    for period, pattern in _PERIODS:
-        if rx(pattern).search(sentence):
+    """The period a sentence states an amount for; the short ones first ("$500 a week, $2k monthly": a week)."""
+    for period in ("week", "day", "month", "quarter", "year"):
+        if rx(PERIOD_SAID[period]).search(sentence):
             return period
     return None
 

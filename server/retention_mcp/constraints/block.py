@@ -8,7 +8,7 @@ discount cap, horizon or team it was not given.
 
 from __future__ import annotations
 
-from retention_mcp.constraints.kinds import kind, kinds
+from retention_mcp.constraints.kinds import kind, kinds, unread_spans_of
 from retention_mcp.constraints.record import Constraints
 from retention_mcp.constraints.text import one_line
 
@@ -28,7 +28,7 @@ def stated_block(c: Constraints, language: str, analysis: bool = False) -> str:
         line = k.line(c, zh) if k.line else None
         if line is None and k.ask is not None and k.label is not None:
             # a kind with no value: stated but unread, not applicable to an analysis, or none stated
-            if unread_kinds & set(k.unread):
+            if unread_kinds & unread_spans_of(k.field):
                 line = _labelled(
                     k.label,
                     "见下方未能识别的原文(用户已声明,请遵守)"

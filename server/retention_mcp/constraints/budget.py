@@ -10,34 +10,17 @@ from typing import Any
 from retention_mcp.constraints.budget_periods import check_per_period, check_short_period
 from retention_mcp.constraints.checklist import CheckList
 from retention_mcp.constraints.kind import Kind, Subject, mark
-from retention_mcp.constraints.lexicon import NUM, PERIOD_WORDS, parse_number, rx
+from retention_mcp.constraints.lexicon import NUM, PERIOD_ROWS, PERIOD_SAID, PERIOD_WORDS, parse_number, rx
 from retention_mcp.constraints.money import COUNT_NOUN, Amount, Money, amounts_in
 from retention_mcp.constraints.record import Constraints, format_amount
 from retention_mcp.constraints.text import MAX_HITS, Hit, Span, clause, overlaps, subclause
 
 _I = re.IGNORECASE
 # -- periods and durations --------------------------------------------------------------------------------------------
-_NOT_COUNTED = r"(?<![个第下上两二三四五六七八九十\d])"
-_PERIOD_WORDS = [
-    (
-        rf"{_NOT_COUNTED}季度(?!内)|每季|/\s*季|quarterly|(?:per|a|each|every|for the|this|the) quarter(?! of)|"
-        r"/\s*q(?:tr|uarter)?\b|(?<![个\d])季(?=预算|费用|投入)",
-        "quarter",
-    ),
-    (
-        r"每月|月度|每个月|/\s*月|月均|monthly|(?:per|a|each|every|for the|this) month(?! of)|/\s*mo(?:nth)?\b|"
-        r"\bp\.?m\.?(?=[\s,;.]|$)|(?<![个\d])月(?=预算|费用|投入)",
-        "month",
-    ),
-    (
-        r"年度|每年|全年|/\s*年|annual(?:ly)?|yearly|(?:per|a|each|every|for the|this) year(?! of)|per annum|"
-        r"\bp\.a\.|/\s*y(?:ea)?r\b|(?<![\d])年(?=预算|费用|投入)",
-        "year",
-    ),
-]
+_CHECKED = ("quarter", "month", "year")  # the periods a budget is checked by, in the order a tie is settled
 _TOTAL_WORDS = r"总计|总额|合计|总共|共计|总预算|一共|整体|共(?=\s*[\d¥￥$一二两三四五六七八九十])|in total|\btotal\b|overall|all-in|for the whole|across the whole"
-_PERIODS_OR_TOTAL = [(rx(p), period) for p, period in [*_PERIOD_WORDS, (_TOTAL_WORDS, None)]]
-_PERIOD_ALONE = rx(rf"\s*(?:{'|'.join(p for p, _ in _PERIOD_WORDS)})\s*")
+_PERIODS_OR_TOTAL = [(rx(PERIOD_SAID[p]), p) for p in _CHECKED] + [(rx(_TOTAL_WORDS), None)]
+_PERIOD_ALONE = rx(rf"\s*(?:{'|'.join(PERIOD_SAID[p] for p in _CHECKED)})\s*")
 
 
 # -- budget -----------------------------------------------------------------------------------------------------------
@@ -141,11 +124,7 @@ def budget_hits(text: str, bearing: bool) -> list[Hit]:
     return hits
 
 
-_UNSUPPORTED_PERIOD = re.compile(
-    r"\s*(?:weekly|per week|a week|each week|every week|/\s*w(?:ee)?k\b|每周|每星期|/\s*周|daily|per day|a day|each day|"
-    r"/\s*day\b|每天|每日|/\s*天|per hour|/\s*h(?:ou)?r\b)",
-    _I,
-)
+_UNSUPPORTED_PERIOD = re.compile(rf"\s*(?:{PERIOD_SAID['week']}|{PERIOD_SAID['day']}|per hour|/\s*h(?:ou)?r\b)", _I)
 
 
 def _per_unsupported_period(text: str, amount: Amount) -> bool:
@@ -243,7 +222,7 @@ def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
     if c.budget is not None and budget.total is not None:
         stated = f"{format_amount(c.budget.amount)} {c.budget.currency or ''}".strip()
         words = PERIOD_WORDS.get(c.budget_period or "")
-        per, per_zh = (f" {words[0]}", f"({words[1]})") if words else ("", "")
+        per, per_zh = (f" {words.per_en}", f"({words.per_zh})") if words else ("", "")
         if c.budget.currency and budget.currency.upper() != c.budget.currency:
             checks.add(
                 "budget_within_stated",
@@ -291,7 +270,7 @@ def _stated(c: Constraints, zh: bool) -> str:
     shown = f"{format_amount(low)}–{format_amount(amount)}" if low is not None else format_amount(amount)
     if not c.per_period:
         return f"总额不超过 {shown} {currency}" if zh else f"at most {shown} {currency} in total"
-    per_en, per_zh, many_en, many_zh = PERIOD_WORDS[c.budget_period or ""]
+    per_en, per_zh, many_en, many_zh, _, _ = PERIOD_WORDS[c.budget_period or ""]
     periods = c.periods()
     if periods is None:
         return (
@@ -322,17 +301,14 @@ def line(c: Constraints, zh: bool) -> str | None:
     return ("- 预算:" if zh else "- Budget: ") + mark(c, "budget", _stated(c, zh), zh)
 
 
-_ROW_PERIODS = {**{p: w[:2] for p, w in PERIOD_WORDS.items()}, "total": ("for the whole plan", "整个方案")}
-
-
 def row(effective: Any, zh: bool) -> str | None:
     b = effective.budget
     if b is None:
         return None
     amount = f"{format_amount(b.min)}–{format_amount(b.amount)}" if b.min is not None else format_amount(b.amount)
     shown = f"{amount} {b.currency or ''}".strip()
-    if b.period in _ROW_PERIODS:
-        shown += f"({_ROW_PERIODS[b.period][1]})" if zh else f" {_ROW_PERIODS[b.period][0]}"
+    if b.period in PERIOD_ROWS:
+        shown += f"({PERIOD_ROWS[b.period][1]})" if zh else f" {PERIOD_ROWS[b.period][0]}"
     if b.total is not None and b.total != b.amount:
         cap = format_amount(b.total)
         shown += f",计划期内上限 {cap}" if zh else f", {cap} over the horizon"
@@ -350,5 +326,4 @@ KIND = Kind(
     label=("Budget", "预算"),
     row=row,
     ask="budget",
-    unread=("amount",),
 )

@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList, Record
+from retention_mcp.constraints.lexicon import PERIOD_WORDS
 from retention_mcp.constraints.record import Constraints, format_amount
-from retention_mcp.constraints.rules import PERIOD_UNITS as _UNIT
 from retention_mcp.vocabulary import PERIOD_DAYS
 
 
@@ -25,7 +25,7 @@ def check_per_period(plan: Any, budget: Any, c: Constraints, checks: CheckList) 
     """Spending per budget period: each period's lines at most the stated amount per period (its upper end)."""
     assert c.budget is not None and c.budget_period is not None
     period = c.budget_period
-    unit, unit_zh = _UNIT[period]
+    unit, unit_zh = PERIOD_WORDS[period].unit_en, PERIOD_WORDS[period].unit_zh
     phases = {p.name.strip().casefold(): p.start_day for p in plan.timeline.phases}
     amount, currency = c.budget.amount, budget.currency
     if budget.period not in ("total", period):
@@ -34,7 +34,7 @@ def check_per_period(plan: Any, budget: Any, c: Constraints, checks: CheckList) 
             False,
             f"The plan counts its budget per {budget.period}; the user's budget is per {unit}: set budget.period to "
             f"{period} and give each line its {unit} (1 = the first).",
-            f"方案按{_UNIT[budget.period][1]}编列预算,而用户预算按{unit_zh}计:请把 budget.period 设为 {period},"
+            f"方案按{PERIOD_WORDS[budget.period].unit_zh}编列预算,而用户预算按{unit_zh}计:请把 budget.period 设为 {period},"
             f"并按{unit_zh}填写每个科目的 period(1 = 第一个)。",
         )
         return

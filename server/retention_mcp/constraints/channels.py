@@ -225,7 +225,6 @@ ALLOWED = Kind(
     line=allowed_line,
     label=("Allowed channels (only)", "仅可用渠道"),
     row=lambda effective, zh: _names(effective.channels_allowed, zh),
-    unread=("channels",),
 )
 EXCLUDED = Kind(
     field="channels_excluded",
@@ -234,5 +233,4 @@ EXCLUDED = Kind(
     line=excluded_line,
     label=("Excluded channels", "禁用渠道"),
     row=lambda effective, zh: _names(effective.channels_excluded, zh),
-    unread=("channels",),
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from retention_mcp.constraints.checklist import CheckList, Record
 from retention_mcp.constraints.kind import Kind, Subject
-from retention_mcp.constraints.lexicon import PERIOD_WORDS
+from retention_mcp.constraints.lexicon import PER_CUSTOMER, PERIOD_WORDS
 from retention_mcp.constraints.money import amounts_in
 from retention_mcp.constraints.plan_walk import dicts, offers
 from retention_mcp.constraints.record import Constraints, format_amount
@@ -66,7 +66,7 @@ def check(subject: Subject, c: Constraints, checks: CheckList) -> None:
 
 
 def _per_zh(period: str) -> str:
-    return PERIOD_WORDS[period][1] if period in PERIOD_WORDS else f"每{period}"
+    return PERIOD_WORDS[period].per_zh if period in PERIOD_WORDS else f"每{period}"
 
 
 def line(c: Constraints, zh: bool) -> str | None:
@@ -103,13 +103,4 @@ KIND = Kind(
     label=("Per-customer cap", "每位客户上限"),
     row=row,
     always=False,
-    unread=("per_customer",),
-)
-
-
-PER_CUSTOMER = re.compile(
-    r"per[- ](?:customer|member|user|account|subscriber|head|person|client|seat)|"
-    r"(?:each|every|a|any one|any single)\s+(?:customer|member|user|account|subscriber|client)|"
-    r"每(?:人|位|名|个|户)(?:客户|用户|会员)?|单(?:个|位|名)?(?:客户|用户|会员)|人均|每个?账户",
-    _I,
 )

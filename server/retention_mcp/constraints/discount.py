@@ -334,5 +334,4 @@ KIND = Kind(
     label=("Discount cap", "折扣上限"),
     row=row,
     ask="discount",
-    unread=("percent",),
 )

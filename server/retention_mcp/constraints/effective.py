@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from retention_mcp.constraints.calendar import calendar_end_day
+from retention_mcp.constraints.kinds import UNREAD_FIELDS
 from retention_mcp.constraints.money import Money
 from retention_mcp.constraints.reader import read_constraints
 from retention_mcp.constraints.record import (
-    UNREAD_FIELDS,
     Conflict,
     Constraints,
     CustomerCap,

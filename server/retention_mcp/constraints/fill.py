@@ -27,8 +27,9 @@ from pydantic import (
 )
 
 from retention_mcp.constraints.effective import apply_constraints, settle_unread
+from retention_mcp.constraints.kinds import UNREAD_FIELDS
 from retention_mcp.constraints.quotes import find_quote, normalise, support_problem
-from retention_mcp.constraints.record import UNREAD_FIELDS, Constraints, Evidence
+from retention_mcp.constraints.record import Constraints, Evidence
 from retention_mcp.constraints.typed import BudgetInput, ConstraintsInput, not_boolean
 from retention_mcp.models import ConstraintFill
 from retention_mcp.rendering import defuse

@@ -97,7 +97,6 @@ KIND = Kind(
     label=("Free periods per customer", "每位客户免费期上限"),
     row=row,
     always=False,
-    unread=("free_periods",),
 )
 
 

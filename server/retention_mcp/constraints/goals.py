@@ -329,5 +329,4 @@ KIND = Kind(
     line=line,
     label=("Goals", "目标"),
     row=lambda effective, zh: ("、" if zh else ", ").join(g.id for g in effective.goals) or None,
-    unread=("goal",),
 )

@@ -330,7 +330,6 @@ KIND = Kind(
     label=("Horizon", "时间范围"),
     row=row,
     ask="horizon",
-    unread=("duration", "deadline"),
 )
 
 

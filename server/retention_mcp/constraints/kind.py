@@ -38,7 +38,6 @@ class Kind:
     label: tuple[str, str] | None = None  # its row label in the Markdown table of stated constraints
     row: Row | None = None  # its value in that table, from the effective result; None when not stated
     ask: str | None = None  # the block line a missing value gets ("none stated: propose one"), by this label
-    unread: tuple[str, ...] = ()  # unread-span kinds whose words this kind's line stands for
     always: bool = True  # a row in the Markdown table even when not stated
     via: str | None = None  # no checks of its own: the checks of this other kind read it (the start date, day 0)
 

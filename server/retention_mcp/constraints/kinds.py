@@ -33,8 +33,29 @@ KINDS: tuple[Kind, ...] = (
 )
 
 
+# The fields of the kinds a span of unread words could stand for, by the span's kind, in the order a fill hint names
+# them: once they are all known, the span is accounted for; a kind with no value whose spans are unread is said to be
+# stated in them (the block).
+UNREAD_FIELDS: dict[str, tuple[str, ...]] = {
+    "amount": ("budget",),
+    "percent": ("discount_cap_pct", "cost_cap_pct_of_revenue"),
+    "duration": ("horizon_days",),
+    "headcount": ("team_size",),
+    "goal": ("goals",),  # goals past the most a call numbers (20): give the goals typed
+    "channels": ("channels_allowed", "channels_excluded"),
+    "deadline": ("start_date", "horizon_days"),
+    "per_customer": ("per_customer_cap",),
+    "free_periods": ("free_periods_cap",),
+}
+
+
 def kinds() -> tuple[Kind, ...]:
     return KINDS
+
+
+def unread_spans_of(field: str) -> frozenset[str]:
+    """The kinds of unread span that could stand for a kind's field."""
+    return frozenset(span for span, fields in UNREAD_FIELDS.items() if field in fields)
 
 
 def kind(field: str) -> Kind | None:

@@ -1,12 +1,15 @@
 """Words for numbers and prices that the constraint reader and the plan checker both read, so that both read them
-the same way: Chinese digits, the Chinese discount N折 (the share of the price paid), units of time, and numbers
-written in words."""
+the same way: Chinese digits, the Chinese discount N折 (the share of the price paid), units of time, budget periods
+(their names in a line, and how a text says an amount is per period or per customer), and numbers written in words."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import cache
+from typing import NamedTuple
+
+from retention_mcp.vocabulary import PERIOD_DAYS
 
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
@@ -23,12 +26,60 @@ def zhe_to_off(token: str) -> float:
     return float(round(100 - price, 2))
 
 
-# -- units of time ------------------------------------------------------------------------------------------------------
-UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365 / 12, "quarter": 365 / 4, "year": 365.0}
-# How a period reads in a line: (English "per", Chinese "per", English plural, Chinese count word)
-PERIOD_WORDS = {"day": ("per day", "每天", "days", "天"), "week": ("per week", "每周", "weeks", "周"),
-                "month": ("per month", "每月", "months", "个月"), "quarter": ("per quarter", "每季度", "quarters", "个季度"),
-                "year": ("per year", "每年", "years", "年")}  # fmt: skip
+# -- units of time and budget periods -----------------------------------------------------------------------------------
+# Every name of a period and every way of saying one lives here: the reader, the quote checks, the budget checks, the
+# plan-mode rules and the plan's Markdown import these tables (the days of a checked period: vocabulary.PERIOD_DAYS).
+UNIT_DAYS = {"day": 1.0, "week": 7.0, **PERIOD_DAYS}
+
+
+class PeriodWords(NamedTuple):
+    """How a period reads in a line."""
+
+    per_en: str  # "per month"
+    per_zh: str  # 每月
+    many_en: str  # "months"
+    many_zh: str  # 个月 (a count word: 3个月)
+    unit_en: str  # "month" (lines by month, the first month)
+    unit_zh: str  # 月 (科目按月计, 第几个月)
+
+
+PERIOD_WORDS = {
+    "day": PeriodWords("per day", "每天", "days", "天", "day", "天"),
+    "week": PeriodWords("per week", "每周", "weeks", "周", "week", "周"),
+    "month": PeriodWords("per month", "每月", "months", "个月", "month", "月"),
+    "quarter": PeriodWords("per quarter", "每季度", "quarters", "个季度", "quarter", "季度"),
+    "year": PeriodWords("per year", "每年", "years", "年", "year", "年"),
+}
+# How a budget's period reads beside its amount (en, zh): "per month", 每月; a budget for no period, "total".
+PERIOD_ROWS = {
+    **{p: (w.per_en, w.per_zh) for p, w in PERIOD_WORDS.items()},
+    "total": ("for the whole plan", "整个方案"),
+}
+
+# How a text says an amount is per period (case-insensitive patterns): "per month", "monthly", "/mo", 每月, 月度, 月预算.
+# A counted or ordinal period is a length or a date, not a rate: 三个季度, 第二季度, 下季度, "the quarter of"; 季度内 too.
+_NOT_COUNTED = r"(?<![个第下上两二三四五六七八九十\d])"
+PERIOD_SAID = {
+    "day": r"daily|per day|a day|each day|/\s*day\b|每天|每日|/\s*天",
+    "week": r"weekly|per week|a week|each week|every week|/\s*w(?:ee)?k\b|每周|每星期|/\s*周",
+    "month": r"每月|月度|每个月|/\s*月|月均|monthly|(?:per|a|each|every|for the|this) month(?! of)|/\s*mo(?:nth)?\b|"
+    r"\bp\.?m\.?(?=[\s,;.]|$)|(?<![个\d])月(?=预算|费用|投入)",
+    "quarter": rf"{_NOT_COUNTED}季度(?!内)|每季|/\s*季|quarterly|(?:per|a|each|every|for the|this|the) quarter(?! of)|"
+    r"/\s*q(?:tr|uarter)?\b|(?<![个\d])季(?=预算|费用|投入)",
+    "year": r"年度|每年|全年|/\s*年|annual(?:ly)?|yearly|(?:per|a|each|every|for the|this) year(?! of)|per annum|"
+    r"\bp\.a\.|/\s*y(?:ea)?r\b|(?<![\d])年(?=预算|费用|投入)",
+}
+# An amount per customer, member, seat or head: 每人, 人均, 单个客户, "per customer", "each member".
+PER_CUSTOMER = re.compile(
+    r"per[- ](?:customer|member|user|account|subscriber|head|person|client|seat)|"
+    r"(?:each|every|a|any one|any single)\s+(?:customer|member|user|account|subscriber|client)|"
+    r"每(?:人|位|名|个|户)(?:客户|用户|会员)?|单(?:个|位|名)?(?:客户|用户|会员)|人均|每个?账户",
+    re.IGNORECASE,
+)
+# The words the reader looks for in a sentence before it tries PER_CUSTOMER there (a quick gate on every sentence).
+PER_CUSTOMER_CUES = (
+    "per", "each", "every", "customer", "member", "user", "account", "client", "每", "人均", "单个", "单位", "单名",
+)  # fmt: skip
 
 
 def duration_unit(token: str) -> str:

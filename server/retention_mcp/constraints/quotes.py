@@ -13,7 +13,17 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from retention_mcp.constraints.lexicon import CN_RUN, UNIT_DAYS, chinese_integer, duration_unit, numbers_in, zhe_to_off
+from retention_mcp.constraints.lexicon import (
+    CN_RUN,
+    PER_CUSTOMER,
+    PERIOD_SAID,
+    UNIT_DAYS,
+    chinese_integer,
+    duration_unit,
+    numbers_in,
+    rx,
+    zhe_to_off,
+)
 from retention_mcp.vocabulary import channel_kind, channels_in
 
 MIN_QUOTE_CHARS = 2
@@ -95,19 +105,6 @@ _SIGNAL = _rx(
     r"\blogin\b", r"\blog in\b", r"\binactiv", r"\busage\b", r"\bsignals?\b", r"\btrial\b", r"\bgrace\b",
     r"\bonboarding\b", r"\bwindow\b", "登录", "活跃", "试用", "宽限", "信号", "窗口",
 )  # fmt: skip
-_BUDGET_PERIODS = {
-    "day": _rx(r"\bper day\b", r"\bdaily\b", r"\ba day\b", r"\beach day\b", r"/ ?day\b", "每天", "每日", "/天"),
-    "week": _rx(r"\bper week\b", r"\bweekly\b", r"\ba week\b", r"\beach week\b", r"/ ?w(?:ee)?k\b", "每周", "每星期", "/周"),
-    "month": _rx(r"\bper month\b", r"\bmonthly\b", r"\ba month\b", r"\beach month\b", r"/ ?mo(?:nth)?\b", "每月", "月度", "/月"),
-    "quarter": _rx(r"\bper quarter\b", r"\bquarterly\b", r"\ba quarter\b", r"\beach quarter\b", r"\bfor the quarter\b",
-                   r"/ ?q(?:uarter|tr)?\b", "每季", "季度"),
-    "year": _rx(r"\bper year\b", r"\byearly\b", r"\bannual", r"\ba year\b", r"\beach year\b", r"/ ?y(?:ea)?r\b", "每年",
-                "年度", "全年"),
-}  # fmt: skip
-_PER_CUSTOMER = _rx(
-    r"\bper (?:customer|member|user|account|head|subscriber)\b", r"\beach (?:customer|member|user|account)\b",
-    "每人", "每位", "每个会员", "每个客户", "每个用户", "人均", "每名",
-)  # fmt: skip
 _DURATION = re.compile(
     r"(?P<n>\d+(?:\.\d+)?|[a-z]+(?:[- ][a-z]+)?|[零〇一二两三四五六七八九十百]+|半)\s*-?\s*"
     r"(?P<u>days?|weeks?|wks?|months?|mos?|quarters?|years?|yrs?|个?月|天|日|周|个?星期|个?季度|年)"
@@ -157,9 +154,9 @@ def support_problem(name: str, value: Any, quote: str, input_name: str) -> str |
             return "the amount is not in the quote"
         if not _BUDGET.search(text) and (price_input or _PRICE.search(text)):
             return "the quote states a price, not a budget"
-        if _PER_CUSTOMER.search(text):
+        if PER_CUSTOMER.search(text):
             return "the quote caps an amount per customer, not the budget"
-        stated = {period for period, rx in _BUDGET_PERIODS.items() if rx.search(text)}
+        stated = {period for period, said in PERIOD_SAID.items() if rx(said).search(text)}
         period = value.get("period") or "total"
         if period != "total" and period not in stated:
             return f"the quote does not say the amount is per {period}"

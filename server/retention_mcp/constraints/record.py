@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from retention_mcp.constraints.lexicon import UNIT_DAYS
 from retention_mcp.constraints.money import Money
 from retention_mcp.models import EffectiveGoal
 from retention_mcp.vocabulary import PERIOD_DAYS
@@ -60,19 +61,8 @@ class Conflict:
     text: str
 
 
-# The constraint fields a kind of unread number could stand for: once they are all known, the span is accounted for.
-UNREAD_FIELDS = {
-    "amount": ("budget",),
-    "percent": ("discount_cap_pct", "cost_cap_pct_of_revenue"),
-    "duration": ("horizon_days",),
-    "headcount": ("team_size",),
-    "goal": ("goals",),  # goals past the most a call numbers (20): give the goals typed
-    "channels": ("channels_allowed", "channels_excluded"),
-    "deadline": ("start_date", "horizon_days"),
-    "per_customer": ("per_customer_cap",),
-    "free_periods": ("free_periods_cap",),
-}
-SHORT_PERIOD_DAYS = {"week": 7.0, "day": 1.0}  # budget periods checked week by week or day by day (budget_periods)
+# Budget periods checked week by week or day by day (budget_periods).
+SHORT_PERIOD_DAYS = {p: UNIT_DAYS[p] for p in ("week", "day")}
 
 
 def parameter_of(field_name: str) -> str:

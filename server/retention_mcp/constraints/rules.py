@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from retention_mcp.constraints.lexicon import PERIOD_WORDS
 from retention_mcp.constraints.record import Constraints, format_amount
 from retention_mcp.vocabulary import CHANNEL_KINDS, channel_label
-
-PERIOD_UNITS = {"quarter": ("quarter", "季度"), "month": ("month", "月"), "year": ("year", "年")}
 
 
 def constraint_rules(c: Constraints, zh: bool) -> list[str]:
@@ -20,7 +19,8 @@ def constraint_rules(c: Constraints, zh: bool) -> list[str]:
         cap = c.budget_cap() or 0.0
         periods = c.periods()
         if c.per_period and (periods is None or periods > 1):  # spending is checked per period
-            unit, unit_zh = PERIOD_UNITS[c.budget_period or ""]
+            words = PERIOD_WORDS[c.budget_period or ""]
+            unit, unit_zh = words.unit_en, words.unit_zh
             amount = c.budget.amount
             total_en = f" and at most {format_amount(cap)} {currency} over the plan" if periods else ""
             total_zh = f",整个计划期合计不超过 {format_amount(cap)} {currency}" if periods else ""

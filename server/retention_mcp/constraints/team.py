@@ -198,5 +198,4 @@ KIND = Kind(
     label=("Team", "团队"),
     row=row,
     ask="team",
-    unread=("headcount",),
 )

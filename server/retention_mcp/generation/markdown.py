@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from retention_mcp.constraints.lexicon import PERIOD_ROWS as PERIODS
+from retention_mcp.constraints.lexicon import PERIOD_WORDS
 from retention_mcp.generation.check_markdown import provenance_markdown, status_line, validation_markdown
 from retention_mcp.generation.labels import cell, format_day, format_number, inline, is_empty, label_of
 from retention_mcp.generation.plan_parts import EXTRAS, PlanBase
@@ -20,6 +22,7 @@ from retention_mcp.generation.plans import PLAN_MODELS
 from retention_mcp.generation.sections import Section, sections_for
 from retention_mcp.models import ConstraintFill, EffectiveConstraints, ValidationReport
 from retention_mcp.untrusted import inert_markdown, one_line
+from retention_mcp.vocabulary import PERIOD_DAYS
 
 INLINE_LISTS = {"channels", "goal_ids", "variants", "fields", "motions"}  # short names: one line, comma-separated
 TITLE_KEYS = (
@@ -29,13 +32,6 @@ TITLE_KEYS = (
 )  # fmt: skip
 # Lists of steps with a day: how the day reads. renewal: T-30; start: day 3 from the start; after: day 3 after.
 DAY_LISTS = {"sequence": "renewal", "cadence": "renewal", "notice_checks": "renewal", "steps": "after"}
-PERIOD_UNITS = {"month": ("month", "月"), "quarter": ("quarter", "季度"), "year": ("year", "年")}
-PERIODS = {
-    "month": ("per month", "每月"),
-    "quarter": ("per quarter", "每季度"),
-    "year": ("per year", "每年"),
-    "total": ("for the whole plan", "整个方案"),
-}
 
 
 def _day_mode(key: str, row: dict[str, Any], list_key: str) -> str:
@@ -326,12 +322,9 @@ def _budget(budget: dict[str, Any], zh: bool) -> list[str]:
     total = "—" if budget["total"] is None else format_number(budget["total"])
     head = f"**{'总预算' if zh else 'Total'}**{':' if zh else ': '}{total} {budget['currency']}"
     period = budget.get("period")
-    if period in PERIODS and period != "total":  # the total is the whole plan's; the period is how lines count
-        head += (
-            f"(整个方案;科目按{PERIOD_UNITS[period][1]}计)"
-            if zh
-            else f" (whole plan; lines by {PERIOD_UNITS[period][0]})"
-        )
+    if period in PERIOD_DAYS:  # the total is the whole plan's; the period is how lines count
+        words = PERIOD_WORDS[period]
+        head += f"(整个方案;科目按{words.unit_zh}计)" if zh else f" (whole plan; lines by {words.unit_en})"
     elif period == "total":
         head += f"({PERIODS['total'][1]})" if zh else f" ({PERIODS['total'][0]})"
     if budget.get("share_of_revenue_pct") is not None:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from retention_mcp.constraints.checklist import CheckList
 from retention_mcp.constraints.discount import text_discounts as text_discounts
-from retention_mcp.constraints.kinds import Subject, checked_by, field_list, run_checks, stated_checks
-from retention_mcp.constraints.record import UNREAD_FIELDS, Constraints, parameter_of
+from retention_mcp.constraints.kinds import UNREAD_FIELDS, Subject, checked_by, field_list, run_checks, stated_checks
+from retention_mcp.constraints.record import Constraints, parameter_of
 from retention_mcp.constraints.rules import constraint_rules as constraint_rules
 from retention_mcp.generation.plan_parts import PlanBase
 from retention_mcp.generation.substance_checks import check_data_figures, check_substance, compared_checks

@@ -1,23 +1,20 @@
 """What the adapter records of a call and how it turns outcomes into MCP results: the caller, the audited tool name,
-user errors and rendered results (what a client offers, sampling or a form: asking.py)."""
+user errors and rendered results (what a client offers, sampling or a form: asking.py; the audit log itself, as
+SDK middleware: middleware.py)."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from mcp_types import (
-    CallToolResult,
-    TextContent,
-)
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 from pydantic import ValidationError
 
 from retention_mcp.errors import UserError
 from retention_mcp.untrusted import one_line
-
-if TYPE_CHECKING:
-    pass
-
 
 MAX_SESSIONS = 1024
 
@@ -53,6 +50,19 @@ def user_error(exc: BaseException) -> UserError | None:
             return None
         seen = seen.__cause__
     return None
+
+
+@contextmanager
+def invalid_params() -> Iterator[None]:
+    """A UserError raised inside (or wrapped by the SDK) becomes an invalid-params error with its message; any other
+    error passes unchanged. For prompts and resources, whose errors the SDK turns into MCP errors itself."""
+    try:
+        yield
+    except Exception as exc:
+        user = user_error(exc)
+        if user is None:
+            raise
+        raise MCPError(code=INVALID_PARAMS, message=str(user)) from None
 
 
 def render_result(result: Any) -> CallToolResult:

@@ -36,6 +36,7 @@ from retention_mcp.mcp.texts import (
     LEAN_ANALYZE_DESCRIPTION,
     READ_ONLY,
     pick,
+    tool_title,
 )
 from retention_mcp.mcp.views import shows_views
 from retention_mcp.registry import LANGUAGE_FIELD
@@ -111,7 +112,7 @@ class PlanTools(ServerParts):
 
         return ToolSpec(
             name="check_plan",
-            title=pick(CHECK_PLAN, language).replace(" / ", " · "),
+            title=tool_title(CHECK_PLAN, language),
             description=pick(CHECK_PLAN_DESCRIPTION, language),
             annotations=ToolAnnotations(
                 read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
@@ -153,7 +154,7 @@ class PlanTools(ServerParts):
 
         return ToolSpec(
             name="list_plans",
-            title=pick("List saved plans / 列出已保存方案", language).replace(" / ", " · "),
+            title=tool_title("List saved plans / 列出已保存方案", language),
             description=pick(
                 "Plans generated on this server, newest first; read one with the plan://ID resource. "
                 "/ 本服务生成过的方案(最新在前);用 plan://ID 资源读取全文。",
@@ -201,7 +202,7 @@ class PlanTools(ServerParts):
 
         return ToolSpec(
             name="analyze_churn",
-            title=pick("Analyse churn from your data / 用你的数据分析流失", language).replace(" / ", " · "),
+            title=tool_title("Analyse churn from your data / 用你的数据分析流失", language),
             description=pick(LEAN_ANALYZE_DESCRIPTION, language) if language else ANALYZE_DESCRIPTION,
             annotations=ANALYZE,
             model_of=lambda: AnalyzeParams,

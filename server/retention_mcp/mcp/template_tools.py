@@ -37,6 +37,7 @@ from retention_mcp.mcp.texts import (
     RENDER_OR_PLAN,
     TEMPLATE_RETURNS,
     pick,
+    tool_title,
 )
 from retention_mcp.registry import LANGUAGE_FIELD, Template
 
@@ -254,7 +255,7 @@ class TemplateTools(ServerParts):
         return [
             ToolSpec(
                 name="list_templates",
-                title=pick("List templates / 列出模板", language).replace(" / ", " · "),
+                title=tool_title("List templates / 列出模板", language),
                 description=pick(
                     "List every template with its title, languages, version and parameters. / "
                     "列出全部模板及其标题、语言、版本和参数。",
@@ -267,7 +268,7 @@ class TemplateTools(ServerParts):
             ),
             ToolSpec(
                 name="render_template",
-                title=pick("Render a template / 渲染模板", language).replace(" / ", " · "),
+                title=tool_title("Render a template / 渲染模板", language),
                 description=pick(
                     "Render any template by name with its arguments; returns the filled prompt, or with mode='plan' "
                     "the checked plan. / 按名称渲染任一模板,返回填好的提示词;mode='plan' 时返回经检查的方案。",
@@ -282,7 +283,7 @@ class TemplateTools(ServerParts):
             ),
             ToolSpec(
                 name="generate_plan",
-                title=pick("Generate a plan / 生成方案", language).replace(" / ", " · "),
+                title=tool_title("Generate a plan / 生成方案", language),
                 description=pick(
                     "Have a model write the full plan for any template: typed (budget, timeline, KPIs, offers…), "
                     "checked against the budget, discount cap, horizon, goals and channels the user stated, repaired "

@@ -89,6 +89,11 @@ def pick(text: str, language: SurfaceLanguage | None) -> str:
     return chinese if language == "zh" else english
 
 
+def tool_title(text: str, language: SurfaceLanguage | None) -> str:
+    """A tool's title from an "English / 中文" text: one language, or both as "English · 中文"."""
+    return pick(text, language).replace(" / ", " · ")
+
+
 ANALYZE_DESCRIPTION = (
     "Compute churn facts from the customer's own data: a CSV, Parquet, JSON Lines or Excel .xlsx file in the server's "
     "data directories (or inline CSV). Returns customers, churn rate per month, quarter or year, cohort retention, Kaplan-Meier survival with "
