@@ -15,7 +15,6 @@ MAX_LINES = 500
 
 # Modules past MAX_LINES today, with the size they may not exceed; a module leaves the list when it is split.
 TOO_LONG = {
-    "generation/plans.py": 560,
     "analytics/loading.py": 577,
 }
 
