@@ -62,6 +62,7 @@ class RetentionApp:
         self._backend = backend
         self._plans: PlanService | None = None
         self._audit_writer: AuditWriter | None = None
+        self.unreachable: UserError | None = None  # why the store could not be reached when templates were last read
 
     # -- templates --------------------------------------------------------------------------------------------------
     @property
@@ -79,10 +80,13 @@ class RetentionApp:
         from retention_mcp.generation.served_templates import load_served
 
         try:
-            return load_served(store, self.settings.template_label, self.settings.template_dirs, self.settings.limits)
+            served = load_served(store, self.settings.template_label, self.settings.template_dirs, self.settings.limits)
         except UserError as exc:  # the store is unreachable: serve the files until it answers (the watcher reloads)
             log.warning("template store unavailable, serving the template files: %s", exc)
+            self.unreachable = exc
             return Registry.load(self.settings.template_dirs, self.settings.limits)
+        self.unreachable = None
+        return served
 
     def template_store(self) -> TemplateStore | None:
         """Template versions and labels, in the plan store's database (None when plans are not kept)."""

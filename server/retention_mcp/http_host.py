@@ -223,8 +223,12 @@ TOOL_NAME = re.compile(r"^[A-Za-z0-9_./-]{1,64}$")  # a tool or method name fit 
 
 def migrate_at_start_up(app: Any) -> None:
     """Apply the plan store's migrations before serving; a store that cannot be reached yet is reported, and
-    /readyz says so until it can (saving retries it then)."""
+    /readyz says so until it can (saving retries it then). A store the served templates could not be read from a
+    moment ago is reported at once, without waiting out its timeout a second time."""
     if not app.keeps_plans:
+        return
+    if app.unreachable is not None:  # reading the served templates has just waited out the store's timeout
+        print(f"retention-mcp: warning: the plan store is not ready: {app.unreachable}", file=sys.stderr)
         return
     try:
         applied = app.migrate()

@@ -409,3 +409,17 @@ async def test_readyz_flood_while_the_store_hangs_does_not_hold_analyses(folder,
     # the store check waits up to RETENTION_MCP_STORE_TIMEOUT (12 s): an analysis that waited behind /readyz
     # requests holding worker threads would take at least that long
     assert timing["analysis"] < 10 and timing["all"] < 10
+
+
+def test_a_store_that_hangs_at_start_up_is_waited_for_once(folder, tokens):
+    """Reading the served templates waits out the store's timeout; the migration that follows reports the same store
+    as not ready at once, where it waited out the timeout a second time before the server came up."""
+    with black_hole() as port:
+        store = f"postgresql://nobody:secret@127.0.0.1:{port}/none"
+        env = {"RETENTION_MCP_PLAN_STORE": store, "RETENTION_MCP_STORE_TIMEOUT": "1"}
+        with serve(folder, "hangs-at-start", "--stateless", **env) as server:
+            log = server["log"].read_text(encoding="utf-8")
+    unavailable = log.index("template store unavailable")
+    not_ready = log.index("the plan store is not ready")
+    assert unavailable < not_ready and "error connecting" not in log[unavailable:not_ready], log[-3000:]
+    assert "secret" not in log
