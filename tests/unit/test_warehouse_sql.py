@@ -21,6 +21,13 @@ from retention_mcp.analytics.pushdown import (  # noqa: E402
     segment_counts,
     timed_customers,
 )
+from retention_mcp.analytics.pushdown_orders import (  # noqa: E402
+    calibration_expr,
+    orders_expr,
+    pooled_expr,
+    rfm_expr,
+    rfm_groups_expr,
+)
 from retention_mcp.analytics.request import AnalysisRequest  # noqa: E402
 
 GOLDEN = Path(__file__).parents[1] / "warehouse_sql"
@@ -54,6 +61,32 @@ def steps() -> dict:
         "kaplan_meier_by_group": km_counts_expr(timed.mutate(g=c.plan), ["g"]),
         "sbg": sbg_counts(c),
         "mrr_window": mrr_window(c, date(2026, 1, 1), date(2026, 4, 1)),
+        **order_steps(),
+    }
+
+
+def order_steps() -> dict:
+    """Every aggregate an order table sends back: the RFM summary, the pooled BG/NBD and holdout counts, RFM scores."""
+    t = ibis.table(
+        {"order_id": "int64", "customer_id": "int64", "order_date": "timestamp", "amount": "float64"},
+        name="orders",
+        database="analytics",
+    )
+    mapping = map_columns(list(t.columns), {}, [])
+    assert mapping.roles["transaction_date"] == "order_date"
+    orders = orders_expr(t, mapping)
+    # as above, the order lines once, each summary once, and the pooled counts over the summary they read
+    o = ibis.table(orders.schema(), name="order_days")
+    rfm = rfm_expr(o, date(2026, 6, 30))
+    calibration = calibration_expr(o, date(2026, 6, 30), date(2026, 3, 31))
+    r, cal = ibis.table(rfm.schema(), name="rfm"), ibis.table(calibration.schema(), name="calibration")
+    return {
+        "orders": orders,
+        "rfm": rfm,
+        "bgnbd_pooled": pooled_expr(r),
+        "calibration": calibration,
+        "bgnbd_holdout": pooled_expr(cal, ("holdout",)),
+        "rfm_scores": rfm_groups_expr(r, 1000),
     }
 
 
@@ -67,7 +100,8 @@ def test_pushed_down_steps_compile_for_each_dialect(dialect):
     import sqlglot
 
     assert len(sqlglot.parse(text, read=dialect)) == len(steps())  # each statement parses in its own dialect
-    assert '"subscriptions"' in text or "`subscriptions`" in text  # identifiers quoted by Ibis
+    for table in ("subscriptions", "orders"):
+        assert f'"{table}"' in text or f"`{table}`" in text  # identifiers quoted by Ibis
 
 
 def test_identifiers_from_the_table_are_quoted_never_spliced():

@@ -414,3 +414,125 @@ SELECT
     )
   ) AS `new`
 FROM `customers` AS `t0`;
+
+-- orders
+SELECT
+  CAST(`t0`.`customer_id` AS STRING) AS `customer_id`,
+  DATE(`t0`.`order_date`) AS `day`
+FROM `analytics`.`orders` AS `t0`
+WHERE
+  DATE(`t0`.`order_date`) IS NOT NULL;
+
+-- rfm
+SELECT
+  `t1`.`customer_id`,
+  COUNT(DISTINCT `t1`.`day`) - 1 AS `x`,
+  DATE_DIFF(MAX(`t1`.`day`), MIN(`t1`.`day`), DAY) AS `tx_days`,
+  DATE_DIFF(DATE(2026, 6, 30), MIN(`t1`.`day`), DAY) AS `T_days`,
+  DATE_DIFF(DATE(2026, 6, 30), MAX(`t1`.`day`), DAY) AS `recency_days`
+FROM (
+  SELECT
+    *
+  FROM `order_days` AS `t0`
+  WHERE
+    `t0`.`day` <= DATE(2026, 6, 30)
+) AS `t1`
+GROUP BY
+  1;
+
+-- bgnbd_pooled
+SELECT
+  *
+FROM (
+  SELECT
+    `t0`.`x`,
+    `t0`.`tx_days`,
+    `t0`.`T_days`,
+    COUNT(*) AS `n`
+  FROM `rfm` AS `t0`
+  GROUP BY
+    1,
+    2,
+    3
+) AS `t1`
+ORDER BY
+  `t1`.`x` ASC NULLS LAST,
+  `t1`.`tx_days` ASC NULLS LAST,
+  `t1`.`T_days` ASC NULLS LAST;
+
+-- calibration
+SELECT
+  *
+FROM (
+  SELECT
+    `t1`.`customer_id`,
+    COUNT(DISTINCT IF(`t1`.`day` <= DATE(2026, 3, 31), `t1`.`day`, NULL)) - 1 AS `x`,
+    DATE_DIFF(MAX(IF(`t1`.`day` <= DATE(2026, 3, 31), `t1`.`day`, NULL)), MIN(`t1`.`day`), DAY) AS `tx_days`,
+    DATE_DIFF(DATE(2026, 3, 31), MIN(`t1`.`day`), DAY) AS `T_days`,
+    COUNT(DISTINCT IF(NOT (
+      `t1`.`day` <= DATE(2026, 3, 31)
+    ), `t1`.`day`, NULL)) AS `holdout`,
+    MIN(`t1`.`day`) AS `first`
+  FROM (
+    SELECT
+      *
+    FROM `order_days` AS `t0`
+    WHERE
+      `t0`.`day` <= DATE(2026, 6, 30)
+  ) AS `t1`
+  GROUP BY
+    1
+) AS `t2`
+WHERE
+  `t2`.`first` <= DATE(2026, 3, 31);
+
+-- bgnbd_holdout
+SELECT
+  *
+FROM (
+  SELECT
+    `t0`.`x`,
+    `t0`.`tx_days`,
+    `t0`.`T_days`,
+    `t0`.`holdout`,
+    COUNT(*) AS `n`
+  FROM `calibration` AS `t0`
+  GROUP BY
+    1,
+    2,
+    3,
+    4
+) AS `t1`
+ORDER BY
+  `t1`.`x` ASC NULLS LAST,
+  `t1`.`tx_days` ASC NULLS LAST,
+  `t1`.`T_days` ASC NULLS LAST,
+  `t1`.`holdout` ASC NULLS LAST;
+
+-- rfm_scores
+SELECT
+  SUM(CAST((
+    `t1`.`r` = 5
+  ) AND (
+    `t1`.`f` >= 4
+  ) AS INT64)) AS `champions`,
+  SUM(CAST((
+    `t1`.`r` <= 2
+  ) AND (
+    `t1`.`f` >= 4
+  ) AS INT64)) AS `at_risk`,
+  SUM(CAST((
+    `t1`.`r` <= 2
+  ) AND (
+    `t1`.`f` <= 2
+  ) AS INT64)) AS `hibernating`
+FROM (
+  SELECT
+    CAST(FLOOR(ieee_divide((
+      RANK() OVER (ORDER BY `t0`.`recency_days` DESC) - 1
+    ) * 5, 1000)) AS INT64) + 1 AS `r`,
+    CAST(FLOOR(ieee_divide((
+      RANK() OVER (ORDER BY `t0`.`x` ASC) - 1
+    ) * 5, 1000)) AS INT64) + 1 AS `f`
+  FROM `rfm` AS `t0`
+) AS `t1`;

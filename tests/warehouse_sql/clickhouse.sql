@@ -405,3 +405,140 @@ SELECT
     )
   ) AS "new"
 FROM "customers" AS "t0";
+
+-- orders
+SELECT
+  CAST("t0"."customer_id" AS Nullable(String)) AS "customer_id",
+  toDate("t0"."order_date") AS "day"
+FROM "analytics"."orders" AS "t0"
+WHERE
+  isNotNull(toDate("t0"."order_date"));
+
+-- rfm
+SELECT
+  "t1"."customer_id" AS "customer_id",
+  uniq("t1"."day") - 1 AS "x",
+  DATE_DIFF(DAY, MIN("t1"."day"), MAX("t1"."day")) AS "tx_days",
+  DATE_DIFF(DAY, MIN("t1"."day"), toDate('2026-06-30')) AS "T_days",
+  DATE_DIFF(DAY, MAX("t1"."day"), toDate('2026-06-30')) AS "recency_days"
+FROM (
+  SELECT
+    *
+  FROM "order_days" AS "t0"
+  WHERE
+    "t0"."day" <= toDate('2026-06-30')
+) AS "t1"
+GROUP BY
+  "t1"."customer_id";
+
+-- bgnbd_pooled
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x" AS "x",
+    "t0"."tx_days" AS "tx_days",
+    "t0"."T_days" AS "T_days",
+    COUNT(*) AS "n"
+  FROM "rfm" AS "t0"
+  GROUP BY
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days"
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC;
+
+-- calibration
+SELECT
+  *
+FROM (
+  SELECT
+    "t1"."customer_id" AS "customer_id",
+    uniqIf("t1"."day", "t1"."day" <= toDate('2026-03-31')) - 1 AS "x",
+    DATE_DIFF(DAY, MIN("t1"."day"), maxIf("t1"."day", "t1"."day" <= toDate('2026-03-31'))) AS "tx_days",
+    DATE_DIFF(DAY, MIN("t1"."day"), toDate('2026-03-31')) AS "T_days",
+    uniqIf("t1"."day", NOT (
+      "t1"."day" <= toDate('2026-03-31')
+    )) AS "holdout",
+    MIN("t1"."day") AS "first"
+  FROM (
+    SELECT
+      *
+    FROM "order_days" AS "t0"
+    WHERE
+      "t0"."day" <= toDate('2026-06-30')
+  ) AS "t1"
+  GROUP BY
+    "t1"."customer_id"
+) AS "t2"
+WHERE
+  "t2"."first" <= toDate('2026-03-31');
+
+-- bgnbd_holdout
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x" AS "x",
+    "t0"."tx_days" AS "tx_days",
+    "t0"."T_days" AS "T_days",
+    "t0"."holdout" AS "holdout",
+    COUNT(*) AS "n"
+  FROM "calibration" AS "t0"
+  GROUP BY
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days",
+    "t0"."holdout"
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC,
+  "t1"."holdout" ASC;
+
+-- rfm_scores
+SELECT
+  SUM(CAST((
+    "t1"."r" = 5
+  ) AND (
+    "t1"."f" >= 4
+  ) AS Nullable(Int32))) AS "champions",
+  SUM(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" >= 4
+  ) AS Nullable(Int32))) AS "at_risk",
+  SUM(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" <= 2
+  ) AS Nullable(Int32))) AS "hibernating"
+FROM (
+  SELECT
+    CAST(FLOOR(
+      (
+        (
+          RANK() OVER (
+            ORDER BY "t0"."recency_days" DESC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+          ) - 1
+        ) * 5
+      ) / (
+        1000
+      )
+    ) AS Nullable(Int64)) + 1 AS "r",
+    CAST(FLOOR(
+      (
+        (
+          RANK() OVER (ORDER BY "t0"."x" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1
+        ) * 5
+      ) / (
+        1000
+      )
+    ) AS Nullable(Int64)) + 1 AS "f"
+  FROM "rfm" AS "t0"
+) AS "t1";

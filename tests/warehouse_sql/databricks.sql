@@ -418,3 +418,141 @@ SELECT
     )
   ) AS `new`
 FROM `customers` AS `t0`;
+
+-- orders
+SELECT
+  CAST(`t0`.`customer_id` AS STRING) AS `customer_id`,
+  CAST(`t0`.`order_date` AS DATE) AS `day`
+FROM `analytics`.`orders` AS `t0`
+WHERE
+  CAST(`t0`.`order_date` AS DATE) IS NOT NULL;
+
+-- rfm
+SELECT
+  `t1`.`customer_id`,
+  COUNT(DISTINCT `t1`.`day`) - 1 AS `x`,
+  DATEDIFF(DAY, MIN(`t1`.`day`), MAX(`t1`.`day`)) AS `tx_days`,
+  DATEDIFF(DAY, MIN(`t1`.`day`), MAKE_DATE(2026, 6, 30)) AS `T_days`,
+  DATEDIFF(DAY, MAX(`t1`.`day`), MAKE_DATE(2026, 6, 30)) AS `recency_days`
+FROM (
+  SELECT
+    *
+  FROM `order_days` AS `t0`
+  WHERE
+    `t0`.`day` <= MAKE_DATE(2026, 6, 30)
+) AS `t1`
+GROUP BY
+  1;
+
+-- bgnbd_pooled
+SELECT
+  *
+FROM (
+  SELECT
+    `t0`.`x`,
+    `t0`.`tx_days`,
+    `t0`.`T_days`,
+    COUNT(*) AS `n`
+  FROM `rfm` AS `t0`
+  GROUP BY
+    1,
+    2,
+    3
+) AS `t1`
+ORDER BY
+  `t1`.`x` ASC NULLS LAST,
+  `t1`.`tx_days` ASC NULLS LAST,
+  `t1`.`T_days` ASC NULLS LAST;
+
+-- calibration
+SELECT
+  *
+FROM (
+  SELECT
+    `t1`.`customer_id`,
+    COUNT(DISTINCT IF(`t1`.`day` <= MAKE_DATE(2026, 3, 31), `t1`.`day`, NULL)) - 1 AS `x`,
+    DATEDIFF(
+      DAY,
+      MIN(`t1`.`day`),
+      MAX(IF(`t1`.`day` <= MAKE_DATE(2026, 3, 31), `t1`.`day`, NULL))
+    ) AS `tx_days`,
+    DATEDIFF(DAY, MIN(`t1`.`day`), MAKE_DATE(2026, 3, 31)) AS `T_days`,
+    COUNT(DISTINCT IF(NOT (
+      `t1`.`day` <= MAKE_DATE(2026, 3, 31)
+    ), `t1`.`day`, NULL)) AS `holdout`,
+    MIN(`t1`.`day`) AS `first`
+  FROM (
+    SELECT
+      *
+    FROM `order_days` AS `t0`
+    WHERE
+      `t0`.`day` <= MAKE_DATE(2026, 6, 30)
+  ) AS `t1`
+  GROUP BY
+    1
+) AS `t2`
+WHERE
+  `t2`.`first` <= MAKE_DATE(2026, 3, 31);
+
+-- bgnbd_holdout
+SELECT
+  *
+FROM (
+  SELECT
+    `t0`.`x`,
+    `t0`.`tx_days`,
+    `t0`.`T_days`,
+    `t0`.`holdout`,
+    COUNT(*) AS `n`
+  FROM `calibration` AS `t0`
+  GROUP BY
+    1,
+    2,
+    3,
+    4
+) AS `t1`
+ORDER BY
+  `t1`.`x` ASC NULLS LAST,
+  `t1`.`tx_days` ASC NULLS LAST,
+  `t1`.`T_days` ASC NULLS LAST,
+  `t1`.`holdout` ASC NULLS LAST;
+
+-- rfm_scores
+SELECT
+  SUM(CAST((
+    `t1`.`r` = 5
+  ) AND (
+    `t1`.`f` >= 4
+  ) AS INT)) AS `champions`,
+  SUM(CAST((
+    `t1`.`r` <= 2
+  ) AND (
+    `t1`.`f` >= 4
+  ) AS INT)) AS `at_risk`,
+  SUM(CAST((
+    `t1`.`r` <= 2
+  ) AND (
+    `t1`.`f` <= 2
+  ) AS INT)) AS `hibernating`
+FROM (
+  SELECT
+    CAST(FLOOR(
+      (
+        (
+          RANK() OVER (ORDER BY `t0`.`recency_days` DESC) - 1
+        ) * 5
+      ) / (
+        1000
+      )
+    ) AS BIGINT) + 1 AS `r`,
+    CAST(FLOOR(
+      (
+        (
+          RANK() OVER (ORDER BY `t0`.`x` ASC NULLS LAST) - 1
+        ) * 5
+      ) / (
+        1000
+      )
+    ) AS BIGINT) + 1 AS `f`
+  FROM `rfm` AS `t0`
+) AS `t1`;

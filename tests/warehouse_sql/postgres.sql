@@ -407,3 +407,143 @@ SELECT
       "t0"."start_date" < MAKE_DATE(2026, 4, 1)
     )) AS "new"
 FROM "customers" AS "t0";
+
+-- orders
+SELECT
+  CAST("t0"."customer_id" AS VARCHAR) AS "customer_id",
+  DATE("t0"."order_date") AS "day"
+FROM "analytics"."orders" AS "t0"
+WHERE
+  DATE("t0"."order_date") IS NOT NULL;
+
+-- rfm
+SELECT
+  "t1"."customer_id",
+  COUNT(DISTINCT "t1"."day") - 1 AS "x",
+  CAST(EXTRACT(epoch FROM CAST(MAX("t1"."day") AS TIMESTAMP) - CAST(MIN("t1"."day") AS TIMESTAMP)) / 86400 AS BIGINT) AS "tx_days",
+  CAST(EXTRACT(epoch FROM CAST(MAKE_DATE(2026, 6, 30) AS TIMESTAMP) - CAST(MIN("t1"."day") AS TIMESTAMP)) / 86400 AS BIGINT) AS "T_days",
+  CAST(EXTRACT(epoch FROM CAST(MAKE_DATE(2026, 6, 30) AS TIMESTAMP) - CAST(MAX("t1"."day") AS TIMESTAMP)) / 86400 AS BIGINT) AS "recency_days"
+FROM (
+  SELECT
+    *
+  FROM "order_days" AS "t0"
+  WHERE
+    "t0"."day" <= MAKE_DATE(2026, 6, 30)
+) AS "t1"
+GROUP BY
+  1;
+
+-- bgnbd_pooled
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days",
+    COUNT(*) AS "n"
+  FROM "rfm" AS "t0"
+  GROUP BY
+    1,
+    2,
+    3
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC;
+
+-- calibration
+SELECT
+  *
+FROM (
+  SELECT
+    "t1"."customer_id",
+    COUNT(DISTINCT "t1"."day") FILTER(WHERE
+      "t1"."day" <= MAKE_DATE(2026, 3, 31)) - 1 AS "x",
+    CAST(EXTRACT(epoch FROM CAST(MAX("t1"."day") FILTER(WHERE
+      "t1"."day" <= MAKE_DATE(2026, 3, 31)) AS TIMESTAMP) - CAST(MIN("t1"."day") AS TIMESTAMP)) / 86400 AS BIGINT) AS "tx_days",
+    CAST(EXTRACT(epoch FROM CAST(MAKE_DATE(2026, 3, 31) AS TIMESTAMP) - CAST(MIN("t1"."day") AS TIMESTAMP)) / 86400 AS BIGINT) AS "T_days",
+    COUNT(DISTINCT "t1"."day") FILTER(WHERE
+      NOT (
+        "t1"."day" <= MAKE_DATE(2026, 3, 31)
+      )) AS "holdout",
+    MIN("t1"."day") AS "first"
+  FROM (
+    SELECT
+      *
+    FROM "order_days" AS "t0"
+    WHERE
+      "t0"."day" <= MAKE_DATE(2026, 6, 30)
+  ) AS "t1"
+  GROUP BY
+    1
+) AS "t2"
+WHERE
+  "t2"."first" <= MAKE_DATE(2026, 3, 31);
+
+-- bgnbd_holdout
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days",
+    "t0"."holdout",
+    COUNT(*) AS "n"
+  FROM "calibration" AS "t0"
+  GROUP BY
+    1,
+    2,
+    3,
+    4
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC,
+  "t1"."holdout" ASC;
+
+-- rfm_scores
+SELECT
+  SUM(CAST(CAST((
+    "t1"."r" = 5
+  ) AND (
+    "t1"."f" >= 4
+  ) AS INT) AS BIGINT)) AS "champions",
+  SUM(CAST(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" >= 4
+  ) AS INT) AS BIGINT)) AS "at_risk",
+  SUM(CAST(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" <= 2
+  ) AS INT) AS BIGINT)) AS "hibernating"
+FROM (
+  SELECT
+    CAST(FLOOR(
+      CAST((
+        (
+          RANK() OVER (
+            ORDER BY "t0"."recency_days" DESC NULLS LAST
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+          ) - 1
+        ) * 5
+      ) AS DOUBLE PRECISION) / (
+        1000
+      )
+    ) AS BIGINT) + 1 AS "r",
+    CAST(FLOOR(
+      CAST((
+        (
+          RANK() OVER (ORDER BY "t0"."x" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1
+        ) * 5
+      ) AS DOUBLE PRECISION) / (
+        1000
+      )
+    ) AS BIGINT) + 1 AS "f"
+  FROM "rfm" AS "t0"
+) AS "t1";

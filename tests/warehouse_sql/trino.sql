@@ -414,3 +414,159 @@ SELECT
       "t0"."start_date" < FROM_ISO8601_DATE('2026-04-01')
     )) AS "new"
 FROM "customers" AS "t0";
+
+-- orders
+SELECT
+  CAST("t0"."customer_id" AS VARCHAR) AS "customer_id",
+  DATE("t0"."order_date") AS "day"
+FROM "analytics"."orders" AS "t0"
+WHERE
+  DATE("t0"."order_date") IS NOT NULL;
+
+-- rfm
+SELECT
+  "t1"."customer_id",
+  COUNT(DISTINCT "t1"."day") - 1 AS "x",
+  DATE_DIFF('DAY', DATE_TRUNC('DAY', MIN("t1"."day")), DATE_TRUNC('DAY', MAX("t1"."day"))) AS "tx_days",
+  DATE_DIFF(
+    'DAY',
+    DATE_TRUNC('DAY', MIN("t1"."day")),
+    DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
+  ) AS "T_days",
+  DATE_DIFF(
+    'DAY',
+    DATE_TRUNC('DAY', MAX("t1"."day")),
+    DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-06-30'))
+  ) AS "recency_days"
+FROM (
+  SELECT
+    *
+  FROM "order_days" AS "t0"
+  WHERE
+    "t0"."day" <= FROM_ISO8601_DATE('2026-06-30')
+) AS "t1"
+GROUP BY
+  1;
+
+-- bgnbd_pooled
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days",
+    COUNT(*) AS "n"
+  FROM "rfm" AS "t0"
+  GROUP BY
+    1,
+    2,
+    3
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC;
+
+-- calibration
+SELECT
+  *
+FROM (
+  SELECT
+    "t1"."customer_id",
+    COUNT(DISTINCT "t1"."day") FILTER(WHERE
+      "t1"."day" <= FROM_ISO8601_DATE('2026-03-31')) - 1 AS "x",
+    DATE_DIFF(
+      'DAY',
+      DATE_TRUNC('DAY', MIN("t1"."day")),
+      DATE_TRUNC(
+        'DAY',
+        MAX("t1"."day") FILTER(WHERE
+          "t1"."day" <= FROM_ISO8601_DATE('2026-03-31'))
+      )
+    ) AS "tx_days",
+    DATE_DIFF(
+      'DAY',
+      DATE_TRUNC('DAY', MIN("t1"."day")),
+      DATE_TRUNC('DAY', FROM_ISO8601_DATE('2026-03-31'))
+    ) AS "T_days",
+    COUNT(DISTINCT "t1"."day") FILTER(WHERE
+      NOT (
+        "t1"."day" <= FROM_ISO8601_DATE('2026-03-31')
+      )) AS "holdout",
+    MIN("t1"."day") AS "first"
+  FROM (
+    SELECT
+      *
+    FROM "order_days" AS "t0"
+    WHERE
+      "t0"."day" <= FROM_ISO8601_DATE('2026-06-30')
+  ) AS "t1"
+  GROUP BY
+    1
+) AS "t2"
+WHERE
+  "t2"."first" <= FROM_ISO8601_DATE('2026-03-31');
+
+-- bgnbd_holdout
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days",
+    "t0"."holdout",
+    COUNT(*) AS "n"
+  FROM "calibration" AS "t0"
+  GROUP BY
+    1,
+    2,
+    3,
+    4
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC,
+  "t1"."holdout" ASC;
+
+-- rfm_scores
+SELECT
+  SUM(CAST((
+    "t1"."r" = 5
+  ) AND (
+    "t1"."f" >= 4
+  ) AS INTEGER)) AS "champions",
+  SUM(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" >= 4
+  ) AS INTEGER)) AS "at_risk",
+  SUM(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" <= 2
+  ) AS INTEGER)) AS "hibernating"
+FROM (
+  SELECT
+    CAST(FLOOR(
+      CAST((
+        (
+          RANK() OVER (ORDER BY "t0"."recency_days" DESC) - 1
+        ) * 5
+      ) AS DOUBLE) / (
+        1000
+      )
+    ) AS BIGINT) + 1 AS "r",
+    CAST(FLOOR(
+      CAST((
+        (
+          RANK() OVER (ORDER BY "t0"."x" ASC) - 1
+        ) * 5
+      ) AS DOUBLE) / (
+        1000
+      )
+    ) AS BIGINT) + 1 AS "f"
+  FROM "rfm" AS "t0"
+) AS "t1";
