@@ -11,8 +11,7 @@ import pytest
 
 ibis = pytest.importorskip("ibis")
 
-from retention_mcp.analytics.loading import map_columns  # noqa: E402
-from retention_mcp.analytics.pushdown import (  # noqa: E402
+from retention_mcp.analytics.expressions import (  # noqa: E402
     customers_expr,
     km_counts_expr,
     mrr_window,
@@ -21,6 +20,7 @@ from retention_mcp.analytics.pushdown import (  # noqa: E402
     segment_counts,
     timed_customers,
 )
+from retention_mcp.analytics.loading import map_columns  # noqa: E402
 from retention_mcp.analytics.pushdown_orders import (  # noqa: E402
     calibration_expr,
     orders_expr,

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from retention_mcp.analytics.expressions import _date, _number
 from retention_mcp.analytics.loading import DataError, Mapping
-from retention_mcp.analytics.pushdown import _date, _number
 from retention_mcp.analytics.report import RFM, Absent, ChurnReport
 from retention_mcp.analytics.request import AnalysisRequest, Progress, parse_day
 from retention_mcp.analytics.transactions import bgnbd_from_counts
