@@ -4,10 +4,42 @@ file's relation, and executed on the connection the file was read into. Ibis is 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
+
+_warm = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> None:
+    """Import Ibis and compile one customers expression, so that the first analysis of a process does not wait for
+    either: run in a thread while DuckDB reads the file (its read leaves the interpreter free)."""
+    global _warmed
+    with _warm:
+        if _warmed:
+            return
+        _warmed = True
+        import ibis
+
+        from retention_mcp.analytics.expressions import customers_expr
+        from retention_mcp.analytics.loading import Mapping
+        from retention_mcp.analytics.request import AnalysisRequest
+
+        t = ibis.table(
+            {"customer_id": "string", "start_date": "date", "end_date": "date", "flag": "boolean", "mrr": "float64"},
+            name="base",
+        )
+        roles = {"customer_id": "customer_id", "start_date": "start_date", "end_date": "end_date", "churned": "flag"}
+        c = customers_expr(t, Mapping(roles | {"amount": "mrr"}), AnalysisRequest(), date(2000, 1, 1), "month")
+        ibis.to_sql(c.group_by("sbg_t").aggregate(n=c.count()), dialect="duckdb")
+
+
+def start_warm_up() -> None:
+    threading.Thread(target=warm_up, name="retention-mcp-warm-up", daemon=True).start()
 
 
 @dataclass(eq=False)
