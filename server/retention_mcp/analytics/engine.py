@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 from retention_mcp.analytics.dialect import csv_options
-from retention_mcp.analytics.embedded import start_warm_up
 from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, LimitError, Limits
 from retention_mcp.analytics.loading import (
     DataError,
@@ -92,7 +91,6 @@ def _analyze(request: AnalysisRequest, data_dirs: list[Path], progress: Progress
     check_request(request)
     checked = check_data_path(request.path, data_dirs) if request.path else None
     say("Reading the data")
-    start_warm_up()  # Ibis, for the aggregation steps, imported while DuckDB reads the file
     table = open_table(
         checked, request.csv_text, request.delimiter, limits, cancel, csv_options(request.decimal), request.encoding,
         SheetChoice.of(request.sheet, request.header_row, request.columns),

@@ -1,7 +1,6 @@
-"""The aggregation steps of a subscription analysis as Ibis expressions, one set for every source: compiled to the
-database's SQL for a table (pushdown.py), to DuckDB SQL for a file (embedded.py). The customer table normalised
-(churned, end seen, tenure, sBG periods), periods and cohorts, Kaplan-Meier counts, segments, sBG counts and MRR
-sums; Ibis is imported inside each function, when an analysis runs.
+"""The aggregation steps of a subscription analysis as Ibis expressions, compiled to the database's SQL for a table:
+the customer table normalised (churned, end seen, tenure, sBG periods), periods and cohorts, Kaplan-Meier counts,
+segments, sBG counts and MRR sums. Ibis is imported inside each function, when an analysis runs.
 
 A database table has types: dates are DATE or TIMESTAMP columns (or ISO text), amounts and tenure numbers, the
 churned flag a boolean, a number or one of the words a file may hold."""

@@ -55,6 +55,25 @@ def retention_ratios(starting: float, churn: float, contraction: float, expansio
     return grr, nrr
 
 
+def mrr_at_end(con, report: ChurnReport, observation_end) -> None:
+    obs = f"DATE '{observation_end}'"
+    current = con.execute(
+        f"SELECT coalesce(sum(mrr), 0) FROM customers WHERE NOT churned AND (start_date IS NULL OR start_date <= {obs})"
+    ).fetchone()[0]
+    first_start = con.execute(f"SELECT min(start_date) FROM customers WHERE start_date <= {obs}").fetchone()[0]
+
+    def window_sums(start: date, end: date) -> tuple:
+        """Starting, churned and new MRR of the window [start, end)."""
+        return con.execute(
+            "SELECT coalesce(sum(mrr) FILTER (WHERE start_date < $s AND NOT (churned AND end_seen < $s)), 0),"
+            " coalesce(sum(mrr) FILTER (WHERE start_date < $s AND churned AND end_seen >= $s AND end_seen < $e), 0),"
+            " coalesce(sum(mrr) FILTER (WHERE start_date >= $s AND start_date < $e), 0) FROM customers",
+            {"s": start, "e": end},
+        ).fetchone()
+
+    mrr_from_sums(report, observation_end, current, first_start, window_sums)
+
+
 def mrr_from_sums(report: ChurnReport, observation_end, current, first_start, window_sums) -> None:
     """MRR now and over the last 12 full months, from sums counted anywhere: `current` (active MRR at the end),
     `first_start` (the earliest start) and `window_sums(start, end)` -> (starting, churned, new)."""

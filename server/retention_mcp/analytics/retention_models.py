@@ -55,6 +55,22 @@ def curve_points(km, limit: int) -> list[SurvivalPoint]:
     ]
 
 
+def survival_curves(con, report: ChurnReport, curves: dict, keys: dict[str, str], unit: str = "month") -> None:
+    """Kaplan-Meier and log-rank from counts aggregated in DuckDB (tenure rounded to 0.01 of the unit)."""
+    overall = con.execute(
+        "SELECT round(tenure_t, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
+        "FROM customers WHERE tenure_t IS NOT NULL GROUP BY 1 ORDER BY 1"
+    ).fetchnumpy()
+
+    def by_group(column: str) -> dict:
+        return con.execute(
+            f"SELECT {keys[column]} AS g, round(tenure_t, 2) AS t, count(*) FILTER (WHERE churned) AS d, count(*) AS n "
+            f"FROM customers WHERE tenure_t IS NOT NULL GROUP BY ALL"
+        ).fetchnumpy()
+
+    survival_from_counts(overall, by_group, report, curves, unit)
+
+
 def survival_from_counts(overall: dict, by_group, report: ChurnReport, curves: dict, unit: str = "month") -> None:
     """Kaplan-Meier and log-rank from counts: `overall` holds arrays t, d (churned), n (customers) by time ordered
     by t; `by_group(column)` the same with g, the segment value, wherever they were counted."""
@@ -119,6 +135,14 @@ def survival_from_counts(overall: dict, by_group, report: ChurnReport, curves: d
 
 
 DEGENERATE_SIZE = 1e4  # alpha + beta beyond this: Beta(alpha, beta) is a point mass, the model a constant rate
+
+
+def sbg_fit(con, report: ChurnReport, period: str = "month") -> None:
+    counts = con.execute(
+        "SELECT sbg_t AS p, count(*) FILTER (WHERE churned) AS lost, count(*) FILTER (WHERE NOT churned) AS active "
+        "FROM customers WHERE sbg_t IS NOT NULL GROUP BY 1 ORDER BY 1"
+    ).fetchnumpy()
+    sbg_from_counts(counts, report, period)
 
 
 def sbg_from_counts(counts: dict, report: ChurnReport, period: str = "month") -> None:

@@ -54,6 +54,25 @@ def segments_to_read(table: Table, mapping: Mapping) -> list[tuple[str, str]]:
     return out
 
 
+def segment_key(column: str, kind: str, con) -> str:
+    """SQL giving each customer's segment value: the category, or the quartile of a numeric column."""
+    quoted = quote(column)
+    if kind == "category":
+        return f"coalesce(CAST({quoted} AS VARCHAR), '(missing)')"
+    cuts = con.execute(
+        f"SELECT quantile_cont({quoted}, [0.25, 0.5, 0.75]) FROM customers WHERE isfinite(CAST({quoted} AS DOUBLE))"
+    ).fetchone()[0]
+    if cuts is None:  # no finite value: one group, never a segment
+        return "'(missing)'"
+    q1, q2, q3 = (round(float(c), 4) for c in cuts)
+    expr = (
+        f"CASE WHEN NOT coalesce(isfinite(CAST({quoted} AS DOUBLE)), false) THEN '(missing)' WHEN {quoted} <= {q1} THEN 'Q1 (<= {q1:g})' "
+        f"WHEN {quoted} <= {q2} THEN 'Q2 ({q1:g}-{q2:g}]' WHEN {quoted} <= {q3} THEN 'Q3 ({q2:g}-{q3:g}]' "
+        f"ELSE 'Q4 (> {q3:g})' END"
+    )
+    return expr
+
+
 def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     if n == 0:
         return 0.0, 1.0
@@ -70,6 +89,13 @@ def chi_square(table: np.ndarray) -> tuple[float, float]:
     statistic = float(((table - expected) ** 2 / expected).sum())
     dof = (table.shape[0] - 1) * (table.shape[1] - 1)
     return statistic, float(special.chdtrc(dof, statistic))
+
+
+def segment_of(con, column: str, kind: str, key: str, report: ChurnReport) -> Segment | None:
+    rows = con.execute(
+        f"SELECT {key} AS v, count(*), count(*) FILTER (WHERE churned) FROM customers GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return segment_from_counts(column, kind, rows, report)
 
 
 def segment_from_counts(column: str, kind: str, rows: list, report: ChurnReport) -> Segment | None:
@@ -118,6 +144,18 @@ def drivers_of(segments: list[Segment]) -> list[Driver]:
             )
         )
     return drivers
+
+
+def risk_groups(con, report: ChurnReport, keys: dict[str, str]) -> list[RiskGroup]:
+    def count(rule: list[tuple[str, str]]) -> tuple:
+        where = " AND ".join(f"{keys[column]} = ?" for column, _ in rule)
+        return con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE churned), count(*) FILTER (WHERE NOT churned) "
+            f"FROM customers WHERE {where}",
+            [value for _, value in rule],
+        ).fetchone()
+
+    return risk_groups_from(report, count)
 
 
 def risk_groups_from(report: ChurnReport, count) -> list[RiskGroup]:

@@ -1,6 +1,6 @@
-"""The aggregate steps of a subscription analysis over the customers relation `c`, run by `run` (a Warehouse for a
-database table, Embedded for a file): each step's expression (expressions.py) is aggregated where the data are and
-its counts go to the same fit and report code, whatever the source."""
+"""The aggregate steps of a subscription analysis over the customers relation `c`, run by `run` (anything with the
+`fetch` and `one` of a Warehouse): each step's expression (expressions.py) is aggregated where the data are, and its
+counts go to the fit and report code a file's counts go to."""
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ from retention_mcp.analytics.segments import drivers_of, risk_groups_from, segme
 
 
 def _arrays(run: Any, expr: Any) -> dict[str, np.ndarray]:
-    if hasattr(run, "arrays"):
-        return run.arrays(expr)
     return {k: np.asarray(v, dtype=object if k == "g" else float) for k, v in run.fetch(expr).items()}
 
 

@@ -1,14 +1,13 @@
-"""Subscription data in a file: its text read into typed columns (the `base` view, with the checks that name a row),
-then the same aggregation steps a database table runs (expressions.py, steps.py), compiled to DuckDB SQL and run on
-the file's connection: the customers table, churn per period and cohorts, segments, survival and sBG, MRR."""
+"""Subscription data: churn per period, cohorts, and the steps each analysis of a subscription file runs, in order
+(segments, survival and sBG, MRR)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from retention_mcp.analytics.embedded import Embedded
-from retention_mcp.analytics.expressions import customers_expr
+from retention_mcp.analytics.cohorts import cohorts_from_counts
 from retention_mcp.analytics.loading import DataError, Mapping, Table, quote, row_name
+from retention_mcp.analytics.mrr import mrr_at_end
 from retention_mcp.analytics.numbers import (
     amount_reading,
     duration_reading,
@@ -19,18 +18,21 @@ from retention_mcp.analytics.report import (
     ChurnReport,
 )
 from retention_mcp.analytics.request import (
+    DAYS_PER_MONTH,
     MONTHLY_AMOUNT_NAMES,
+    PERIOD_MONTHS,
+    TENURE_UNITS,
     AnalysisRequest,
     Progress,
     parse_day,
 )
+from retention_mcp.analytics.retention_models import sbg_fit, survival_curves
 from retention_mcp.analytics.roles import normalise
-from retention_mcp.analytics.segments import segments_to_read
+from retention_mcp.analytics.segments import drivers_of, risk_groups, segment_key, segment_of, segments_to_read
 from retention_mcp.analytics.shape import (
     check_ids,
     hidden_columns,
 )
-from retention_mcp.analytics.steps import cohorts_step, mrr_step, sbg_step, segments_step, survival_step
 from retention_mcp.analytics.values import (
     bad_durations,
     date_expression,
@@ -57,6 +59,21 @@ def observation_end_of(con, request: AnalysisRequest, has_dates: bool) -> date |
             f"(tool: as_of) / 文件中所有日期都晚于今天,请用 --as-of 指定观察截止日"
         )
     return found
+
+
+def periods_between(start: str, end: str, months: int, exact: bool) -> str:
+    """SQL: the period (1-based) a customer who left on `end` churned in, or (exact=False) the whole periods an
+    active customer has completed by `end`. Whole periods are calendar ones: a customer who started on 15 March and
+    cancels on their anniversary, 15 March a year later, churned at the end of period 1 (of a year)."""
+    whole_months = (
+        f"((year({end}) - year({start})) * 12 + month({end}) - month({start}) - "
+        f"CASE WHEN day({end}) < day({start}) AND {end} <> last_day({end}) THEN 1 ELSE 0 END)"
+    )
+    whole = f"({whole_months} // {months})"
+    if not exact:
+        return whole
+    on_boundary = f"({whole_months} % {months} = 0 AND CAST({start} + to_months({whole_months}) AS DATE) = {end})"
+    return f"(CASE WHEN {on_boundary} AND {whole} >= 1 THEN {whole} ELSE {whole} + 1 END)"
 
 
 def analyze_subscriptions(
@@ -100,6 +117,7 @@ def analyze_subscriptions(
         read_notes += given.notes
         bad_durations(con, tenure, roles["tenure"])
     period = request.period
+    unit_days, months = TENURE_UNITS[unit], PERIOD_MONTHS[period]
     hidden = hidden_columns(table, mapping, read_notes)
     con.execute(
         f"CREATE TEMP VIEW base AS SELECT CAST({cid} AS VARCHAR) AS customer_id, {start} AS start_date, {end} AS end_date,"
@@ -143,15 +161,35 @@ def analyze_subscriptions(
                 f"{scheduled} end date(s) fall after the observation end ({observation_end}): scheduled, not churn / "
                 f"{scheduled} 个结束日期晚于观察截止日({observation_end}):属于计划中的结束,不算流失"
             )
-    # the customers table from `base`, by the expression a database table is normalised with: `base` already holds
-    # each role as a typed column under the role's own name
-    run = Embedded(con, table.source)
-    base_roles = {"customer_id": "customer_id", "amount": "mrr"}
-    base_roles |= {r: r for r in ("start_date", "end_date") if roles.get(r)}
-    base_roles |= {"churned": "flag"} if flags else {}
-    base_roles |= {"tenure": "tenure_given"} if roles.get("tenure") else {}
-    c = run.create(
-        "customers", customers_expr(run.relation("base"), Mapping(base_roles), request, observation_end, unit)
+    end_seen = f"CASE WHEN end_date <= {obs} THEN end_date END" if obs else "end_date"
+    churned_expr = "flag" if flags else "(end_seen IS NOT NULL)"
+    per_unit = f"/ {unit_days}"
+    if roles.get("start_date"):
+        tenure_expr = (
+            f"CASE WHEN start_date IS NULL THEN tenure_given "
+            f"WHEN churned AND end_seen IS NOT NULL THEN date_diff('day', start_date, end_seen) {per_unit} "
+            f"WHEN churned THEN tenure_given "
+            + (f"ELSE date_diff('day', start_date, {obs}) {per_unit} END" if obs else "ELSE tenure_given END")
+        )
+        by_dates = (
+            f"WHEN start_date IS NOT NULL AND churned AND end_seen IS NOT NULL "
+            f"THEN {periods_between('start_date', 'end_seen', months, True)} "
+        )
+        if obs:
+            by_dates += (
+                f"WHEN start_date IS NOT NULL AND NOT churned THEN {periods_between('start_date', obs, months, False)} "
+            )
+    else:
+        tenure_expr = "tenure_given"
+        by_dates = ""
+    in_periods = f"(tenure_t * {unit_days / DAYS_PER_MONTH / months!r})"  # tenure in the unit -> periods
+    sbg_expr = (
+        f"CAST(CASE {by_dates}WHEN churned THEN greatest(1, ceil({in_periods} - 1e-9)) "
+        f"ELSE floor({in_periods} + 1e-9) END AS INTEGER)"
+    )
+    con.execute(
+        f"CREATE TABLE customers AS SELECT *, {sbg_expr} AS sbg_t FROM (SELECT *, {tenure_expr} AS tenure_t FROM "
+        f"(SELECT *, {churned_expr} AS churned FROM (SELECT *, {end_seen} AS end_seen FROM base WHERE {keep})))"
     )
     missing_tenure, churned_unknown = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE churned) FROM customers WHERE tenure_t IS NULL"
@@ -191,7 +229,7 @@ def analyze_subscriptions(
     )
     if roles.get("start_date") and roles.get("end_date") and observation_end is not None and customers and not undated:
         say("Churn per period and cohorts")
-        cohorts_step(run, c, report, observation_end, period)
+        periods_and_cohorts(con, report, observation_end, period)
     elif roles.get("start_date") and undated:
         reason = (
             f"{undated} churned customers have no end date (on or before {observation_end}): when they left is "
@@ -214,7 +252,12 @@ def analyze_subscriptions(
         ]
     say("Segments and drivers")
     segment_columns = segments_to_read(table, mapping)
-    keys = segments_step(run, c, dict(segment_columns), report)
+    keys = {column: segment_key(column, kind, con) for column, kind in segment_columns}
+    report.segments = [
+        s for s in (segment_of(con, column, kind, keys[column], report) for column, kind in segment_columns) if s
+    ]
+    report.drivers = drivers_of(report.segments)
+    report.high_risk = risk_groups(con, report, keys)
     if not segment_columns:
         report.absent.append(
             Absent(
@@ -231,12 +274,12 @@ def analyze_subscriptions(
         report.absent += [Absent(name="survival", reason=reason), Absent(name="sbg", reason=reason)]
     else:
         say("Survival curves")
-        survival_step(run, c, keys, report, curves, unit)
+        survival_curves(con, report, curves, keys, unit)
         say("Retention model (sBG)")
-        sbg_step(run, c, report, period)
+        sbg_fit(con, report, period)
     if roles.get("amount") and observation_end is not None:
         say("MRR movements")
-        mrr_step(run, c, report, observation_end)
+        mrr_at_end(con, report, observation_end)
     elif roles.get("amount"):
         report.absent.append(
             Absent(name="mrr", reason="no dates: MRR needs an observation end / 没有日期,无法计算 MRR")
@@ -250,3 +293,11 @@ def analyze_subscriptions(
         Absent(name="rfm", reason="subscription data: RFM needs transactions / 订阅数据:RFM 需要交易记录"),
     ]
     return report
+
+
+def periods_and_cohorts(con, report: ChurnReport, observation_end, period: str = "month") -> None:
+    rows = con.execute(
+        f"SELECT date_trunc('{period}', start_date) AS s, CASE WHEN churned THEN date_trunc('{period}', end_seen) END "
+        "AS e, count(*) FROM customers WHERE start_date IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    cohorts_from_counts(rows, report, observation_end, period)
