@@ -21,6 +21,12 @@ from retention_mcp.analytics.expressions import (  # noqa: E402
     timed_customers,
 )
 from retention_mcp.analytics.loading import map_columns  # noqa: E402
+from retention_mcp.analytics.pushdown_monthly import (  # noqa: E402
+    movements_expr,
+    panel_customers,
+    panel_expr,
+    window_expr,
+)
 from retention_mcp.analytics.pushdown_orders import (  # noqa: E402
     calibration_expr,
     orders_expr,
@@ -62,6 +68,27 @@ def steps() -> dict:
         "sbg": sbg_counts(c),
         "mrr_window": mrr_window(c, date(2026, 1, 1), date(2026, 4, 1)),
         **order_steps(),
+        **monthly_steps(),
+    }
+
+
+def monthly_steps() -> dict:
+    """What a monthly-revenue table sends back: its customers (the subscription steps then run over them as above),
+    the month-by-month MRR movements and the GRR/NRR window."""
+    t = ibis.table(
+        {"customer_id": "int64", "month": "date", "mrr": "float64", "plan": "string"},
+        name="revenue",
+        database="analytics",
+    )
+    mapping = map_columns(list(t.columns), {}, [])
+    assert mapping.roles["month"] == "month"
+    panel = panel_expr(t, mapping)
+    p = ibis.table(panel.schema(), name="panel")
+    return {
+        "panel": panel,
+        "panel_customers": panel_customers(t, mapping, p, date(2026, 6, 1)),
+        "mrr_movements": movements_expr(p),
+        "mrr_retention_window": window_expr(p, date(2025, 6, 1), date(2026, 6, 1)),
     }
 
 
@@ -100,7 +127,7 @@ def test_pushed_down_steps_compile_for_each_dialect(dialect):
     import sqlglot
 
     assert len(sqlglot.parse(text, read=dialect)) == len(steps())  # each statement parses in its own dialect
-    for table in ("subscriptions", "orders"):
+    for table in ("subscriptions", "orders", "revenue"):
         assert f'"{table}"' in text or f"`{table}`" in text  # identifiers quoted by Ibis
 
 

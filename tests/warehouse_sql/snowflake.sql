@@ -556,3 +556,213 @@ FROM (
     )) AS BIGINT) + 1 AS "f"
   FROM "rfm" AS "t0"
 ) AS "t1";
+
+-- panel
+SELECT
+  "t1"."customer_id",
+  "t1"."month",
+  SUM("t1"."mrr") AS "mrr"
+FROM (
+  SELECT
+    CAST("t0"."customer_id" AS VARCHAR) AS "customer_id",
+    DATE_TRUNC('MONTH', "t0"."month") AS "month",
+    "t0"."mrr"
+  FROM "analytics"."revenue" AS "t0"
+) AS "t1"
+GROUP BY
+  1,
+  2;
+
+-- panel_customers
+SELECT
+  "t8"."customer_id",
+  "t8"."start_date",
+  "t8"."end_date",
+  "t8"."mrr",
+  "t6"."plan"
+FROM (
+  SELECT
+    "t4"."customer_id",
+    "t4"."start_date",
+    IFF(
+      "t4"."last_month" < DATE_FROM_PARTS(2026, 6, 1),
+      DATEADD(MONTH, '1', "t4"."last_month"),
+      NULL
+    ) AS "end_date",
+    "t4"."mrr"
+  FROM (
+    SELECT
+      "t2"."customer_id",
+      MIN("t2"."month") AS "start_date",
+      MAX("t2"."month") AS "last_month",
+      MAX_BY("t2"."mrr", "t2"."month") AS "mrr"
+    FROM (
+      SELECT
+        *
+      FROM "panel" AS "t0"
+      WHERE
+        "t0"."mrr" > 0
+    ) AS "t2"
+    GROUP BY
+      1
+  ) AS "t4"
+) AS "t8"
+INNER JOIN (
+  SELECT
+    "t3"."customer_id_",
+    MIN("t3"."plan") AS "plan"
+  FROM (
+    SELECT
+      "t1"."customer_id",
+      "t1"."month",
+      "t1"."mrr",
+      "t1"."plan",
+      CAST("t1"."customer_id" AS VARCHAR) AS "customer_id_"
+    FROM "analytics"."revenue" AS "t1"
+  ) AS "t3"
+  GROUP BY
+    1
+) AS "t6"
+  ON "t8"."customer_id" = "t6"."customer_id_";
+
+-- mrr_movements
+WITH "t3" AS (
+  SELECT
+    "t2"."customer_id",
+    "t2"."month",
+    "t2"."mrr",
+    MIN("t2"."month") OVER (
+      PARTITION BY "t2"."customer_id"
+      ORDER BY NULL ASC
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS "first_month"
+  FROM (
+    SELECT
+      *
+    FROM "panel" AS "t0"
+    WHERE
+      "t0"."mrr" > 0
+  ) AS "t2"
+)
+SELECT
+  *
+FROM (
+  SELECT
+    "t9"."month",
+    SUM("t9"."mrr") AS "total",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" = 0
+        ) AND (
+          "t9"."month" = "t9"."first_month"
+        ),
+        "t9"."mrr",
+        NULL
+      )
+    ) AS "new",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" > 0
+        ) AND (
+          "t9"."mrr" > "t9"."prev_mrr"
+        ),
+        "t9"."mrr" - "t9"."prev_mrr",
+        NULL
+      )
+    ) AS "expansion",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" > 0
+        )
+        AND (
+          "t9"."mrr" > 0
+        )
+        AND (
+          "t9"."mrr" < "t9"."prev_mrr"
+        ),
+        "t9"."prev_mrr" - "t9"."mrr",
+        NULL
+      )
+    ) AS "contraction",
+    SUM(IFF((
+      "t9"."prev_mrr" > 0
+    ) AND (
+      "t9"."mrr" = 0
+    ), "t9"."prev_mrr", NULL)) AS "churned",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" = 0
+        ) AND (
+          "t9"."month" > "t9"."first_month"
+        ),
+        "t9"."mrr",
+        NULL
+      )
+    ) AS "reactivation"
+  FROM (
+    SELECT
+      *
+    FROM (
+      SELECT
+        COALESCE("t5"."month", "t7"."month") AS "month",
+        COALESCE("t5"."first_month", "t7"."first_month") AS "first_month",
+        COALESCE("t5"."mrr", 0) AS "mrr",
+        COALESCE("t7"."prev_mrr", 0) AS "prev_mrr"
+      FROM "t3" AS "t5"
+      FULL OUTER JOIN (
+        SELECT
+          "t4"."customer_id",
+          "t4"."first_month",
+          DATEADD(MONTH, '1', "t4"."month") AS "month",
+          "t4"."mrr" AS "prev_mrr"
+        FROM "t3" AS "t4"
+      ) AS "t7"
+        ON "t5"."customer_id" = "t7"."customer_id" AND "t5"."month" = "t7"."month"
+    ) AS "t8"
+    WHERE
+      "t8"."month" <= (
+        SELECT
+          MAX("t0"."month") AS "Max(month)"
+        FROM "panel" AS "t0"
+      )
+  ) AS "t9"
+  GROUP BY
+    1
+) AS "t10"
+ORDER BY
+  "t10"."month" ASC;
+
+-- mrr_retention_window
+SELECT
+  SUM("t5"."s_mrr") AS "starting",
+  SUM(LEAST("t5"."s_mrr", COALESCE("t5"."e_mrr", 0))) AS "kept",
+  SUM(COALESCE("t5"."e_mrr", 0)) AS "ending",
+  COALESCE(SUM(IFF(COALESCE("t5"."e_mrr", 0) <= 0, "t5"."s_mrr", NULL)), 0) AS "lost"
+FROM (
+  SELECT
+    "t3"."customer_id",
+    "t3"."s_mrr",
+    "t4"."e_id",
+    "t4"."e_mrr"
+  FROM (
+    SELECT
+      "t0"."customer_id",
+      "t0"."mrr" AS "s_mrr"
+    FROM "panel" AS "t0"
+    WHERE
+      "t0"."month" = DATE_FROM_PARTS(2025, 6, 1) AND "t0"."mrr" > 0
+  ) AS "t3"
+  LEFT OUTER JOIN (
+    SELECT
+      "t0"."customer_id" AS "e_id",
+      "t0"."mrr" AS "e_mrr"
+    FROM "panel" AS "t0"
+    WHERE
+      "t0"."month" = DATE_FROM_PARTS(2026, 6, 1)
+  ) AS "t4"
+    ON "t3"."customer_id" = "t4"."e_id"
+) AS "t5";

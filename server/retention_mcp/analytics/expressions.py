@@ -27,14 +27,17 @@ MISSING = "(missing)"
 
 
 def _date(t: Any, column: str) -> Any:
+    import ibis
+
     value = t[column]
     kind = value.type()
     if kind.is_timestamp():
         return value.date()
     if kind.is_date():
         return value
-    if kind.is_string():
-        return value.strip().nullif("").cast("date")
+    if kind.is_string():  # ISO text: a day, or a month (YYYY-MM) read as its first day
+        text = value.strip().nullif("")
+        return ibis.ifelse(text.length() == 7, text.concat("-01"), text).cast("date")
     raise DataError(f"{column}: a date needs a DATE, TIMESTAMP or text column / {column} 应为日期、时间戳或文本列")
 
 
@@ -141,15 +144,21 @@ def customers_expr(t: Any, mapping: Mapping, request: AnalysisRequest, observati
     return base.mutate(sbg_t=sbg_t)
 
 
+def monthly_amount(t: Any, mapping: Mapping) -> Any:
+    """The amount as revenue per month: divided by the months of its billing interval unless named as monthly."""
+    roles = mapping.roles
+    amount = _number(t, roles["amount"])
+    if normalise(roles["amount"]) not in MONTHLY_AMOUNT_NAMES and roles.get("billing_interval"):
+        amount = amount / _months_per_interval(t, roles["billing_interval"])
+    return amount
+
+
 def base_expr(t: Any, mapping: Mapping, request: AnalysisRequest) -> Any:
     """The roles read into typed columns, segment candidates kept as they are."""
     import ibis
 
     roles = mapping.roles
-    amount = _number(t, roles["amount"]) if roles.get("amount") else ibis.null("float64")
-    monthly = not roles.get("amount") or normalise(roles["amount"]) in MONTHLY_AMOUNT_NAMES
-    if not monthly and roles.get("billing_interval"):
-        amount = amount / _months_per_interval(t, roles["billing_interval"])
+    amount = monthly_amount(t, mapping) if roles.get("amount") else ibis.null("float64")
     columns = {
         "customer_id": t[roles["customer_id"]].cast("string") if roles.get("customer_id") else ibis.null("string"),
         "start_date": _date(t, roles["start_date"]) if roles.get("start_date") else ibis.null("date"),
