@@ -219,6 +219,16 @@ def test_tenure_and_a_churned_flag_from_a_table(postgres_url, tmp_path):
     assert {s.column for s in from_table.segments} >= {"contract", "charges"}
 
 
+def test_non_finite_values_in_a_table_are_missing_not_a_quartile(postgres_url, tmp_path):
+    """NaN and infinity in a double precision column: left out of the quartile cuts and shown as missing, as for a
+    file."""
+    rows = [[f"c{i}", 1 + i % 12, "yes" if i % 3 == 0 else "no", "nan" if i % 5 == 0 else i * 7 % 50 + 0.5, "inf"]
+            for i in range(60)]  # fmt: skip
+    path = write_rows(tmp_path / "segnan.csv", ["customer_id", "tenure", "churned", "usage", "score"], rows)
+    _, from_table = same_facts(postgres_url, path, "segnan")
+    assert from_table.segments[0].values[0].value == "(missing)"
+
+
 def test_options_for_reading_file_text_are_refused_for_a_table(tmp_path):
     url = "postgresql://reader@127.0.0.1:1/db"  # never reached: the options are checked first
     with pytest.raises(DataError, match=r"^encoding, sheet: how a file's text is read"):
