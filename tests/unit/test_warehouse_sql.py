@@ -18,6 +18,7 @@ from retention_mcp.analytics.expressions import (  # noqa: E402
     period_grid,
     sbg_counts,
     segment_counts,
+    segment_key,
     timed_customers,
 )
 from retention_mcp.analytics.loading import map_columns  # noqa: E402
@@ -38,6 +39,14 @@ from retention_mcp.analytics.request import AnalysisRequest  # noqa: E402
 
 GOLDEN = Path(__file__).parents[1] / "warehouse_sql"
 DIALECTS = ["postgres", "bigquery", "snowflake", "clickhouse", "databricks", "trino"]
+
+
+class Cuts:
+    """Stands for the database in `segment_key`: the quartile cuts of a numeric column, as they would come back."""
+
+    def one(self, expr) -> dict:
+        ibis.to_sql(expr, dialect="postgres")  # the query for the cuts compiles too
+        return {"q1": 10.0, "q2": 25.5, "q3": 99.0}
 
 
 def steps() -> dict:
@@ -62,7 +71,8 @@ def steps() -> dict:
         "customers": customers,
         "counts": c.aggregate(customers=c.count(), churned=c.churned.sum()),
         "cohorts": period_grid(c, "quarter"),
-        "segments": segment_counts(c, c.plan),
+        "segments": segment_counts(c, segment_key(c, "plan", "category", None)),
+        "segments_by_quartile": segment_counts(c, segment_key(c, "mrr", "quartile", Cuts())),
         "kaplan_meier": km_counts_expr(timed, []),
         "kaplan_meier_by_group": km_counts_expr(timed.mutate(g=c.plan), ["g"]),
         "sbg": sbg_counts(c),

@@ -272,7 +272,49 @@ FROM (
     "t0"."churned" AS "churned",
     "t0"."tenure_t" AS "tenure_t",
     "t0"."sbg_t" AS "sbg_t",
-    "t0"."plan" AS "v"
+    COALESCE("t0"."plan", '(missing)') AS "v"
+  FROM "customers" AS "t0"
+) AS "t1"
+GROUP BY
+  "t1"."v";
+
+-- segments_by_quartile
+SELECT
+  "t1"."v" AS "v",
+  COUNT(*) AS "n",
+  SUM(CAST("t1"."churned" AS Nullable(Int32))) AS "d"
+FROM (
+  SELECT
+    "t0"."customer_id" AS "customer_id",
+    "t0"."start_date" AS "start_date",
+    "t0"."end_date" AS "end_date",
+    "t0"."flag" AS "flag",
+    "t0"."mrr" AS "mrr",
+    "t0"."tenure_given" AS "tenure_given",
+    "t0"."plan" AS "plan",
+    "t0"."end_seen" AS "end_seen",
+    "t0"."churned" AS "churned",
+    "t0"."tenure_t" AS "tenure_t",
+    "t0"."sbg_t" AS "sbg_t",
+    CASE
+      WHEN NOT (
+        isNotNull("t0"."mrr")
+        AND NOT (
+          isNaN("t0"."mrr")
+        )
+        AND NOT (
+          isInfinite("t0"."mrr")
+        )
+      )
+      THEN '(missing)'
+      WHEN "t0"."mrr" <= 10.0
+      THEN 'Q1 (<= 10)'
+      WHEN "t0"."mrr" <= 25.5
+      THEN 'Q2 (10-25.5]'
+      WHEN "t0"."mrr" <= 99.0
+      THEN 'Q3 (25.5-99]'
+      ELSE 'Q4 (> 99)'
+    END AS "v"
   FROM "customers" AS "t0"
 ) AS "t1"
 GROUP BY

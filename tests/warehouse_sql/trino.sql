@@ -287,7 +287,51 @@ FROM (
     "t0"."churned",
     "t0"."tenure_t",
     "t0"."sbg_t",
-    "t0"."plan" AS "v"
+    COALESCE("t0"."plan", '(missing)') AS "v"
+  FROM "customers" AS "t0"
+) AS "t1"
+GROUP BY
+  1;
+
+-- segments_by_quartile
+SELECT
+  "t1"."v",
+  COUNT(*) AS "n",
+  SUM(CAST("t1"."churned" AS INTEGER)) AS "d"
+FROM (
+  SELECT
+    "t0"."customer_id",
+    "t0"."start_date",
+    "t0"."end_date",
+    "t0"."flag",
+    "t0"."mrr",
+    "t0"."tenure_given",
+    "t0"."plan",
+    "t0"."end_seen",
+    "t0"."churned",
+    "t0"."tenure_t",
+    "t0"."sbg_t",
+    CASE
+      WHEN NOT (
+        (
+          "t0"."mrr" IS NOT NULL
+        )
+        AND NOT (
+          IS_NAN("t0"."mrr")
+        )
+        AND NOT (
+          IS_INFINITE("t0"."mrr")
+        )
+      )
+      THEN '(missing)'
+      WHEN "t0"."mrr" <= CAST(10.0 AS DOUBLE)
+      THEN 'Q1 (<= 10)'
+      WHEN "t0"."mrr" <= CAST(25.5 AS DOUBLE)
+      THEN 'Q2 (10-25.5]'
+      WHEN "t0"."mrr" <= CAST(99.0 AS DOUBLE)
+      THEN 'Q3 (25.5-99]'
+      ELSE 'Q4 (> 99)'
+    END AS "v"
   FROM "customers" AS "t0"
 ) AS "t1"
 GROUP BY
