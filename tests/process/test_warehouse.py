@@ -162,7 +162,8 @@ def test_a_slow_query_is_stopped_at_the_timeout(postgres_url):
     assert time.monotonic() - started < 20  # stopped, not waited out
 
 
-def test_monthly_revenue_from_a_table(postgres_url, tmp_path):
+@pytest.mark.parametrize("day", ["", "-01"])  # the month as YYYY-MM text, or as a date column
+def test_monthly_revenue_from_a_table(postgres_url, tmp_path, day):
     """One row per customer and month: the movements of the reference case (new, expansion, contraction, churn,
     reactivation) and GRR/NRR, from the table as from the file."""
     months = {
@@ -170,7 +171,7 @@ def test_monthly_revenue_from_a_table(postgres_url, tmp_path):
         "2025-02": {"a": 100.0, "b": 100.0, "c": 50.0, "d": 80.0},
         "2025-03": {"a": 150.0, "b": 60.0, "e": 40.0, "f": 30.0},  # f comes back: reactivation
     }
-    rows = [[c, m, v, "pro" if c in "abe" else "basic"] for m, d in months.items() for c, v in d.items()]
+    rows = [[c, m + day, v, "pro" if c in "abe" else "basic"] for m, d in months.items() for c, v in d.items()]
     path = write_rows(tmp_path / "mrr.csv", ["customer_id", "month", "mrr", "plan"], rows)
     _, from_table = same_facts(postgres_url, path, "mrr")
     march = from_table.mrr.months[-1]
