@@ -20,7 +20,7 @@ order analysis caps DuckDB's memory for its per-day aggregation, which spills be
 polars, lifetimes): make bench.
 
     python bench/analytics_scale.py [--customers 1000000] [--orders 10000000] [--keep DIR] [--repeat 3]
-                                    [--against CHECKOUT]
+                                    [--against CHECKOUT [--only subscriptions|transactions]]
 
 With --against, only retention-mcp's two analyses run, from this checkout and from another one (an earlier commit,
 say), taking turns so that both see the same machine; the ratios say what the changes in between cost.
@@ -300,11 +300,11 @@ def peak_memory_mb() -> float:
 
 
 def child(kind: str, path: Path) -> None:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = RUNS[kind](path)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = peak_memory_mb()
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "result": result}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb, "result": result}))
 
 
 # The analysis limits (retention_mcp/analytics/limits.py) all but switched off, to measure what they cost.
@@ -330,24 +330,36 @@ def measure(kind: str, path: Path, limits: dict[str, str] | None = None, tree: P
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def against(other: Path, subscriptions: Path, transactions: Path, repeat: int) -> None:
-    """This checkout's analyses against another checkout's, runs taking turns; the fastest of each counts."""
+def against(other: Path, subscriptions: Path, transactions: Path, repeat: int, only: str | None = None) -> None:
+    """This checkout's analyses against another checkout's, runs taking turns; the fastest of each counts, and the
+    lowest CPU time (every thread) and peak memory, which a busy machine disturbs less than the time."""
     here = Path(__file__).resolve().parents[1]
     for label, path in (("subscriptions", subscriptions), ("transactions", transactions)):
-        runs: dict[str, list[float]] = {"this": [], "other": []}
+        if only and label != only:
+            continue
+        runs: dict[str, list[dict]] = {"this": [], "other": []}
         for _ in range(repeat):
-            runs["other"].append(measure("ours", path, tree=other)["seconds"])
-            runs["this"].append(measure("ours", path, tree=here)["seconds"])
-        this, that = min(runs["this"]), min(runs["other"])
+            runs["other"].append(measure("ours", path, tree=other))
+            runs["this"].append(measure("ours", path, tree=here))
+        best = {
+            side: {k: min(r[k] for r in done) for k in ("seconds", "cpu_seconds", "peak_mb")}
+            for side, done in runs.items()
+        }
+        this, that = best["this"], best["other"]
+        shown = {side: ", ".join(f"{r['seconds']:.2f}" for r in done) for side, done in runs.items()}
         print(
-            f"{label:<15} this checkout {this:6.2f} s, {other} {that:6.2f} s (best of {repeat}): "
-            f"{this / that:.2f}x  [all runs: this {', '.join(f'{v:.2f}' for v in runs['this'])}; "
-            f"other {', '.join(f'{v:.2f}' for v in runs['other'])}]",
+            f"{label:<15} this checkout {this['seconds']:6.2f} s, {other} {that['seconds']:6.2f} s (best of {repeat}): "
+            f"{this['seconds'] / that['seconds']:.2f}x; CPU {this['cpu_seconds']:.2f} s against "
+            f"{that['cpu_seconds']:.2f} s: {this['cpu_seconds'] / that['cpu_seconds']:.2f}x; peak memory "
+            f"{this['peak_mb']:.0f} MB against {that['peak_mb']:.0f} MB: {this['peak_mb'] / that['peak_mb']:.2f}x  "
+            f"[all runs: this {shown['this']}; other {shown['other']}]",
             flush=True,
         )
 
 
-def main(customers: int, orders: int, keep: Path | None, repeat: int = 3, other: Path | None = None) -> None:
+def main(
+    customers: int, orders: int, keep: Path | None, repeat: int = 3, other: Path | None = None, only: str | None = None
+) -> None:
     folder = keep or Path(tempfile.mkdtemp(prefix="retention-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     subscriptions, transactions, summary = folder / "subscriptions.csv", folder / "transactions.csv", folder / "rfm.npy"
@@ -355,7 +367,7 @@ def main(customers: int, orders: int, keep: Path | None, repeat: int = 3, other:
         print(f"generating {customers:,} customers and {orders:,} orders in {folder} ...", flush=True)
         subprocess.run([sys.executable, __file__, "--generate", str(folder), str(customers), str(orders)], check=True)
     if other is not None:
-        against(other.resolve(), subscriptions, transactions, repeat)
+        against(other.resolve(), subscriptions, transactions, repeat, only)
     else:
         compare(subscriptions, transactions, summary, repeat)
     if keep is None:
@@ -439,5 +451,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--against", type=Path, metavar="CHECKOUT", help="compare with the analysis of another checkout"
     )
+    parser.add_argument("--only", choices=["subscriptions", "transactions"], help="with --against: one analysis only")
     options = parser.parse_args()
-    main(options.customers, options.orders, options.keep, options.repeat, options.against)
+    main(options.customers, options.orders, options.keep, options.repeat, options.against, options.only)

@@ -162,11 +162,44 @@ def test_a_slow_query_is_stopped_at_the_timeout(postgres_url):
     assert time.monotonic() - started < 20  # stopped, not waited out
 
 
-def test_monthly_revenue_rows_in_a_table_are_refused_clearly(postgres_url, tmp_path):
-    path = write_rows(tmp_path / "m.csv", ["customer_id", "month", "mrr"], [["a", "2025-01", 10], ["a", "2025-02", 12]])
-    load_file(postgres_url, path, "panel")
-    with pytest.raises(DataError, match="monthly revenue rows"):
-        analyze(AnalysisRequest(source="pg", table="data.panel", source_url=postgres_url), [])
+@pytest.mark.parametrize("day", ["", "-01"])  # the month as YYYY-MM text, or as a date column
+def test_monthly_revenue_from_a_table(postgres_url, tmp_path, day):
+    """One row per customer and month: the movements of the reference case (new, expansion, contraction, churn,
+    reactivation) and GRR/NRR, from the table as from the file."""
+    months = {
+        "2025-01": {"f": 30.0, "a": 100.0, "b": 100.0, "c": 50.0, "d": 80.0},
+        "2025-02": {"a": 100.0, "b": 100.0, "c": 50.0, "d": 80.0},
+        "2025-03": {"a": 150.0, "b": 60.0, "e": 40.0, "f": 30.0},  # f comes back: reactivation
+    }
+    rows = [[c, m + day, v, "pro" if c in "abe" else "basic"] for m, d in months.items() for c, v in d.items()]
+    path = write_rows(tmp_path / "mrr.csv", ["customer_id", "month", "mrr", "plan"], rows)
+    _, from_table = same_facts(postgres_url, path, "mrr")
+    march = from_table.mrr.months[-1]
+    assert from_table.mode == "monthly" and from_table.customers == 6 and from_table.rows == len(rows)
+    assert (march.new, march.expansion, march.contraction, march.churned, march.reactivation) == (40, 50, 40, 130, 30)
+    assert from_table.mrr.starting == 360 and from_table.mrr.churned == 130
+
+
+def test_a_monthly_revenue_panel_from_a_table(postgres_url, tmp_path):
+    """Two years of monthly revenue for 400 customers (upgrades, downgrades, pauses, cancellations; a plan and a
+    region): every fact of the report, sBG and survival included, from the table as from the file."""
+    import random
+
+    rng = random.Random(26)
+    rows = []
+    for i in range(400):
+        plan, region = rng.choice(["basic", "pro"]), rng.choice(["north", "south", "east"])
+        start, price = rng.randrange(24), rng.choice([20.0, 50.0, 120.0])
+        stay = rng.randrange(1, 30) if plan == "basic" else rng.randrange(6, 40)
+        for m in range(start, min(24, start + stay)):
+            if rng.random() < 0.04:
+                continue  # a month without payment: reactivated after it
+            price = price * rng.choice([1.0, 1.0, 1.0, 1.5, 0.5])
+            rows.append([f"c{i}", f"{2024 + m // 12}-{m % 12 + 1:02d}", round(price, 2), plan, region])
+    path = write_rows(tmp_path / "panel.csv", ["customer_id", "month", "mrr", "plan", "region"], rows)
+    from_file, from_table = same_facts(postgres_url, path, "panel")
+    assert from_table.mode == "monthly" and from_table.mrr.months and from_table.mrr.nrr == from_file.mrr.nrr
+    assert from_table.sbg is not None and from_table.survival is not None and from_table.segments
 
 
 def test_tenure_and_a_churned_flag_from_a_table(postgres_url, tmp_path):
@@ -185,6 +218,16 @@ def test_tenure_and_a_churned_flag_from_a_table(postgres_url, tmp_path):
     _, from_table = same_facts(postgres_url, path, "telco")
     assert from_table.unknown_churn == 5 and from_table.survival and from_table.survival.log_rank
     assert {s.column for s in from_table.segments} >= {"contract", "charges"}
+
+
+def test_non_finite_values_in_a_table_are_missing_not_a_quartile(postgres_url, tmp_path):
+    """NaN and infinity in a double precision column: left out of the quartile cuts and shown as missing, as for a
+    file."""
+    rows = [[f"c{i}", 1 + i % 12, "yes" if i % 3 == 0 else "no", "nan" if i % 5 == 0 else i * 7 % 50 + 0.5, "inf"]
+            for i in range(60)]  # fmt: skip
+    path = write_rows(tmp_path / "segnan.csv", ["customer_id", "tenure", "churned", "usage", "score"], rows)
+    _, from_table = same_facts(postgres_url, path, "segnan")
+    assert from_table.segments[0].values[0].value == "(missing)"
 
 
 def test_options_for_reading_file_text_are_refused_for_a_table(tmp_path):

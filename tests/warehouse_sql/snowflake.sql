@@ -276,7 +276,51 @@ FROM (
     "t0"."churned",
     "t0"."tenure_t",
     "t0"."sbg_t",
-    "t0"."plan" AS "v"
+    COALESCE("t0"."plan", '(missing)') AS "v"
+  FROM "customers" AS "t0"
+) AS "t1"
+GROUP BY
+  1;
+
+-- segments_by_quartile
+SELECT
+  "t1"."v",
+  COUNT(*) AS "n",
+  SUM(CAST("t1"."churned" AS INT)) AS "d"
+FROM (
+  SELECT
+    "t0"."customer_id",
+    "t0"."start_date",
+    "t0"."end_date",
+    "t0"."flag",
+    "t0"."mrr",
+    "t0"."tenure_given",
+    "t0"."plan",
+    "t0"."end_seen",
+    "t0"."churned",
+    "t0"."tenure_t",
+    "t0"."sbg_t",
+    CASE
+      WHEN NOT (
+        (
+          "t0"."mrr" IS NOT NULL
+        )
+        AND NOT (
+          "t0"."mrr" = CAST('NaN' AS DOUBLE)
+        )
+        AND NOT (
+          "t0"."mrr" IN (CAST('Inf' AS DOUBLE), CAST('-Inf' AS DOUBLE))
+        )
+      )
+      THEN '(missing)'
+      WHEN "t0"."mrr" <= 10.0
+      THEN 'Q1 (<= 10)'
+      WHEN "t0"."mrr" <= 25.5
+      THEN 'Q2 (10-25.5]'
+      WHEN "t0"."mrr" <= 99.0
+      THEN 'Q3 (25.5-99]'
+      ELSE 'Q4 (> 99)'
+    END AS "v"
   FROM "customers" AS "t0"
 ) AS "t1"
 GROUP BY
@@ -418,3 +462,351 @@ SELECT
     )
   ) AS "new"
 FROM "customers" AS "t0";
+
+-- orders
+SELECT
+  CAST("t0"."customer_id" AS VARCHAR) AS "customer_id",
+  TO_DATE("t0"."order_date") AS "day"
+FROM "analytics"."orders" AS "t0"
+WHERE
+  TO_DATE("t0"."order_date") IS NOT NULL;
+
+-- rfm
+SELECT
+  "t1"."customer_id",
+  COUNT(DISTINCT "t1"."day") - 1 AS "x",
+  DATEDIFF(DAY, MIN("t1"."day"), MAX("t1"."day")) AS "tx_days",
+  DATEDIFF(DAY, MIN("t1"."day"), DATE_FROM_PARTS(2026, 6, 30)) AS "T_days",
+  DATEDIFF(DAY, MAX("t1"."day"), DATE_FROM_PARTS(2026, 6, 30)) AS "recency_days"
+FROM (
+  SELECT
+    *
+  FROM "order_days" AS "t0"
+  WHERE
+    "t0"."day" <= DATE_FROM_PARTS(2026, 6, 30)
+) AS "t1"
+GROUP BY
+  1;
+
+-- bgnbd_pooled
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days",
+    COUNT(*) AS "n"
+  FROM "rfm" AS "t0"
+  GROUP BY
+    1,
+    2,
+    3
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC;
+
+-- calibration
+SELECT
+  *
+FROM (
+  SELECT
+    "t1"."customer_id",
+    COUNT(DISTINCT IFF("t1"."day" <= DATE_FROM_PARTS(2026, 3, 31), "t1"."day", NULL)) - 1 AS "x",
+    DATEDIFF(
+      DAY,
+      MIN("t1"."day"),
+      MAX(IFF("t1"."day" <= DATE_FROM_PARTS(2026, 3, 31), "t1"."day", NULL))
+    ) AS "tx_days",
+    DATEDIFF(DAY, MIN("t1"."day"), DATE_FROM_PARTS(2026, 3, 31)) AS "T_days",
+    COUNT(
+      DISTINCT IFF(NOT (
+        "t1"."day" <= DATE_FROM_PARTS(2026, 3, 31)
+      ), "t1"."day", NULL)
+    ) AS "holdout",
+    MIN("t1"."day") AS "first"
+  FROM (
+    SELECT
+      *
+    FROM "order_days" AS "t0"
+    WHERE
+      "t0"."day" <= DATE_FROM_PARTS(2026, 6, 30)
+  ) AS "t1"
+  GROUP BY
+    1
+) AS "t2"
+WHERE
+  "t2"."first" <= DATE_FROM_PARTS(2026, 3, 31);
+
+-- bgnbd_holdout
+SELECT
+  *
+FROM (
+  SELECT
+    "t0"."x",
+    "t0"."tx_days",
+    "t0"."T_days",
+    "t0"."holdout",
+    COUNT(*) AS "n"
+  FROM "calibration" AS "t0"
+  GROUP BY
+    1,
+    2,
+    3,
+    4
+) AS "t1"
+ORDER BY
+  "t1"."x" ASC,
+  "t1"."tx_days" ASC,
+  "t1"."T_days" ASC,
+  "t1"."holdout" ASC;
+
+-- rfm_scores
+SELECT
+  SUM(CAST((
+    "t1"."r" = 5
+  ) AND (
+    "t1"."f" >= 4
+  ) AS INT)) AS "champions",
+  SUM(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" >= 4
+  ) AS INT)) AS "at_risk",
+  SUM(CAST((
+    "t1"."r" <= 2
+  ) AND (
+    "t1"."f" <= 2
+  ) AS INT)) AS "hibernating"
+FROM (
+  SELECT
+    CAST(FLOOR(
+      (
+        (
+          RANK() OVER (ORDER BY "t0"."recency_days" DESC NULLS LAST) - 1
+        ) * 5
+      ) / (
+        1000
+      )
+    ) AS BIGINT) + 1 AS "r",
+    CAST(FLOOR((
+      (
+        RANK() OVER (ORDER BY "t0"."x" ASC) - 1
+      ) * 5
+    ) / (
+      1000
+    )) AS BIGINT) + 1 AS "f"
+  FROM "rfm" AS "t0"
+) AS "t1";
+
+-- panel
+SELECT
+  "t1"."customer_id",
+  "t1"."month",
+  SUM("t1"."mrr") AS "mrr"
+FROM (
+  SELECT
+    CAST("t0"."customer_id" AS VARCHAR) AS "customer_id",
+    DATE_TRUNC('MONTH', "t0"."month") AS "month",
+    "t0"."mrr"
+  FROM "analytics"."revenue" AS "t0"
+) AS "t1"
+GROUP BY
+  1,
+  2;
+
+-- panel_customers
+SELECT
+  "t8"."customer_id",
+  "t8"."start_date",
+  "t8"."end_date",
+  "t8"."mrr",
+  "t6"."plan"
+FROM (
+  SELECT
+    "t4"."customer_id",
+    "t4"."start_date",
+    IFF(
+      "t4"."last_month" < DATE_FROM_PARTS(2026, 6, 1),
+      DATEADD(MONTH, '1', "t4"."last_month"),
+      NULL
+    ) AS "end_date",
+    "t4"."mrr"
+  FROM (
+    SELECT
+      "t2"."customer_id",
+      MIN("t2"."month") AS "start_date",
+      MAX("t2"."month") AS "last_month",
+      MAX_BY("t2"."mrr", "t2"."month") AS "mrr"
+    FROM (
+      SELECT
+        *
+      FROM "panel" AS "t0"
+      WHERE
+        "t0"."mrr" > 0
+    ) AS "t2"
+    GROUP BY
+      1
+  ) AS "t4"
+) AS "t8"
+INNER JOIN (
+  SELECT
+    "t3"."customer_id_",
+    MIN("t3"."plan") AS "plan"
+  FROM (
+    SELECT
+      "t1"."customer_id",
+      "t1"."month",
+      "t1"."mrr",
+      "t1"."plan",
+      CAST("t1"."customer_id" AS VARCHAR) AS "customer_id_"
+    FROM "analytics"."revenue" AS "t1"
+  ) AS "t3"
+  GROUP BY
+    1
+) AS "t6"
+  ON "t8"."customer_id" = "t6"."customer_id_";
+
+-- mrr_movements
+WITH "t3" AS (
+  SELECT
+    "t2"."customer_id",
+    "t2"."month",
+    "t2"."mrr",
+    MIN("t2"."month") OVER (
+      PARTITION BY "t2"."customer_id"
+      ORDER BY NULL ASC
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS "first_month"
+  FROM (
+    SELECT
+      *
+    FROM "panel" AS "t0"
+    WHERE
+      "t0"."mrr" > 0
+  ) AS "t2"
+)
+SELECT
+  *
+FROM (
+  SELECT
+    "t9"."month",
+    SUM("t9"."mrr") AS "total",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" = 0
+        ) AND (
+          "t9"."month" = "t9"."first_month"
+        ),
+        "t9"."mrr",
+        NULL
+      )
+    ) AS "new",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" > 0
+        ) AND (
+          "t9"."mrr" > "t9"."prev_mrr"
+        ),
+        "t9"."mrr" - "t9"."prev_mrr",
+        NULL
+      )
+    ) AS "expansion",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" > 0
+        )
+        AND (
+          "t9"."mrr" > 0
+        )
+        AND (
+          "t9"."mrr" < "t9"."prev_mrr"
+        ),
+        "t9"."prev_mrr" - "t9"."mrr",
+        NULL
+      )
+    ) AS "contraction",
+    SUM(IFF((
+      "t9"."prev_mrr" > 0
+    ) AND (
+      "t9"."mrr" = 0
+    ), "t9"."prev_mrr", NULL)) AS "churned",
+    SUM(
+      IFF(
+        (
+          "t9"."prev_mrr" = 0
+        ) AND (
+          "t9"."month" > "t9"."first_month"
+        ),
+        "t9"."mrr",
+        NULL
+      )
+    ) AS "reactivation"
+  FROM (
+    SELECT
+      *
+    FROM (
+      SELECT
+        COALESCE("t5"."month", "t7"."month") AS "month",
+        COALESCE("t5"."first_month", "t7"."first_month") AS "first_month",
+        COALESCE("t5"."mrr", 0) AS "mrr",
+        COALESCE("t7"."prev_mrr", 0) AS "prev_mrr"
+      FROM "t3" AS "t5"
+      FULL OUTER JOIN (
+        SELECT
+          "t4"."customer_id",
+          "t4"."first_month",
+          DATEADD(MONTH, '1', "t4"."month") AS "month",
+          "t4"."mrr" AS "prev_mrr"
+        FROM "t3" AS "t4"
+      ) AS "t7"
+        ON "t5"."customer_id" = "t7"."customer_id" AND "t5"."month" = "t7"."month"
+    ) AS "t8"
+    WHERE
+      "t8"."month" <= (
+        SELECT
+          MAX("t0"."month") AS "Max(month)"
+        FROM "panel" AS "t0"
+      )
+  ) AS "t9"
+  GROUP BY
+    1
+) AS "t10"
+ORDER BY
+  "t10"."month" ASC;
+
+-- mrr_retention_window
+SELECT
+  SUM("t5"."s_mrr") AS "starting",
+  SUM(LEAST("t5"."s_mrr", COALESCE("t5"."e_mrr", 0))) AS "kept",
+  SUM(COALESCE("t5"."e_mrr", 0)) AS "ending",
+  COALESCE(SUM(IFF(COALESCE("t5"."e_mrr", 0) <= 0, "t5"."s_mrr", NULL)), 0) AS "lost"
+FROM (
+  SELECT
+    "t3"."customer_id",
+    "t3"."s_mrr",
+    "t4"."e_id",
+    "t4"."e_mrr"
+  FROM (
+    SELECT
+      "t0"."customer_id",
+      "t0"."mrr" AS "s_mrr"
+    FROM "panel" AS "t0"
+    WHERE
+      "t0"."month" = DATE_FROM_PARTS(2025, 6, 1) AND "t0"."mrr" > 0
+  ) AS "t3"
+  LEFT OUTER JOIN (
+    SELECT
+      "t0"."customer_id" AS "e_id",
+      "t0"."mrr" AS "e_mrr"
+    FROM "panel" AS "t0"
+    WHERE
+      "t0"."month" = DATE_FROM_PARTS(2026, 6, 1)
+  ) AS "t4"
+    ON "t3"."customer_id" = "t4"."e_id"
+) AS "t5";

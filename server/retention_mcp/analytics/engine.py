@@ -147,6 +147,7 @@ FILE_ONLY = ("delimiter", "encoding", "decimal", "date_format", "timezone", "she
 def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> Analysis:
     """A table or view in a database connection: aggregated there (pushdown.py)."""
     from retention_mcp.analytics.pushdown import analyze_table
+    from retention_mcp.analytics.pushdown_monthly import analyze_monthly_table
     from retention_mcp.analytics.pushdown_orders import analyze_orders, is_orders
     from retention_mcp.analytics.warehouse import open_warehouse
 
@@ -168,17 +169,13 @@ def _analyze_table(request: AnalysisRequest, say: Progress, cancel, limits) -> A
         mapping = map_columns(list(wh.table.columns), request.columns, request.segments)
         curves: dict = {}
         if mapping.get("month"):
-            raise DataError(
-                f"{wh.source}: monthly revenue rows (one row per customer and month) are analysed from a file only "
-                f"for now; export the table, or give a table with one row per customer or per order / 月度收入行"
-                f"(每个客户每月一行)目前只能从文件分析"
-            )
-        if is_orders(mapping):
+            report = analyze_monthly_table(wh, mapping, say, curves, request)
+        elif is_orders(mapping):
             report = analyze_orders(wh, mapping, say, request)
         else:
             report = analyze_table(wh, mapping, say, curves, request)
         analysis = Analysis(report)
-        if request.charts and report.mode == "subscriptions":
+        if request.charts and report.mode in ("subscriptions", "monthly"):
             say("Drawing charts")
             _draw(analysis, curves)
         return analysis

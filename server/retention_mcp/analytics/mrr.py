@@ -171,6 +171,32 @@ def panel_mrr(con, report: ChurnReport) -> None:
         "sum(mrr) FILTER (WHERE prev_mrr = 0 AND j.month > s.first_month) "
         "FROM j JOIN seen s USING (customer_id) WHERE j.month <= (SELECT max(month) FROM panel) GROUP BY 1 ORDER BY 1"
     ).fetchall()
+
+    def window(start_month: str, end_month: str) -> tuple:
+        starting, kept, ending = con.execute(
+            "WITH s AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0), "
+            "e AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ?) "
+            "SELECT sum(s.mrr), sum(least(s.mrr, coalesce(e.mrr, 0))), sum(coalesce(e.mrr, 0)) "
+            "FROM s LEFT JOIN e USING (customer_id)",
+            [start_month, end_month],
+        ).fetchone()
+        if not starting:
+            return starting, kept, ending, 0.0
+        lost = con.execute(
+            "WITH s AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0), "
+            "e AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0) "
+            "SELECT coalesce(sum(s.mrr), 0) FROM s LEFT JOIN e USING (customer_id) WHERE e.customer_id IS NULL",
+            [start_month, end_month],
+        ).fetchone()[0]
+        return starting, kept, ending, lost
+
+    panel_mrr_from(report, rows, window)
+
+
+def panel_mrr_from(report: ChurnReport, rows: list, window) -> None:
+    """MRR movements and GRR/NRR from sums counted anywhere: `rows` of (month 'YYYY-MM', MRR, new, expansion,
+    contraction, churned, reactivation) ordered by month, and `window(start, end)` -> (starting MRR of the customers
+    paying in `start`, what of it they kept in `end`, their MRR in `end`, the MRR of those not paying in `end`)."""
     months = [
         MRRMonth(
             month=m,
@@ -185,25 +211,13 @@ def panel_mrr(con, report: ChurnReport) -> None:
     ]
     first = max(0, len(months) - 13)
     start_month, end_month = months[first].month, months[-1].month
-    starting, kept, ending = con.execute(
-        "WITH s AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0), "
-        "e AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ?) "
-        "SELECT sum(s.mrr), sum(least(s.mrr, coalesce(e.mrr, 0))), sum(coalesce(e.mrr, 0)) "
-        "FROM s LEFT JOIN e USING (customer_id)",
-        [start_month, end_month],
-    ).fetchone()
+    starting, kept, ending, lost = window(start_month, end_month)
     if not starting:
         report.absent.append(
             Absent(name="mrr", reason="no MRR in the first month of the window / 统计窗口第一个月没有 MRR")
         )
         report.mrr = None
         return
-    lost = con.execute(
-        "WITH s AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0), "
-        "e AS (SELECT customer_id, mrr FROM panel WHERE strftime(month, '%Y-%m') = ? AND mrr > 0) "
-        "SELECT coalesce(sum(s.mrr), 0) FROM s LEFT JOIN e USING (customer_id) WHERE e.customer_id IS NULL",
-        [start_month, end_month],
-    ).fetchone()[0]
     contraction = starting - kept - lost
     expansion = ending - kept
     grr, nrr = retention_ratios(starting, lost, contraction, expansion)

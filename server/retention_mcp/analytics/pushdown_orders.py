@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from retention_mcp.analytics.expressions import _date, _number
 from retention_mcp.analytics.loading import DataError, Mapping
-from retention_mcp.analytics.pushdown import _date, _number
 from retention_mcp.analytics.report import RFM, Absent, ChurnReport
 from retention_mcp.analytics.request import AnalysisRequest, Progress, parse_day
 from retention_mcp.analytics.transactions import bgnbd_from_counts
@@ -24,9 +24,75 @@ def is_orders(mapping: Mapping) -> bool:
     )
 
 
-def _pooled(wh: Warehouse, per_customer: Any, extra: tuple[str, ...] = ()) -> dict:
+# -- the aggregates an order table sends back (tests/unit/test_warehouse_sql.py compiles each for every dialect) -------
+def orders_expr(t: Any, mapping: Mapping) -> Any:
+    """One row per order with a date: the customer id as text and the day."""
+    roles = mapping.roles
+    orders = t.select(customer_id=t[roles["customer_id"]].cast("string"), day=_date(t, roles["transaction_date"]))
+    return orders.filter(orders.day.notnull())
+
+
+def rfm_expr(orders: Any, end: date) -> Any:
+    """One row per customer who bought by `end`: repeat purchase days x, t_x and T in days, recency in days."""
+    import ibis
+
+    last = ibis.literal(end)
+    seen = orders.filter(orders.day <= last)
+    day = seen.day
+    return seen.group_by("customer_id").aggregate(
+        x=day.nunique() - 1,
+        tx_days=day.max().delta(day.min(), unit="day"),
+        T_days=last.delta(day.min(), unit="day"),
+        recency_days=last.delta(day.max(), unit="day"),
+    )
+
+
+def calibration_expr(orders: Any, end: date, fit_end: date) -> Any:
+    """The same summary as of `fit_end`, with each customer's purchase days after it up to `end` (the holdout)."""
+    import ibis
+
+    last, cal = ibis.literal(end), ibis.literal(fit_end)
+    seen = orders.filter(orders.day <= last)
+    day = seen.day
+    before = day <= cal
+    return (
+        seen.group_by("customer_id")
+        .aggregate(
+            x=day.nunique(where=before) - 1,
+            tx_days=day.max(where=before).delta(day.min(), unit="day"),
+            T_days=cal.delta(day.min(), unit="day"),
+            holdout=day.nunique(where=~before),
+            first=day.min(),
+        )
+        .filter(lambda c: c.first <= cal)
+    )
+
+
+def pooled_expr(per_customer: Any, extra: tuple[str, ...] = ()) -> Any:
+    """Customers with the same (x, t_x, T) (and `extra`) as one row with their number: what the BG/NBD fit needs."""
     keys = ["x", "tx_days", "T_days", *extra]
-    rows = wh.fetch(per_customer.group_by(keys).aggregate(n=per_customer.count()).order_by(keys))
+    return per_customer.group_by(keys).aggregate(n=per_customer.count()).order_by(keys)
+
+
+def rfm_groups_expr(rfm: Any, customers: int) -> Any:
+    """RFM scores 1..5 by rank (ibis.rank() counts from 0): recent, frequent customers score high; ties share a score.
+    Champions, at-risk and hibernating customers counted."""
+    import ibis
+
+    n = max(customers, 1)
+    scored = rfm.select(
+        r=1 + (5 * ibis.rank().over(order_by=ibis.desc(rfm.recency_days))) // n,
+        f=1 + (5 * ibis.rank().over(order_by=rfm.x)) // n,
+    )
+    return scored.aggregate(
+        champions=((scored.r == 5) & (scored.f >= 4)).sum(),
+        at_risk=((scored.r <= 2) & (scored.f >= 4)).sum(),
+        hibernating=((scored.r <= 2) & (scored.f <= 2)).sum(),
+    )
+
+
+def _pooled(wh: Warehouse, per_customer: Any, extra: tuple[str, ...] = ()) -> dict:
+    rows = wh.fetch(pooled_expr(per_customer, extra))
     return {k: np.asarray(v, dtype=float) for k, v in rows.items()}
 
 
@@ -41,8 +107,7 @@ def analyze_orders(wh: Warehouse, mapping: Mapping, say: Progress, request: Anal
         )
     if roles.get("amount"):
         _number(t, roles["amount"])  # a numeric column, as for a file (RFM and BG/NBD count purchase days)
-    orders = t.select(customer_id=t[roles["customer_id"]].cast("string"), day=_date(t, roles["transaction_date"]))
-    orders = orders.filter(orders.day.notnull())
+    orders = orders_expr(t, mapping)
     say("Summarising transactions in the database (RFM)")
     as_of = parse_day(request.as_of, "as_of")
     today = request.today or date.today()
@@ -62,15 +127,7 @@ def analyze_orders(wh: Warehouse, mapping: Mapping, say: Progress, request: Anal
         )
     calibration_end = parse_day(request.calibration_end, "calibration_end")
     fit_end = min(calibration_end, observation_end) if calibration_end else observation_end
-    end = ibis.literal(observation_end)
-    seen = orders.filter(orders.day <= end)
-    day = seen.day
-    rfm = seen.group_by("customer_id").aggregate(
-        x=day.nunique() - 1,
-        tx_days=day.max().delta(day.min(), unit="day"),
-        T_days=end.delta(day.min(), unit="day"),
-        recency_days=end.delta(day.max(), unit="day"),
-    )
+    rfm = rfm_expr(orders, observation_end)
     customers = int(wh.one(rfm.aggregate(n=rfm.count()))["n"])
     report = ChurnReport(
         source=wh.source,
@@ -85,37 +142,13 @@ def analyze_orders(wh: Warehouse, mapping: Mapping, say: Progress, request: Anal
     now = _pooled(wh, rfm)
     pooled, holdout_rows = now, None
     if calibration_end:
-        cal = ibis.literal(fit_end)
-        before = day <= cal
-        calibration = (
-            seen.group_by("customer_id")
-            .aggregate(
-                x=day.nunique(where=before) - 1,
-                tx_days=day.max(where=before).delta(day.min(), unit="day"),
-                T_days=cal.delta(day.min(), unit="day"),
-                holdout=day.nunique(where=~before),
-                first=day.min(),
-            )
-            .filter(lambda c: c.first <= cal)
-        )
+        calibration = calibration_expr(orders, observation_end, fit_end)
         pooled = _pooled(wh, calibration)
         if fit_end < observation_end:
             holdout_rows = _pooled(wh, calibration, ("holdout",))
             holdout_rows["actual"], holdout_rows["customers"] = holdout_rows.pop("holdout"), holdout_rows.pop("n")
     bgnbd_from_counts(report, pooled, now, holdout_rows, fit_end, observation_end, calibration_end)
-    # RFM scores 1..5 by rank (ibis.rank() counts from 0): recent, frequent customers score high; ties share a score
-    n = max(customers, 1)
-    scored = rfm.select(
-        r=1 + (5 * ibis.rank().over(order_by=ibis.desc(rfm.recency_days))) // n,
-        f=1 + (5 * ibis.rank().over(order_by=rfm.x)) // n,
-    )
-    groups = wh.one(
-        scored.aggregate(
-            champions=((scored.r == 5) & (scored.f >= 4)).sum(),
-            at_risk=((scored.r <= 2) & (scored.f >= 4)).sum(),
-            hibernating=((scored.r <= 2) & (scored.f <= 2)).sum(),
-        )
-    )
+    groups = wh.one(rfm_groups_expr(rfm, customers))
     report.rfm = RFM(customers=customers, **{k: int(v or 0) for k, v in groups.items()})
     report.absent += [
         Absent(name=name, reason="transaction data: no subscription start and end / 交易数据:没有订阅的开始与结束")
