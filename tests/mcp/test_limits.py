@@ -107,7 +107,8 @@ async def test_bad_limit_settings_are_named(registry, data, monkeypatch, variabl
 
 
 def test_duckdb_gets_the_memory_and_thread_limits(data, monkeypatch):
-    from retention_mcp.analytics.loading import check_data_path, open_table
+    from retention_mcp.analytics.loading import open_table
+    from retention_mcp.analytics.sandbox import check_data_path
 
     subscriptions(data / "rows.csv", 30)
     monkeypatch.setenv("RETENTION_MCP_DUCKDB_MEMORY", "300MB")

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retention_mcp.analytics.loading import DataError, check_path_text, shown
+from retention_mcp.analytics.limits import DataError
 from retention_mcp.analytics.report import ChurnReport, Survival
+from retention_mcp.analytics.sandbox import check_path_text, shown
 
 CJK_FONT = Path(__file__).parent / "fonts" / "NotoSansSC-subset.otf"
 # fonts with the characters the subset lacks (traditional forms, rare names), used when the machine has them

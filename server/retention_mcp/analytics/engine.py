@@ -11,8 +11,6 @@ from retention_mcp.analytics.limits import AnalysisStopped, Cancellation, LimitE
 from retention_mcp.analytics.loading import (
     DataError,
     _duckdb_problem,
-    check_data_path,
-    is_bundled,
     map_columns,
     open_table,
 )
@@ -22,6 +20,7 @@ from retention_mcp.analytics.report import (
     ChurnReport,
 )
 from retention_mcp.analytics.request import Analysis, AnalysisRequest, Progress, check_request
+from retention_mcp.analytics.sandbox import check_data_path, is_bundled
 from retention_mcp.analytics.shape import (
     dates_are_ends,
     intervals_not_months,

@@ -31,8 +31,8 @@ _reports: OrderedDict[tuple[object, ...], ChurnReport] = OrderedDict()
 def file_key(path: str, data_dirs: list[Path]) -> tuple[object, ...] | None:
     """What identifies the file `path` names now, or None when it cannot be kept (not found, not allowed, or modified
     just now): the analysis then runs and says what is wrong."""
-    from retention_mcp.analytics.limits import Limits
-    from retention_mcp.analytics.loading import DataError, check_data_path
+    from retention_mcp.analytics.limits import DataError, Limits
+    from retention_mcp.analytics.sandbox import check_data_path
     from retention_mcp.paths import readable_dirs
 
     try:
