@@ -119,6 +119,7 @@ async def test_plan_mode_over_stdio(standin, tmp_path):
     assert json.loads(stored.contents[0].text)["markdown"] == result.structured_content["markdown"]
 
 
+@pytest.mark.process  # a server process on 127.0.0.1
 @pytest.mark.anyio
 async def test_plan_mode_on_a_stateless_http_server(standin, tmp_path):
     example = scenario("subscription-playbook-en")

@@ -165,6 +165,7 @@ async def test_nul_in_model_text_is_kept_the_same_way_by_both_stores(registry, s
 
 
 # -- unknown tools in the audit log of a team server ------------------------------------------------------------------
+@pytest.mark.process  # a team server process on 127.0.0.1
 def test_calls_to_unknown_tools_are_audited_with_a_clean_name(tmp_path):
     from retention_mcp.team import new_token
     from tests.process.test_team_hardening import audit, serve, tool
