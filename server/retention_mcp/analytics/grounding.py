@@ -40,10 +40,12 @@ async def ground_async(template: Template, values: BaseModel, data_dirs: list[Pa
     path = _dataset(template, values)
     if path is None:
         return values, []
+    import anyio
+
     from retention_mcp.analytics import recent
     from retention_mcp.analytics.service import run_analysis_async
 
-    key = recent.file_key(path, data_dirs)
+    key = await anyio.to_thread.run_sync(recent.file_key, path, data_dirs)  # file system calls: not in the loop
     report = recent.recall(key)
     if report is None:
         with _as_argument(template):
