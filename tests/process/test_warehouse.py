@@ -367,3 +367,36 @@ def test_every_oracle_case_gives_the_same_facts_from_a_table(postgres_url, tmp_p
     build, options, oracle = ORACLES[case]
     _, from_table = same_facts(postgres_url, build(tmp_path), "oracle", **options)
     assert oracle(from_table), case
+
+
+def odd_intervals_file(folder: Path) -> Path:
+    odd = {0: "两年半", 1: "lifetime"}
+    interval = lambda i, r: odd.get(i % 50, r["billing_interval"])  # noqa: E731
+    return folder / exports.write(folder / "odd.csv", exports.rows(exports.TABLE, billing_interval=interval))
+
+
+def numbered_orders_file(folder: Path) -> Path:
+    rows = [[f"u{i % 40}", 1000 + i, 10] for i in range(200)]  # order numbers, not YYYYMMDD dates
+    return write_rows(folder / "numbered.csv", ["customer_id", "order_date", "amount"], rows)
+
+
+REFUSED = {  # the column and rule first, then what each message names (words of equal count in either order)
+    "billing intervals that are not known": (
+        odd_intervals_file,
+        ["billing_interval: billing intervals that are not known: ", "'两年半' (10 rows)", "'lifetime' (10 rows)"],
+    ),
+    "integers that are not YYYYMMDD dates": (numbered_orders_file, ["order_date: holds numbers, not dates / "]),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=str)
+def test_what_a_file_refuses_a_table_refuses_in_the_same_words(postgres_url, tmp_path, case):
+    build, (rule, *named) = REFUSED[case]
+    path = build(tmp_path)
+    load_file(postgres_url, path, "refused")
+    with pytest.raises(DataError) as from_file:
+        analyze(AnalysisRequest(path=path.name, **CLEAN), [path.parent])
+    with pytest.raises(DataError) as from_table:
+        analyze(AnalysisRequest(source="pg", table="data.refused", source_url=postgres_url, **CLEAN), [])
+    for message in (str(from_file.value), str(from_table.value)):
+        assert message.startswith(rule) and all(name in message for name in named), message
