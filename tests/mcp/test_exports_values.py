@@ -380,14 +380,20 @@ async def test_the_bundled_example_says_so_in_the_title(registry, tmp_path):
     assert run_cli(tmp_path, "subscriptions.csv", {})["source"] == "subscriptions.csv"  # the user's own file
 
 
-async def test_parquet_instants_are_dated_in_the_zone_given(registry, tmp_path):
+def instants_file(folder: Path) -> Path:
+    """The clean table in Parquet, its dates as instants of 00:30 in Shanghai (the day before in UTC)."""
     frame = TABLE[["customer_id", "start_date", "end_date", "plan", "amount", "billing_interval"]].copy()
-    for column in ("start_date", "end_date"):  # instants of 00:30 in Shanghai: the day before in UTC
+    for column in ("start_date", "end_date"):
         local = pd.to_datetime(frame[column]) + pd.Timedelta(minutes=30)
         frame[column] = local.dt.tz_localize("Asia/Shanghai")
     with duckdb.connect() as con:
         con.register("frame", frame)
-        con.execute(f"COPY frame TO '{tmp_path / 'instants.parquet'}' (FORMAT parquet)")
+        con.execute(f"COPY frame TO '{folder / 'instants.parquet'}' (FORMAT parquet)")
+    return folder / "instants.parquet"
+
+
+async def test_parquet_instants_are_dated_in_the_zone_given(registry, tmp_path):
+    instants_file(tmp_path)
     for report in await both(registry, tmp_path, "instants.parquet", timezone="Asia/Shanghai"):
         assert_money(report)
         assert {p["month"]: p["new"] for p in report["periods"] if p["new"]} == TRUE["new_by_month"]

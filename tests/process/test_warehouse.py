@@ -400,3 +400,23 @@ def test_what_a_file_refuses_a_table_refuses_in_the_same_words(postgres_url, tmp
         analyze(AnalysisRequest(source="pg", table="data.refused", source_url=postgres_url, **CLEAN), [])
     for message in (str(from_file.value), str(from_table.value)):
         assert message.startswith(rule) and all(name in message for name in named), message
+
+
+def test_instants_in_a_table_are_dated_in_utc_as_in_a_file(postgres_url, tmp_path):
+    """timestamptz columns (the clean table's dates as instants of 00:30 in Shanghai) in a database whose time zone
+    is Shanghai: dated in UTC, the day before, as a Parquet file of the same instants is."""
+    import pandas as pd
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"ALTER DATABASE \"{postgres_url.rsplit('/', 1)[1]}\" SET timezone = 'Asia/Shanghai'")
+    _, from_table = same_facts(postgres_url, exports.instants_file(tmp_path), "instants", **CLEAN)
+    with psycopg.connect(postgres_url) as con:
+        zone = con.execute("SHOW timezone").fetchone()[0]
+        kind = con.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'instants' AND column_name = "
+            "'start_date'"
+        ).fetchone()[0]
+    assert (zone, kind) == ("Asia/Shanghai", "timestamp with time zone")
+    utc = (pd.to_datetime(exports.TABLE["start_date"]) - pd.Timedelta(days=1)).dt.strftime("%Y-%m").value_counts()
+    assert {p.month: p.new for p in from_table.periods if p.new} == utc.to_dict() != exports.TRUE["new_by_month"]
