@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from retention_mcp.analytics.loading import DataError, Mapping
-from retention_mcp.analytics.numbers import INTERVAL_WORDS, MAX_INTERVAL_WORDS, known_intervals
+from retention_mcp.analytics.numbers import MAX_INTERVAL_WORDS, known_intervals
 from retention_mcp.analytics.request import (
     DAYS_PER_MONTH,
     MONTHLY_AMOUNT_NAMES,
@@ -109,20 +109,6 @@ def _flag(t: Any, column: str) -> Any:
     return ibis.cases((text.isin(TRUE_WORDS), True), (text.isin(FALSE_WORDS), False), else_=ibis.null("boolean"))
 
 
-def _months_per_interval(t: Any, column: str) -> Any:
-    """The months of each row's billing interval: the column as intervals_read gives it, or the plain interval
-    words."""
-    import ibis
-
-    if t[column].type().is_numeric():
-        return t[column].cast("float64")
-    text = t[column].cast("string").strip().lower()
-    by_months: dict[float, list[str]] = {}
-    for word, months in INTERVAL_WORDS.items():
-        by_months.setdefault(months, []).append(word)
-    return ibis.cases(*((text.isin(words), months) for months, words in by_months.items()), else_=ibis.null("float64"))
-
-
 def whole_periods(start: Any, end: Any, months: int, exact: bool) -> Any:
     """The period (1-based) a customer who left on `end` churned in, or (exact=False) the whole periods an active
     customer has completed by `end`. Whole periods are calendar ones: a customer who started on 15 March and cancels
@@ -197,11 +183,12 @@ def customers_expr(t: Any, mapping: Mapping, request: AnalysisRequest, observati
 
 
 def monthly_amount(t: Any, mapping: Mapping) -> Any:
-    """The amount as revenue per month: divided by the months of its billing interval unless named as monthly."""
+    """The amount as revenue per month: divided by the months of its billing interval (the column as intervals_read
+    gives it) unless named as monthly."""
     roles = mapping.roles
     amount = _number(t, roles["amount"])
     if normalise(roles["amount"]) not in MONTHLY_AMOUNT_NAMES and roles.get("billing_interval"):
-        amount = amount / _months_per_interval(t, roles["billing_interval"])
+        amount = amount / _number(t, roles["billing_interval"])
     return amount
 
 
