@@ -241,11 +241,14 @@ async def test_billing_intervals_in_both_languages(registry, tmp_path, case):
         assert_money(report)
 
 
-async def test_an_unknown_interval_is_an_error_never_monthly(registry, tmp_path):
+def odd_intervals_file(folder: Path) -> str:
+    """Two intervals no vocabulary knows, on ten rows each."""
     odd = {0: "两年半", 1: "lifetime"}
-    name = write(
-        tmp_path / "odd.csv", rows(TABLE, billing_interval=lambda i, r: odd.get(i % 50, r["billing_interval"]))
-    )
+    return write(folder / "odd.csv", rows(TABLE, billing_interval=lambda i, r: odd.get(i % 50, r["billing_interval"])))
+
+
+async def test_an_unknown_interval_is_an_error_never_monthly(registry, tmp_path):
+    name = odd_intervals_file(tmp_path)
     for message in await both_refuse(registry, tmp_path, name):
         assert (
             "billing_interval: billing intervals that are not known: '两年半' (10 rows); 'lifetime' (10 rows)"
