@@ -1,11 +1,12 @@
-"""Load a data file into a PostgreSQL table with the types DuckDB reads from it, for analyses of a table."""
+"""Load a data file (CSV or Parquet) into a PostgreSQL table with the types DuckDB reads from it, for analyses of a
+table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 PG_TYPES = {"VARCHAR": "text", "DATE": "date", "BIGINT": "bigint", "INTEGER": "integer", "DOUBLE": "double precision",
-            "BOOLEAN": "boolean", "TIMESTAMP": "timestamp"}  # fmt: skip
+            "BOOLEAN": "boolean", "TIMESTAMP": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamptz"}  # fmt: skip
 
 
 def load_file(url: str, path: Path, table: str, schema: str = "data") -> None:
@@ -14,7 +15,8 @@ def load_file(url: str, path: Path, table: str, schema: str = "data") -> None:
     import psycopg
     from psycopg import sql
 
-    rel = duckdb.sql(f"SELECT * FROM read_csv_auto('{path}')")
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
+    rel = duckdb.sql(f"SELECT * FROM {reader}('{path}')")
     columns = [(name, PG_TYPES.get(str(kind), "text")) for name, kind in zip(rel.columns, rel.types, strict=True)]
     with psycopg.connect(url) as con:
         con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

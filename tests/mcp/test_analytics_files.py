@@ -87,48 +87,69 @@ def add_months(start: date, months: int) -> date:
     return first.replace(day=min(start.day, last.day))
 
 
+def anniversaries_file(folder: Path, segment: str, name: str, first: date, months: int) -> Path:
+    """Fader & Hardie's cohort with periods of `months` months: a customer cancelling on their t-th anniversary of
+    that length (month ends clamped), the survivors still active."""
+    alive, rows, n = SBG[segment]["alive"], [], 0
+    for t in range(1, len(alive)):
+        for _ in range(alive[t - 1] - alive[t]):
+            start = first + timedelta(days=n % 31)
+            rows.append([f"c{n}", start.isoformat(), add_months(start, months * t).isoformat()])
+            n += 1
+    rows += [[f"s{i}", (first + timedelta(days=i % 31)).isoformat(), ""] for i in range(alive[-1])]
+    return write_rows(folder / name, ["customer_id", "start_date", "end_date"], rows)
+
+
 def test_monthly_anniversaries_churn_in_their_own_month(tmp_path):
     """The same cohort in months: a customer cancelling on their t-th monthly anniversary (month ends clamped)
     churned in month t, so the monthly fit is the published one too."""
     ref = SBG["Regular"]
-    alive, rows, n = ref["alive"], [], 0
-    for t in range(1, len(alive)):
-        for _ in range(alive[t - 1] - alive[t]):
-            start = date(2024, 1, 1) + timedelta(days=n % 31)
-            rows.append([f"c{n}", start.isoformat(), add_months(start, t).isoformat()])
-            n += 1
-    rows += [[f"s{i}", (date(2024, 1, 1) + timedelta(days=i % 31)).isoformat(), ""] for i in range(alive[-1])]
-    write_rows(tmp_path / "monthly.csv", ["customer_id", "start_date", "end_date"], rows)
+    anniversaries_file(tmp_path, "Regular", "monthly.csv", date(2024, 1, 1), 1)
     report = run_cli(tmp_path, "monthly.csv", "--as-of", "2024-08-31")
     sbg = report["sbg"]
     assert sbg["period"] == "month" and report["period"] == "month"
     assert round(sbg["alpha"], 3) == ref["alpha"] and round(sbg["beta"], 3) == ref["beta"]
 
 
+def tenure_file(folder: Path, name: str, per_year: int = 1, ids: bool = False) -> Path:
+    """Fader & Hardie's High End cohort as a tenure (in years, or `per_year` units a year) and a churned flag; no id
+    column unless `ids`."""
+    alive = SBG["High End"]["alive"]
+    rows = [[per_year * t, "yes"] for t in range(1, 8) for _ in range(alive[t - 1] - alive[t])]
+    rows += [[per_year * 7, "no"]] * alive[-1]
+    if ids:
+        return write_rows(
+            folder / name, ["customer_id", "tenure", "churned"], [[f"c{i}", *r] for i, r in enumerate(rows)]
+        )
+    return write_rows(folder / name, ["tenure", "churned"], rows)
+
+
 def test_tenure_column_in_years_with_yearly_periods(tmp_path):
     ref = SBG["High End"]
-    alive = ref["alive"]
-    rows = [[t, "yes"] for t in range(1, 8) for _ in range(alive[t - 1] - alive[t])]
-    rows += [[7, "no"]] * alive[-1]
-    write_rows(tmp_path / "years.csv", ["tenure", "churned"], rows)  # no id column: rows are customers
+    tenure_file(tmp_path, "years.csv")  # no id column: rows are customers
     report = run_cli(tmp_path, "years.csv", "--tenure-unit", "year", "--period", "year")
     assert round(report["sbg"]["alpha"], 3) == ref["alpha"] and round(report["sbg"]["beta"], 3) == ref["beta"]
     assert report["columns"]["customer_id"] == "(row number)" and report["customers"] == 1000
     assert any("each of the 1000 rows is taken as one customer" in n for n in report["notes"])
     assert report["survival"]["unit"] == "years"
     # the same lifetimes in months give the same fit
-    write_rows(tmp_path / "months.csv", ["tenure", "churned"], [[12 * t, c] for t, c in rows])
+    tenure_file(tmp_path, "months.csv", per_year=12)
     months = run_cli(tmp_path, "months.csv", "--tenure-unit", "month", "--period", "year")
     assert months["sbg"]["alpha"] == pytest.approx(report["sbg"]["alpha"], rel=1e-6)
+
+
+def constant_churn_file(folder: Path) -> Path:
+    """4,000 customers with the same monthly churn probability (5%), observed for up to 30 months."""
+    rng = np.random.default_rng(3)
+    lifetimes = rng.geometric(0.05, 4000)
+    rows = [[f"c{i}", min(t, 30), "yes" if t <= 30 else "no"] for i, t in enumerate(lifetimes)]
+    return write_rows(folder / "flat.csv", ["customer_id", "tenure", "churned"], rows)
 
 
 def test_a_constant_churn_rate_is_reported_as_a_degenerate_fit(tmp_path):
     """Every customer with the same churn probability: the fit runs to its bounds and is reported as the constant
     rate it reduces to, never as retention rising from 94.8% to 94.8%."""
-    rng = np.random.default_rng(3)
-    lifetimes = rng.geometric(0.05, 4000)
-    rows = [[f"c{i}", min(t, 30), "yes" if t <= 30 else "no"] for i, t in enumerate(lifetimes)]
-    write_rows(tmp_path / "flat.csv", ["customer_id", "tenure", "churned"], rows)
+    constant_churn_file(tmp_path)
     report = run_cli(tmp_path, "flat.csv")
     sbg = report["sbg"]
     assert sbg["degenerate"] is True and sbg["reduces_to"].startswith("constant retention of 95.")
@@ -338,12 +359,9 @@ def test_cdnow_with_a_calibration_end_reproduces_the_published_fit_and_lifetimes
     assert whole["holdout"] is None and whole["calibration_end"] is None and whole["r"] != fit["r"]
 
 
-def test_group_comparisons_follow_the_drivers_not_file_order(tmp_path):
-    """Nine weak columns come first in the file, the strongest driver last: it still gets its log-rank test, its
-    medians and the chart; the numbers agree with lifelines."""
-    lifelines = pytest.importorskip("lifelines")
-    from lifelines.statistics import multivariate_logrank_test
-
+def drivers_file(folder: Path) -> tuple[Path, np.ndarray, np.ndarray, np.ndarray]:
+    """1,500 customers whose contract drives churn, nine weak columns first: the file, and the tenure, contract and
+    churned arrays lifelines is given."""
     rng = np.random.default_rng(8)
     n = 1500
     contract = rng.choice(["monthly", "one year", "two year"], n)
@@ -357,7 +375,16 @@ def test_group_comparisons_follow_the_drivers_not_file_order(tmp_path):
         [f"c{i}", *(noise[c][i] for c in noise), int(tenure[i]), "yes" if churned[i] else "no", contract[i]]
         for i in range(n)
     ]
-    write_rows(tmp_path / "telco.csv", header, rows)
+    return write_rows(folder / "telco.csv", header, rows), tenure, contract, churned
+
+
+def test_group_comparisons_follow_the_drivers_not_file_order(tmp_path):
+    """Nine weak columns come first in the file, the strongest driver last: it still gets its log-rank test, its
+    medians and the chart; the numbers agree with lifelines."""
+    lifelines = pytest.importorskip("lifelines")
+    from lifelines.statistics import multivariate_logrank_test
+
+    _, tenure, contract, churned = drivers_file(tmp_path)
     report = run_cli(tmp_path, "telco.csv")
     assert report["drivers"][0]["column"] == "contract"
     tests = report["survival"]["log_rank"]
@@ -434,14 +461,7 @@ def test_survival_chart_axis_follows_the_tenure_unit(tmp_path):
 
 def test_quarterly_anniversaries_with_period_quarter(tmp_path):
     ref = SBG["High End"]
-    alive, rows, n = ref["alive"], [], 0
-    for t in range(1, len(alive)):
-        for _ in range(alive[t - 1] - alive[t]):
-            start = date(2020, 1, 1) + timedelta(days=n % 31)
-            rows.append([f"c{n}", start.isoformat(), add_months(start, 3 * t).isoformat()])
-            n += 1
-    rows += [[f"s{i}", (date(2020, 1, 1) + timedelta(days=i % 31)).isoformat(), ""] for i in range(alive[-1])]
-    write_rows(tmp_path / "quarters.csv", ["customer_id", "start_date", "end_date"], rows)
+    anniversaries_file(tmp_path, "High End", "quarters.csv", date(2020, 1, 1), 3)
     report = run_cli(tmp_path, "quarters.csv", "--period", "quarter", "--as-of", "2021-12-31")
     assert report["sbg"]["period"] == "quarter" and report["sbg"]["discount_rate"] == 0.03
     assert round(report["sbg"]["alpha"], 3) == ref["alpha"] and round(report["sbg"]["beta"], 3) == ref["beta"]

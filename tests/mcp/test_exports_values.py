@@ -241,11 +241,14 @@ async def test_billing_intervals_in_both_languages(registry, tmp_path, case):
         assert_money(report)
 
 
-async def test_an_unknown_interval_is_an_error_never_monthly(registry, tmp_path):
+def odd_intervals_file(folder: Path) -> str:
+    """Two intervals no vocabulary knows, on ten rows each."""
     odd = {0: "两年半", 1: "lifetime"}
-    name = write(
-        tmp_path / "odd.csv", rows(TABLE, billing_interval=lambda i, r: odd.get(i % 50, r["billing_interval"]))
-    )
+    return write(folder / "odd.csv", rows(TABLE, billing_interval=lambda i, r: odd.get(i % 50, r["billing_interval"])))
+
+
+async def test_an_unknown_interval_is_an_error_never_monthly(registry, tmp_path):
+    name = odd_intervals_file(tmp_path)
     for message in await both_refuse(registry, tmp_path, name):
         assert (
             "billing_interval: billing intervals that are not known: '两年半' (10 rows); 'lifetime' (10 rows)"
@@ -254,11 +257,16 @@ async def test_an_unknown_interval_is_an_error_never_monthly(registry, tmp_path)
         assert "Known intervals: monthly/月付/包月" in message and "计费周期" in message
 
 
-async def test_a_period_column_of_intervals_is_the_billing_interval(registry, tmp_path):
+def period_column_file(folder: Path) -> str:
+    """The billing interval in Chinese words, in a column named `period`."""
     records = rows(TABLE, billing_interval=INTERVALS["chinese"])
     for r in records:
         r["period"] = r.pop("billing_interval")
-    name = write(tmp_path / "period.csv", records)
+    return write(folder / "period.csv", records)
+
+
+async def test_a_period_column_of_intervals_is_the_billing_interval(registry, tmp_path):
+    name = period_column_file(tmp_path)
     for report in await both(registry, tmp_path, name):
         assert_money(report)
         assert report["columns"]["billing_interval"] == "period"
@@ -281,12 +289,17 @@ async def test_tenure_with_units_and_separators(registry, tmp_path):
         assert report["survival"]["median"] == pytest.approx(TRUE["median_days"], abs=0.5)
 
 
-@pytest.mark.parametrize(("column", "unit", "scale"), [("tenure_years", "years", 365.25), ("在网天数", "days", 1)])
-async def test_a_unit_in_the_column_name_is_the_tenure_unit(registry, tmp_path, column, unit, scale):
+def named_tenure_file(folder: Path, column: str, scale: float) -> str:
+    """Tenure and the churned flag only, the tenure in days divided by `scale`, in a column named `column`."""
     records = rows(TABLE, tenure=lambda i, r: round(r["tenure"] / scale, 6))
     for r in records:
         r[column] = r.pop("tenure")
-    name = write(tmp_path / "named.csv", records, drop=("start_date", "end_date", "amount", "billing_interval"))
+    return write(folder / "named.csv", records, drop=("start_date", "end_date", "amount", "billing_interval"))
+
+
+@pytest.mark.parametrize(("column", "unit", "scale"), [("tenure_years", "years", 365.25), ("在网天数", "days", 1)])
+async def test_a_unit_in_the_column_name_is_the_tenure_unit(registry, tmp_path, column, unit, scale):
+    name = named_tenure_file(tmp_path, column, scale)
     for report in await both(registry, tmp_path, name):
         assert report["columns"]["tenure"] == column and report["survival"]["unit"] == unit
         assert report["survival"]["median"] == pytest.approx(TRUE["median_days"] / scale, abs=0.01)
@@ -294,9 +307,14 @@ async def test_a_unit_in_the_column_name_is_the_tenure_unit(registry, tmp_path, 
 
 
 # -- the file's own columns, time zones, repeated rows ----------------------------------------------------------------------
+def churned_words_file(folder: Path, words: tuple[str, str]) -> str:
+    """The churned column written as `words` (churned, active)."""
+    return write(folder / "flags.csv", rows(TABLE, churned=lambda i, r: words[r["churned"] == "no"]))
+
+
 @pytest.mark.parametrize("words", [("流失", "在网"), ("是", "否"), ("churned", "active")])
 async def test_a_churned_column_of_documented_words_beside_dates(registry, tmp_path, words):
-    name = write(tmp_path / "flags.csv", rows(TABLE, churned=lambda i, r: words[r["churned"] == "no"]))
+    name = churned_words_file(tmp_path, words)
     for report in await both(registry, tmp_path, name):
         assert_money(report)
         assert report["columns"]["churned"] == "churned"
@@ -319,9 +337,15 @@ async def test_offset_timestamps_keep_their_local_date(registry, tmp_path):
         assert "timezone: 'Mars/Olympus' is not an IANA time zone name" in message
 
 
-async def test_repeated_rows_and_an_export_date_keep_a_subscription_file(registry, tmp_path):
+def repeats_file(folder: Path) -> str:
+    """The clean table with an export date on every row and its first seven rows repeated exactly."""
     records = rows(TABLE, invoice_date=lambda i, r: "2025-12-31")
-    name = write(tmp_path / "repeats.csv", records + records[:7])
+    return write(folder / "repeats.csv", records + records[:7])
+
+
+async def test_repeated_rows_and_an_export_date_keep_a_subscription_file(registry, tmp_path):
+    name = repeats_file(tmp_path)
+    records = rows(TABLE, invoice_date=lambda i, r: "2025-12-31")
     for report in await both(registry, tmp_path, name):
         assert report["mode"] == "subscriptions"
         assert_money(report)
@@ -359,14 +383,20 @@ async def test_the_bundled_example_says_so_in_the_title(registry, tmp_path):
     assert run_cli(tmp_path, "subscriptions.csv", {})["source"] == "subscriptions.csv"  # the user's own file
 
 
-async def test_parquet_instants_are_dated_in_the_zone_given(registry, tmp_path):
+def instants_file(folder: Path) -> Path:
+    """The clean table in Parquet, its dates as instants of 00:30 in Shanghai (the day before in UTC)."""
     frame = TABLE[["customer_id", "start_date", "end_date", "plan", "amount", "billing_interval"]].copy()
-    for column in ("start_date", "end_date"):  # instants of 00:30 in Shanghai: the day before in UTC
+    for column in ("start_date", "end_date"):
         local = pd.to_datetime(frame[column]) + pd.Timedelta(minutes=30)
         frame[column] = local.dt.tz_localize("Asia/Shanghai")
     with duckdb.connect() as con:
         con.register("frame", frame)
-        con.execute(f"COPY frame TO '{tmp_path / 'instants.parquet'}' (FORMAT parquet)")
+        con.execute(f"COPY frame TO '{folder / 'instants.parquet'}' (FORMAT parquet)")
+    return folder / "instants.parquet"
+
+
+async def test_parquet_instants_are_dated_in_the_zone_given(registry, tmp_path):
+    instants_file(tmp_path)
     for report in await both(registry, tmp_path, "instants.parquet", timezone="Asia/Shanghai"):
         assert_money(report)
         assert {p["month"]: p["new"] for p in report["periods"] if p["new"]} == TRUE["new_by_month"]

@@ -5,15 +5,18 @@ aggregates come back."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from retention_mcp.analytics.engine import AnalysisRequest, analyze
 from retention_mcp.analytics.loading import DataError
-from tests.mcp.test_analytics_files import fader_hardie_file
+from tests.mcp import test_analytics_files as files
+from tests.mcp import test_exports_values as exports
+from tests.mcp.test_analytics_files import cdnow_transactions, fader_hardie_file
 from tests.pg_tables import load_file
-from tests.unit.test_analytics_reference import write_rows
+from tests.unit.test_analytics_reference import GEHAN_6MP, GEHAN_PLACEBO, SBG, cdnow_calibration, write_rows
 
 EXAMPLE = Path(__file__).parents[2] / "server" / "retention_mcp" / "examples" / "subscriptions.csv"
 ONLY_FOR_FILES = {"source", "notes", "absent"}
@@ -34,9 +37,7 @@ def same_facts(url: str, path: Path, table: str, **options) -> tuple:
 
 
 def test_bundled_example_from_a_table_matches_the_file(postgres_url, tmp_path):
-    path = tmp_path / "subscriptions.csv"
-    path.write_bytes(EXAMPLE.read_bytes())
-    from_file, from_table = same_facts(postgres_url, path, "subscriptions", as_of="2026-06-30")
+    from_file, from_table = same_facts(postgres_url, example_file(tmp_path), "subscriptions", as_of="2026-06-30")
     assert from_table.mrr and from_table.mrr.grr == from_file.mrr.grr and from_table.mrr.nrr == from_file.mrr.nrr
     assert from_table.survival.log_rank and from_table.survival.median == from_file.survival.median
     assert from_table.sbg.alpha == from_file.sbg.alpha
@@ -83,20 +84,8 @@ def test_a_failed_connection_never_shows_the_url(tmp_path):
     assert "prod" in str(failed.value)
 
 
-def cdnow_orders(folder: Path) -> Path:
-    """The raw CDNOW sample (2,357 customers, 1997-01 to 1998-06), dates written as ISO dates."""
-    lifetimes = pytest.importorskip("lifetimes")
-    source = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
-    rows = []
-    for line in source.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 5:
-            rows.append([parts[1], f"{parts[2][:4]}-{parts[2][4:6]}-{parts[2][6:]}", parts[4]])
-    return write_rows(folder / "cdnow.csv", ["customer_id", "order_date", "amount"], rows)
-
-
 def test_cdnow_orders_from_a_table(postgres_url, tmp_path):
-    path = cdnow_orders(tmp_path)
+    path = cdnow_transactions(tmp_path)
     _, fitted = same_facts(postgres_url, path, "orders", as_of="1997-09-30")
     assert fitted.bgnbd.r == pytest.approx(0.243, rel=0.01) and fitted.rfm.customers == 2357
     _, held = same_facts(postgres_url, path, "orders", calibration_end="1997-09-30")
@@ -234,3 +223,199 @@ def test_options_for_reading_file_text_are_refused_for_a_table(tmp_path):
     url = "postgresql://reader@127.0.0.1:1/db"  # never reached: the options are checked first
     with pytest.raises(DataError, match=r"^encoding, sheet: how a file's text is read"):
         analyze(AnalysisRequest(source="pg", table="data.t", source_url=url, encoding="gbk", sheet="2"), [])
+
+
+def gehan_file(folder: Path) -> Path:
+    """Gehan's leukemia trial: weeks in remission, relapse (censored when negative) and the treatment group."""
+    weeks = [*GEHAN_6MP, *GEHAN_PLACEBO]
+    groups = ["6-MP"] * len(GEHAN_6MP) + ["placebo"] * len(GEHAN_PLACEBO)
+    rows = [[f"p{i}", abs(w), "yes" if w > 0 else "no", g] for i, (w, g) in enumerate(zip(weeks, groups, strict=True))]
+    return write_rows(folder / "gehan.csv", ["customer_id", "tenure", "churned", "treatment"], rows)
+
+
+def in_folder(write):
+    """A builder that returns the file's name, as one that returns its path."""
+    return lambda folder, *args: folder / write(folder, *args)
+
+
+def example_file(folder: Path) -> Path:
+    path = folder / "subscriptions.csv"
+    path.write_bytes(EXAMPLE.read_bytes())
+    return path
+
+
+def sbg_is(segment: str):
+    published = (SBG[segment]["alpha"], SBG[segment]["beta"])
+    return lambda report: (round(report.sbg.alpha, 3), round(report.sbg.beta, 3)) == published
+
+
+def money_is(report) -> bool:
+    true = exports.TRUE
+    counted = (report.customers, report.churned) == (true["customers"], true["churned"])
+    return counted and report.mrr.grr == pytest.approx(true["grr"], abs=1e-6)
+
+
+def lifelines_agree(report, tenure, contract, churned) -> bool:
+    from lifelines.statistics import multivariate_logrank_test
+
+    test = report.survival.log_rank[0]
+    theirs = multivariate_logrank_test(tenure, contract, churned).test_statistic
+    return test.column == "contract" and test.statistic == pytest.approx(theirs, rel=1e-4)
+
+
+def gehan_is(report) -> bool:
+    medians = {g.value: g.median for g in report.survival.by_segment["treatment"]}
+    return round(report.survival.log_rank[0].statistic, 2) == 16.79 and medians == {"6-MP": 23, "placebo": 8}
+
+
+def published_bgnbd(report) -> bool:
+    return report.bgnbd.r == pytest.approx(0.243, rel=0.01) and report.bgnbd.b == pytest.approx(2.426, rel=0.01)
+
+
+CLEAN = {"as_of": str(exports.AS_OF)}
+# case: (the file (or the file and what the oracle is given besides the report), the options of its test, a
+# published, lifelines, lifetimes or pandas figure the table gives too)
+ORACLES = {
+    "Fader-Hardie Regular, as published": (
+        lambda d: fader_hardie_file(d, "Regular"),
+        {"period": "year", "as_of": "2007-06-30"},
+        sbg_is("Regular"),
+    ),
+    "Fader-Hardie High End, as published": (
+        lambda d: fader_hardie_file(d, "High End"),
+        {"period": "year", "as_of": "2007-06-30"},
+        sbg_is("High End"),
+    ),
+    "monthly anniversaries": (
+        lambda d: files.anniversaries_file(d, "Regular", "monthly.csv", date(2024, 1, 1), 1),
+        {"as_of": "2024-08-31"},
+        sbg_is("Regular"),
+    ),
+    "quarterly anniversaries": (
+        lambda d: files.anniversaries_file(d, "High End", "quarters.csv", date(2020, 1, 1), 3),
+        {"period": "quarter", "as_of": "2021-12-31"},
+        sbg_is("High End"),
+    ),
+    "tenure in years": (
+        lambda d: files.tenure_file(d, "years.csv", ids=True),
+        {"tenure_unit": "year", "period": "year"},
+        sbg_is("High End"),
+    ),
+    "tenure in months, yearly periods": (
+        lambda d: files.tenure_file(d, "months.csv", per_year=12, ids=True),
+        {"tenure_unit": "month", "period": "year"},
+        sbg_is("High End"),
+    ),
+    "a constant churn rate": (
+        files.constant_churn_file,
+        {},
+        lambda r: r.sbg.degenerate and r.sbg.constant_retention == pytest.approx(0.95, abs=0.01),
+    ),
+    "drivers against lifelines": (files.drivers_file, {}, lifelines_agree),
+    "CDNOW with a calibration end and holdout": (
+        cdnow_transactions,
+        {"calibration_end": "1997-09-30", "as_of": "1998-06-30"},
+        published_bgnbd,
+    ),
+    "CDNOW to June 1998": (cdnow_transactions, {"as_of": "1998-06-30"}, lambda r: r.bgnbd.holdout is None),
+    "CDNOW calibration, YYYYMMDD dates": (cdnow_calibration, {}, published_bgnbd),
+    "Gehan's leukemia trial": (gehan_file, {}, gehan_is),
+    "the bundled example, observation end from the data": (
+        example_file,
+        {},
+        lambda r: r.observation_end == "2025-12-31" and r.drivers[0].column == "plan",
+    ),
+    "pandas: the clean table": (
+        in_folder(lambda d: exports.write(d / "clean.csv", exports.rows(exports.TABLE))),
+        CLEAN,
+        money_is,
+    ),
+    **{
+        f"pandas: billing intervals, {case}": (
+            in_folder(
+                lambda d, f=fmt: exports.write(d / "intervals.csv", exports.rows(exports.TABLE, billing_interval=f))
+            ),
+            CLEAN,
+            money_is,
+        )
+        for case, fmt in exports.INTERVALS.items()
+    },
+    "pandas: a period column of intervals": (in_folder(exports.period_column_file), CLEAN, money_is),
+    "pandas: tenure_years": (
+        in_folder(lambda d: exports.named_tenure_file(d, "tenure_years", 365.25)),
+        CLEAN,
+        lambda r: r.survival.median == pytest.approx(exports.TRUE["median_days"] / 365.25, abs=0.01),
+    ),
+    "pandas: 在网天数": (
+        in_folder(lambda d: exports.named_tenure_file(d, "在网天数", 1)),
+        CLEAN,
+        lambda r: r.survival.median == pytest.approx(exports.TRUE["median_days"], abs=0.01),
+    ),
+    **{
+        f"pandas: churned as {words[0]}/{words[1]}": (
+            in_folder(lambda d, w=words: exports.churned_words_file(d, w)),
+            CLEAN,
+            money_is,
+        )
+        for words in [("流失", "在网"), ("是", "否"), ("churned", "active")]
+    },
+    "pandas: repeated rows": (in_folder(exports.repeats_file), CLEAN, money_is),
+}
+
+
+@pytest.mark.parametrize("case", ORACLES, ids=str)
+def test_every_oracle_case_gives_the_same_facts_from_a_table(postgres_url, tmp_path, case):
+    """Each case the analytics tests check against published values, lifelines, lifetimes or pandas, loaded into a
+    table: the whole report is the file's, and the oracle's figure holds for the table too."""
+    build, options, oracle = ORACLES[case]
+    built = build(tmp_path)
+    path, *given = built if isinstance(built, tuple) else (built,)
+    _, from_table = same_facts(postgres_url, path, "oracle", **options)
+    assert oracle(from_table, *given), case
+
+
+def numbered_orders_file(folder: Path) -> Path:
+    rows = [[f"u{i % 40}", 1000 + i, 10] for i in range(200)]  # order numbers, not YYYYMMDD dates
+    return write_rows(folder / "numbered.csv", ["customer_id", "order_date", "amount"], rows)
+
+
+REFUSED = {  # the column and rule first, then what each message names (words of equal count in either order)
+    "billing intervals that are not known": (
+        in_folder(exports.odd_intervals_file),
+        ["billing_interval: billing intervals that are not known: ", "'两年半' (10 rows)", "'lifetime' (10 rows)"],
+    ),
+    "integers that are not YYYYMMDD dates": (numbered_orders_file, ["order_date: holds numbers, not dates / "]),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=str)
+def test_what_a_file_refuses_a_table_refuses_in_the_same_words(postgres_url, tmp_path, case):
+    build, (rule, *named) = REFUSED[case]
+    path = build(tmp_path)
+    load_file(postgres_url, path, "refused")
+    with pytest.raises(DataError) as from_file:
+        analyze(AnalysisRequest(path=path.name, **CLEAN), [path.parent])
+    with pytest.raises(DataError) as from_table:
+        analyze(AnalysisRequest(source="pg", table="data.refused", source_url=postgres_url, **CLEAN), [])
+    for message in (str(from_file.value), str(from_table.value)):
+        assert message.startswith(rule) and all(name in message for name in named), message
+
+
+def test_instants_in_a_table_are_dated_in_utc_as_in_a_file(postgres_url, tmp_path):
+    """timestamptz columns (the clean table's dates as instants of 00:30 in Shanghai) in a database whose time zone
+    is Shanghai: dated in UTC, the day before, as a Parquet file of the same instants is."""
+    import pandas as pd
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"ALTER DATABASE \"{postgres_url.rsplit('/', 1)[1]}\" SET timezone = 'Asia/Shanghai'")
+    _, from_table = same_facts(postgres_url, exports.instants_file(tmp_path), "instants", **CLEAN)
+    with psycopg.connect(postgres_url) as con:
+        zone = con.execute("SHOW timezone").fetchone()[0]
+        kind = con.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'instants' AND column_name = "
+            "'start_date'"
+        ).fetchone()[0]
+    assert (zone, kind) == ("Asia/Shanghai", "timestamp with time zone")
+    utc = (pd.to_datetime(exports.TABLE["start_date"]) - pd.Timedelta(days=1)).dt.strftime("%Y-%m").value_counts()
+    assert {p.month: p.new for p in from_table.periods if p.new} == utc.to_dict() != exports.TRUE["new_by_month"]

@@ -2,8 +2,8 @@
 the customer table normalised (churned, end seen, tenure, sBG periods), periods and cohorts, Kaplan-Meier counts,
 segments, sBG counts and MRR sums. Ibis is imported inside each function, when an analysis runs.
 
-A database table has types: dates are DATE or TIMESTAMP columns (or ISO text), amounts and tenure numbers, the
-churned flag a boolean, a number or one of the words a file may hold."""
+A database table has types: dates are DATE or TIMESTAMP columns (or ISO text, or integers written as YYYYMMDD),
+amounts and tenure numbers, the churned flag a boolean, a number or one of the words a file may hold."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from retention_mcp.analytics.loading import DataError, Mapping
-from retention_mcp.analytics.numbers import INTERVAL_WORDS
+from retention_mcp.analytics.numbers import MAX_INTERVAL_WORDS, known_intervals
 from retention_mcp.analytics.request import (
     DAYS_PER_MONTH,
     MONTHLY_AMOUNT_NAMES,
@@ -21,7 +21,7 @@ from retention_mcp.analytics.request import (
 )
 from retention_mcp.analytics.roles import normalise
 from retention_mcp.analytics.shape import COMPUTED
-from retention_mcp.analytics.values import FALSE_WORDS, TRUE_WORDS
+from retention_mcp.analytics.values import FALSE_WORDS, TRUE_WORDS, YYYYMMDD_FIRST, YYYYMMDD_LAST
 
 MISSING = "(missing)"
 
@@ -38,7 +38,55 @@ def _date(t: Any, column: str) -> Any:
     if kind.is_string():  # ISO text: a day, or a month (YYYY-MM) read as its first day
         text = value.strip().nullif("")
         return ibis.ifelse(text.length() == 7, text.concat("-01"), text).cast("date")
+    if kind.is_integer():  # YYYYMMDD, as a file's 8-digit numbers (the range is checked by integer_dates_checked)
+        number = value.cast("int64")
+        return ibis.date(
+            (number // 10000).cast("int32"), (number // 100 % 100).cast("int32"), (number % 100).cast("int32")
+        )
     raise DataError(f"{column}: a date needs a DATE, TIMESTAMP or text column / {column} 应为日期、时间戳或文本列")
+
+
+def integer_dates_checked(wh: Any, t: Any, columns: list[str | None]) -> None:
+    """Date columns of integers hold dates written as YYYYMMDD, as a file's do (values.py); otherwise they hold
+    numbers, not dates: a DataError naming the column."""
+    numbers = [c for c in columns if c and t[c].type().is_integer()]
+    if not numbers:
+        return
+    found = wh.one(
+        t.aggregate(**{f"{k}{i}": getattr(t[c], k)() for i, c in enumerate(numbers) for k in ("min", "max")})
+    )
+    for i, column in enumerate(numbers):
+        low, high = found[f"min{i}"], found[f"max{i}"]
+        if low is None or low < YYYYMMDD_FIRST or high > YYYYMMDD_LAST:
+            raise DataError(f"{column}: holds numbers, not dates / 该列是数字而不是日期")
+
+
+def intervals_read(wh: Any, t: Any, mapping: Mapping) -> Any:
+    """The table with its billing-interval column as the months each interval covers, read as a file's are
+    (numbers.py): an interval word not known, or blank beside an amount, is the file's DataError. An amount named as
+    monthly needs no interval."""
+    import ibis
+
+    roles = mapping.roles
+    column, amount = roles.get("billing_interval"), roles.get("amount")
+    if not column or not amount or normalise(amount) in MONTHLY_AMOUNT_NAMES:
+        return t
+    word = t[column].cast("string")
+    priced = _number(t, amount).fill_null(0) != 0
+    counted = t.mutate(w_=word, p_=priced)
+    rows = wh.fetch(
+        counted.group_by("w_")
+        .aggregate(rows_=counted.count(), priced_=counted.p_.sum().cast("int64"))
+        .order_by([ibis.desc("rows_"), "w_"])
+        .limit(MAX_INTERVAL_WORDS + 1)
+    )
+    known = known_intervals(column, list(zip(rows["w_"], rows["rows_"], rows["priced_"], strict=True)))
+    months = (
+        ibis.cases(*((word == w, m) for w, m in known.items()), else_=ibis.null("float64"))
+        if known
+        else ibis.literal(1.0)
+    )
+    return t.mutate(**{column: months})
 
 
 def _number(t: Any, column: str) -> Any:
@@ -59,16 +107,6 @@ def _flag(t: Any, column: str) -> Any:
         return value != 0
     text = value.cast("string").strip().lower()
     return ibis.cases((text.isin(TRUE_WORDS), True), (text.isin(FALSE_WORDS), False), else_=ibis.null("boolean"))
-
-
-def _months_per_interval(t: Any, column: str) -> Any:
-    import ibis
-
-    text = t[column].cast("string").strip().lower()
-    by_months: dict[float, list[str]] = {}
-    for word, months in INTERVAL_WORDS.items():
-        by_months.setdefault(months, []).append(word)
-    return ibis.cases(*((text.isin(words), months) for months, words in by_months.items()), else_=ibis.null("float64"))
 
 
 def whole_periods(start: Any, end: Any, months: int, exact: bool) -> Any:
@@ -145,11 +183,12 @@ def customers_expr(t: Any, mapping: Mapping, request: AnalysisRequest, observati
 
 
 def monthly_amount(t: Any, mapping: Mapping) -> Any:
-    """The amount as revenue per month: divided by the months of its billing interval unless named as monthly."""
+    """The amount as revenue per month: divided by the months of its billing interval (the column as intervals_read
+    gives it) unless named as monthly."""
     roles = mapping.roles
     amount = _number(t, roles["amount"])
     if normalise(roles["amount"]) not in MONTHLY_AMOUNT_NAMES and roles.get("billing_interval"):
-        amount = amount / _months_per_interval(t, roles["billing_interval"])
+        amount = amount / _number(t, roles["billing_interval"])
     return amount
 
 

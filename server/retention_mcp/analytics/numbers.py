@@ -337,6 +337,15 @@ def interval_expression(table: Table, column: str | None, amount: str = "NULL") 
         f"SELECT {text} AS w, count(*), count(*) FILTER (WHERE coalesce({amount}, 0) <> 0) FROM data GROUP BY 1 "
         f"ORDER BY 2 DESC LIMIT {MAX_INTERVAL_WORDS + 1}"
     ).fetchall()
+    known = known_intervals(column, words)
+    cases = " ".join(f"WHEN '{w.replace(chr(39), chr(39) * 2)}' THEN {m!r}" for w, m in known.items())
+    return f"(CASE {text} {cases} END)" if cases else "1.0"
+
+
+def known_intervals(column: str, words: list[tuple[str | None, int, int]]) -> dict[str, float]:
+    """The months each billing-interval word covers, from the column's words with their rows and priced rows (rows
+    with an amount that is not zero), most rows first and at most MAX_INTERVAL_WORDS + 1 of them. An interval word
+    not in the vocabulary, or a blank interval beside an amount, is a DataError naming the column."""
     if len(words) > MAX_INTERVAL_WORDS:
         raise DataError(
             f"{column}: holds over {MAX_INTERVAL_WORDS} different values, so it is not a billing interval; map the "
@@ -370,8 +379,7 @@ def interval_expression(table: Table, column: str | None, amount: str = "NULL") 
             f"(--map amount=COLUMN) / {column} 中有无法识别的计费周期:{';'.join(listed_zh)}。可识别:月付/包月、季付、"
             f"半年付、包年/年付、周付、按日,或“N 个月”;请按此改写,或改用名为 mrr、月费等的月度金额列(无需计费周期)"
         )
-    cases = " ".join(f"WHEN '{w.replace(chr(39), chr(39) * 2)}' THEN {m!r}" for w, m in known.items())
-    return f"(CASE {text} {cases} END)" if cases else "1.0"
+    return known
 
 
 def _label(word: str) -> str:

@@ -11,6 +11,8 @@ from retention_mcp.analytics.expressions import (
     _date,
     base_expr,
     customers_expr,
+    integer_dates_checked,
+    intervals_read,
 )
 from retention_mcp.analytics.loading import DataError, Mapping
 from retention_mcp.analytics.numbers import unit_of_name
@@ -61,6 +63,24 @@ def observation_end_of(t: Any, mapping: Mapping, request: AnalysisRequest, wh: W
     return latest
 
 
+def exact_repeats_once(wh: Warehouse, t: Any, counts: dict[str, Any], column: str, notes: list[str]) -> Any:
+    """One row per customer (`counts` has the table's rows and distinct ids): rows that repeat another row exactly
+    are read once, with a note, as in a file; an id on rows that differ is a DataError naming the column."""
+    distinct = t.distinct()
+    rows = int(wh.one(distinct.aggregate(n=distinct.count()))["n"])
+    if rows != counts["ids"]:
+        raise DataError(
+            f"{wh.source}: {counts['rows'] - counts['ids']} row(s) repeat a customer id in {column}; keep one row per "
+            f"customer / 客户编号有重复"
+        )
+    copies = counts["rows"] - rows
+    notes.append(
+        f"{column}: {copies} row(s) repeat another row exactly and are read once / {column}:{copies} 行与另一行完全相同,"
+        f"只计一次"
+    )
+    return distinct
+
+
 def analyze_table(
     wh: Warehouse, mapping: Mapping, say: Progress, curves: dict, request: AnalysisRequest
 ) -> ChurnReport:
@@ -81,24 +101,29 @@ def analyze_table(
         )
     unit = request.tenure_unit or (unit_of_name(roles["tenure"]) if roles.get("tenure") else None) or "month"
     say("Counting customers in the database")
+    integer_dates_checked(wh, t, [roles.get("start_date"), roles.get("end_date")])
+    t = intervals_read(wh, t, mapping)
     observation_end = observation_end_of(t, mapping, request, wh)
-    base = base_expr(t, mapping, request)
     obs = ibis.literal(observation_end) if observation_end else None
-    checks = {
-        "rows": base.count(),
-        "ids": base.customer_id.nunique(),
-        "backwards": (base.end_date < base.start_date).sum().cast("int64"),
-        "later": (base.start_date > obs).sum().cast("int64") if obs is not None else ibis.literal(0),
-        "unknown": base.flag.isnull().sum().cast("int64") if roles.get("churned") else ibis.literal(0),
-        "scheduled": (base.end_date > obs).sum().cast("int64") if obs is not None else ibis.literal(0),
-        "negative": (base.tenure_given < 0).sum().cast("int64"),
-    }
-    first = wh.one(base.aggregate(**checks))
+
+    def checked(t: Any) -> dict[str, Any]:
+        base = base_expr(t, mapping, request)
+        checks = {
+            "rows": base.count(),
+            "ids": base.customer_id.nunique(),
+            "backwards": (base.end_date < base.start_date).sum().cast("int64"),
+            "later": (base.start_date > obs).sum().cast("int64") if obs is not None else ibis.literal(0),
+            "unknown": base.flag.isnull().sum().cast("int64") if roles.get("churned") else ibis.literal(0),
+            "scheduled": (base.end_date > obs).sum().cast("int64") if obs is not None else ibis.literal(0),
+            "negative": (base.tenure_given < 0).sum().cast("int64"),
+        }
+        return wh.one(base.aggregate(**checks))
+
+    notes = [f"aggregated in the database: {wh.source} / 在数据库中聚合:{wh.source}"]
+    first = checked(t)
     if first["ids"] != first["rows"]:
-        raise DataError(
-            f"{wh.source}: {first['rows'] - first['ids']} row(s) repeat a customer id in {roles['customer_id']}; keep "
-            f"one row per customer / 客户编号有重复"
-        )
+        t = exact_repeats_once(wh, t, first, roles["customer_id"], notes)
+        first = checked(t)
     if first["backwards"]:
         raise DataError(
             f"{first['backwards']} customer(s) end before they start: check {roles['start_date']} and "
@@ -106,7 +131,6 @@ def analyze_table(
         )
     if first["negative"]:
         raise DataError(f"{roles['tenure']}: {first['negative']} negative tenure(s) / 有负的在网时长")
-    notes = [f"aggregated in the database: {wh.source} / 在数据库中聚合:{wh.source}"]
     if first["later"]:
         notes.append(
             f"{first['later']} customer(s) start after the observation end ({observation_end}) and are left out / "

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from retention_mcp.analytics.expressions import _date, monthly_amount
+from retention_mcp.analytics.expressions import _date, integer_dates_checked, intervals_read, monthly_amount
 from retention_mcp.analytics.loading import DataError, Mapping
 from retention_mcp.analytics.mrr import panel_mrr_from
+from retention_mcp.analytics.numbers import interval_months
 from retention_mcp.analytics.report import ChurnReport
 from retention_mcp.analytics.request import AnalysisRequest, Progress
 from retention_mcp.analytics.warehouse import Warehouse
@@ -108,6 +109,23 @@ def window_expr(panel: Any, start: Any, end: Any) -> Any:
     )
 
 
+def intervals_not_months(wh: Warehouse, mapping: Mapping, given: dict[str, str]) -> bool:
+    """A 'period' or 'cycle' text column that holds billing intervals (monthly, 包年) is the billing interval, not a
+    month of revenue, as in a file (shape.py): the role moves to billing_interval."""
+    column = mapping.roles.get("month")
+    if not column or "month" in given or mapping.roles.get("billing_interval"):
+        return False
+    value = wh.table[column]
+    if not value.type().is_string():
+        return False
+    found = wh.table.filter(value.notnull()).select(w=value).distinct().limit(50)
+    words = wh.fetch(found)["w"]
+    if words and len(words) < 50 and all(interval_months(w) is not None for w in words):
+        mapping.roles["billing_interval"] = mapping.roles.pop("month")
+        return True
+    return False
+
+
 def analyze_monthly_table(
     wh: Warehouse, mapping: Mapping, say: Progress, curves: dict, request: AnalysisRequest
 ) -> ChurnReport:
@@ -115,12 +133,16 @@ def analyze_monthly_table(
 
     from retention_mcp.analytics.pushdown import analyze_table
 
-    t, roles = wh.table, mapping.roles
+    if intervals_not_months(wh, mapping, request.columns):
+        return analyze_table(wh, mapping, say, curves, request)
+    roles = mapping.roles
     if not roles.get("customer_id") or not roles.get("amount"):
         raise DataError(
             f"{wh.source}: monthly revenue rows need a customer id and an amount/MRR column beside the month; columns "
-            f"found: {', '.join(t.columns)} / 月度收入行需要客户编号列与金额列"
+            f"found: {', '.join(wh.table.columns)} / 月度收入行需要客户编号列与金额列"
         )
+    integer_dates_checked(wh, wh.table, [roles["month"]])
+    t = intervals_read(wh, wh.table, mapping)
     say("Turning monthly revenue into customer lifetimes in the database")
     panel = panel_expr(t, mapping)
     last = wh.one(panel.aggregate(last=panel.month.max()))["last"]

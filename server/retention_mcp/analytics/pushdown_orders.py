@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from retention_mcp.analytics.expressions import _date, _number
+from retention_mcp.analytics.expressions import _date, _number, integer_dates_checked
 from retention_mcp.analytics.loading import DataError, Mapping
 from retention_mcp.analytics.report import RFM, Absent, ChurnReport
 from retention_mcp.analytics.request import AnalysisRequest, Progress, parse_day
@@ -107,6 +107,7 @@ def analyze_orders(wh: Warehouse, mapping: Mapping, say: Progress, request: Anal
         )
     if roles.get("amount"):
         _number(t, roles["amount"])  # a numeric column, as for a file (RFM and BG/NBD count purchase days)
+    integer_dates_checked(wh, t, [roles["transaction_date"]])
     orders = orders_expr(t, mapping)
     say("Summarising transactions in the database (RFM)")
     as_of = parse_day(request.as_of, "as_of")

@@ -24,6 +24,8 @@ DATE_PATTERNS = [
     (r"^\d{4}年\d{1,2}月\d{1,2}日$", "%Y年%m月%d日", "YYYY年MM月DD日", None),
 ]
 
+YYYYMMDD_FIRST, YYYYMMDD_LAST = 19000101, 21001231  # integers in this range are dates written as YYYYMMDD
+
 DATE_FORMATS = {"DD/MM/YYYY": "day", "MM/DD/YYYY": "month", "DD-MM-YYYY": "day", "MM-DD-YYYY": "month",
                 "%d/%m/%Y": "day", "%m/%d/%Y": "month", "%d-%m-%Y": "day", "%m-%d-%Y": "month",
                 "day-first": "day", "month-first": "month"}  # fmt: skip
@@ -83,7 +85,7 @@ def date_expression(
         return f"CAST({quoted} AS DATE)"
     if kind in ("INTEGER", "BIGINT"):
         sample = table.con.execute(f"SELECT min({quoted}), max({quoted}) FROM data").fetchone()
-        if sample[0] is not None and sample[0] >= 19000101 and sample[1] <= 21001231:
+        if sample[0] is not None and sample[0] >= YYYYMMDD_FIRST and sample[1] <= YYYYMMDD_LAST:
             return f"CAST(strptime(CAST({quoted} AS VARCHAR), '%Y%m%d') AS DATE)"
         raise DataError(f"{column}: holds numbers, not dates / 该列是数字而不是日期")
     text = f"trim(CAST({quoted} AS VARCHAR))"
