@@ -238,3 +238,4 @@ def test_over_stdio_an_unparseable_line_gets_an_error_reply_and_the_server_keeps
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stdout.close()

@@ -66,7 +66,7 @@ def http_server(*extra: str, env: dict | None = None, cwd: Path | None = None):
         yield base
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # reads what is left of stderr and closes the pipe
 
 
 @pytest.mark.parametrize("extra", [(), ("--stateless",)], ids=["stateful", "stateless"])

@@ -226,6 +226,7 @@ def test_a_closed_pipe_in_a_real_process(tmp_path):
     )
     proc.stdout.close()
     stderr = proc.stderr.read().decode()
+    proc.stderr.close()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
