@@ -6,6 +6,7 @@ file."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,16 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
+@functools.cache
+def nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of a module's syntax tree, parsed once per test process (the contract's tests each walk them all)."""
+    return tuple(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+
+
 def imports(path: Path, known: set[str]) -> set[str]:
     """The package's modules one module imports, at any level; `from pkg import mod` counts as an import of mod."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in nodes(path):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "retention_mcp":
             base = node.module.removeprefix("retention_mcp").lstrip(".")
             for alias in node.names:
@@ -66,7 +73,7 @@ def imports(path: Path, known: set[str]) -> set[str]:
 
 
 def imports_mcp(path: Path) -> bool:
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in nodes(path):
         names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
         names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
         if any(n == "mcp" or n.startswith(("mcp.", "mcp_types")) for n in names):
