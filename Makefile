@@ -38,14 +38,14 @@ demo: $(STAMP)  ## start the server over stdio, list its tools, render every bun
 	$(BIN)/retention-mcp demo
 
 # Both test targets spread the tests over every core (pytest-xdist, -n auto); tests marked with one xdist_group run
-# in one process. The packaging tier builds into build/ and dist/, so it runs on its own, in one process, after the
-# rest. PYTHONDONTWRITEBYTECODE is cleared for pytest: with it set, every process rewrites the asserts of every test
-# module at each start (3 s per process here) instead of reading them back from __pycache__.
+# in one process. The packaging tier builds into build/ and dist/, so its tests form one group (tests/conftest.py):
+# they run one at a time in one process while the other processes take the other tiers. PYTHONDONTWRITEBYTECODE is
+# cleared for pytest: with it set, every process rewrites the asserts of every test module at each start (3 s per
+# process here) instead of reading them back from __pycache__.
 test: $(TEST_STAMP) packaging-deps  ## lint and type-check, then the whole test suite: every tier (no network beyond loopback)
 	$(BIN)/ruff check server tests bench bundle
 	$(BIN)/mypy
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not packaging"
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m packaging
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 check: $(TEST_STAMP)  ## the inner loop: the unit and in-memory MCP tiers (tests/unit, tests/mcp), no processes or packaging
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto --dist loadgroup -m "unit or mcp"

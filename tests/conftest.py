@@ -225,3 +225,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = Path(str(item.fspath)).parent.name
         if folder in TIERS:
             item.add_marker(getattr(pytest.mark, folder))
+    for item in items:  # the packaging tier builds into build/ and dist/: its tests run one at a time, in one process
+        if item.get_closest_marker("packaging") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group("packaging"))
