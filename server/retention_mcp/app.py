@@ -59,6 +59,7 @@ class RetentionApp:
         self.settings = settings or Settings()
         self._registry = registry  # loaded on first use: `plans list` never reads the templates
         self._store = plan_store
+        self._owns_store = plan_store is _FROM_SETTINGS  # opened here from the settings: closed by `close`
         self._backend = backend
         self._plans: PlanService | None = None
         self._audit_writer: AuditWriter | None = None
@@ -251,3 +252,12 @@ class RetentionApp:
             await anyio.to_thread.run_sync(self._audit_writer.flush)  # what was recorded is written before we stop
         if self._plans is not None:
             await self._plans.aclose()
+        await anyio.to_thread.run_sync(self.close)
+
+    def close(self) -> None:
+        """Write what the audit log holds and close the plan store this app opened from its settings (its
+        connections), when the app's work is done; a store the caller passed in stays open, theirs to close."""
+        if self._audit_writer is not None:
+            self._audit_writer.flush()
+        if self._owns_store and self._store is not _FROM_SETTINGS and self._store is not None:
+            self._store.close()  # type: ignore[union-attr]

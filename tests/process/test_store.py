@@ -217,3 +217,33 @@ def test_an_audit_log_that_fails_never_fails_the_caller(tmp_path, caplog):
     assert "1 entries not written: disk full" in caplog.text
     writer.put(AuditEntry(at=now_iso(), who="alice", tool="analyze_churn", outcome="ok"))  # still accepts entries
     writer.flush()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["store", "migrate"], ["plans", "list"], ["audit"]],
+    ids=["store migrate", "plans list", "audit"],
+)
+def test_a_command_closes_the_store_it_opened(postgres_url, argv, capsys, monkeypatch):
+    """Each command closes the store it opened when it ends, leaving no connection behind; before, the open pool was
+    left to the garbage collector, which could reach it in one of the pool's own threads and fail to stop them."""
+    import psycopg
+
+    from retention_mcp.cli import main
+
+    main(["store", "migrate", "--plan-store", postgres_url])  # the tables the other commands read
+    closed: list[PostgresPlanStore] = []
+    close = PostgresPlanStore.close
+
+    def recorded(self: PostgresPlanStore) -> None:
+        closed.append(self)
+        close(self)
+
+    monkeypatch.setattr(PostgresPlanStore, "close", recorded)
+    assert main([*argv, "--plan-store", postgres_url]) == 0, capsys.readouterr().err
+    assert len(closed) == 1
+    with psycopg.connect(postgres_url) as con:
+        others = con.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert others == (0,)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from retention_mcp.cli.analyze import cmd_analyze
-from retention_mcp.cli.common import fail, reader_went_away
+from retention_mcp.cli.common import close_apps, fail, reader_went_away
 from retention_mcp.cli.parser import build_parser
 from retention_mcp.cli.plans import cmd_audit, cmd_check, cmd_generate, cmd_plans, cmd_render, cmd_store, cmd_token
 from retention_mcp.cli.serve import cmd_serve
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    finally:
+        close_apps()
 
 
 # -- serve ------------------------------------------------------------------------------------------------------------

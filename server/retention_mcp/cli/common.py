@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from retention_mcp.settings import (
     ENV_DATA_DIRS,
@@ -56,7 +57,18 @@ def settings_for(args: argparse.Namespace) -> Settings:
     return settings
 
 
+OPENED: list[Any] = []  # the apps this command made: `main` closes them when the command ends
+
+
 def app_for(args: argparse.Namespace, settings: Settings | None = None):
     from retention_mcp.app import RetentionApp
 
-    return RetentionApp(settings or settings_for(args))
+    app = RetentionApp(settings or settings_for(args))
+    OPENED.append(app)
+    return app
+
+
+def close_apps() -> None:
+    """Close what the command's apps opened (a PostgreSQL store's connections), once the command is done."""
+    while OPENED:
+        OPENED.pop().close()
