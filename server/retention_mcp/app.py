@@ -260,4 +260,4 @@ class RetentionApp:
         if self._audit_writer is not None:
             self._audit_writer.flush()
         if self._owns_store and self._store is not _FROM_SETTINGS and self._store is not None:
-            self._store.close()  # type: ignore[union-attr]
+            self._store.close()
