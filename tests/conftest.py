@@ -67,6 +67,20 @@ def _keys_of_this_test_only(monkeypatch):
         monkeypatch.setattr(redaction, name, getattr(redaction, name))
 
 
+@pytest.fixture(autouse=True)
+def _no_process_in_the_inner_tiers(request, monkeypatch):
+    """The unit and mcp tiers start no process, so `make check` stays the in-process inner loop: a test that starts
+    one is stopped, and told to take the process tier."""
+    if not (request.node.get_closest_marker("unit") or request.node.get_closest_marker("mcp")):
+        return
+    import subprocess
+
+    def refused(self, args, *rest, **options):
+        raise AssertionError(f"this test starts a process ({str(args)[:80]}): mark it @pytest.mark.process")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refused)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -203,8 +203,17 @@ RAN_ONCE: dict[tuple, object] = {}
 STATELESS = (["demo"],)
 
 
+def runs_the_demo(page: Path) -> bool:
+    """Whether a page's commands include the demo, which starts the server as a stdio subprocess (process tier)."""
+    return any("demo" in words[:2] for _, words in sh_commands(page))
+
+
 @pytest.mark.xdist_group("docs-commands")
-@pytest.mark.parametrize("page", pages_with_commands(), ids=page_id)
+@pytest.mark.parametrize(
+    "page",
+    [pytest.param(p, marks=pytest.mark.process) if runs_the_demo(p) else p for p in pages_with_commands()],
+    ids=page_id,
+)
 def test_every_command_in_the_docs_runs(page, tmp_path, standin):
     """Runs each command of the page in order, in a fresh folder, through `retention-mcp`'s `main(argv)`: the
     model settings point at the stand-in model, plans go to a fresh store, `~` is a fresh home folder."""

@@ -134,6 +134,7 @@ async def test_plan_mode_on_a_stateless_http_server(standin, tmp_path):
     assert result.structured_content["plan"]["expansion_plays"][0]["name"] == "Seat add-on"
 
 
+@pytest.mark.process  # the demo starts the server as a stdio subprocess
 def test_demo_generates_a_checked_plan_when_a_model_is_configured(standin, tmp_path):
     standin.default = lambda received: plan(fixture_plan("saas-collaboration-zh"))
     proc = run("demo", env=model_env(standin, tmp_path / "plans.sqlite3"))

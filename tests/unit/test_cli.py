@@ -159,6 +159,7 @@ def test_config_prints_an_absolute_command(client, tmp_path):
     assert entry["args"][entry["args"].index("--data-dir") + 1] == str(data.resolve())
 
 
+@pytest.mark.process  # the demo starts the server as a stdio subprocess
 def test_demo_renders_every_example(tmp_path):
     proc = run("demo", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
