@@ -5,7 +5,18 @@ optional values as `"type": [T, "null"]` rather than `anyOf`. The same rules as 
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+
+@functools.lru_cache(maxsize=64)
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """Pydantic's JSON Schema of a model, built once per model (building it costs milliseconds). Shared: callers that
+    change it change a copy."""
+    return model.model_json_schema()
 
 
 def checkable(schema: dict[str, Any]) -> dict[str, Any]:

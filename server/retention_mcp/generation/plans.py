@@ -43,6 +43,7 @@ from retention_mcp.generation.template_plans import (
     RetentionStrategyPlan,
     SubscriptionPlaybookPlan,
 )
+from retention_mcp.schema_forms import model_schema
 
 __all__ = [
     "PLAN_MODELS",
@@ -53,7 +54,6 @@ __all__ = [
     "RetentionStrategyPlan",
     "SubscriptionPlaybookPlan",
     "plan_model_for",
-    "plan_schema",
     "plan_schema_text",
     "unknown_keys",
 ]
@@ -88,11 +88,5 @@ def unknown_keys(plan: BaseModel, path: str = "") -> list[str]:
 
 
 @functools.cache
-def plan_schema(model: type[PlanBase]) -> dict:
-    """The plan's JSON Schema, built once per model (building it costs milliseconds). Treat it as read-only."""
-    return model.model_json_schema()
-
-
-@functools.cache
 def plan_schema_text(model: type[PlanBase]) -> str:
-    return json.dumps(plan_schema(model), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(model_schema(model), ensure_ascii=False, separators=(",", ":"))

@@ -43,7 +43,7 @@ from retention_mcp.generation.backends import (
 from retention_mcp.generation.checking import brief_text, check_submitted
 from retention_mcp.generation.markdown import plan_markdown
 from retention_mcp.generation.plan_parts import PlanBase
-from retention_mcp.generation.plans import plan_model_for, plan_schema, plan_schema_text, unknown_keys
+from retention_mcp.generation.plans import plan_model_for, plan_schema_text, unknown_keys
 from retention_mcp.generation.store import NewPlan, PlanNotFoundError, PlanRevisionError, PlanStore
 from retention_mcp.generation.validation import validate_plan
 from retention_mcp.models import ConstraintFill, PlanResult, RenderResult
@@ -51,6 +51,7 @@ from retention_mcp.prompting import prepare
 from retention_mcp.redaction import scrub
 from retention_mcp.registry import Template
 from retention_mcp.rendering import defuse
+from retention_mcp.schema_forms import model_schema
 from retention_mcp.settings import default_data_dirs
 
 log = logging.getLogger("retention_mcp.generation")
@@ -122,7 +123,7 @@ class PlanService:
             fill = await self._fill(template, values, constraints, ask, backend, zh, step, on_retry)
             if fill.fields:  # the prompt states what was filled in
                 rendered = call.render_again()
-        schema = plan_schema(model_cls)
+        schema = model_schema(model_cls)
         messages = [Message(m.role, m.content) for m in rendered.messages]
         instructions = plan_instructions(constraints, plan_schema_text(model_cls), rendered.language, bool(data_facts))
         messages.append(Message("system", instructions))

@@ -20,6 +20,7 @@ from retention_mcp.errors import UnknownTemplateError
 from retention_mcp.mcp.parts import ServerParts
 from retention_mcp.mcp.texts import pick
 from retention_mcp.registry import LANGUAGE_FIELD, Template
+from retention_mcp.schema_forms import model_schema
 
 if TYPE_CHECKING:
     pass
@@ -112,9 +113,9 @@ class PromptsAndResources(ServerParts):
             from retention_mcp.models import PlanResult
 
             return PlanResult.model_json_schema()
-        from retention_mcp.generation.plans import plan_model_for, plan_schema
+        from retention_mcp.generation.plans import plan_model_for
 
-        return plan_schema(plan_model_for(name))
+        return model_schema(plan_model_for(name))
 
     def _resource_uris(self) -> list[str]:
         return [uri for uri, owner in self._resource_owner.items() if self._serves(owner)]

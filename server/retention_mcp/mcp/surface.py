@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ValidationError, create_model
 from retention_mcp.constraints.typed import GOALS_FIELD, LEAN_DESCRIPTIONS, stated
 from retention_mcp.errors import ArgumentError, invalid_arguments
 from retention_mcp.mcp.texts import LEAN_MODE_DESCRIPTION, MODE_DESCRIPTION, MODES, pick
+from retention_mcp.schema_forms import model_schema
 from retention_mcp.settings import SurfaceLanguage
 
 if TYPE_CHECKING:
@@ -198,12 +199,6 @@ def lean(
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """Pydantic's JSON Schema of a parameter model, built once per model (callers copy it before changing it)."""
-    return model.model_json_schema()
-
-
 def published_schema(
     model: type[BaseModel] | dict[str, Any],
     language: SurfaceLanguage | None,
@@ -213,7 +208,7 @@ def published_schema(
     """The input schema tools/list shows for `model` (or its JSON Schema): pydantic's own in full detail (language
     None), else lean and in one language, nested models inlined. `describe(name, description)` gives a field's
     description in that language."""
-    schema = copy.deepcopy(model if isinstance(model, dict) else _json_schema(model))
+    schema = copy.deepcopy(model if isinstance(model, dict) else model_schema(model))
     schema.pop("title", None)
     props = schema.setdefault("properties", {})
     if language is not None:
