@@ -248,11 +248,9 @@ class RetentionApp:
         return True
 
     async def aclose(self) -> None:
-        if self._audit_writer is not None:
-            await anyio.to_thread.run_sync(self._audit_writer.flush)  # what was recorded is written before we stop
         if self._plans is not None:
             await self._plans.aclose()
-        await anyio.to_thread.run_sync(self.close)
+        await anyio.to_thread.run_sync(self.close)  # what was recorded is written before the store closes
 
     def close(self) -> None:
         """Write what the audit log holds and close the plan store this app opened from its settings (its

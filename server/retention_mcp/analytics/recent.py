@@ -40,7 +40,7 @@ def file_key(path: str, data_dirs: list[Path]) -> tuple[object, ...] | None:
         info = os.stat(checked.real)
     except (DataError, OSError):
         return None
-    if time.time() - info.st_mtime < SETTLED or time.time() - info.st_ctime < SETTLED:
+    if time.time() - max(info.st_mtime, info.st_ctime) < SETTLED:
         return None
     identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     return (str(checked.real), identity, checked.roots, repr(Limits.from_env()))
