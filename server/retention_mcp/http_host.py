@@ -199,21 +199,10 @@ def refusal_recorder(server: Any) -> Callable[[str, str, str | None], None]:
     name, and the outcome (`rate_limited` for a 429, `forbidden` for a 403); never argument values."""
 
     def record(who: str, tool: str, template: str | None, outcome: str = "rate_limited") -> None:
-        from retention_mcp.generation.store import AuditEntry, now_iso
+        from retention_mcp.mcp.audit import write_entry
 
-        app = server.app
-        known = template is not None and template in app.registry
-        entry = AuditEntry(
-            at=now_iso(),
-            who=who,
-            tool=tool if TOOL_NAME.match(tool) else "(unreadable tool name)",
-            template=template if known else None,
-            outcome=outcome,  # type: ignore[arg-type]
-        )
-        try:
-            app.record(entry)
-        except Exception as exc:  # the refusal stands; a store that cannot take the entry is logged
-            log.warning("audit entry not recorded: %s", exc)
+        shown = tool if TOOL_NAME.match(tool) else "(unreadable tool name)"
+        write_entry(server.app, who, shown, template, outcome, logger=log)  # the refusal stands, recorded or not
 
     return record
 

@@ -4,6 +4,7 @@ SDK middleware: middleware.py)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from pydantic import ValidationError
 
 from retention_mcp.errors import UserError
 from retention_mcp.untrusted import one_line
+
+log = logging.getLogger("retention_mcp")
 
 MAX_SESSIONS = 1024
 
@@ -50,6 +53,33 @@ def user_error(exc: BaseException) -> UserError | None:
             return None
         seen = seen.__cause__
     return None
+
+
+def write_entry(
+    app: Any,
+    who: str,
+    tool: str,
+    template: object,
+    outcome: str,
+    plan_id: str | None = None,
+    logger: logging.Logger = log,
+) -> None:
+    """One audit entry: who, when, tool, template (when `app` serves one by that name), plan id, outcome; never
+    argument values. The call's own outcome stands: a store that cannot take the entry is logged to `logger`."""
+    from retention_mcp.generation.store import AuditEntry, now_iso
+
+    entry = AuditEntry(
+        at=now_iso(),
+        who=who,
+        tool=tool,
+        template=template if isinstance(template, str) and template in app.registry else None,
+        plan_id=plan_id,
+        outcome=outcome,  # type: ignore[arg-type]
+    )
+    try:
+        app.record(entry)
+    except Exception as exc:
+        logger.warning("audit entry not recorded: %s", exc)
 
 
 @contextmanager

@@ -16,19 +16,16 @@ resources are converted where they are raised, by `invalid_params` (audit.py).
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from retention_mcp.mcp.audit import MAX_SESSIONS, NOT_AUDITED, audited_name, caller
+from retention_mcp.mcp.audit import MAX_SESSIONS, NOT_AUDITED, audited_name, caller, write_entry
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
-
-log = logging.getLogger("retention_mcp")
 
 
 def audit_log(server: Any) -> ServerMiddleware[Any]:
@@ -65,24 +62,11 @@ def audit_log(server: Any) -> ServerMiddleware[Any]:
 
 
 def record(server: Any, tool: str, arguments: Mapping[str, Any], outcome: str, structured: Mapping) -> None:
-    """One audit entry: who, when, tool, template, plan id, outcome; never argument values."""
-    from retention_mcp.generation.store import AuditEntry, now_iso
-
+    """The entry of one call: its template is the tool's own, or the one a compact tool was asked for."""
     if structured.get("store_status") == "not_saved":
         outcome = "not_saved"
     template = tool if tool in server._template_tools else arguments.get("name") if tool != "analyze_churn" else None
-    entry = AuditEntry(
-        at=now_iso(),
-        who=caller(),
-        tool=tool,
-        template=template if isinstance(template, str) and template in server.registry else None,
-        plan_id=structured.get("plan_id"),
-        outcome=outcome,  # type: ignore[arg-type]
-    )
-    try:
-        server.app.record(entry)
-    except Exception as exc:  # the call's own outcome stands; a store that cannot take the entry is logged
-        log.warning("audit entry not recorded: %s", exc)
+    write_entry(server.app, caller(), tool, template, outcome, structured.get("plan_id"))
 
 
 def session_keeper(sessions: OrderedDict[int, Any]) -> ServerMiddleware[Any]:
