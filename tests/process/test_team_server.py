@@ -15,7 +15,6 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from retention_mcp.cli import main
-from retention_mcp.team import new_token
 from tests.conftest import SCENARIOS, fixture_plan, plan_file
 from tests.process.test_transports import ENV, http_server
 from tests.standin_model import plan
@@ -25,16 +24,6 @@ pytestmark = pytest.mark.anyio
 EXAMPLE = next(s for s in SCENARIOS if s["tool"] == "retention_strategy" and plan_file(s["id"]))
 PLAN = fixture_plan(EXAMPLE["id"])
 JSONRPC = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-@pytest.fixture
-def team(tmp_path):
-    """A tokens file with alice and bob, and their tokens."""
-    alice, alice_line = new_token("alice")
-    bob, bob_line = new_token("bob")
-    path = tmp_path / "tokens"
-    path.write_text(f"{alice_line}\n{bob_line}\n", encoding="utf-8")
-    return {"file": path, "alice": alice, "bob": bob}
 
 
 def server_env(team, store, standin=None, **extra: str) -> dict:

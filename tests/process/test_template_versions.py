@@ -12,22 +12,11 @@ import anyio
 import pytest
 
 from retention_mcp.paths import shipped_dir
-from retention_mcp.team import new_token
 from tests.process.test_team_server import EXAMPLE, PLAN, call, cli, client_for, server_env
 from tests.process.test_transports import http_server
 from tests.standin_model import plan
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def team(tmp_path):
-    """A tokens file with alice (who will have the publish role) and bob, and their tokens."""
-    alice, alice_line = new_token("alice")
-    bob, bob_line = new_token("bob")
-    path = tmp_path / "tokens"
-    path.write_text(f"{alice_line}\n{bob_line}\n", encoding="utf-8")
-    return {"file": path, "alice": alice, "bob": bob}
 
 
 NAME = EXAMPLE["tool"]

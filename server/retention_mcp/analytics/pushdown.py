@@ -16,7 +16,7 @@ from retention_mcp.analytics.expressions import (
 )
 from retention_mcp.analytics.loading import DataError, Mapping
 from retention_mcp.analytics.numbers import unit_of_name
-from retention_mcp.analytics.report import Absent, ChurnReport
+from retention_mcp.analytics.report import Absent, ChurnReport, no_transactions
 from retention_mcp.analytics.request import MAX_SEGMENT_VALUES, AnalysisRequest, Progress, parse_day
 from retention_mcp.analytics.shape import COMPUTED
 from retention_mcp.analytics.steps import cohorts_step, mrr_step, sbg_step, segments_step, survival_step
@@ -203,10 +203,5 @@ def analyze_table(
         mrr_step(wh, c, report, observation_end)
     else:
         report.absent.append(Absent(name="mrr", reason="no amount/MRR column or no dates / 没有金额列或日期"))
-    report.absent += [
-        Absent(
-            name="bgnbd", reason="subscription data: BG/NBD needs repeat transactions / 订阅数据:BG/NBD 需要重复交易"
-        ),
-        Absent(name="rfm", reason="subscription data: RFM needs transactions / 订阅数据:RFM 需要交易记录"),
-    ]
+    report.absent += no_transactions()
     return report

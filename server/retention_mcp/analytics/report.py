@@ -202,6 +202,16 @@ class Absent(BaseModel):
     reason: str = Field(description="Why the data cannot support it, in English / 中文")
 
 
+def no_transactions() -> list[Absent]:
+    """What subscription data cannot give, from a file or a table: BG/NBD and RFM need transactions."""
+    return [
+        Absent(
+            name="bgnbd", reason="subscription data: BG/NBD needs repeat transactions / 订阅数据:BG/NBD 需要重复交易"
+        ),
+        Absent(name="rfm", reason="subscription data: RFM needs transactions / 订阅数据:RFM 需要交易记录"),
+    ]
+
+
 class ChurnReport(BaseModel):
     source: str
     rows: int

@@ -16,6 +16,7 @@ from retention_mcp.analytics.numbers import (
 from retention_mcp.analytics.report import (
     Absent,
     ChurnReport,
+    no_transactions,
 )
 from retention_mcp.analytics.request import (
     DAYS_PER_MONTH,
@@ -286,12 +287,7 @@ def analyze_subscriptions(
         )
     else:
         report.absent.append(Absent(name="mrr", reason="no amount/MRR column / 没有金额或 MRR 列"))
-    report.absent += [
-        Absent(
-            name="bgnbd", reason="subscription data: BG/NBD needs repeat transactions / 订阅数据:BG/NBD 需要重复交易"
-        ),
-        Absent(name="rfm", reason="subscription data: RFM needs transactions / 订阅数据:RFM 需要交易记录"),
-    ]
+    report.absent += no_transactions()
     return report
 
 
